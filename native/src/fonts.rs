@@ -1,0 +1,200 @@
+//! The font library: loaded once per process, shared by every render and every thread.
+use resvg::usvg::fontdb::{Database, Family, Query, Style, ID};
+use resvg::usvg::{FontResolver, ImageHrefResolver, ImageKind, Options};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Families tried, in order, for characters the requested font lacks.
+/// Colour emoji first for emoji code points, then one font per common script.
+const FALLBACK_FAMILIES: &[&str] = &[
+    "Noto Sans",
+    "Noto Sans Arabic",
+    "Heebo",
+    "Noto Sans Devanagari",
+    "Noto Sans Thai",
+    "Noto Sans CJK SC",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK KR",
+    "Noto Color Emoji",
+];
+const EMOJI_FAMILY: &str = "Noto Color Emoji";
+/// The family used when a document names none that is installed.
+pub const DEFAULT_FAMILY: &str = "Inter";
+
+/// A font family as the service offers it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FamilyInfo {
+    pub name: String,
+    /// Static weights available (100–900) plus, for variable fonts, the whole `wght` range.
+    pub weights: Vec<u16>,
+    pub variable: bool,
+}
+
+/// Every font the renderer may use, loaded from the given directories.
+pub struct FontLibrary {
+    db: Arc<Database>,
+    fallback: Arc<Vec<String>>,
+    coverage: Mutex<HashMap<(String, char), bool>>,
+}
+
+impl FontLibrary {
+    /// Loads every font file found (recursively) under `dirs`.
+    pub fn load<P: AsRef<Path>>(dirs: &[P]) -> Self {
+        let mut db = Database::new();
+        for dir in dirs {
+            db.load_fonts_dir(dir);
+        }
+        db.set_sans_serif_family(DEFAULT_FAMILY);
+        db.set_serif_family("Noto Serif");
+        db.set_monospace_family("JetBrains Mono");
+        let installed: Vec<String> = FALLBACK_FAMILIES
+            .iter()
+            .filter(|f| query_family(&db, f, 400).is_some())
+            .map(|f| f.to_string())
+            .collect();
+        Self {
+            db: Arc::new(db),
+            fallback: Arc::new(installed),
+            coverage: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Number of font faces loaded.
+    pub fn face_count(&self) -> usize {
+        self.db.len()
+    }
+
+    /// Whether `name` is an installed family (exact, case-insensitive match).
+    pub fn resolve_family(&self, name: &str) -> Option<String> {
+        self.db
+            .faces()
+            .flat_map(|f| f.families.iter())
+            .find(|(fam, _)| fam.eq_ignore_ascii_case(name))
+            .map(|(fam, _)| fam.clone())
+    }
+
+    /// The family that should draw `c` in text set in `primary`: the primary family when it
+    /// has the glyph (emoji excepted), else the first script fallback that has it.
+    ///
+    /// Text is split into runs by this before it reaches usvg, because usvg's own per-glyph
+    /// fallback gives up on mixed scripts whose shaping changes the glyph count (Arabic).
+    pub fn family_for_char<'a>(&'a self, primary: &'a str, c: char) -> &'a str {
+        if is_emoji(c) && self.covers(EMOJI_FAMILY, c) {
+            return EMOJI_FAMILY;
+        }
+        if self.covers(primary, c) {
+            return primary;
+        }
+        self.fallback
+            .iter()
+            .find(|f| self.covers(f, c))
+            .map_or(primary, String::as_str)
+    }
+
+    /// Whether `family` has a glyph for `c` (cached).
+    pub fn covers(&self, family: &str, c: char) -> bool {
+        let key = (family.to_string(), c);
+        if let Some(v) = self.coverage.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return *v;
+        }
+        let v = query_family(&self.db, family, 400).is_some_and(|id| has_char(&self.db, id, c));
+        let mut cache = self.coverage.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() > 200_000 {
+            cache.clear();
+        }
+        cache.insert(key, v);
+        v
+    }
+
+    /// All installed families, sorted by name.
+    pub fn families(&self) -> Vec<FamilyInfo> {
+        let mut map: BTreeMap<String, FamilyInfo> = BTreeMap::new();
+        for face in self.db.faces() {
+            if face.style != Style::Normal {
+                continue;
+            }
+            let Some((name, _)) = face.families.first() else {
+                continue;
+            };
+            let variable = self.db.with_face_data(face.id, wght_range).flatten();
+            let info = map.entry(name.clone()).or_insert_with(|| FamilyInfo {
+                name: name.clone(),
+                weights: Vec::new(),
+                variable: false,
+            });
+            match variable {
+                Some((lo, hi)) => {
+                    info.variable = true;
+                    info.weights
+                        .extend((1..=9).map(|w| w * 100).filter(|w| *w >= lo && *w <= hi));
+                }
+                None => info.weights.push(face.weight.0),
+            }
+        }
+        map.into_values()
+            .map(|mut f| {
+                f.weights.sort_unstable();
+                f.weights.dedup();
+                f
+            })
+            .collect()
+    }
+
+    /// usvg options that use this library, refuse every external resource and accept
+    /// only PNG images embedded as `data:` URLs (the server re-encodes fetched images to PNG).
+    pub fn options(&self) -> Options<'static> {
+        Options {
+            font_family: DEFAULT_FAMILY.to_string(),
+            fontdb: Arc::clone(&self.db),
+            image_href_resolver: ImageHrefResolver {
+                resolve_data: Box::new(|_mime, data, _opts| {
+                    data.starts_with(b"\x89PNG\r\n\x1a\n")
+                        .then(|| ImageKind::PNG(data))
+                }),
+                resolve_string: Box::new(|_href, _opts| None),
+            },
+            font_resolver: FontResolver {
+                select_font: FontResolver::default_font_selector(),
+                // Fallback is resolved before usvg sees the text (see `family_for_char`).
+                select_fallback: Box::new(|_, _, _| None),
+            },
+            ..Options::default()
+        }
+    }
+}
+
+fn query_family(db: &Database, name: &str, weight: u16) -> Option<ID> {
+    db.query(&Query {
+        families: &[Family::Name(name)],
+        weight: resvg::usvg::fontdb::Weight(weight),
+        ..Query::default()
+    })
+}
+
+fn has_char(db: &Database, id: ID, c: char) -> bool {
+    use skrifa::MetadataProvider;
+    db.with_face_data(id, |data, index| {
+        skrifa::FontRef::from_index(data, index)
+            .ok()
+            .and_then(|f| f.charmap().map(c))
+            .is_some()
+    })
+    .unwrap_or(false)
+}
+
+/// Code points that should be drawn by the colour emoji font even if a text font has a glyph.
+pub fn is_emoji(c: char) -> bool {
+    matches!(c as u32, 0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0xFE0F | 0x200D)
+}
+
+/// The `wght` axis range of a variable font, if it has one.
+fn wght_range(data: &[u8], index: u32) -> Option<(u16, u16)> {
+    use skrifa::MetadataProvider;
+    let font = skrifa::FontRef::from_index(data, index).ok()?;
+    let axes = font.axes();
+    let axis = axes.iter().find(|a| a.tag() == skrifa::Tag::new(b"wght"))?;
+    Some((axis.min_value() as u16, axis.max_value() as u16))
+}
+

@@ -1,0 +1,23 @@
+//! ogmint's native renderer, exposed to Python as `ogmint._native`.
+//!
+//! This file only exports; the logic lives in plain Rust modules without PyO3 types.
+#![forbid(unsafe_code)]
+
+pub mod encode;
+pub mod error;
+pub mod fonts;
+mod py;
+pub mod render;
+pub mod text;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<py::Renderer>()?;
+    m.add_class::<py::FittedText>()?;
+    m.add_class::<py::FontFamily>()?;
+    m.add("RenderError", m.py().get_type::<py::RenderError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! PyO3 adapter: Python arguments → Rust options, GIL released while working,
+//! Rust errors → Python exceptions. No rendering logic lives here.
+use crate::error::RenderError as Error;
+use crate::fonts::FontLibrary;
+use crate::render::{render_png, Limits};
+use crate::text::{Align, TextBox, TextLayout, VAlign};
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
+use pyo3::types::PyBytes;
+
+create_exception!(
+    _native,
+    RenderError,
+    PyValueError,
+    "The SVG or layout request was refused or could not be rendered."
+);
+
+fn to_py(e: Error) -> PyErr {
+    RenderError::new_err(e.to_string())
+}
+
+#[derive(FromPyObject)]
+enum SvgInput {
+    Text(PyBackedStr),
+    Bytes(PyBackedBytes),
+}
+
+/// Text fitted into a template box.
+#[pyclass(frozen, get_all, module = "ogmint._native")]
+pub struct FittedText {
+    svg: String,
+    font_size: f32,
+    lines: Vec<String>,
+    truncated: bool,
+    height: f32,
+}
+
+/// A font family: name, available weights, whether it is a variable font.
+#[pyclass(frozen, get_all, module = "ogmint._native")]
+pub struct FontFamily {
+    name: String,
+    weights: Vec<u16>,
+    variable: bool,
+}
+
+/// The renderer: fonts loaded once, safe to share between threads.
+#[pyclass(frozen, module = "ogmint._native")]
+pub struct Renderer {
+    fonts: FontLibrary,
+    layout: TextLayout,
+    limits: Limits,
+}
+
+#[pymethods]
+impl Renderer {
+    #[new]
+    #[pyo3(signature = (font_dirs, *, max_svg_bytes=None, max_nodes=None, max_depth=None, max_side=None))]
+    fn new(
+        py: Python<'_>,
+        font_dirs: Vec<String>,
+        max_svg_bytes: Option<usize>,
+        max_nodes: Option<u32>,
+        max_depth: Option<usize>,
+        max_side: Option<u32>,
+    ) -> Self {
+        let d = Limits::default();
+        let side = max_side.unwrap_or(d.max_side);
+        let limits = Limits {
+            max_svg_bytes: max_svg_bytes.unwrap_or(d.max_svg_bytes),
+            max_nodes: max_nodes.unwrap_or(d.max_nodes),
+            max_depth: max_depth.unwrap_or(d.max_depth),
+            max_side: side,
+            max_pixels: u64::from(side) * u64::from(side),
+        };
+        let fonts = py.detach(|| FontLibrary::load(&font_dirs));
+        Self {
+            fonts,
+            layout: TextLayout::new(),
+            limits,
+        }
+    }
+
+    /// Number of font faces loaded.
+    #[getter]
+    fn face_count(&self) -> usize {
+        self.fonts.face_count()
+    }
+
+    /// Rasterises an SVG document to PNG bytes.
+    fn render_svg<'py>(&self, py: Python<'py>, svg: SvgInput) -> PyResult<Bound<'py, PyBytes>> {
+        let png = py.detach(|| {
+            let text = match &svg {
+                SvgInput::Text(s) => s.as_ref(),
+                SvgInput::Bytes(b) => std::str::from_utf8(b.as_ref())
+                    .map_err(|_| Error::InvalidSvg("document is not UTF-8".into()))?,
+            };
+            render_png(text, &self.limits, &self.fonts)
+        });
+        Ok(PyBytes::new(py, &png.map_err(to_py)?))
+    }
+
+    /// Lays out `text` in a box and returns it as an SVG `<text>` element.
+    #[pyo3(signature = (text, *, family, weight, x, y, width, height, max_size, min_size,
+                        line_height=1.2, max_lines=3, align="start", valign="top",
+                        fill="#000000".to_string(), letter_spacing=0.0))]
+    #[allow(clippy::too_many_arguments)]
+    fn fit_text(
+        &self,
+        py: Python<'_>,
+        text: String,
+        family: String,
+        weight: u16,
+        x: f32,
+        y: f32,
+        width: f32,
+        height: f32,
+        max_size: f32,
+        min_size: f32,
+        line_height: f32,
+        max_lines: u32,
+        align: &str,
+        valign: &str,
+        fill: String,
+        letter_spacing: f32,
+    ) -> PyResult<FittedText> {
+        let align = match align {
+            "start" => Align::Start,
+            "middle" => Align::Middle,
+            "end" => Align::End,
+            other => return Err(PyValueError::new_err(format!("unknown align {other:?}"))),
+        };
+        let valign = match valign {
+            "top" => VAlign::Top,
+            "middle" => VAlign::Middle,
+            "bottom" => VAlign::Bottom,
+            other => return Err(PyValueError::new_err(format!("unknown valign {other:?}"))),
+        };
+        let tb = TextBox {
+            text,
+            family,
+            weight,
+            x,
+            y,
+            width,
+            height,
+            max_size,
+            min_size,
+            line_height,
+            max_lines,
+            align,
+            valign,
+            fill,
+            letter_spacing,
+        };
+        let fitted = py.detach(|| self.layout.fit(&self.fonts, &tb)).map_err(to_py)?;
+        Ok(FittedText {
+            svg: fitted.svg,
+            font_size: fitted.font_size,
+            lines: fitted.lines,
+            truncated: fitted.truncated,
+            height: fitted.height,
+        })
+    }
+
+    /// The installed font families, sorted by name.
+    fn families(&self, py: Python<'_>) -> Vec<FontFamily> {
+        py.detach(|| self.fonts.families())
+            .into_iter()
+            .map(|f| FontFamily {
+                name: f.name,
+                weights: f.weights,
+                variable: f.variable,
+            })
+            .collect()
+    }
+
+    /// The installed family matching `name` case-insensitively, in its canonical spelling.
+    fn resolve_family(&self, name: &str) -> Option<String> {
+        self.fonts.resolve_family(name)
+    }
+}

@@ -1,0 +1,628 @@
+//! Text layout for template text areas: wrap to the box width, shrink between a maximum and a
+//! minimum font size to fit the box height, then clamp with an ellipsis.
+//!
+//! Widths are measured by usvg itself, with the same fonts, shaping and fallback the final
+//! render uses, so what fits here fits in the image.
+use crate::error::RenderError;
+use crate::fonts::FontLibrary;
+use resvg::usvg::{Node, Tree};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use unicode_linebreak::{linebreaks, BreakOpportunity};
+
+const ELLIPSIS: &str = "\u{2026}";
+/// Font size at which widths are measured; they scale linearly with size.
+const MEASURE_SIZE: f32 = 100.0;
+/// Height of a line's ink box relative to the font size (ascender + descender).
+const LINE_BOX: f32 = 1.2;
+/// Position of the baseline below the top of a line's ink box, relative to the font size.
+const BASELINE: f32 = 0.95;
+const CACHE_LIMIT: usize = 100_000;
+
+/// Horizontal alignment, relative to the text's reading direction for `Start`/`End`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Start,
+    Middle,
+    End,
+}
+
+/// Vertical placement of the block of lines inside the box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VAlign {
+    Top,
+    Middle,
+    Bottom,
+}
+
+/// One text area of a template, with its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextBox {
+    pub text: String,
+    pub family: String,
+    pub weight: u16,
+    pub x: f32,
+    pub y: f32,
+    pub width: f32,
+    pub height: f32,
+    pub max_size: f32,
+    pub min_size: f32,
+    /// Distance between baselines, as a multiple of the font size.
+    pub line_height: f32,
+    pub max_lines: u32,
+    pub align: Align,
+    pub valign: VAlign,
+    /// SVG paint for the text (already validated by the caller; escaped here anyway).
+    pub fill: String,
+    /// Extra letter spacing in em.
+    pub letter_spacing: f32,
+}
+
+/// The result of fitting text into a box.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FittedText {
+    /// An SVG `<text>` element with one `<tspan>` per line.
+    pub svg: String,
+    pub font_size: f32,
+    pub lines: Vec<String>,
+    pub truncated: bool,
+    /// Height actually used by the lines, in pixels.
+    pub height: f32,
+}
+
+/// A piece of text between two line-break opportunities.
+#[derive(Debug, Clone)]
+struct Segment {
+    text: String,
+    /// Width of the text without trailing whitespace, at 1 px font size.
+    width: f32,
+    /// Width of the trailing whitespace, at 1 px font size.
+    space: f32,
+    /// A hard break (newline) follows this segment.
+    hard_break: bool,
+}
+
+type CacheKey = (String, u16, String);
+
+/// Measures and lays out text; caches segment widths across renders.
+pub struct TextLayout {
+    cache: Mutex<HashMap<CacheKey, f32>>,
+}
+
+impl Default for TextLayout {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TextLayout {
+    pub fn new() -> Self {
+        Self {
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Fits `tb.text` into its box.
+    pub fn fit(&self, fonts: &FontLibrary, tb: &TextBox) -> Result<FittedText, RenderError> {
+        validate(tb)?;
+        let family = fonts
+            .resolve_family(&tb.family)
+            .unwrap_or_else(|| crate::fonts::DEFAULT_FAMILY.to_string());
+        let text = normalise(&tb.text);
+        let segments = self.segments(fonts, &family, tb.weight, tb.letter_spacing, &text)?;
+        if segments.is_empty() {
+            return Ok(self.emit(fonts, tb, &family, tb.max_size, Vec::new(), false));
+        }
+        let step = ((tb.max_size - tb.min_size) / 24.0).max(1.0);
+        let mut size = tb.max_size;
+        loop {
+            let cap = line_capacity(tb, size);
+            if cap > 0 {
+                let lines = wrap(&segments, tb.width / size);
+                if lines.len() <= cap && lines.iter().all(|l| l.width <= tb.width / size + 1e-3) {
+                    let texts = lines.iter().map(|l| l.text.clone()).collect();
+                    return Ok(self.emit(fonts, tb, &family, size, texts, false));
+                }
+            }
+            if size <= tb.min_size {
+                break;
+            }
+            size = (size - step).max(tb.min_size);
+        }
+        // Nothing fits at the minimum size: break inside words if needed, then clamp.
+        let size = tb.min_size;
+        let cap = line_capacity(tb, size).max(1);
+        let fine = self.split_wide(fonts, &family, tb, size, segments)?;
+        let mut lines = wrap(&fine, tb.width / size);
+        let truncated = lines.len() > cap;
+        lines.truncate(cap);
+        if truncated {
+            let last = lines.pop().unwrap_or_default();
+            lines.push(self.ellipsize(fonts, &family, tb, size, &last.text)?);
+        }
+        let texts = lines.into_iter().map(|l| l.text).collect();
+        Ok(self.emit(fonts, tb, &family, size, texts, truncated))
+    }
+
+    /// Splits text at line-break opportunities (UAX #14, which also gives CJK's per-character
+    /// breaks) and measures each piece.
+    fn segments(
+        &self,
+        fonts: &FontLibrary,
+        family: &str,
+        weight: u16,
+        spacing: f32,
+        text: &str,
+    ) -> Result<Vec<Segment>, RenderError> {
+        let mut pieces = Vec::new();
+        let mut start = 0;
+        for (end, kind) in linebreaks(text) {
+            let raw = &text[start..end];
+            start = end;
+            let hard = kind == BreakOpportunity::Mandatory && raw.ends_with('\n');
+            let piece = raw.trim_end_matches('\n');
+            if !piece.is_empty() || hard {
+                pieces.push((piece.to_string(), hard));
+            }
+        }
+        let trimmed: Vec<&str> = pieces.iter().map(|(p, _)| p.trim_end()).collect();
+        let widths = self.measure(fonts, family, weight, spacing, &trimmed)?;
+        let space = self.measure(fonts, family, weight, spacing, &["x x", "xx"])?;
+        let space_w = (space[0] - space[1]).max(0.0);
+        Ok(pieces
+            .iter()
+            .zip(widths)
+            .map(|((p, hard), w)| {
+                let trailing = p.len() - p.trim_end().len();
+                Segment {
+                    text: p.clone(),
+                    width: w,
+                    space: trailing as f32 * space_w,
+                    hard_break: *hard,
+                }
+            })
+            .collect())
+    }
+
+    /// Replaces segments wider than the box with one segment per character.
+    fn split_wide(
+        &self,
+        fonts: &FontLibrary,
+        family: &str,
+        tb: &TextBox,
+        size: f32,
+        segments: Vec<Segment>,
+    ) -> Result<Vec<Segment>, RenderError> {
+        let limit = tb.width / size;
+        let mut out = Vec::with_capacity(segments.len());
+        for seg in segments {
+            if seg.width <= limit {
+                out.push(seg);
+                continue;
+            }
+            let chars: Vec<String> = seg.text.trim_end().chars().map(String::from).collect();
+            let refs: Vec<&str> = chars.iter().map(String::as_str).collect();
+            let widths = self.measure(fonts, family, tb.weight, tb.letter_spacing, &refs)?;
+            let n = chars.len();
+            for (i, (c, w)) in chars.into_iter().zip(widths).enumerate() {
+                let last = i + 1 == n;
+                out.push(Segment {
+                    text: if last { format!("{c}{}", &seg.text[seg.text.trim_end().len()..]) } else { c },
+                    width: w,
+                    space: if last { seg.space } else { 0.0 },
+                    hard_break: last && seg.hard_break,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Shortens `line` until it fits the box with an ellipsis appended.
+    fn ellipsize(
+        &self,
+        fonts: &FontLibrary,
+        family: &str,
+        tb: &TextBox,
+        size: f32,
+        line: &str,
+    ) -> Result<Line, RenderError> {
+        let limit = tb.width / size;
+        let mut chars: Vec<char> = line.trim_end().chars().collect();
+        loop {
+            let candidate: String = chars.iter().collect::<String>().trim_end().to_string();
+            let candidate = format!("{candidate}{ELLIPSIS}");
+            let w = self.measure(fonts, family, tb.weight, tb.letter_spacing, &[&candidate])?[0];
+            if w <= limit || chars.is_empty() {
+                return Ok(Line {
+                    text: candidate,
+                    width: w,
+                });
+            }
+            // Prefer cutting at a word boundary when one is near.
+            let cut = chars.iter().rposition(|c| c.is_whitespace());
+            match cut {
+                Some(i) if chars.len() - i <= 12 => chars.truncate(i),
+                _ => {
+                    chars.pop();
+                }
+            }
+        }
+    }
+
+    /// Widths of `texts` at 1 px font size. Each text is split into font runs (see [`runs`]),
+    /// and each run is measured on its own, from the cache or with usvg in one parse.
+    fn measure(
+        &self,
+        fonts: &FontLibrary,
+        family: &str,
+        weight: u16,
+        spacing: f32,
+        texts: &[&str],
+    ) -> Result<Vec<f32>, RenderError> {
+        let space = self.measure_plain(fonts, weight, spacing, &[(family, "x x"), (family, "xx")])?;
+        let space_w = (space[0] - space[1]).max(0.0);
+        let split: Vec<Vec<Run>> = texts.iter().map(|t| runs(fonts, family, t)).collect();
+        let plain: Vec<(&str, &str)> = split
+            .iter()
+            .flatten()
+            .map(|r| (r.family, r.text.trim_end()))
+            .collect();
+        let widths = self.measure_plain(fonts, weight, spacing, &plain)?;
+        let mut widths = widths.into_iter();
+        Ok(split
+            .iter()
+            .map(|text_runs| {
+                text_runs
+                    .iter()
+                    .map(|r| {
+                        let trailing = r.text.len() - r.text.trim_end().len();
+                        widths.next().unwrap_or(0.0) + trailing as f32 * space_w
+                    })
+                    .sum::<f32>()
+            })
+            .collect())
+    }
+
+    /// Widths of single-font texts at 1 px font size.
+    fn measure_plain(
+        &self,
+        fonts: &FontLibrary,
+        weight: u16,
+        spacing: f32,
+        texts: &[(&str, &str)],
+    ) -> Result<Vec<f32>, RenderError> {
+        let key = |fam: &str, t: &str| (format!("{fam}|{spacing}"), weight, t.to_string());
+        let mut out = vec![0.0f32; texts.len()];
+        let mut missing = Vec::new();
+        {
+            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            for (i, (fam, t)) in texts.iter().enumerate() {
+                match cache.get(&key(fam, t)) {
+                    Some(w) => out[i] = *w,
+                    None if t.is_empty() => {}
+                    None => missing.push(i),
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let mut svg = String::from(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">"#,
+        );
+        for &i in &missing {
+            let (fam, t) = texts[i];
+            let _ = write!(
+                svg,
+                r#"<text id="m{i}" x="0" y="100" {} font-size="{MEASURE_SIZE}" xml:space="preserve">{}</text>"#,
+                font_attrs(fam, weight, spacing),
+                escape(t)
+            );
+        }
+        svg.push_str("</svg>");
+        let tree = guarded(|| Tree::from_str(&svg, &fonts.options()))?
+            .map_err(|e| RenderError::InvalidLayout(e.to_string()))?;
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() > CACHE_LIMIT {
+            cache.clear();
+        }
+        for &i in &missing {
+            let w = match tree.node_by_id(&format!("m{i}")) {
+                Some(Node::Text(t)) => t.bounding_box().width() / MEASURE_SIZE,
+                _ => 0.0,
+            };
+            out[i] = w;
+            let (fam, t) = texts[i];
+            cache.insert(key(fam, t), w);
+        }
+        Ok(out)
+    }
+
+    fn emit(
+        &self,
+        fonts: &FontLibrary,
+        tb: &TextBox,
+        family: &str,
+        size: f32,
+        lines: Vec<String>,
+        truncated: bool,
+    ) -> FittedText {
+        let n = lines.len();
+        let line_step = size * tb.line_height;
+        let block = if n == 0 { 0.0 } else { (n - 1) as f32 * line_step + size * LINE_BOX };
+        let top = match tb.valign {
+            VAlign::Top => tb.y,
+            VAlign::Middle => tb.y + (tb.height - block) / 2.0,
+            VAlign::Bottom => tb.y + tb.height - block,
+        };
+        let rtl = is_rtl(&tb.text);
+        let mut svg = String::with_capacity(256 + tb.text.len() * 2);
+        let _ = write!(
+            svg,
+            r#"<text {} font-size="{}" fill="{}" xml:space="preserve">"#,
+            font_attrs(family, tb.weight, tb.letter_spacing),
+            round(size),
+            escape(&tb.fill)
+        );
+        for (i, line) in lines.iter().enumerate() {
+            let y = round(top + size * BASELINE + i as f32 * line_step);
+            let line_runs = runs(fonts, family, line);
+            let texts: Vec<&str> = line_runs.iter().map(|r| r.text.as_str()).collect();
+            let widths: Vec<f32> = self
+                .measure(fonts, family, tb.weight, tb.letter_spacing, &texts)
+                .unwrap_or_else(|_| vec![0.0; texts.len()])
+                .into_iter()
+                .map(|w| w * size)
+                .collect();
+            let total: f32 = widths.iter().sum();
+            let left = match (tb.align, rtl) {
+                (Align::Middle, _) => tb.x + (tb.width - total) / 2.0,
+                (Align::Start, false) | (Align::End, true) => tb.x,
+                (Align::End, false) | (Align::Start, true) => tb.x + tb.width - total,
+            };
+            // Every run is its own positioned chunk, so usvg never merges spans of different
+            // fonts (its span merging mishandles emoji ZWJ clusters). RTL paragraphs place
+            // their runs from the right.
+            let mut pen = if rtl { left + total } else { left };
+            for (run, w) in line_runs.iter().zip(&widths) {
+                if rtl {
+                    pen -= w;
+                }
+                let font = if run.family == family {
+                    String::new()
+                } else {
+                    format!(r#" font-family="'{}'""#, escape(run.family))
+                };
+                let _ = write!(
+                    svg,
+                    r#"<tspan x="{}" y="{y}"{font}>{}</tspan>"#,
+                    round(pen),
+                    escape(&run.text)
+                );
+                if !rtl {
+                    pen += w;
+                }
+            }
+        }
+        svg.push_str("</text>");
+        FittedText {
+            svg,
+            font_size: size,
+            lines,
+            truncated,
+            height: block,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Line {
+    text: String,
+    /// Width without trailing whitespace, at 1 px font size.
+    width: f32,
+}
+
+/// Greedy line filling; `limit` is the box width at 1 px font size.
+fn wrap(segments: &[Segment], limit: f32) -> Vec<Line> {
+    let mut lines = Vec::new();
+    let mut cur = Line::default();
+    let mut pending_space = 0.0;
+    let mut empty = true;
+    for seg in segments {
+        let needed = cur.width + pending_space + seg.width;
+        if !empty && needed > limit + 1e-4 {
+            lines.push(finish(std::mem::take(&mut cur)));
+            pending_space = 0.0;
+            empty = true;
+        }
+        if empty {
+            cur.width = seg.width;
+        } else {
+            cur.width += pending_space + seg.width;
+        }
+        cur.text.push_str(&seg.text);
+        pending_space = seg.space;
+        empty = false;
+        if seg.hard_break {
+            lines.push(finish(std::mem::take(&mut cur)));
+            pending_space = 0.0;
+            empty = true;
+        }
+    }
+    if !empty {
+        lines.push(finish(cur));
+    }
+    lines
+}
+
+fn finish(mut line: Line) -> Line {
+    let trimmed = line.text.trim_end().len();
+    line.text.truncate(trimmed);
+    line
+}
+
+/// How many lines fit in the box at `size`.
+fn line_capacity(tb: &TextBox, size: f32) -> usize {
+    if tb.height < size * LINE_BOX - 1e-3 {
+        return 0;
+    }
+    let extra = ((tb.height - size * LINE_BOX) / (size * tb.line_height)).floor() as usize;
+    (extra + 1).min(tb.max_lines as usize)
+}
+
+fn validate(tb: &TextBox) -> Result<(), RenderError> {
+    let ok = tb.width > 0.0
+        && tb.height > 0.0
+        && tb.min_size > 0.0
+        && tb.max_size >= tb.min_size
+        && tb.max_size <= 1000.0
+        && tb.line_height > 0.0
+        && tb.max_lines > 0
+        && [tb.x, tb.y, tb.width, tb.height, tb.letter_spacing]
+            .iter()
+            .all(|v| v.is_finite());
+    if ok {
+        Ok(())
+    } else {
+        Err(RenderError::InvalidLayout(format!(
+            "box {}x{} sizes {}..{} line-height {} max-lines {}",
+            tb.width, tb.height, tb.min_size, tb.max_size, tb.line_height, tb.max_lines
+        )))
+    }
+}
+
+/// Collapses runs of spaces and tabs, keeps newlines, drops control characters.
+fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last_space = true;
+    for c in text.trim().chars() {
+        if c == '\n' {
+            while out.ends_with(' ') {
+                out.pop();
+            }
+            out.push('\n');
+            last_space = true;
+        } else if c.is_whitespace() || c.is_control() {
+            if !last_space {
+                out.push(' ');
+                last_space = true;
+            }
+        } else {
+            out.push(c);
+            last_space = false;
+        }
+    }
+    out
+}
+
+/// A stretch of text drawn with one font family.
+#[derive(Debug, Clone, PartialEq)]
+struct Run<'a> {
+    family: &'a str,
+    text: String,
+}
+
+/// Splits text into runs by the family that can draw each character: the primary family,
+/// colour emoji, or a script fallback. Spaces and punctuation stay with the current run.
+fn runs<'a>(fonts: &'a FontLibrary, family: &'a str, text: &str) -> Vec<Run<'a>> {
+    let mut out: Vec<Run<'a>> = Vec::new();
+    for c in text.chars() {
+        if let Some(cur) = out.last_mut() {
+            if is_attached(c) || (!c.is_alphabetic() && fonts.covers(cur.family, c)) {
+                cur.text.push(c);
+                continue;
+            }
+        }
+        let fam = fonts.family_for_char(family, c);
+        match out.last_mut() {
+            Some(cur) if cur.family == fam => cur.text.push(c),
+            _ => out.push(Run {
+                family: fam,
+                text: c.to_string(),
+            }),
+        }
+    }
+    out
+}
+
+/// Runs `f`, turning a panic inside a dependency into an error instead of an abort.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, RenderError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .map_err(|_| RenderError::InvalidLayout("the text could not be laid out".into()))
+}
+
+/// Characters that belong to the preceding character's cluster: joiners, variation selectors,
+/// combining marks, emoji modifiers and tags.
+fn is_attached(c: char) -> bool {
+    matches!(c as u32,
+        0x0300..=0x036F | 0x200C | 0x200D | 0xFE00..=0xFE0F | 0x20D0..=0x20FF
+        | 0x1F3FB..=0x1F3FF | 0xE0020..=0xE007F)
+}
+
+fn is_rtl(text: &str) -> bool {
+    matches!(
+        unicode_bidi::get_base_direction(text),
+        unicode_bidi::Direction::Rtl
+    )
+}
+
+fn font_attrs(family: &str, weight: u16, spacing: f32) -> String {
+    let mut s = format!(
+        r#"font-family="'{}', sans-serif" font-weight="{weight}""#,
+        escape(&family.replace('\'', ""))
+    );
+    if spacing != 0.0 {
+        let _ = write!(s, r#" letter-spacing="{}em""#, round(spacing));
+    }
+    s
+}
+
+fn round(v: f32) -> f32 {
+    (v * 100.0).round() / 100.0
+}
+
+/// XML-escapes text for use in element content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 forbids would make the document unparseable.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            '\u{FFFE}' | '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(w: f32, s: f32) -> Segment {
+        Segment { text: "ab ".into(), width: w, space: s, hard_break: false }
+    }
+
+    #[test]
+    fn wrap_breaks_when_full() {
+        let segs = vec![seg(1.0, 0.25), seg(1.0, 0.25), seg(1.0, 0.25)];
+        assert_eq!(wrap(&segs, 2.3).len(), 2);
+        assert_eq!(wrap(&segs, 3.5).len(), 1);
+    }
+
+    #[test]
+    fn escape_handles_markup_and_controls() {
+        assert_eq!(escape("<a href='x'>&\u{1}"), "&lt;a href=&apos;x&apos;&gt;&amp;");
+    }
+
+    #[test]
+    fn normalise_collapses_space() {
+        assert_eq!(normalise("  a \t b \n c "), "a b\nc");
+    }
+}
