@@ -35,6 +35,7 @@ pub struct FittedText {
     lines: Vec<String>,
     truncated: bool,
     height: f32,
+    width: f32,
 }
 
 /// A font family: name, available weights, whether it is a variable font.
@@ -161,6 +162,7 @@ impl Renderer {
             lines: fitted.lines,
             truncated: fitted.truncated,
             height: fitted.height,
+            width: fitted.width,
         })
     }
 

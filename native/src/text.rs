@@ -69,6 +69,8 @@ pub struct FittedText {
     pub truncated: bool,
     /// Height actually used by the lines, in pixels.
     pub height: f32,
+    /// Width of the widest line, in pixels.
+    pub width: f32,
 }
 
 /// A piece of text between two line-break opportunities.
@@ -365,6 +367,7 @@ impl TextLayout {
             round(size),
             escape(&tb.fill)
         );
+        let mut widest = 0.0f32;
         for (i, line) in lines.iter().enumerate() {
             let y = round(top + size * BASELINE + i as f32 * line_step);
             let line_runs = runs(fonts, family, line);
@@ -376,6 +379,7 @@ impl TextLayout {
                 .map(|w| w * size)
                 .collect();
             let total: f32 = widths.iter().sum();
+            widest = widest.max(total);
             let left = match (tb.align, rtl) {
                 (Align::Middle, _) => tb.x + (tb.width - total) / 2.0,
                 (Align::Start, false) | (Align::End, true) => tb.x,
@@ -412,6 +416,7 @@ impl TextLayout {
             lines,
             truncated,
             height: block,
+            width: widest,
         }
     }
 }

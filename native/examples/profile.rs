@@ -1,0 +1,46 @@
+//! Times the stages of one render:
+//! `cargo run --release --example profile -- FILE.svg FONTDIR:... [ITERATIONS]`
+//! Prints the median of each stage over ITERATIONS (default 50) warm renders.
+use _native::{
+    encode::encode_png,
+    fonts::FontLibrary,
+    render::{parse, rasterise, Limits},
+};
+use std::time::{Duration, Instant};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let svg = std::fs::read_to_string(&args[1]).expect("svg file");
+    let dirs: Vec<&str> = args[2].split(':').collect();
+    let iterations: usize = args.get(3).map_or(50, |n| n.parse().expect("iterations"));
+    let fonts = FontLibrary::load(&dirs);
+    let limits = Limits::default();
+    let options = fonts.options();
+    let (mut p, mut r, mut e, mut t) = (vec![], vec![], vec![], vec![]);
+    let mut bytes = 0;
+    for _ in 0..iterations {
+        let t0 = Instant::now();
+        let tree = parse(&svg, &limits, &options).expect("parse");
+        let t1 = Instant::now();
+        let pixmap = rasterise(&tree, &limits).expect("raster");
+        let t2 = Instant::now();
+        bytes = encode_png(&pixmap).expect("encode").len();
+        let t3 = Instant::now();
+        p.push(t1 - t0);
+        r.push(t2 - t1);
+        e.push(t3 - t2);
+        t.push(t3 - t0);
+    }
+    println!(
+        "median of {iterations}: parse {:?} raster {:?} encode {:?} total {:?} bytes {bytes}",
+        median(p),
+        median(r),
+        median(e),
+        median(t)
+    );
+}

@@ -1,0 +1,73 @@
+"""Discovery and health: templates, fonts, health checks, the OpenAPI document."""
+
+from __future__ import annotations
+
+import json as stdjson
+from functools import cache
+from importlib import resources
+
+from sanic import Blueprint, HTTPResponse, Request
+
+from ogmint.api.responses import json
+from ogmint.errors import UnavailableError
+from ogmint.rendering.palettes import PALETTES
+from ogmint.services import Services
+
+bp = Blueprint("meta")
+
+
+@bp.get("/api/templates")
+async def templates(request: Request) -> HTTPResponse:
+    svc: Services = request.app.ctx.services
+    items = [
+        {
+            "name": t.name,
+            "description": t.description,
+            "fields": [
+                {"name": f.name, "type": f.kind, "required": f.required, "maxLength": f.max_length}
+                for f in t.fields
+            ],
+        }
+        for t in svc.pipeline.templates.values()
+    ]
+    palettes = {name: {"bgColor": c.bg, "textColor": c.text, "accentColor": c.accent,
+                       "surfaceColor": c.surface} for name, c in PALETTES.items()}
+    return json({"success": True, "templates": items, "palettes": palettes},
+                headers={"Cache-Control": "public, max-age=300"})
+
+
+@bp.get("/api/fonts")
+async def fonts(request: Request) -> HTTPResponse:
+    svc: Services = request.app.ctx.services
+    items = [
+        {"family": f.name, "weights": list(f.weights), "variable": f.variable}
+        for f in svc.renderer.families
+    ]
+    return json({"success": True, "default": "Inter", "fonts": items},
+                headers={"Cache-Control": "public, max-age=300"})
+
+
+@bp.get("/healthz")
+async def healthz(request: Request) -> HTTPResponse:
+    return json({"status": "ok"})
+
+
+@bp.get("/readyz")
+async def readyz(request: Request) -> HTTPResponse:
+    svc: Services = request.app.ctx.services
+    try:
+        await svc.state.ping()
+    except Exception as e:
+        raise UnavailableError("State store is unreachable", retry_after=2) from e
+    return json({"status": "ready"})
+
+
+@cache
+def _openapi() -> bytes:
+    text = resources.files("ogmint").joinpath("openapi.json").read_text()
+    return stdjson.dumps(stdjson.loads(text)).encode()
+
+
+@bp.get("/openapi.json")
+async def openapi(request: Request) -> HTTPResponse:
+    return HTTPResponse(_openapi(), content_type="application/json")

@@ -1,0 +1,45 @@
+"""V1: ``GET /api/og`` returns the PNG directly (SPEC §2)."""
+
+from __future__ import annotations
+
+from sanic import Blueprint, HTTPResponse, Request
+
+from ogmint.api.caller import authenticate
+from ogmint.api.responses import png
+from ogmint.errors import OgmintError, RateLimitError
+from ogmint.services import Services
+
+bp = Blueprint("v1")
+
+CACHE_CONTROL = "public, max-age=86400, s-maxage=86400"
+
+
+@bp.get("/api/og")
+async def og_image(request: Request) -> HTTPResponse:
+    svc: Services = request.app.ctx.services
+    key = await authenticate(request, svc.state)
+    # Repeated names: the first wins; unknown names are ignored (caches append junk).
+    raw = {name: values[0] for name, values in request.args.items()}
+    spec = svc.pipeline.parse(raw, strict=False)
+    etag = svc.pipeline.etag(spec)
+    headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag}
+    if etag in request.headers.get("if-none-match", ""):
+        return HTTPResponse(status=304, headers=headers)
+
+    subject = None
+    if key is None:
+        subject = "ip:" + svc.proxies.client_ip(request)
+        status = await svc.state.consume_daily(subject, svc.settings.anonymous_daily_limit)
+        headers.update(status.headers())
+        if not status.allowed:
+            raise RateLimitError(
+                "Daily limit for anonymous renders reached; send an x-api-key for more",
+                headers={**status.headers(), "Retry-After": str(status.retry_after())},
+            )
+    try:
+        image = await svc.pipeline.render(spec)
+    except OgmintError:
+        if subject is not None:
+            await svc.state.refund_daily(subject)  # failed renders are free
+        raise
+    return png(image, headers)

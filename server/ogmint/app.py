@@ -1,0 +1,78 @@
+"""``create_app(settings)``: the one place where implementations are chosen and wired."""
+
+from __future__ import annotations
+
+import logging
+
+from sanic import Sanic
+from sanic.config import Config
+
+from ogmint.api import meta, v1
+from ogmint.api.caller import TrustedProxies
+from ogmint.errors import make_error_handler
+from ogmint.net import AddressPolicy, GuardedClient
+from ogmint.rendering.images import ImageFetcher
+from ogmint.rendering.native import Renderer, bundled_font_dirs
+from ogmint.rendering.pipeline import RenderPipeline
+from ogmint.rendering.template import load_directory
+from ogmint.services import Services
+from ogmint.settings import Settings
+from ogmint.state.sqlite import SqliteStateStore
+
+log = logging.getLogger("ogmint")
+
+
+def create_app(settings: Settings) -> Sanic:
+    """Builds the Sanic app; per-worker resources are created when each worker starts."""
+    config = Config()
+    config.REQUEST_MAX_SIZE = 64 * 1024  # V1 has no body; V2 bodies are small JSON
+    config.REQUEST_TIMEOUT = 10
+    config.RESPONSE_TIMEOUT = 30
+    config.KEEP_ALIVE_TIMEOUT = 15
+    config.ACCESS_LOG = settings.access_log
+    config.FALLBACK_ERROR_FORMAT = "json"
+    app = Sanic("ogmint", config=config)
+    app.error_handler = make_error_handler()  # type: ignore[assignment]
+    app.blueprint(v1.bp)
+    app.blueprint(meta.bp)
+
+    @app.before_server_start
+    async def start(app: Sanic) -> None:
+        renderer = Renderer(
+            [*bundled_font_dirs(), *settings.font_dirs],
+            threads=settings.render_threads,
+            queue=settings.render_queue,
+            max_svg_bytes=settings.max_svg_bytes,
+            max_nodes=settings.max_svg_nodes,
+        )
+        client = GuardedClient(
+            AddressPolicy(settings.outbound_allow),
+            ca_file=settings.outbound_ca_file,
+            timeout=settings.fetch_timeout,
+            max_bytes=settings.fetch_max_bytes,
+        )
+        fetcher = ImageFetcher(
+            client,
+            max_pixels=settings.image_max_pixels,
+            cache_entries=settings.image_cache_entries,
+        )
+        state = SqliteStateStore(settings.database_path)
+        await state.open()
+        templates = load_directory(settings.templates_dir)
+        app.ctx.services = Services(
+            settings=settings,
+            renderer=renderer,
+            pipeline=RenderPipeline(renderer, templates, fetcher),
+            state=state,
+            client=client,
+            proxies=TrustedProxies(settings.trusted_proxies),
+        )
+
+    @app.after_server_stop
+    async def stop(app: Sanic) -> None:
+        services: Services = app.ctx.services
+        await services.client.close()
+        await services.state.close()
+        services.renderer.close()
+
+    return app

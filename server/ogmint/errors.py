@@ -1,0 +1,168 @@
+"""The one error hierarchy. Each error knows its HTTP status, stable code and public message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """A problem with one named input field."""
+
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+class OgmintError(Exception):
+    """Base of every error a client may see. Subclasses set status and code."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    default_message: ClassVar[str] = "Internal server error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        details: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.details = details or []
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, object]:
+        return {
+            "success": False,
+            "error": self.message,
+            "code": self.code,
+            "details": [d.as_dict() for d in self.details],
+        }
+
+
+class ValidationError(OgmintError):
+    status = 400
+    code = "invalid_parameters"
+    default_message = "Invalid parameters"
+
+    @classmethod
+    def field(cls, field: str, message: str) -> ValidationError:
+        return cls(f"{field}: {message}", [FieldError(field, message)])
+
+
+class BadJSONError(OgmintError):
+    status = 400
+    code = "invalid_json"
+    default_message = "Request body is not valid JSON"
+
+
+class FetchError(ValidationError):
+    """An avatar/logo URL could not be fetched safely (blocked, failed, not an image)."""
+
+    code = "fetch_failed"
+
+
+class UnauthorizedError(OgmintError):
+    status = 401
+    code = "unauthorized"
+    default_message = "Missing or invalid API key"
+
+
+class NotFoundError(OgmintError):
+    status = 404
+    code = "not_found"
+    default_message = "Not found"
+
+
+class MethodNotAllowedError(OgmintError):
+    status = 405
+    code = "method_not_allowed"
+    default_message = "Method not allowed"
+
+
+class PayloadTooLargeError(OgmintError):
+    status = 413
+    code = "payload_too_large"
+    default_message = "Request body too large"
+
+
+class RateLimitError(OgmintError):
+    status = 429
+    code = "rate_limited"
+    default_message = "Rate limit exceeded"
+
+
+class UnavailableError(OgmintError):
+    """A dependency is down or the server is saturated; the client should retry later."""
+
+    status = 503
+    code = "unavailable"
+    default_message = "Service temporarily unavailable"
+
+    def __init__(self, message: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
+class InternalError(OgmintError):
+    """A bug. The message is generic; details go to the log only."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The one handler that writes every error body, Sanic's own errors included.
+
+_SANIC_STATUS: dict[int, type[OgmintError]] = {
+    400: ValidationError,
+    401: UnauthorizedError,
+    404: NotFoundError,
+    405: MethodNotAllowedError,
+    413: PayloadTooLargeError,
+    503: UnavailableError,
+}
+
+
+def _as_ogmint(exception: BaseException) -> OgmintError:
+    from sanic.exceptions import SanicException
+
+    if isinstance(exception, OgmintError):
+        return exception
+    if isinstance(exception, SanicException) and exception.status_code in _SANIC_STATUS:
+        cls = _SANIC_STATUS[exception.status_code]
+        return cls() if cls is UnavailableError else cls(cls.default_message)
+    if isinstance(exception, SanicException) and 400 <= exception.status_code < 500:
+        err = ValidationError("Bad request")
+        return err
+    return InternalError()
+
+
+def make_error_handler() -> object:
+    """Builds the Sanic error handler (imported lazily so this module stays framework-light)."""
+    import logging
+
+    import orjson
+    from sanic import HTTPResponse, Request
+    from sanic.handlers import ErrorHandler
+
+    log = logging.getLogger("ogmint.errors")
+
+    class JsonErrorHandler(ErrorHandler):
+        def default(self, request: Request, exception: Exception) -> HTTPResponse:
+            err = _as_ogmint(exception)
+            if isinstance(err, InternalError) and err is not exception:
+                log.error("unhandled error on %s %s", request.method, request.path,
+                          exc_info=exception)
+            headers = dict(err.headers)
+            extra = getattr(exception, "headers", None)
+            if err is not exception and isinstance(extra, dict):
+                headers.update({k: str(v) for k, v in extra.items() if k.lower() == "allow"})
+            return HTTPResponse(
+                orjson.dumps(err.body()),
+                status=err.status,
+                headers=headers,
+                content_type="application/json",
+            )
+
+    return JsonErrorHandler()

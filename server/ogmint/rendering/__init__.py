@@ -1,0 +1,1 @@
+"""Parameters → canonical spec → template → native renderer."""

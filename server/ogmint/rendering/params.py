@@ -1,0 +1,151 @@
+"""Render parameters (SPEC §1): validation, alias folding, palette resolution, canonical form."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+
+import orjson
+
+from ogmint.errors import FieldError, ValidationError
+from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors
+
+HEX6 = re.compile(r"[0-9a-fA-F]{6}")
+MAX_URL = 2048
+
+#: Text fields and their maximum length in code points (title also needs ≥ 1).
+TEXT_LIMITS = {"title": 200, "description": 500, "tag": 50, "author": 100}
+COLOR_FIELDS = {"bgColor": "bg", "textColor": "text", "accentColor": "accent", "surfaceColor": None}
+IMAGE_FIELDS = ("avatar", "logo")
+KNOWN = frozenset(
+    ["template", "font", "palette", *TEXT_LIMITS, *COLOR_FIELDS, *IMAGE_FIELDS]
+    + [a for a in COLOR_FIELDS.values() if a]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderSpec:
+    """A validated render request with every default and palette resolved."""
+
+    template: str
+    title: str
+    description: str | None
+    tag: str | None
+    author: str | None
+    avatar: str | None
+    logo: str | None
+    font: str
+    colors: Colors
+
+    def canonical(self, template_digest: str) -> bytes:
+        """Canonical JSON of everything that determines the image (the dedup/ETag input)."""
+        doc = {k: v for k, v in asdict(self).items() if k != "colors"}
+        doc.update(asdict(self.colors))
+        doc["template_digest"] = template_digest
+        return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+
+    def digest(self, template_digest: str) -> str:
+        """SHA-256 hex of the canonical form."""
+        return hashlib.sha256(self.canonical(template_digest)).hexdigest()
+
+    def text(self, field: str) -> str | None:
+        value = getattr(self, field, None)
+        return value if isinstance(value, str) else None
+
+
+def parse_params(
+    raw: Mapping[str, object],
+    *,
+    strict: bool,
+    template_exists: Callable[[str], bool],
+    resolve_font: Callable[[str], str | None],
+    default_font: str = "Inter",
+) -> RenderSpec:
+    """Validates raw parameters. ``strict`` (V2 bodies) rejects unknown names; V1 ignores them.
+
+    All problems are reported together, each naming its field.
+    """
+    errors: list[FieldError] = []
+    if strict:
+        errors += [FieldError(k, "unknown parameter") for k in raw if k not in KNOWN]
+
+    def string(name: str) -> str | None:
+        value = raw.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            errors.append(FieldError(name, "must be a string"))
+            return None
+        return value
+
+    template = string("template")
+    if not template:
+        errors.append(FieldError("template", "is required"))
+    elif not template_exists(template):
+        errors.append(FieldError("template", f"unknown template {template!r}; see GET /api/templates"))
+
+    texts: dict[str, str | None] = {}
+    for name, limit in TEXT_LIMITS.items():
+        value = string(name)
+        if value is not None and len(value) > limit:
+            errors.append(FieldError(name, f"must be at most {limit} characters"))
+        texts[name] = value or None
+    if texts["title"] is None and not any(e.field == "title" for e in errors):
+        errors.append(FieldError("title", "is required (1-200 characters)"))
+
+    images: dict[str, str | None] = {}
+    for name in IMAGE_FIELDS:
+        value = string(name)
+        if value and (not value.startswith("https://") or len(value) > MAX_URL):
+            errors.append(FieldError(name, "must be an https:// URL of at most 2048 characters"))
+        images[name] = value or None
+
+    font = default_font
+    font_raw = string("font")
+    if font_raw:
+        resolved = resolve_font(font_raw)
+        if resolved is None:
+            errors.append(FieldError("font", f"unknown font {font_raw!r}; see GET /api/fonts"))
+        else:
+            font = resolved
+
+    palette = DEFAULT
+    palette_raw = string("palette")
+    if palette_raw:
+        if palette_raw in PALETTES:
+            palette = PALETTES[palette_raw]
+        else:
+            names = ", ".join(PALETTES)
+            errors.append(FieldError("palette", f"must be one of {names}"))
+
+    colors = asdict(palette)
+    for name, alias in COLOR_FIELDS.items():
+        value = string(name)
+        alias_value = string(alias) if alias else None
+        if value is not None and alias_value is not None and value.lower() != alias_value.lower():
+            errors.append(FieldError(name, f"conflicts with its alias {alias!r}"))
+            continue
+        chosen, source = (value, name) if value is not None else (alias_value, alias or name)
+        if chosen is None:
+            continue
+        if not HEX6.fullmatch(chosen):
+            errors.append(FieldError(source, "must be 6 hex digits without '#'"))
+            continue
+        colors[name.removesuffix("Color")] = chosen.lower()
+
+    if errors:
+        raise ValidationError("; ".join(f"{e.field}: {e.message}" for e in errors), errors)
+    assert template is not None and texts["title"] is not None
+    return RenderSpec(
+        template=template,
+        title=texts["title"],
+        description=texts["description"],
+        tag=texts["tag"],
+        author=texts["author"],
+        avatar=images["avatar"],
+        logo=images["logo"],
+        font=font,
+        colors=Colors(**colors),
+    )

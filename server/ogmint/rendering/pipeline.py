@@ -1,0 +1,67 @@
+"""One render, top to bottom: parameters → spec → fetched images → SVG → PNG."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import xxhash
+
+from ogmint.errors import ValidationError
+from ogmint.rendering.images import ImageFetcher
+from ogmint.rendering.native import Renderer
+from ogmint.rendering.params import RenderSpec, parse_params
+from ogmint.rendering.template import Template
+
+#: Largest side fetched images are reduced to before rendering (2x their size on the card).
+IMAGE_SIDES = {"avatar": 192, "logo": 480}
+#: Part of every ETag, so a renderer upgrade invalidates caches.
+RENDER_VERSION = "1"
+
+
+class RenderPipeline:
+    """Validates parameters and renders them with the built-in templates."""
+
+    def __init__(
+        self, renderer: Renderer, templates: Mapping[str, Template], fetcher: ImageFetcher
+    ) -> None:
+        self._renderer = renderer
+        self._templates = dict(templates)
+        self._fetcher = fetcher
+
+    @property
+    def templates(self) -> Mapping[str, Template]:
+        return self._templates
+
+    def parse(self, raw: Mapping[str, object], *, strict: bool) -> RenderSpec:
+        """Validates raw parameters into a spec (400 naming every bad field)."""
+        return parse_params(
+            raw,
+            strict=strict,
+            template_exists=self._templates.__contains__,
+            resolve_font=self._renderer.resolve_family,
+        )
+
+    def template_for(self, spec: RenderSpec) -> Template:
+        template = self._templates.get(spec.template)
+        if template is None:
+            raise ValidationError.field("template", f"unknown template {spec.template!r}")
+        return template
+
+    def etag(self, spec: RenderSpec) -> str:
+        """A strong ETag from everything that determines the image, known before rendering."""
+        digest = self.template_for(spec).digest
+        return '"' + xxhash.xxh3_128_hexdigest(RENDER_VERSION.encode() + spec.canonical(digest)) + '"'
+
+    async def render(self, spec: RenderSpec) -> bytes:
+        """Fetches the spec's images, then renders it in the bounded render pool."""
+        template = self.template_for(spec)
+        wanted = {f: url for f in IMAGE_SIDES if (url := spec.text(f))}
+        fetched = await asyncio.gather(
+            *(self._fetcher.fetch_png(f, url, IMAGE_SIDES[f]) for f, url in wanted.items())
+        )
+        images = dict(zip(wanted, fetched, strict=True))
+        renderer = self._renderer
+        return await renderer.run(
+            lambda: renderer.render_svg(template.render(spec, images, renderer))
+        )

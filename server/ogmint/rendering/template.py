@@ -1,0 +1,482 @@
+"""Declarative SVG templates: compile once, render many times.
+
+A template is an SVG document plus a few ``og:`` elements and attributes (see
+``templates/README.md``). Compilation validates and sanitises it and turns it into a flat
+program of static strings and slots, so a render is string joins plus native text fitting.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+from xml.sax.saxutils import escape, quoteattr
+
+from ogmint.rendering.params import IMAGE_FIELDS, TEXT_LIMITS, RenderSpec
+from ogmint.rendering.palettes import Colors
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+OG_NS = "https://ogmint.dev/ns/template"
+WIDTH, HEIGHT = 1200, 630
+PLACEHOLDER = re.compile(r"\{\{(bg|text|accent|surface)\}\}")
+MAX_TEMPLATE_BYTES = 256 * 1024
+MAX_ELEMENTS = 2000
+MAX_DEPTH = 24
+
+#: SVG elements a template may use; everything else (script, foreignObject, …) is refused.
+ALLOWED_ELEMENTS = frozenset(
+    "svg g defs rect circle ellipse line polyline polygon path text tspan linearGradient "
+    "radialGradient stop clipPath mask pattern use symbol title desc filter feGaussianBlur "
+    "feOffset feFlood feComposite feMerge feMergeNode feBlend feColorMatrix".split()
+)
+
+
+class TemplateError(ValueError):
+    """The template document is invalid or unsafe."""
+
+
+class TextFitter(Protocol):
+    def fit_text(self, text: str, **box: object) -> _Fitted: ...
+
+
+class _Fitted(Protocol):
+    svg: str
+    width: float
+    lines: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Color:
+    """A palette colour reference, substituted as ``#rrggbb``."""
+
+    name: str
+
+
+Paint = tuple["str | Color", ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TextSlot:
+    field: str
+    box: Mapping[str, object]
+    fill: Paint
+    family: str | None
+    upper: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PillSlot:
+    field: str
+    x: float
+    y: float
+    height: float
+    max_width: float
+    padding: float
+    size: float
+    weight: int
+    align: str
+    fill: Paint
+    fill_opacity: float
+    text_fill: Paint
+    family: str | None
+    upper: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSlot:
+    field: str
+    index: int
+    x: float
+    y: float
+    width: float
+    height: float
+    shape: str
+    radius: float
+    fit: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cond:
+    """Parts rendered only when all ``fields`` are present (or, negated, all absent)."""
+
+    fields: tuple[str, ...]
+    negate: bool
+    parts: tuple[Part, ...]
+
+
+Part = str | Color | TextSlot | PillSlot | ImageSlot | Cond
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    name: str
+    kind: str  # "text" or "image"
+    required: bool
+    max_length: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A compiled template."""
+
+    name: str
+    description: str
+    digest: str
+    fields: tuple[FieldInfo, ...]
+    parts: tuple[Part, ...] = field(repr=False)
+
+    def render(self, spec: RenderSpec, images: Mapping[str, bytes], fitter: TextFitter) -> str:
+        """Builds the final SVG document for ``spec``; ``images`` maps field → PNG bytes."""
+        present = {f for f in (*TEXT_LIMITS, *IMAGE_FIELDS) if spec.text(f)}
+        present &= {f for f in present if f not in IMAGE_FIELDS or f in images}
+        out: list[str] = []
+        _emit(self.parts, out, spec, images, fitter, present)
+        return "".join(out)
+
+
+def _paint(paint: Paint, colors: Colors) -> str:
+    return "".join(p if isinstance(p, str) else "#" + getattr(colors, p.name) for p in paint)
+
+
+def _emit(
+    parts: tuple[Part, ...],
+    out: list[str],
+    spec: RenderSpec,
+    images: Mapping[str, bytes],
+    fitter: TextFitter,
+    present: set[str],
+) -> None:
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        elif isinstance(part, Color):
+            out.append("#" + getattr(spec.colors, part.name))
+        elif isinstance(part, Cond):
+            if all((f in present) != part.negate for f in part.fields):
+                _emit(part.parts, out, spec, images, fitter, present)
+        elif isinstance(part, TextSlot):
+            text = spec.text(part.field)
+            if text:
+                fitted = fitter.fit_text(
+                    text.upper() if part.upper else text,
+                    family=part.family or spec.font,
+                    fill=_paint(part.fill, spec.colors),
+                    **part.box,
+                )
+                out.append(fitted.svg)
+        elif isinstance(part, PillSlot):
+            _emit_pill(part, out, spec, fitter)
+        elif part.field in images:
+            _emit_image(part, out, images[part.field])
+
+
+def _emit_pill(p: PillSlot, out: list[str], spec: RenderSpec, fitter: TextFitter) -> None:
+    text = spec.text(p.field)
+    if not text:
+        return
+    inner = p.max_width - 2 * p.padding
+    left = p.x + p.padding if p.align == "start" else p.x - p.max_width + p.padding
+    fitted = fitter.fit_text(
+        text.upper() if p.upper else text,
+        family=p.family or spec.font,
+        weight=p.weight,
+        x=left,
+        y=p.y,
+        width=inner,
+        height=p.height,
+        max_size=p.size,
+        min_size=p.size,
+        line_height=1.2,
+        max_lines=1,
+        align=p.align,
+        valign="middle",
+        fill=_paint(p.text_fill, spec.colors),
+    )
+    width = fitted.width + 2 * p.padding
+    x = p.x if p.align == "start" else p.x - width
+    out.append(
+        f'<rect x="{x:.2f}" y="{p.y}" width="{width:.2f}" height="{p.height}" '
+        f'rx="{p.height / 2}" fill="{_paint(p.fill, spec.colors)}" '
+        f'fill-opacity="{p.fill_opacity}"/>'
+    )
+    out.append(fitted.svg)
+
+
+def _emit_image(s: ImageSlot, out: list[str], png: bytes) -> None:
+    clip = f"ogclip{s.index}"
+    if s.shape == "circle":
+        r = min(s.width, s.height) / 2
+        shape = f'<circle cx="{s.x + s.width / 2}" cy="{s.y + s.height / 2}" r="{r}"/>'
+    else:
+        shape = (
+            f'<rect x="{s.x}" y="{s.y}" width="{s.width}" height="{s.height}" rx="{s.radius}"/>'
+        )
+    aspect = "xMidYMid slice" if s.fit == "cover" else "xMidYMid meet"
+    data = base64.b64encode(png).decode("ascii")
+    out.append(
+        f'<clipPath id="{clip}">{shape}</clipPath>'
+        f'<image x="{s.x}" y="{s.y}" width="{s.width}" height="{s.height}" '
+        f'preserveAspectRatio="{aspect}" clip-path="url(#{clip})" '
+        f'href="data:image/png;base64,{data}"/>'
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Compilation
+
+
+def compile_template(name: str, source: bytes) -> Template:
+    """Validates, sanitises and compiles a template document."""
+    if len(source) > MAX_TEMPLATE_BYTES:
+        raise TemplateError(f"template is larger than {MAX_TEMPLATE_BYTES} bytes")
+    if b"<!DOCTYPE" in source or b"<!ENTITY" in source:
+        raise TemplateError("DTDs and entities are not allowed")
+    try:
+        root = ET.fromstring(source)  # noqa: S314 - no DTD/entities (checked above)
+    except ET.ParseError as e:
+        raise TemplateError(f"not well-formed XML: {e}") from e
+    if root.tag != f"{{{SVG_NS}}}svg":
+        raise TemplateError("root element must be <svg> in the SVG namespace")
+    if root.get("width") != str(WIDTH) or root.get("height") != str(HEIGHT):
+        raise TemplateError(f"root <svg> must have width={WIDTH} height={HEIGHT}")
+    elements = sum(1 for _ in root.iter())
+    if elements > MAX_ELEMENTS:
+        raise TemplateError(f"template has more than {MAX_ELEMENTS} elements")
+
+    compiler = _Compiler()
+    parts = compiler.element(root, depth=0, root=True)
+    if "title" not in compiler.fields:
+        raise TemplateError("template must place the title (og:text field=\"title\")")
+    fields = tuple(
+        FieldInfo(
+            name=f,
+            kind="image" if f in IMAGE_FIELDS else "text",
+            required=f == "title",
+            max_length=TEXT_LIMITS.get(f),
+        )
+        for f in (*TEXT_LIMITS, *IMAGE_FIELDS)
+        if f in compiler.fields
+    )
+    return Template(
+        name=name,
+        description=root.get(f"{{{OG_NS}}}description", ""),
+        digest=hashlib.sha256(source).hexdigest(),
+        fields=fields,
+        parts=tuple(_merge(parts)),
+    )
+
+
+def load_directory(directory: Path) -> dict[str, Template]:
+    """Compiles every ``*.svg`` in ``directory``; the file stem is the template name."""
+    templates = {}
+    for path in sorted(directory.glob("*.svg")):
+        try:
+            templates[path.stem] = compile_template(path.stem, path.read_bytes())
+        except TemplateError as e:
+            raise TemplateError(f"{path.name}: {e}") from e
+    return templates
+
+
+def _merge(parts: list[Part]) -> Iterator[Part]:
+    """Joins adjacent static strings so rendering appends fewer pieces."""
+    buf: list[str] = []
+    for p in parts:
+        if isinstance(p, str):
+            buf.append(p)
+            continue
+        if buf:
+            yield "".join(buf)
+            buf = []
+        yield p
+    if buf:
+        yield "".join(buf)
+
+
+def _local(tag: str) -> tuple[str, str]:
+    ns, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    return ns, local
+
+
+class _Compiler:
+    def __init__(self) -> None:
+        self.fields: set[str] = set()
+        self.images = 0
+
+    def element(self, el: ET.Element, depth: int, root: bool = False) -> list[Part]:
+        if depth > MAX_DEPTH:
+            raise TemplateError(f"elements nested deeper than {MAX_DEPTH}")
+        ns, local = _local(el.tag)
+        if ns == OG_NS:
+            part = self.og_element(local, el)
+            return self.conditional(el, [part])
+        if ns != SVG_NS or local not in ALLOWED_ELEMENTS:
+            raise TemplateError(f"element <{local}> is not allowed")
+        parts: list[Part] = [f"<{local}"]
+        if root:
+            parts.append(f' xmlns="{SVG_NS}"')
+        for key, value in el.attrib.items():
+            kns, kname = _local(key)
+            if kns == OG_NS:
+                continue
+            if kns == XLINK_NS and kname == "href":
+                kname = "href"
+            elif kns:
+                raise TemplateError(f"attribute {key} is not allowed")
+            _check_attribute(local, kname, value)
+            parts.append(f" {kname}=")
+            parts.extend(_substitute(quoteattr(value)))
+        parts.append(">")
+        if el.text and el.text.strip() or local in {"text", "tspan", "title", "desc"}:
+            parts.extend(_substitute(escape(el.text or "")))
+        for child in el:
+            parts.extend(self.element(child, depth + 1))
+            if child.tail and child.tail.strip():
+                parts.extend(_substitute(escape(child.tail)))
+        parts.append(f"</{local}>")
+        return parts if root else self.conditional(el, parts)
+
+    def conditional(self, el: ET.Element, parts: list[Part]) -> list[Part]:
+        for attr, negate in (("if", False), ("unless", True)):
+            names = el.get(f"{{{OG_NS}}}{attr}")
+            if names is not None:
+                fields = tuple(names.split())
+                for f in fields:
+                    _check_field(f)
+                parts = [Cond(fields, negate, tuple(_merge(parts)))]
+        return parts
+
+    def og_element(self, local: str, el: ET.Element) -> Part:
+        a = _Attrs(el)
+        name = a.str("field")
+        _check_field(name)
+        self.fields.add(name)
+        if local == "text":
+            if name in IMAGE_FIELDS:
+                raise TemplateError(f"og:text cannot show image field {name!r}")
+            box = {
+                "x": a.num("x"),
+                "y": a.num("y"),
+                "width": a.num("width"),
+                "height": a.num("height"),
+                "max_size": a.num("max-size"),
+                "min_size": a.num("min-size", a.num("max-size")),
+                "weight": int(a.num("weight", 400)),
+                "line_height": a.num("line-height", 1.2),
+                "max_lines": int(a.num("max-lines", 3)),
+                "align": a.choice("align", ("start", "middle", "end")),
+                "valign": a.choice("valign", ("top", "middle", "bottom")),
+                "letter_spacing": a.num("letter-spacing", 0.0),
+            }
+            return TextSlot(name, box, a.paint("fill", "{{text}}"), a.opt("font"), a.upper())
+        if local == "pill":
+            return PillSlot(
+                field=name,
+                x=a.num("x"),
+                y=a.num("y"),
+                height=a.num("height"),
+                max_width=a.num("max-width", 600),
+                padding=a.num("padding", 16),
+                size=a.num("size", 20),
+                weight=int(a.num("weight", 600)),
+                align=a.choice("align", ("start", "end")),
+                fill=a.paint("fill", "{{accent}}"),
+                fill_opacity=a.num("fill-opacity", 1.0),
+                text_fill=a.paint("text-fill", "{{text}}"),
+                family=a.opt("font"),
+                upper=a.upper(),
+            )
+        if local == "image":
+            if name not in IMAGE_FIELDS:
+                raise TemplateError(f"og:image field must be one of {IMAGE_FIELDS}")
+            self.images += 1
+            return ImageSlot(
+                field=name,
+                index=self.images,
+                x=a.num("x"),
+                y=a.num("y"),
+                width=a.num("width"),
+                height=a.num("height"),
+                shape=a.choice("shape", ("circle", "rect")),
+                radius=a.num("radius", 0.0),
+                fit=a.choice("fit", ("cover", "contain")),
+            )
+        raise TemplateError(f"unknown element og:{local}")
+
+
+def _check_field(name: str) -> None:
+    if name not in TEXT_LIMITS and name not in IMAGE_FIELDS:
+        raise TemplateError(f"unknown field {name!r}")
+
+
+_URL_REF = re.compile(r"url\(\s*['\"]?([^)'\"]*)", re.IGNORECASE)
+
+
+def _check_attribute(element: str, name: str, value: str) -> None:
+    """Refuses event handlers, styles, and any reference that is not to the document itself."""
+    lname = name.lower()
+    if lname.startswith("on") or lname == "style":
+        raise TemplateError(f"attribute {name!r} is not allowed")
+    if lname == "href" and not value.startswith("#"):
+        raise TemplateError(f"<{element} href> may only reference elements in the template")
+    for ref in _URL_REF.findall(value):
+        if not ref.startswith("#"):
+            raise TemplateError(f"url() in {name!r} may only reference elements in the template")
+
+
+def _substitute(text: str) -> list[Part]:
+    out: list[Part] = []
+    pos = 0
+    for m in PLACEHOLDER.finditer(text):
+        out.append(text[pos : m.start()])
+        out.append(Color(m.group(1)))
+        pos = m.end()
+    out.append(text[pos:])
+    return [p for p in out if p != ""]
+
+
+class _Attrs:
+    def __init__(self, el: ET.Element) -> None:
+        self.el = el
+        self.tag = _local(el.tag)[1]
+
+    def str(self, key: str) -> str:
+        value = self.el.get(key)
+        if value is None:
+            raise TemplateError(f"og:{self.tag} needs attribute {key!r}")
+        return value
+
+    def opt(self, key: str) -> str | None:
+        return self.el.get(key)
+
+    def num(self, key: str, default: float | None = None) -> float:
+        value = self.el.get(key)
+        if value is None:
+            if default is None:
+                raise TemplateError(f"og:{self.tag} needs attribute {key!r}")
+            return default
+        try:
+            return float(value)
+        except ValueError as e:
+            raise TemplateError(f"og:{self.tag} {key}={value!r} is not a number") from e
+
+    def choice(self, key: str, options: tuple[str, ...]) -> str:
+        value = self.el.get(key, options[0])
+        if value not in options:
+            raise TemplateError(f"og:{self.tag} {key} must be one of {options}")
+        return value
+
+    def paint(self, key: str, default: str) -> Paint:
+        value = self.el.get(key, default)
+        return tuple(_substitute(value))  # type: ignore[arg-type]
+
+    def upper(self) -> bool:
+        return self.el.get("case") == "upper"
+
+
+TemplateLookup = Callable[[str], Template | None]

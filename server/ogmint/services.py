@@ -1,0 +1,22 @@
+"""The implementations one worker uses, chosen once by ``create_app``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ogmint.api.caller import TrustedProxies
+from ogmint.net import GuardedClient
+from ogmint.rendering.native import Renderer
+from ogmint.rendering.pipeline import RenderPipeline
+from ogmint.settings import Settings
+from ogmint.state.base import StateStore
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    renderer: Renderer
+    pipeline: RenderPipeline
+    state: StateStore
+    client: GuardedClient
+    proxies: TrustedProxies

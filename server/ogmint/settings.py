@@ -1,0 +1,155 @@
+"""Typed settings, read once from ``OGMINT_*`` environment variables.
+
+Nothing else in the package reads ``os.environ``. Every problem is reported together.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "OGMINT_"
+
+
+class SettingsError(ValueError):
+    """One or more settings are invalid; the message lists them all."""
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _networks(value: str) -> tuple[str, ...]:
+    items = _csv(value)
+    for item in items:
+        if "/" in item:
+            ipaddress.ip_network(item, strict=False)
+    return items
+
+
+def _bool(value: str) -> bool:
+    v = value.strip().lower()
+    if v in {"1", "true", "yes", "on"}:
+        return True
+    if v in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected a boolean, got {value!r}")
+
+
+def _positive_int(value: str) -> int:
+    n = int(value)
+    if n <= 0:
+        raise ValueError("must be > 0")
+    return n
+
+
+def _positive_float(value: str) -> float:
+    n = float(value)
+    if n <= 0:
+        raise ValueError("must be > 0")
+    return n
+
+
+def _setting(default: Any, description: str, parse: Callable[[str], Any] = str) -> Any:
+    return field(default=default, metadata={"description": description, "parse": parse})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """All configuration of one ogmint process. Field ``x_y`` is read from ``OGMINT_X_Y``."""
+
+    host: str = _setting("127.0.0.1", "Address the HTTP server binds to.")
+    port: int = _setting(8080, "Port the HTTP server listens on.", int)
+    workers: int = _setting(1, "Number of Sanic worker processes.", _positive_int)
+    public_url: str = _setting(
+        "", "Public base URL used in image links (default: http://HOST:PORT)."
+    )
+    data_dir: Path = _setting(
+        Path("data"), "Directory for the embedded SQLite state and image files.", Path
+    )
+    font_dirs: tuple[str, ...] = _setting(
+        (), "Extra comma-separated font directories, loaded after the bundled fonts.", _csv
+    )
+    templates_dir: Path = _setting(
+        Path(__file__).resolve().parents[2] / "templates",
+        "Directory holding the built-in templates.",
+        Path,
+    )
+    render_threads: int = _setting(
+        2, "Renders running at once per worker (threads; the renderer releases the GIL).",
+        _positive_int,
+    )
+    render_queue: int = _setting(
+        16, "Renders allowed to wait per worker before answering 503.", int
+    )
+    anonymous_daily_limit: int = _setting(
+        10, "V1 renders per UTC day per client IP without an API key.", int
+    )
+    trusted_proxies: tuple[str, ...] = _setting(
+        ("127.0.0.1", "::1"),
+        "Comma-separated IPs/CIDRs whose X-Forwarded-For is believed (e.g. nginx).",
+        _networks,
+    )
+    outbound_allow: tuple[str, ...] = _setting(
+        (),
+        "Comma-separated hosts or CIDRs exempted from the outbound address check (tests).",
+        _networks,
+    )
+    outbound_ca_file: str = _setting("", "Extra CA bundle (PEM) trusted for outbound HTTPS.")
+    fetch_timeout: float = _setting(
+        5.0, "Seconds allowed for one avatar/logo fetch.", _positive_float
+    )
+    fetch_max_bytes: int = _setting(
+        5 * 1024 * 1024, "Largest avatar/logo download, in bytes.", _positive_int
+    )
+    image_max_pixels: int = _setting(
+        25_000_000, "Largest decoded avatar/logo, in pixels.", _positive_int
+    )
+    image_cache_entries: int = _setting(
+        512, "Fetched images kept in memory per worker, by URL.", int
+    )
+    max_svg_bytes: int = _setting(
+        2 * 1024 * 1024, "Largest SVG document the renderer accepts.", _positive_int
+    )
+    max_svg_nodes: int = _setting(20_000, "Most XML nodes in an SVG document.", _positive_int)
+    access_log: bool = _setting(False, "Log every request (costs throughput).", _bool)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Builds settings from ``env`` (default ``os.environ``), reporting all errors at once."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for f in fields(cls):
+            name = ENV_PREFIX + f.name.upper()
+            if name in env:
+                try:
+                    values[f.name] = f.metadata["parse"](env[name])
+                except ValueError as e:
+                    problems.append(f"{name}: {e}")
+        if problems:
+            raise SettingsError("invalid settings: " + "; ".join(problems))
+        return cls(**values)
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "ogmint.sqlite3"
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(variable, default, description) for every setting: the README's table comes from this."""
+    out = []
+    for f in fields(Settings):
+        default = f.default
+        if isinstance(default, tuple):
+            default = ",".join(default)
+        out.append((ENV_PREFIX + f.name.upper(), str(default), f.metadata["description"]))
+    return out

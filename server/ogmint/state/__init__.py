@@ -1,0 +1,1 @@
+"""Service state (limits, keys) behind the ``StateStore`` protocol."""
