@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sanic import Sanic
 from sanic.config import Config
@@ -22,7 +23,7 @@ from ogmint.state.sqlite import SqliteStateStore
 log = logging.getLogger("ogmint")
 
 
-def create_app(settings: Settings) -> Sanic:
+def create_app(settings: Settings) -> Sanic[Any, Any]:
     """Builds the Sanic app; per-worker resources are created when each worker starts."""
     config = Config()
     config.REQUEST_MAX_SIZE = 64 * 1024  # V1 has no body; V2 bodies are small JSON
@@ -37,7 +38,7 @@ def create_app(settings: Settings) -> Sanic:
     app.blueprint(meta.bp)
 
     @app.before_server_start
-    async def start(app: Sanic) -> None:
+    async def start(app: Sanic[Any, Any]) -> None:
         renderer = Renderer(
             [*bundled_font_dirs(), *settings.font_dirs],
             threads=settings.render_threads,
@@ -69,7 +70,7 @@ def create_app(settings: Settings) -> Sanic:
         )
 
     @app.after_server_stop
-    async def stop(app: Sanic) -> None:
+    async def stop(app: Sanic[Any, Any]) -> None:
         services: Services = app.ctx.services
         await services.client.close()
         await services.state.close()

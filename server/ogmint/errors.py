@@ -152,8 +152,9 @@ def make_error_handler() -> object:
         def default(self, request: Request, exception: Exception) -> HTTPResponse:
             err = _as_ogmint(exception)
             if isinstance(err, InternalError) and err is not exception:
-                log.error("unhandled error on %s %s", request.method, request.path,
-                          exc_info=exception)
+                log.error(
+                    "unhandled error on %s %s", request.method, request.path, exc_info=exception
+                )
             headers = dict(err.headers)
             extra = getattr(exception, "headers", None)
             if err is not exception and isinstance(extra, dict):

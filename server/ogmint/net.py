@@ -369,7 +369,7 @@ class GuardedClient:
         self._closed = False
 
     async def close(self) -> None:
-        """Refuses further requests."""
+        """Refuses further requests. Nothing else to release: connections are not pooled."""
         self._closed = True
 
     async def get(self, url: str, *, max_bytes: int | None = None) -> Response:
@@ -469,5 +469,5 @@ class GuardedClient:
             raise
         except aiohttp.ClientConnectorError as e:
             raise ConnectionFailed("could not connect to the server") from e
-        except aiohttp.ClientError as e:
+        except (aiohttp.ClientError, OSError) as e:
             raise ConnectionFailed("the connection failed or the response was invalid") from e

@@ -80,7 +80,8 @@ class Settings:
         Path,
     )
     render_threads: int = _setting(
-        2, "Renders running at once per worker (threads; the renderer releases the GIL).",
+        2,
+        "Renders running at once per worker (threads; the renderer releases the GIL).",
         _positive_int,
     )
     render_queue: int = _setting(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 
@@ -139,8 +140,6 @@ async def test_resolve_refuses_legacy_spellings(host: str) -> None:
 
 
 async def test_resolve_checks_every_returned_address(monkeypatch: pytest.MonkeyPatch) -> None:
-    import asyncio
-
     async def fake_getaddrinfo(
         host: str, port: int, **_: object
     ) -> list[tuple[int, int, int, str, tuple[str, int]]]:
@@ -218,7 +217,7 @@ def non_public_ipv4(draw: st.DrawFn) -> ipaddress.IPv4Address:
 
 @given(non_public_ipv4())
 def test_any_non_public_ipv4_is_blocked_in_every_wrapping(ip: ipaddress.IPv4Address) -> None:
-    wrapped = [
+    wrapped: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [
         ip,
         ipaddress.IPv6Address(f"::ffff:{ip}"),  # IPv4-mapped
         ipaddress.IPv6Address((0x2002 << 112) | (int(ip) << 80)),  # 6to4

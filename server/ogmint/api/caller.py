@@ -40,10 +40,10 @@ class TrustedProxies:
     def client_ip(self, request: Request) -> str:
         """The socket peer, or — only when that peer is a trusted proxy — the right-most
         untrusted address of ``X-Forwarded-For``."""
-        peer = request.ip
+        peer = str(request.ip)
         if not self.trusts(peer):
             return peer
-        forwarded = request.headers.get("x-forwarded-for", "")
+        forwarded = str(request.headers.get("x-forwarded-for", ""))
         hops = [h.strip() for h in forwarded.split(",") if h.strip()]
         for hop in reversed(hops):
             if not self.trusts(hop):

@@ -30,10 +30,19 @@ async def templates(request: Request) -> HTTPResponse:
         }
         for t in svc.pipeline.templates.values()
     ]
-    palettes = {name: {"bgColor": c.bg, "textColor": c.text, "accentColor": c.accent,
-                       "surfaceColor": c.surface} for name, c in PALETTES.items()}
-    return json({"success": True, "templates": items, "palettes": palettes},
-                headers={"Cache-Control": "public, max-age=300"})
+    palettes = {
+        name: {
+            "bgColor": c.bg,
+            "textColor": c.text,
+            "accentColor": c.accent,
+            "surfaceColor": c.surface,
+        }
+        for name, c in PALETTES.items()
+    }
+    return json(
+        {"success": True, "templates": items, "palettes": palettes},
+        headers={"Cache-Control": "public, max-age=300"},
+    )
 
 
 @bp.get("/api/fonts")
@@ -43,8 +52,10 @@ async def fonts(request: Request) -> HTTPResponse:
         {"family": f.name, "weights": list(f.weights), "variable": f.variable}
         for f in svc.renderer.families
     ]
-    return json({"success": True, "default": "Inter", "fonts": items},
-                headers={"Cache-Control": "public, max-age=300"})
+    return json(
+        {"success": True, "default": "Inter", "fonts": items},
+        headers={"Cache-Control": "public, max-age=300"},
+    )
 
 
 @bp.get("/healthz")

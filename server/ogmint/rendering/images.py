@@ -52,7 +52,7 @@ def _to_png(data: bytes, max_side: int, max_pixels: int) -> bytes:
     except _Unusable:
         raise
     except Image.DecompressionBombError as e:
-        raise _Unusable(f"the image has more than {max_pixels} pixels") from e
+        raise _Unusable("the image's dimensions are too large to decode safely") from e
     except UnidentifiedImageError as e:
         raise _Unusable("the content is not a PNG, JPEG, GIF or WebP image") from e
     except Exception as e:  # decoders raise many exception types on hostile input

@@ -40,6 +40,6 @@ def relative_luminance(hex6: str) -> float:
 
 
 def contrast(a: str, b: str) -> float:
-    """WCAG contrast ratio between two colours (1–21)."""
+    """WCAG contrast ratio between two colours (1 to 21)."""
     la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
     return (la + 0.05) / (lb + 0.05)

@@ -84,7 +84,9 @@ def parse_params(
     if not template:
         errors.append(FieldError("template", "is required"))
     elif not template_exists(template):
-        errors.append(FieldError("template", f"unknown template {template!r}; see GET /api/templates"))
+        errors.append(
+            FieldError("template", f"unknown template {template!r}; see GET /api/templates")
+        )
 
     texts: dict[str, str | None] = {}
     for name, limit in TEXT_LIMITS.items():
@@ -137,10 +139,12 @@ def parse_params(
 
     if errors:
         raise ValidationError("; ".join(f"{e.field}: {e.message}" for e in errors), errors)
-    assert template is not None and texts["title"] is not None
+    title = texts["title"]
+    if template is None or title is None:  # unreachable: both were reported above
+        raise ValidationError("template and title are required")
     return RenderSpec(
         template=template,
-        title=texts["title"],
+        title=title,
         description=texts["description"],
         tag=texts["tag"],
         author=texts["author"],

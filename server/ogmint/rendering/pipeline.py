@@ -51,7 +51,9 @@ class RenderPipeline:
     def etag(self, spec: RenderSpec) -> str:
         """A strong ETag from everything that determines the image, known before rendering."""
         digest = self.template_for(spec).digest
-        return '"' + xxhash.xxh3_128_hexdigest(RENDER_VERSION.encode() + spec.canonical(digest)) + '"'
+        return (
+            '"' + xxhash.xxh3_128_hexdigest(RENDER_VERSION.encode() + spec.canonical(digest)) + '"'
+        )
 
     async def render(self, spec: RenderSpec) -> bytes:
         """Fetches the spec's images, then renders it in the bounded render pool."""

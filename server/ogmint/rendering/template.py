@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Protocol
 from xml.sax.saxutils import escape, quoteattr
 
-from ogmint.rendering.params import IMAGE_FIELDS, TEXT_LIMITS, RenderSpec
 from ogmint.rendering.palettes import Colors
+from ogmint.rendering.params import IMAGE_FIELDS, TEXT_LIMITS, RenderSpec
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -31,9 +31,11 @@ MAX_DEPTH = 24
 
 #: SVG elements a template may use; everything else (script, foreignObject, …) is refused.
 ALLOWED_ELEMENTS = frozenset(
-    "svg g defs rect circle ellipse line polyline polygon path text tspan linearGradient "
-    "radialGradient stop clipPath mask pattern use symbol title desc filter feGaussianBlur "
-    "feOffset feFlood feComposite feMerge feMergeNode feBlend feColorMatrix".split()
+    (
+        "svg g defs rect circle ellipse line polyline polygon path text tspan linearGradient "
+        "radialGradient stop clipPath mask pattern use symbol title desc filter feGaussianBlur "
+        "feOffset feFlood feComposite feMerge feMergeNode feBlend feColorMatrix"
+    ).split()
 )
 
 
@@ -46,9 +48,10 @@ class TextFitter(Protocol):
 
 
 class _Fitted(Protocol):
-    svg: str
-    width: float
-    lines: list[str]
+    @property
+    def svg(self) -> str: ...
+    @property
+    def width(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,9 +217,7 @@ def _emit_image(s: ImageSlot, out: list[str], png: bytes) -> None:
         r = min(s.width, s.height) / 2
         shape = f'<circle cx="{s.x + s.width / 2}" cy="{s.y + s.height / 2}" r="{r}"/>'
     else:
-        shape = (
-            f'<rect x="{s.x}" y="{s.y}" width="{s.width}" height="{s.height}" rx="{s.radius}"/>'
-        )
+        shape = f'<rect x="{s.x}" y="{s.y}" width="{s.width}" height="{s.height}" rx="{s.radius}"/>'
     aspect = "xMidYMid slice" if s.fit == "cover" else "xMidYMid meet"
     data = base64.b64encode(png).decode("ascii")
     out.append(
@@ -252,7 +253,7 @@ def compile_template(name: str, source: bytes) -> Template:
     compiler = _Compiler()
     parts = compiler.element(root, depth=0, root=True)
     if "title" not in compiler.fields:
-        raise TemplateError("template must place the title (og:text field=\"title\")")
+        raise TemplateError('template must place the title (og:text field="title")')
     fields = tuple(
         FieldInfo(
             name=f,
@@ -332,7 +333,7 @@ class _Compiler:
             parts.append(f" {kname}=")
             parts.extend(_substitute(quoteattr(value)))
         parts.append(">")
-        if el.text and el.text.strip() or local in {"text", "tspan", "title", "desc"}:
+        if (el.text and el.text.strip()) or local in {"text", "tspan", "title", "desc"}:
             parts.extend(_substitute(escape(el.text or "")))
         for child in el:
             parts.extend(self.element(child, depth + 1))
@@ -353,7 +354,7 @@ class _Compiler:
 
     def og_element(self, local: str, el: ET.Element) -> Part:
         a = _Attrs(el)
-        name = a.str("field")
+        name = a.req("field")
         _check_field(name)
         self.fields.add(name)
         if local == "text":
@@ -445,7 +446,7 @@ class _Attrs:
         self.el = el
         self.tag = _local(el.tag)[1]
 
-    def str(self, key: str) -> str:
+    def req(self, key: str) -> str:
         value = self.el.get(key)
         if value is None:
             raise TemplateError(f"og:{self.tag} needs attribute {key!r}")

@@ -36,8 +36,9 @@ class SqliteStateStore:
 
     async def open(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self._path, timeout=5.0, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(
+            self._path, timeout=5.0, isolation_level=None, check_same_thread=False
+        )
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(SCHEMA)
@@ -89,7 +90,8 @@ class SqliteStateStore:
         def run() -> None:
             with self._lock:
                 self._db().execute(
-                    "UPDATE daily_usage SET count = max(count - 1, 0) WHERE subject = ? AND day = ?",
+                    "UPDATE daily_usage SET count = max(count - 1, 0) "
+                    "WHERE subject = ? AND day = ?",
                     (subject, day),
                 )
 
@@ -98,10 +100,14 @@ class SqliteStateStore:
     async def find_key(self, key_hash: str) -> ApiKeyRecord | None:
         def run() -> ApiKeyRecord | None:
             with self._lock:
-                row = self._db().execute(
-                    "SELECT key_hash, user_id, plan, revoked FROM api_keys WHERE key_hash = ?",
-                    (key_hash,),
-                ).fetchone()
+                row = (
+                    self._db()
+                    .execute(
+                        "SELECT key_hash, user_id, plan, revoked FROM api_keys WHERE key_hash = ?",
+                        (key_hash,),
+                    )
+                    .fetchone()
+                )
             return ApiKeyRecord(row[0], row[1], row[2], bool(row[3])) if row else None
 
         return await asyncio.to_thread(run)

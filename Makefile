@@ -1,0 +1,55 @@
+# ogmint — the README's commands. `make run` and `make test` work on a fresh Debian machine.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+APT_PACKAGES := redis-server nginx wrk fonts-noto-color-emoji fonts-noto-cjk
+NATIVE_SRC := $(wildcard native/src/*.rs) native/Cargo.toml Cargo.toml
+STAMP := $(VENV)/.ogmint-installed
+
+.PHONY: run test lint bench golden-update system-deps setup clean
+
+run: setup ## Set up and start ogmint on the embedded default (SQLite + local files)
+	$(PY) -m ogmint
+
+test: setup ## Set up everything and run all tests (lint included)
+	$(MAKE) lint
+	cd native && cargo test --release --quiet
+	$(PY) -m pytest -q
+
+setup: system-deps $(STAMP)
+
+# Debian packages: CJK and colour-emoji fonts for the renderer; redis, nginx and wrk for tests
+# and benchmarks. Installed only when something is missing.
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# The editable install builds the Rust extension with maturin (release profile).
+$(STAMP): $(VENV)/bin/python pyproject.toml $(NATIVE_SRC)
+	$(PIP) install -q -e '.[dev]'
+	touch $@
+
+lint: setup
+	$(VENV)/bin/ruff check server tests bench
+	$(VENV)/bin/ruff format --check server tests bench
+	$(VENV)/bin/mypy
+	$(PY) -m mypy.stubtest ogmint._native --allowlist stubtest-allowlist.txt
+	cd native && cargo fmt --check && cargo clippy --release --quiet -- -D warnings
+
+bench: setup
+	$(PY) bench/run.py
+
+golden-update: setup
+	$(PY) tests/golden/update.py
+
+clean:
+	rm -rf $(VENV) target data

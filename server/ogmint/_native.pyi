@@ -1,0 +1,69 @@
+"""Stub for the Rust extension (native/src/py.rs), checked by `mypy.stubtest` in `make lint`."""
+
+class RenderError(ValueError):
+    """The SVG or layout request was refused or could not be rendered."""
+
+class FittedText:
+    """Text fitted into a template box."""
+
+    @property
+    def svg(self) -> str: ...
+    @property
+    def font_size(self) -> float: ...
+    @property
+    def lines(self) -> list[str]: ...
+    @property
+    def truncated(self) -> bool: ...
+    @property
+    def height(self) -> float: ...
+    @property
+    def width(self) -> float: ...
+
+class FontFamily:
+    """A font family: name, available weights, whether it is a variable font."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def weights(self) -> list[int]: ...
+    @property
+    def variable(self) -> bool: ...
+
+class Renderer:
+    """The renderer: fonts loaded once, safe to share between threads."""
+
+    def __new__(
+        cls,
+        font_dirs: list[str],
+        *,
+        max_svg_bytes: int | None = None,
+        max_nodes: int | None = None,
+        max_depth: int | None = None,
+        max_side: int | None = None,
+    ) -> Renderer: ...
+    @property
+    def face_count(self) -> int: ...
+    def render_svg(self, svg: str | bytes) -> bytes: ...
+    def fit_text(
+        self,
+        text: str,
+        *,
+        family: str,
+        weight: int,
+        x: float,
+        y: float,
+        width: float,
+        height: float,
+        max_size: float,
+        min_size: float,
+        line_height: float = 1.2,
+        max_lines: int = 3,
+        align: str = "start",
+        valign: str = "top",
+        fill: str = "#000000",
+        letter_spacing: float = 0.0,
+    ) -> FittedText: ...
+    def families(self) -> list[FontFamily]: ...
+    def resolve_family(self, name: str) -> str | None: ...
+
+__version__: str

@@ -1,0 +1,104 @@
+"""Shared fixtures: real ogmint server processes on loopback, a shared renderer."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running ``python -m ogmint`` process."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def start_server(tmp: Path, **env: str) -> Server:
+    port = free_port()
+    data = tmp / f"data-{port}"
+    full_env = {
+        **os.environ,
+        "OGMINT_HOST": "127.0.0.1",
+        "OGMINT_PORT": str(port),
+        "OGMINT_DATA_DIR": str(data),
+        **env,
+    }
+    log = open(tmp / f"server-{port}.log", "wb")  # noqa: SIM115 - lives as long as the process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ogmint"],
+        env=full_env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {(tmp / f'server-{port}.log').read_text()}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return Server(url, proc, data)
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not become healthy in 60 s")
+
+
+@pytest.fixture(scope="session")
+def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Server]]:
+    """Starts servers with extra ``OGMINT_*`` settings; all are stopped at the end."""
+    started: list[Server] = []
+
+    def factory(**env: str) -> Server:
+        s = start_server(tmp_path_factory.mktemp("ogmint"), **env)
+        started.append(s)
+        return s
+
+    yield factory
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture(scope="session")
+def server(server_factory: Callable[..., Server]) -> Server:
+    """A default server with a generous anonymous limit (tests of the limit start their own)."""
+    return server_factory(OGMINT_ANONYMOUS_DAILY_LIMIT="1000000")
+
+
+@pytest.fixture(scope="session")
+def renderer():  # type: ignore[no-untyped-def]
+    from ogmint.rendering.native import Renderer, bundled_font_dirs
+
+    return Renderer(bundled_font_dirs(), threads=2, queue=4, max_svg_bytes=2 << 20, max_nodes=20000)

@@ -1,0 +1,49 @@
+"""Small helpers shared by tests: a plain HTTP client and PNG inspection."""
+
+from __future__ import annotations
+
+import io
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+import orjson
+from PIL import Image
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> dict:  # type: ignore[type-arg]
+        return orjson.loads(self.body)  # type: ignore[no-any-return]
+
+    def image(self) -> Image.Image:
+        return Image.open(io.BytesIO(self.body))
+
+
+def request(
+    url: str, method: str = "GET", headers: dict[str, str] | None = None, body: bytes | None = None
+) -> Reply:
+    req = urllib.request.Request(url, method=method, headers=headers or {}, data=body)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return Reply(r.status, {k.lower(): v for k, v in r.headers.items()}, r.read())
+    except urllib.error.HTTPError as e:
+        return Reply(e.code, {k.lower(): v for k, v in e.headers.items()}, e.read())
+
+
+def assert_error(reply: Reply, status: int, field: str | None = None) -> dict:  # type: ignore[type-arg]
+    """Checks the SPEC §7 error shape and, optionally, that ``field`` is named in details."""
+    assert reply.status == status, (reply.status, reply.body[:300])
+    assert reply.headers["content-type"].startswith("application/json")
+    body = reply.json()
+    assert body["success"] is False
+    assert isinstance(body["error"], str) and body["error"]
+    assert isinstance(body["code"], str) and body["code"]
+    assert isinstance(body["details"], list)
+    if field is not None:
+        assert field in [d["field"] for d in body["details"]], body
+    return body
