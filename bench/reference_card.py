@@ -56,8 +56,8 @@ viewBox="0 0 1200 630">
     <tspan x="88" y="232">Rendering social cards in</tspan>
     <tspan x="88" y="308">under ten milliseconds</tspan>
   </text>
-  <text x="88" y="380" font-family="Inter" font-size="30" font-weight="400"
-        fill="#c9cee6">How a Rust rasteriser, a font cache and a fast PNG encoder fit together.</text>
+  <text x="88" y="380" font-family="Inter" font-size="30" font-weight="400" fill="#c9cee6">\
+How a Rust rasteriser, a font cache and a fast PNG encoder fit together.</text>
   <image x="88" y="480" width="80" height="80" clip-path="url(#avatar-clip)"
          preserveAspectRatio="xMidYMid slice" href="data:image/png;base64,{avatar}"/>
   <text x="192" y="512" font-family="Inter" font-size="26" font-weight="600"

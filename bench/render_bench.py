@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 from PIL import Image
@@ -44,7 +45,7 @@ class Timing:
     png_bytes: int
 
 
-def _import_native() -> object:
+def _import_native() -> ModuleType:
     """Imports ``ogmint._native``, retrying: colleagues may be rebuilding it under us."""
     for attempt in range(20):
         try:
@@ -85,7 +86,7 @@ def _interleaved(
     samples: dict[str, list[float]] = {name: [] for name in contenders}
     last: dict[str, bytes] = {}
     order = list(contenders)
-    rng = random.Random(1)  # noqa: S311 - shuffling, not security
+    rng = random.Random(1)
     for i in range(rounds):
         rng.shuffle(order)
         for name in order:
@@ -103,14 +104,17 @@ def _pixel_diff(a: bytes, b: bytes) -> float:
 
 
 def _scaling(render: Callable[[], bytes], renders: int) -> dict[str, float]:
-    """Renders per second with one thread and with two threads sharing ``renders`` renders."""
+    """Renders per second (and cores kept busy) with one and with two threads."""
     out: dict[str, float] = {}
     for threads in (1, 2):
         with ThreadPoolExecutor(max_workers=threads) as pool:
             list(pool.map(lambda _: render(), range(threads * 4)))  # warm each thread
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             list(pool.map(lambda _: render(), range(renders)))
-            out[f"threads_{threads}_rps"] = round(renders / (time.perf_counter() - t0), 1)
+            wall = time.perf_counter() - t0
+            out[f"threads_{threads}_rps"] = round(renders / wall, 1)
+            # Cores this process kept busy: ~2.0 with 2 threads unless something else holds one.
+            out[f"threads_{threads}_cores_busy"] = round((time.process_time() - cpu0) / wall, 2)
     out["speedup"] = round(out["threads_2_rps"] / out["threads_1_rps"], 2)
     return out
 
@@ -128,7 +132,7 @@ def run(rounds: int = ROUNDS, warmup: int = WARMUP, out_dir: Path | None = None)
     font_dirs = bundled_font_dirs()
     svg = reference_card_svg()
     svg_bytes = svg.encode()
-    ogmint = native.Renderer(font_dirs)  # type: ignore[attr-defined]
+    ogmint = native.Renderer(font_dirs)
 
     # resvg-py builds its font database on every call; give it the same directories as ogmint
     # (and no system fonts) so its text is drawn with the same Inter faces.

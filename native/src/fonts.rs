@@ -9,7 +9,6 @@ use std::sync::Arc;
 /// Families tried, in order, for characters the requested font lacks.
 /// Colour emoji first for emoji code points, then one font per common script.
 const FALLBACK_FAMILIES: &[&str] = &[
-    "Noto Sans",
     "Noto Sans Arabic",
     "Heebo",
     "Noto Sans Devanagari",
@@ -17,6 +16,8 @@ const FALLBACK_FAMILIES: &[&str] = &[
     "Noto Sans CJK SC",
     "Noto Sans CJK JP",
     "Noto Sans CJK KR",
+    // Latin extensions, Greek and Cyrillic the chosen family may lack.
+    "Noto Sans",
     "Noto Color Emoji",
 ];
 const EMOJI_FAMILY: &str = "Noto Color Emoji";

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ogmint import _native
-from ogmint.errors import UnavailableError, ValidationError
+from ogmint.errors import UnavailableError
 
 T = TypeVar("T")
 
@@ -75,11 +75,8 @@ class Renderer:
         return self._native.fit_text(text, **box)  # type: ignore[arg-type]
 
     def render_svg(self, svg: str) -> bytes:
-        """Rasterises an SVG to PNG (call from the render pool)."""
-        try:
-            return self._native.render_svg(svg)
-        except RenderError as e:
-            raise ValidationError.field("template", str(e)) from e
+        """Rasterises an SVG to PNG (call from the render pool); raises :class:`RenderError`."""
+        return self._native.render_svg(svg)
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Runs ``fn`` in the render pool, or refuses with 503 when the pool and queue are full."""

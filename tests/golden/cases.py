@@ -1,0 +1,170 @@
+"""The golden render cases, shared by ``test_golden.py`` and ``update.py``.
+
+Every built-in template is rendered with every palette and one representative parameter set;
+``blog`` is also rendered with text that stresses wrapping, shaping and fallback fonts.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from ogmint.rendering.native import Renderer, bundled_font_dirs
+from ogmint.rendering.palettes import PALETTES
+from ogmint.rendering.params import IMAGE_FIELDS, parse_params
+from ogmint.rendering.template import Template, load_directory
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "templates"
+IMAGES = Path(__file__).resolve().parent / "images"
+DIFFS = Path(__file__).resolve().parent / "_diff"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One golden image: a template, a palette and the render parameters."""
+
+    name: str
+    template: str
+    palette: str
+    params: Mapping[str, str]
+
+    @property
+    def path(self) -> Path:
+        return IMAGES / f"{self.name}.png"
+
+
+REPRESENTATIVE = {
+    "title": "Shipping faster with edge rendering and smart caching",
+    "description": (
+        "How we cut p95 latency by 63% by moving image generation to the edge "
+        "and caching aggressively."
+    ),
+    "tag": "Engineering",
+    "author": "Ada Lovelace",
+    "avatar": "https://images.example.com/ada.png",
+    "logo": "https://images.example.com/logo.png",
+}
+
+_LONG_TITLE = (
+    "A very long title that goes on and on to exercise wrapping, shrinking within bounds and, "
+    "when nothing else helps, clamping with an ellipsis at the end of the very last line "
+    "that is allowed"
+)
+
+STRESS = {
+    "long": {
+        "title": (_LONG_TITLE * 2)[:200],
+        "description": ("This description is deliberately long to test fitting into a box. " * 8)[
+            :500
+        ],
+        "tag": "A rather long category label, fifty chars in all!",
+        "author": "Maximilian Alexander von Humboldt-Wittgenstein the Third, Esq.",
+        "avatar": REPRESENTATIVE["avatar"],
+    },
+    "arabic": {
+        "title": "كيف نبني خدمة سريعة لتوليد صور المشاركة للشبكات الاجتماعية",
+        "description": "دليل عملي لتصميم وتشغيل خدمة صور قابلة للتوسع مع التخزين المؤقت.",
+        "tag": "هندسة",
+        "author": "ليلى أحمد",
+        "avatar": REPRESENTATIVE["avatar"],
+    },
+    "hebrew": {
+        "title": "איך בונים שירות מהיר ליצירת תמונות שיתוף",
+        "description": "מדריך מעשי לתכנון והפעלה של שירות תמונות עם מטמון.",
+        "tag": "הנדסה",
+        "author": "נועה כהן",
+    },
+    "cjk": {
+        "title": "エッジでのレンダリングとキャッシュで配信を高速化する方法",
+        "description": "我们如何将图像生成迁移到边缘节点，并通过积极的缓存把延迟降低了百分之六十三。",
+        "tag": "工程",
+        "author": "山田 太郎",
+        "avatar": REPRESENTATIVE["avatar"],
+    },
+    "emoji": {
+        "title": "🚀 Launch week recap 🎉 everything we shipped ✨",
+        "description": "Five days, five launches 🔥 Thanks for all the feedback 💜",
+        "tag": "🎉 Launch",
+        "author": "The team 👋",
+    },
+}
+
+STRESS_PALETTES = {
+    "long": "midnight",
+    "arabic": "paper",
+    "hebrew": "ocean",
+    "cjk": "forest",
+    "emoji": "sunset",
+}
+
+
+def template_names() -> list[str]:
+    return sorted(p.stem for p in TEMPLATES.glob("*.svg"))
+
+
+def all_cases() -> list[Case]:
+    """Every template × palette with the representative parameters, then the blog stress set."""
+    cases = [Case(f"{t}-{p}", t, p, REPRESENTATIVE) for t in template_names() for p in PALETTES]
+    cases += [Case(f"blog-{s}", "blog", STRESS_PALETTES[s], params) for s, params in STRESS.items()]
+    return cases
+
+
+def _png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def avatar_png() -> bytes:
+    """A deterministic 256×256 portrait: a gradient backdrop with a head and shoulders."""
+    im = Image.new("RGB", (256, 256))
+    draw = ImageDraw.Draw(im)
+    for y in range(256):
+        draw.line([(0, y), (255, y)], fill=(40 + y // 3, 90 + y // 4, 200 - y // 3))
+    draw.ellipse([78, 50, 178, 150], fill=(245, 214, 186))
+    draw.ellipse([38, 160, 218, 340], fill=(245, 214, 186))
+    return _png(im)
+
+
+def logo_png() -> bytes:
+    """A deterministic 128×128 brand mark with transparent corners."""
+    im = Image.new("RGBA", (128, 128), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(im)
+    draw.rounded_rectangle([4, 4, 124, 124], 30, fill=(236, 72, 153, 255))
+    draw.polygon([(34, 94), (64, 30), (94, 94)], fill=(255, 255, 255, 255))
+    return _png(im)
+
+
+def make_renderer() -> Renderer:
+    return Renderer(bundled_font_dirs(), threads=1, queue=1, max_svg_bytes=2 << 20, max_nodes=20000)
+
+
+def load_templates() -> dict[str, Template]:
+    return load_directory(TEMPLATES)
+
+
+def render(case: Case, renderer: Renderer, templates: Mapping[str, Template]) -> bytes:
+    """Renders ``case`` to PNG bytes the way the service does (images only for set fields)."""
+    spec = parse_params(
+        {"template": case.template, "palette": case.palette, **case.params},
+        strict=True,
+        template_exists=templates.__contains__,
+        resolve_font=renderer.resolve_family,
+    )
+    sources = {"avatar": avatar_png(), "logo": logo_png()}
+    images = {f: sources[f] for f in IMAGE_FIELDS if case.params.get(f)}
+    svg = templates[case.template].render(spec, images, renderer)
+    return renderer.render_svg(svg)
+
+
+def compact_png(png: bytes) -> bytes:
+    """Re-encodes a render as an optimised palette PNG so the checked-in goldens stay small."""
+    im = Image.open(io.BytesIO(png)).convert("RGB")
+    buf = io.BytesIO()
+    im.save(buf, "PNG", optimize=True)
+    return buf.getvalue()
