@@ -1,10 +1,10 @@
 //! The font library: loaded once per process, shared by every render and every thread.
-use resvg::usvg::fontdb::{Database, Family, Query, Style, ID};
+use resvg::usvg::fontdb::{Database, Family, Query, Source, Style, ID};
 use resvg::usvg::{FontResolver, ImageHrefResolver, ImageKind, Options};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::Mutex;
 
 /// Families tried, in order, for characters the requested font lacks.
 /// Colour emoji first for emoji code points, then one font per common script.
@@ -23,6 +23,10 @@ const FALLBACK_FAMILIES: &[&str] = &[
 const EMOJI_FAMILY: &str = "Noto Color Emoji";
 /// The family used when a document names none that is installed.
 pub const DEFAULT_FAMILY: &str = "Inter";
+/// Font files up to this size are read into memory once at start-up. fontdb re-opens and
+/// re-maps a file-backed font on every access (per glyph outline, per text chunk), which cost
+/// ~40 % of text parsing; the few larger files (CJK collections) stay file-backed.
+const MAX_RESIDENT_FONT_BYTES: u64 = 12 * 1024 * 1024;
 
 /// A font family as the service offers it.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,8 +48,9 @@ impl FontLibrary {
     /// Loads every font file found (recursively) under `dirs`.
     pub fn load<P: AsRef<Path>>(dirs: &[P]) -> Self {
         let mut db = Database::new();
+        let mut seen = HashSet::new();
         for dir in dirs {
-            db.load_fonts_dir(dir);
+            load_dir(&mut db, dir.as_ref(), &mut seen);
         }
         db.set_sans_serif_family(DEFAULT_FAMILY);
         db.set_serif_family("Noto Serif");
@@ -164,6 +169,47 @@ impl FontLibrary {
             ..Options::default()
         }
     }
+}
+
+/// Loads every font file under `dir` (recursively, following symlinks once), in directory order
+/// like `Database::load_fonts_dir`, but keeping files of up to `MAX_RESIDENT_FONT_BYTES` in memory.
+fn load_dir(db: &mut Database, dir: &Path, seen: &mut HashSet<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(path) = std::fs::canonicalize(entry.path()) else {
+            continue;
+        };
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        if meta.is_dir() {
+            load_dir(db, &path, seen);
+        } else if meta.is_file() && is_font_file(&path) {
+            let resident = (meta.len() <= MAX_RESIDENT_FONT_BYTES)
+                .then(|| std::fs::read(&path).ok())
+                .flatten();
+            match resident {
+                Some(data) => {
+                    db.load_font_source(Source::Binary(Arc::new(data)));
+                }
+                // Unreadable or large: leave it to fontdb, which skips files it cannot parse.
+                None => {
+                    let _ = db.load_font_file(&path);
+                }
+            }
+        }
+    }
+}
+
+fn is_font_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| ["ttf", "ttc", "otf", "otc"].iter().any(|x| e.eq_ignore_ascii_case(x)))
 }
 
 fn query_family(db: &Database, name: &str, weight: u16) -> Option<ID> {

@@ -81,7 +81,9 @@ STRESS = {
     },
     "cjk": {
         "title": "エッジでのレンダリングとキャッシュで配信を高速化する方法",
-        "description": "我们如何将图像生成迁移到边缘节点，并通过积极的缓存把延迟降低了百分之六十三。",
+        "description": (
+            "我们如何将图像生成迁移到边缘节点，并通过积极的缓存把延迟降低了百分之六十三。"
+        ),
         "tag": "工程",
         "author": "山田 太郎",
         "avatar": REPRESENTATIVE["avatar"],
@@ -108,7 +110,7 @@ def template_names() -> list[str]:
 
 
 def all_cases() -> list[Case]:
-    """Every template × palette with the representative parameters, then the blog stress set."""
+    """Every template x palette with the representative parameters, then the blog stress set."""
     cases = [Case(f"{t}-{p}", t, p, REPRESENTATIVE) for t in template_names() for p in PALETTES]
     cases += [Case(f"blog-{s}", "blog", STRESS_PALETTES[s], params) for s, params in STRESS.items()]
     return cases
@@ -121,7 +123,7 @@ def _png(image: Image.Image) -> bytes:
 
 
 def avatar_png() -> bytes:
-    """A deterministic 256×256 portrait: a gradient backdrop with a head and shoulders."""
+    """A deterministic 256x256 portrait: a gradient backdrop with a head and shoulders."""
     im = Image.new("RGB", (256, 256))
     draw = ImageDraw.Draw(im)
     for y in range(256):
@@ -132,7 +134,7 @@ def avatar_png() -> bytes:
 
 
 def logo_png() -> bytes:
-    """A deterministic 128×128 brand mark with transparent corners."""
+    """A deterministic 128x128 brand mark with transparent corners."""
     im = Image.new("RGBA", (128, 128), (0, 0, 0, 0))
     draw = ImageDraw.Draw(im)
     draw.rounded_rectangle([4, 4, 124, 124], 30, fill=(236, 72, 153, 255))

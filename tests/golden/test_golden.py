@@ -1,4 +1,4 @@
-"""Golden images: every built-in template × palette, plus text stress cases on ``blog``.
+"""Golden images: every built-in template x palette, plus text stress cases on ``blog``.
 
 Renders are compared to the checked-in PNGs as decoded pixels with a tolerance, so encoder
 changes and sub-pixel anti-aliasing differences pass while layout or colour regressions fail.
@@ -45,7 +45,7 @@ def _pixels(png: bytes) -> np.ndarray:
 def _write_diff(case: Case, actual: bytes, delta: np.ndarray) -> str:
     DIFFS.mkdir(exist_ok=True)
     (DIFFS / f"{case.name}.actual.png").write_bytes(actual)
-    # Differences are amplified ×4 on black so small shifts are visible.
+    # Differences are amplified x4 on black so small shifts are visible.
     heat = np.clip(delta.max(axis=2) * 4, 0, 255).astype(np.uint8)
     Image.fromarray(heat, "L").save(DIFFS / f"{case.name}.diff.png")
     return str(DIFFS / case.name)

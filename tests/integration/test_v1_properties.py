@@ -6,9 +6,9 @@ import urllib.parse
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import assert_error, request
 
 from conftest import Server
+from support import assert_error, request
 
 NAMES = [
     "template",

@@ -1,0 +1,34 @@
+"""Settings: parsing, error reporting, and the README's table kept in step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ogmint.settings import Settings, SettingsError, describe
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_defaults_and_overrides() -> None:
+    s = Settings.from_env({"OGMINT_PORT": "9000", "OGMINT_OUTBOUND_ALLOW": "127.0.0.1, localhost"})
+    assert s.port == 9000
+    assert s.outbound_allow == ("127.0.0.1", "localhost")
+    assert s.base_url == "http://127.0.0.1:9000"
+    assert Settings.from_env({}).anonymous_daily_limit == 10
+
+
+def test_all_problems_reported_together() -> None:
+    with pytest.raises(SettingsError) as e:
+        Settings.from_env({"OGMINT_PORT": "x", "OGMINT_WORKERS": "0", "OGMINT_ACCESS_LOG": "maybe"})
+    for name in ("OGMINT_PORT", "OGMINT_WORKERS", "OGMINT_ACCESS_LOG"):
+        assert name in str(e.value)
+
+
+def test_readme_lists_every_setting() -> None:
+    text = README.read_text()
+    table = text.split("<!-- settings:start -->")[1].split("<!-- settings:end -->")[0]
+    for name, _default, description in describe():
+        assert f"`{name}`" in table, name
+        assert description in table, name
