@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support import assert_error, request
 
 from conftest import ROOT, Server, free_port
+from support import assert_error, request
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
