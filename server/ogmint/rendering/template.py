@@ -24,10 +24,13 @@ SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 OG_NS = "https://ogmint.dev/ns/template"
 WIDTH, HEIGHT = 1200, 630
+_DTD = re.compile(r"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
 PLACEHOLDER = re.compile(r"\{\{(bg|text|accent|surface)\}\}")
 MAX_TEMPLATE_BYTES = 256 * 1024
 MAX_ELEMENTS = 2000
 MAX_DEPTH = 24
+#: Largest filter blur radius: filters allocate layers proportional to their reach.
+MAX_BLUR = 40.0
 
 #: SVG elements a template may use; everything else (script, foreignObject, …) is refused.
 ALLOWED_ELEMENTS = frozenset(
@@ -175,7 +178,7 @@ def _emit(
                 out.append(fitted.svg)
         elif isinstance(part, PillSlot):
             _emit_pill(part, out, spec, fitter)
-        elif part.field in images:
+        elif part.field in present:
             _emit_image(part, out, images[part.field])
 
 
@@ -183,36 +186,42 @@ def _emit_pill(p: PillSlot, out: list[str], spec: RenderSpec, fitter: TextFitter
     text = spec.text(p.field)
     if not text:
         return
-    inner = p.max_width - 2 * p.padding
-    left = p.x + p.padding if p.align == "start" else p.x - p.max_width + p.padding
-    fitted = fitter.fit_text(
-        text.upper() if p.upper else text,
-        family=p.family or spec.font,
-        weight=p.weight,
-        x=left,
-        y=p.y,
-        width=inner,
-        height=p.height,
-        max_size=p.size,
-        min_size=p.size,
-        line_height=1.2,
-        max_lines=1,
-        align=p.align,
-        valign="middle",
-        fill=_paint(p.text_fill, spec.colors),
-    )
-    width = fitted.width + 2 * p.padding
+    label = text.upper() if p.upper else text
+
+    def fit(x: float, width: float) -> _Fitted:
+        return fitter.fit_text(
+            label,
+            family=p.family or spec.font,
+            weight=p.weight,
+            x=x,
+            y=p.y,
+            width=width,
+            height=p.height,
+            max_size=p.size,
+            min_size=p.size,
+            line_height=1.2,
+            max_lines=1,
+            align="middle",
+            valign="middle",
+            fill=_paint(p.text_fill, spec.colors),
+        )
+
+    # Measure first, then centre the label in the capsule: correct for either direction.
+    measured = fit(0.0, p.max_width - 2 * p.padding)
+    width = measured.width + 2 * p.padding
     x = p.x if p.align == "start" else p.x - width
+    # A little slack so rounding cannot make the second fit clamp more than the first.
+    fitted = fit(x + p.padding - 2, measured.width + 4)
     out.append(
         f'<rect x="{x:.2f}" y="{p.y}" width="{width:.2f}" height="{p.height}" '
-        f'rx="{p.height / 2}" fill="{_paint(p.fill, spec.colors)}" '
+        f'rx="{p.height / 2}" fill={quoteattr(_paint(p.fill, spec.colors))} '
         f'fill-opacity="{p.fill_opacity}"/>'
     )
     out.append(fitted.svg)
 
 
 def _emit_image(s: ImageSlot, out: list[str], png: bytes) -> None:
-    clip = f"ogclip{s.index}"
+    clip = f"ogmint-clip-{s.index}"
     if s.shape == "circle":
         r = min(s.width, s.height) / 2
         shape = f'<circle cx="{s.x + s.width / 2}" cy="{s.y + s.height / 2}" r="{r}"/>'
@@ -236,10 +245,16 @@ def compile_template(name: str, source: bytes) -> Template:
     """Validates, sanitises and compiles a template document."""
     if len(source) > MAX_TEMPLATE_BYTES:
         raise TemplateError(f"template is larger than {MAX_TEMPLATE_BYTES} bytes")
-    if b"<!DOCTYPE" in source or b"<!ENTITY" in source:
+    try:
+        # UTF-8 only: a check on bytes could be dodged with another encoding (UTF-16).
+        text = source.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise TemplateError("template must be UTF-8") from e
+    if _DTD.search(text):
         raise TemplateError("DTDs and entities are not allowed")
     try:
-        root = ET.fromstring(source)  # noqa: S314 - no DTD/entities (checked above)
+        # A str input makes expat ignore any encoding declaration.
+        root = ET.fromstring(text)  # noqa: S314 - no DTD/entities (checked above)
     except ET.ParseError as e:
         raise TemplateError(f"not well-formed XML: {e}") from e
     if root.tag != f"{{{SVG_NS}}}svg":
@@ -425,6 +440,8 @@ def _check_attribute(element: str, name: str, value: str) -> None:
         raise TemplateError(f"attribute {name!r} is not allowed")
     if lname == "href" and not value.startswith("#"):
         raise TemplateError(f"<{element} href> may only reference elements in the template")
+    if lname == "stddeviation" and any(float(v) > MAX_BLUR for v in value.replace(",", " ").split()):
+        raise TemplateError(f"blur larger than {MAX_BLUR} is not allowed")
     for ref in _URL_REF.findall(value):
         if not ref.startswith("#"):
             raise TemplateError(f"url() in {name!r} may only reference elements in the template")
