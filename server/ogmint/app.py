@@ -8,7 +8,7 @@ from typing import Any
 from sanic import Sanic
 from sanic.config import Config
 
-from ogmint.api import meta, v1
+from ogmint.api import images, meta, v1, v2
 from ogmint.api.caller import TrustedProxies
 from ogmint.errors import make_error_handler
 from ogmint.net import AddressPolicy, GuardedClient
@@ -16,11 +16,39 @@ from ogmint.rendering.images import ImageFetcher
 from ogmint.rendering.native import Renderer, bundled_font_dirs
 from ogmint.rendering.pipeline import RenderPipeline
 from ogmint.rendering.template import load_directory
+from ogmint.renders import RenderService
 from ogmint.services import Services
 from ogmint.settings import Settings
+from ogmint.state.base import StateStore
 from ogmint.state.sqlite import SqliteStateStore
+from ogmint.storage.base import BlobStorage
+from ogmint.storage.local import LocalStorage
 
 log = logging.getLogger("ogmint")
+
+
+def make_state(settings: Settings) -> StateStore:
+    """The state store the settings ask for: Redis when a URL is set, else embedded SQLite."""
+    if settings.redis_url:
+        from ogmint.state.redis import RedisStateStore
+
+        return RedisStateStore(settings.redis_url, timeout=settings.dependency_timeout)
+    return SqliteStateStore(settings.database_path)
+
+
+def make_storage(settings: Settings) -> BlobStorage:
+    """Image storage: S3 when a bucket is set, else files under DATA_DIR."""
+    if settings.s3_bucket:
+        from ogmint.storage.s3 import S3Storage
+
+        return S3Storage(
+            settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint or None,
+            region=settings.s3_region,
+            prefix=settings.s3_prefix,
+            timeout=settings.dependency_timeout,
+        )
+    return LocalStorage(settings.data_dir)
 
 
 def create_app(settings: Settings) -> Sanic[Any, Any]:
@@ -35,6 +63,8 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     app = Sanic("ogmint", config=config)
     app.error_handler = make_error_handler()  # type: ignore[assignment]
     app.blueprint(v1.bp)
+    app.blueprint(v2.bp)
+    app.blueprint(images.bp)
     app.blueprint(meta.bp)
 
     @app.before_server_start
@@ -57,14 +87,19 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             max_pixels=settings.image_max_pixels,
             cache_entries=settings.image_cache_entries,
         )
-        state = SqliteStateStore(settings.database_path)
+        state = make_state(settings)
         await state.open()
+        storage = make_storage(settings)
+        await storage.open()
         templates = load_directory(settings.templates_dir)
+        pipeline = RenderPipeline(renderer, templates, fetcher)
         app.ctx.services = Services(
             settings=settings,
             renderer=renderer,
-            pipeline=RenderPipeline(renderer, templates, fetcher),
+            pipeline=pipeline,
             state=state,
+            storage=storage,
+            renders=RenderService(pipeline, state, storage, dedup_wait=settings.dedup_wait),
             client=client,
             proxies=TrustedProxies(settings.trusted_proxies),
         )
@@ -74,6 +109,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         services: Services = app.ctx.services
         await services.client.close()
         await services.state.close()
+        await services.storage.close()
         services.renderer.close()
 
     return app

@@ -8,8 +8,10 @@ from ogmint.api.caller import TrustedProxies
 from ogmint.net import GuardedClient
 from ogmint.rendering.native import Renderer
 from ogmint.rendering.pipeline import RenderPipeline
+from ogmint.renders import RenderService
 from ogmint.settings import Settings
 from ogmint.state.base import StateStore
+from ogmint.storage.base import BlobStorage
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,5 +20,7 @@ class Services:
     renderer: Renderer
     pipeline: RenderPipeline
     state: StateStore
+    storage: BlobStorage
+    renders: RenderService
     client: GuardedClient
     proxies: TrustedProxies

@@ -118,6 +118,21 @@ class Settings:
     )
     max_svg_nodes: int = _setting(20_000, "Most XML nodes in an SVG document.", _positive_int)
     access_log: bool = _setting(False, "Log every request (costs throughput).", _bool)
+    redis_url: str = _setting(
+        "", "Redis URL (redis://…) for shared state; empty = embedded SQLite in DATA_DIR."
+    )
+    s3_bucket: str = _setting("", "S3 bucket for images; empty = local files in DATA_DIR.")
+    s3_endpoint: str = _setting("", "S3 endpoint URL (S3-compatible servers); empty = AWS.")
+    s3_region: str = _setting("us-east-1", "S3 region.")
+    s3_prefix: str = _setting("", "Key prefix for images in the S3 bucket.")
+    dependency_timeout: float = _setting(
+        2.0, "Seconds allowed for one Redis or S3 operation before answering 503.", _positive_float
+    )
+    dedup_wait: float = _setting(
+        15.0,
+        "Seconds an identical concurrent V2 request waits for the first one's render.",
+        _positive_float,
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from dataclasses import dataclass
 from functools import cached_property
@@ -10,14 +9,10 @@ from functools import cached_property
 from sanic import Request
 
 from ogmint.errors import UnauthorizedError
+from ogmint.keys import hash_key
 from ogmint.state.base import ApiKeyRecord, StateStore
 
 API_KEY_HEADER = "x-api-key"
-
-
-def hash_key(key: str) -> str:
-    """The stored form of an API key."""
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

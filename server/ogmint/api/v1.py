@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.caller import authenticate
+from ogmint.api.limits import charge_quota, take_burst
 from ogmint.api.responses import png
 from ogmint.errors import OgmintError, RateLimitError
 from ogmint.services import Services
@@ -26,20 +29,23 @@ async def og_image(request: Request) -> HTTPResponse:
     if etag in request.headers.get("if-none-match", ""):
         return HTTPResponse(status=304, headers=headers)
 
-    subject = None
     if key is None:
         subject = "ip:" + svc.proxies.client_ip(request)
         status = await svc.state.consume_daily(subject, svc.settings.anonymous_daily_limit)
-        headers.update(status.headers())
         if not status.allowed:
             raise RateLimitError(
                 "Daily limit for anonymous renders reached; send an x-api-key for more",
                 headers={**status.headers(), "Retry-After": str(status.retry_after())},
             )
+        refund = partial(svc.state.refund_daily, subject)
+    else:
+        await take_burst(svc.state, key)
+        status = await charge_quota(svc.state, key)  # counted for the key's user
+        refund = partial(svc.state.refund_quota, key.user)
+    headers.update(status.headers())
     try:
         image = await svc.pipeline.render(spec)
     except OgmintError:
-        if subject is not None:
-            await svc.state.refund_daily(subject)  # failed renders are free
+        await refund()  # failed renders are free
         raise
     return png(image, headers)

@@ -440,7 +440,9 @@ def _check_attribute(element: str, name: str, value: str) -> None:
         raise TemplateError(f"attribute {name!r} is not allowed")
     if lname == "href" and not value.startswith("#"):
         raise TemplateError(f"<{element} href> may only reference elements in the template")
-    if lname == "stddeviation" and any(float(v) > MAX_BLUR for v in value.replace(",", " ").split()):
+    if lname == "stddeviation" and any(
+        float(v) > MAX_BLUR for v in value.replace(",", " ").split()
+    ):
         raise TemplateError(f"blur larger than {MAX_BLUR} is not allowed")
     for ref in _URL_REF.findall(value):
         if not ref.startswith("#"):

@@ -6,6 +6,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from ogmint.errors import UnavailableError
+
+#: Monthly render quotas per plan (SPEC §6).
+PLAN_QUOTAS = {"free": 100, "starter": 1_000, "pro": 10_000, "agency": 50_000}
+
+
+class StateUnavailable(UnavailableError):
+    """The state backend is down or timed out (the API answers 503)."""
+
+    default_message = "State store temporarily unavailable"
+
 
 @dataclass(frozen=True, slots=True)
 class LimitStatus:
@@ -14,7 +25,7 @@ class LimitStatus:
     allowed: bool
     limit: int
     remaining: int
-    reset: int  # Unix time when the window resets
+    reset: int  # Unix time when the window resets (or the bucket has a token again)
 
     def retry_after(self) -> int:
         """Seconds until the window resets (at least 1)."""
@@ -30,12 +41,28 @@ class LimitStatus:
 
 @dataclass(frozen=True, slots=True)
 class ApiKeyRecord:
-    """A stored API key (only its hash is kept)."""
+    """A stored API key (only its hash is kept) with its user's current plan."""
 
+    key_id: str
     key_hash: str
     user: str
     plan: str
     revoked: bool
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenderRecord:
+    """A stored render: what ``/i/{slug}`` serves and what dedup answers with."""
+
+    slug: str
+    user: str
+    dedup_key: str
+    storage_key: str
+    etag: str
+    size: int
+    template: str
+    created_at: str  # UTC ISO-8601 with milliseconds
 
 
 def utc_day(now: datetime | None = None) -> tuple[str, int]:
@@ -46,8 +73,18 @@ def utc_day(now: datetime | None = None) -> tuple[str, int]:
     return day, int(midnight.timestamp())
 
 
+def utc_month(now: datetime | None = None) -> tuple[str, int]:
+    """The current UTC month as ``YYYY-MM`` and the Unix time of 00:00 UTC on the next 1st."""
+    now = now or datetime.now(UTC)
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    return now.strftime("%Y-%m"), int(datetime(year, month, 1, tzinfo=UTC).timestamp())
+
+
 class StateStore(Protocol):
-    """Shared state. Implementations: SQLite (embedded default)."""
+    """Shared state. Implementations: SQLite (embedded default) and Redis (scale-out).
+
+    Every method raises :class:`StateUnavailable` when the backend cannot be reached in time.
+    """
 
     async def open(self) -> None:
         """Prepares the store (creates tables, connects)."""
@@ -55,14 +92,57 @@ class StateStore(Protocol):
     async def close(self) -> None:
         """Releases connections."""
 
+    async def ping(self) -> None:
+        """Raises StateUnavailable if the store is unreachable."""
+
+    # -- anonymous V1 allowance ---------------------------------------------------------------
     async def consume_daily(self, subject: str, limit: int) -> LimitStatus:
         """Atomically counts one use of ``subject``'s daily allowance if any is left."""
 
     async def refund_daily(self, subject: str) -> None:
         """Gives back one use (the render it was counted for failed)."""
 
-    async def find_key(self, key_hash: str) -> ApiKeyRecord | None:
-        """The key record for a key hash, if it exists."""
+    # -- keys, users, plans -------------------------------------------------------------------
+    async def create_key(self, user: str, key_id: str, key_hash: str, plan: str | None) -> None:
+        """Stores a key for ``user`` (created with plan ``free`` if new; ``plan`` sets it)."""
 
-    async def ping(self) -> None:
-        """Raises if the store is unreachable."""
+    async def find_key(self, key_hash: str) -> ApiKeyRecord | None:
+        """The key record for a key hash, if it exists (revoked ones included)."""
+
+    async def list_keys(self, user: str | None = None) -> list[ApiKeyRecord]:
+        """All keys, or one user's, oldest first."""
+
+    async def revoke_key(self, key_id: str) -> bool:
+        """Revokes a key; False if there is no such key."""
+
+    async def set_plan(self, user: str, plan: str) -> bool:
+        """Changes a user's plan; False if there is no such user."""
+
+    # -- per-user limits ----------------------------------------------------------------------
+    async def take_token(self, user: str, rate: float, burst: int) -> LimitStatus:
+        """Token bucket: takes one token if available (``rate`` tokens/s, ``burst`` capacity)."""
+
+    async def consume_quota(self, user: str, limit: int) -> LimitStatus:
+        """Atomically counts one render against the user's monthly quota if any is left."""
+
+    async def refund_quota(self, user: str) -> None:
+        """Gives back one render of this month's quota (the render failed)."""
+
+    # -- renders and dedup --------------------------------------------------------------------
+    async def find_render(self, user: str, dedup_key: str) -> RenderRecord | None:
+        """The user's finished render with this dedup key, if any."""
+
+    async def claim_render(self, user: str, dedup_key: str, ttl: float) -> bool:
+        """Claims the right to render ``dedup_key`` for ``ttl`` seconds; False if claimed or done."""
+
+    async def release_claim(self, user: str, dedup_key: str) -> None:
+        """Drops a claim (the render failed)."""
+
+    async def save_render(self, record: RenderRecord) -> bool:
+        """Atomically records the render, its dedup entry and drops the claim.
+
+        False (and nothing written) when the slug is already taken by any user.
+        """
+
+    async def get_render(self, slug: str) -> RenderRecord | None:
+        """The render behind a slug."""

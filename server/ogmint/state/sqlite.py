@@ -5,25 +5,66 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from ogmint.state.base import ApiKeyRecord, LimitStatus, utc_day
+from ogmint.state.base import (
+    ApiKeyRecord,
+    LimitStatus,
+    RenderRecord,
+    StateUnavailable,
+    utc_day,
+    utc_month,
+)
+
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS daily_usage (
-    subject TEXT NOT NULL,
-    day TEXT NOT NULL,
-    count INTEGER NOT NULL,
+    subject TEXT NOT NULL, day TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY (subject, day)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS monthly_usage (
+    user_id TEXT NOT NULL, month TEXT NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY (user_id, month)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS users (
+    user_id TEXT PRIMARY KEY, plan TEXT NOT NULL DEFAULT 'free'
+);
 CREATE TABLE IF NOT EXISTS api_keys (
-    key_hash TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL,
-    plan TEXT NOT NULL DEFAULT 'free',
+    key_id TEXT PRIMARY KEY,
+    key_hash TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL REFERENCES users (user_id),
     revoked INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
+CREATE TABLE IF NOT EXISTS buckets (
+    user_id TEXT PRIMARY KEY, tokens REAL NOT NULL, updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS claims (
+    user_id TEXT NOT NULL, dedup_key TEXT NOT NULL, expires REAL NOT NULL,
+    PRIMARY KEY (user_id, dedup_key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS renders (
+    slug TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    dedup_key TEXT NOT NULL,
+    storage_key TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    template TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (user_id, dedup_key)
+);
 """
+
+_RENDER_COLUMNS = "slug, user_id, dedup_key, storage_key, etag, size, template, created_at"
+_KEY_QUERY = (
+    "SELECT k.key_id, k.key_hash, k.user_id, u.plan, k.revoked, k.created_at "
+    "FROM api_keys k JOIN users u ON u.user_id = k.user_id"
+)
 
 
 class SqliteStateStore:
@@ -41,6 +82,7 @@ class SqliteStateStore:
         )
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
         conn.executescript(SCHEMA)
         self._conn = conn
 
@@ -49,72 +91,230 @@ class SqliteStateStore:
             self._conn.close()
             self._conn = None
 
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise RuntimeError("state store is not open")
-        return self._conn
-
-    async def consume_daily(self, subject: str, limit: int) -> LimitStatus:
-        day, reset = utc_day()
-
-        def run() -> LimitStatus:
+    async def _run(self, fn: Callable[[sqlite3.Connection], T], write: bool = False) -> T:
+        def call() -> T:
             with self._lock:
-                db = self._db()
-                # BEGIN IMMEDIATE takes the write lock first: no two processes read the same count.
+                if self._conn is None:
+                    raise StateUnavailable("state store is not open")
+                db = self._conn
+                if not write:
+                    return fn(db)
+                # BEGIN IMMEDIATE takes the write lock first: no two processes read the same
+                # counter value and both act on it.
                 db.execute("BEGIN IMMEDIATE")
                 try:
-                    row = db.execute(
-                        "SELECT count FROM daily_usage WHERE subject = ? AND day = ?",
-                        (subject, day),
-                    ).fetchone()
-                    used = row[0] if row else 0
-                    allowed = used < limit
-                    if allowed:
-                        db.execute(
-                            "INSERT INTO daily_usage (subject, day, count) VALUES (?, ?, 1) "
-                            "ON CONFLICT (subject, day) DO UPDATE SET count = count + 1",
-                            (subject, day),
-                        )
-                        used += 1
-                    db.execute("COMMIT")
+                    result = fn(db)
                 except BaseException:
                     db.execute("ROLLBACK")
                     raise
-            return LimitStatus(allowed, limit, max(limit - used, 0), reset)
+                db.execute("COMMIT")
+                return result
 
-        return await asyncio.to_thread(run)
+        try:
+            return await asyncio.to_thread(call)
+        except sqlite3.OperationalError as e:  # locked for longer than the busy timeout, disk…
+            raise StateUnavailable(str(e)) from e
+
+    async def ping(self) -> None:
+        await self._run(lambda db: db.execute("SELECT 1").fetchone())
+
+    # -- counters -----------------------------------------------------------------------------
+    @staticmethod
+    def _consume(
+        db: sqlite3.Connection, table: str, column: str, window: str, subject: str, limit: int
+    ) -> int | None:
+        """Increments the counter if below ``limit``; the new count, or None when refused."""
+        row = db.execute(
+            f"SELECT count FROM {table} WHERE {column} = ? AND {window} = ?",  # noqa: S608
+            (subject, _window_value(window)),
+        ).fetchone()
+        used = row[0] if row else 0
+        if used >= limit:
+            return None
+        db.execute(
+            f"INSERT INTO {table} ({column}, {window}, count) VALUES (?, ?, 1) "  # noqa: S608
+            f"ON CONFLICT ({column}, {window}) DO UPDATE SET count = count + 1",
+            (subject, _window_value(window)),
+        )
+        return int(used) + 1
+
+    async def consume_daily(self, subject: str, limit: int) -> LimitStatus:
+        _, reset = utc_day()
+        used = await self._run(
+            lambda db: self._consume(db, "daily_usage", "subject", "day", subject, limit), True
+        )
+        return LimitStatus(used is not None, limit, limit - (used or limit), reset)
 
     async def refund_daily(self, subject: str) -> None:
         day, _ = utc_day()
+        await self._run(
+            lambda db: db.execute(
+                "UPDATE daily_usage SET count = max(count - 1, 0) WHERE subject = ? AND day = ?",
+                (subject, day),
+            )
+        )
 
-        def run() -> None:
-            with self._lock:
-                self._db().execute(
-                    "UPDATE daily_usage SET count = max(count - 1, 0) "
-                    "WHERE subject = ? AND day = ?",
-                    (subject, day),
-                )
+    async def consume_quota(self, user: str, limit: int) -> LimitStatus:
+        _, reset = utc_month()
+        used = await self._run(
+            lambda db: self._consume(db, "monthly_usage", "user_id", "month", user, limit), True
+        )
+        return LimitStatus(used is not None, limit, limit - (used or limit), reset)
 
-        await asyncio.to_thread(run)
+    async def refund_quota(self, user: str) -> None:
+        month, _ = utc_month()
+        await self._run(
+            lambda db: db.execute(
+                "UPDATE monthly_usage SET count = max(count - 1, 0) "
+                "WHERE user_id = ? AND month = ?",
+                (user, month),
+            )
+        )
+
+    async def take_token(self, user: str, rate: float, burst: int) -> LimitStatus:
+        def run(db: sqlite3.Connection) -> LimitStatus:
+            now = time.time()
+            row = db.execute(
+                "SELECT tokens, updated FROM buckets WHERE user_id = ?", (user,)
+            ).fetchone()
+            tokens = float(burst) if row is None else min(burst, row[0] + (now - row[1]) * rate)
+            allowed = tokens >= 1.0
+            if allowed:
+                tokens -= 1.0
+            db.execute(
+                "INSERT INTO buckets (user_id, tokens, updated) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET tokens = excluded.tokens, "
+                "updated = excluded.updated",
+                (user, tokens, now),
+            )
+            wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / rate
+            return LimitStatus(allowed, burst, int(tokens), int(now + wait) + 1)
+
+        return await self._run(run, True)
+
+    # -- keys ---------------------------------------------------------------------------------
+    async def create_key(self, user: str, key_id: str, key_hash: str, plan: str | None) -> None:
+        def run(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO users (user_id, plan) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING",
+                (user, plan or "free"),
+            )
+            if plan is not None:
+                db.execute("UPDATE users SET plan = ? WHERE user_id = ?", (plan, user))
+            db.execute(
+                "INSERT INTO api_keys (key_id, key_hash, user_id) VALUES (?, ?, ?)",
+                (key_id, key_hash, user),
+            )
+
+        await self._run(run, True)
 
     async def find_key(self, key_hash: str) -> ApiKeyRecord | None:
-        def run() -> ApiKeyRecord | None:
-            with self._lock:
-                row = (
-                    self._db()
-                    .execute(
-                        "SELECT key_hash, user_id, plan, revoked FROM api_keys WHERE key_hash = ?",
-                        (key_hash,),
-                    )
-                    .fetchone()
+        row = await self._run(
+            lambda db: db.execute(_KEY_QUERY + " WHERE k.key_hash = ?", (key_hash,)).fetchone()
+        )
+        return _key(row) if row else None
+
+    async def list_keys(self, user: str | None = None) -> list[ApiKeyRecord]:
+        def run(db: sqlite3.Connection) -> list[ApiKeyRecord]:
+            if user is None:
+                rows = db.execute(_KEY_QUERY + " ORDER BY k.created_at, k.key_id").fetchall()
+            else:
+                rows = db.execute(
+                    _KEY_QUERY + " WHERE k.user_id = ? ORDER BY k.created_at, k.key_id", (user,)
+                ).fetchall()
+            return [_key(r) for r in rows]
+
+        return await self._run(run)
+
+    async def revoke_key(self, key_id: str) -> bool:
+        cur = await self._run(
+            lambda db: db.execute("UPDATE api_keys SET revoked = 1 WHERE key_id = ?", (key_id,)),
+            True,
+        )
+        return cur.rowcount > 0
+
+    async def set_plan(self, user: str, plan: str) -> bool:
+        cur = await self._run(
+            lambda db: db.execute("UPDATE users SET plan = ? WHERE user_id = ?", (plan, user)),
+            True,
+        )
+        return cur.rowcount > 0
+
+    # -- renders ------------------------------------------------------------------------------
+    async def find_render(self, user: str, dedup_key: str) -> RenderRecord | None:
+        row = await self._run(
+            lambda db: db.execute(
+                f"SELECT {_RENDER_COLUMNS} FROM renders WHERE user_id = ? AND dedup_key = ?",  # noqa: S608
+                (user, dedup_key),
+            ).fetchone()
+        )
+        return RenderRecord(*row) if row else None
+
+    async def claim_render(self, user: str, dedup_key: str, ttl: float) -> bool:
+        def run(db: sqlite3.Connection) -> bool:
+            now = time.time()
+            done = db.execute(
+                "SELECT 1 FROM renders WHERE user_id = ? AND dedup_key = ?", (user, dedup_key)
+            ).fetchone()
+            if done:
+                return False
+            cur = db.execute(
+                "INSERT INTO claims (user_id, dedup_key, expires) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_id, dedup_key) DO UPDATE SET expires = excluded.expires "
+                "WHERE claims.expires < ?",
+                (user, dedup_key, now + ttl, now),
+            )
+            return cur.rowcount > 0
+
+        return await self._run(run, True)
+
+    async def release_claim(self, user: str, dedup_key: str) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "DELETE FROM claims WHERE user_id = ? AND dedup_key = ?", (user, dedup_key)
+            ),
+            True,
+        )
+
+    async def save_render(self, record: RenderRecord) -> bool:
+        def run(db: sqlite3.Connection) -> bool:
+            try:
+                db.execute(
+                    f"INSERT INTO renders ({_RENDER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                    (
+                        record.slug,
+                        record.user,
+                        record.dedup_key,
+                        record.storage_key,
+                        record.etag,
+                        record.size,
+                        record.template,
+                        record.created_at,
+                    ),
                 )
-            return ApiKeyRecord(row[0], row[1], row[2], bool(row[3])) if row else None
+            except sqlite3.IntegrityError:
+                return False
+            db.execute(
+                "DELETE FROM claims WHERE user_id = ? AND dedup_key = ?",
+                (record.user, record.dedup_key),
+            )
+            return True
 
-        return await asyncio.to_thread(run)
+        return await self._run(run, True)
 
-    async def ping(self) -> None:
-        def run() -> None:
-            with self._lock:
-                self._db().execute("SELECT 1").fetchone()
+    async def get_render(self, slug: str) -> RenderRecord | None:
+        row = await self._run(
+            lambda db: db.execute(
+                f"SELECT {_RENDER_COLUMNS} FROM renders WHERE slug = ?",  # noqa: S608
+                (slug,),
+            ).fetchone()
+        )
+        return RenderRecord(*row) if row else None
 
-        await asyncio.to_thread(run)
+
+def _window_value(window: str) -> str:
+    return utc_day()[0] if window == "day" else utc_month()[0]
+
+
+def _key(row: tuple[str, str, str, str, int, str]) -> ApiKeyRecord:
+    return ApiKeyRecord(row[0], row[1], row[2], row[3], bool(row[4]), row[5])

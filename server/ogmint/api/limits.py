@@ -1,0 +1,32 @@
+"""Per-user limits shared by V1 and V2 (SPEC §6): burst bucket and monthly quota."""
+
+from __future__ import annotations
+
+from ogmint.errors import RateLimitError
+from ogmint.state.base import PLAN_QUOTAS, ApiKeyRecord, LimitStatus, StateStore
+
+#: Burst limit for every key holder: 5 requests per second (token bucket).
+BURST_RATE = 5.0
+BURST_CAPACITY = 5
+
+
+def _refuse(message: str, status: LimitStatus) -> RateLimitError:
+    return RateLimitError(
+        message, headers={**status.headers(), "Retry-After": str(status.retry_after())}
+    )
+
+
+async def take_burst(state: StateStore, key: ApiKeyRecord) -> LimitStatus:
+    """One request of the user's burst allowance, or 429."""
+    status = await state.take_token(key.user, BURST_RATE, BURST_CAPACITY)
+    if not status.allowed:
+        raise _refuse("Burst limit of 5 requests per second exceeded", status)
+    return status
+
+
+async def charge_quota(state: StateStore, key: ApiKeyRecord) -> LimitStatus:
+    """One render of the user's monthly quota, or 429."""
+    status = await state.consume_quota(key.user, PLAN_QUOTAS.get(key.plan, 0))
+    if not status.allowed:
+        raise _refuse(f"Monthly render quota of the {key.plan} plan is used up", status)
+    return status

@@ -1,0 +1,158 @@
+"""V2 renders: dedup, quota, render, durable store, record — in that order (SPEC §3, §6).
+
+The image is stored before the render is recorded, so a crash in between leaves at most an
+orphaned file, never a slug pointing at nothing. Identical concurrent requests, on any number
+of app servers, are serialised by a claim in the shared state: one renders, the others wait
+for its record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from datetime import UTC, datetime
+
+from ogmint.api.limits import charge_quota
+from ogmint.errors import UnavailableError
+from ogmint.keys import random_base62
+from ogmint.rendering.params import RenderSpec
+from ogmint.rendering.pipeline import RenderPipeline
+from ogmint.state.base import ApiKeyRecord, LimitStatus, RenderRecord, StateStore
+from ogmint.storage.base import BlobStorage
+
+SLUG_LENGTH = 8
+#: How long a claim protects an in-progress render before another server may take over.
+CLAIM_TTL = 60.0
+SLUG_ATTEMPTS = 5
+
+
+def storage_key(slug: str) -> str:
+    return f"images/{slug[:2]}/{slug}.png"
+
+
+def now_iso() -> str:
+    """UTC ISO-8601 with milliseconds, e.g. 2025-03-08T00:00:00.000Z."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class RenderService:
+    """Creates renders for API keys and serves stored images."""
+
+    def __init__(
+        self,
+        pipeline: RenderPipeline,
+        state: StateStore,
+        storage: BlobStorage,
+        *,
+        dedup_wait: float,
+        image_cache_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
+        self._pipeline = pipeline
+        self._state = state
+        self._storage = storage
+        self._dedup_wait = dedup_wait
+        self._images = _ImageCache(image_cache_bytes)
+
+    async def create(
+        self, key: ApiKeyRecord, spec: RenderSpec
+    ) -> tuple[RenderRecord, bool, LimitStatus | None]:
+        """The render for ``spec``: (record, newly created, quota status when charged)."""
+        scope = key.key_id  # SPEC §3: dedup is per API key
+        dedup = spec.digest(self._pipeline.template_for(spec).digest)
+        deadline = time.monotonic() + self._dedup_wait
+        while True:
+            existing = await self._state.find_render(scope, dedup)
+            if existing is not None:
+                return existing, False, None
+            if await self._state.claim_render(scope, dedup, CLAIM_TTL):
+                break
+            if time.monotonic() > deadline:
+                raise UnavailableError("An identical render is still in progress", retry_after=2)
+            await asyncio.sleep(0.02)
+        try:
+            quota = await charge_quota(self._state, key)
+            try:
+                record, created = await self._render_and_store(scope, dedup, spec)
+            except BaseException:
+                await self._state.refund_quota(key.user)  # errors are free
+                raise
+        except BaseException:
+            await self._state.release_claim(scope, dedup)
+            raise
+        if not created:
+            await self._state.refund_quota(key.user)
+        return record, created, quota
+
+    async def _render_and_store(
+        self, scope: str, dedup: str, spec: RenderSpec
+    ) -> tuple[RenderRecord, bool]:
+        png = await self._pipeline.render(spec)
+        for _ in range(SLUG_ATTEMPTS):
+            slug = random_base62(SLUG_LENGTH)
+            key = storage_key(slug)
+            stored = await self._storage.put(key, png)
+            record = RenderRecord(
+                slug=slug,
+                user=scope,
+                dedup_key=dedup,
+                storage_key=key,
+                etag=stored.etag,
+                size=stored.size,
+                template=spec.template,
+                created_at=now_iso(),
+            )
+            if await self._state.save_render(record):
+                self._images.put(slug, png, record)
+                return record, True
+            # Slug taken (by anyone) or, after a lost claim, this render recorded by another
+            # server: drop our copy, then reuse theirs or try a fresh slug.
+            await self._storage.delete(key)
+            existing = await self._state.find_render(scope, dedup)
+            if existing is not None:
+                return existing, False
+        raise UnavailableError("Could not allocate a unique slug, retry", retry_after=1)
+
+    async def image(self, slug: str) -> tuple[RenderRecord, bytes] | None:
+        """The stored PNG behind a slug (immutable, so cached in memory by slug)."""
+        if len(slug) != SLUG_LENGTH or not slug.isascii() or not slug.isalnum():
+            return None
+        cached = self._images.get(slug)
+        if cached is not None:
+            return cached
+        record = await self._state.get_render(slug)
+        if record is None:
+            return None
+        data = await self._storage.get(record.storage_key)
+        if data is None:
+            return None
+        self._images.put(slug, data, record)
+        return record, data
+
+
+class _ImageCache:
+    """A byte-bounded LRU of immutable images by slug."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max = max_bytes
+        self._size = 0
+        self._items: OrderedDict[str, tuple[RenderRecord | None, bytes]] = OrderedDict()
+
+    def get(self, slug: str) -> tuple[RenderRecord, bytes] | None:
+        item = self._items.get(slug)
+        if item is None or item[0] is None:
+            return None
+        self._items.move_to_end(slug)
+        return item[0], item[1]
+
+    def put(self, slug: str, data: bytes, record: RenderRecord | None = None) -> None:
+        if len(data) > self._max:
+            return
+        old = self._items.pop(slug, None)
+        if old is not None:
+            self._size -= len(old[1])
+        self._items[slug] = (record, data)
+        self._size += len(data)
+        while self._size > self._max:
+            _, (_, evicted) = self._items.popitem(last=False)
+            self._size -= len(evicted)

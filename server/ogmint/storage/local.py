@@ -1,0 +1,114 @@
+"""Images as files under one directory (the embedded default).
+
+Writes are atomic and durable: a temporary file in the target directory is written and fsynced,
+renamed over the target and the directory fsynced. Readers therefore see the old or the new
+object, never a partial one, and several processes may share the directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+from ogmint.storage.base import StorageUnavailable, StoredObject, check_key, content_etag
+
+# "~" never appears in a key, so temporary files can never be mistaken for objects.
+_TEMP_SUFFIX = "~tmp"
+
+
+class LocalStorage:
+    """``BlobStorage`` on a local directory; ``content_type`` is not stored."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+
+    async def open(self) -> None:
+        """Creates the root directory if needed."""
+        await asyncio.to_thread(self._root.mkdir, parents=True, exist_ok=True)
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    async def put(self, key: str, data: bytes, content_type: str = "image/png") -> StoredObject:
+        """Atomically replaces the file for ``key``; durable on return."""
+        path = self._path(key)
+        try:
+            await asyncio.to_thread(self._write, path, data)
+        except OSError as e:
+            raise StorageUnavailable(f"cannot write {key}: {e.strerror}") from e
+        return StoredObject(key, len(data), content_etag(data))
+
+    async def get(self, key: str) -> bytes | None:
+        """The file's bytes, or None when there is none."""
+        path = self._path(key)
+        try:
+            return await asyncio.to_thread(_read, path)
+        except OSError as e:
+            raise StorageUnavailable(f"cannot read {key}: {e.strerror}") from e
+
+    async def head(self, key: str) -> StoredObject | None:
+        """The file's size and ETag (hashed on demand: xxh3 runs at memory speed)."""
+        data = await self.get(key)
+        return None if data is None else StoredObject(key, len(data), content_etag(data))
+
+    async def delete(self, key: str) -> None:
+        """Removes the file if it exists."""
+        path = self._path(key)
+        try:
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+        except OSError as e:
+            raise StorageUnavailable(f"cannot delete {key}: {e.strerror}") from e
+
+    async def ping(self) -> None:
+        """Raises ``StorageUnavailable`` unless the root is a writable directory."""
+        ok = await asyncio.to_thread(
+            lambda: self._root.is_dir() and os.access(self._root, os.W_OK | os.X_OK)
+        )
+        if not ok:
+            raise StorageUnavailable(f"storage directory {self._root} is not writable")
+
+    def _path(self, key: str) -> Path:
+        return self._root / check_key(key)
+
+    def _write(self, path: Path, data: bytes) -> None:
+        _make_dirs(self._root, path.parent)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=_TEMP_SUFFIX)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fchmod(f.fileno(), 0o644)  # mkstemp's 0600 would hide images from a proxy
+                os.fsync(f.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        _fsync_dir(path.parent)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
+def _make_dirs(root: Path, directory: Path) -> None:
+    """Creates ``directory`` below ``root``, fsyncing each parent that gains an entry."""
+    missing: list[Path] = []
+    while directory != root and not directory.is_dir():
+        missing.append(directory)
+        directory = directory.parent
+    for d in reversed(missing):
+        d.mkdir(exist_ok=True)  # another process may have just created it
+        _fsync_dir(d.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,136 @@
+"""Fixtures for contract tests: real backing servers started by the harness, on loopback only.
+
+``s3_server`` is a shared moto standalone server (a real S3-protocol HTTP server in its own
+process) with a bucket ready; ``s3_server_factory`` starts private ones for tests that stop and
+restart their server. Both set dummy AWS credentials in the environment for the session, so
+clients built on the default credential chain (``S3Storage``) find them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import pytest
+
+from conftest import free_port
+
+
+
+S3_REGION = "us-east-1"
+S3_BUCKET = "ogmint-test"
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": S3_REGION,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+@dataclass
+class S3Server:
+    """A moto S3 server process on a fixed loopback port; it keeps its data in memory only."""
+
+    port: int
+    log_path: Path
+    bucket: str = S3_BUCKET
+    region: str = S3_REGION
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Starts (or restarts) the server on the same port, waits for it and creates the bucket.
+
+        A restarted server is empty: objects written before ``stop()`` are gone.
+        """
+        if self.process is not None and self.process.poll() is None:
+            return
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                env={**os.environ, **AWS_ENV},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._wait_until_answering()
+        boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        ).create_bucket(Bucket=self.bucket)
+
+    def stop(self) -> None:
+        """Kills the server; its port refuses connections until ``start()``."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+    def _wait_until_answering(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"moto server exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(self.endpoint_url + "/", timeout=1):
+                    return
+            except urllib.error.HTTPError:
+                return  # any HTTP answer means it is serving
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("moto server did not answer in 30 s")
+
+
+@pytest.fixture(scope="session")
+def aws_env() -> Iterator[None]:
+    """Dummy AWS credentials and region for the session (and no shared config files)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in AWS_ENV.items():
+            mp.setenv(name, value)
+        for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+            mp.delenv(name, raising=False)
+        mp.setenv("AWS_CONFIG_FILE", os.devnull)
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+        yield
+
+
+@pytest.fixture(scope="session")
+def s3_server_factory(
+    tmp_path_factory: pytest.TempPathFactory, aws_env: None
+) -> Iterator[Callable[[], S3Server]]:
+    """Starts private S3 servers (each with the bucket created); all are killed at the end."""
+    started: list[S3Server] = []
+
+    def factory() -> S3Server:
+        port = free_port()
+        server = S3Server(port, tmp_path_factory.mktemp("moto") / f"moto-{port}.log")
+        started.append(server)
+        server.start()
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(s3_server_factory: Callable[[], S3Server]) -> S3Server:
+    """The shared S3 server. Do not stop it: take one from ``s3_server_factory`` for that."""
+    return s3_server_factory()

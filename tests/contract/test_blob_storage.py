@@ -1,0 +1,290 @@
+"""The BlobStorage contract, run against every implementation (local directory and S3)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+import xxhash
+
+from contract.conftest import S3Server
+from ogmint.storage import BlobStorage, StorageUnavailable, StoredObject
+from ogmint.storage.local import LocalStorage
+from ogmint.storage.s3 import S3Storage
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+KEY = "images/ab/abcdEFGH.png"
+
+
+@pytest.fixture(params=["local", "s3"])
+async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BlobStorage]:
+    """An open, empty storage of each kind (S3 tests get a fresh prefix on the shared server)."""
+    store: BlobStorage
+    if request.param == "local":
+        store = LocalStorage(tmp_path / "images")
+    else:
+        server: S3Server = request.getfixturevalue("s3_server")
+        store = s3_storage(server.endpoint_url, prefix=f"t-{uuid.uuid4().hex}/")
+    await store.open()
+    yield store
+    await store.close()
+
+
+def s3_storage(endpoint_url: str, *, prefix: str = "", timeout: float = 3.0) -> S3Storage:
+    return S3Storage(
+        "ogmint-test", endpoint_url=endpoint_url, region="us-east-1", prefix=prefix, timeout=timeout
+    )
+
+
+def xxh3(data: bytes) -> str:
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+# --- the contract ------------------------------------------------------------------------------
+
+
+async def test_put_then_get_returns_the_exact_bytes(storage: BlobStorage) -> None:
+    data = b"\x89PNG\r\n\x1a\n" + os.urandom(1000)
+    stored = await storage.put(KEY, data)
+    assert stored == StoredObject(KEY, len(data), xxh3(data))
+    assert await storage.get(KEY) == data
+
+
+async def test_head_reports_size_and_content_etag(storage: BlobStorage) -> None:
+    data = os.urandom(3000)
+    stored = await storage.put(KEY, data)
+    assert await storage.head(KEY) == stored == StoredObject(KEY, 3000, xxh3(data))
+
+
+async def test_etag_depends_only_on_the_bytes(storage: BlobStorage) -> None:
+    a = await storage.put("images/aa/one.png", b"same bytes")
+    b = await storage.put("images/bb/two.png", b"same bytes")
+    c = await storage.put("images/cc/three.png", b"other bytes")
+    assert a.etag == b.etag
+    assert a.etag != c.etag
+    heads = [await storage.head(k) for k in ("images/aa/one.png", "images/cc/three.png")]
+    assert [h.etag for h in heads if h] == [a.etag, c.etag]
+
+
+async def test_missing_object_is_none(storage: BlobStorage) -> None:
+    assert await storage.get("images/zz/missing.png") is None
+    assert await storage.head("images/zz/missing.png") is None
+
+
+async def test_put_overwrites_and_is_idempotent(storage: BlobStorage) -> None:
+    await storage.put(KEY, b"first version")
+    second = await storage.put(KEY, b"second, longer version")
+    assert await storage.get(KEY) == b"second, longer version"
+    assert await storage.head(KEY) == second
+    assert await storage.put(KEY, b"second, longer version") == second
+    assert await storage.get(KEY) == b"second, longer version"
+
+
+async def test_delete_removes_and_tolerates_missing(storage: BlobStorage) -> None:
+    await storage.put(KEY, b"x")
+    await storage.delete(KEY)
+    assert await storage.get(KEY) is None
+    assert await storage.head(KEY) is None
+    await storage.delete(KEY)
+    await storage.delete("images/zz/never-existed.png")
+
+
+async def test_delete_leaves_other_keys(storage: BlobStorage) -> None:
+    await storage.put("images/ab/a.png", b"a")
+    await storage.put("images/ab/b.png", b"b")
+    await storage.delete("images/ab/a.png")
+    assert await storage.get("images/ab/b.png") == b"b"
+
+
+BAD_KEYS = [
+    "",
+    "/images/ab/a.png",
+    "images/ab/a.png/",
+    "images//a.png",
+    "images/../etc/passwd",
+    "..",
+    "images/a..png",
+    ".",
+    "images/./a.png",
+    "images/a b.png",
+    "images\\a.png",
+    "images/a%2F.png",
+    "images/é.png",
+    "images/a.png\n",
+    "images/a.png\x00",
+    "images/a~tmp",
+    "a" * 129,
+    "images/" + "a" * 129,
+    "/".join(["a" * 128] * 3),
+]
+
+
+@pytest.mark.parametrize("key", BAD_KEYS)
+async def test_invalid_keys_are_refused(storage: BlobStorage, key: str) -> None:
+    operations: list[Callable[[], Awaitable[object]]] = [
+        lambda: storage.put(key, b"x"),
+        lambda: storage.get(key),
+        lambda: storage.head(key),
+        lambda: storage.delete(key),
+    ]
+    for operation in operations:
+        with pytest.raises(ValueError, match="invalid storage key"):
+            await operation()
+
+
+@pytest.mark.parametrize(
+    "key", ["a", "a" * 128, "b" * 127 + "/" + "c" * 128, "images/ab/abcdEFGH.png", "x/y_z-1.2/w.v"]
+)
+async def test_valid_keys_are_accepted(storage: BlobStorage, key: str) -> None:
+    await storage.put(key, b"ok")
+    assert await storage.get(key) == b"ok"
+
+
+async def test_concurrent_puts_of_different_keys(storage: BlobStorage) -> None:
+    blobs = {f"images/{i % 7:02d}/obj{i}.png": os.urandom(100 + i) for i in range(50)}
+    stored = await asyncio.gather(*(storage.put(k, v) for k, v in blobs.items()))
+    assert [s.key for s in stored] == list(blobs)
+    fetched = await asyncio.gather(*(storage.get(k) for k in blobs))
+    assert fetched == list(blobs.values())
+
+
+async def test_concurrent_puts_of_one_key_leave_one_whole_version(storage: BlobStorage) -> None:
+    versions = [bytes([i]) * (10_000 + i) for i in range(20)]
+    await asyncio.gather(*(storage.put(KEY, v) for v in versions))
+    final = await storage.get(KEY)
+    assert final in versions
+    assert await storage.head(KEY) == StoredObject(KEY, len(final or b""), xxh3(final or b""))
+
+
+async def test_large_object(storage: BlobStorage) -> None:
+    data = os.urandom(5 * 1024 * 1024)
+    stored = await storage.put(KEY, data)
+    assert stored.size == len(data)
+    assert await storage.get(KEY) == data
+
+
+async def test_every_byte_value_survives(storage: BlobStorage) -> None:
+    data = bytes(range(256)) * 64 + bytes(reversed(range(256)))
+    await storage.put(KEY, data, content_type="application/octet-stream")
+    assert await storage.get(KEY) == data
+
+
+async def test_empty_object(storage: BlobStorage) -> None:
+    stored = await storage.put(KEY, b"")
+    assert stored == StoredObject(KEY, 0, xxh3(b""))
+    assert await storage.get(KEY) == b""
+    assert await storage.head(KEY) == stored
+
+
+async def test_ping_when_reachable(storage: BlobStorage) -> None:
+    await storage.ping()
+
+
+# --- local only --------------------------------------------------------------------------------
+
+
+async def test_local_writes_leave_no_temporary_files(tmp_path: Path) -> None:
+    store = LocalStorage(tmp_path / "root")
+    await store.open()
+    await asyncio.gather(*(store.put(KEY, os.urandom(5000)) for _ in range(30)))
+    files = [p for p in (tmp_path / "root").rglob("*") if p.is_file()]
+    assert files == [tmp_path / "root" / KEY]
+
+
+async def test_local_ping_fails_without_directory(tmp_path: Path) -> None:
+    store = LocalStorage(tmp_path / "gone")
+    with pytest.raises(StorageUnavailable):
+        await store.ping()
+
+
+# --- S3 failures: an outage is reported quickly and the same instance recovers -----------------
+
+
+def all_operations(store: S3Storage) -> dict[str, Callable[[], Awaitable[object]]]:
+    return {
+        "put": lambda: store.put(KEY, b"data"),
+        "get": lambda: store.get(KEY),
+        "head": lambda: store.head(KEY),
+        "delete": lambda: store.delete(KEY),
+        "ping": store.ping,
+    }
+
+
+async def assert_all_unavailable(store: S3Storage, within: float) -> None:
+    for name, operation in all_operations(store).items():
+        started = time.monotonic()
+        with pytest.raises(StorageUnavailable):
+            await operation()
+        elapsed = time.monotonic() - started
+        assert elapsed < within, f"{name} took {elapsed:.1f} s"
+
+
+async def test_s3_outage_is_unavailable_then_recovers(
+    s3_server_factory: Callable[[], S3Server],
+) -> None:
+    server = s3_server_factory()
+    store = s3_storage(server.endpoint_url)
+    await store.open()
+    try:
+        await store.put(KEY, b"before")  # the pool now holds a live connection
+        server.stop()
+        await assert_all_unavailable(store, within=10)
+        server.start()  # an empty server on the same port
+        await store.ping()
+        await store.put(KEY, b"after")
+        assert await store.get(KEY) == b"after"
+        assert await store.head(KEY) == StoredObject(KEY, 5, xxh3(b"after"))
+    finally:
+        await store.close()
+
+
+async def test_s3_closed_port_is_unavailable() -> None:
+    from conftest import free_port
+
+    store = s3_storage(f"http://127.0.0.1:{free_port()}")
+    await store.open()  # opening does not connect: the app can start while S3 is down
+    try:
+        await assert_all_unavailable(store, within=10)
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+def silent_endpoint() -> Iterator[str]:
+    """A loopback port that completes TCP handshakes but never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)  # never accepted: connections sit in the backlog
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+async def test_s3_silent_server_times_out(silent_endpoint: str) -> None:
+    store = s3_storage(silent_endpoint, timeout=0.5)
+    await store.open()
+    try:
+        await assert_all_unavailable(store, within=3 * 0.5 + 2)
+    finally:
+        await store.close()
+
+
+async def test_s3_missing_bucket_is_unavailable(s3_server: S3Server) -> None:
+    store = S3Storage(
+        "no-such-bucket", endpoint_url=s3_server.endpoint_url, region=s3_server.region
+    )
+    await store.open()
+    try:
+        with pytest.raises(StorageUnavailable):
+            await store.ping()
+        with pytest.raises(StorageUnavailable):
+            await store.get(KEY)
+        with pytest.raises(StorageUnavailable):
+            await store.put(KEY, b"x")
+    finally:
+        await store.close()
