@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
+pytest.register_assert_rewrite("backends", "support")
+
+from backends import free_port  # noqa: E402
+
+pytest_plugins = ["backends"]
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -31,6 +30,22 @@ class Server:
     url: str
     process: subprocess.Popen[bytes]
     data_dir: Path
+    env: dict[str, str]
+
+    def cli(self, *args: str) -> str:
+        """Runs the ``ogmint`` CLI against this server's state; returns its output."""
+        done = subprocess.run(
+            [sys.executable, "-m", "ogmint.cli", *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout
+
+    def create_key(self, user: str, plan: str = "pro") -> str:
+        return self.cli("keys", "create", "--user", user, "--plan", plan).strip().splitlines()[-1]
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -69,7 +84,7 @@ def start_server(tmp: Path, **env: str) -> Server:
         try:
             with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
                 if r.status == 200:
-                    return Server(url, proc, data)
+                    return Server(url, proc, data, full_env)
         except OSError:
             time.sleep(0.1)
     proc.kill()

@@ -1,10 +1,11 @@
 //! Times the stages of one render:
-//! `cargo run --release --example profile -- FILE.svg FONTDIR:... [ITERATIONS]`
-//! Prints the median of each stage over ITERATIONS (default 50) warm renders.
+//! `cargo run --release --example profile -- FILE.svg FONTDIR:... [ITERATIONS] [BACKGROUND.svg]`
+//! Prints the median of each stage over ITERATIONS (default 50) warm renders. With a
+//! BACKGROUND, FILE is drawn over it as `render_layers` does (background cached after the first).
 use _native::{
     encode::encode_png,
     fonts::FontLibrary,
-    render::{parse, rasterise, Limits},
+    render::{parse, rasterise, render_layers, BackgroundCache, Limits},
 };
 use std::time::{Duration, Instant};
 
@@ -18,16 +19,27 @@ fn main() {
     let svg = std::fs::read_to_string(&args[1]).expect("svg file");
     let dirs: Vec<&str> = args[2].split(':').collect();
     let iterations: usize = args.get(3).map_or(50, |n| n.parse().expect("iterations"));
+    let background = args
+        .get(4)
+        .map(|p| std::fs::read_to_string(p).expect("background"));
     let fonts = FontLibrary::load(&dirs);
     let limits = Limits::default();
     let options = fonts.options();
+    let cache = BackgroundCache::default();
     let (mut p, mut r, mut e, mut t) = (vec![], vec![], vec![], vec![]);
     let mut bytes = 0;
     for _ in 0..iterations {
         let t0 = Instant::now();
-        let tree = parse(&svg, &limits, &options).expect("parse");
-        let t1 = Instant::now();
-        let pixmap = rasterise(&tree, &limits).expect("raster");
+        let (t1, pixmap) = match &background {
+            Some(bg) => {
+                let pixmap = render_layers(bg, &svg, "bg", &limits, &fonts, &cache);
+                (t0, pixmap.expect("layers"))
+            }
+            None => {
+                let tree = parse(&svg, &limits, &options).expect("parse");
+                (Instant::now(), rasterise(&tree, &limits).expect("raster"))
+            }
+        };
         let t2 = Instant::now();
         bytes = encode_png(&pixmap).expect("encode").len();
         let t3 = Instant::now();

@@ -102,7 +102,12 @@ impl FontLibrary {
     /// Whether `family` has a glyph for `c` (cached).
     pub fn covers(&self, family: &str, c: char) -> bool {
         let key = (family.to_string(), c);
-        if let Some(v) = self.coverage.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some(v) = self
+            .coverage
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
             return *v;
         }
         let v = query_family(&self.db, family, 400).is_some_and(|id| has_char(&self.db, id, c));
@@ -207,9 +212,11 @@ fn load_dir(db: &mut Database, dir: &Path, seen: &mut HashSet<PathBuf>) {
 }
 
 fn is_font_file(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| ["ttf", "ttc", "otf", "otc"].iter().any(|x| e.eq_ignore_ascii_case(x)))
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        ["ttf", "ttc", "otf", "otc"]
+            .iter()
+            .any(|x| e.eq_ignore_ascii_case(x))
+    })
 }
 
 fn query_family(db: &Database, name: &str, weight: u16) -> Option<ID> {
@@ -244,4 +251,3 @@ fn wght_range(data: &[u8], index: u32) -> Option<(u16, u16)> {
     let axis = axes.iter().find(|a| a.tag() == skrifa::Tag::new(b"wght"))?;
     Some((axis.min_value() as u16, axis.max_value() as u16))
 }
-

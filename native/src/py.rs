@@ -2,7 +2,7 @@
 //! Rust errors → Python exceptions. No rendering logic lives here.
 use crate::error::RenderError as Error;
 use crate::fonts::FontLibrary;
-use crate::render::{render_png, Limits};
+use crate::render::{render_layers_png, render_png, BackgroundCache, Limits};
 use crate::text::{Align, TextBox, TextLayout, VAlign};
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
@@ -25,6 +25,16 @@ fn to_py(e: Error) -> PyErr {
 enum SvgInput {
     Text(PyBackedStr),
     Bytes(PyBackedBytes),
+}
+
+impl SvgInput {
+    fn text(&self) -> Result<&str, Error> {
+        match self {
+            Self::Text(s) => Ok(s.as_ref()),
+            Self::Bytes(b) => std::str::from_utf8(b.as_ref())
+                .map_err(|_| Error::InvalidSvg("document is not UTF-8".into())),
+        }
+    }
 }
 
 /// Text fitted into a template box.
@@ -52,6 +62,7 @@ pub struct Renderer {
     fonts: FontLibrary,
     layout: TextLayout,
     limits: Limits,
+    backgrounds: BackgroundCache,
 }
 
 #[pymethods]
@@ -80,6 +91,7 @@ impl Renderer {
             fonts,
             layout: TextLayout::new(),
             limits,
+            backgrounds: BackgroundCache::default(),
         }
     }
 
@@ -91,13 +103,31 @@ impl Renderer {
 
     /// Rasterises an SVG document to PNG bytes.
     fn render_svg<'py>(&self, py: Python<'py>, svg: SvgInput) -> PyResult<Bound<'py, PyBytes>> {
+        let png = py.detach(|| render_png(svg.text()?, &self.limits, &self.fonts));
+        Ok(PyBytes::new(py, &png.map_err(to_py)?))
+    }
+
+    /// Draws `foreground_svg` over `background_svg` and returns PNG bytes.
+    ///
+    /// The background's pixels are cached under `background_key` (bounded, least recently
+    /// used evicted), so static template art is rasterised once; a key reused with different
+    /// art renders afresh. Both documents must have the same size; both are held to the limits.
+    fn render_layers<'py>(
+        &self,
+        py: Python<'py>,
+        background_svg: SvgInput,
+        foreground_svg: SvgInput,
+        background_key: &str,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let png = py.detach(|| {
-            let text = match &svg {
-                SvgInput::Text(s) => s.as_ref(),
-                SvgInput::Bytes(b) => std::str::from_utf8(b.as_ref())
-                    .map_err(|_| Error::InvalidSvg("document is not UTF-8".into()))?,
-            };
-            render_png(text, &self.limits, &self.fonts)
+            render_layers_png(
+                background_svg.text()?,
+                foreground_svg.text()?,
+                background_key,
+                &self.limits,
+                &self.fonts,
+                &self.backgrounds,
+            )
         });
         Ok(PyBytes::new(py, &png.map_err(to_py)?))
     }
@@ -155,7 +185,9 @@ impl Renderer {
             fill,
             letter_spacing,
         };
-        let fitted = py.detach(|| self.layout.fit(&self.fonts, &tb)).map_err(to_py)?;
+        let fitted = py
+            .detach(|| self.layout.fit(&self.fonts, &tb))
+            .map_err(to_py)?;
         Ok(FittedText {
             svg: fitted.svg,
             font_size: fitted.font_size,

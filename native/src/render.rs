@@ -4,6 +4,8 @@ use crate::error::RenderError;
 use crate::fonts::FontLibrary;
 use resvg::tiny_skia::{Pixmap, Transform};
 use resvg::usvg::{Options, Tree};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Bounds applied to every document before it is rasterised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +63,11 @@ fn check_depth(doc: &roxmltree::Document, limit: usize) -> Result<(), RenderErro
         if depth > limit {
             return Err(RenderError::TooDeep { limit });
         }
-        stack.extend(node.children().filter(|c| c.is_element()).map(|c| (c, depth + 1)));
+        stack.extend(
+            node.children()
+                .filter(|c| c.is_element())
+                .map(|c| (c, depth + 1)),
+        );
     }
     Ok(())
 }
@@ -89,4 +95,304 @@ pub fn render_png(svg: &str, limits: &Limits, fonts: &FontLibrary) -> Result<Vec
         let tree = parse(svg, limits, &fonts.options())?;
         encode_png(&rasterise(&tree, limits)?)
     })?
+}
+
+/// Renders `foreground` over the raster of `background` (taken from `cache` when present under
+/// `key`) and encodes the result as PNG.
+///
+/// Templates split into static art (gradients, glows, panels: most of the raster time) and
+/// per-request content (text, images); only the latter is parsed and drawn on every call.
+pub fn render_layers_png(
+    background: &str,
+    foreground: &str,
+    key: &str,
+    limits: &Limits,
+    fonts: &FontLibrary,
+    cache: &BackgroundCache,
+) -> Result<Vec<u8>, RenderError> {
+    crate::text::guarded(|| {
+        encode_png(&render_layers(
+            background, foreground, key, limits, fonts, cache,
+        )?)
+    })?
+}
+
+/// The pixels of [`render_layers_png`], before encoding.
+pub fn render_layers(
+    background: &str,
+    foreground: &str,
+    key: &str,
+    limits: &Limits,
+    fonts: &FontLibrary,
+    cache: &BackgroundCache,
+) -> Result<Pixmap, RenderError> {
+    let options = fonts.options();
+    let base = cache.get_or_render(key, background, || {
+        rasterise(&parse(background, limits, &options)?, limits)
+    })?;
+    let tree = parse(foreground, limits, &options)?;
+    let size = tree.size().to_int_size();
+    if (size.width(), size.height()) != (base.width(), base.height()) {
+        return Err(RenderError::InvalidSvg(format!(
+            "foreground is {}x{} but background is {}x{}",
+            size.width(),
+            size.height(),
+            base.width(),
+            base.height()
+        )));
+    }
+    let mut pixmap = Pixmap::clone(&base);
+    resvg::render(&tree, Transform::default(), &mut pixmap.as_mut());
+    Ok(pixmap)
+}
+
+/// Most backgrounds kept; with 1200x630 cards the byte bound below is reached first.
+pub const BACKGROUND_CACHE_ENTRIES: usize = 64;
+/// Most pixel bytes kept (a 1200x630 card is ~3 MB).
+pub const BACKGROUND_CACHE_BYTES: usize = 128 * 1024 * 1024;
+
+/// Rasterised backgrounds, least recently used evicted first, bounded by count and bytes.
+pub struct BackgroundCache {
+    max_entries: usize,
+    max_bytes: usize,
+    state: Mutex<CacheState>,
+}
+
+#[derive(Default)]
+struct CacheState {
+    entries: HashMap<String, CachedBackground>,
+    bytes: usize,
+    clock: u64,
+}
+
+struct CachedBackground {
+    /// The document the pixels came from: a key reused for other art re-renders, never lies.
+    svg: String,
+    pixmap: Arc<Pixmap>,
+    last_used: u64,
+}
+
+impl Default for BackgroundCache {
+    fn default() -> Self {
+        Self::new(BACKGROUND_CACHE_ENTRIES, BACKGROUND_CACHE_BYTES)
+    }
+}
+
+impl BackgroundCache {
+    /// An empty cache holding at most `max_entries` backgrounds and `max_bytes` of pixels.
+    pub fn new(max_entries: usize, max_bytes: usize) -> Self {
+        Self {
+            max_entries,
+            max_bytes,
+            state: Mutex::new(CacheState::default()),
+        }
+    }
+
+    /// Number of backgrounds held.
+    pub fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    /// Whether no background is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The pixels cached under `key` for `svg`, or those made by `render` (then cached).
+    /// The lock is not held while rendering; concurrent misses each render once.
+    pub fn get_or_render(
+        &self,
+        key: &str,
+        svg: &str,
+        render: impl FnOnce() -> Result<Pixmap, RenderError>,
+    ) -> Result<Arc<Pixmap>, RenderError> {
+        {
+            let mut state = self.lock();
+            state.clock += 1;
+            let now = state.clock;
+            if let Some(hit) = state.entries.get_mut(key).filter(|e| e.svg == svg) {
+                hit.last_used = now;
+                return Ok(Arc::clone(&hit.pixmap));
+            }
+        }
+        let pixmap = Arc::new(render()?);
+        self.insert(key, svg, Arc::clone(&pixmap));
+        Ok(pixmap)
+    }
+
+    fn insert(&self, key: &str, svg: &str, pixmap: Arc<Pixmap>) {
+        let size = pixmap.data().len();
+        if size > self.max_bytes || self.max_entries == 0 {
+            return;
+        }
+        let mut state = self.lock();
+        if let Some(old) = state.entries.remove(key) {
+            state.bytes -= old.pixmap.data().len();
+        }
+        while state.entries.len() >= self.max_entries || state.bytes + size > self.max_bytes {
+            let Some(oldest) = state
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some(old) = state.entries.remove(&oldest) {
+                state.bytes -= old.pixmap.data().len();
+            }
+        }
+        state.clock += 1;
+        let last_used = state.clock;
+        state.bytes += size;
+        state.entries.insert(
+            key.to_string(),
+            CachedBackground {
+                svg: svg.to_string(),
+                pixmap,
+                last_used,
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = r#"<svg xmlns="http://www.w3.org/2000/svg" width="320" height="160">"#;
+    const ART: &str = r##"<defs><linearGradient id="bg" x2="1" y2="1"><stop stop-color="#2a0f1f"/><stop offset="1" stop-color="#3d1630"/></linearGradient><radialGradient id="glow" cx="1" cy="0" r="0.9"><stop stop-color="#fb923c" stop-opacity="0.35"/><stop offset="1" stop-color="#fb923c" stop-opacity="0"/></radialGradient></defs><rect width="320" height="160" fill="url(#bg)"/><rect width="320" height="160" fill="url(#glow)"/><rect x="10" y="10" width="300" height="140" rx="12" fill="#3d1630" fill-opacity="0.55"/>"##;
+    const CONTENT: &str = r##"<rect x="20" y="20" width="60" height="20" rx="10" fill="#fb923c" fill-opacity="0.18"/><text x="24" y="90" font-family="Inter" font-weight="700" font-size="40" fill="#fff1e6">Layered</text>"##;
+
+    fn fonts() -> FontLibrary {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../.venv/lib/python3.11/site-packages/fontpkg_inter/files"
+        );
+        FontLibrary::load(&[dir])
+    }
+
+    fn doc(body: &str) -> String {
+        format!("{HEAD}{body}</svg>")
+    }
+
+    #[test]
+    fn layers_match_single_pass() {
+        let fonts = fonts();
+        let limits = Limits::default();
+        let cache = BackgroundCache::default();
+        let (bg, fg) = (doc(ART), doc(CONTENT));
+        let layered = render_layers(&bg, &fg, "art", &limits, &fonts, &cache).expect("layers");
+        let whole = parse(&doc(&format!("{ART}{CONTENT}")), &limits, &fonts.options())
+            .and_then(|t| rasterise(&t, &limits))
+            .expect("single pass");
+        let worst = layered
+            .data()
+            .iter()
+            .zip(whole.data())
+            .map(|(a, b)| a.abs_diff(*b))
+            .max();
+        assert!(
+            worst.is_some_and(|d| d <= 1),
+            "largest channel difference {worst:?}"
+        );
+        // The second call is served from the cache and draws the same pixels.
+        let again = render_layers(&bg, &fg, "art", &limits, &fonts, &cache).expect("cached");
+        assert_eq!(again.data(), layered.data());
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn layers_must_share_a_size() {
+        let fonts = FontLibrary::load::<&str>(&[]);
+        let small = r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>"#;
+        let err = render_layers(
+            &doc(ART),
+            small,
+            "k",
+            &Limits::default(),
+            &fonts,
+            &BackgroundCache::default(),
+        );
+        assert!(matches!(err, Err(RenderError::InvalidSvg(_))));
+    }
+
+    #[test]
+    fn both_layers_are_limited() {
+        let fonts = FontLibrary::load::<&str>(&[]);
+        let limits = Limits {
+            max_side: 200,
+            max_pixels: 200 * 200,
+            ..Limits::default()
+        };
+        let cache = BackgroundCache::default();
+        let small = r#"<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"/>"#;
+        let big = doc(ART);
+        let bg_too_big = render_layers(&big, small, "a", &limits, &fonts, &cache);
+        assert!(matches!(
+            bg_too_big,
+            Err(RenderError::CanvasTooLarge { .. })
+        ));
+        let limits = Limits {
+            max_svg_bytes: 100,
+            ..Limits::default()
+        };
+        let fg_too_long = render_layers(small, &big, "b", &limits, &fonts, &cache);
+        assert!(matches!(
+            fg_too_long,
+            Err(RenderError::InputTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn key_reused_for_other_art_rerenders() {
+        let cache = BackgroundCache::default();
+        let one = |_: ()| Pixmap::new(1, 1).ok_or(RenderError::Encode("pixmap".into()));
+        let first = cache.get_or_render("k", "<a/>", || one(())).expect("first");
+        let same = cache
+            .get_or_render("k", "<a/>", || panic!("must be cached"))
+            .expect("hit");
+        assert!(Arc::ptr_eq(&first, &same));
+        let other = cache
+            .get_or_render("k", "<b/>", || one(()))
+            .expect("other art");
+        assert!(!Arc::ptr_eq(&first, &other));
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn cache_is_bounded_and_evicts_least_recently_used() {
+        let pixmap = || Pixmap::new(10, 10).ok_or(RenderError::Encode("pixmap".into()));
+        let cache = BackgroundCache::new(3, usize::MAX);
+        for key in ["a", "b", "c"] {
+            cache.get_or_render(key, "", pixmap).expect("render");
+        }
+        cache
+            .get_or_render("a", "", || panic!("a is cached"))
+            .expect("hit");
+        cache.get_or_render("d", "", pixmap).expect("render");
+        assert_eq!(cache.len(), 3);
+        // "b" was the least recently used, so it is the one that went.
+        let mut rendered = false;
+        cache
+            .get_or_render("b", "", || {
+                rendered = true;
+                pixmap()
+            })
+            .expect("render");
+        assert!(rendered);
+        cache
+            .get_or_render("a", "", || panic!("a survived"))
+            .expect("hit");
+
+        let by_bytes = BackgroundCache::new(100, 2 * 10 * 10 * 4);
+        for key in ["a", "b", "c", "d"] {
+            by_bytes.get_or_render(key, "", pixmap).expect("render");
+        }
+        assert_eq!(by_bytes.len(), 2);
+    }
 }

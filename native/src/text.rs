@@ -210,7 +210,11 @@ impl TextLayout {
             for (i, (c, w)) in chars.into_iter().zip(widths).enumerate() {
                 let last = i + 1 == n;
                 out.push(Segment {
-                    text: if last { format!("{c}{}", &seg.text[seg.text.trim_end().len()..]) } else { c },
+                    text: if last {
+                        format!("{c}{}", &seg.text[seg.text.trim_end().len()..])
+                    } else {
+                        c
+                    },
                     width: w,
                     space: if last { seg.space } else { 0.0 },
                     hard_break: last && seg.hard_break,
@@ -262,7 +266,8 @@ impl TextLayout {
         spacing: f32,
         texts: &[&str],
     ) -> Result<Vec<f32>, RenderError> {
-        let space = self.measure_plain(fonts, weight, spacing, &[(family, "x x"), (family, "xx")])?;
+        let space =
+            self.measure_plain(fonts, weight, spacing, &[(family, "x x"), (family, "xx")])?;
         let space_w = (space[0] - space[1]).max(0.0);
         let split: Vec<Vec<Run>> = texts.iter().map(|t| runs(fonts, family, t)).collect();
         let plain: Vec<(&str, &str)> = split
@@ -310,9 +315,8 @@ impl TextLayout {
         if missing.is_empty() {
             return Ok(out);
         }
-        let mut svg = String::from(
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">"#,
-        );
+        let mut svg =
+            String::from(r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">"#);
         for &i in &missing {
             let (fam, t) = texts[i];
             let _ = write!(
@@ -352,7 +356,11 @@ impl TextLayout {
     ) -> FittedText {
         let n = lines.len();
         let line_step = size * tb.line_height;
-        let block = if n == 0 { 0.0 } else { (n - 1) as f32 * line_step + size * LINE_BOX };
+        let block = if n == 0 {
+            0.0
+        } else {
+            (n - 1) as f32 * line_step + size * LINE_BOX
+        };
         let top = match tb.valign {
             VAlign::Top => tb.y,
             VAlign::Middle => tb.y + (tb.height - block) / 2.0,
@@ -611,7 +619,12 @@ mod tests {
     use super::*;
 
     fn seg(w: f32, s: f32) -> Segment {
-        Segment { text: "ab ".into(), width: w, space: s, hard_break: false }
+        Segment {
+            text: "ab ".into(),
+            width: w,
+            space: s,
+            hard_break: false,
+        }
     }
 
     #[test]
@@ -623,7 +636,10 @@ mod tests {
 
     #[test]
     fn escape_handles_markup_and_controls() {
-        assert_eq!(escape("<a href='x'>&\u{1}"), "&lt;a href=&apos;x&apos;&gt;&amp;");
+        assert_eq!(
+            escape("<a href='x'>&\u{1}"),
+            "&lt;a href=&apos;x&apos;&gt;&amp;"
+        );
     }
 
     #[test]

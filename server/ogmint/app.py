@@ -99,7 +99,13 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             pipeline=pipeline,
             state=state,
             storage=storage,
-            renders=RenderService(pipeline, state, storage, dedup_wait=settings.dedup_wait),
+            renders=RenderService(
+                pipeline,
+                state,
+                storage,
+                dedup_wait=settings.dedup_wait,
+                quotas=dict(settings.plan_quotas),
+            ),
             client=client,
             proxies=TrustedProxies(settings.trusted_proxies),
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from ogmint.api.limits import charge_quota
@@ -46,12 +47,14 @@ class RenderService:
         storage: BlobStorage,
         *,
         dedup_wait: float,
+        quotas: Mapping[str, int],
         image_cache_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self._pipeline = pipeline
         self._state = state
         self._storage = storage
         self._dedup_wait = dedup_wait
+        self._quotas = dict(quotas)
         self._images = _ImageCache(image_cache_bytes)
 
     async def create(
@@ -71,7 +74,7 @@ class RenderService:
                 raise UnavailableError("An identical render is still in progress", retry_after=2)
             await asyncio.sleep(0.02)
         try:
-            quota = await charge_quota(self._state, key)
+            quota = await charge_quota(self._state, key, self._quotas)
             try:
                 record, created = await self._render_and_store(scope, dedup, spec)
             except BaseException:

@@ -40,6 +40,16 @@ def _bool(value: str) -> bool:
     raise ValueError(f"expected a boolean, got {value!r}")
 
 
+def _quotas(value: str) -> tuple[tuple[str, int], ...]:
+    pairs = []
+    for item in _csv(value):
+        plan, _, n = item.partition("=")
+        if not plan or int(n) < 0:
+            raise ValueError(f"expected plan=count pairs, got {item!r}")
+        pairs.append((plan.strip(), int(n)))
+    return tuple(pairs)
+
+
 def _positive_int(value: str) -> int:
     n = int(value)
     if n <= 0:
@@ -128,6 +138,11 @@ class Settings:
     dependency_timeout: float = _setting(
         2.0, "Seconds allowed for one Redis or S3 operation before answering 503.", _positive_float
     )
+    plan_quotas: tuple[tuple[str, int], ...] = _setting(
+        (("free", 100), ("starter", 1_000), ("pro", 10_000), ("agency", 50_000)),
+        "Monthly renders per plan, as plan=count pairs (SPEC defaults).",
+        _quotas,
+    )
     dedup_wait: float = _setting(
         15.0,
         "Seconds an identical concurrent V2 request waits for the first one's render.",
@@ -166,6 +181,20 @@ def describe() -> list[tuple[str, str, str]]:
     for f in fields(Settings):
         default = f.default
         if isinstance(default, tuple):
-            default = ",".join(default)
+            default = ",".join(d if isinstance(d, str) else f"{d[0]}={d[1]}" for d in default)
         out.append((ENV_PREFIX + f.name.upper(), str(default), f.metadata["description"]))
     return out
+
+
+def markdown_table() -> str:
+    """The README's settings table (``python -m ogmint.settings`` prints it)."""
+    rows = ["| Variable | Default | Description |", "|---|---|---|"]
+    for name, default, description in describe():
+        if name == ENV_PREFIX + "TEMPLATES_DIR":
+            default = "<repo>/templates"
+        rows.append(f"| `{name}` | `{default}` | {description} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import xxhash
 
-from contract.conftest import S3Server
+from backends import S3Server
 from ogmint.storage import BlobStorage, StorageUnavailable, StoredObject
 from ogmint.storage.local import LocalStorage
 from ogmint.storage.s3 import S3Storage
@@ -198,6 +199,34 @@ async def test_local_writes_leave_no_temporary_files(tmp_path: Path) -> None:
     assert files == [tmp_path / "root" / KEY]
 
 
+WRITER = """
+import asyncio, sys
+from pathlib import Path
+from ogmint.storage.local import LocalStorage
+
+async def main() -> None:
+    store = LocalStorage(Path(sys.argv[1]))
+    await store.open()
+    for i in range(25):
+        await store.put("images/ab/shared.png", bytes([int(sys.argv[2])]) * (50_000 + i))
+
+asyncio.run(main())
+"""
+
+
+async def test_local_is_safe_with_several_processes(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    writers = [
+        await asyncio.create_subprocess_exec(sys.executable, "-c", WRITER, str(root), str(n))
+        for n in range(4)
+    ]
+    assert [await w.wait() for w in writers] == [0, 0, 0, 0]
+    data = (root / "images/ab/shared.png").read_bytes()
+    assert len(set(data)) == 1 and data[0] in range(4)
+    assert 50_000 <= len(data) < 50_025
+    assert [p.name for p in (root / "images/ab").iterdir()] == ["shared.png"]
+
+
 async def test_local_ping_fails_without_directory(tmp_path: Path) -> None:
     store = LocalStorage(tmp_path / "gone")
     with pytest.raises(StorageUnavailable):
@@ -246,7 +275,7 @@ async def test_s3_outage_is_unavailable_then_recovers(
 
 
 async def test_s3_closed_port_is_unavailable() -> None:
-    from conftest import free_port
+    from backends import free_port
 
     store = s3_storage(f"http://127.0.0.1:{free_port()}")
     await store.open()  # opening does not connect: the app can start while S3 is down

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Server, free_port
+from backends import free_port
+from conftest import ROOT, Server
 from support import assert_error, request
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ogmint.errors import RateLimitError
-from ogmint.state.base import PLAN_QUOTAS, ApiKeyRecord, LimitStatus, StateStore
+from ogmint.state.base import ApiKeyRecord, LimitStatus, StateStore
 
 #: Burst limit for every key holder: 5 requests per second (token bucket).
 BURST_RATE = 5.0
@@ -24,9 +26,11 @@ async def take_burst(state: StateStore, key: ApiKeyRecord) -> LimitStatus:
     return status
 
 
-async def charge_quota(state: StateStore, key: ApiKeyRecord) -> LimitStatus:
-    """One render of the user's monthly quota, or 429."""
-    status = await state.consume_quota(key.user, PLAN_QUOTAS.get(key.plan, 0))
+async def charge_quota(
+    state: StateStore, key: ApiKeyRecord, quotas: Mapping[str, int]
+) -> LimitStatus:
+    """One render of the user's monthly quota (``quotas`` by plan), or 429."""
+    status = await state.consume_quota(key.user, quotas.get(key.plan, 0))
     if not status.allowed:
         raise _refuse(f"Monthly render quota of the {key.plan} plan is used up", status)
     return status

@@ -40,7 +40,9 @@ async def og_image(request: Request) -> HTTPResponse:
         refund = partial(svc.state.refund_daily, subject)
     else:
         await take_burst(svc.state, key)
-        status = await charge_quota(svc.state, key)  # counted for the key's user
+        status = await charge_quota(
+            svc.state, key, dict(svc.settings.plan_quotas)
+        )  # counted for the key's user
         refund = partial(svc.state.refund_quota, key.user)
     headers.update(status.headers())
     try:

@@ -8,6 +8,8 @@ from typing import Protocol
 
 import xxhash
 
+from ogmint.errors import UnavailableError
+
 MAX_KEY_LENGTH = 256
 MAX_SEGMENT_LENGTH = 128  # file systems cap a name at 255 bytes; local temp names add a suffix
 
@@ -25,8 +27,10 @@ class StoredObject:
     etag: str  # xxh3_128 hex of the bytes, unquoted; quoting for HTTP is the caller's job
 
 
-class StorageUnavailable(Exception):
+class StorageUnavailable(UnavailableError):
     """The storage backend is down, misconfigured or timed out (the API answers 503)."""
+
+    default_message = "Image storage temporarily unavailable"
 
 
 def content_etag(data: bytes) -> str:
@@ -38,9 +42,17 @@ def check_key(key: str) -> str:
     """Returns ``key`` if it is a valid object key, else raises ``ValueError``.
 
     Keys look like ``images/ab/abcdEFGH.png``: at most 256 characters of ``[A-Za-z0-9/_.-]``,
-    no ``..``, no empty or ``.`` segment (so no leading or trailing ``/``).
+    no ``..``, no empty or ``.`` segment (so no leading or trailing ``/``), no segment longer
+    than 128 characters.
     """
-    if len(key) > MAX_KEY_LENGTH or not _KEY.fullmatch(key) or ".." in key or "." in key.split("/"):
+    segments = key.split("/")
+    if (
+        len(key) > MAX_KEY_LENGTH
+        or not _KEY.fullmatch(key)
+        or ".." in key
+        or "." in segments
+        or max(map(len, segments)) > MAX_SEGMENT_LENGTH
+    ):
         raise ValueError(f"invalid storage key: {key[:80]!r}")
     return key
 

@@ -1,7 +1,7 @@
 """Images as objects in an S3 bucket (any S3-protocol server), for running many app servers.
 
 Calls are bounded in time: each attempt by ``timeout`` (connect and read), at most two attempts,
-and the whole call by a deadline, so an outage surfaces as ``StorageUnavailable`` within a few
+and the whole call by ``3 × timeout``, so an outage surfaces as ``StorageUnavailable`` within a few
 ``timeout``s instead of hanging a request. The client is kept open across outages and recovers
 by itself once the endpoint answers again.
 """
@@ -26,7 +26,7 @@ from ogmint.storage.base import StorageUnavailable, StoredObject, check_key, con
 
 T = TypeVar("T")
 
-MAX_ATTEMPTS = 2
+MAX_ATTEMPTS = 2  # the first request and one retry
 # Our own ETag travels as user metadata (x-amz-meta-xxh3): S3's ETag is MD5 or multipart-shaped.
 ETAG_METADATA = "xxh3"
 
@@ -53,8 +53,8 @@ class S3Storage:
         self._region = region
         self._prefix = prefix
         self._timeout = timeout
-        # Both attempts plus the retry back-off (at most 1 s for the first retry) fit in it.
-        self._deadline = timeout * (MAX_ATTEMPTS + 1) + 1.0
+        # Two timed-out attempts plus the first retry's back-off (under 1 s) fit in it.
+        self._deadline = 3 * timeout
         self._stack: AsyncExitStack | None = None
         self._client: Any = None
 
@@ -65,7 +65,7 @@ class S3Storage:
         config = AioConfig(
             connect_timeout=self._timeout,
             read_timeout=self._timeout,
-            retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+            retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
         )
         stack = AsyncExitStack()
         self._client = await stack.enter_async_context(
@@ -176,7 +176,7 @@ class S3Storage:
         except ParamValidationError:
             raise
         except TimeoutError as e:  # before OSError, its base class
-            raise StorageUnavailable(f"S3 {action}: no answer in {self._deadline:g} s") from e
+            raise StorageUnavailable(f"S3 {action}: timed out") from e
         except (BotoCoreError, aiohttp.ClientError, OSError) as e:
             raise StorageUnavailable(f"S3 {action}: {type(e).__name__}: {e}") from e
 

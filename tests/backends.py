@@ -1,4 +1,4 @@
-"""Fixtures for contract tests: real backing servers started by the harness, on loopback only.
+"""Real backing servers (Redis, S3) started by the test harness, on loopback only.
 
 ``s3_server`` is a shared moto standalone server (a real S3-protocol HTTP server in its own
 process) with a bucket ready; ``s3_server_factory`` starts private ones for tests that stop and
@@ -9,7 +9,9 @@ clients built on the default credential chain (``S3Storage``) find them.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,8 +24,12 @@ from pathlib import Path
 import boto3
 import pytest
 
-from conftest import free_port
 
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 S3_REGION = "us-east-1"
@@ -134,3 +140,85 @@ def s3_server_factory(
 def s3_server(s3_server_factory: Callable[[], S3Server]) -> S3Server:
     """The shared S3 server. Do not stop it: take one from ``s3_server_factory`` for that."""
     return s3_server_factory()
+
+
+@dataclass
+class RedisServer:
+    """A ``redis-server`` process on a fixed loopback port, in memory only (no RDB, no AOF)."""
+
+    port: int
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Starts (or restarts) the server on the same port and waits until it answers PING.
+
+        A restarted server is empty: everything written before ``stop()`` is gone.
+        """
+        if self.process is not None and self.process.poll() is None:
+            return
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is not installed: `make test` installs it (apt redis-server)")
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1"]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*args, "--save", "", "--appendonly", "no"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._wait_until_answering()
+
+    def stop(self) -> None:
+        """Kills the server; its port refuses connections until ``start()``."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+    def _wait_until_answering(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"redis-server exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(64).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("redis-server did not answer PING in 30 s")
+
+
+@pytest.fixture(scope="session")
+def redis_server_factory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[[], RedisServer]]:
+    """Starts private Redis servers (for tests that stop them); all are killed at the end."""
+    started: list[RedisServer] = []
+
+    def factory() -> RedisServer:
+        port = free_port()
+        server = RedisServer(port, tmp_path_factory.mktemp("redis") / f"redis-{port}.log")
+        started.append(server)
+        server.start()
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(redis_server_factory: Callable[[], RedisServer]) -> RedisServer:
+    """The shared Redis server. Do not stop it: take one from ``redis_server_factory``."""
+    return redis_server_factory()

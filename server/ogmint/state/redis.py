@@ -1,0 +1,403 @@
+"""Shared state in Redis: every limit, claim and save is one Lua script timed by Redis ``TIME``.
+
+Key layout (``P`` is the prefix, ``ogmint:`` by default)::
+
+    P{d:<subject>}:daily            hash w (UTC day number), n (uses)      expires at next midnight
+    P{u:<user>}:quota               hash w (year*12 + month-1), n (renders) expires on the next 1st
+    P{u:<user>}:bucket              hash tokens, updated (Redis time, s)    expires once full again
+    P{u:<user>}:user                hash plan
+    P{u:<user>}:keys                zset key_id scored by created_at (ms)
+    P{u:<user>}:claim:<dedup_key>   string, PX ttl                          the in-flight render
+    P{u:<user>}:render:<dedup_key>  hash RenderRecord                       the dedup index
+    Pslug:<slug>                    hash RenderRecord                       what /i/{slug} serves
+    Pkey:<key_hash>                 hash key_id, user, revoked, created_at
+    Pkeyid:<key_id>                 string key_hash
+    Pkeys                           zset key_id scored by created_at (ms)
+
+A user's (or subject's) keys share a ``{…}`` hash tag, so each script touches one cluster slot.
+Slugs and keys are global; the operations spanning them are ordered steps (see ``save_render``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
+
+from redis import exceptions as rx
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
+
+from ogmint.state.base import ApiKeyRecord, LimitStatus, RenderRecord, StateUnavailable
+
+T = TypeVar("T")
+
+# The current UTC window from Redis' clock: its id and the Unix time it ends. Months use
+# H. Hinnant's civil-from-days / days-from-civil so the reset is 00:00 UTC on the next 1st.
+_WINDOW_LUA = """
+local function window(kind)
+  local days = math.floor(tonumber(redis.call('TIME')[1]) / 86400)
+  if kind == 'day' then return tostring(days), (days + 1) * 86400 end
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local y = yoe + era * 400
+  local m = mp + 3
+  if mp >= 10 then m = mp - 9 end
+  if m <= 2 then y = y + 1 end
+  local id = tostring(y * 12 + m - 1)
+  if m == 12 then y, m = y + 1, 1 else m = m + 1 end
+  if m <= 2 then y = y - 1 end
+  era = math.floor(y / 400)
+  yoe = y - era * 400
+  local mm = m - 3
+  if m <= 2 then mm = m + 9 end
+  doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + math.floor((153 * mm + 2) / 5)
+  return id, (era * 146097 + doe - 719468) * 86400
+end
+"""
+
+# KEYS: counter. ARGV: limit, 'day'|'month'. Returns {allowed, used after this call, reset}.
+_CONSUME_LUA = (
+    _WINDOW_LUA
+    + """
+local id, reset = window(ARGV[2])
+local limit = tonumber(ARGV[1])
+local cur = redis.call('HMGET', KEYS[1], 'w', 'n')
+local used = 0
+if cur[1] == id then used = tonumber(cur[2]) end
+if used >= limit then return {0, used, reset} end
+redis.call('HSET', KEYS[1], 'w', id, 'n', tostring(used + 1))
+redis.call('EXPIREAT', KEYS[1], reset)
+return {1, used + 1, reset}
+"""
+)
+
+# KEYS: counter. ARGV: 'day'|'month'. Gives back one use of the current window, never below 0.
+_REFUND_LUA = (
+    _WINDOW_LUA
+    + """
+local id = window(ARGV[1])
+local cur = redis.call('HMGET', KEYS[1], 'w', 'n')
+if cur[1] == id and tonumber(cur[2]) > 0 then
+  redis.call('HSET', KEYS[1], 'n', tostring(tonumber(cur[2]) - 1))
+end
+return 0
+"""
+)
+
+# KEYS: bucket. ARGV: rate (tokens/s), burst. Returns {allowed, whole tokens left, reset}.
+_BUCKET_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local cur = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
+local tokens = burst
+if cur[1] then
+  tokens = math.min(burst, tonumber(cur[1]) + math.max(now - tonumber(cur[2]), 0) * rate)
+end
+local allowed = 0
+if tokens >= 1 then
+  allowed = 1
+  tokens = tokens - 1
+end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens),
+  'updated', string.format('%.17g', now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
+local wait = 0
+if tokens < 1 then wait = (1 - tokens) / rate end
+return {allowed, math.floor(tokens), math.floor(now + wait) + 1}
+"""
+
+# KEYS: claim, finished render. ARGV: ttl (ms). 1 when claimed; 0 if claimed or already done.
+_CLAIM_LUA = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 1 end
+return 0
+"""
+
+# KEYS: hash to create, then keys to drop with it. ARGV: field, value, … 0 if the hash exists.
+_CREATE_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+return 1
+"""
+
+# KEYS: hash. ARGV: field, value. Sets the field only on an existing hash; 1 if it did.
+_UPDATE_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""
+
+# KEYS: user. ARGV: plan or ''. Creates the user (plan ``free``) or sets the plan; returns TIME.
+_ENSURE_USER_LUA = """
+if ARGV[1] == '' then
+  redis.call('HSETNX', KEYS[1], 'plan', 'free')
+else
+  redis.call('HSET', KEYS[1], 'plan', ARGV[1])
+end
+return redis.call('TIME')
+"""
+
+# Errors that mean "Redis is not answering right now", not "the request is wrong".
+_UNAVAILABLE = (
+    rx.ConnectionError,  # includes LOADING (BusyLoadingError) and a full pool
+    rx.TimeoutError,
+    rx.ReadOnlyError,  # a replica after failover
+    rx.ClusterDownError,  # includes MASTERDOWN
+    rx.TryAgainError,
+    rx.OutOfMemoryError,
+    OSError,
+    TimeoutError,
+)
+
+
+class RedisStateStore:
+    """StateStore on Redis, for several app servers; every call is bounded by ``timeout``."""
+
+    def __init__(
+        self, url: str, *, timeout: float = 1.0, prefix: str = "ogmint:", max_connections: int = 64
+    ) -> None:
+        if "{" in prefix or "}" in prefix:
+            raise ValueError("the key prefix must not contain '{' or '}' (hash tags)")
+        self._url = url
+        self._timeout = timeout
+        self._prefix = prefix
+        self._max_connections = max_connections
+        self._client: Redis | None = None
+        self._scripts: dict[str, AsyncScript] = {}
+
+    async def open(self) -> None:
+        """Connects and loads the scripts; StateUnavailable if Redis does not answer."""
+        pool = BlockingConnectionPool.from_url(
+            self._url,
+            # A bounded pool: callers wait at most ``timeout`` for a free connection.
+            max_connections=self._max_connections,
+            timeout=self._timeout,
+            socket_timeout=self._timeout,
+            socket_connect_timeout=self._timeout,
+            # No retries: a write whose reply was lost must not run twice (limits would
+            # double-count); stale pooled connections are replaced when checked out.
+            retry=Retry(NoBackoff(), 0),
+            decode_responses=True,
+        )
+        client = Redis.from_pool(pool)
+        self._client = client
+        sources = {
+            "consume": _CONSUME_LUA,
+            "refund": _REFUND_LUA,
+            "bucket": _BUCKET_LUA,
+            "claim": _CLAIM_LUA,
+            "create": _CREATE_LUA,
+            "update": _UPDATE_LUA,
+            "ensure_user": _ENSURE_USER_LUA,
+        }
+        self._scripts = {name: client.register_script(lua) for name, lua in sources.items()}
+        # Scripts reload themselves after a Redis restart (NOSCRIPT); this only fails fast.
+        for lua in sources.values():
+            await self._call(client.script_load(lua))
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+            self._scripts = {}
+
+    async def ping(self) -> None:
+        await self._call(self._redis.ping())
+
+    # -- plumbing -----------------------------------------------------------------------------
+    @property
+    def _redis(self) -> Redis:
+        if self._client is None:
+            raise StateUnavailable("state store is not open")
+        return self._client
+
+    async def _call(self, op: Awaitable[T]) -> T:
+        try:
+            return await op
+        except _UNAVAILABLE as e:
+            raise StateUnavailable(f"redis: {e}") from e
+        except rx.ResponseError as e:
+            if str(e).startswith("BUSY"):  # a long script is running
+                raise StateUnavailable(f"redis: {e}") from e
+            raise
+
+    async def _script(self, name: str, keys: list[str], args: list[str | int | float]) -> Any:
+        script = self._scripts.get(name)
+        if script is None:
+            raise StateUnavailable("state store is not open")
+        return await self._call(script(keys=keys, args=args))
+
+    async def _hash(self, key: str) -> dict[str, str]:
+        # decode_responses=True: every reply is str (redis-py types them as bytes | str).
+        return cast(dict[str, str], await self._call(self._redis.hgetall(key)))
+
+    async def _string(self, key: str) -> str | None:
+        return cast(str | None, await self._call(self._redis.get(key)))
+
+    def _u(self, user: str, suffix: str) -> str:
+        return f"{self._prefix}{{u:{user}}}:{suffix}"
+
+    def _g(self, name: str) -> str:
+        return f"{self._prefix}{name}"
+
+    # -- counters -----------------------------------------------------------------------------
+    async def _consume(self, key: str, kind: str, limit: int) -> LimitStatus:
+        allowed, used, reset = await self._script("consume", [key], [limit, kind])
+        return LimitStatus(bool(allowed), limit, limit - int(used) if allowed else 0, int(reset))
+
+    async def consume_daily(self, subject: str, limit: int) -> LimitStatus:
+        return await self._consume(f"{self._prefix}{{d:{subject}}}:daily", "day", limit)
+
+    async def refund_daily(self, subject: str) -> None:
+        await self._script("refund", [f"{self._prefix}{{d:{subject}}}:daily"], ["day"])
+
+    async def consume_quota(self, user: str, limit: int) -> LimitStatus:
+        return await self._consume(self._u(user, "quota"), "month", limit)
+
+    async def refund_quota(self, user: str) -> None:
+        await self._script("refund", [self._u(user, "quota")], ["month"])
+
+    async def take_token(self, user: str, rate: float, burst: int) -> LimitStatus:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        allowed, remaining, reset = await self._script(
+            "bucket", [self._u(user, "bucket")], [repr(float(rate)), burst]
+        )
+        return LimitStatus(bool(allowed), burst, int(remaining), int(reset))
+
+    # -- keys ---------------------------------------------------------------------------------
+    async def create_key(self, user: str, key_id: str, key_hash: str, plan: str | None) -> None:
+        # Ordered so that a failure part-way leaves no reference to something missing: the user
+        # before the key, the key record before the listings.
+        sec, usec = await self._script("ensure_user", [self._u(user, "user")], [plan or ""])
+        created = datetime.fromtimestamp(int(sec), UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        created_at = f"{created}.{int(usec) // 1000:03d}Z"
+        ms = int(sec) * 1000 + int(usec) // 1000
+        r = self._redis
+        if not await self._call(r.set(self._g(f"keyid:{key_id}"), key_hash, nx=True)):
+            raise ValueError(f"key id {key_id!r} already exists")
+        fields = ["key_id", key_id, "user", user, "revoked", "0", "created_at", created_at]
+        if not await self._script("create", [self._g(f"key:{key_hash}")], list(fields)):
+            await self._call(r.delete(self._g(f"keyid:{key_id}")))
+            raise ValueError("key hash already exists")
+        await self._call(r.zadd(self._u(user, "keys"), {key_id: ms}))
+        await self._call(r.zadd(self._g("keys"), {key_id: ms}))
+
+    async def find_key(self, key_hash: str) -> ApiKeyRecord | None:
+        h = await self._hash(self._g(f"key:{key_hash}"))
+        if not h:
+            return None
+        plan = await self._call(self._redis.hget(self._u(h["user"], "user"), "plan"))
+        return _key(key_hash, h, cast(str | None, plan))
+
+    async def list_keys(self, user: str | None = None) -> list[ApiKeyRecord]:
+        r = self._redis
+        index = self._g("keys") if user is None else self._u(user, "keys")
+        # Sorted by score (created_at in ms), ties by key_id: the same order as SQLite's.
+        key_ids = cast(list[str], await self._call(r.zrange(index, 0, -1)))
+        if not key_ids:
+            return []
+        pipe = r.pipeline(transaction=False)
+        for key_id in key_ids:
+            pipe.get(self._g(f"keyid:{key_id}"))
+        hashes: list[str | None] = await self._call(pipe.execute())
+        pipe = r.pipeline(transaction=False)
+        for key_hash in hashes:
+            pipe.hgetall(self._g(f"key:{key_hash}"))
+        found = [
+            (key_hash, h)
+            for key_hash, h in zip(hashes, await self._call(pipe.execute()), strict=True)
+            if key_hash is not None and h
+        ]
+        users = sorted({h["user"] for _, h in found})
+        pipe = r.pipeline(transaction=False)
+        for u in users:
+            pipe.hget(self._u(u, "user"), "plan")
+        plans = dict(zip(users, await self._call(pipe.execute()), strict=True))
+        return [_key(key_hash, h, plans[h["user"]]) for key_hash, h in found]
+
+    async def revoke_key(self, key_id: str) -> bool:
+        key_hash = await self._string(self._g(f"keyid:{key_id}"))
+        if key_hash is None:
+            return False
+        return bool(await self._script("update", [self._g(f"key:{key_hash}")], ["revoked", "1"]))
+
+    async def set_plan(self, user: str, plan: str) -> bool:
+        return bool(await self._script("update", [self._u(user, "user")], ["plan", plan]))
+
+    # -- renders ------------------------------------------------------------------------------
+    async def find_render(self, user: str, dedup_key: str) -> RenderRecord | None:
+        h = await self._hash(self._u(user, f"render:{dedup_key}"))
+        return _render(h) if h else None
+
+    async def claim_render(self, user: str, dedup_key: str, ttl: float) -> bool:
+        keys = [self._u(user, f"claim:{dedup_key}"), self._u(user, f"render:{dedup_key}")]
+        return bool(await self._script("claim", keys, [max(int(ttl * 1000), 1)]))
+
+    async def release_claim(self, user: str, dedup_key: str) -> None:
+        await self._call(self._redis.delete(self._u(user, f"claim:{dedup_key}")))
+
+    async def save_render(self, record: RenderRecord) -> bool:
+        # Two steps, each one script in one slot, so it also works on Redis Cluster: the slug
+        # (the global uniqueness point) first, then the user's dedup entry, which drops the
+        # claim. A dedup entry is written only after its slug exists, and a slug is deleted only
+        # when the second step answered "already done" — a lost reply leaves at worst an
+        # unreferenced slug, never a dedup entry pointing at nothing.
+        fields = _fields(record)
+        slug_key = self._g(f"slug:{record.slug}")
+        if not await self._script("create", [slug_key], list(fields)):
+            return False
+        keys = [
+            self._u(record.user, f"render:{record.dedup_key}"),
+            self._u(record.user, f"claim:{record.dedup_key}"),
+        ]
+        if not await self._script("create", keys, list(fields)):
+            await self._call(self._redis.delete(slug_key))
+            return False
+        return True
+
+    async def get_render(self, slug: str) -> RenderRecord | None:
+        h = await self._hash(self._g(f"slug:{slug}"))
+        return _render(h) if h else None
+
+
+def _fields(record: RenderRecord) -> list[str | int | float]:
+    return [
+        "slug", record.slug,
+        "user", record.user,
+        "dedup_key", record.dedup_key,
+        "storage_key", record.storage_key,
+        "etag", record.etag,
+        "size", str(record.size),
+        "template", record.template,
+        "created_at", record.created_at,
+    ]  # fmt: skip
+
+
+def _render(h: dict[str, str]) -> RenderRecord:
+    return RenderRecord(
+        slug=h["slug"],
+        user=h["user"],
+        dedup_key=h["dedup_key"],
+        storage_key=h["storage_key"],
+        etag=h["etag"],
+        size=int(h["size"]),
+        template=h["template"],
+        created_at=h["created_at"],
+    )
+
+
+def _key(key_hash: str, h: dict[str, str], plan: str | None) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        h["key_id"], key_hash, h["user"], plan or "free", h["revoked"] == "1", h["created_at"]
+    )

@@ -1,0 +1,401 @@
+"""The StateStore contract, run against every implementation (embedded SQLite and Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from backends import RedisServer, free_port
+from ogmint.state.base import (
+    ApiKeyRecord,
+    LimitStatus,
+    RenderRecord,
+    StateStore,
+    StateUnavailable,
+    utc_day,
+    utc_month,
+)
+from ogmint.state.redis import RedisStateStore
+from ogmint.state.sqlite import SqliteStateStore
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StateStore]:
+    """An open, empty store of each kind (Redis tests get a fresh prefix on the shared server)."""
+    s: StateStore
+    if request.param == "sqlite":
+        s = SqliteStateStore(tmp_path / "state.db")
+    else:
+        server: RedisServer = request.getfixturevalue("redis_server")
+        s = RedisStateStore(server.url, prefix=f"t{uuid.uuid4().hex}:")
+    await s.open()
+    yield s
+    await s.close()
+
+
+def record(slug: str, user: str = "alice", dedup_key: str = "d1") -> RenderRecord:
+    return RenderRecord(
+        slug=slug,
+        user=user,
+        dedup_key=dedup_key,
+        storage_key=f"images/{slug}.png",
+        etag='"abc123"',
+        size=4321,
+        template="basic",
+        created_at="2026-11-05T10:20:30.456Z",
+    )
+
+
+async def key(store: StateStore, key_hash: str) -> ApiKeyRecord:
+    found = await store.find_key(key_hash)
+    assert found is not None, key_hash
+    return found
+
+
+async def test_ping(store: StateStore) -> None:
+    await store.ping()
+
+
+# -- daily and monthly counters -----------------------------------------------------------------
+Consume = Callable[[StateStore, str, int], Awaitable[LimitStatus]]
+Refund = Callable[[StateStore, str], Awaitable[None]]
+COUNTERS: list[tuple[str, Consume, Refund, Callable[[], tuple[str, int]]]] = [
+    ("daily", lambda s, k, n: s.consume_daily(k, n), lambda s, k: s.refund_daily(k), utc_day),
+    ("monthly", lambda s, k, n: s.consume_quota(k, n), lambda s, k: s.refund_quota(k), utc_month),
+]
+counters = pytest.mark.parametrize(
+    ("consume", "refund", "window"), [c[1:] for c in COUNTERS], ids=[c[0] for c in COUNTERS]
+)
+
+
+@counters
+async def test_counter_admits_exactly_limit_then_refuses(
+    store: StateStore, consume: Consume, refund: Refund, window: Callable[[], tuple[str, int]]
+) -> None:
+    before = window()[1]
+    got = [await consume(store, "alice", 3) for _ in range(5)]
+    after = window()[1]
+    assert [s.allowed for s in got] == [True, True, True, False, False]
+    assert [s.remaining for s in got] == [2, 1, 0, 0, 0]
+    assert all(s.limit == 3 for s in got)
+    # The next UTC midnight / the next 1st, 00:00 UTC.
+    assert all(s.reset in (before, after) for s in got)
+    assert got[0].headers() == {
+        "X-RateLimit-Limit": "3",
+        "X-RateLimit-Remaining": "2",
+        "X-RateLimit-Reset": str(got[0].reset),
+    }
+    # Counters are per subject.
+    assert (await consume(store, "bob", 3)).remaining == 2
+
+
+@counters
+async def test_counter_zero_limit_refuses(
+    store: StateStore, consume: Consume, refund: Refund, window: Callable[[], tuple[str, int]]
+) -> None:
+    status = await consume(store, "alice", 0)
+    assert (status.allowed, status.limit, status.remaining) == (False, 0, 0)
+
+
+@counters
+async def test_counter_refund_gives_one_back_never_below_zero(
+    store: StateStore, consume: Consume, refund: Refund, window: Callable[[], tuple[str, int]]
+) -> None:
+    await refund(store, "alice")  # nothing used: stays at 0
+    await refund(store, "alice")
+    assert [(await consume(store, "alice", 2)).allowed for _ in range(3)] == [True, True, False]
+    await refund(store, "alice")
+    again = await consume(store, "alice", 2)
+    assert (again.allowed, again.remaining) == (True, 0)
+    assert not (await consume(store, "alice", 2)).allowed
+
+
+async def test_concurrent_quota_admits_exactly_the_limit(store: StateStore) -> None:
+    got = await asyncio.gather(*(store.consume_quota("alice", 37) for _ in range(100)))
+    allowed = [s for s in got if s.allowed]
+    assert len(allowed) == 37
+    assert sorted(s.remaining for s in allowed) == list(range(37))
+    assert all(s.remaining == 0 for s in got if not s.allowed)
+
+
+async def test_concurrent_daily_admits_exactly_the_limit(store: StateStore) -> None:
+    got = await asyncio.gather(*(store.consume_daily("203.0.113.7", 11) for _ in range(40)))
+    assert sum(s.allowed for s in got) == 11
+
+
+# -- token bucket -------------------------------------------------------------------------------
+async def test_bucket_burst_then_refuses(store: StateStore) -> None:
+    now = time.time()
+    got = [await store.take_token("alice", 0.001, 5) for _ in range(7)]
+    assert [s.allowed for s in got] == [True] * 5 + [False] * 2
+    assert [s.remaining for s in got] == [4, 3, 2, 1, 0, 0, 0]
+    assert all(s.limit == 5 for s in got)
+    # While a token is left the bucket is ready within a second; empty, it needs ~1000 s.
+    assert all(now < s.reset <= now + 3 for s in got[:4])
+    assert all(now + 900 < s.reset < now + 1100 for s in got[4:])
+    assert (await store.take_token("bob", 0.001, 5)).allowed  # buckets are per user
+
+
+async def test_bucket_refills_over_time(store: StateStore) -> None:
+    assert all([(await store.take_token("alice", 5, 5)).allowed for _ in range(5)])
+    refused = await store.take_token("alice", 5, 5)
+    assert not refused.allowed
+    assert refused.reset <= time.time() + 2
+    await asyncio.sleep(0.25)  # 5 tokens/s: one more
+    assert (await store.take_token("alice", 5, 5)).allowed
+    assert not (await store.take_token("alice", 5, 5)).allowed
+
+
+async def test_concurrent_bucket_admits_exactly_the_burst(store: StateStore) -> None:
+    got = await asyncio.gather(*(store.take_token("alice", 0.001, 5) for _ in range(50)))
+    assert sum(s.allowed for s in got) == 5
+
+
+# -- keys, users, plans -------------------------------------------------------------------------
+async def test_create_and_find_key(store: StateStore) -> None:
+    await store.create_key("alice", "k1", "h1", None)
+    found = await key(store, "h1")
+    assert (found.key_id, found.key_hash, found.user, found.plan, found.revoked) == (
+        "k1",
+        "h1",
+        "alice",
+        "free",
+        False,
+    )
+    assert ISO_MS.match(found.created_at)
+    created = datetime.strptime(found.created_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert abs(created.timestamp() - time.time()) < 5
+    assert await store.find_key("nope") is None
+
+
+async def test_create_key_plan(store: StateStore) -> None:
+    await store.create_key("bob", "k1", "h1", "pro")
+    assert (await key(store, "h1")).plan == "pro"
+    await store.create_key("bob", "k2", "h2", None)  # no plan: the user's stays
+    assert (await key(store, "h2")).plan == "pro"
+    await store.create_key("bob", "k3", "h3", "agency")  # a plan: the user's changes
+    assert {k.plan for k in await store.list_keys("bob")} == {"agency"}
+
+
+async def test_list_keys_oldest_first(store: StateStore) -> None:
+    for i, user in enumerate(["alice", "bob", "alice", "carol"]):
+        await store.create_key(user, f"k{i}", f"h{i}", None)
+        await asyncio.sleep(0.002)
+    assert [k.key_id for k in await store.list_keys()] == ["k0", "k1", "k2", "k3"]
+    assert [k.key_id for k in await store.list_keys("alice")] == ["k0", "k2"]
+    assert [k.key_hash for k in await store.list_keys("carol")] == ["h3"]
+    assert await store.list_keys("nobody") == []
+    keys = await store.list_keys()
+    assert [k.created_at for k in keys] == sorted(k.created_at for k in keys)
+
+
+async def test_revoke_key(store: StateStore) -> None:
+    await store.create_key("alice", "k1", "h1", None)
+    await store.create_key("alice", "k2", "h2", None)
+    assert await store.revoke_key("k1")
+    assert not await store.revoke_key("nope")
+    assert (await key(store, "h1")).revoked
+    assert not (await key(store, "h2")).revoked
+    assert [k.revoked for k in await store.list_keys("alice")] == [True, False]
+
+
+async def test_set_plan(store: StateStore) -> None:
+    await store.create_key("alice", "k1", "h1", None)
+    assert await store.set_plan("alice", "starter")
+    assert (await key(store, "h1")).plan == "starter"
+    assert [k.plan for k in await store.list_keys()] == ["starter"]
+    assert not await store.set_plan("nobody", "pro")
+
+
+# -- claims and renders -------------------------------------------------------------------------
+async def test_claim_first_wins_release_reclaims(store: StateStore) -> None:
+    assert await store.claim_render("alice", "d1", 30)
+    assert not await store.claim_render("alice", "d1", 30)
+    assert await store.claim_render("bob", "d1", 30)  # claims are per user
+    await store.release_claim("alice", "d1")
+    assert await store.claim_render("alice", "d1", 30)
+    await store.release_claim("alice", "never-claimed")
+
+
+async def test_expired_claim_can_be_reclaimed(store: StateStore) -> None:
+    assert await store.claim_render("alice", "d1", 0.2)
+    assert not await store.claim_render("alice", "d1", 0.2)
+    await asyncio.sleep(0.3)
+    assert await store.claim_render("alice", "d1", 30)
+
+
+async def test_no_claim_once_rendered(store: StateStore) -> None:
+    assert await store.claim_render("alice", "d1", 30)
+    assert await store.save_render(record("slugAAAA"))
+    assert not await store.claim_render("alice", "d1", 30)
+    await store.release_claim("alice", "d1")
+    assert not await store.claim_render("alice", "d1", 30)
+
+
+async def test_save_render_roundtrip(store: StateStore) -> None:
+    rec = record("slugAAAA")
+    assert await store.find_render("alice", "d1") is None
+    assert await store.save_render(rec)
+    assert await store.find_render("alice", "d1") == rec
+    assert await store.get_render("slugAAAA") == rec
+    assert await store.find_render("bob", "d1") is None
+    assert await store.find_render("alice", "d2") is None
+    assert await store.get_render("slugBBBB") is None
+
+
+async def test_save_render_without_claim(store: StateStore) -> None:
+    assert await store.save_render(record("slugAAAA"))
+    assert await store.find_render("alice", "d1") == record("slugAAAA")
+
+
+async def test_save_render_refuses_a_taken_slug(store: StateStore) -> None:
+    assert await store.save_render(record("slugAAAA", user="alice", dedup_key="d1"))
+    assert await store.claim_render("bob", "d9", 30)
+    assert not await store.save_render(record("slugAAAA", user="bob", dedup_key="d9"))
+    assert await store.find_render("bob", "d9") is None
+    assert await store.get_render("slugAAAA") == record("slugAAAA", user="alice", dedup_key="d1")
+    # Bob's claim was not dropped: the failed save wrote nothing.
+    assert not await store.claim_render("bob", "d9", 30)
+
+
+async def test_save_render_refuses_a_second_slug_for_a_dedup_key(store: StateStore) -> None:
+    assert await store.save_render(record("slugAAAA"))
+    assert not await store.save_render(record("slugBBBB"))
+    assert await store.get_render("slugBBBB") is None
+    assert await store.find_render("alice", "d1") == record("slugAAAA")
+
+
+async def test_concurrent_claims_exactly_one_wins(store: StateStore) -> None:
+    got = await asyncio.gather(*(store.claim_render("alice", "d1", 30) for _ in range(30)))
+    assert sum(got) == 1
+
+
+async def test_concurrent_saves_one_slug(store: StateStore) -> None:
+    recs = [record(f"slug{i:04d}") for i in range(10)]
+    got = await asyncio.gather(*(store.save_render(r) for r in recs))
+    assert sum(got) == 1
+    winner = recs[got.index(True)]
+    assert await store.find_render("alice", "d1") == winner
+    assert [await store.get_render(r.slug) for r in recs if r != winner] == [None] * 9
+
+
+# -- Redis: failures ----------------------------------------------------------------------------
+TIMEOUT = 0.5
+
+
+def calls(store: StateStore) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
+    """One call of every StateStore method (but open/close)."""
+    return [
+        ("ping", store.ping),
+        ("consume_daily", lambda: store.consume_daily("1.2.3.4", 10)),
+        ("refund_daily", lambda: store.refund_daily("1.2.3.4")),
+        ("create_key", lambda: store.create_key("alice", "kx", "hx", None)),
+        ("find_key", lambda: store.find_key("h1")),
+        ("list_keys", store.list_keys),
+        ("list_keys_user", lambda: store.list_keys("alice")),
+        ("revoke_key", lambda: store.revoke_key("k1")),
+        ("set_plan", lambda: store.set_plan("alice", "pro")),
+        ("take_token", lambda: store.take_token("alice", 5, 5)),
+        ("consume_quota", lambda: store.consume_quota("alice", 10)),
+        ("refund_quota", lambda: store.refund_quota("alice")),
+        ("find_render", lambda: store.find_render("alice", "d1")),
+        ("claim_render", lambda: store.claim_render("alice", "d1", 5)),
+        ("release_claim", lambda: store.release_claim("alice", "d1")),
+        ("save_render", lambda: store.save_render(record("slugZZZZ"))),
+        ("get_render", lambda: store.get_render("slugAAAA")),
+    ]
+
+
+async def assert_all_unavailable(store: StateStore) -> None:
+    for name, call in calls(store):
+        started = time.monotonic()
+        with pytest.raises(StateUnavailable):
+            await call()
+        elapsed = time.monotonic() - started
+        assert elapsed < 3 * TIMEOUT + 0.5, f"{name} took {elapsed:.2f} s"
+
+
+async def test_redis_down_then_back(redis_server_factory: Callable[[], RedisServer]) -> None:
+    server = redis_server_factory()
+    store = RedisStateStore(server.url, timeout=TIMEOUT)
+    await store.open()
+    try:
+        await store.create_key("alice", "k1", "h1", None)
+        assert await store.save_render(record("slugAAAA"))
+        server.stop()
+        await assert_all_unavailable(store)
+        server.start()
+        # The same instance reconnects by itself (the restarted server is empty).
+        for name, call in calls(store):
+            try:
+                await call()
+            except StateUnavailable:  # pragma: no cover - the assertion names the method
+                pytest.fail(f"{name} still unavailable after the restart")
+        assert (await store.consume_quota("alice", 10)).remaining == 9  # consumed + refunded above
+        assert await store.find_key("hx") is not None
+    finally:
+        server.stop()
+        await store.close()
+
+
+async def test_redis_closed_port() -> None:
+    store = RedisStateStore(f"redis://127.0.0.1:{free_port()}", timeout=TIMEOUT)
+    started = time.monotonic()
+    with pytest.raises(StateUnavailable):
+        await store.open()
+    assert time.monotonic() - started < 3 * TIMEOUT + 0.5
+    await assert_all_unavailable(store)
+    await store.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port that accepts TCP connections and never answers (a hung Redis)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(64)
+        yield int(s.getsockname()[1])
+
+
+async def test_redis_hung_server_times_out(silent_server: int) -> None:
+    store = RedisStateStore(f"redis://127.0.0.1:{silent_server}", timeout=TIMEOUT)
+    started = time.monotonic()
+    with pytest.raises(StateUnavailable):
+        await store.open()
+    assert time.monotonic() - started < 3 * TIMEOUT + 0.5
+    await assert_all_unavailable(store)
+    await store.close()
+
+
+async def test_redis_not_open_or_closed(redis_server: RedisServer) -> None:
+    store = RedisStateStore(redis_server.url, prefix=f"t{uuid.uuid4().hex}:")
+    for _ in range(2):
+        with pytest.raises(StateUnavailable):
+            await store.ping()
+        with pytest.raises(StateUnavailable):
+            await store.consume_quota("alice", 1)
+        await store.open()
+        await store.ping()
+        await store.close()
+
+
+async def test_redis_small_pool_queues_callers(redis_server: RedisServer) -> None:
+    store = RedisStateStore(redis_server.url, prefix=f"t{uuid.uuid4().hex}:", max_connections=2)
+    await store.open()
+    try:
+        got = await asyncio.gather(*(store.consume_quota("alice", 37) for _ in range(100)))
+        assert sum(s.allowed for s in got) == 37
+    finally:
+        await store.close()

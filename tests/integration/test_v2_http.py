@@ -1,0 +1,196 @@
+"""V2 ``POST /api/v2/render`` and ``/i/{slug}`` through real HTTP, on both backends:
+embedded (SQLite + local files) and scale-out (real redis-server + real S3-protocol server)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+from collections.abc import Callable
+
+import orjson
+import pytest
+
+from backends import AWS_ENV, RedisServer, S3Server
+from conftest import Server
+from support import Reply, assert_error, request
+
+BODY = {"template": "blog", "title": "Hello V2", "author": "Ada", "palette": "ocean"}
+
+
+@pytest.fixture(scope="module", params=["embedded", "redis-s3"])
+def backend(
+    request: pytest.FixtureRequest,
+    server_factory: Callable[..., Server],
+) -> dict[str, str]:
+    """Settings selecting the backend; each test module gets fresh state."""
+    if request.param == "embedded":
+        return {}
+    redis: RedisServer = request.getfixturevalue("redis_server")
+    s3: S3Server = request.getfixturevalue("s3_server")
+    return {
+        "OGMINT_REDIS_URL": redis.url + f"/{hash(request.module.__name__) % 15 + 1}",
+        "OGMINT_S3_BUCKET": s3.bucket,
+        "OGMINT_S3_ENDPOINT": s3.endpoint_url,
+        "OGMINT_S3_REGION": s3.region,
+        "OGMINT_S3_PREFIX": "v2test",
+        **AWS_ENV,
+    }
+
+
+@pytest.fixture(scope="module")
+def srv(backend: dict[str, str], server_factory: Callable[..., Server]) -> Server:
+    # SPEC quotas, except a tiny starter plan so the quota test stays quick.
+    quotas = "free=100,starter=3,pro=10000,agency=50000"
+    return server_factory(OGMINT_PLAN_QUOTAS=quotas, **backend)
+
+
+def render(server: Server, key: str | None, body: object) -> Reply:
+    headers = {"content-type": "application/json"}
+    if key is not None:
+        headers["x-api-key"] = key
+    data = body if isinstance(body, bytes) else orjson.dumps(body)
+    return request(server.url + "/api/v2/render", "POST", headers, data)
+
+
+def test_new_render_then_dedup_hit(srv: Server) -> None:
+    key = srv.create_key("alice")
+    first = render(srv, key, BODY)
+    assert first.status == 201, first.body
+    body = first.json()
+    assert body["success"] is True
+    assert len(body["slug"]) == 8 and body["slug"].isalnum()
+    assert body["url"] == f"{srv.url}/i/{body['slug']}"
+    assert body["webhook_dispatched"] is False
+    assert "cached" not in body
+    for h in ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"):
+        assert h in first.headers
+    # Same render: other webhook fields, aliases, palette spelled out as its colours.
+    again = render(
+        srv,
+        key,
+        {
+            "template": "blog",
+            "title": "Hello V2",
+            "author": "Ada",
+            "bg": "061a2b",
+            "text": "E6F6FF",
+            "accentColor": "38bdf8",
+            "surfaceColor": "0c2a44",
+            "webhookUrl": "https://hooks.example.com/x",
+            "webhookSecret": "s3cret",
+            "metadata": {"post": 42},
+        },
+    )
+    assert again.status == 200, again.body
+    assert again.json() == {**body, "cached": True}
+    # Storage locations never leak.
+    for reply in (first, again):
+        text = reply.body.decode()
+        assert "images/" not in text and "v2test" not in text and "s3" not in text.lower()
+
+
+def test_dedup_hit_uses_no_quota(srv: Server) -> None:
+    key = srv.create_key("quota-user", plan="free")
+    first = render(srv, key, {**BODY, "title": "Quota"})
+    remaining = int(first.headers["x-ratelimit-remaining"])
+    assert first.headers["x-ratelimit-limit"] == "100"
+    render(srv, key, {**BODY, "title": "Quota"})
+    third = render(srv, key, {**BODY, "title": "Quota 2"})
+    assert third.status == 201
+    assert int(third.headers["x-ratelimit-remaining"]) == remaining - 1
+
+
+def test_dedup_is_per_api_key(srv: Server) -> None:
+    a = render(srv, srv.create_key("k1"), {**BODY, "title": "Per key"})
+    b = render(srv, srv.create_key("k2"), {**BODY, "title": "Per key"})
+    assert a.status == b.status == 201
+    assert a.json()["slug"] != b.json()["slug"]
+
+
+def test_image_endpoint_serves_exact_bytes(srv: Server) -> None:
+    key = srv.create_key("img")
+    slug = render(srv, key, {**BODY, "title": "Served"}).json()["slug"]
+    got = request(f"{srv.url}/i/{slug}")
+    assert got.status == 200
+    assert got.headers["content-type"] == "image/png"
+    assert got.image().size == (1200, 630)
+    assert "immutable" in got.headers["cache-control"]
+    etag = got.headers["etag"]
+    head = request(f"{srv.url}/i/{slug}", "HEAD")
+    assert head.status == 200 and head.body == b""
+    assert head.headers["etag"] == etag
+    assert int(head.headers["content-length"]) == len(got.body)
+    assert request(f"{srv.url}/i/{slug}", headers={"If-None-Match": etag}).status == 304
+    # Byte-exact with what was stored: a second server process reads it from the backend.
+    assert (
+        hashlib.sha256(request(f"{srv.url}/i/{slug}").body).digest()
+        == hashlib.sha256(got.body).digest()
+    )
+
+
+@pytest.mark.parametrize("slug", ["zzzzzzzz", "short", "../../etc", "a" * 9])
+def test_unknown_slug_is_404_json(srv: Server, slug: str) -> None:
+    assert_error(request(f"{srv.url}/i/{slug}"), 404)
+
+
+def test_auth_errors(srv: Server) -> None:
+    assert_error(render(srv, None, BODY), 401)
+    assert_error(render(srv, "ogm_live_" + "0" * 40, BODY), 401)
+    key = srv.create_key("revoked")
+    key_id = next(
+        line.split("\t")[0] for line in srv.cli("keys", "list", "--user", "revoked").splitlines()
+    )
+    srv.cli("keys", "revoke", key_id)
+    assert_error(render(srv, key, BODY), 401)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        (b"{not json", 400, None),
+        (b"[1, 2]", 400, None),
+        ({"template": "blog"}, 400, "title"),
+        ({**BODY, "unknown": 1}, 400, "unknown"),
+        ({**BODY, "title": 7}, 400, "title"),
+        ({**BODY, "bg": "000000", "bgColor": "ffffff"}, 400, "bgColor"),
+        ({**BODY, "webhookUrl": "http://x.example.com"}, 400, "webhookUrl"),
+        ({**BODY, "webhookSecret": "s" * 101}, 400, "webhookSecret"),
+        ({**BODY, "metadata": [1]}, 400, "metadata"),
+        ({**BODY, "metadata": {"x": "y" * 5000}}, 400, "metadata"),
+        ({**BODY, "template": "custom_nope"}, 400, "template"),
+    ],
+)
+def test_bad_bodies(srv: Server, body: object, status: int, field: str | None) -> None:
+    key = srv.create_key("bad-bodies", plan="agency")
+    assert_error(render(srv, key, body), status, field)
+
+
+def test_body_too_large_is_413(srv: Server) -> None:
+    key = srv.create_key("big")
+    assert_error(render(srv, key, b'{"title": "' + b"x" * 200_000 + b'"}'), 413)
+
+
+def test_burst_limit_is_429_with_headers(srv: Server) -> None:
+    key = srv.create_key("bursty", plan="agency")
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        replies = list(pool.map(lambda i: render(srv, key, b"[]"), range(12)))
+    limited = [r for r in replies if r.status == 429]
+    assert len(limited) >= 6  # at most 5 tokens (+ a refill) get through
+    body = assert_error(limited[0], 429)
+    assert "burst" in body["error"].lower()
+    assert int(limited[0].headers["retry-after"]) >= 1
+    assert limited[0].headers["x-ratelimit-limit"] == "5"
+
+
+def test_monthly_quota_is_429_naming_the_limit(srv: Server) -> None:
+    key = srv.create_key("tiny", plan="starter")  # 3 renders a month on this server
+    for i in range(3):
+        r = render(srv, key, {**BODY, "title": f"Quota {i}", "template": "minimal"})
+        assert r.status == 201, r.body
+    over = render(srv, key, {**BODY, "title": "One too many", "template": "minimal"})
+    body = assert_error(over, 429)
+    assert "monthly" in body["error"].lower()
+    assert over.headers["x-ratelimit-limit"] == "3"
+    assert over.headers["x-ratelimit-remaining"] == "0"
+    # Dedup hits stay free even when the quota is used up.
+    assert render(srv, key, {**BODY, "title": "Quota 0", "template": "minimal"}).status == 200
