@@ -1,0 +1,147 @@
+"""Scale-out: two app server processes sharing one Redis and one S3-protocol server.
+
+Identical concurrent renders produce one render and one slug; limits hold across servers;
+when Redis or S3 goes away requests get a quick 503 and service resumes by itself.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from collections.abc import Callable
+
+import boto3
+import orjson
+import pytest
+
+from backends import AWS_ENV, RedisServer, S3Server
+from conftest import Server
+from support import Reply, assert_error, request
+
+BODY = {"template": "blog", "title": "Race", "palette": "forest"}
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    server_factory: Callable[..., Server],
+    redis_server_factory: Callable[[], RedisServer],
+    s3_server_factory: Callable[[], S3Server],
+) -> tuple[Server, Server, RedisServer, S3Server]:
+    redis = redis_server_factory()
+    s3 = s3_server_factory()
+    env = {
+        "OGMINT_REDIS_URL": redis.url,
+        "OGMINT_S3_BUCKET": s3.bucket,
+        "OGMINT_S3_ENDPOINT": s3.endpoint_url,
+        "OGMINT_S3_REGION": s3.region,
+        "OGMINT_DEPENDENCY_TIMEOUT": "0.5",
+        "OGMINT_RENDER_QUEUE": "64",
+        **AWS_ENV,
+    }
+    return server_factory(**env), server_factory(**env), redis, s3
+
+
+def render(server: Server, key: str, body: dict[str, object]) -> Reply:
+    headers = {"content-type": "application/json", "x-api-key": key}
+    return request(server.url + "/api/v2/render", "POST", headers, orjson.dumps(body))
+
+
+def stored_objects(s3: S3Server) -> list[str]:
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3.endpoint_url,
+        region_name=s3.region,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    listing = client.list_objects_v2(Bucket=s3.bucket)
+    return [o["Key"] for o in listing.get("Contents", [])]
+
+
+def test_identical_concurrent_renders_make_one_image(cluster) -> None:  # type: ignore[no-untyped-def]
+    a, b, _redis, s3 = cluster
+    key = a.create_key("racer", plan="agency")
+    before = set(stored_objects(s3))
+    # 24 identical requests at once, alternating between the two app servers. The burst limit
+    # (5/s) would refuse most of them, so they go out as 5-request waves one second apart,
+    # each wave racing across both servers.
+    replies: list[Reply] = []
+    with concurrent.futures.ThreadPoolExecutor(24) as pool:
+        for wave in range(5):
+            servers = [a, b, a, b, a] if wave % 2 == 0 else [b, a, b, a, b]
+            replies += list(pool.map(lambda s: render(s, key, BODY), servers))
+            time.sleep(1.05)
+    statuses = [r.status for r in replies]
+    assert statuses.count(201) == 1, statuses
+    assert set(statuses) == {200, 201}, statuses
+    slugs = {r.json()["slug"] for r in replies}
+    assert len(slugs) == 1
+    assert len(set(stored_objects(s3)) - before) == 1
+
+
+def test_first_wave_races_to_one_slug(cluster) -> None:  # type: ignore[no-untyped-def]
+    a, b, _redis, s3 = cluster
+    keys = [a.create_key(f"wave{i}", plan="agency") for i in range(4)]
+    before = set(stored_objects(s3))
+    # Four users, five identical requests each, all 20 in flight at once on both servers.
+    jobs = [(s, k) for k in keys for s in (a, b, a, b, a)]
+    with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
+        replies = list(
+            pool.map(lambda job: render(job[0], job[1], {**BODY, "title": "Wave"}), jobs)
+        )
+    assert all(r.status in (200, 201) for r in replies), [r.body for r in replies]
+    for k in keys:
+        mine = [r for r, job in zip(replies, jobs, strict=True) if job[1] == k]
+        assert [r.status for r in mine].count(201) == 1
+        assert len({r.json()["slug"] for r in mine}) == 1
+    assert len(set(stored_objects(s3)) - before) == len(keys)
+
+
+def test_burst_limit_holds_across_servers(cluster) -> None:  # type: ignore[no-untyped-def]
+    a, b, _redis, _s3 = cluster
+    key = a.create_key("burster", plan="agency")
+    with concurrent.futures.ThreadPoolExecutor(30) as pool:
+        replies = list(pool.map(lambda i: render((a, b)[i % 2], key, {"bad": i}), range(30)))
+    admitted = [r for r in replies if r.status != 429]
+    # Everything admitted is a 400 (bad body); at most 5 tokens plus what refills meanwhile.
+    assert 5 <= len(admitted) <= 7, [r.status for r in replies]
+
+
+def test_redis_outage_gives_quick_503_then_recovers(cluster) -> None:  # type: ignore[no-untyped-def]
+    a, b, redis, _s3 = cluster
+    key = a.create_key("outage", plan="agency")
+    time.sleep(1.1)
+    redis.stop()
+    try:
+        started = time.monotonic()
+        for server in (a, b):
+            r = render(server, key, {**BODY, "title": "During outage"})
+            assert_error(r, 503)
+            assert int(r.headers["retry-after"]) >= 1
+        assert time.monotonic() - started < 6
+        assert_error(request(a.url + "/readyz"), 503)
+    finally:
+        redis.start()
+    # Fresh Redis: state is gone, so create the key again; service resumes without restarts.
+    key = a.create_key("outage", plan="agency")
+    assert render(a, key, {**BODY, "title": "After outage"}).status == 201
+    assert request(b.url + "/readyz").status == 200
+
+
+def test_s3_outage_gives_quick_503_and_no_dangling_slug(cluster) -> None:  # type: ignore[no-untyped-def]
+    a, _b, _redis, s3 = cluster
+    key = a.create_key("s3down", plan="agency")
+    s3.stop()
+    try:
+        started = time.monotonic()
+        r = render(a, key, {**BODY, "title": "S3 is down"})
+        assert_error(r, 503)
+        assert time.monotonic() - started < 8
+    finally:
+        s3.start()
+    time.sleep(1.1)
+    # The failed render left nothing behind: the same request now renders (201), not a dedup
+    # hit pointing at an image that was never stored.
+    again = render(a, key, {**BODY, "title": "S3 is down"})
+    assert again.status == 201, again.body
+    assert request(again.json()["url"]).status == 200
