@@ -44,6 +44,9 @@ class Renderer:
     @property
     def face_count(self) -> int: ...
     def render_svg(self, svg: str | bytes) -> bytes: ...
+    def render_layers(
+        self, background_svg: str | bytes, foreground_svg: str | bytes, background_key: str
+    ) -> bytes: ...
     def fit_text(
         self,
         text: str,

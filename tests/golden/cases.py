@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 from ogmint.rendering.native import Renderer, bundled_font_dirs
 from ogmint.rendering.palettes import PALETTES
 from ogmint.rendering.params import IMAGE_FIELDS, parse_params
+from ogmint.rendering.pipeline import render_png
 from ogmint.rendering.template import Template, load_directory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,8 +161,7 @@ def render(case: Case, renderer: Renderer, templates: Mapping[str, Template]) ->
     )
     sources = {"avatar": avatar_png(), "logo": logo_png()}
     images = {f: sources[f] for f in IMAGE_FIELDS if case.params.get(f)}
-    svg = templates[case.template].render(spec, images, renderer)
-    return renderer.render_svg(svg)
+    return render_png(renderer, templates[case.template], spec, images)
 
 
 def compact_png(png: bytes) -> bytes:

@@ -78,6 +78,10 @@ class Renderer:
         """Rasterises an SVG to PNG (call from the render pool); raises :class:`RenderError`."""
         return self._native.render_svg(svg)
 
+    def render_layers(self, background: str, foreground: str, key: str) -> bytes:
+        """Draws ``foreground`` over the cached raster of ``background`` (keyed by ``key``)."""
+        return self._native.render_layers(background, foreground, key)
+
     async def run(self, fn: Callable[[], T]) -> T:
         """Runs ``fn`` in the render pool, or refuses with 503 when the pool and queue are full."""
         if self._inflight >= self._capacity:

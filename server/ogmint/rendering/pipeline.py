@@ -19,6 +19,14 @@ IMAGE_SIDES = {"avatar": 192, "logo": 480}
 RENDER_VERSION = "1"
 
 
+def render_png(
+    renderer: Renderer, template: Template, spec: RenderSpec, images: Mapping[str, bytes]
+) -> bytes:
+    """Renders a spec with a template: the static background comes from the native cache."""
+    layers = template.layers(spec, images, renderer)
+    return renderer.render_layers(layers.background, layers.foreground, layers.key)
+
+
 class RenderPipeline:
     """Validates parameters and renders them with the built-in templates."""
 
@@ -64,6 +72,4 @@ class RenderPipeline:
         )
         images = dict(zip(wanted, fetched, strict=True))
         renderer = self._renderer
-        return await renderer.run(
-            lambda: renderer.render_svg(template.render(spec, images, renderer))
-        )
+        return await renderer.run(lambda: render_png(renderer, template, spec, images))

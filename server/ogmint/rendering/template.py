@@ -136,14 +136,43 @@ class Template:
     digest: str
     fields: tuple[FieldInfo, ...]
     parts: tuple[Part, ...] = field(repr=False)
+    background: tuple[Part, ...] = field(repr=False)
+    foreground: tuple[Part, ...] = field(repr=False)
 
     def render(self, spec: RenderSpec, images: Mapping[str, bytes], fitter: TextFitter) -> str:
-        """Builds the final SVG document for ``spec``; ``images`` maps field → PNG bytes."""
+        """The whole SVG document for ``spec`` (previews); ``images`` maps field → PNG bytes."""
+        return self._build(self.parts, spec, images, fitter)
+
+    def layers(self, spec: RenderSpec, images: Mapping[str, bytes], fitter: TextFitter) -> Layers:
+        """The document as a cacheable background and a per-render foreground."""
+        colors = spec.colors
+        return Layers(
+            background=self._build(self.background, spec, images, fitter),
+            foreground=self._build(self.foreground, spec, images, fitter),
+            key=f"{self.digest}:{colors.bg}{colors.text}{colors.accent}{colors.surface}",
+        )
+
+    @staticmethod
+    def _build(
+        parts: tuple[Part, ...],
+        spec: RenderSpec,
+        images: Mapping[str, bytes],
+        fitter: TextFitter,
+    ) -> str:
         present = {f for f in (*TEXT_LIMITS, *IMAGE_FIELDS) if spec.text(f)}
         present &= {f for f in present if f not in IMAGE_FIELDS or f in images}
         out: list[str] = []
-        _emit(self.parts, out, spec, images, fitter, present)
+        _emit(parts, out, spec, images, fitter, present)
         return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Layers:
+    """A render split for the native layer cache: ``key`` identifies the background art."""
+
+    background: str
+    foreground: str
+    key: str
 
 
 def _paint(paint: Paint, colors: Colors) -> str:
@@ -266,7 +295,20 @@ def compile_template(name: str, source: bytes) -> Template:
         raise TemplateError(f"template has more than {MAX_ELEMENTS} elements")
 
     compiler = _Compiler()
-    parts = compiler.element(root, depth=0, root=True)
+    head = compiler.open_tag(root, root=True)
+    children = [(_local(c.tag)[1], compiler.child(c, 1)) for c in root]
+    # The background layer is the longest run of leading children that depend on nothing
+    # but the colours: it is rasterised once per palette and cached by the renderer. <defs>
+    # from it are repeated in the foreground so later elements can still reference them.
+    n_static = next((i for i, (_, p) in enumerate(children) if not _is_static(p)), len(children))
+    background = [*head, *(p for _, c in children[:n_static] for p in c), "</svg>"]
+    foreground = [
+        *head,
+        *(p for tag, c in children[:n_static] if tag == "defs" for p in c),
+        *(p for _, c in children[n_static:] for p in c),
+        "</svg>",
+    ]
+    parts = [*head, *(p for _, c in children for p in c), "</svg>"]
     if "title" not in compiler.fields:
         raise TemplateError('template must place the title (og:text field="title")')
     fields = tuple(
@@ -285,7 +327,13 @@ def compile_template(name: str, source: bytes) -> Template:
         digest=hashlib.sha256(source).hexdigest(),
         fields=fields,
         parts=tuple(_merge(parts)),
+        background=tuple(_merge(background)),
+        foreground=tuple(_merge(foreground)),
     )
+
+
+def _is_static(parts: list[Part]) -> bool:
+    return all(isinstance(p, str | Color) for p in parts)
 
 
 def load_directory(directory: Path) -> dict[str, Template]:
@@ -331,6 +379,22 @@ class _Compiler:
         if ns == OG_NS:
             part = self.og_element(local, el)
             return self.conditional(el, [part])
+        parts = self.open_tag(el, root)
+        if (el.text and el.text.strip()) or local in {"text", "tspan", "title", "desc"}:
+            parts.extend(_substitute(escape(el.text or "")))
+        for child in el:
+            parts.extend(self.child(child, depth + 1))
+        parts.append(f"</{local}>")
+        return parts if root else self.conditional(el, parts)
+
+    def child(self, el: ET.Element, depth: int) -> list[Part]:
+        parts = self.element(el, depth)
+        if el.tail and el.tail.strip():
+            parts.extend(_substitute(escape(el.tail)))
+        return parts
+
+    def open_tag(self, el: ET.Element, root: bool = False) -> list[Part]:
+        ns, local = _local(el.tag)
         if ns != SVG_NS or local not in ALLOWED_ELEMENTS:
             raise TemplateError(f"element <{local}> is not allowed")
         parts: list[Part] = [f"<{local}"]
@@ -348,14 +412,7 @@ class _Compiler:
             parts.append(f" {kname}=")
             parts.extend(_substitute(quoteattr(value)))
         parts.append(">")
-        if (el.text and el.text.strip()) or local in {"text", "tspan", "title", "desc"}:
-            parts.extend(_substitute(escape(el.text or "")))
-        for child in el:
-            parts.extend(self.element(child, depth + 1))
-            if child.tail and child.tail.strip():
-                parts.extend(_substitute(escape(child.tail)))
-        parts.append(f"</{local}>")
-        return parts if root else self.conditional(el, parts)
+        return parts
 
     def conditional(self, el: ET.Element, parts: list[Part]) -> list[Part]:
         for attr, negate in (("if", False), ("unless", True)):
