@@ -135,7 +135,7 @@ impl Renderer {
     /// Lays out `text` in a box and returns it as an SVG `<text>` element.
     #[pyo3(signature = (text, *, family, weight, x, y, width, height, max_size, min_size,
                         line_height=1.2, max_lines=3, align="start", valign="top",
-                        fill="#000000".to_string(), letter_spacing=0.0))]
+                        fill="#000000".to_string(), letter_spacing=0.0, mirror_rtl=true))]
     #[allow(clippy::too_many_arguments)]
     fn fit_text(
         &self,
@@ -155,6 +155,7 @@ impl Renderer {
         valign: &str,
         fill: String,
         letter_spacing: f32,
+        mirror_rtl: bool,
     ) -> PyResult<FittedText> {
         let align = match align {
             "start" => Align::Start,
@@ -184,6 +185,7 @@ impl Renderer {
             valign,
             fill,
             letter_spacing,
+            mirror_rtl,
         };
         let fitted = py
             .detach(|| self.layout.fit(&self.fonts, &tb))

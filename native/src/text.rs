@@ -57,6 +57,9 @@ pub struct TextBox {
     pub fill: String,
     /// Extra letter spacing in em.
     pub letter_spacing: f32,
+    /// Mirror `Start`/`End` for right-to-left text (true), or keep them physical (false),
+    /// e.g. for a name that must stay next to an avatar.
+    pub mirror_rtl: bool,
 }
 
 /// The result of fitting text into a box.
@@ -366,7 +369,7 @@ impl TextLayout {
             VAlign::Middle => tb.y + (tb.height - block) / 2.0,
             VAlign::Bottom => tb.y + tb.height - block,
         };
-        let rtl = is_rtl(&tb.text);
+        let rtl = tb.mirror_rtl && is_rtl(&tb.text);
         let mut svg = String::with_capacity(256 + tb.text.len() * 2);
         let _ = write!(
             svg,

@@ -445,6 +445,7 @@ class _Compiler:
                 "align": a.choice("align", ("start", "middle", "end")),
                 "valign": a.choice("valign", ("top", "middle", "bottom")),
                 "letter_spacing": a.num("letter-spacing", 0.0),
+                "mirror_rtl": a.opt("mirror") != "false",
             }
             return TextSlot(name, box, a.paint("fill", "{{text}}"), a.opt("font"), a.upper())
         if local == "pill":
