@@ -40,8 +40,9 @@ class Server:
             cwd=ROOT,
             capture_output=True,
             text=True,
-            check=True,
         )
+        if done.returncode != 0:
+            raise RuntimeError(f"ogmint {' '.join(args)} failed: {done.stderr[-2000:]}")
         return done.stdout
 
     def create_key(self, user: str, plan: str = "pro") -> str:

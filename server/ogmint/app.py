@@ -8,7 +8,7 @@ from typing import Any
 from sanic import Sanic
 from sanic.config import Config
 
-from ogmint.api import images, meta, v1, v2
+from ogmint.api import deliveries, images, meta, v1, v2
 from ogmint.api.caller import TrustedProxies
 from ogmint.errors import make_error_handler
 from ogmint.net import AddressPolicy, GuardedClient
@@ -23,6 +23,8 @@ from ogmint.state.base import StateStore
 from ogmint.state.sqlite import SqliteStateStore
 from ogmint.storage.base import BlobStorage
 from ogmint.storage.local import LocalStorage
+from ogmint.webhooks.queue import RetryPolicy
+from ogmint.webhooks.worker import DeliveryWorker
 
 log = logging.getLogger("ogmint")
 
@@ -64,6 +66,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     app.error_handler = make_error_handler()  # type: ignore[assignment]
     app.blueprint(v1.bp)
     app.blueprint(v2.bp)
+    app.blueprint(deliveries.bp)
     app.blueprint(images.bp)
     app.blueprint(meta.bp)
 
@@ -76,8 +79,9 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             max_svg_bytes=settings.max_svg_bytes,
             max_nodes=settings.max_svg_nodes,
         )
+        outbound = AddressPolicy(settings.outbound_allow)
         client = GuardedClient(
-            AddressPolicy(settings.outbound_allow),
+            outbound,
             ca_file=settings.outbound_ca_file,
             timeout=settings.fetch_timeout,
             max_bytes=settings.fetch_max_bytes,
@@ -93,6 +97,15 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         await storage.open()
         templates = load_directory(settings.templates_dir)
         pipeline = RenderPipeline(renderer, templates, fetcher)
+        webhooks = DeliveryWorker(
+            state,
+            client,
+            RetryPolicy(settings.webhook_retry_schedule),
+            timeout=settings.webhook_timeout,
+            lease=settings.webhook_lease,
+            concurrency=settings.webhook_concurrency,
+            poll_interval=settings.webhook_poll_interval,
+        )
         app.ctx.services = Services(
             settings=settings,
             renderer=renderer,
@@ -108,11 +121,15 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             ),
             client=client,
             proxies=TrustedProxies(settings.trusted_proxies),
+            outbound=outbound,
+            webhooks=webhooks,
         )
+        webhooks.start()
 
     @app.after_server_stop
     async def stop(app: Sanic[Any, Any]) -> None:
         services: Services = app.ctx.services
+        await services.webhooks.stop()
         await services.client.close()
         await services.state.close()
         await services.storage.close()

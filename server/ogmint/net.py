@@ -320,7 +320,8 @@ def _tls_context(ca_file: str) -> ssl.SSLContext:
     return context
 
 
-def _parse_target(url: str) -> URL:
+def parse_target(url: str) -> URL:
+    """The URL, if the client may request it at all: ``https://``, a host, no credentials."""
     try:
         target = URL(url)
         host = target.raw_host
@@ -400,7 +401,7 @@ class GuardedClient:
     ) -> Response:
         if self._closed:
             raise ConnectionFailed("the outbound client is closed")
-        target = _parse_target(url)
+        target = parse_target(url)
         host = target.raw_host or ""
         self._policy.check_host(host)
         dial = _Dial(self._policy)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from ogmint.api.limits import charge_quota
@@ -19,7 +19,7 @@ from ogmint.errors import UnavailableError
 from ogmint.keys import random_base62
 from ogmint.rendering.params import RenderSpec
 from ogmint.rendering.pipeline import RenderPipeline
-from ogmint.state.base import ApiKeyRecord, LimitStatus, RenderRecord, StateStore
+from ogmint.state.base import ApiKeyRecord, Delivery, LimitStatus, RenderRecord, StateStore
 from ogmint.storage.base import BlobStorage
 
 SLUG_LENGTH = 8
@@ -58,9 +58,16 @@ class RenderService:
         self._images = _ImageCache(image_cache_bytes)
 
     async def create(
-        self, key: ApiKeyRecord, spec: RenderSpec
+        self,
+        key: ApiKeyRecord,
+        spec: RenderSpec,
+        webhook: Callable[[RenderRecord], Delivery] | None = None,
     ) -> tuple[RenderRecord, bool, LimitStatus | None]:
-        """The render for ``spec``: (record, newly created, quota status when charged)."""
+        """The render for ``spec``: (record, newly created, quota status when charged).
+
+        ``webhook`` builds the delivery queued with a new render, in the same atomic step that
+        records it; dedup hits queue nothing (SPEC §3).
+        """
         scope = key.key_id  # SPEC §3: dedup is per API key
         dedup = spec.digest(self._pipeline.template_for(spec).digest)
         deadline = time.monotonic() + self._dedup_wait
@@ -76,7 +83,7 @@ class RenderService:
         try:
             quota = await charge_quota(self._state, key, self._quotas)
             try:
-                record, created = await self._render_and_store(scope, dedup, spec)
+                record, created = await self._render_and_store(scope, dedup, spec, webhook)
             except BaseException:
                 await self._state.refund_quota(key.user)  # errors are free
                 raise
@@ -88,7 +95,11 @@ class RenderService:
         return record, created, quota
 
     async def _render_and_store(
-        self, scope: str, dedup: str, spec: RenderSpec
+        self,
+        scope: str,
+        dedup: str,
+        spec: RenderSpec,
+        webhook: Callable[[RenderRecord], Delivery] | None,
     ) -> tuple[RenderRecord, bool]:
         png = await self._pipeline.render(spec)
         for _ in range(SLUG_ATTEMPTS):
@@ -105,7 +116,8 @@ class RenderService:
                 template=spec.template,
                 created_at=now_iso(),
             )
-            if await self._state.save_render(record):
+            delivery = webhook(record) if webhook is not None else None
+            if await self._state.save_render(record, delivery):
                 self._images.put(slug, png, record)
                 return record, True
             # Slug taken (by anyone) or, after a lost claim, this render recorded by another

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ogmint.api.caller import TrustedProxies
-from ogmint.net import GuardedClient
+from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.rendering.native import Renderer
 from ogmint.rendering.pipeline import RenderPipeline
 from ogmint.renders import RenderService
 from ogmint.settings import Settings
 from ogmint.state.base import StateStore
 from ogmint.storage.base import BlobStorage
+from ogmint.webhooks.worker import DeliveryWorker
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,3 +25,5 @@ class Services:
     renders: RenderService
     client: GuardedClient
     proxies: TrustedProxies
+    outbound: AddressPolicy
+    webhooks: DeliveryWorker

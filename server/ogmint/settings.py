@@ -64,6 +64,13 @@ def _positive_float(value: str) -> float:
     return n
 
 
+def _delays(value: str) -> tuple[float, ...]:
+    delays = tuple(float(v) for v in _csv(value))
+    if not delays or any(d <= 0 for d in delays):
+        raise ValueError("expected comma-separated positive seconds")
+    return delays
+
+
 def _setting(default: Any, description: str, parse: Callable[[str], Any] = str) -> Any:
     return field(default=default, metadata={"description": description, "parse": parse})
 
@@ -149,6 +156,26 @@ class Settings:
         _positive_float,
     )
 
+    webhook_timeout: float = _setting(
+        10.0, "Seconds allowed for one webhook delivery attempt.", _positive_float
+    )
+    webhook_retry_schedule: tuple[float, ...] = _setting(
+        (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 36000.0),
+        "Seconds to wait before each webhook retry (each + up to 25 % jitter); ≈ 25.7 h in all.",
+        _delays,
+    )
+    webhook_lease: float = _setting(
+        60.0,
+        "Seconds a delivery stays claimed by one worker; then another takes it over (crashes).",
+        _positive_float,
+    )
+    webhook_concurrency: int = _setting(
+        16, "Webhook delivery attempts in flight at once per worker process.", _positive_int
+    )
+    webhook_poll_interval: float = _setting(
+        1.0, "Seconds between checks for due webhook deliveries.", _positive_float
+    )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Builds settings from ``env`` (default ``os.environ``), reporting all errors at once."""
@@ -162,9 +189,13 @@ class Settings:
                     values[f.name] = f.metadata["parse"](env[name])
                 except ValueError as e:
                     problems.append(f"{name}: {e}")
-        if problems:
+        settings = None if problems else cls(**values)
+        if settings is not None and settings.webhook_lease <= settings.webhook_timeout + 1:
+            # A lease shorter than an attempt would hand live deliveries to a second worker.
+            problems.append(f"{ENV_PREFIX}WEBHOOK_LEASE: must exceed WEBHOOK_TIMEOUT + 1 s")
+        if problems or settings is None:
             raise SettingsError("invalid settings: " + "; ".join(problems))
-        return cls(**values)
+        return settings
 
     @property
     def base_url(self) -> str:
@@ -181,7 +212,10 @@ def describe() -> list[tuple[str, str, str]]:
     for f in fields(Settings):
         default = f.default
         if isinstance(default, tuple):
-            default = ",".join(d if isinstance(d, str) else f"{d[0]}={d[1]}" for d in default)
+            default = ",".join(
+                d if isinstance(d, str) else f"{d:g}" if isinstance(d, float) else f"{d[0]}={d[1]}"
+                for d in default
+            )
         out.append((ENV_PREFIX + f.name.upper(), str(default), f.metadata["description"]))
     return out
 

@@ -15,7 +15,12 @@ import pytest
 
 from backends import RedisServer, free_port
 from ogmint.state.base import (
+    DELIVERED,
+    FAILED,
+    PENDING,
     ApiKeyRecord,
+    AttemptOutcome,
+    Delivery,
     LimitStatus,
     RenderRecord,
     StateStore,
@@ -399,3 +404,97 @@ async def test_redis_small_pool_queues_callers(redis_server: RedisServer) -> Non
         assert sum(s.allowed for s in got) == 37
     finally:
         await store.close()
+
+
+# -- webhook deliveries (the outbox) ------------------------------------------------------------
+def delivery(slug: str, n: int = 1) -> Delivery:
+    return Delivery(
+        id=f"msg_{slug}{n}",
+        slug=slug,
+        owner="alice-user",
+        url="https://hooks.example.com/x",
+        secret="s3cret",
+        body='{"event":"render.completed","data":{"t":"é 🚀"}}'.encode(),
+        created_at="2026-11-05T10:20:30.456Z",
+    )
+
+
+def outcome(state: str, status: int | None = 200, retry_in: float = 0.0) -> AttemptOutcome:
+    return AttemptOutcome(
+        "2026-11-05T10:20:31.000Z", status, "" if status == 200 else "HTTP 500", 12, state, retry_in
+    )
+
+
+async def test_delivery_is_queued_with_its_render(store: StateStore) -> None:
+    d = delivery("slugAAAA")
+    assert await store.save_render(record("slugAAAA"), d)
+    (claim,) = await store.claim_deliveries("w1", 10, lease=30)
+    assert claim.delivery == d and claim.attempts == 0
+    (status,) = await store.list_deliveries("slugAAAA")
+    assert status.delivery == d and status.state == PENDING and status.attempts == ()
+    assert await store.get_delivery(d.id) == status
+    assert await store.get_delivery("msg_nope") is None
+    assert await store.list_deliveries("slugBBBB") == []
+
+
+async def test_refused_render_queues_no_delivery(store: StateStore) -> None:
+    assert await store.save_render(record("slugAAAA"))
+    assert not await store.save_render(record("slugAAAA", dedup_key="d2"), delivery("slugAAAA"))
+    assert not await store.save_render(record("slugBBBB"), delivery("slugBBBB"))  # same dedup key
+    assert await store.claim_deliveries("w1", 10, lease=30) == []
+    assert await store.list_deliveries("slugBBBB") == []
+
+
+async def test_a_claimed_delivery_goes_to_one_worker_until_its_lease_ends(
+    store: StateStore,
+) -> None:
+    for i in range(5):
+        assert await store.save_render(
+            record(f"slug000{i}", dedup_key=f"d{i}"), delivery(f"slug000{i}")
+        )
+    got = await asyncio.gather(*(store.claim_deliveries(f"w{i}", 2, lease=0.5) for i in range(6)))
+    ids = [c.delivery.id for claims in got for c in claims]
+    assert sorted(ids) == sorted(f"msg_slug000{i}1" for i in range(5))
+    assert await store.claim_deliveries("w9", 10, lease=0.5) == []
+    await asyncio.sleep(0.7)  # every lease ran out: their workers "crashed"
+    again = await store.claim_deliveries("w9", 10, lease=0.5)  # every worker uses one lease
+    assert sorted(c.delivery.id for c in again) == sorted(ids)
+
+
+async def test_finish_records_attempts_and_schedules_retries(store: StateStore) -> None:
+    d = delivery("slugAAAA")
+    assert await store.save_render(record("slugAAAA"), d)
+    (claim,) = await store.claim_deliveries("w1", 10, lease=30)
+    await store.finish_delivery(claim, outcome(PENDING, 500, retry_in=0.3))
+    (status,) = await store.list_deliveries("slugAAAA")
+    assert status.state == PENDING and status.next_attempt_at is not None
+    assert [(a.number, a.status, a.error, a.duration_ms) for a in status.attempts] == [
+        (1, 500, "HTTP 500", 12)
+    ]
+    assert await store.claim_deliveries("w1", 10, lease=30) == []  # not due yet
+    await asyncio.sleep(0.4)
+    (claim,) = await store.claim_deliveries("w2", 10, lease=30)
+    assert claim.attempts == 1 and claim.delivery == d
+    await store.finish_delivery(claim, outcome(DELIVERED))
+    (status,) = await store.list_deliveries("slugAAAA")
+    assert status.state == DELIVERED and status.next_attempt_at is None
+    assert [a.number for a in status.attempts] == [1, 2]
+    assert ISO_MS.match(status.attempts[1].at)
+    await asyncio.sleep(0.1)
+    assert await store.claim_deliveries("w1", 10, lease=30) == []
+
+
+async def test_redeliver_makes_a_finished_delivery_due_again(store: StateStore) -> None:
+    d = delivery("slugAAAA")
+    assert await store.save_render(record("slugAAAA"), d)
+    (claim,) = await store.claim_deliveries("w1", 10, lease=30)
+    await store.finish_delivery(claim, outcome(FAILED, 410))
+    assert (await store.get_delivery(d.id)).state == FAILED  # type: ignore[union-attr]
+    assert await store.redeliver(d.id)
+    assert not await store.redeliver("msg_nope")
+    (claim,) = await store.claim_deliveries("w1", 10, lease=30)
+    assert claim.delivery == d and claim.attempts == 1
+    await store.finish_delivery(claim, outcome(DELIVERED))
+    status = await store.get_delivery(d.id)
+    assert status is not None and status.state == DELIVERED
+    assert [a.status for a in status.attempts] == [410, 200]

@@ -1,7 +1,12 @@
-"""V2: ``POST /api/v2/render`` stores the image and answers with its slug and URL (SPEC §3)."""
+"""V2: ``POST /api/v2/render`` stores the image and answers with its slug and URL (SPEC §3).
+
+With ``webhookUrl``, a new render also queues its ``render.completed`` delivery, atomically
+with the render record; the delivery worker sends it after the response (SPEC §4).
+"""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import orjson
@@ -17,12 +22,17 @@ from ogmint.errors import (
     ValidationError,
 )
 from ogmint.services import Services
+from ogmint.state.base import Delivery, RenderRecord
+from ogmint.webhooks.payload import NotRepresentable, js_json
+from ogmint.webhooks.queue import check_webhook_url, new_delivery
 
 bp = Blueprint("v2")
 
 MAX_METADATA_BYTES = 4096
 MAX_SECRET = 100
 WEBHOOK_FIELDS = ("webhookUrl", "webhookSecret", "metadata")
+#: Request-time DNS check of ``webhookUrl``: bounded, the attempts check again anyway.
+RESOLVE_TIMEOUT = 2.0
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -50,8 +60,15 @@ def _webhook_fields(body: dict[str, Any]) -> None:
     if metadata is not None:
         if not isinstance(metadata, dict):
             errors.append(FieldError("metadata", "must be a JSON object"))
-        elif len(orjson.dumps(metadata)) > MAX_METADATA_BYTES:
-            errors.append(FieldError("metadata", f"must be at most {MAX_METADATA_BYTES} bytes"))
+        else:
+            try:
+                size = len(js_json(metadata).encode())
+            except NotRepresentable as e:
+                errors.append(FieldError("metadata", str(e)))
+            else:
+                if size > MAX_METADATA_BYTES:
+                    message = f"must be at most {MAX_METADATA_BYTES} bytes"
+                    errors.append(FieldError("metadata", message))
     if errors:
         raise ValidationError("; ".join(f"{e.field}: {e.message}" for e in errors), errors)
 
@@ -68,14 +85,48 @@ async def create_render(request: Request) -> HTTPResponse:
     spec = svc.pipeline.parse(
         {k: v for k, v in body.items() if k not in WEBHOOK_FIELDS}, strict=True
     )
-    record, created, quota = await svc.renders.create(key, spec)
+    url = body.get("webhookUrl")
+    webhook = None
+    if isinstance(url, str):
+        await check_webhook_url(url, svc.outbound, RESOLVE_TIMEOUT)
+        webhook = partial(
+            _delivery,
+            base_url=svc.settings.base_url,
+            owner=key.user,
+            url=url,
+            secret=body.get("webhookSecret") or "",
+            metadata=body.get("metadata") or {},
+        )
+    record, created, quota = await svc.renders.create(key, spec, webhook)
+    dispatched = created and webhook is not None
+    if dispatched:
+        svc.webhooks.wake()
     headers = (quota or burst).headers()
     payload: dict[str, object] = {
         "success": True,
         "slug": record.slug,
         "url": f"{svc.settings.base_url}/i/{record.slug}",
-        "webhook_dispatched": False,
+        "webhook_dispatched": dispatched,
     }
     if not created:
         payload["cached"] = True
     return json(payload, status=201 if created else 200, headers=headers)
+
+
+def _delivery(
+    record: RenderRecord,
+    *,
+    base_url: str,
+    owner: str,
+    url: str,
+    secret: str,
+    metadata: dict[str, object],
+) -> Delivery:
+    return new_delivery(
+        record,
+        image_url=f"{base_url}/i/{record.slug}",
+        owner=owner,
+        url=url,
+        secret=secret,
+        metadata=metadata,
+    )

@@ -13,9 +13,22 @@ Key layout (``P`` is the prefix, ``ogmint:`` by default)::
     Pkey:<key_hash>                 hash key_id, user, revoked, created_at
     Pkeyid:<key_id>                 string key_hash
     Pkeys                           zset key_id scored by created_at (ms)
+    Pwh:d:<id>                      hash Delivery + state, attempts, next_at (ms)
+    Pwh:a:<id>                      list of attempts (JSON)
+    Pwh:slug:<slug>                 list of delivery ids, oldest first
+    Pwh:stream                      stream of due deliveries (field id), consumer group ``workers``
+    Pwh:retry                       zset delivery id scored by due time (ms)
+
+Webhook deliveries: a due delivery is an entry in the stream; workers read it through the
+consumer group (so each entry goes to one worker) and acknowledge and delete it once the
+attempt is recorded. An entry left pending by a crashed worker is taken over with XAUTOCLAIM
+after the lease. A retry waits in the ``retry`` zset until a worker moves it to the stream.
 
 A user's (or subject's) keys share a ``{…}`` hash tag, so each script touches one cluster slot.
 Slugs and keys are global; the operations spanning them are ordered steps (see ``save_render``).
+The webhook keys are global too, and the step that records a render with a webhook also queues
+its delivery, touching the user's slot and the webhook keys in one script: that needs a single
+Redis (or a proxy that keeps them together), not Redis Cluster.
 """
 
 from __future__ import annotations
@@ -24,13 +37,25 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
+import orjson
 from redis import exceptions as rx
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 
-from ogmint.state.base import ApiKeyRecord, LimitStatus, RenderRecord, StateUnavailable
+from ogmint.state.base import (
+    PENDING,
+    ApiKeyRecord,
+    Attempt,
+    AttemptOutcome,
+    ClaimedDelivery,
+    Delivery,
+    DeliveryStatus,
+    LimitStatus,
+    RenderRecord,
+    StateUnavailable,
+)
 
 T = TypeVar("T")
 
@@ -147,6 +172,65 @@ end
 return redis.call('TIME')
 """
 
+# KEYS: dedup entry, claim, delivery, slug's delivery list, stream. ARGV: delivery id, n, then
+# n render field/value args, then the delivery's. The render and its delivery in one step.
+_CREATE_WITH_DELIVERY_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local n = tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3, n + 2))
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[3], unpack(ARGV, n + 3))
+redis.call('RPUSH', KEYS[4], ARGV[1])
+redis.call('XADD', KEYS[5], '*', 'id', ARGV[1])
+return 1
+"""
+
+# KEYS: retry zset, stream. ARGV: limit. Moves due retries (by Redis TIME) to the stream.
+_PROMOTE_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+for _, id in ipairs(due) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('XADD', KEYS[2], '*', 'id', id)
+end
+return #due
+"""
+
+# KEYS: delivery, attempts, retry zset, stream. ARGV: stream entry, group, attempt JSON, state,
+# retry delay (ms), delivery id. Records the attempt, schedules a retry, acks the entry.
+_FINISH_LUA = """
+redis.call('XACK', KEYS[4], ARGV[2], ARGV[1])
+redis.call('XDEL', KEYS[4], ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local n = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+local attempt = cjson.decode(ARGV[3])
+attempt['number'] = n
+redis.call('RPUSH', KEYS[2], cjson.encode(attempt))
+local next_at = ''
+if ARGV[4] == 'pending' then
+  next_at = now + tonumber(ARGV[5])
+  redis.call('ZADD', KEYS[3], next_at, ARGV[6])
+end
+redis.call('HSET', KEYS[1], 'state', ARGV[4], 'next_at', next_at)
+return n
+"""
+
+# KEYS: delivery, retry zset, stream. ARGV: delivery id. Queues the delivery for an attempt now.
+_REDELIVER_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('XADD', KEYS[3], '*', 'id', ARGV[1])
+redis.call('HSET', KEYS[1], 'state', 'pending', 'next_at', now)
+return 1
+"""
+
+GROUP = "workers"
+
 # Errors that mean "Redis is not answering right now", not "the request is wrong".
 _UNAVAILABLE = (
     rx.ConnectionError,  # includes LOADING (BusyLoadingError) and a full pool
@@ -199,11 +283,16 @@ class RedisStateStore:
             "create": _CREATE_LUA,
             "update": _UPDATE_LUA,
             "ensure_user": _ENSURE_USER_LUA,
+            "create_with_delivery": _CREATE_WITH_DELIVERY_LUA,
+            "promote": _PROMOTE_LUA,
+            "finish": _FINISH_LUA,
+            "redeliver": _REDELIVER_LUA,
         }
         self._scripts = {name: client.register_script(lua) for name, lua in sources.items()}
         # Scripts reload themselves after a Redis restart (NOSCRIPT); this only fails fast.
         for lua in sources.values():
             await self._call(client.script_load(lua))
+        await self._ensure_group()
 
     async def close(self) -> None:
         if self._client is not None:
@@ -227,7 +316,7 @@ class RedisStateStore:
         except _UNAVAILABLE as e:
             raise StateUnavailable(f"redis: {e}") from e
         except rx.ResponseError as e:
-            if str(e).startswith("BUSY"):  # a long script is running
+            if str(e).split(" ", 1)[0] == "BUSY":  # a long script is running
                 raise StateUnavailable(f"redis: {e}") from e
             raise
 
@@ -347,7 +436,7 @@ class RedisStateStore:
     async def release_claim(self, user: str, dedup_key: str) -> None:
         await self._call(self._redis.delete(self._u(user, f"claim:{dedup_key}")))
 
-    async def save_render(self, record: RenderRecord) -> bool:
+    async def save_render(self, record: RenderRecord, delivery: Delivery | None = None) -> bool:
         # Two steps, each one script in one slot, so it also works on Redis Cluster: the slug
         # (the global uniqueness point) first, then the user's dedup entry, which drops the
         # claim. A dedup entry is written only after its slug exists, and a slug is deleted only
@@ -361,7 +450,17 @@ class RedisStateStore:
             self._u(record.user, f"render:{record.dedup_key}"),
             self._u(record.user, f"claim:{record.dedup_key}"),
         ]
-        if not await self._script("create", keys, list(fields)):
+        if delivery is None:
+            saved = await self._script("create", keys, list(fields))
+        else:
+            keys += [
+                self._g(f"wh:d:{delivery.id}"),
+                self._g(f"wh:slug:{delivery.slug}"),
+                self._g("wh:stream"),
+            ]
+            args = [delivery.id, len(fields), *fields, *_delivery_fields(delivery)]
+            saved = await self._script("create_with_delivery", keys, args)
+        if not saved:
             await self._call(self._redis.delete(slug_key))
             return False
         return True
@@ -369,6 +468,154 @@ class RedisStateStore:
     async def get_render(self, slug: str) -> RenderRecord | None:
         h = await self._hash(self._g(f"slug:{slug}"))
         return _render(h) if h else None
+
+    # -- webhook deliveries -------------------------------------------------------------------
+    async def _ensure_group(self) -> None:
+        try:
+            await self._call(
+                self._redis.xgroup_create(self._g("wh:stream"), GROUP, id="0", mkstream=True)
+            )
+        except rx.ResponseError as e:
+            if "BUSYGROUP" not in str(e):
+                raise
+
+    async def claim_deliveries(
+        self, worker: str, limit: int, lease: float
+    ) -> list[ClaimedDelivery]:
+        r = self._redis
+        stream = self._g("wh:stream")
+        await self._script("promote", [self._g("wh:retry"), stream], [limit])
+        try:
+            # Entries another worker read but never acknowledged within the lease: it died.
+            _, reclaimed, *_ = await self._call(
+                r.xautoclaim(stream, GROUP, worker, max(int(lease * 1000), 1), "0-0", count=limit)
+            )
+            entries: list[tuple[str, dict[str, str]]] = list(reclaimed)
+            if len(entries) < limit:
+                read = cast(
+                    list[tuple[str, list[tuple[str, dict[str, str]]]]],
+                    await self._call(
+                        r.xreadgroup(GROUP, worker, {stream: ">"}, count=limit - len(entries))
+                    ),
+                )
+                for _, items in read or []:
+                    entries.extend(items)
+        except rx.ResponseError as e:
+            if "NOGROUP" not in str(e):  # Redis lost its data (restart without persistence)
+                raise
+            await self._ensure_group()
+            return []
+        if not entries:
+            return []
+        pipe = r.pipeline(transaction=False)
+        for _, fields in entries:
+            pipe.hgetall(self._g(f"wh:d:{(fields or {}).get('id', '')}"))
+        hashes: list[dict[str, str]] = await self._call(pipe.execute())
+        claims = []
+        for (entry_id, _), h in zip(entries, hashes, strict=True):
+            if not h:  # deleted entry or delivery: drop it
+                await self._call(r.xack(stream, GROUP, entry_id))
+                await self._call(r.xdel(stream, entry_id))
+                continue
+            claims.append(ClaimedDelivery(_delivery(h), int(h["attempts"]), entry_id))
+        return claims
+
+    async def finish_delivery(self, claim: ClaimedDelivery, outcome: AttemptOutcome) -> None:
+        d = claim.delivery
+        attempt = orjson.dumps(
+            {
+                "at": outcome.at,
+                "status": outcome.status,
+                "error": outcome.error,
+                "duration_ms": outcome.duration_ms,
+            }
+        ).decode()
+        keys = [
+            self._g(f"wh:d:{d.id}"),
+            self._g(f"wh:a:{d.id}"),
+            self._g("wh:retry"),
+            self._g("wh:stream"),
+        ]
+        args: list[str | int | float] = [
+            claim.token,
+            GROUP,
+            attempt,
+            outcome.state,
+            int(outcome.retry_in * 1000),
+            d.id,
+        ]
+        await self._script("finish", keys, args)
+
+    async def _statuses(self, ids: list[str]) -> list[DeliveryStatus]:
+        pipe = self._redis.pipeline(transaction=False)
+        for delivery_id in ids:
+            pipe.hgetall(self._g(f"wh:d:{delivery_id}"))
+            pipe.lrange(self._g(f"wh:a:{delivery_id}"), 0, -1)
+        replies = await self._call(pipe.execute())
+        out = []
+        for h, attempts in zip(replies[::2], replies[1::2], strict=True):
+            if not h:
+                continue
+            parsed = [orjson.loads(a) for a in attempts]
+            next_at = h.get("next_at", "")
+            out.append(
+                DeliveryStatus(
+                    _delivery(h),
+                    h["state"],
+                    tuple(
+                        Attempt(a["number"], a["at"], a["status"], a["error"], a["duration_ms"])
+                        for a in sorted(parsed, key=lambda a: int(a["number"]))
+                    ),
+                    _iso_ms(int(next_at)) if h["state"] == PENDING and next_at else None,
+                )
+            )
+        return out
+
+    async def list_deliveries(self, slug: str) -> list[DeliveryStatus]:
+        ids = cast(
+            list[str], await self._call(self._redis.lrange(self._g(f"wh:slug:{slug}"), 0, -1))
+        )
+        return await self._statuses(ids)
+
+    async def get_delivery(self, delivery_id: str) -> DeliveryStatus | None:
+        found = await self._statuses([delivery_id])
+        return found[0] if found else None
+
+    async def redeliver(self, delivery_id: str) -> bool:
+        keys = [self._g(f"wh:d:{delivery_id}"), self._g("wh:retry"), self._g("wh:stream")]
+        return bool(await self._script("redeliver", keys, [delivery_id]))
+
+
+def _delivery_fields(d: Delivery) -> list[str | int | float]:
+    return [
+        "id", d.id,
+        "slug", d.slug,
+        "owner", d.owner,
+        "url", d.url,
+        "secret", d.secret,
+        "body", d.body.decode(),
+        "created_at", d.created_at,
+        "state", PENDING,
+        "attempts", "0",
+        "next_at", "",
+    ]  # fmt: skip
+
+
+def _delivery(h: dict[str, str]) -> Delivery:
+    return Delivery(
+        id=h["id"],
+        slug=h["slug"],
+        owner=h["owner"],
+        url=h["url"],
+        secret=h["secret"],
+        body=h["body"].encode(),
+        created_at=h["created_at"],
+    )
+
+
+def _iso_ms(ms: int) -> str:
+    stamp = datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
+    return stamp.replace("+00:00", "Z")
 
 
 def _fields(record: RenderRecord) -> list[str | int | float]:
