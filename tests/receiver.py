@@ -39,6 +39,7 @@ class Receiver:
     delay: float = 0.0  # added to every answer (to keep attempts in flight)
     hits: list[Hit] = field(default_factory=list)
     script: dict[str, list[int | str]] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # bodies served for GET by path
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _runner: web.AppRunner | None = None
@@ -67,6 +68,8 @@ class Receiver:
             action = 200
         if action == "redirect":
             return web.Response(status=302, headers={"Location": self.url("/elsewhere")})
+        if request.method == "GET" and request.path in self.files and action == 200:
+            return web.Response(body=self.files[request.path])
         return web.Response(status=int(action), text="ok")
 
     def start(self) -> None:
