@@ -12,58 +12,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-PYTHON = REPO / ".venv" / "bin" / "python"
+from harness import PYTHON, REPO, Processes, free_port, http, wrk
+
 LUA = Path(__file__).resolve().with_name("unique_v1.lua")
 WORKERS = 2
 STARTUP_TIMEOUT = 90.0
 WARMUP_SECONDS = 3
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _get(url: str) -> tuple[int, str, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as r:
-            return r.status, r.headers.get("content-type", ""), r.read()
-    except OSError:
-        return 0, "", b""
-
-
-def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        if _get(base + "/healthz")[0] == 200:
-            return
-        time.sleep(0.25)
-    raise RuntimeError(f"server not healthy after {STARTUP_TIMEOUT}s:\n{log.read_text()[-3000:]}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stops the server and its workers (its own process group)."""
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
 
 
 def wrk_command(base: str, threads: int, connections: int, seconds: int) -> list[str]:
@@ -79,18 +37,14 @@ def wrk_command(base: str, threads: int, connections: int, seconds: int) -> list
     ]
 
 
-def _wrk(cmd: list[str]) -> tuple[dict, str]:
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=600).stdout
-    line = next(ln for ln in out.splitlines() if ln.startswith("WRK_JSON "))
-    return json.loads(line.removeprefix("WRK_JSON ")), out
-
-
 def run(duration: int = 15, threads: int = 1, connections: int = 8) -> dict:
     """Runs the server under wrk and returns requests/s, errors and latency percentiles."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory(prefix="ogmint-bench-") as tmp:
-        log = Path(tmp) / "server.log"
+    with (
+        tempfile.TemporaryDirectory(prefix="ogmint-bench-") as tmp,
+        Processes(Path(tmp)) as procs,
+    ):
         env = {
             **os.environ,
             "OGMINT_HOST": "127.0.0.1",
@@ -99,27 +53,16 @@ def run(duration: int = 15, threads: int = 1, connections: int = 8) -> dict:
             "OGMINT_DATA_DIR": str(Path(tmp) / "data"),
             "OGMINT_ANONYMOUS_DAILY_LIMIT": "100000000",
         }
-        started = time.monotonic()
-        with log.open("wb") as log_file:
-            proc = subprocess.Popen(
-                [str(PYTHON), "-m", "ogmint"],
-                cwd=REPO,
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            _wait_healthy(base, proc, log)
-            startup_s = time.monotonic() - started
-            status, ctype, body = _get(base + "/api/og?template=blog&title=Warm%20up&author=Ada")
-            if status != 200 or not body.startswith(b"\x89PNG"):
-                raise RuntimeError(f"V1 render failed: {status} {ctype} {body[:200]!r}")
-            _wrk(wrk_command(base, threads, connections, WARMUP_SECONDS))  # fonts, caches, JIT-free
-            cmd = wrk_command(base, threads, connections, duration)
-            stats, text = _wrk(cmd)
-        finally:
-            _stop(proc)
+        proc = procs.start("server", [str(PYTHON), "-m", "ogmint"], env)
+        startup_s = procs.wait_until(
+            "server", proc, lambda: http(base + "/healthz")[0] == 200, STARTUP_TIMEOUT
+        )
+        status, ctype, body = http(base + "/api/og?template=blog&title=Warm%20up&author=Ada")
+        if status != 200 or not body.startswith(b"\x89PNG"):
+            raise RuntimeError(f"V1 render failed: {status} {ctype} {body[:200]!r}")
+        wrk(wrk_command(base, threads, connections, WARMUP_SECONDS))  # fonts, caches, JIT-free
+        cmd = wrk_command(base, threads, connections, duration)
+        stats, text = wrk(cmd)
 
     seconds = stats["duration_us"] / 1e6
     failed = (

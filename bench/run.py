@@ -15,7 +15,9 @@ from importlib import metadata
 from pathlib import Path
 
 import load_v1
+import load_v2
 import render_bench
+from harness import cpu_snapshot, others_busy
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "RESULTS.md"
@@ -28,6 +30,22 @@ TARGETS = (
     ("speed-up over cairosvg (median)", "x", 3.0, False),
     ("PNG bytes / resvg-py bytes", "x", 1.5, True),
     ("blog template path median", "ms", 5.0, True),
+)
+#: V2 load benchmark: (label, ratio key, target, shown as a percentage); all are "at least".
+V2_TARGETS = (
+    ("V2 dedup hits / ceiling", "dedup_over_ceiling", 0.25, True),
+    ("`/i/{slug}` / ceiling", "images_over_ceiling", 0.50, True),
+    ("V2 unique renders / V1 unique renders", "v2_over_v1_unique", 1.0, False),
+)
+V2_DURATION, V2_CONNECTIONS = 10, 32
+#: (result key, label, which answers count as done)
+V2_PATHS = (
+    ("ceiling", "ceiling: bare Sanic, fixed 40 KB", "2xx"),
+    ("ceiling_sized", "ceiling: bare Sanic, image-sized body", "2xx"),
+    ("images", "`GET /i/{slug}`", "2xx"),
+    ("dedup", "V2 dedup hit", "200 cached"),
+    ("v2_unique", "V2 unique render", "201"),
+    ("v1_unique", "V1 unique render (anonymous)", "200"),
 )
 
 
@@ -54,27 +72,11 @@ def _load() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def _cpu() -> tuple[float, float, float]:
-    """(wall, CPU seconds of the whole machine, CPU seconds of this process and its children)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
-    hz = os.sysconf("SC_CLK_TCK")
-    t = os.times()
-    own = t.user + t.system + t.children_user + t.children_system
-    return time.monotonic(), (user + nice + system + irq + softirq + steal) / hz, own
-
-
-def _others(before: tuple[float, float, float], after: tuple[float, float, float]) -> float:
-    """Cores kept busy by other processes between two ``_cpu()`` snapshots."""
-    wall = after[0] - before[0]
-    return round(((after[1] - before[1]) - (after[2] - before[2])) / wall, 2)
-
-
 def _row(*cells: object) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
-def _report(render: dict, load: dict, meta: dict) -> str:
+def _report(render: dict, load: dict, load2: dict, meta: dict) -> str:
     timings = {t["name"]: t for t in render["timings"]}
     ratios = render["ratios"]
     scaling = render["scaling"]
@@ -106,8 +108,10 @@ def _report(render: dict, load: dict, meta: dict) -> str:
         f"- Other processes used {meta['quiet']} cores just before the start (the run waits up",
         "  to 60 s for them to drop under 0.3) and kept "
         f"**{meta['others_render']}** of {meta['nproc']} cores busy "
-        f"during the render benchmark and **{meta['others_load']}** during the load benchmark",
-        "  (machine CPU time from `/proc/stat` minus this run's own, averaged over the part).",
+        f"during the render benchmark, **{meta['others_load']}** during the V1 load benchmark",
+        f"  and **{meta['others_load_v2']}** during the V2 load benchmark (machine CPU time from",
+        "  `/proc/stat` minus this run's own, averaged over the part; the V2 section also splits",
+        "  it per measurement and per process).",
         "",
         "The machine is shared: when other processes (e.g. colleagues' cargo builds) hold a core,",
         "every figure below is pessimistic and the two-thread scaling cannot show.",
@@ -121,6 +125,9 @@ def _report(render: dict, load: dict, meta: dict) -> str:
         ".venv/bin/python bench/load_v1.py --duration "
         f"{meta['duration']} --threads 1 --connections {meta['connections']}",
         f"{load['command']}   # run by load_v1.py",
+        f".venv/bin/python bench/load_v2.py --duration {V2_DURATION} --threads 1 "
+        f"--connections {V2_CONNECTIONS}",
+        *(f"{load2[key]['command']}   # run by load_v2.py" for key, _, _ in V2_PATHS),
         "```",
         "",
         "## Rendering (one process, interleaved rounds)",
@@ -235,17 +242,115 @@ def _report(render: dict, load: dict, meta: dict) -> str:
         "",
         "</details>",
         "",
+        *_v2_section(load2),
     ]
     return "\n".join(lines)
+
+
+def _v2_section(load: dict) -> list[str]:
+    ratios = load["ratios"]
+    ok = load["ok_rps"]
+
+    def refused(r: dict) -> str:
+        status = r["status"]
+        if not any(status.values()):  # load_v2.lua counts statuses in its POST modes only
+            return str(r["non_2xx_3xx"] + r["socket_errors"])
+        return f"{r['non_2xx_3xx']} ({status['429']} / {status['503']} / {status['other']})"
+
+    def cores(r: dict) -> str:
+        c = r["cores"]
+        return " / ".join(str(c.get(k, "–")) for k in ("server", "redis", "moto", "wrk", "others"))
+
+    return [
+        "## V2 under load (real Redis + S3-protocol server)",
+        "",
+        "`bench/load_v2.py` starts `redis-server` (loopback, no persistence), a moto S3 server",
+        f"with a bucket, and `python -m ogmint` with {load['workers']} workers on them (quotas out",
+        "of the way: `agency=100000000`; anonymous V1 limit likewise). The burst limit is 5",
+        f"requests/s per user, so it creates {load['users']} users with one `agency` key each",
+        f"through the app's own `RedisStateStore` ({load['keys_s']} s), then pre-renders one card",
+        f"for each of the first {load['dedup_keys']} keys through V2 ({load['prerender_s']} s).",
+        "wrk drives 127.0.0.1 with `bench/load_v2.lua`; each measurement gets a",
+        f"{load['warmup_s']} s warm-up, then {load['ceiling']['seconds']:.0f} s measured with "
+        f"`-t1 -c{V2_CONNECTIONS}`:",
+        "",
+        "- ceiling: `bench/ceiling_app.py`, bare Sanic (same version, same worker count) answering",
+        "  a fixed 40 KB body, and again with a body as large as the stored image — run last,",
+        "  after every other process is stopped;",
+        f"- `GET /i/{{slug}}` rotating over {load['image_count']} stored images of about "
+        f"{load['image_bytes']:,} bytes",
+        "  (more bytes per answer than the ceiling's 40 KB);",
+        f"- V2 dedup hits: `POST /api/v2/render` rotating over the {load['dedup_keys']} (key, body)",
+        "  pairs already rendered, each answered `200` with `cached: true`;",
+        f"- V2 unique renders: a new title per request, rotating over all {load['users']} keys (201);",
+        "- V1 unique renders: `GET /api/og`, anonymous, the same card with new titles (200).",
+        "",
+        "Requests/s counts only the answers named in the third column; refused answers (429 / 503",
+        "/ other) are cheap and would flatter the figure. Cores = CPU time of each process group",
+        "(server = the app's main process and workers) / wall time during the measurement;",
+        "`others` is the rest of the machine.",
+        "",
+        _row(
+            "path",
+            "counts",
+            "requests/s",
+            "all answers/s",
+            "p50 ms",
+            "p99 ms",
+            "non-2xx (429 / 503 / other)",
+            "cores: server / redis / moto / wrk / others",
+        ),
+        _row("---", "---", "---:", "---:", "---:", "---:", "---:", "---"),
+        *(
+            _row(
+                label,
+                counts,
+                f"**{ok[key]}**",
+                load[key]["rps"],
+                load[key]["latency_ms"]["p50"],
+                load[key]["latency_ms"]["p99"],
+                refused(load[key]),
+                cores(load[key]),
+            )
+            for key, label, counts in V2_PATHS
+        ),
+        "",
+        "### Targets",
+        "",
+        _row("target", "wanted", "this run", "met?"),
+        _row("---", "---:", "---:", "---"),
+        *(
+            _row(
+                label,
+                f"≥ {goal:.0%}" if percent else f"≥ {goal:g}x",
+                f"{ratios[key]:.1%}" if percent else f"{ratios[key]:g}x",
+                "met" if ratios[key] >= goal else "**not met**",
+            )
+            for label, key, goal, percent in V2_TARGETS
+        ),
+        "",
+        "Like for like (the ceiling answering as many bytes as `/i/` does): `/i/{slug}` / ceiling = "
+        f"**{ratios['images_over_sized_ceiling']:.1%}**. Server start to healthy: "
+        f"{load['startup_s']} s.",
+        "",
+        "<details><summary>wrk output</summary>",
+        "",
+        "```",
+        *(load[key]["wrk_output"] + "\n" for key, _, _ in V2_PATHS),
+        "```",
+        "",
+        "</details>",
+        "",
+    ]
 
 
 def _wait_for_quiet(limit_s: float, busy: float = 0.3, window_s: float = 3.0) -> float:
     """Waits (at most ``limit_s``) until other processes use under ``busy`` cores; returns it."""
     deadline = time.monotonic() + limit_s
     while True:
-        before = _cpu()
+        before = cpu_snapshot()
         time.sleep(window_s)
-        others = _others(before, _cpu())
+        others = others_busy(before, cpu_snapshot())
         if others < busy or time.monotonic() >= deadline:
             return others
 
@@ -275,19 +380,23 @@ def main() -> int:
     meta["resvg"] = getattr(resvg_py, "__resvg_version__", "?")
 
     print("render benchmark …", flush=True)
-    cpu0 = _cpu()
+    cpu0 = cpu_snapshot()
     render = render_bench.run(out_dir=OUT)
-    cpu1 = _cpu()
+    cpu1 = cpu_snapshot()
     meta["load_mid"] = _load()
     print("load benchmark …", flush=True)
     load = load_v1.run(duration=duration, threads=1, connections=connections)
-    cpu2 = _cpu()
+    cpu2 = cpu_snapshot()
+    print("V2 load benchmark …", flush=True)
+    load2 = load_v2.run(duration=V2_DURATION, threads=1, connections=V2_CONNECTIONS)
+    cpu3 = cpu_snapshot()
     meta["load_end"] = _load()
-    meta["others_render"] = _others(cpu0, cpu1)
-    meta["others_load"] = _others(cpu1, cpu2)
+    meta["others_render"] = others_busy(cpu0, cpu1)
+    meta["others_load"] = others_busy(cpu1, cpu2)
+    meta["others_load_v2"] = others_busy(cpu2, cpu3)
     meta["total_s"] = round(time.perf_counter() - started)
 
-    RESULTS.write_text(_report(render, load, meta))
+    RESULTS.write_text(_report(render, load, load2, meta))
     print(RESULTS.read_text())
     return 0
 

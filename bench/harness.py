@@ -1,0 +1,188 @@
+"""What the load benchmarks share: loopback ports, processes in their own groups, wrk, CPU time.
+
+Every process a benchmark starts gets its own session (``start_new_session``), so stopping it
+stops its workers too; ``Processes`` stops them all, newest first, even when the run fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = REPO / ".venv" / "bin" / "python"
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http(
+    url: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[int, str, bytes]:
+    """(status, content type, body); status 0 when nothing answered."""
+    req = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.headers.get("content-type", ""), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("content-type", ""), e.read()
+    except OSError:
+        return 0, "", b""
+
+
+class Processes:
+    """Processes started for one benchmark; a context manager that stops all of them."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self._log_dir = log_dir
+        self._started: list[subprocess.Popen[bytes]] = []
+
+    def start(
+        self, name: str, args: list[str], env: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Starts ``args`` in its own process group, output to ``<log_dir>/<name>.log``."""
+        with self.log(name).open("ab") as log:
+            proc = subprocess.Popen(
+                args,
+                cwd=REPO,
+                env=dict(env) if env is not None else None,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._started.append(proc)
+        return proc
+
+    def log(self, name: str) -> Path:
+        return self._log_dir / f"{name}.log"
+
+    def wait_until(
+        self, name: str, proc: subprocess.Popen[bytes], ready: Callable[[], bool], timeout: float
+    ) -> float:
+        """Polls ``ready()`` until true; seconds it took. Raises with the log's tail otherwise."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if proc.poll() is not None:
+                tail = self.log(name).read_text()[-3000:]
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")
+            if ready():
+                return time.monotonic() - started
+            time.sleep(0.1)
+        raise RuntimeError(
+            f"{name} not ready after {timeout}s:\n{self.log(name).read_text()[-3000:]}"
+        )
+
+    def stop(self, proc: subprocess.Popen[bytes]) -> None:
+        """Stops one process and its whole group (workers outlive a crashed leader): SIGTERM,
+        then SIGKILL after 15 s."""
+        if proc in self._started:
+            self._started.remove(proc)
+        for sig, wait in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break  # nothing left in the group
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline and _group_alive(proc):
+                time.sleep(0.05)
+            if not _group_alive(proc):
+                break
+        proc.wait(timeout=5)
+
+    def __enter__(self) -> Processes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in reversed(list(self._started)):
+            self.stop(proc)
+
+
+def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
+    proc.poll()  # reap the leader, so a dead one does not count as alive
+    try:
+        os.killpg(proc.pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wrk(cmd: list[str]) -> tuple[dict, str]:
+    """Runs wrk; (the script's ``WRK_JSON`` summary, wrk's whole output)."""
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=600).stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("WRK_JSON "))
+    return json.loads(line.removeprefix("WRK_JSON ")), out
+
+
+def wrk_figures(stats: dict) -> dict:
+    """Requests/s (all, and 2xx/3xx only), failures and latency percentiles of one wrk run."""
+    seconds = stats["duration_us"] / 1e6
+    socket_errors = sum(
+        stats[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts")
+    )
+    ok = stats["requests"] - stats["non_2xx_3xx"] - socket_errors
+    return {
+        "requests": stats["requests"],
+        "seconds": round(seconds, 2),
+        "rps": round(stats["requests"] / seconds, 1),
+        "ok_rps": round(ok / seconds, 1),
+        "non_2xx_3xx": stats["non_2xx_3xx"],
+        "socket_errors": socket_errors,
+        "latency_ms": {k: round(stats[f"{k}_us"] / 1000, 2) for k in ("p50", "p90", "p99", "max")},
+    }
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    """Wall time, CPU seconds of the whole machine, of this process and its reaped children."""
+
+    wall: float
+    machine: float
+    own: float
+
+
+def cpu_snapshot() -> CpuSnapshot:
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    t = os.times()
+    own = t.user + t.system + t.children_user + t.children_system
+    return CpuSnapshot(time.monotonic(), (user + nice + system + irq + softirq + steal) / HZ, own)
+
+
+def others_busy(before: CpuSnapshot, after: CpuSnapshot) -> float:
+    """Cores kept busy by other processes between two snapshots (children must be reaped)."""
+    wall = after.wall - before.wall
+    return round(((after.machine - before.machine) - (after.own - before.own)) / wall, 2)
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds used so far by the live processes of one process group."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        # The command name (field 2) may hold spaces: split after its closing parenthesis.
+        rest = stat.rsplit(")", 1)[1].split()
+        if int(rest[2]) == pgid:  # pgrp
+            total += int(rest[11]) + int(rest[12])  # utime, stime
+    return total / HZ
