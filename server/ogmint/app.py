@@ -9,7 +9,7 @@ from sanic import Sanic
 from sanic.config import Config
 
 from ogmint.api import deliveries, images, meta, v1, v2
-from ogmint.api.caller import TrustedProxies
+from ogmint.api.caller import KeyDirectory, TrustedProxies
 from ogmint.errors import make_error_handler
 from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.rendering.images import ImageFetcher
@@ -121,6 +121,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             ),
             client=client,
             proxies=TrustedProxies(settings.trusted_proxies),
+            keys=KeyDirectory(state, settings.key_cache_ttl),
             outbound=outbound,
             webhooks=webhooks,
         )

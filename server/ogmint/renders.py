@@ -26,6 +26,8 @@ SLUG_LENGTH = 8
 #: How long a claim protects an in-progress render before another server may take over.
 CLAIM_TTL = 60.0
 SLUG_ATTEMPTS = 5
+#: Finished renders remembered per worker for dedup hits.
+KNOWN_RENDERS = 50_000
 
 
 def storage_key(slug: str) -> str:
@@ -56,6 +58,9 @@ class RenderService:
         self._dedup_wait = dedup_wait
         self._quotas = dict(quotas)
         self._images = _ImageCache(image_cache_bytes)
+        # (scope, dedup key) → record: a finished render never changes, so dedup hits are
+        # answered without a state round trip once this worker has seen them.
+        self._known: OrderedDict[tuple[str, str], RenderRecord] = OrderedDict()
 
     async def create(
         self,
@@ -71,9 +76,13 @@ class RenderService:
         scope = key.key_id  # SPEC §3: dedup is per API key
         dedup = spec.digest(self._pipeline.template_for(spec).digest)
         deadline = time.monotonic() + self._dedup_wait
+        known = self._known.get((scope, dedup))
+        if known is not None:
+            return known, False, None
         while True:
             existing = await self._state.find_render(scope, dedup)
             if existing is not None:
+                self._remember(existing)
                 return existing, False, None
             if await self._state.claim_render(scope, dedup, CLAIM_TTL):
                 break
@@ -93,6 +102,11 @@ class RenderService:
         if not created:
             await self._state.refund_quota(key.user)
         return record, created, quota
+
+    def _remember(self, record: RenderRecord) -> None:
+        self._known[(record.user, record.dedup_key)] = record
+        if len(self._known) > KNOWN_RENDERS:
+            self._known.popitem(last=False)
 
     async def _render_and_store(
         self,
@@ -119,6 +133,7 @@ class RenderService:
             delivery = webhook(record) if webhook is not None else None
             if await self._state.save_render(record, delivery):
                 self._images.put(slug, png, record)
+                self._remember(record)
                 return record, True
             # Slug taken (by anyone) or, after a lost claim, this render recorded by another
             # server: drop our copy, then reuse theirs or try a fresh slug.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ogmint.api.caller import TrustedProxies
+from ogmint.api.caller import KeyDirectory, TrustedProxies
 from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.rendering.native import Renderer
 from ogmint.rendering.pipeline import RenderPipeline
@@ -25,5 +25,6 @@ class Services:
     renders: RenderService
     client: GuardedClient
     proxies: TrustedProxies
+    keys: KeyDirectory
     outbound: AddressPolicy
     webhooks: DeliveryWorker

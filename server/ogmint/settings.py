@@ -150,6 +150,11 @@ class Settings:
         "Monthly renders per plan, as plan=count pairs (SPEC defaults).",
         _quotas,
     )
+    key_cache_ttl: float = _setting(
+        2.0,
+        "Seconds a worker remembers an API key lookup (revocations apply within this).",
+        float,
+    )
     dedup_wait: float = _setting(
         15.0,
         "Seconds an identical concurrent V2 request waits for the first one's render.",

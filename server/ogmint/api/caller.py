@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import time
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -46,12 +47,39 @@ class TrustedProxies:
         return hops[0] if hops else peer
 
 
-async def authenticate(request: Request, state: StateStore) -> ApiKeyRecord | None:
-    """The caller's key record; None when no key was sent; 401 for an unknown or revoked key."""
-    key = request.headers.get(API_KEY_HEADER)
-    if key is None:
-        return None
-    record = await state.find_key(hash_key(key.strip()))
-    if record is None or record.revoked:
-        raise UnauthorizedError("Invalid API key")
-    return record
+class KeyDirectory:
+    """Looks up API keys, remembering answers for ``ttl`` seconds per worker.
+
+    Every keyed request needs its key's user and plan; a short cache saves a state round trip
+    on most of them. Revocations and plan changes take effect within ``ttl``.
+    """
+
+    def __init__(self, state: StateStore, ttl: float, max_entries: int = 10_000) -> None:
+        self._state = state
+        self._ttl = ttl
+        self._max = max_entries
+        self._cache: dict[str, tuple[float, ApiKeyRecord | None]] = {}
+
+    async def find(self, key: str) -> ApiKeyRecord | None:
+        digest = hash_key(key)
+        now = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        record = await self._state.find_key(digest)
+        if self._ttl > 0:
+            if len(self._cache) >= self._max:
+                self._cache.clear()  # cheap bound; entries refill within one TTL
+            self._cache[digest] = (now + self._ttl, record)
+        return record
+
+    async def authenticate(self, request: Request) -> ApiKeyRecord | None:
+        """The caller's key record; None when no key was sent; 401 for an unknown or revoked
+        key (never silently anonymous)."""
+        key = request.headers.get(API_KEY_HEADER)
+        if key is None:
+            return None
+        record = await self.find(key.strip())
+        if record is None or record.revoked:
+            raise UnauthorizedError("Invalid API key")
+        return record

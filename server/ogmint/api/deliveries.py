@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from sanic import Blueprint, HTTPResponse, Request
 
-from ogmint.api.caller import authenticate
 from ogmint.api.limits import take_burst
 from ogmint.api.responses import json
 from ogmint.errors import NotFoundError, UnauthorizedError
@@ -21,7 +20,7 @@ bp = Blueprint("deliveries")
 async def _owned_render(request: Request, slug: str) -> tuple[Services, ApiKeyRecord]:
     """The caller's key, after checking that its user owns the render ``slug`` (else 404)."""
     svc: Services = request.app.ctx.services
-    key = await authenticate(request, svc.state)
+    key = await svc.keys.authenticate(request)
     if key is None:
         raise UnauthorizedError("Missing x-api-key header")
     await take_burst(svc.state, key)

@@ -6,7 +6,6 @@ from functools import partial
 
 from sanic import Blueprint, HTTPResponse, Request
 
-from ogmint.api.caller import authenticate
 from ogmint.api.limits import charge_quota, take_burst
 from ogmint.api.responses import png
 from ogmint.errors import OgmintError, RateLimitError
@@ -20,7 +19,7 @@ CACHE_CONTROL = "public, max-age=86400, s-maxage=86400"
 @bp.get("/api/og")
 async def og_image(request: Request) -> HTTPResponse:
     svc: Services = request.app.ctx.services
-    key = await authenticate(request, svc.state)
+    key = await svc.keys.authenticate(request)
     # Repeated names: the first wins; unknown names are ignored (caches append junk).
     raw = {name: values[0] for name, values in request.args.items()}
     spec = svc.pipeline.parse(raw, strict=False)

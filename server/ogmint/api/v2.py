@@ -12,7 +12,6 @@ from typing import Any
 import orjson
 from sanic import Blueprint, HTTPResponse, Request
 
-from ogmint.api.caller import authenticate
 from ogmint.api.limits import take_burst
 from ogmint.api.responses import json
 from ogmint.errors import (
@@ -76,7 +75,7 @@ def _webhook_fields(body: dict[str, Any]) -> None:
 @bp.post("/api/v2/render")
 async def create_render(request: Request) -> HTTPResponse:
     svc: Services = request.app.ctx.services
-    key = await authenticate(request, svc.state)
+    key = await svc.keys.authenticate(request)
     if key is None:
         raise UnauthorizedError("Missing x-api-key header")
     burst = await take_burst(svc.state, key)

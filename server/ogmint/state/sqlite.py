@@ -113,10 +113,21 @@ class SqliteStateStore:
         conn = sqlite3.connect(
             self._path, timeout=5.0, isolation_level=None, check_same_thread=False
         )
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.executescript(SCHEMA)
+        # Several workers open a new database at once: switching it to WAL and creating the
+        # schema can meet "database is locked" without SQLite's busy handler, so retry.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.executescript(SCHEMA)
+                break
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    conn.close()
+                    raise StateUnavailable(f"cannot open {self._path}: {e}") from e
+                await asyncio.sleep(0.05)
         self._conn = conn
 
     async def close(self) -> None:
