@@ -262,17 +262,20 @@ def _v2_section(load: dict) -> list[str]:
         return " / ".join(str(c.get(k, "–")) for k in ("server", "redis", "moto", "wrk", "others"))
 
     return [
-        "## V2 under load (real Redis + S3-protocol server)",
+        "## V2 under load (Redis backend)",
         "",
-        "`bench/load_v2.py` starts `redis-server` (loopback, no persistence), a moto S3 server",
-        f"with a bucket, and `python -m ogmint` with {load['workers']} workers on them (quotas out",
-        "of the way: `agency=100000000`; anonymous V1 limit likewise). The burst limit is 5",
+        "`bench/load_v2.py` starts `redis-server` (loopback, no persistence) and `python -m ogmint`",
+        f"with {load['workers']} workers on it, images on local disk (`--storage s3` puts them in a",
+        "moto S3 server instead, which on this 2-core machine itself burns about half a core that",
+        "real S3 would not). Quotas are out of the way (`agency=100000000`; anonymous V1 limit",
+        "likewise). The burst limit is 5",
         f"requests/s per user, so it creates {load['users']} users with one `agency` key each",
         f"through the app's own `RedisStateStore` ({load['keys_s']} s), then pre-renders one card",
         f"for each of the first {load['dedup_keys']} keys through V2 ({load['prerender_s']} s).",
         "wrk drives 127.0.0.1 with `bench/load_v2.lua`; each measurement gets a",
         f"{load['warmup_s']} s warm-up, then {load['ceiling']['seconds']:.0f} s measured with "
-        f"`-t1 -c{V2_CONNECTIONS}`:",
+        f"`-t1 -c{V2_CONNECTIONS}` (renders, V1 and V2 alike, with `-c{load['render_connections']}`: they",
+        "are CPU-bound, so more connections would only queue or be shed with 503):",
         "",
         "- ceiling: `bench/ceiling_app.py`, bare Sanic (same version, same worker count) answering",
         "  a fixed 40 KB body, and again with a body as large as the stored image — run last,",

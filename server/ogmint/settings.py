@@ -151,7 +151,7 @@ class Settings:
         _quotas,
     )
     key_cache_ttl: float = _setting(
-        2.0,
+        10.0,
         "Seconds a worker remembers an API key lookup (revocations apply within this).",
         float,
     )

@@ -95,3 +95,17 @@ def test_any_input_gives_a_spec_or_a_typed_400(raw: dict[str, object], strict: b
     else:
         assert 1 <= len(spec.title) <= 200
         assert len(spec.digest("x")) == 64
+
+
+def test_canonical_form_covers_every_field() -> None:
+    import dataclasses
+
+    import orjson
+
+    from ogmint.rendering.palettes import Colors
+
+    spec = parse(template="blog", title="Hi")
+    doc = orjson.loads(spec.canonical("d"))
+    expected = {f.name for f in dataclasses.fields(RenderSpec)} - {"colors"}
+    expected |= {f.name for f in dataclasses.fields(Colors)} | {"template_digest"}
+    assert set(doc) == expected

@@ -41,9 +41,23 @@ class RenderSpec:
 
     def canonical(self, template_digest: str) -> bytes:
         """Canonical JSON of everything that determines the image (the dedup/ETag input)."""
-        doc = {k: v for k, v in asdict(self).items() if k != "colors"}
-        doc.update(asdict(self.colors))
-        doc["template_digest"] = template_digest
+        c = self.colors
+        # Built by hand: dataclasses.asdict deep-copies and is slow on the dedup-hit path.
+        doc = {
+            "template": self.template,
+            "title": self.title,
+            "description": self.description,
+            "tag": self.tag,
+            "author": self.author,
+            "avatar": self.avatar,
+            "logo": self.logo,
+            "font": self.font,
+            "bg": c.bg,
+            "text": c.text,
+            "accent": c.accent,
+            "surface": c.surface,
+            "template_digest": template_digest,
+        }
         return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
     def digest(self, template_digest: str) -> str:
