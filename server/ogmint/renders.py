@@ -79,13 +79,13 @@ class RenderService:
         known = self._known.get((scope, dedup))
         if known is not None:
             return known, False, None
-        while True:
+        # Claim first: a claim is refused when the render exists, so a new render costs one
+        # round trip here and a dedup hit this worker has not seen costs two.
+        while not await self._state.claim_render(scope, dedup, CLAIM_TTL):
             existing = await self._state.find_render(scope, dedup)
             if existing is not None:
                 self._remember(existing)
                 return existing, False, None
-            if await self._state.claim_render(scope, dedup, CLAIM_TTL):
-                break
             if time.monotonic() > deadline:
                 raise UnavailableError("An identical render is still in progress", retry_after=2)
             await asyncio.sleep(0.02)
