@@ -135,7 +135,7 @@ impl Renderer {
     /// Lays out `text` in a box and returns it as an SVG `<text>` element.
     #[pyo3(signature = (text, *, family, weight, x, y, width, height, max_size, min_size,
                         line_height=1.2, max_lines=3, align="start", valign="top",
-                        fill="#000000".to_string(), letter_spacing=0.0, mirror_rtl=true))]
+                        fill="#000000", letter_spacing=0.0, mirror_rtl=true))]
     #[allow(clippy::too_many_arguments)]
     fn fit_text(
         &self,
@@ -153,7 +153,7 @@ impl Renderer {
         max_lines: u32,
         align: &str,
         valign: &str,
-        fill: String,
+        fill: &str,
         letter_spacing: f32,
         mirror_rtl: bool,
     ) -> PyResult<FittedText> {
@@ -183,7 +183,7 @@ impl Renderer {
             max_lines,
             align,
             valign,
-            fill,
+            fill: fill.to_string(),
             letter_spacing,
             mirror_rtl,
         };

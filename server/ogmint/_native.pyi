@@ -1,8 +1,13 @@
 """Stub for the Rust extension (native/src/py.rs), checked by `mypy.stubtest` in `make lint`."""
 
+from typing import final
+
+__all__ = ["FittedText", "FontFamily", "RenderError", "Renderer", "__version__"]
+
 class RenderError(ValueError):
     """The SVG or layout request was refused or could not be rendered."""
 
+@final
 class FittedText:
     """Text fitted into a template box."""
 
@@ -19,6 +24,7 @@ class FittedText:
     @property
     def width(self) -> float: ...
 
+@final
 class FontFamily:
     """A font family: name, available weights, whether it is a variable font."""
 
@@ -29,6 +35,7 @@ class FontFamily:
     @property
     def variable(self) -> bool: ...
 
+@final
 class Renderer:
     """The renderer: fonts loaded once, safe to share between threads."""
 
