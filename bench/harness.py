@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -112,6 +113,27 @@ class Processes:
     def __exit__(self, *exc: object) -> None:
         for proc in reversed(list(self._started)):
             self.stop(proc)
+
+
+def redis_answers(port: int) -> bool:
+    """True when a Redis server on 127.0.0.1:``port`` answers PING."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def start_redis(procs: Processes, port: int) -> subprocess.Popen[bytes]:
+    """A scratch ``redis-server`` on 127.0.0.1:``port`` (no persistence), ready when returned."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed (`make setup` installs it)")
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    proc = procs.start("redis", args)
+    procs.wait_until("redis", proc, lambda: redis_answers(port), 30)
+    return proc
 
 
 def _group_alive(proc: subprocess.Popen[bytes]) -> bool:

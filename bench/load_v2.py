@@ -24,8 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,6 +42,7 @@ from harness import (
     free_port,
     group_cpu,
     http,
+    start_redis,
     wrk,
     wrk_figures,
 )
@@ -75,25 +74,6 @@ AWS_ENV = {
 #: The monthly quota out of the way: the agency plan is what the bench users get.
 PLAN_QUOTAS = "free=100,starter=1000,pro=10000,agency=100000000"
 PALETTES = ("midnight", "paper", "forest", "sunset", "ocean")
-
-
-def _redis_answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def _start_redis(procs: Processes, port: int) -> subprocess.Popen[bytes]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError("redis-server is not installed (`make setup` installs it)")
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    proc = procs.start("redis", args)
-    procs.wait_until("redis", proc, lambda: _redis_answers(port), 30)
-    return proc
 
 
 def _start_moto(procs: Processes, port: int) -> subprocess.Popen[bytes]:
@@ -259,7 +239,7 @@ def run(
     ):
         tmp = Path(tmp_name)
         redis_port, moto_port, port = free_port(), free_port(), free_port()
-        redis = _start_redis(procs, redis_port)
+        redis = start_redis(procs, redis_port)
         moto = _start_moto(procs, moto_port) if storage == "s3" else None
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
         base = f"http://127.0.0.1:{port}"

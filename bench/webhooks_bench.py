@@ -1,18 +1,25 @@
 """Webhook benchmark: delivery throughput to a local HTTPS receiver, and what a webhook adds
-to the V2 response time.
+to the V2 response time, on the embedded backend (SQLite) and on Redis.
 
-Starts one ``python -m ogmint`` process (embedded SQLite, or ``--redis-url``) that trusts a
-throw-away CA and may reach loopback, plus an aiohttp HTTPS receiver in this process.
+For each backend it starts an aiohttp HTTPS receiver answering 204 (``webhook_receiver.py``, its
+own process, certificate from a throw-away CA) and one ``python -m ogmint`` (``WORKERS`` workers,
+a throw-away data dir, images on local disk) that trusts that CA and may reach loopback. The
+Redis backend gets a scratch ``redis-server`` (loopback, no persistence) unless ``--redis-url``
+names one.
 
-1. Throughput: ``--deliveries`` deliveries are written straight into the outbox before the
-   server starts (so rendering is not measured); the figure is deliveries per second between
-   the receiver's first and last request.
-2. Latency: ``--renders`` V2 renders with and without ``webhookUrl``, interleaved, each a new
-   image (unique title), round-robin over several users to stay under the burst limit; medians
-   and p95 of the client-side response time. The receiver is running, so deliveries happen
-   concurrently with the requests, in the same server process, as in production.
+1. Throughput: ``--deliveries`` deliveries are written straight into the outbox through the
+   app's own state store before the server starts (so rendering is not measured); the figure
+   is deliveries per second between the receiver's first and last request.
+2. Latency: ``--renders`` V2 renders with ``webhookUrl`` and as many without, interleaved in
+   one shuffled sequence (after ``WARMUP_REQUESTS`` warm-ups), sent one at a time, each a new
+   image (unique title), round-robin over ``USERS`` users to stay under the burst limit;
+   medians and p95 of the client-side response time. The receiver is running, so deliveries
+   happen concurrently with the requests, in the same server processes, as in production.
 
-``python bench/webhooks_bench.py [--deliveries 2000] [--renders 200]`` prints JSON.
+Every process started here is stopped (its process group) when the run ends, failed or not.
+
+``python bench/webhooks_bench.py [--deliveries 2000] [--renders 200] [--backend both]``
+prints the figures as JSON.
 """
 
 from __future__ import annotations
@@ -22,231 +29,316 @@ import asyncio
 import json
 import os
 import random
-import signal
-import socket
-import ssl
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import trustme
-from aiohttp import web
 
-REPO = Path(__file__).resolve().parents[1]
+from harness import (
+    PYTHON,
+    Processes,
+    cpu_snapshot,
+    free_port,
+    group_cpu,
+    http,
+    start_redis,
+)
+from ogmint.keys import hash_key, new_key
+from ogmint.state.base import Delivery, RenderRecord, StateStore
+from ogmint.state.redis import RedisStateStore
+from ogmint.state.sqlite import SqliteStateStore
+from ogmint.webhooks.queue import new_delivery
+
+RECEIVER = Path(__file__).resolve().with_name("webhook_receiver.py")
 USERS = 60  # V2 requests go round-robin over this many users: each stays under its burst limit
-sys.path.insert(0, str(REPO / "server"))
-
-from ogmint.keys import hash_key, new_key  # noqa: E402
-from ogmint.state.base import Delivery, RenderRecord  # noqa: E402
-from ogmint.state.redis import RedisStateStore  # noqa: E402
-from ogmint.state.sqlite import SqliteStateStore  # noqa: E402
-from ogmint.webhooks.queue import new_delivery  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+WORKERS = 2
+WARMUP_REQUESTS = 20
+STARTUP_TIMEOUT = 90.0
+DELIVERY_TIMEOUT = 600.0
+BACKENDS = ("embedded", "redis")
 
 
 class Receiver:
-    """An HTTPS receiver answering 204, recording arrival times, in a background thread."""
+    """The HTTPS receiver (``webhook_receiver.py``) in its own process, answering 204."""
 
-    def __init__(self, ca: trustme.CA) -> None:
-        self.port = free_port()
-        self.times: list[float] = []
-        self._ca = ca
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        await request.read()
-        self.times.append(time.perf_counter())
-        return web.Response(status=204)
-
-    def start(self) -> None:
-        ready = threading.Event()
-        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self._ca.issue_cert("127.0.0.1").configure_cert(tls)
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            app = web.Application()
-            app.router.add_post("/{tail:.*}", self._handle)
-            runner = web.AppRunner(app, access_log=None)
-            loop.run_until_complete(runner.setup())
-            loop.run_until_complete(
-                web.TCPSite(runner, "127.0.0.1", self.port, ssl_context=tls).start()
-            )
-            ready.set()
-            loop.run_forever()
-
-        threading.Thread(target=serve, daemon=True).start()
-        ready.wait(10)
+    def __init__(self, procs: Processes, tmp: Path, ca: trustme.CA, name: str) -> None:
+        pem = tmp / f"{name}.pem"
+        ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(pem))
+        self.port, self._stats = free_port(), f"http://127.0.0.1:{free_port()}"
+        args = [str(PYTHON), str(RECEIVER), str(self.port), self._stats.rsplit(":", 1)[1]]
+        self.proc = procs.start(name, [*args, str(pem)])
+        procs.wait_until(name, self.proc, lambda: http(self._stats + "/counts")[0] == 200, 30)
 
     def url(self, path: str) -> str:
         return f"https://127.0.0.1:{self.port}{path}"
 
+    def count(self, path: str) -> int:
+        status, _, body = http(self._stats + "/counts")
+        if status != 200:
+            raise RuntimeError(f"the receiver answered {status}")
+        return int(json.loads(body).get(path, 0))
 
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ogmint"],
-        env={**os.environ, **env, "OGMINT_PORT": str(port), "OGMINT_HOST": "127.0.0.1"},
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGKILL)
-    raise RuntimeError("server did not start")
+    def arrivals(self, path: str) -> list[float]:
+        """``time.monotonic()`` of each POST to ``path``, in order of arrival."""
+        return [float(t) for t in json.loads(http(self._stats + "/arrivals")[2]).get(path, [])]
 
 
-async def prefill(env: dict[str, str], data: Path, url: str, count: int) -> list[str]:
+async def prefill(store: StateStore, url: str, count: int) -> list[str]:
     """Queues ``count`` deliveries to ``url``; returns API keys of fresh users for the V2 part."""
-    store = (
-        RedisStateStore(env["OGMINT_REDIS_URL"])
-        if "OGMINT_REDIS_URL" in env
-        else SqliteStateStore(data / "ogmint.sqlite3")
-    )
     await store.open()
     created = "2026-11-25T00:00:00.000Z"
-    for i in range(count):
-        slug = f"b{i:07d}"
-        record = RenderRecord(slug, "bench", f"d{i}", "k", '"e"', 1, "blog", created)
-        delivery: Delivery = new_delivery(
-            record,
-            image_url=f"http://127.0.0.1/i/{slug}",
-            owner="bench",
-            url=url,
-            secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            metadata={"i": i},
-        )
-        await store.save_render(record, delivery)
-    keys = []
-    for i in range(USERS):
-        key_id, key = new_key()
-        await store.create_key(f"bench-{i}", key_id, hash_key(key), "agency")
-        keys.append(key)
-    await store.close()
-    return keys
+    run_id = f"{random.getrandbits(32):08x}"  # a reused Redis (--redis-url) may hold older slugs
+    try:
+        for i in range(count):
+            slug = f"b{run_id}{i:07d}"
+            record = RenderRecord(slug, "bench", f"d{run_id}{i}", "k", '"e"', 1, "blog", created)
+            delivery: Delivery = new_delivery(
+                record,
+                image_url=f"http://127.0.0.1/i/{slug}",
+                owner="bench",
+                url=url,
+                secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                metadata={"i": i},
+            )
+            await store.save_render(record, delivery)
+        keys = []
+        for i in range(USERS):
+            key_id, key = new_key()
+            await store.create_key(f"bench-{run_id}-{i}", key_id, hash_key(key), "agency")
+            keys.append(key)
+        return keys
+    finally:
+        await store.close()
 
 
-def post(url: str, key: str, body: dict[str, object]) -> float:
-    req = urllib.request.Request(
-        url,
-        method="POST",
-        data=json.dumps(body).encode(),
-        headers={"content-type": "application/json", "x-api-key": key},
-    )
+def post(url: str, key: str, body: dict[str, object]) -> tuple[float, dict]:
+    """One V2 render: (client-side milliseconds, the JSON reply); raises unless 201."""
+    data = json.dumps(body).encode()
+    headers = {"content-type": "application/json", "x-api-key": key}
     start = time.perf_counter()
-    with urllib.request.urlopen(req, timeout=30) as r:
-        r.read()
-        assert r.status == 201, r.status
-    return (time.perf_counter() - start) * 1000
+    status, _, reply = http(url, "POST", data, headers)
+    ms = (time.perf_counter() - start) * 1000
+    if status != 201:
+        raise RuntimeError(f"V2 render answered {status}: {reply[:300]!r}")
+    return ms, json.loads(reply)
+
+
+def _percentile(ordered: list[float], q: float) -> float:
+    """Nearest-rank percentile, as in render_bench.py."""
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def summary(ms: list[float]) -> dict[str, float]:
     ms = sorted(ms)
     return {
+        "count": len(ms),
         "median_ms": round(statistics.median(ms), 2),
-        "p95_ms": round(ms[int(len(ms) * 0.95) - 1], 2),
+        "p95_ms": round(_percentile(ms, 0.95), 2),
         "mean_ms": round(statistics.fmean(ms), 2),
     }
 
 
-def run(deliveries: int, renders: int, redis_url: str) -> dict[str, object]:
-    ca = trustme.CA()
-    receiver = Receiver(ca)
-    receiver.start()
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        data.mkdir()
-        ca_file = Path(tmp) / "ca.pem"
-        ca.cert_pem.write_to_path(str(ca_file))
-        env = {
-            "OGMINT_DATA_DIR": str(data),
-            "OGMINT_OUTBOUND_CA_FILE": str(ca_file),
-            "OGMINT_OUTBOUND_ALLOW": "127.0.0.1",
-        }
-        if redis_url:
-            env["OGMINT_REDIS_URL"] = redis_url
-        keys = asyncio.run(prefill(env, data, receiver.url("/bulk"), deliveries))
-        port = free_port()
-        proc = start_server(env, port)
-        try:
-            deadline = time.monotonic() + 600
-            while len(receiver.times) < deliveries and time.monotonic() < deadline:
-                time.sleep(0.05)
-            got = len(receiver.times)
-            span = receiver.times[-1] - receiver.times[0]
-            rate = (got - 1) / span if span > 0 else float("nan")
+def _after(samples: list[tuple[bool, bool, float]], hook: bool, previous: bool) -> list[float]:
+    return [ms for h, prev, ms in samples if h == hook and prev == previous]
 
-            base = f"http://127.0.0.1:{port}/api/v2/render"
-            plain: list[float] = []
-            hooked: list[float] = []
-            rng = random.Random(1)
-            sent = 0
-            quiet: list[float] = []  # plain requests right after a plain one
-            previous = False
-            for i in range(renders + 10):
-                # Each pair in random order: no systematic position effects.
-                for with_hook in rng.sample([False, True], 2):
-                    body: dict[str, object] = {
-                        "template": "blog",
-                        "title": f"Bench {i} {int(with_hook)}",
-                    }
-                    if with_hook:
-                        body |= {
-                            "webhookUrl": receiver.url("/lat"),
-                            "webhookSecret": "s",
-                            "metadata": {"i": i},
-                        }
-                    sent += 1  # round-robin users: each stays under the burst limit
-                    ms = post(base, keys[sent % len(keys)], body)
-                    if i >= 10:  # the first 10 pairs warm up
-                        (hooked if with_hook else plain).append(ms)
-                        if not with_hook and not previous:
-                            quiet.append(ms)
-                    previous = with_hook
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(30)
+
+def _latency(url: str, keys: list[str], hook_url: str, label: str, renders: int) -> dict:
+    """``renders`` V2 renders with a webhook and as many without, in one shuffled sequence."""
+    rng = random.Random(1)
+    order = [False, True] * (WARMUP_REQUESTS // 2)
+    rng.shuffle(order)
+    measured = [False, True] * renders
+    rng.shuffle(measured)
+    samples: list[tuple[bool, bool, float]] = []  # (with webhook, previous had one, ms)
+    previous, dispatched = False, 0
+    for i, with_hook in enumerate(order + measured):
+        body: dict[str, object] = {"template": "blog", "title": f"Bench {label} {i}"}
+        if with_hook:
+            body |= {"webhookUrl": hook_url, "webhookSecret": "s", "metadata": {"i": i}}
+        # Round-robin users: each stays under its burst limit.
+        ms, reply = post(url, keys[i % len(keys)], body)
+        dispatched += reply.get("webhook_dispatched") is True
+        if i >= len(order):
+            samples.append((with_hook, previous, ms))
+        previous = with_hook
+    plain = [ms for hook, _, ms in samples if not hook]
+    hooked = [ms for hook, _, ms in samples if hook]
+    plain_after_plain = _after(samples, False, False)
+    med = statistics.median
     return {
-        "backend": "redis" if redis_url else "embedded",
-        "deliveries": got,
-        "deliveries_per_s": round(rate, 1),
+        "dispatched": dispatched,
         "v2_without_webhook": summary(plain),
         "v2_with_webhook": summary(hooked),
-        # A delivery runs in the server's event loop right after its request, so its cost
-        # lands on the next request: plain requests after a plain one show the quiet figure.
-        "v2_without_webhook_after_plain": summary(quiet),
-        "extra_median_ms": round(statistics.median(hooked) - statistics.median(plain), 2),
-        "extra_vs_after_plain_median_ms": round(
-            statistics.median(hooked) - statistics.median(quiet), 2
+        "extra_median_ms": round(med(hooked) - med(plain), 2),
+        "extra_p95_ms": round(
+            _percentile(sorted(hooked), 0.95) - _percentile(sorted(plain), 0.95), 2
+        ),
+        # A delivery runs in a server process right after its request: its cost lands on the
+        # next request, with or without a webhook. Requests after one without a webhook show
+        # each variant without that spill-over; requests without a webhook after one with it
+        # show the spill-over.
+        "after_plain": {
+            "v2_without_webhook": summary(plain_after_plain),
+            "v2_with_webhook": summary(_after(samples, True, False)),
+        },
+        "extra_after_plain_median_ms": round(
+            med(_after(samples, True, False)) - med(plain_after_plain), 2
+        ),
+        "spill_over_median_ms": round(
+            med(_after(samples, False, True)) - med(plain_after_plain), 2
         ),
     }
 
 
-def main() -> None:
+def _measure(
+    procs: Processes,
+    tmp: Path,
+    ca: trustme.CA,
+    backend: str,
+    redis_url: str,
+    deliveries: int,
+    renders: int,
+) -> dict[str, object]:
+    """Both measurements on one backend, with its own receiver, server and data dir."""
+    receiver = Receiver(procs, tmp, ca, f"receiver-{backend}")
+    ca_file = tmp / "ca.pem"
+    data = tmp / f"data-{backend}"
+    data.mkdir()
+    env = {
+        **os.environ,
+        "OGMINT_HOST": "127.0.0.1",
+        "OGMINT_WORKERS": str(WORKERS),
+        "OGMINT_DATA_DIR": str(data),
+        "OGMINT_OUTBOUND_CA_FILE": str(ca_file),
+        "OGMINT_OUTBOUND_ALLOW": "127.0.0.1",
+    }
+    store: StateStore
+    if backend == "redis":
+        env["OGMINT_REDIS_URL"] = redis_url
+        store = RedisStateStore(redis_url, timeout=10)
+    else:
+        store = SqliteStateStore(data / "ogmint.sqlite3")
+    started = time.monotonic()
+    keys = asyncio.run(prefill(store, receiver.url("/bulk"), deliveries))
+    prefill_s = time.monotonic() - started
+
+    port = free_port()
+    env["OGMINT_PORT"] = str(port)
+    name = f"ogmint-{backend}"
+    proc = procs.start(name, [str(PYTHON), "-m", "ogmint"], env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        startup_s = procs.wait_until(
+            name, proc, lambda: http(base + "/healthz")[0] == 200, STARTUP_TIMEOUT
+        )
+        # 1. Throughput of the queued deliveries.
+        groups = {"server": proc.pid, "receiver": receiver.proc.pid}
+        cpu0, own0 = cpu_snapshot(), os.times()
+        before = {g: group_cpu(pgid) for g, pgid in groups.items()}
+        deadline = time.monotonic() + DELIVERY_TIMEOUT
+        while receiver.count("/bulk") < deliveries and time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited:\n{procs.log(name).read_text()[-3000:]}")
+            time.sleep(0.1)
+        cpu1, own1 = cpu_snapshot(), os.times()
+        wall = cpu1.wall - cpu0.wall
+        cores = {g: round((group_cpu(pgid) - before[g]) / wall, 2) for g, pgid in groups.items()}
+        own = (own1.user + own1.system - own0.user - own0.system) / wall
+        busy = (cpu1.machine - cpu0.machine) / wall
+        cores["others"] = round(busy - sum(cores.values()) - own, 2)
+        times = receiver.arrivals("/bulk")
+        got = len(times)
+        if got < 2:
+            raise RuntimeError(f"only {got} deliveries arrived:\n{procs.log(name).read_text()}")
+        span = times[-1] - times[0]
+        rate = (got - 1) / span if span > 0 else float("nan")
+
+        # 2. V2 latency with and without a webhook, interleaved.
+        hook_url = receiver.url("/lat")
+        latency = _latency(base + "/api/v2/render", keys, hook_url, backend, renders)
+        during = receiver.count("/lat")
+        deadline = time.monotonic() + 30
+        while receiver.count("/lat") < latency["dispatched"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        delivered = receiver.count("/lat")
+    finally:
+        procs.stop(proc)
+        procs.stop(receiver.proc)
+
+    return {
+        "backend": backend,
+        "workers": WORKERS,
+        "startup_s": round(startup_s, 2),
+        "prefill_s": round(prefill_s, 2),
+        "deliveries_queued": deliveries,
+        "deliveries": got,
+        "delivery_seconds": round(span, 2),
+        "deliveries_per_s": round(rate, 1),
+        "delivery_cores": cores,
+        **{k: v for k, v in latency.items() if k != "dispatched"},
+        "webhooks_dispatched": latency["dispatched"],
+        "webhooks_delivered_during_requests": during,
+        "webhooks_delivered": delivered,
+    }
+
+
+def run(
+    deliveries: int = 2000,
+    renders: int = 200,
+    backends: tuple[str, ...] = BACKENDS,
+    redis_url: str = "",
+) -> dict[str, object]:
+    """Runs both measurements on each backend in ``backends``; their figures, by backend."""
+    ca = trustme.CA()
+    results: dict[str, object] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="ogmint-bench-wh-") as tmp_name,
+        Processes(Path(tmp_name)) as procs,
+    ):
+        tmp = Path(tmp_name)
+        ca.cert_pem.write_to_path(str(tmp / "ca.pem"))
+        for backend in backends:
+            url, redis = redis_url, None
+            if backend == "redis" and not url:
+                redis_port = free_port()
+                redis = start_redis(procs, redis_port)
+                url = f"redis://127.0.0.1:{redis_port}/0"
+            try:
+                results[backend] = _measure(procs, tmp, ca, backend, url, deliveries, renders)
+            finally:
+                if redis is not None:
+                    procs.stop(redis)
+    return {
+        "deliveries": deliveries,
+        "renders": renders,
+        "warmup_requests": WARMUP_REQUESTS,
+        "users": USERS,
+        "workers": WORKERS,
+        "redis": "given" if redis_url else "scratch redis-server",
+        "backends": results,
+    }
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=2000)
     parser.add_argument("--renders", type=int, default=200, help="per variant")
-    parser.add_argument("--redis-url", default="", help="use this Redis (a scratch database)")
+    parser.add_argument("--backend", choices=[*BACKENDS, "both"], default="both")
+    parser.add_argument(
+        "--redis-url",
+        default="",
+        help="use this Redis (a scratch database) instead of starting a scratch redis-server",
+    )
     args = parser.parse_args()
-    print(json.dumps(run(args.deliveries, args.renders, args.redis_url), indent=2))
+    backends = BACKENDS if args.backend == "both" else (args.backend,)
+    report = run(args.deliveries, args.renders, backends, args.redis_url)
+    json.dump(report, sys.stdout, indent=2)
+    print()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
