@@ -322,9 +322,14 @@ class RedisStateStore:
 
     async def _script(self, name: str, keys: list[str], args: list[str | int | float]) -> Any:
         script = self._scripts.get(name)
-        if script is None:
+        if script is None or self._client is None:
             raise StateUnavailable("state store is not open")
-        return await self._call(script(keys=keys, args=args))
+        try:
+            # EVALSHA straight away: the Script wrapper's bookkeeping costs more CPU than the
+            # round trip on hot paths (token bucket, claims).
+            return await self._call(self._client.evalsha(script.sha, len(keys), *keys, *args))
+        except rx.NoScriptError:  # Redis restarted and forgot the scripts: reload and retry
+            return await self._call(script(keys=keys, args=args))
 
     async def _hash(self, key: str) -> dict[str, str]:
         # decode_responses=True: every reply is str (redis-py types them as bytes | str).
