@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import boto3
 import pytest
@@ -122,18 +123,7 @@ def s3_server_factory(
     tmp_path_factory: pytest.TempPathFactory, aws_env: None
 ) -> Iterator[Callable[[], S3Server]]:
     """Starts private S3 servers (each with the bucket created); all are killed at the end."""
-    started: list[S3Server] = []
-
-    def factory() -> S3Server:
-        port = free_port()
-        server = S3Server(port, tmp_path_factory.mktemp("moto") / f"moto-{port}.log")
-        started.append(server)
-        server.start()
-        return server
-
-    yield factory
-    for server in started:
-        server.stop()
+    yield from _factory(S3Server, "moto", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
@@ -204,11 +194,32 @@ def redis_server_factory(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Callable[[], RedisServer]]:
     """Starts private Redis servers (for tests that stop them); all are killed at the end."""
-    started: list[RedisServer] = []
+    yield from _factory(RedisServer, "redis", tmp_path_factory)
 
-    def factory() -> RedisServer:
+
+@pytest.fixture(scope="session")
+def redis_server(redis_server_factory: Callable[[], RedisServer]) -> RedisServer:
+    """The shared Redis server. Do not stop it: take one from ``redis_server_factory``."""
+    return redis_server_factory()
+
+
+class _Process(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+P = TypeVar("P", bound=_Process)
+
+
+def _factory(
+    cls: Callable[[int, Path], P], name: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[], P]]:
+    """A factory of started ``cls`` servers on free ports, all stopped when it is closed."""
+    started: list[P] = []
+
+    def factory() -> P:
         port = free_port()
-        server = RedisServer(port, tmp_path_factory.mktemp("redis") / f"redis-{port}.log")
+        server = cls(port, tmp_path_factory.mktemp(name) / f"{name}-{port}.log")
         started.append(server)
         server.start()
         return server
@@ -216,9 +227,3 @@ def redis_server_factory(
     yield factory
     for server in started:
         server.stop()
-
-
-@pytest.fixture(scope="session")
-def redis_server(redis_server_factory: Callable[[], RedisServer]) -> RedisServer:
-    """The shared Redis server. Do not stop it: take one from ``redis_server_factory``."""
-    return redis_server_factory()
