@@ -97,7 +97,7 @@ async def prefill(store: StateStore, url: str, count: int) -> list[str]:
             record = RenderRecord(slug, "bench", f"d{run_id}{i}", "k", '"e"', 1, "blog", created)
             delivery: Delivery = new_delivery(
                 record,
-                image_url=f"http://127.0.0.1/i/{slug}",
+                base_url="http://127.0.0.1",
                 owner="bench",
                 url=url,
                 secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",

@@ -44,14 +44,50 @@ AWS_ENV = {
 
 
 @dataclass
-class S3Server:
-    """A moto S3 server process on a fixed loopback port; it keeps its data in memory only."""
+class _ServerProcess:
+    """A server process on a fixed loopback port, restartable on the same port."""
 
     port: int
     log_path: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False, kw_only=True)
+
+    def _launch(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
+        """Starts ``args`` and waits until ``_answers()``."""
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{name} exited: {self.log_path.read_text()[-2000:]}")
+            if self._answers():
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"{name} did not answer in 30 s")
+
+    def _answers(self) -> bool:
+        raise NotImplementedError
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        """Kills the server; its port refuses connections until ``start()``."""
+        if self.running():
+            assert self.process is not None
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+
+@dataclass
+class S3Server(_ServerProcess):
+    """A moto S3 server process; it keeps its data in memory only."""
+
     bucket: str = S3_BUCKET
     region: str = S3_REGION
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def endpoint_url(self) -> str:
@@ -62,17 +98,10 @@ class S3Server:
 
         A restarted server is empty: objects written before ``stop()`` are gone.
         """
-        if self.process is not None and self.process.poll() is None:
+        if self.running():
             return
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                env={**os.environ, **AWS_ENV},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._wait_until_answering()
+        args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+        self._launch("moto server", args, {**os.environ, **AWS_ENV})
         boto3.client(
             "s3",
             endpoint_url=self.endpoint_url,
@@ -81,28 +110,14 @@ class S3Server:
             aws_secret_access_key="test",
         ).create_bucket(Bucket=self.bucket)
 
-    def stop(self) -> None:
-        """Kills the server; its port refuses connections until ``start()``."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        self.process = None
-
-    def _wait_until_answering(self) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"moto server exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(self.endpoint_url + "/", timeout=1):
-                    return
-            except urllib.error.HTTPError:
-                return  # any HTTP answer means it is serving
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("moto server did not answer in 30 s")
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.endpoint_url + "/", timeout=1):
+                return True
+        except urllib.error.HTTPError:
+            return True  # any HTTP answer means it is serving
+        except OSError:
+            return False
 
 
 @pytest.fixture(scope="session")
@@ -133,12 +148,8 @@ def s3_server(s3_server_factory: Callable[[], S3Server]) -> S3Server:
 
 
 @dataclass
-class RedisServer:
-    """A ``redis-server`` process on a fixed loopback port, in memory only (no RDB, no AOF)."""
-
-    port: int
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+class RedisServer(_ServerProcess):
+    """A ``redis-server`` process, in memory only (no RDB, no AOF)."""
 
     @property
     def url(self) -> str:
@@ -149,44 +160,21 @@ class RedisServer:
 
         A restarted server is empty: everything written before ``stop()`` is gone.
         """
-        if self.process is not None and self.process.poll() is None:
+        if self.running():
             return
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.fail("redis-server is not installed: `make test` installs it (apt redis-server)")
         args = [binary, "--port", str(self.port), "--bind", "127.0.0.1"]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [*args, "--save", "", "--appendonly", "no"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._wait_until_answering()
+        self._launch("redis-server", [*args, "--save", "", "--appendonly", "no"])
 
-    def stop(self) -> None:
-        """Kills the server; its port refuses connections until ``start()``."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        self.process = None
-
-    def _wait_until_answering(self) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(64).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("redis-server did not answer PING in 30 s")
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(64).startswith(b"+PONG")
+        except OSError:
+            return False
 
 
 @pytest.fixture(scope="session")

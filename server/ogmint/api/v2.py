@@ -21,7 +21,6 @@ from ogmint.errors import (
     ValidationError,
 )
 from ogmint.services import Services
-from ogmint.state.base import Delivery, RenderRecord
 from ogmint.webhooks.payload import NotRepresentable, js_json
 from ogmint.webhooks.queue import check_webhook_url, new_delivery
 
@@ -89,7 +88,7 @@ async def create_render(request: Request) -> HTTPResponse:
     if isinstance(url, str):
         await check_webhook_url(url, svc.outbound, RESOLVE_TIMEOUT)
         webhook = partial(
-            _delivery,
+            new_delivery,
             base_url=svc.settings.base_url,
             owner=key.user,
             url=url,
@@ -110,22 +109,3 @@ async def create_render(request: Request) -> HTTPResponse:
     if not created:
         payload["cached"] = True
     return json(payload, status=201 if created else 200, headers=headers)
-
-
-def _delivery(
-    record: RenderRecord,
-    *,
-    base_url: str,
-    owner: str,
-    url: str,
-    secret: str,
-    metadata: dict[str, object],
-) -> Delivery:
-    return new_delivery(
-        record,
-        image_url=f"{base_url}/i/{record.slug}",
-        owner=owner,
-        url=url,
-        secret=secret,
-        metadata=metadata,
-    )

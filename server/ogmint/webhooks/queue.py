@@ -27,7 +27,7 @@ JITTER = 0.25
 def new_delivery(
     record: RenderRecord,
     *,
-    image_url: str,
+    base_url: str,
     owner: str,
     url: str,
     secret: str,
@@ -40,7 +40,7 @@ def new_delivery(
         owner=owner,
         url=url,
         secret=secret,
-        body=render_completed(record, image_url, metadata),
+        body=render_completed(record, f"{base_url}/i/{record.slug}", metadata),
         created_at=record.created_at,
     )
 
