@@ -1,8 +1,9 @@
 //! SVG → pixels → PNG, with every input bounded before work is done.
+use crate::draw::draw;
 use crate::encode::encode_png;
 use crate::error::RenderError;
 use crate::fonts::FontLibrary;
-use resvg::tiny_skia::{Pixmap, Transform};
+use resvg::tiny_skia::Pixmap;
 use resvg::usvg::{Options, Tree};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -84,7 +85,7 @@ pub fn rasterise(tree: &Tree, limits: &Limits) -> Result<Pixmap, RenderError> {
     }
     let mut pixmap =
         Pixmap::new(width, height).ok_or(RenderError::CanvasTooLarge { width, height })?;
-    resvg::render(tree, Transform::default(), &mut pixmap.as_mut());
+    draw(tree, &mut pixmap.as_mut());
     Ok(pixmap)
 }
 
@@ -142,7 +143,7 @@ pub fn render_layers(
         )));
     }
     let mut pixmap = Pixmap::clone(&base);
-    resvg::render(&tree, Transform::default(), &mut pixmap.as_mut());
+    draw(&tree, &mut pixmap.as_mut());
     Ok(pixmap)
 }
 
