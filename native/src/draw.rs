@@ -176,7 +176,8 @@ fn device_rect(data: &usvg::tiny_skia_path::Path, to: Transform) -> Option<(f32,
         points.pop();
     }
     // Four distinct corners of the bounds, each side (the closing one too) along one axis.
-    let on_corner = |p: &usvg::tiny_skia_path::Point| (p.x == l || p.x == r) && (p.y == t || p.y == b);
+    let on_corner =
+        |p: &usvg::tiny_skia_path::Point| (p.x == l || p.x == r) && (p.y == t || p.y == b);
     let rectangle = l < r
         && t < b
         && points.len() == 4
@@ -203,7 +204,10 @@ fn device_rect(data: &usvg::tiny_skia_path::Path, to: Transform) -> Option<(f32,
 
 /// `t` as an affine function of device coordinates: device → gradient space (the inverse of
 /// path and gradient transforms) → projection onto the gradient vector.
-fn ramp_coordinates(gradient: &usvg::LinearGradient, to_device: Transform) -> Option<(f64, f64, f64)> {
+fn ramp_coordinates(
+    gradient: &usvg::LinearGradient,
+    to_device: Transform,
+) -> Option<(f64, f64, f64)> {
     let total = to_device.pre_concat(gradient.transform()).invert()?;
     let (x1, y1) = (f64::from(gradient.x1()), f64::from(gradient.y1()));
     let (dx, dy) = (f64::from(gradient.x2()) - x1, f64::from(gradient.y2()) - y1);
@@ -305,7 +309,10 @@ mod tests {
     #[test]
     fn matches_resvg_on_gradient_backgrounds() {
         let cases = [
-            doc(TWO_STOPS, r#"<rect width="300" height="160" fill="url(#g)"/>"#),
+            doc(
+                TWO_STOPS,
+                r#"<rect width="300" height="160" fill="url(#g)"/>"#,
+            ),
             // Stops not at the ends, several pieces, user-space units and a gradient transform.
             doc(
                 r##"<linearGradient id="g" gradientUnits="userSpaceOnUse" x1="20" y1="150" x2="260" y2="10" gradientTransform="rotate(10 150 80)"><stop offset="0.2" stop-color="#ff0000"/><stop offset="0.5" stop-color="#00ff80"/><stop offset="0.5" stop-color="#102030"/><stop offset="0.9" stop-color="#fafafa"/></linearGradient>"##,
@@ -335,11 +342,21 @@ mod tests {
             GradientRect::of(path, 300, 160).is_some()
         };
         assert!(direct(r#"<rect width="300" height="160" fill="url(#g)"/>"#));
-        assert!(!direct(r#"<rect width="300" height="160" rx="8" fill="url(#g)"/>"#));
-        assert!(!direct(r#"<rect x="0.5" width="100" height="160" fill="url(#g)"/>"#));
-        assert!(!direct(r#"<rect width="300" height="160" fill="url(#g)" fill-opacity="0.5"/>"#));
-        assert!(!direct(r#"<rect width="300" height="160" fill="url(#g)" stroke="red"/>"#));
-        assert!(!direct(r#"<path d="M0 0 L300 0 L300 160 L0 100 Z" fill="url(#g)"/>"#));
+        assert!(!direct(
+            r#"<rect width="300" height="160" rx="8" fill="url(#g)"/>"#
+        ));
+        assert!(!direct(
+            r#"<rect x="0.5" width="100" height="160" fill="url(#g)"/>"#
+        ));
+        assert!(!direct(
+            r#"<rect width="300" height="160" fill="url(#g)" fill-opacity="0.5"/>"#
+        ));
+        assert!(!direct(
+            r#"<rect width="300" height="160" fill="url(#g)" stroke="red"/>"#
+        ));
+        assert!(!direct(
+            r#"<path d="M0 0 L300 0 L300 160 L0 100 Z" fill="url(#g)"/>"#
+        ));
         // Anything resvg still draws comes out the same too.
         for body in [
             r#"<rect width="300" height="160" rx="8" fill="url(#g)"/>"#,

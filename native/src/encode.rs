@@ -1,83 +1,297 @@
 //! PNG encoding tuned for speed first, then size.
+//!
+//! Image data is deflated in bands of rows, each band independent of the others (a full flush
+//! resets the compressor between them). A template's static background is encoded once this
+//! way and cached; a render over it re-encodes only the bands whose pixels changed and copies
+//! the others' compressed bytes. Text covers well under half of a card's rows.
 use crate::error::RenderError;
+use flate2::{Compress, Compression, FlushCompress};
 use resvg::tiny_skia::{Pixmap, PremultipliedColorU8};
-use std::io::Write as _;
 
-/// zlib level 1 without row filters: on rendered cards (smooth gradients, flat panels, text)
-/// it was both the fastest option measured and within ~1.4x of resvg's default output size;
-/// row filters break the long diagonal-gradient matches deflate finds between rows, and
-/// `fdeflate`'s fast mode (only sensible with filters) came out slower and ~1.7x larger.
-const COMPRESSION: png::DeflateCompression = png::DeflateCompression::Level(1);
-const FILTER: png::Filter = png::Filter::NoFilter;
-/// Bytes per IDAT chunk when streaming rows.
-const STREAM_CHUNK: usize = 1 << 16;
+/// zlib level 1 (zlib-rs's `deflate_quick`) without row filters: on rendered cards (smooth
+/// gradients, flat panels, text) it was both the fastest option measured and within ~1.4x of
+/// resvg's default output size; row filters break the long diagonal-gradient matches deflate
+/// finds between rows, and `fdeflate`'s fast mode (only sensible with filters) came out slower
+/// and ~1.7x larger.
+const LEVEL: u32 = 1;
+/// The zlib stream header for deflate with a 32 KiB window at the "fastest" level.
+const ZLIB_HEADER: [u8; 2] = [0x78, 0x01];
+/// A final, empty, fixed-Huffman deflate block: ends a stream of flushed bands.
+const FINAL_BLOCK: [u8; 2] = [0x03, 0x00];
+/// Rows converted and fed to the compressor at a time.
+const CHUNK_ROWS: usize = 8;
+/// PNG's "no filter" row prefix.
+const NO_FILTER: u8 = 0;
+/// Rows per band for cached backgrounds: small enough that text lines leave whole bands
+/// untouched, large enough that restarting the compressor costs little size.
+pub const BAND_ROWS: usize = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Color {
+    Rgb,
+    Rgba,
+}
+
+impl Color {
+    fn channels(self) -> usize {
+        match self {
+            Self::Rgb => 3,
+            Self::Rgba => 4,
+        }
+    }
+
+    fn png_type(self) -> u8 {
+        match self {
+            Self::Rgb => 2,
+            Self::Rgba => 6,
+        }
+    }
+}
+
+/// One band's compressed rows and the Adler-32 of its uncompressed (filtered) bytes.
+#[derive(Debug, Clone)]
+struct Band {
+    deflated: Vec<u8>,
+    adler: u32,
+    raw_len: usize,
+}
+
+/// An image's compressed PNG data, in independently reusable bands.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    width: u32,
+    height: u32,
+    color: Color,
+    band_rows: usize,
+    bands: Vec<Band>,
+}
 
 /// Encodes a rendered pixmap as PNG.
 ///
 /// Opaque images (every social card) drop the alpha channel, which saves ~20 % of the work.
-/// Rows are converted and compressed one at a time, so no second full-size buffer is made.
 pub fn encode_png(pixmap: &Pixmap) -> Result<Vec<u8>, RenderError> {
-    match encode_rows(pixmap, png::ColorType::Rgb)? {
-        Some(png) => Ok(png),
-        None => encode_rows(pixmap, png::ColorType::Rgba)?
-            .ok_or_else(|| RenderError::Encode("RGBA rows refused".into())),
+    Ok(encode(pixmap, pixmap.height() as usize, None)?.to_png())
+}
+
+/// Encodes `pixmap` in bands of [`BAND_ROWS`], to be reused by [`encode_png_over`].
+pub fn encode_bands(pixmap: &Pixmap) -> Result<Encoded, RenderError> {
+    encode(pixmap, BAND_ROWS, None)
+}
+
+/// Encodes `pixmap`, which was drawn over `base` (encoded as `encoded`): bands whose pixels
+/// equal the base's are copied from `encoded` instead of compressed again.
+pub fn encode_png_over(
+    pixmap: &Pixmap,
+    base: &Pixmap,
+    encoded: &Encoded,
+) -> Result<Vec<u8>, RenderError> {
+    let same_canvas = (pixmap.width(), pixmap.height()) == (base.width(), base.height())
+        && (encoded.width, encoded.height) == (base.width(), base.height());
+    let reuse = same_canvas.then_some((base, encoded));
+    Ok(encode(pixmap, encoded.band_rows, reuse)?.to_png())
+}
+
+fn encode(
+    pixmap: &Pixmap,
+    band_rows: usize,
+    reuse: Option<(&Pixmap, &Encoded)>,
+) -> Result<Encoded, RenderError> {
+    // Drawing over an opaque base leaves it opaque, so a reused RGB base is tried as RGB.
+    let first = reuse.map_or(Color::Rgb, |(_, e)| e.color);
+    if let Some(encoded) = deflate_bands(pixmap, first, band_rows, reuse)? {
+        return Ok(encoded);
+    }
+    // Translucent pixels where RGB was hoped for: start again as RGBA, reusing nothing (the
+    // base's bands are RGB). Such pixels come early in translucent images.
+    deflate_bands(pixmap, Color::Rgba, band_rows, None)?
+        .ok_or_else(|| RenderError::Encode("RGBA rows refused".into()))
+}
+
+/// Deflates the pixmap's rows as `color`, band by band; `None` if a pixel turns out not to be
+/// opaque while writing RGB.
+fn deflate_bands(
+    pixmap: &Pixmap,
+    color: Color,
+    band_rows: usize,
+    reuse: Option<(&Pixmap, &Encoded)>,
+) -> Result<Option<Encoded>, RenderError> {
+    let width = pixmap.width() as usize;
+    let row_bytes = width * 4;
+    let line = 1 + width * color.channels();
+    let band_rows = band_rows.max(1);
+    let mut compressor = Compress::new(Compression::new(LEVEL), false);
+    // Rows are converted and compressed a few at a time, so they are still in cache.
+    let mut raw = Vec::with_capacity(CHUNK_ROWS * line);
+    let mut bands = Vec::new();
+    let pixel_bands = pixmap.data().chunks(band_rows * row_bytes);
+    for (index, pixels) in pixel_bands.enumerate() {
+        if let Some((base, encoded)) = reuse {
+            let start = index * band_rows * row_bytes;
+            let unchanged = base.data().get(start..start + pixels.len()) == Some(pixels);
+            if let Some(band) = encoded.bands.get(index).filter(|_| unchanged) {
+                bands.push(band.clone());
+                continue;
+            }
+        }
+        let mut adler = simd_adler32::Adler32::new();
+        let mut deflated = Vec::with_capacity(pixels.len() / 16);
+        for rows in pixels.chunks(CHUNK_ROWS * row_bytes) {
+            raw.clear();
+            for row in rows.chunks_exact(row_bytes) {
+                raw.push(NO_FILTER);
+                let at = raw.len();
+                raw.resize(at + width * color.channels(), 0);
+                match color {
+                    Color::Rgb => {
+                        if !opaque_rgb(row, &mut raw[at..]) {
+                            return Ok(None);
+                        }
+                    }
+                    Color::Rgba => straight_rgba(row, &mut raw[at..]),
+                }
+            }
+            adler.write(&raw);
+            deflate(&mut compressor, &raw, &mut deflated, FlushCompress::None)?;
+        }
+        // A full flush ends the band byte-aligned and makes what follows refer to nothing
+        // before it, so bands can be spliced in any combination.
+        deflate(&mut compressor, &[], &mut deflated, FlushCompress::Full)?;
+        bands.push(Band {
+            deflated,
+            adler: adler.finish(),
+            raw_len: pixels.len() / 4 * color.channels() + pixels.len() / row_bytes,
+        });
+    }
+    Ok(Some(Encoded {
+        width: pixmap.width(),
+        height: pixmap.height(),
+        color,
+        band_rows,
+        bands,
+    }))
+}
+
+/// Feeds `input` to the compressor, appending what it gives to `out`.
+fn deflate(
+    compressor: &mut Compress,
+    input: &[u8],
+    out: &mut Vec<u8>,
+    flush: FlushCompress,
+) -> Result<(), RenderError> {
+    let start_in = compressor.total_in();
+    loop {
+        let consumed = (compressor.total_in() - start_in) as usize;
+        if out.capacity() - out.len() < 1024 {
+            out.reserve(out.capacity().max(1024));
+        }
+        compressor
+            .compress_vec(&input[consumed..], out, flush)
+            .map_err(|e| RenderError::Encode(e.to_string()))?;
+        // Done once all input is taken and the output was not filled (zlib's rule).
+        let all_in = (compressor.total_in() - start_in) as usize == input.len();
+        if all_in && out.len() < out.capacity() {
+            return Ok(());
+        }
     }
 }
 
-/// Streams the pixmap's rows as `color`; `None` if a row turns out not to be opaque while
-/// writing RGB (the caller starts again as RGBA: such rows come early in translucent images).
-fn encode_rows(pixmap: &Pixmap, color: png::ColorType) -> Result<Option<Vec<u8>>, RenderError> {
-    let err = |e: &dyn std::fmt::Display| RenderError::Encode(e.to_string());
-    let width = pixmap.width() as usize;
-    let channels = if color == png::ColorType::Rgb { 3 } else { 4 };
-    let mut out = Vec::with_capacity(pixmap.data().len() / 16);
-    {
-        let mut enc = png::Encoder::new(&mut out, pixmap.width(), pixmap.height());
-        enc.set_color(color);
-        enc.set_depth(png::BitDepth::Eight);
-        enc.set_deflate_compression(COMPRESSION);
-        enc.set_filter(FILTER);
-        let mut writer = enc.write_header().map_err(|e| err(&e))?;
-        let mut stream = writer
-            .stream_writer_with_size(STREAM_CHUNK)
-            .map_err(|e| err(&e))?;
-        let mut line = vec![0u8; width * channels];
-        let rows = pixmap.data().chunks_exact(width * 4);
-        for (bytes, pixels) in rows.zip(pixmap.pixels().chunks_exact(width)) {
-            if channels == 4 {
-                straight_rgba(pixels, &mut line);
-            } else if !opaque_rgb(bytes, &mut line) {
-                return Ok(None);
-            }
-            stream.write_all(&line).map_err(|e| err(&e))?;
-        }
-        stream.finish().map_err(|e| err(&e))?;
-        writer.finish().map_err(|e| err(&e))?;
+impl Encoded {
+    /// Compressed bytes held.
+    pub fn size(&self) -> usize {
+        self.bands.iter().map(|b| b.deflated.len()).sum()
     }
-    Ok(Some(out))
+
+    /// The PNG file: signature, header, one IDAT chunk holding the zlib stream, end.
+    fn to_png(&self) -> Vec<u8> {
+        let deflated: usize = self.bands.iter().map(|b| b.deflated.len()).sum();
+        let mut png = Vec::with_capacity(deflated + 128);
+        png.extend_from_slice(b"\x89PNG\r\n\x1a\n");
+        let mut header = Vec::with_capacity(13);
+        header.extend_from_slice(&self.width.to_be_bytes());
+        header.extend_from_slice(&self.height.to_be_bytes());
+        header.extend_from_slice(&[8, self.color.png_type(), 0, 0, 0]);
+        write_chunk(&mut png, b"IHDR", &[&header]);
+        let adler = self
+            .bands
+            .iter()
+            .fold(1u32, |sum, b| adler32_combine(sum, b.adler, b.raw_len));
+        let adler = adler.to_be_bytes();
+        let mut parts: Vec<&[u8]> = Vec::with_capacity(self.bands.len() + 3);
+        parts.push(&ZLIB_HEADER);
+        parts.extend(self.bands.iter().map(|b| b.deflated.as_slice()));
+        parts.push(&FINAL_BLOCK);
+        parts.push(&adler);
+        write_chunk(&mut png, b"IDAT", &parts);
+        write_chunk(&mut png, b"IEND", &[]);
+        png
+    }
+}
+
+fn write_chunk(png: &mut Vec<u8>, kind: &[u8; 4], parts: &[&[u8]]) {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    // A chunk holds up to 2^31 - 1 bytes; canvases are bounded far below that.
+    png.extend_from_slice(&(len as u32).to_be_bytes());
+    let mut crc = crc32fast::Hasher::new();
+    png.extend_from_slice(kind);
+    crc.update(kind);
+    for part in parts {
+        png.extend_from_slice(part);
+        crc.update(part);
+    }
+    png.extend_from_slice(&crc.finalize().to_be_bytes());
+}
+
+/// The Adler-32 of `a ++ b` from the checksums of `a` and `b` (`b_len` bytes), as zlib's
+/// `adler32_combine` computes it.
+fn adler32_combine(a: u32, b: u32, b_len: usize) -> u32 {
+    const BASE: u64 = 65_521;
+    let rem = b_len as u64 % BASE;
+    let (a_lo, a_hi) = (u64::from(a & 0xffff), u64::from(a >> 16));
+    let (b_lo, b_hi) = (u64::from(b & 0xffff), u64::from(b >> 16));
+    let lo = (a_lo + b_lo + BASE - 1) % BASE;
+    let hi = (rem * a_lo % BASE + a_hi + b_hi + BASE - rem) % BASE;
+    ((hi << 16) | lo) as u32
 }
 
 /// Writes the RGB of premultiplied RGBA `data` to `rgb`; false if a pixel is not fully opaque.
 fn opaque_rgb(data: &[u8], rgb: &mut [u8]) -> bool {
+    const PIXELS: usize = 16;
     let mut alpha = 0xFFu8;
-    // Fixed-size chunks and no early exit let the compiler vectorise copy and alpha fold.
-    for (dst, src) in rgb.chunks_exact_mut(3).zip(data.chunks_exact(4)) {
-        dst.copy_from_slice(&src[..3]);
-        alpha &= src[3];
+    let mut dst = rgb.chunks_exact_mut(3 * PIXELS);
+    let mut src = data.chunks_exact(4 * PIXELS);
+    // Fixed-size blocks, constant indices and no early exit: the compiler turns this into
+    // byte shuffles.
+    for (d, s) in dst.by_ref().zip(src.by_ref()) {
+        for i in 0..PIXELS {
+            d[3 * i] = s[4 * i];
+            d[3 * i + 1] = s[4 * i + 1];
+            d[3 * i + 2] = s[4 * i + 2];
+            alpha &= s[4 * i + 3];
+        }
+    }
+    for (d, s) in dst
+        .into_remainder()
+        .chunks_exact_mut(3)
+        .zip(src.remainder().chunks_exact(4))
+    {
+        d.copy_from_slice(&s[..3]);
+        alpha &= s[3];
     }
     alpha == 0xFF
 }
 
 /// Writes straight (non-premultiplied) RGBA, as PNG wants it, to `rgba`.
-fn straight_rgba(pixels: &[PremultipliedColorU8], rgba: &mut [u8]) {
-    for (dst, p) in rgba.chunks_exact_mut(4).zip(pixels) {
+fn straight_rgba(data: &[u8], rgba: &mut [u8]) {
+    for (dst, p) in rgba.chunks_exact_mut(4).zip(data.chunks_exact(4)) {
         // Most pixels of a card are fully opaque or fully clear: skip the divisions for them.
-        match p.alpha() {
+        match p[3] {
             0 => dst.fill(0),
-            255 => dst.copy_from_slice(&[p.red(), p.green(), p.blue(), 255]),
-            _ => {
-                let c = p.demultiply();
-                dst.copy_from_slice(&[c.red(), c.green(), c.blue(), c.alpha()]);
+            255 => dst.copy_from_slice(p),
+            a => {
+                let c = PremultipliedColorU8::from_rgba(p[0], p[1], p[2], a)
+                    .map(|c| c.demultiply())
+                    .map_or([0, 0, 0, 0], |c| [c.red(), c.green(), c.blue(), c.alpha()]);
+                dst.copy_from_slice(&c);
             }
         }
     }
@@ -86,9 +300,16 @@ fn straight_rgba(pixels: &[PremultipliedColorU8], rgba: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use resvg::tiny_skia::{Color, Paint, Rect, Transform};
+    use resvg::tiny_skia::{Color as SkColor, Paint, Rect, Transform};
 
     fn decode(png_bytes: &[u8]) -> (png::ColorType, Vec<u8>) {
+        // The png crate skips the zlib checksum; zlib itself checks it.
+        let idat_len = u32::from_be_bytes(png_bytes[33..37].try_into().expect("len")) as usize;
+        assert_eq!(&png_bytes[37..41], b"IDAT");
+        let mut inflated = Vec::new();
+        let zlib = &png_bytes[41..41 + idat_len];
+        std::io::Read::read_to_end(&mut flate2::read::ZlibDecoder::new(zlib), &mut inflated)
+            .expect("zlib stream with a valid Adler-32");
         let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
         let mut reader = decoder.read_info().expect("png header");
         let mut buf = vec![0; reader.output_buffer_size().expect("size")];
@@ -97,13 +318,39 @@ mod tests {
         (info.color_type, buf)
     }
 
+    fn rgb(pixmap: &Pixmap) -> Vec<u8> {
+        pixmap
+            .data()
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect()
+    }
+
+    /// A noisy opaque image: deflate cannot shortcut it, bands differ from each other.
+    fn noise(width: u32, height: u32, seed: u32) -> Pixmap {
+        let mut pixmap = Pixmap::new(width, height).expect("pixmap");
+        let mut state = seed;
+        for p in pixmap.data_mut().chunks_exact_mut(4) {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            p.copy_from_slice(&[
+                (state >> 24) as u8,
+                (state >> 16) as u8,
+                (state >> 8) as u8,
+                255,
+            ]);
+        }
+        pixmap
+    }
+
     #[test]
     fn opaque_image_round_trips_as_rgb() {
-        let mut pixmap = Pixmap::new(7, 5).expect("pixmap");
-        pixmap.fill(Color::from_rgba8(10, 200, 30, 255));
+        let mut pixmap = Pixmap::new(37, 5).expect("pixmap");
+        pixmap.fill(SkColor::from_rgba8(10, 200, 30, 255));
         let (color, data) = decode(&encode_png(&pixmap).expect("encode"));
         assert_eq!(color, png::ColorType::Rgb);
-        assert_eq!(data, [10, 200, 30].repeat(35));
+        assert_eq!(data, [10, 200, 30].repeat(37 * 5));
+        let noisy = noise(101, 67, 7);
+        assert_eq!(decode(&encode_png(&noisy).expect("encode")).1, rgb(&noisy));
     }
 
     #[test]
@@ -122,5 +369,48 @@ mod tests {
         );
         assert_eq!(first[3], 128);
         assert_eq!(&data[8..12], &[0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn drawing_over_an_encoded_base_reuses_unchanged_bands() {
+        let base = noise(90, 100, 1);
+        let encoded = encode_bands(&base).expect("bands");
+        assert_eq!(encoded.bands.len(), 100_usize.div_ceil(BAND_ROWS));
+        let mut over = base.clone();
+        // Change rows 20..22 only: one band is compressed again, the others are copied.
+        let changed = noise(90, 2, 2);
+        over.data_mut()[20 * 90 * 4..22 * 90 * 4].copy_from_slice(changed.data());
+        let png = encode_png_over(&over, &base, &encoded).expect("over");
+        assert_eq!(decode(&png).1, rgb(&over));
+        // Unchanged, the result is the base's own bands.
+        let same = encode_png_over(&base, &base, &encoded).expect("same");
+        assert_eq!(decode(&same).1, rgb(&base));
+        assert_eq!(same, encoded.to_png());
+        // A translucent pixel drawn over an RGB base is still encoded faithfully (as RGBA).
+        let mut clear = base.clone();
+        clear.data_mut()[..4].fill(0);
+        let (color, data) = decode(&encode_png_over(&clear, &base, &encoded).expect("rgba"));
+        assert_eq!(
+            (color, &data[..4]),
+            (png::ColorType::Rgba, &[0u8, 0, 0, 0][..])
+        );
+    }
+
+    #[test]
+    fn adler32_combines_like_one_pass() {
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        for split in [0, 1, 5_552, 65_521, 100_000, 200_000] {
+            let (a, b) = data.split_at(split);
+            let combined = adler32_combine(
+                simd_adler32::adler32(&a),
+                simd_adler32::adler32(&b),
+                b.len(),
+            );
+            assert_eq!(
+                combined,
+                simd_adler32::adler32(&data.as_slice()),
+                "split {split}"
+            );
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! SVG → pixels → PNG, with every input bounded before work is done.
 use crate::draw::draw;
-use crate::encode::encode_png;
+use crate::encode::{encode_bands, encode_png, encode_png_over, Encoded};
 use crate::error::RenderError;
 use crate::fonts::FontLibrary;
 use resvg::tiny_skia::Pixmap;
@@ -102,7 +102,8 @@ pub fn render_png(svg: &str, limits: &Limits, fonts: &FontLibrary) -> Result<Vec
 /// `key`) and encodes the result as PNG.
 ///
 /// Templates split into static art (gradients, glows, panels: most of the raster time) and
-/// per-request content (text, images); only the latter is parsed and drawn on every call.
+/// per-request content (text, images); only the latter is parsed and drawn on every call, and
+/// only the rows it changed are compressed again.
 pub fn render_layers_png(
     background: &str,
     foreground: &str,
@@ -112,9 +113,8 @@ pub fn render_layers_png(
     cache: &BackgroundCache,
 ) -> Result<Vec<u8>, RenderError> {
     crate::text::guarded(|| {
-        encode_png(&render_layers(
-            background, foreground, key, limits, fonts, cache,
-        )?)
+        let (base, pixmap) = draw_layers(background, foreground, key, limits, fonts, cache)?;
+        encode_png_over(&pixmap, &base.pixmap, &base.encoded)
     })?
 }
 
@@ -127,24 +127,55 @@ pub fn render_layers(
     fonts: &FontLibrary,
     cache: &BackgroundCache,
 ) -> Result<Pixmap, RenderError> {
+    draw_layers(background, foreground, key, limits, fonts, cache).map(|(_, pixmap)| pixmap)
+}
+
+fn draw_layers(
+    background: &str,
+    foreground: &str,
+    key: &str,
+    limits: &Limits,
+    fonts: &FontLibrary,
+    cache: &BackgroundCache,
+) -> Result<(Arc<Background>, Pixmap), RenderError> {
     let options = fonts.options();
     let base = cache.get_or_render(key, background, || {
-        rasterise(&parse(background, limits, &options)?, limits)
+        Background::new(rasterise(&parse(background, limits, &options)?, limits)?)
     })?;
     let tree = parse(foreground, limits, &options)?;
     let size = tree.size().to_int_size();
-    if (size.width(), size.height()) != (base.width(), base.height()) {
+    let (width, height) = (base.pixmap.width(), base.pixmap.height());
+    if (size.width(), size.height()) != (width, height) {
         return Err(RenderError::InvalidSvg(format!(
-            "foreground is {}x{} but background is {}x{}",
+            "foreground is {}x{} but background is {width}x{height}",
             size.width(),
             size.height(),
-            base.width(),
-            base.height()
         )));
     }
-    let mut pixmap = Pixmap::clone(&base);
+    let mut pixmap = Pixmap::clone(&base.pixmap);
     draw(&tree, &mut pixmap.as_mut());
-    Ok(pixmap)
+    Ok((base, pixmap))
+}
+
+/// A rasterised background with its PNG data encoded in reusable bands.
+pub struct Background {
+    /// The pixels foregrounds are drawn over.
+    pub pixmap: Pixmap,
+    /// `pixmap` encoded, for the bands a foreground leaves untouched.
+    pub encoded: Encoded,
+}
+
+impl Background {
+    /// Encodes `pixmap` for reuse.
+    pub fn new(pixmap: Pixmap) -> Result<Self, RenderError> {
+        let encoded = encode_bands(&pixmap)?;
+        Ok(Self { pixmap, encoded })
+    }
+
+    /// Bytes held: the pixels and their compressed bands.
+    fn size(&self) -> usize {
+        self.pixmap.data().len() + self.encoded.size()
+    }
 }
 
 /// Most backgrounds kept; with 1200x630 cards the byte bound below is reached first.
@@ -169,7 +200,7 @@ struct CacheState {
 struct CachedBackground {
     /// The document the pixels came from: a key reused for other art re-renders, never lies.
     svg: String,
-    pixmap: Arc<Pixmap>,
+    background: Arc<Background>,
     last_used: u64,
 }
 
@@ -209,30 +240,30 @@ impl BackgroundCache {
         &self,
         key: &str,
         svg: &str,
-        render: impl FnOnce() -> Result<Pixmap, RenderError>,
-    ) -> Result<Arc<Pixmap>, RenderError> {
+        render: impl FnOnce() -> Result<Background, RenderError>,
+    ) -> Result<Arc<Background>, RenderError> {
         {
             let mut state = self.lock();
             state.clock += 1;
             let now = state.clock;
             if let Some(hit) = state.entries.get_mut(key).filter(|e| e.svg == svg) {
                 hit.last_used = now;
-                return Ok(Arc::clone(&hit.pixmap));
+                return Ok(Arc::clone(&hit.background));
             }
         }
-        let pixmap = Arc::new(render()?);
-        self.insert(key, svg, Arc::clone(&pixmap));
-        Ok(pixmap)
+        let background = Arc::new(render()?);
+        self.insert(key, svg, Arc::clone(&background));
+        Ok(background)
     }
 
-    fn insert(&self, key: &str, svg: &str, pixmap: Arc<Pixmap>) {
-        let size = pixmap.data().len();
+    fn insert(&self, key: &str, svg: &str, background: Arc<Background>) {
+        let size = background.size();
         if size > self.max_bytes || self.max_entries == 0 {
             return;
         }
         let mut state = self.lock();
         if let Some(old) = state.entries.remove(key) {
-            state.bytes -= old.pixmap.data().len();
+            state.bytes -= old.background.size();
         }
         while state.entries.len() >= self.max_entries || state.bytes + size > self.max_bytes {
             let Some(oldest) = state
@@ -244,7 +275,7 @@ impl BackgroundCache {
                 break;
             };
             if let Some(old) = state.entries.remove(&oldest) {
-                state.bytes -= old.pixmap.data().len();
+                state.bytes -= old.background.size();
             }
         }
         state.clock += 1;
@@ -254,7 +285,7 @@ impl BackgroundCache {
             key.to_string(),
             CachedBackground {
                 svg: svg.to_string(),
-                pixmap,
+                background,
                 last_used,
             },
         );
@@ -281,6 +312,10 @@ mod tests {
         format!("{HEAD}{body}</svg>")
     }
 
+    fn blank(side: u32) -> Result<Background, RenderError> {
+        Background::new(Pixmap::new(side, side).ok_or(RenderError::Encode("pixmap".into()))?)
+    }
+
     #[test]
     fn layers_match_single_pass() {
         let fonts = fonts();
@@ -301,6 +336,19 @@ mod tests {
             worst.is_some_and(|d| d <= 1),
             "largest channel difference {worst:?}"
         );
+        // The PNG (unchanged bands copied from the cached background) holds exactly those pixels.
+        let png = render_layers_png(&bg, &fg, "art", &limits, &fonts, &cache).expect("png");
+        let mut decoder = png::Decoder::new(std::io::Cursor::new(png))
+            .read_info()
+            .expect("png");
+        let mut decoded = vec![0; decoder.output_buffer_size().expect("size")];
+        decoder.next_frame(&mut decoded).expect("frame");
+        let rgb: Vec<u8> = layered
+            .data()
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect();
+        assert!(decoded == rgb, "decoded PNG differs from the drawn pixels");
         // The second call is served from the cache and draws the same pixels.
         let again = render_layers(&bg, &fg, "art", &limits, &fonts, &cache).expect("cached");
         assert_eq!(again.data(), layered.data());
@@ -352,7 +400,7 @@ mod tests {
     #[test]
     fn key_reused_for_other_art_rerenders() {
         let cache = BackgroundCache::default();
-        let one = |_: ()| Pixmap::new(1, 1).ok_or(RenderError::Encode("pixmap".into()));
+        let one = |_: ()| blank(1);
         let first = cache.get_or_render("k", "<a/>", || one(())).expect("first");
         let same = cache
             .get_or_render("k", "<a/>", || panic!("must be cached"))
@@ -367,7 +415,7 @@ mod tests {
 
     #[test]
     fn cache_is_bounded_and_evicts_least_recently_used() {
-        let pixmap = || Pixmap::new(10, 10).ok_or(RenderError::Encode("pixmap".into()));
+        let pixmap = || blank(10);
         let cache = BackgroundCache::new(3, usize::MAX);
         for key in ["a", "b", "c"] {
             cache.get_or_render(key, "", pixmap).expect("render");
@@ -390,7 +438,8 @@ mod tests {
             .get_or_render("a", "", || panic!("a survived"))
             .expect("hit");
 
-        let by_bytes = BackgroundCache::new(100, 2 * 10 * 10 * 4);
+        let one_size = blank(10).expect("blank").size();
+        let by_bytes = BackgroundCache::new(100, 2 * one_size + one_size / 2);
         for key in ["a", "b", "c", "d"] {
             by_bytes.get_or_render(key, "", pixmap).expect("render");
         }
