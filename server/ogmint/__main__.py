@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import shutil
 import sys
+import tempfile
 from functools import partial
+from pathlib import Path
 
 from sanic import Sanic
 from sanic.worker.loader import AppLoader
 
 from ogmint.app import create_app
 from ogmint.settings import Settings, SettingsError
+
+
+def metrics_directory(configured: str) -> tuple[Path, bool]:
+    """The empty directory for this instance's metric files, and whether it is a temporary one."""
+    if not configured:
+        return Path(tempfile.mkdtemp(prefix="ogmint-metrics-")), True
+    path = Path(configured)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):  # a previous run's counts would add to this run's
+        stale.unlink()
+    return path, False
 
 
 def main() -> int:
@@ -19,21 +35,30 @@ def main() -> int:
         print(e, file=sys.stderr)
         return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    loader = AppLoader(factory=partial(create_app, settings))
-    app = loader.load()
-    app.prepare(
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        access_log=settings.access_log,
-        motd=False,
-        single_process=settings.workers == 1,
-    )
-    print(f"ogmint listening on {settings.base_url}", flush=True)
-    if settings.workers == 1:
-        Sanic.serve_single(primary=app)
-    else:
-        Sanic.serve(primary=app, app_loader=loader)
+    metrics_dir, temporary = metrics_directory(settings.metrics_dir)
+    settings = dataclasses.replace(settings, metrics_dir=str(metrics_dir))
+    # prometheus_client reads this when first imported, in this process and in every worker
+    # (they inherit the environment): it makes all of them write to the one directory.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = settings.metrics_dir
+    try:
+        loader = AppLoader(factory=partial(create_app, settings))
+        app = loader.load()
+        app.prepare(
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            access_log=settings.access_log,
+            motd=False,
+            single_process=settings.workers == 1,
+        )
+        print(f"ogmint listening on {settings.base_url}", flush=True)
+        if settings.workers == 1:
+            Sanic.serve_single(primary=app)
+        else:
+            Sanic.serve(primary=app, app_loader=loader)
+    finally:
+        if temporary:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 

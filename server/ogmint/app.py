@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from time import perf_counter
 from typing import Any
 
-from sanic import Sanic
+from sanic import Request, Sanic
 from sanic.config import Config
+from sanic.response import BaseHTTPResponse
 
 from ogmint.api import deliveries, images, meta, v1, v2
 from ogmint.api.caller import KeyDirectory, TrustedProxies
 from ogmint.errors import make_error_handler
+from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.rendering.images import ImageFetcher
 from ogmint.rendering.native import Renderer, bundled_font_dirs
@@ -53,6 +57,16 @@ def make_storage(settings: Settings) -> BlobStorage:
     return LocalStorage(settings.data_dir)
 
 
+class TimedRequest(Request[Any, Any]):
+    """A request stamped when it arrives (cheaper than a request middleware), for the metrics."""
+
+    __slots__ = ("started",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.started = perf_counter()
+
+
 def create_app(settings: Settings) -> Sanic[Any, Any]:
     """Builds the Sanic app; per-worker resources are created when each worker starts."""
     config = Config()
@@ -62,13 +76,24 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     config.KEEP_ALIVE_TIMEOUT = 15
     config.ACCESS_LOG = settings.access_log
     config.FALLBACK_ERROR_FORMAT = "json"
-    app = Sanic("ogmint", config=config)
-    app.error_handler = make_error_handler()  # type: ignore[assignment]
+    app = Sanic("ogmint", config=config, request_class=TimedRequest)
+    metrics = Metrics(Path(settings.metrics_dir) if settings.metrics_dir else None)
+    app.error_handler = make_error_handler(metrics.observe_error)  # type: ignore[assignment]
     app.blueprint(v1.bp)
     app.blueprint(v2.bp)
     app.blueprint(deliveries.bp)
     app.blueprint(images.bp)
     app.blueprint(meta.bp)
+
+    @app.middleware("response")
+    def count_request(request: TimedRequest, response: BaseHTTPResponse) -> None:
+        route = request.route
+        metrics.observe_request(
+            None if route is None else route.path,
+            request.method,
+            response.status,
+            perf_counter() - request.started,
+        )
 
     @app.before_server_start
     async def start(app: Sanic[Any, Any]) -> None:
@@ -96,7 +121,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         storage = make_storage(settings)
         await storage.open()
         templates = load_directory(settings.templates_dir)
-        pipeline = RenderPipeline(renderer, templates, fetcher)
+        pipeline = RenderPipeline(renderer, templates, fetcher, metrics)
         webhooks = DeliveryWorker(
             state,
             client,
@@ -105,6 +130,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             lease=settings.webhook_lease,
             concurrency=settings.webhook_concurrency,
             poll_interval=settings.webhook_poll_interval,
+            metrics=metrics,
         )
         app.ctx.services = Services(
             settings=settings,
@@ -124,6 +150,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             keys=KeyDirectory(state, settings.key_cache_ttl),
             outbound=outbound,
             webhooks=webhooks,
+            metrics=metrics,
         )
         webhooks.start()
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
+
+#: The limits a request can run into (SPEC §6): per-user burst bucket, monthly render quota,
+#: anonymous V1 renders per day.
+Limit = Literal["burst", "monthly", "daily"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,10 @@ class RateLimitError(OgmintError):
     code = "rate_limited"
     default_message = "Rate limit exceeded"
 
+    def __init__(self, message: str, *, limit: Limit, headers: dict[str, str]) -> None:
+        super().__init__(message, headers=headers)
+        self.limit = limit
+
 
 class UnavailableError(OgmintError):
     """A dependency is down or the server is saturated; the client should retry later."""
@@ -105,6 +114,12 @@ class UnavailableError(OgmintError):
 
     def __init__(self, message: str | None = None, retry_after: int = 1) -> None:
         super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
+class SaturatedError(UnavailableError):
+    """This worker's render pool and its queue are full."""
+
+    default_message = "Render capacity exhausted, retry shortly"
 
 
 class InternalError(OgmintError):
@@ -138,8 +153,11 @@ def _as_ogmint(exception: BaseException) -> OgmintError:
     return InternalError()
 
 
-def make_error_handler() -> object:
-    """Builds the Sanic error handler (imported lazily so this module stays framework-light)."""
+def make_error_handler(observe: Callable[[OgmintError], None]) -> object:
+    """Builds the Sanic error handler (imported lazily so this module stays framework-light).
+
+    ``observe`` sees every error answered (metrics count rate limits and saturation there).
+    """
     import logging
 
     import orjson
@@ -151,6 +169,7 @@ def make_error_handler() -> object:
     class JsonErrorHandler(ErrorHandler):
         def default(self, request: Request, exception: Exception) -> HTTPResponse:
             err = _as_ogmint(exception)
+            observe(err)
             if isinstance(err, InternalError) and err is not exception:
                 log.error(
                     "unhandled error on %s %s", request.method, request.path, exc_info=exception

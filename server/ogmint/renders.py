@@ -115,7 +115,7 @@ class RenderService:
         spec: RenderSpec,
         webhook: Callable[[RenderRecord], Delivery] | None,
     ) -> tuple[RenderRecord, bool]:
-        png = await self._pipeline.render(spec)
+        png = await self._pipeline.render(spec, api="v2")
         for _ in range(SLUG_ATTEMPTS):
             slug = random_base62(SLUG_LENGTH)
             key = storage_key(slug)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ogmint.api.caller import KeyDirectory, TrustedProxies
+from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.rendering.native import Renderer
 from ogmint.rendering.pipeline import RenderPipeline
@@ -28,3 +29,4 @@ class Services:
     keys: KeyDirectory
     outbound: AddressPolicy
     webhooks: DeliveryWorker
+    metrics: Metrics

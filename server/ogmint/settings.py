@@ -135,6 +135,11 @@ class Settings:
     )
     max_svg_nodes: int = _setting(20_000, "Most XML nodes in an SVG document.", _positive_int)
     access_log: bool = _setting(False, "Log every request (costs throughput).", _bool)
+    metrics_dir: str = _setting(
+        "",
+        "Directory for the workers' Prometheus metric files, one per server instance, emptied "
+        "at start; empty = a fresh temporary directory.",
+    )
     redis_url: str = _setting(
         "", "Redis URL (redis://…) for shared state; empty = embedded SQLite in DATA_DIR."
     )

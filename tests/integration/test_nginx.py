@@ -94,3 +94,10 @@ def test_client_cannot_spoof_forwarded_for(edge: tuple[str, Server]) -> None:
     # X-Forwarded-For does not help because nginx appends the real peer address.
     r = request(url + "/api/og?template=blog&title=Spoof", headers={"X-Forwarded-For": "8.8.8.8"})
     assert_error(r, 429)
+
+
+def test_metrics_are_not_served_through_nginx(edge: tuple[str, Server]) -> None:
+    url, app = edge
+    for path in ("/metrics", "/metrics/", "//metrics", "/%6Detrics", "/metrics?x=1"):
+        assert_error(request(url + path), 404)
+    assert request(app.url + "/metrics").status == 200  # the app serves it to direct scrapers

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.state.base import PENDING, Delivery, DeliveryStatus, RenderRecord
 from ogmint.state.sqlite import SqliteStateStore
@@ -48,6 +49,7 @@ async def test_name_now_resolving_to_private_address_is_a_failed_attempt(
         lease=5.0,
         concurrency=4,
         poll_interval=0.05,
+        metrics=Metrics(None),
     )
     worker.start()
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ogmint.errors import RateLimitError
+from ogmint.errors import Limit, RateLimitError
 from ogmint.state.base import ApiKeyRecord, LimitStatus, StateStore
 
 #: Burst limit for every key holder: 5 requests per second (token bucket).
@@ -12,9 +12,12 @@ BURST_RATE = 5.0
 BURST_CAPACITY = 5
 
 
-def _refuse(message: str, status: LimitStatus) -> RateLimitError:
+def refusal(message: str, limit: Limit, status: LimitStatus) -> RateLimitError:
+    """The 429 for ``limit``, with its headers and ``Retry-After``."""
     return RateLimitError(
-        message, headers={**status.headers(), "Retry-After": str(status.retry_after())}
+        message,
+        limit=limit,
+        headers={**status.headers(), "Retry-After": str(status.retry_after())},
     )
 
 
@@ -22,7 +25,7 @@ async def take_burst(state: StateStore, key: ApiKeyRecord) -> LimitStatus:
     """One request of the user's burst allowance, or 429."""
     status = await state.take_token(key.user, BURST_RATE, BURST_CAPACITY)
     if not status.allowed:
-        raise _refuse("Burst limit of 5 requests per second exceeded", status)
+        raise refusal("Burst limit of 5 requests per second exceeded", "burst", status)
     return status
 
 
@@ -32,5 +35,5 @@ async def charge_quota(
     """One render of the user's monthly quota (``quotas`` by plan), or 429."""
     status = await state.consume_quota(key.user, quotas.get(key.plan, 0))
     if not status.allowed:
-        raise _refuse(f"Monthly render quota of the {key.plan} plan is used up", status)
+        raise refusal(f"Monthly render quota of the {key.plan} plan is used up", "monthly", status)
     return status

@@ -1,7 +1,8 @@
-"""Discovery and health: templates, fonts, health checks, the OpenAPI document."""
+"""Discovery and operations: templates, fonts, health checks, metrics, the OpenAPI document."""
 
 from __future__ import annotations
 
+import asyncio
 import json as stdjson
 from functools import cache
 from importlib import resources
@@ -10,6 +11,7 @@ from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.responses import json
 from ogmint.errors import UnavailableError
+from ogmint.metrics import CONTENT_TYPE
 from ogmint.rendering.palettes import PALETTES
 from ogmint.services import Services
 
@@ -71,6 +73,14 @@ async def readyz(request: Request) -> HTTPResponse:
     except Exception as e:
         raise UnavailableError("State store is unreachable", retry_after=2) from e
     return json({"status": "ready"})
+
+
+@bp.get("/metrics")
+async def metrics(request: Request) -> HTTPResponse:
+    svc: Services = request.app.ctx.services
+    # A scrape reads every worker's metric files: off the event loop.
+    body = await asyncio.to_thread(svc.metrics.exposition)
+    return HTTPResponse(body, content_type=CONTENT_TYPE)
 
 
 @cache

@@ -6,9 +6,9 @@ from functools import partial
 
 from sanic import Blueprint, HTTPResponse, Request
 
-from ogmint.api.limits import charge_quota, take_burst
+from ogmint.api.limits import charge_quota, refusal, take_burst
 from ogmint.api.responses import png
-from ogmint.errors import OgmintError, RateLimitError
+from ogmint.errors import OgmintError
 from ogmint.services import Services
 
 bp = Blueprint("v1")
@@ -32,9 +32,10 @@ async def og_image(request: Request) -> HTTPResponse:
         subject = "ip:" + svc.proxies.client_ip(request)
         status = await svc.state.consume_daily(subject, svc.settings.anonymous_daily_limit)
         if not status.allowed:
-            raise RateLimitError(
+            raise refusal(
                 "Daily limit for anonymous renders reached; send an x-api-key for more",
-                headers={**status.headers(), "Retry-After": str(status.retry_after())},
+                "daily",
+                status,
             )
         refund = partial(svc.state.refund_daily, subject)
     else:
@@ -45,7 +46,7 @@ async def og_image(request: Request) -> HTTPResponse:
         refund = partial(svc.state.refund_quota, key.user)
     headers.update(status.headers())
     try:
-        image = await svc.pipeline.render(spec)
+        image = await svc.pipeline.render(spec, api="v1")
     except OgmintError:
         await refund()  # failed renders are free
         raise

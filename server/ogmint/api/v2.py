@@ -108,4 +108,5 @@ async def create_render(request: Request) -> HTTPResponse:
     }
     if not created:
         payload["cached"] = True
+        svc.metrics.dedup_hit()
     return json(payload, status=201 if created else 200, headers=headers)

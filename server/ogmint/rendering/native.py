@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ogmint import _native
-from ogmint.errors import UnavailableError
+from ogmint.errors import SaturatedError
 
 T = TypeVar("T")
 
@@ -85,7 +85,7 @@ class Renderer:
     async def run(self, fn: Callable[[], T]) -> T:
         """Runs ``fn`` in the render pool, or refuses with 503 when the pool and queue are full."""
         if self._inflight >= self._capacity:
-            raise UnavailableError("Render capacity exhausted, retry shortly", retry_after=1)
+            raise SaturatedError()
         self._inflight += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, fn)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import xxhash
 
 from ogmint.errors import ValidationError
+from ogmint.metrics import Api, Metrics
 from ogmint.rendering.images import ImageFetcher
 from ogmint.rendering.native import Renderer
 from ogmint.rendering.params import RenderSpec, parse_params
@@ -31,11 +32,16 @@ class RenderPipeline:
     """Validates parameters and renders them with the built-in templates."""
 
     def __init__(
-        self, renderer: Renderer, templates: Mapping[str, Template], fetcher: ImageFetcher
+        self,
+        renderer: Renderer,
+        templates: Mapping[str, Template],
+        fetcher: ImageFetcher,
+        metrics: Metrics,
     ) -> None:
         self._renderer = renderer
         self._templates = dict(templates)
         self._fetcher = fetcher
+        self._metrics = metrics
 
     @property
     def templates(self) -> Mapping[str, Template]:
@@ -63,8 +69,11 @@ class RenderPipeline:
             '"' + xxhash.xxh3_128_hexdigest(RENDER_VERSION.encode() + spec.canonical(digest)) + '"'
         )
 
-    async def render(self, spec: RenderSpec) -> bytes:
-        """Fetches the spec's images, then renders it in the bounded render pool."""
+    async def render(self, spec: RenderSpec, *, api: Api) -> bytes:
+        """Fetches the spec's images, then renders it in the bounded render pool.
+
+        ``api`` (the caller's API version) labels the render in the metrics.
+        """
         template = self.template_for(spec)
         wanted = {f: url for f in IMAGE_SIDES if (url := spec.text(f))}
         fetched = await asyncio.gather(
@@ -72,4 +81,5 @@ class RenderPipeline:
         )
         images = dict(zip(wanted, fetched, strict=True))
         renderer = self._renderer
-        return await renderer.run(lambda: render_png(renderer, template, spec, images))
+        with self._metrics.rendering(api, spec.template):
+            return await renderer.run(lambda: render_png(renderer, template, spec, images))

@@ -15,6 +15,7 @@ import os
 import time
 
 from ogmint.keys import random_base62
+from ogmint.metrics import Metrics
 from ogmint.net import GuardedClient, OutboundError
 from ogmint.renders import now_iso
 from ogmint.state.base import AttemptOutcome, ClaimedDelivery, StateStore, StateUnavailable
@@ -37,6 +38,7 @@ class DeliveryWorker:
         lease: float,
         concurrency: int,
         poll_interval: float,
+        metrics: Metrics,
     ) -> None:
         self._state = state
         self._client = client
@@ -45,6 +47,7 @@ class DeliveryWorker:
         self._lease = lease
         self._concurrency = concurrency
         self._poll = poll_interval
+        self._metrics = metrics
         self.name = f"w-{os.getpid()}-{random_base62(8)}"
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
@@ -124,6 +127,7 @@ class DeliveryWorker:
         outcome = AttemptOutcome(
             at, status, verdict.error, duration_ms, verdict.state, verdict.retry_in
         )
+        self._metrics.webhook_attempt(verdict.state)
         log.info(
             "webhook %s attempt %d: %s %s",
             d.id,

@@ -1,0 +1,25 @@
+"""The OpenAPI document describes every route the app serves, and nothing else."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+
+from ogmint.app import create_app
+from ogmint.settings import Settings
+
+
+def shape(path: str) -> str:
+    """A path with its parameters blanked: ``/i/<slug:str>`` and ``/i/{slug}`` → ``/i/{}``."""
+    return re.sub(r"<[^>]+>|\{[^}]+\}", "{}", path)
+
+
+def test_every_route_is_documented() -> None:
+    doc = json.loads(resources.files("ogmint").joinpath("openapi.json").read_text())
+    app = create_app(Settings())
+    served = {
+        (shape("/" + r.path), method.lower()) for r in app.router.routes for method in r.methods
+    }
+    documented = {(shape(path), method) for path, item in doc["paths"].items() for method in item}
+    assert served == documented
