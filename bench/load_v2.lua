@@ -5,6 +5,7 @@
 --   unique FILE  POST /api/v2/render with a title nobody asked for before, rotating over the
 --                API keys in FILE (one per user, so the per-user burst limit stays out of the way).
 --   v1           GET /api/og, anonymous, with the same card and new titles as `unique`.
+--   v1key FILE   the same with an x-api-key, rotating over the keys in FILE as `unique` does.
 -- Requests are built once in init() where possible. The POST modes count 200 and 201 answers
 -- (a response() callback costs wrk time, so the GET mode has none). done() prints one JSON line.
 
@@ -60,7 +61,7 @@ function init(args)
       table.insert(prepared, wrk.format("POST", "/api/v2/render",
         { ["x-api-key"] = key, ["content-type"] = "application/json" }, body))
     end
-  elseif mode == "unique" then
+  elseif mode == "unique" or mode == "v1key" then
     keys = rows
   elseif mode ~= "v1" then
     error("unknown mode " .. tostring(mode))
@@ -78,10 +79,12 @@ end
 
 request = function()
   index = index + 1
-  if mode == "v1" then
+  if mode == "v1" or mode == "v1key" then
     local t = title()
+    local headers = nil
+    if mode == "v1key" then headers = { ["x-api-key"] = keys[index % #keys + 1] } end
     return wrk.format("GET", "/api/og?template=blog&title=" .. t:gsub(" ", "%%20"):gsub(":", "%%3A")
-      .. "&author=Ada%20Lovelace&palette=" .. palettes[counter % #palettes + 1])
+      .. "&author=Ada%20Lovelace&palette=" .. palettes[counter % #palettes + 1], headers)
   elseif mode == "unique" then
     local key = keys[index % #keys + 1]
     local body = '{"template":"blog","title":"' .. title() .. '","author":"Ada Lovelace","palette":"'

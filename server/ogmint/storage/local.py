@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 from ogmint.storage.base import StorageUnavailable, StoredObject, check_key, content_etag
@@ -23,6 +23,9 @@ class LocalStorage:
 
     def __init__(self, root: Path) -> None:
         self._root = root
+        # Directories made or seen by this instance: a put then costs no stat calls for them.
+        # Directories are never removed by ogmint, so the set cannot go stale.
+        self._dirs: set[Path] = set()
 
     async def open(self) -> None:
         """Creates the root directory if needed."""
@@ -73,19 +76,28 @@ class LocalStorage:
         return self._root / check_key(key)
 
     def _write(self, path: Path, data: bytes) -> None:
-        _make_dirs(self._root, path.parent)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=_TEMP_SUFFIX)
+        # Plain os calls: this runs once per render, and tempfile/pathlib helpers cost more
+        # CPU than the syscalls they wrap.
+        directory = path.parent
+        if directory not in self._dirs:
+            _make_dirs(self._root, directory)
+            self._dirs.add(directory)
+        temp = f"{path}.{secrets.token_hex(6)}{_TEMP_SUFFIX}"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fchmod(f.fileno(), 0o644)  # mkstemp's 0600 would hide images from a proxy
-                os.fsync(f.fileno())
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fchmod(fd, 0o644)  # whatever the umask: a proxy may serve these files
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(temp, path)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
-        _fsync_dir(path.parent)
+        _fsync_dir(directory)
 
 
 def _read(path: Path) -> bytes | None:
