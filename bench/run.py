@@ -45,6 +45,12 @@ V2_PATHS = (
 )
 
 
+def _cpu_per_request(load: dict, key: str, rps: float) -> float:
+    """Milliseconds of server + Redis CPU per counted answer of one V2-bench phase."""
+    cores = load[key]["cores"]
+    return (cores.get("server", 0) + cores.get("redis", 0)) / rps * 1000 if rps else 0.0
+
+
 def _cpu_model() -> str:
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -452,6 +458,19 @@ def _v2_section(load: dict) -> list[str]:
         f"**{ratios['images_over_ceiling']:.1%}**, V2 unique renders / V1 unique renders = "
         f"**{ratios['v2_over_v1_unique']:g}x** (targets: see the top); against V1 with an API key "
         f"(the same limits work as V2): **{ratios['v2_over_v1_key_unique']:g}x**.",
+        "",
+        "CPU per render (server and Redis cores x seconds / renders): "
+        + ", ".join(
+            f"{label} {_cpu_per_request(load, key, ok[key]):.2f} ms"
+            for key, label in (
+                ("v2_unique", "V2"),
+                ("v1_unique", "V1 anonymous"),
+                ("v1_key_unique", "V1 with a key"),
+            )
+        )
+        + ". The same render costs both the same; V2 also writes the PNG, fsyncs it and its",
+        "directory entry (the 201 promises a durable image) and records the render in Redis,",
+        "work V1 does not do.",
         "",
         "Like for like (the ceiling answering as many bytes as `/i/` does): `/i/{slug}` / ceiling = "
         f"**{ratios['images_over_sized_ceiling']:.1%}**. Server start to healthy: "

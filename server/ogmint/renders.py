@@ -13,8 +13,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 
-from ogmint.api.limits import charge_quota
+from ogmint.api.limits import (
+    BURST_CAPACITY,
+    BURST_RATE,
+    burst_refusal,
+    quota_refusal,
+    take_burst,
+)
 from ogmint.errors import UnavailableError
 from ogmint.keys import random_base62
 from ogmint.rendering.params import RenderSpec
@@ -67,30 +74,46 @@ class RenderService:
         key: ApiKeyRecord,
         spec: RenderSpec,
         webhook: Callable[[RenderRecord], Delivery] | None = None,
-    ) -> tuple[RenderRecord, bool, LimitStatus | None]:
-        """The render for ``spec``: (record, newly created, quota status when charged).
+        burst: LimitStatus | None = None,
+    ) -> tuple[RenderRecord, bool, LimitStatus]:
+        """The render for ``spec``: (record, newly created, the limit status for headers).
 
-        ``webhook`` builds the delivery queued with a new render, in the same atomic step that
-        records it; dedup hits queue nothing (SPEC §3).
+        Takes the request's burst token unless the caller already did (``burst``; 429 when
+        none is left) and charges the monthly quota for a new render only (429 when used up). ``webhook`` builds the delivery queued with a
+        new render, in the same atomic step that records it; dedup hits queue nothing (SPEC §3).
         """
         scope = key.key_id  # SPEC §3: dedup is per API key
         dedup = spec.digest(self._pipeline.template_for(spec).digest)
-        deadline = time.monotonic() + self._dedup_wait
         known = self._known.get((scope, dedup))
         if known is not None:
-            return known, False, None
-        # Claim first: a claim is refused when the render exists, so a new render costs one
-        # round trip here and a dedup hit this worker has not seen costs two.
-        while not await self._state.claim_render(scope, dedup, CLAIM_TTL):
-            existing = await self._state.find_render(scope, dedup)
-            if existing is not None:
-                self._remember(existing)
-                return existing, False, None
+            return known, False, burst or await take_burst(self._state, key)
+        deadline = time.monotonic() + self._dedup_wait
+        quota = self._quotas.get(key.plan, 0)
+        # Burst token, dedup lookup, quota and claim in one round trip; while another request
+        # renders the same card, poll (without taking more tokens) until it is recorded.
+        admit = partial(
+            self._state.admit_render, key.user, scope, dedup, quota=quota, ttl=CLAIM_TTL
+        )
+        if burst is None:
+            admission = await admit(burst=(BURST_RATE, BURST_CAPACITY))
+            burst = admission.burst
+            assert burst is not None  # a token was asked for
+            if not burst.allowed:
+                raise burst_refusal(burst)
+        else:
+            admission = await admit()
+        while not admission.claimed:
+            if admission.existing is not None:
+                self._remember(admission.existing)
+                return admission.existing, False, burst
+            if admission.quota is not None:
+                raise quota_refusal(key, admission.quota)
             if time.monotonic() > deadline:
                 raise UnavailableError("An identical render is still in progress", retry_after=2)
             await asyncio.sleep(0.02)
+            admission = await admit()
+        charged = admission.quota or burst
         try:
-            quota = await charge_quota(self._state, key, self._quotas)
             try:
                 record, created = await self._render_and_store(scope, dedup, spec, webhook)
             except BaseException:
@@ -101,7 +124,7 @@ class RenderService:
             raise
         if not created:
             await self._state.refund_quota(key.user)
-        return record, created, quota
+        return record, created, charged
 
     def _remember(self, record: RenderRecord) -> None:
         self._known[(record.user, record.dedup_key)] = record

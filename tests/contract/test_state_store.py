@@ -296,6 +296,61 @@ async def test_concurrent_saves_one_slug(store: StateStore) -> None:
     assert [await store.get_render(r.slug) for r in recs if r != winner] == [None] * 9
 
 
+async def test_admit_claims_and_charges_a_new_render(store: StateStore) -> None:
+    got = await store.admit_render("alice", "k1", "d1", quota=3, ttl=30, burst=(0.001, 5))
+    assert got.claimed and got.existing is None
+    assert got.burst is not None and (got.burst.allowed, got.burst.remaining) == (True, 4)
+    assert got.quota is not None and (got.quota.allowed, got.quota.remaining) == (True, 2)
+    # The claim is the same one claim_render takes; the token and the quota were really used.
+    assert not await store.claim_render("k1", "d1", 30)
+    assert (await store.take_token("alice", 0.001, 5)).remaining == 3
+    assert (await store.consume_quota("alice", 3)).remaining == 1
+
+
+async def test_admit_answers_with_the_existing_render_and_charges_nothing(
+    store: StateStore,
+) -> None:
+    rec = record("slugAAAA", user="k1")
+    assert await store.save_render(rec)
+    got = await store.admit_render("alice", "k1", "d1", quota=3, ttl=30, burst=(0.001, 5))
+    assert (got.existing, got.claimed, got.quota) == (rec, False, None)
+    assert got.burst is not None and got.burst.allowed  # the request still took its token
+    assert (await store.consume_quota("alice", 3)).remaining == 2  # quota untouched
+
+
+async def test_admit_waits_for_another_callers_claim(store: StateStore) -> None:
+    assert await store.claim_render("k1", "d1", 30)
+    got = await store.admit_render("alice", "k1", "d1", quota=3, ttl=30)
+    assert (got.burst, got.existing, got.quota, got.claimed) == (None, None, None, False)
+    assert (await store.consume_quota("alice", 3)).remaining == 2  # not charged while busy
+    await store.release_claim("k1", "d1")
+    assert (await store.admit_render("alice", "k1", "d1", quota=3, ttl=30)).claimed
+
+
+async def test_admit_stops_at_the_first_refusal(store: StateStore) -> None:
+    # Quota used up: refused, and no claim left behind.
+    got = await store.admit_render("alice", "k1", "d1", quota=0, ttl=30)
+    assert got.quota is not None and not got.quota.allowed and not got.claimed
+    assert await store.claim_render("k1", "d1", 30)
+    await store.release_claim("k1", "d1")
+    # Burst used up: refused before anything else (no quota charged, no claim).
+    for _ in range(2):
+        await store.take_token("bob", 0.001, 2)
+    got = await store.admit_render("bob", "k2", "d1", quota=5, ttl=30, burst=(0.001, 2))
+    assert got.burst is not None and not got.burst.allowed
+    assert (got.quota, got.claimed) == (None, False)
+    assert (await store.consume_quota("bob", 5)).remaining == 4
+    assert await store.claim_render("k2", "d1", 30)
+
+
+async def test_concurrent_admits_one_claim_one_charge(store: StateStore) -> None:
+    got = await asyncio.gather(
+        *(store.admit_render("alice", "k1", "d1", quota=100, ttl=30) for _ in range(30))
+    )
+    assert sum(a.claimed for a in got) == 1
+    assert (await store.consume_quota("alice", 100)).remaining == 98
+
+
 # -- Redis: failures ----------------------------------------------------------------------------
 TIMEOUT = 0.5
 

@@ -21,11 +21,21 @@ def refusal(message: str, limit: Limit, status: LimitStatus) -> RateLimitError:
     )
 
 
+def burst_refusal(status: LimitStatus) -> RateLimitError:
+    """The 429 for an empty burst bucket."""
+    return refusal("Burst limit of 5 requests per second exceeded", "burst", status)
+
+
+def quota_refusal(key: ApiKeyRecord, status: LimitStatus) -> RateLimitError:
+    """The 429 for a used-up monthly quota."""
+    return refusal(f"Monthly render quota of the {key.plan} plan is used up", "monthly", status)
+
+
 async def take_burst(state: StateStore, key: ApiKeyRecord) -> LimitStatus:
     """One request of the user's burst allowance, or 429."""
     status = await state.take_token(key.user, BURST_RATE, BURST_CAPACITY)
     if not status.allowed:
-        raise refusal("Burst limit of 5 requests per second exceeded", "burst", status)
+        raise burst_refusal(status)
     return status
 
 
@@ -35,5 +45,5 @@ async def charge_quota(
     """One render of the user's monthly quota (``quotas`` by plan), or 429."""
     status = await state.consume_quota(key.user, quotas.get(key.plan, 0))
     if not status.allowed:
-        raise refusal(f"Monthly render quota of the {key.plan} plan is used up", "monthly", status)
+        raise quota_refusal(key, status)
     return status

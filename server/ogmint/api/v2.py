@@ -17,9 +17,11 @@ from ogmint.api.responses import json
 from ogmint.errors import (
     BadJSONError,
     FieldError,
+    OgmintError,
     UnauthorizedError,
     ValidationError,
 )
+from ogmint.rendering.params import RenderSpec
 from ogmint.services import Services
 from ogmint.webhooks.payload import NotRepresentable, js_json
 from ogmint.webhooks.queue import check_webhook_url, new_delivery
@@ -71,21 +73,34 @@ def _webhook_fields(body: dict[str, Any]) -> None:
         raise ValidationError("; ".join(f"{e.field}: {e.message}" for e in errors), errors)
 
 
+def _render_request(request: Request, svc: Services) -> tuple[RenderSpec, dict[str, Any]]:
+    """The render asked for, and the request body (for its webhook fields)."""
+    body = _body(request)
+    _webhook_fields(body)
+    spec = svc.pipeline.parse(
+        {k: v for k, v in body.items() if k not in WEBHOOK_FIELDS}, strict=True
+    )
+    return spec, body
+
+
 @bp.post("/api/v2/render")
 async def create_render(request: Request) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     key = await svc.keys.authenticate(request)
     if key is None:
         raise UnauthorizedError("Missing x-api-key header")
-    burst = await take_burst(svc.state, key)
-    body = _body(request)
-    _webhook_fields(body)
-    spec = svc.pipeline.parse(
-        {k: v for k, v in body.items() if k not in WEBHOOK_FIELDS}, strict=True
-    )
+    try:
+        spec, body = _render_request(request, svc)
+    except OgmintError:
+        await take_burst(svc.state, key)  # refused requests count too; a 429 comes first
+        raise
     url = body.get("webhookUrl")
     webhook = None
+    burst = None
     if isinstance(url, str):
+        # The token first: the address check resolves a name, which a client out of tokens
+        # must not be able to make us do.
+        burst = await take_burst(svc.state, key)
         await check_webhook_url(url, svc.outbound, RESOLVE_TIMEOUT)
         webhook = partial(
             new_delivery,
@@ -95,11 +110,12 @@ async def create_render(request: Request) -> HTTPResponse:
             secret=body.get("webhookSecret") or "",
             metadata=body.get("metadata") or {},
         )
-    record, created, quota = await svc.renders.create(key, spec, webhook)
+    # Without a token taken yet, it is taken with the dedup lookup, quota and claim at once.
+    record, created, status = await svc.renders.create(key, spec, webhook, burst)
     dispatched = created and webhook is not None
     if dispatched:
         svc.webhooks.wake()
-    headers = (quota or burst).headers()
+    headers = status.headers()
     payload: dict[str, object] = {
         "success": True,
         "slug": record.slug,

@@ -66,6 +66,16 @@ class RenderRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Admission:
+    """What :meth:`StateStore.admit_render` decided; it stops at the first refusal."""
+
+    burst: LimitStatus | None  # the token taken or refused; None when none was asked for
+    existing: RenderRecord | None = None  # the render exists: a dedup hit, nothing charged
+    quota: LimitStatus | None = None  # the monthly quota charged (``claimed``) or refused
+    claimed: bool = False  # the caller holds the claim: it renders, then saves or releases
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
     """One webhook delivery: a fixed body for one URL, attempted until it succeeds or gives up."""
 
@@ -188,6 +198,24 @@ class StateStore(Protocol):
         """Gives back one render of this month's quota (the render failed)."""
 
     # -- renders and dedup --------------------------------------------------------------------
+    async def admit_render(
+        self,
+        user: str,
+        scope: str,
+        dedup_key: str,
+        *,
+        quota: int,
+        ttl: float,
+        burst: tuple[float, int] | None = None,
+    ) -> Admission:
+        """Everything a new render needs before it starts, as one atomic step.
+
+        In order, stopping at the first that answers: takes a token from ``user``'s bucket
+        (``burst`` = rate, capacity; skipped when None); ``scope``'s finished render for
+        ``dedup_key``; nothing more while another caller holds its claim; charges one render
+        of ``user``'s monthly ``quota``; claims the render for ``ttl`` seconds.
+        """
+
     async def find_render(self, user: str, dedup_key: str) -> RenderRecord | None:
         """The user's finished render with this dedup key, if any."""
 

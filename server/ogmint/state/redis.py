@@ -27,8 +27,10 @@ after the lease. A retry waits in the ``retry`` zset until a worker moves it to 
 A user's (or subject's) keys share a ``{…}`` hash tag, so each script touches one cluster slot.
 Slugs and keys are global; the operations spanning them are ordered steps (see ``save_render``).
 The webhook keys are global too, and the step that records a render with a webhook also queues
-its delivery, touching the user's slot and the webhook keys in one script: that needs a single
-Redis (or a proxy that keeps them together), not Redis Cluster.
+its delivery, touching the user's slot and the webhook keys in one script; likewise the step
+that admits a render (burst token, dedup lookup, quota, claim: one round trip instead of three)
+touches the user's slot and the API key's dedup slot. Those need a single Redis (or a proxy that
+keeps them together), not Redis Cluster.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from redis.commands.core import AsyncScript
 
 from ogmint.state.base import (
     PENDING,
+    Admission,
     ApiKeyRecord,
     Attempt,
     AttemptOutcome,
@@ -88,21 +91,26 @@ local function window(kind)
 end
 """
 
-# KEYS: counter. ARGV: limit, 'day'|'month'. Returns {allowed, used after this call, reset}.
-_CONSUME_LUA = (
+# Counts one use of a counter hash in the current window if below ``limit``.
+# Returns {allowed, used after this call, reset}.
+_CONSUME_FN_LUA = (
     _WINDOW_LUA
     + """
-local id, reset = window(ARGV[2])
-local limit = tonumber(ARGV[1])
-local cur = redis.call('HMGET', KEYS[1], 'w', 'n')
-local used = 0
-if cur[1] == id then used = tonumber(cur[2]) end
-if used >= limit then return {0, used, reset} end
-redis.call('HSET', KEYS[1], 'w', id, 'n', tostring(used + 1))
-redis.call('EXPIREAT', KEYS[1], reset)
-return {1, used + 1, reset}
+local function consume(key, limit, kind)
+  local id, reset = window(kind)
+  local cur = redis.call('HMGET', key, 'w', 'n')
+  local used = 0
+  if cur[1] == id then used = tonumber(cur[2]) end
+  if used >= limit then return {0, used, reset} end
+  redis.call('HSET', key, 'w', id, 'n', tostring(used + 1))
+  redis.call('EXPIREAT', key, reset)
+  return {1, used + 1, reset}
+end
 """
 )
+
+# KEYS: counter. ARGV: limit, 'day'|'month'.
+_CONSUME_LUA = _CONSUME_FN_LUA + "return consume(KEYS[1], tonumber(ARGV[1]), ARGV[2])\n"
 
 # KEYS: counter. ARGV: 'day'|'month'. Gives back one use of the current window, never below 0.
 _REFUND_LUA = (
@@ -117,28 +125,55 @@ return 0
 """
 )
 
-# KEYS: bucket. ARGV: rate (tokens/s), burst. Returns {allowed, whole tokens left, reset}.
-_BUCKET_LUA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
-local cur = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
-local tokens = burst
-if cur[1] then
-  tokens = math.min(burst, tonumber(cur[1]) + math.max(now - tonumber(cur[2]), 0) * rate)
+# Takes a token from a bucket hash (``rate`` tokens/s, ``burst`` capacity) if one is there.
+# Returns {allowed, whole tokens left, reset}.
+_BUCKET_FN_LUA = """
+local function take_token(key, rate, burst)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+  local cur = redis.call('HMGET', key, 'tokens', 'updated')
+  local tokens = burst
+  if cur[1] then
+    tokens = math.min(burst, tonumber(cur[1]) + math.max(now - tonumber(cur[2]), 0) * rate)
+  end
+  local allowed = 0
+  if tokens >= 1 then
+    allowed = 1
+    tokens = tokens - 1
+  end
+  redis.call('HSET', key, 'tokens', string.format('%.17g', tokens),
+    'updated', string.format('%.17g', now))
+  redis.call('PEXPIRE', key, math.ceil((burst - tokens) / rate * 1000) + 1000)
+  local wait = 0
+  if tokens < 1 then wait = (1 - tokens) / rate end
+  return {allowed, math.floor(tokens), math.floor(now + wait) + 1}
 end
-local allowed = 0
-if tokens >= 1 then
-  allowed = 1
-  tokens = tokens - 1
-end
-redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens),
-  'updated', string.format('%.17g', now))
-redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
-local wait = 0
-if tokens < 1 then wait = (1 - tokens) / rate end
-return {allowed, math.floor(tokens), math.floor(now + wait) + 1}
 """
+
+# KEYS: bucket. ARGV: rate (tokens/s), burst.
+_BUCKET_LUA = _BUCKET_FN_LUA + "return take_token(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))\n"
+
+# KEYS: bucket, finished render, claim, quota. ARGV: rate ('' = take no token), burst, monthly
+# limit, claim ttl (ms). Returns {outcome, bucket reply or {}, render hash or quota reply}:
+# burst | exists | busy | quota | claimed (see ``StateStore.admit_render``).
+_ADMIT_LUA = (
+    _CONSUME_FN_LUA
+    + _BUCKET_FN_LUA
+    + """
+local b = {}
+if ARGV[1] ~= '' then
+  b = take_token(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+  if b[1] == 0 then return {'burst', b} end
+end
+local done = redis.call('HGETALL', KEYS[2])
+if #done > 0 then return {'exists', b, done} end
+if redis.call('EXISTS', KEYS[3]) == 1 then return {'busy', b} end
+local q = consume(KEYS[4], tonumber(ARGV[3]), 'month')
+if q[1] == 0 then return {'quota', b, q} end
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[4])
+return {'claimed', b, q}
+"""
+)
 
 # KEYS: claim, finished render. ARGV: ttl (ms). 1 when claimed; 0 if claimed or already done.
 _CLAIM_LUA = """
@@ -279,6 +314,7 @@ class RedisStateStore:
             "consume": _CONSUME_LUA,
             "refund": _REFUND_LUA,
             "bucket": _BUCKET_LUA,
+            "admit": _ADMIT_LUA,
             "claim": _CLAIM_LUA,
             "create": _CREATE_LUA,
             "update": _UPDATE_LUA,
@@ -346,8 +382,7 @@ class RedisStateStore:
 
     # -- counters -----------------------------------------------------------------------------
     async def _consume(self, key: str, kind: str, limit: int) -> LimitStatus:
-        allowed, used, reset = await self._script("consume", [key], [limit, kind])
-        return LimitStatus(bool(allowed), limit, limit - int(used) if allowed else 0, int(reset))
+        return _counted(limit, await self._script("consume", [key], [limit, kind]))
 
     async def consume_daily(self, subject: str, limit: int) -> LimitStatus:
         return await self._consume(f"{self._prefix}{{d:{subject}}}:daily", "day", limit)
@@ -364,10 +399,8 @@ class RedisStateStore:
     async def take_token(self, user: str, rate: float, burst: int) -> LimitStatus:
         if rate <= 0:
             raise ValueError("rate must be positive")
-        allowed, remaining, reset = await self._script(
-            "bucket", [self._u(user, "bucket")], [repr(float(rate)), burst]
-        )
-        return LimitStatus(bool(allowed), burst, int(remaining), int(reset))
+        reply = await self._script("bucket", [self._u(user, "bucket")], [repr(float(rate)), burst])
+        return _bucket(burst, reply)
 
     # -- keys ---------------------------------------------------------------------------------
     async def create_key(self, user: str, key_id: str, key_hash: str, plan: str | None) -> None:
@@ -430,6 +463,43 @@ class RedisStateStore:
         return bool(await self._script("update", [self._u(user, "user")], ["plan", plan]))
 
     # -- renders ------------------------------------------------------------------------------
+    async def admit_render(
+        self,
+        user: str,
+        scope: str,
+        dedup_key: str,
+        *,
+        quota: int,
+        ttl: float,
+        burst: tuple[float, int] | None = None,
+    ) -> Admission:
+        # The user's and the scope's keys in one script: like a render with a webhook, this
+        # needs a single Redis (or a proxy keeping them together), not Redis Cluster.
+        if burst is not None and burst[0] <= 0:
+            raise ValueError("rate must be positive")
+        rate = "" if burst is None else repr(float(burst[0]))
+        capacity = 0 if burst is None else burst[1]
+        keys = [
+            self._u(user, "bucket"),
+            self._u(scope, f"render:{dedup_key}"),
+            self._u(scope, f"claim:{dedup_key}"),
+            self._u(user, "quota"),
+        ]
+        args: list[str | int | float] = [
+            rate,
+            capacity,
+            quota,
+            max(int(ttl * 1000), 1),
+        ]
+        outcome, bucket, *rest = await self._script("admit", keys, args)
+        taken = _bucket(capacity, bucket) if bucket else None
+        if outcome == "exists":
+            flat = rest[0]
+            return Admission(taken, existing=_render(dict(zip(flat[::2], flat[1::2], strict=True))))
+        if outcome in ("quota", "claimed"):
+            return Admission(taken, quota=_counted(quota, rest[0]), claimed=outcome == "claimed")
+        return Admission(taken)  # burst refused, or another caller is rendering
+
     async def find_render(self, user: str, dedup_key: str) -> RenderRecord | None:
         h = await self._hash(self._u(user, f"render:{dedup_key}"))
         return _render(h) if h else None
@@ -653,3 +723,13 @@ def _key(key_hash: str, h: dict[str, str], plan: str | None) -> ApiKeyRecord:
     return ApiKeyRecord(
         h["key_id"], key_hash, h["user"], plan or "free", h["revoked"] == "1", h["created_at"]
     )
+
+
+def _bucket(capacity: int, reply: list[int]) -> LimitStatus:
+    allowed, remaining, reset = reply
+    return LimitStatus(bool(allowed), capacity, int(remaining), int(reset))
+
+
+def _counted(limit: int, reply: list[int]) -> LimitStatus:
+    allowed, used, reset = reply
+    return LimitStatus(bool(allowed), limit, limit - int(used) if allowed else 0, int(reset))

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from ogmint.state.base import (
     PENDING,
+    Admission,
     ApiKeyRecord,
     Attempt,
     AttemptOutcome,
@@ -92,6 +93,7 @@ CREATE TABLE IF NOT EXISTS delivery_attempts (
 """
 
 _RENDER_COLUMNS = "slug, user_id, dedup_key, storage_key, etag, size, template, created_at"
+_FIND_RENDER = f"SELECT {_RENDER_COLUMNS} FROM renders WHERE user_id = ? AND dedup_key = ?"  # noqa: S608
 _DELIVERY_COLUMNS = "id, slug, owner, url, secret, body, created_at"
 _STATUS_QUERY = f"SELECT {_DELIVERY_COLUMNS}, state, due FROM deliveries"  # noqa: S608
 _KEY_QUERY = (
@@ -215,26 +217,27 @@ class SqliteStateStore:
             )
         )
 
-    async def take_token(self, user: str, rate: float, burst: int) -> LimitStatus:
-        def run(db: sqlite3.Connection) -> LimitStatus:
-            now = time.time()
-            row = db.execute(
-                "SELECT tokens, updated FROM buckets WHERE user_id = ?", (user,)
-            ).fetchone()
-            tokens = float(burst) if row is None else min(burst, row[0] + (now - row[1]) * rate)
-            allowed = tokens >= 1.0
-            if allowed:
-                tokens -= 1.0
-            db.execute(
-                "INSERT INTO buckets (user_id, tokens, updated) VALUES (?, ?, ?) "
-                "ON CONFLICT (user_id) DO UPDATE SET tokens = excluded.tokens, "
-                "updated = excluded.updated",
-                (user, tokens, now),
-            )
-            wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / rate
-            return LimitStatus(allowed, burst, int(tokens), int(now + wait) + 1)
+    @staticmethod
+    def _take(db: sqlite3.Connection, user: str, rate: float, burst: int) -> LimitStatus:
+        now = time.time()
+        row = db.execute(
+            "SELECT tokens, updated FROM buckets WHERE user_id = ?", (user,)
+        ).fetchone()
+        tokens = float(burst) if row is None else min(burst, row[0] + (now - row[1]) * rate)
+        allowed = tokens >= 1.0
+        if allowed:
+            tokens -= 1.0
+        db.execute(
+            "INSERT INTO buckets (user_id, tokens, updated) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET tokens = excluded.tokens, "
+            "updated = excluded.updated",
+            (user, tokens, now),
+        )
+        wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / rate
+        return LimitStatus(allowed, burst, int(tokens), int(now + wait) + 1)
 
-        return await self._run(run, True)
+    async def take_token(self, user: str, rate: float, burst: int) -> LimitStatus:
+        return await self._run(lambda db: self._take(db, user, rate, burst), True)
 
     # -- keys ---------------------------------------------------------------------------------
     async def create_key(self, user: str, key_id: str, key_hash: str, plan: str | None) -> None:
@@ -285,14 +288,57 @@ class SqliteStateStore:
         return cur.rowcount > 0
 
     # -- renders ------------------------------------------------------------------------------
-    async def find_render(self, user: str, dedup_key: str) -> RenderRecord | None:
-        row = await self._run(
-            lambda db: db.execute(
-                f"SELECT {_RENDER_COLUMNS} FROM renders WHERE user_id = ? AND dedup_key = ?",  # noqa: S608
-                (user, dedup_key),
+    async def admit_render(
+        self,
+        user: str,
+        scope: str,
+        dedup_key: str,
+        *,
+        quota: int,
+        ttl: float,
+        burst: tuple[float, int] | None = None,
+    ) -> Admission:
+        _, reset = utc_month()
+
+        def run(db: sqlite3.Connection) -> Admission:
+            taken = None if burst is None else self._take(db, user, *burst)
+            if taken is not None and not taken.allowed:
+                return Admission(taken)
+            row = db.execute(_FIND_RENDER, (scope, dedup_key)).fetchone()
+            if row:
+                return Admission(taken, existing=RenderRecord(*row))
+            now = time.time()
+            busy = db.execute(
+                "SELECT 1 FROM claims WHERE user_id = ? AND dedup_key = ? AND expires >= ?",
+                (scope, dedup_key, now),
             ).fetchone()
-        )
+            if busy:
+                return Admission(taken)
+            used = self._consume(db, "monthly_usage", "user_id", "month", user, quota)
+            charged = LimitStatus(used is not None, quota, quota - (used or quota), reset)
+            if used is None:
+                return Admission(taken, quota=charged)
+            self._claim(db, scope, dedup_key, now + ttl, now)
+            return Admission(taken, quota=charged, claimed=True)
+
+        return await self._run(run, True)
+
+    async def find_render(self, user: str, dedup_key: str) -> RenderRecord | None:
+        row = await self._run(lambda db: db.execute(_FIND_RENDER, (user, dedup_key)).fetchone())
         return RenderRecord(*row) if row else None
+
+    @staticmethod
+    def _claim(
+        db: sqlite3.Connection, user: str, dedup_key: str, expires: float, now: float
+    ) -> bool:
+        """Claims unless an unexpired claim exists; True if this call holds it now."""
+        cur = db.execute(
+            "INSERT INTO claims (user_id, dedup_key, expires) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_id, dedup_key) DO UPDATE SET expires = excluded.expires "
+            "WHERE claims.expires < ?",
+            (user, dedup_key, expires, now),
+        )
+        return cur.rowcount > 0
 
     async def claim_render(self, user: str, dedup_key: str, ttl: float) -> bool:
         def run(db: sqlite3.Connection) -> bool:
@@ -300,15 +346,7 @@ class SqliteStateStore:
             done = db.execute(
                 "SELECT 1 FROM renders WHERE user_id = ? AND dedup_key = ?", (user, dedup_key)
             ).fetchone()
-            if done:
-                return False
-            cur = db.execute(
-                "INSERT INTO claims (user_id, dedup_key, expires) VALUES (?, ?, ?) "
-                "ON CONFLICT (user_id, dedup_key) DO UPDATE SET expires = excluded.expires "
-                "WHERE claims.expires < ?",
-                (user, dedup_key, now + ttl, now),
-            )
-            return cur.rowcount > 0
+            return not done and self._claim(db, user, dedup_key, now + ttl, now)
 
         return await self._run(run, True)
 
