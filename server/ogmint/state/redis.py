@@ -24,13 +24,11 @@ consumer group (so each entry goes to one worker) and acknowledge and delete it 
 attempt is recorded. An entry left pending by a crashed worker is taken over with XAUTOCLAIM
 after the lease. A retry waits in the ``retry`` zset until a worker moves it to the stream.
 
-A user's (or subject's) keys share a ``{…}`` hash tag, so each script touches one cluster slot.
-Slugs and keys are global; the operations spanning them are ordered steps (see ``save_render``).
-The webhook keys are global too, and the step that records a render with a webhook also queues
-its delivery, touching the user's slot and the webhook keys in one script; likewise the step
-that admits a render (burst token, dedup lookup, quota, claim: one round trip instead of three)
-touches the user's slot and the API key's dedup slot. Those need a single Redis (or a proxy that
-keeps them together), not Redis Cluster.
+A user's (or subject's) keys share a ``{…}`` hash tag. The two steps of a V2 render are one
+script each, so each is atomic and costs one round trip: admitting it (burst token, dedup
+lookup, quota, claim) touches the user's and the API key's slots; saving it touches the global
+slug, the API key's dedup entry and, with a webhook, the delivery keys. That needs a single Redis
+(or a proxy that keeps them together), not Redis Cluster.
 """
 
 from __future__ import annotations
@@ -207,16 +205,22 @@ end
 return redis.call('TIME')
 """
 
-# KEYS: dedup entry, claim, delivery, slug's delivery list, stream. ARGV: delivery id, n, then
-# n render field/value args, then the delivery's. The render and its delivery in one step.
-_CREATE_WITH_DELIVERY_LUA = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local n = tonumber(ARGV[2])
-redis.call('HSET', KEYS[1], unpack(ARGV, 3, n + 2))
-redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[3], unpack(ARGV, n + 3))
-redis.call('RPUSH', KEYS[4], ARGV[1])
-redis.call('XADD', KEYS[5], '*', 'id', ARGV[1])
+# KEYS: slug, dedup entry, claim, then optionally delivery, slug's delivery list, stream.
+# ARGV: n, the render's n field/value args, then optionally the delivery id and its fields.
+# Records the render (slug and dedup entry), drops the claim and queues the delivery, all or
+# nothing: 0 if the slug or the dedup entry exists.
+_SAVE_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local n = tonumber(ARGV[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2, n + 1))
+redis.call('HSET', KEYS[2], unpack(ARGV, 2, n + 1))
+redis.call('DEL', KEYS[3])
+if #KEYS > 3 then
+  local id = ARGV[n + 2]
+  redis.call('HSET', KEYS[4], unpack(ARGV, n + 3))
+  redis.call('RPUSH', KEYS[5], id)
+  redis.call('XADD', KEYS[6], '*', 'id', id)
+end
 return 1
 """
 
@@ -319,7 +323,7 @@ class RedisStateStore:
             "create": _CREATE_LUA,
             "update": _UPDATE_LUA,
             "ensure_user": _ENSURE_USER_LUA,
-            "create_with_delivery": _CREATE_WITH_DELIVERY_LUA,
+            "save": _SAVE_LUA,
             "promote": _PROMOTE_LUA,
             "finish": _FINISH_LUA,
             "redeliver": _REDELIVER_LUA,
@@ -512,33 +516,23 @@ class RedisStateStore:
         await self._call(self._redis.delete(self._u(user, f"claim:{dedup_key}")))
 
     async def save_render(self, record: RenderRecord, delivery: Delivery | None = None) -> bool:
-        # Two steps, each one script in one slot, so it also works on Redis Cluster: the slug
-        # (the global uniqueness point) first, then the user's dedup entry, which drops the
-        # claim. A dedup entry is written only after its slug exists, and a slug is deleted only
-        # when the second step answered "already done" — a lost reply leaves at worst an
-        # unreferenced slug, never a dedup entry pointing at nothing.
+        # One script: the slug (unique across users), the dedup entry, the claim and the
+        # delivery change together or not at all.
         fields = _fields(record)
-        slug_key = self._g(f"slug:{record.slug}")
-        if not await self._script("create", [slug_key], list(fields)):
-            return False
         keys = [
+            self._g(f"slug:{record.slug}"),
             self._u(record.user, f"render:{record.dedup_key}"),
             self._u(record.user, f"claim:{record.dedup_key}"),
         ]
-        if delivery is None:
-            saved = await self._script("create", keys, list(fields))
-        else:
+        args: list[str | int | float] = [len(fields), *fields]
+        if delivery is not None:
             keys += [
                 self._g(f"wh:d:{delivery.id}"),
                 self._g(f"wh:slug:{delivery.slug}"),
                 self._g("wh:stream"),
             ]
-            args = [delivery.id, len(fields), *fields, *_delivery_fields(delivery)]
-            saved = await self._script("create_with_delivery", keys, args)
-        if not saved:
-            await self._call(self._redis.delete(slug_key))
-            return False
-        return True
+            args += [delivery.id, *_delivery_fields(delivery)]
+        return bool(await self._script("save", keys, args))
 
     async def get_render(self, slug: str) -> RenderRecord | None:
         h = await self._hash(self._g(f"slug:{slug}"))
