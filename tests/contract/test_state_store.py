@@ -410,6 +410,25 @@ async def test_redis_down_then_back(redis_server_factory: Callable[[], RedisServ
         await store.close()
 
 
+async def test_redis_batched_calls_each_get_their_reply(redis_server: RedisServer) -> None:
+    """Concurrent calls share a pipelined round trip; a caller that gives up harms no other."""
+    store = RedisStateStore(redis_server.url, prefix=f"t{uuid.uuid4().hex}:")
+    await store.open()
+    try:
+        tasks = [asyncio.ensure_future(store.consume_quota(f"u{i % 3}", 100)) for i in range(12)]
+        tasks[5].cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert isinstance(results[5], asyncio.CancelledError)
+        done = [r for r in results if isinstance(r, LimitStatus)]
+        assert len(done) == 11 and all(r.allowed for r in done)
+        # Each user's replies are that user's own count, in order.
+        for user in range(3):
+            mine = [r.remaining for i, r in enumerate(results) if i % 3 == user and i != 5]
+            assert mine == sorted(mine, reverse=True) and len(set(mine)) == len(mine)
+    finally:
+        await store.close()
+
+
 async def test_redis_closed_port() -> None:
     store = RedisStateStore(f"redis://127.0.0.1:{free_port()}", timeout=TIMEOUT)
     started = time.monotonic()

@@ -33,6 +33,7 @@ slug, the API key's dedup entry and, with a webhook, the delivery keys. That nee
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -59,6 +60,8 @@ from ogmint.state.base import (
 )
 
 T = TypeVar("T")
+#: A script call waiting for its batch: script, keys, args, where its reply goes.
+_Call = tuple[AsyncScript, list[str], list[str | int | float], "asyncio.Future[Any]"]
 
 # The current UTC window from Redis' clock: its id and the Unix time it ends. Months use
 # H. Hinnant's civil-from-days / days-from-civil so the reset is 00:00 UTC on the next 1st.
@@ -297,6 +300,8 @@ class RedisStateStore:
         self._max_connections = max_connections
         self._client: Redis | None = None
         self._scripts: dict[str, AsyncScript] = {}
+        self._pending: list[_Call] = []
+        self._batches: set[asyncio.Future[None]] = set()
 
     async def open(self) -> None:
         """Connects and loads the scripts; StateUnavailable if Redis does not answer."""
@@ -361,15 +366,60 @@ class RedisStateStore:
             raise
 
     async def _script(self, name: str, keys: list[str], args: list[str | int | float]) -> Any:
+        """Runs a script. Calls made in the same event-loop turn (concurrent requests) share
+        one pipelined round trip: one write and one read instead of one each per call."""
         script = self._scripts.get(name)
         if script is None or self._client is None:
             raise StateUnavailable("state store is not open")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending.append((script, keys, args, future))
+        if len(self._pending) == 1:
+            loop.call_soon(self._send_pending)
+        return await future
+
+    def _send_pending(self) -> None:
+        batch, self._pending = self._pending, []
+        task = asyncio.ensure_future(self._run_batch(batch))
+        self._batches.add(task)  # a reference, so the task is not collected mid-flight
+        task.add_done_callback(self._batches.discard)
+
+    async def _run_batch(self, batch: list[_Call]) -> None:
         try:
-            # EVALSHA straight away: the Script wrapper's bookkeeping costs more CPU than the
-            # round trip on hot paths (token bucket, claims).
-            return await self._call(self._client.evalsha(script.sha, len(keys), *keys, *args))
-        except rx.NoScriptError:  # Redis restarted and forgot the scripts: reload and retry
-            return await self._call(script(keys=keys, args=args))
+            if self._client is None:
+                raise StateUnavailable("state store is not open")
+            pipe = self._client.pipeline(transaction=False)
+            for script, keys, args, _ in batch:
+                # EVALSHA straight away: the Script wrapper's bookkeeping costs more CPU than
+                # the round trip on hot paths (token bucket, claims).
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+            replies = await self._call(pipe.execute(raise_on_error=False))
+        except BaseException as e:
+            for *_, future in batch:
+                if not future.done():
+                    future.set_exception(
+                        StateUnavailable(f"redis: {e}") if isinstance(e, Exception) else e
+                    )
+            if not isinstance(e, Exception):
+                raise
+            return
+        for (script, keys, args, future), reply in zip(batch, replies, strict=True):
+            if future.done():  # the caller gave up (cancelled)
+                continue
+            if isinstance(reply, rx.NoScriptError):
+                # Redis restarted and forgot the scripts: this call reloads and retries.
+                try:
+                    reply = await self._call(script(keys=keys, args=args))
+                except Exception as e:
+                    reply = e
+            if isinstance(reply, rx.ResponseError) and str(reply).split(" ", 1)[0] == "BUSY":
+                reply = StateUnavailable(f"redis: {reply}")  # a long script is running
+            if future.done():
+                continue
+            if isinstance(reply, Exception):
+                future.set_exception(reply)
+            else:
+                future.set_result(reply)
 
     async def _hash(self, key: str) -> dict[str, str]:
         # decode_responses=True: every reply is str (redis-py types them as bytes | str).
