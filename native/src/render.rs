@@ -118,18 +118,7 @@ pub fn render_layers_png(
     })?
 }
 
-/// The pixels of [`render_layers_png`], before encoding.
-pub fn render_layers(
-    background: &str,
-    foreground: &str,
-    key: &str,
-    limits: &Limits,
-    fonts: &FontLibrary,
-    cache: &BackgroundCache,
-) -> Result<Pixmap, RenderError> {
-    draw_layers(background, foreground, key, limits, fonts, cache).map(|(_, pixmap)| pixmap)
-}
-
+/// The pixels of [`render_layers_png`] before encoding, and the background they were drawn on.
 fn draw_layers(
     background: &str,
     foreground: &str,
@@ -322,7 +311,9 @@ mod tests {
         let limits = Limits::default();
         let cache = BackgroundCache::default();
         let (bg, fg) = (doc(ART), doc(CONTENT));
-        let layered = render_layers(&bg, &fg, "art", &limits, &fonts, &cache).expect("layers");
+        let layered = draw_layers(&bg, &fg, "art", &limits, &fonts, &cache)
+            .expect("layers")
+            .1;
         let whole = parse(&doc(&format!("{ART}{CONTENT}")), &limits, &fonts.options())
             .and_then(|t| rasterise(&t, &limits))
             .expect("single pass");
@@ -350,7 +341,9 @@ mod tests {
             .collect();
         assert!(decoded == rgb, "decoded PNG differs from the drawn pixels");
         // The second call is served from the cache and draws the same pixels.
-        let again = render_layers(&bg, &fg, "art", &limits, &fonts, &cache).expect("cached");
+        let again = draw_layers(&bg, &fg, "art", &limits, &fonts, &cache)
+            .expect("cached")
+            .1;
         assert_eq!(again.data(), layered.data());
         assert_eq!(cache.len(), 1);
     }
@@ -359,7 +352,7 @@ mod tests {
     fn layers_must_share_a_size() {
         let fonts = FontLibrary::load::<&str>(&[]);
         let small = r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>"#;
-        let err = render_layers(
+        let err = draw_layers(
             &doc(ART),
             small,
             "k",
@@ -381,7 +374,7 @@ mod tests {
         let cache = BackgroundCache::default();
         let small = r#"<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"/>"#;
         let big = doc(ART);
-        let bg_too_big = render_layers(&big, small, "a", &limits, &fonts, &cache);
+        let bg_too_big = draw_layers(&big, small, "a", &limits, &fonts, &cache);
         assert!(matches!(
             bg_too_big,
             Err(RenderError::CanvasTooLarge { .. })
@@ -390,7 +383,7 @@ mod tests {
             max_svg_bytes: 100,
             ..Limits::default()
         };
-        let fg_too_long = render_layers(small, &big, "b", &limits, &fonts, &cache);
+        let fg_too_long = draw_layers(small, &big, "b", &limits, &fonts, &cache);
         assert!(matches!(
             fg_too_long,
             Err(RenderError::InputTooLarge { .. })

@@ -361,7 +361,7 @@ class RedisStateStore:
         except _UNAVAILABLE as e:
             raise StateUnavailable(f"redis: {e}") from e
         except rx.ResponseError as e:
-            if str(e).split(" ", 1)[0] == "BUSY":  # a long script is running
+            if _busy(e):
                 raise StateUnavailable(f"redis: {e}") from e
             raise
 
@@ -412,8 +412,8 @@ class RedisStateStore:
                     reply = await self._call(script(keys=keys, args=args))
                 except Exception as e:
                     reply = e
-            if isinstance(reply, rx.ResponseError) and str(reply).split(" ", 1)[0] == "BUSY":
-                reply = StateUnavailable(f"redis: {reply}")  # a long script is running
+            if isinstance(reply, rx.ResponseError) and _busy(reply):
+                reply = StateUnavailable(f"redis: {reply}")
             if future.done():
                 continue
             if isinstance(reply, Exception):
@@ -767,6 +767,11 @@ def _key(key_hash: str, h: dict[str, str], plan: str | None) -> ApiKeyRecord:
     return ApiKeyRecord(
         h["key_id"], key_hash, h["user"], plan or "free", h["revoked"] == "1", h["created_at"]
     )
+
+
+def _busy(error: rx.ResponseError) -> bool:
+    """Redis is running a long script: unavailable for now, not a wrong request."""
+    return str(error).split(" ", 1)[0] == "BUSY"
 
 
 def _bucket(capacity: int, reply: list[int]) -> LimitStatus:
