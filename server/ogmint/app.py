@@ -104,7 +104,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             max_svg_bytes=settings.max_svg_bytes,
             max_nodes=settings.max_svg_nodes,
         )
-        outbound = AddressPolicy(settings.outbound_allow)
+        outbound = AddressPolicy(settings.outbound_allow, ports=(443, *settings.outbound_ports))
         client = GuardedClient(
             outbound,
             ca_file=settings.outbound_ca_file,

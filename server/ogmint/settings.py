@@ -31,6 +31,13 @@ def _networks(value: str) -> tuple[str, ...]:
     return items
 
 
+def _ports(value: str) -> tuple[int, ...]:
+    ports = tuple(int(v) for v in _csv(value))
+    if any(not 0 < p < 65536 for p in ports):
+        raise ValueError("expected comma-separated port numbers (1-65535)")
+    return ports
+
+
 def _bool(value: str) -> bool:
     v = value.strip().lower()
     if v in {"1", "true", "yes", "on"}:
@@ -116,6 +123,11 @@ class Settings:
         (),
         "Comma-separated hosts or CIDRs exempted from the outbound address check (tests).",
         _networks,
+    )
+    outbound_ports: tuple[int, ...] = _setting(
+        (),
+        "Comma-separated ports outbound requests may use besides 443 (allow-listed hosts: any).",
+        _ports,
     )
     outbound_ca_file: str = _setting("", "Extra CA bundle (PEM) trusted for outbound HTTPS.")
     fetch_timeout: float = _setting(

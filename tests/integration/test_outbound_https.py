@@ -170,7 +170,7 @@ def make_client(
     ca_file: str | None = None,
 ) -> GuardedClient:
     ca = server.ca_file if ca_file is None else ca_file
-    return GuardedClient(AddressPolicy(allow), ca, timeout, MAX_BYTES)
+    return GuardedClient(AddressPolicy(allow, ports=(443, server.port)), ca, timeout, MAX_BYTES)
 
 
 def make_fetcher(client: GuardedClient, *, max_pixels: int = 1_000_000) -> ImageFetcher:

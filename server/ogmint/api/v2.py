@@ -25,11 +25,11 @@ from ogmint.rendering.params import RenderSpec
 from ogmint.services import Services
 from ogmint.webhooks.payload import NotRepresentable, js_json
 from ogmint.webhooks.queue import check_webhook_url, new_delivery
+from ogmint.webhooks.signing import secret_problem
 
 bp = Blueprint("v2")
 
 MAX_METADATA_BYTES = 4096
-MAX_SECRET = 100
 WEBHOOK_FIELDS = ("webhookUrl", "webhookSecret", "metadata")
 #: Request-time DNS check of ``webhookUrl``: bounded, the attempts check again anyway.
 RESOLVE_TIMEOUT = 2.0
@@ -54,8 +54,9 @@ def _webhook_fields(body: dict[str, Any]) -> None:
     elif isinstance(url, str) and len(url) > 2048:
         errors.append(FieldError("webhookUrl", "must be at most 2048 characters"))
     secret = body.get("webhookSecret")
-    if secret is not None and (not isinstance(secret, str) or len(secret) > MAX_SECRET):
-        errors.append(FieldError("webhookSecret", f"must be a string of ≤ {MAX_SECRET} characters"))
+    problem = None if secret is None else secret_problem(secret)
+    if problem is not None:
+        errors.append(FieldError("webhookSecret", problem))
     metadata = body.get("metadata")
     if metadata is not None:
         if not isinstance(metadata, dict):
