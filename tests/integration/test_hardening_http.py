@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+import urllib.parse
 from collections.abc import Callable
 
 import orjson
@@ -55,4 +56,72 @@ def test_bad_webhook_secret_is_400(srv: Server, key: str, secret: str) -> None:
 )
 def test_good_webhook_secret_is_accepted(srv: Server, key: str, secret: str) -> None:
     reply = render(srv, key, {**BODY, "webhookSecret": secret})
+    assert reply.status in (200, 201), reply.body
+
+
+def og(server: Server, headers: dict[str, str] | None = None, **params: str) -> Reply:
+    return request(f"{server.url}/api/og?{urllib.parse.urlencode(params)}", headers=headers)
+
+
+BAD_HOSTS = ["https://a..example.com/x.png", f"https://{'a' * 64}.example.com/x.png"]
+
+
+@pytest.mark.parametrize("url", BAD_HOSTS)
+@pytest.mark.parametrize("field", ["avatar", "logo"])
+def test_image_host_with_bad_dns_label_is_400(srv: Server, key: str, field: str, url: str) -> None:
+    assert_error(og(srv, template="blog", title="Labels", **{field: url}), 400, field)
+    assert_error(render(srv, key, {**BODY, field: url}), 400, field)
+
+
+@pytest.mark.parametrize("url", BAD_HOSTS)
+def test_webhook_host_with_bad_dns_label_is_400(srv: Server, key: str, url: str) -> None:
+    assert_error(render(srv, key, {**BODY, "webhookUrl": url}), 400, "webhookUrl")
+
+
+def test_failed_v1_render_of_a_key_holder_is_not_charged(srv: Server) -> None:
+    key = srv.create_key("refunds", plan="starter")
+    headers = {"x-api-key": key}
+    first = og(srv, headers, template="blog", title="Charged")
+    assert first.status == 200
+    remaining = int(first.headers["x-ratelimit-remaining"])
+    failed = og(srv, headers, template="blog", title="Not charged", avatar=BAD_HOSTS[1])
+    assert_error(failed, 400, "avatar")
+    again = og(srv, headers, template="blog", title="Charged again")
+    assert int(again.headers["x-ratelimit-remaining"]) == remaining - 1
+
+
+@pytest.mark.parametrize("value", ["\xff\xfe\xfd", "ogm_live_" + "\xe9" * 40, "x" * 5000, ""])
+def test_api_key_that_is_not_key_shaped_is_401(srv: Server, value: str) -> None:
+    assert_error(og(srv, {"x-api-key": value}, template="blog", title="Key"), 401)
+    assert_error(render(srv, value, BODY), 401)
+
+
+def with_metadata(body: dict[str, object], metadata: bytes) -> bytes:
+    """``body`` plus a ``metadata`` written as raw JSON text (beyond what orjson would write)."""
+    return orjson.dumps(body)[:-1] + b',"metadata":' + metadata + b"}"
+
+
+def nested(depth: int) -> bytes:
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+@pytest.mark.parametrize("depth", [33, 350, 900])
+def test_deeply_nested_metadata_is_400(srv: Server, key: str, depth: int) -> None:
+    assert_error(render(srv, key, with_metadata(BODY, nested(depth))), 400, "metadata")
+
+
+def test_metadata_nested_32_deep_is_accepted(srv: Server, key: str) -> None:
+    reply = render(srv, key, with_metadata({**BODY, "title": "Deep"}, nested(32)))
+    assert reply.status in (200, 201), reply.body
+
+
+@pytest.mark.parametrize("literal", [b"18446744073709551617", b"-18446744073709551617", b"1" * 30])
+def test_metadata_integer_beyond_2_pow_64_a_double_changes_is_400(
+    srv: Server, key: str, literal: bytes
+) -> None:
+    assert_error(render(srv, key, with_metadata(BODY, b'{"n":' + literal + b"}")), 400, "metadata")
+
+
+def test_metadata_float_literal_beyond_2_pow_64_is_accepted(srv: Server, key: str) -> None:
+    reply = render(srv, key, with_metadata({**BODY, "title": "Float"}, b'{"n":1e30}'))
     assert reply.status in (200, 201), reply.body

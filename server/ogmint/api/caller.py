@@ -10,7 +10,7 @@ from functools import cached_property
 from sanic import Request
 
 from ogmint.errors import UnauthorizedError
-from ogmint.keys import hash_key
+from ogmint.keys import hash_key, is_key_shaped
 from ogmint.state.base import ApiKeyRecord, StateStore
 
 API_KEY_HEADER = "x-api-key"
@@ -79,7 +79,10 @@ class KeyDirectory:
         key = request.headers.get(API_KEY_HEADER)
         if key is None:
             return None
-        record = await self.find(key.strip())
+        key = key.strip()
+        # Anything not shaped like a key (bytes that are not UTF-8 included) is refused before
+        # hashing: no lookup for garbage.
+        record = await self.find(key) if is_key_shaped(key) else None
         if record is None or record.revoked:
             raise UnauthorizedError("Invalid API key")
         return record

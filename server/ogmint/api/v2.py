@@ -6,6 +6,7 @@ with the render record; the delivery worker sends it after the response (SPEC §
 
 from __future__ import annotations
 
+import json as stdlib_json
 from functools import partial
 from typing import Any
 
@@ -23,7 +24,7 @@ from ogmint.errors import (
 )
 from ogmint.rendering.params import RenderSpec
 from ogmint.services import Services
-from ogmint.webhooks.payload import NotRepresentable, js_json
+from ogmint.webhooks.payload import MAX_DEPTH, NotRepresentable, js_json, shape
 from ogmint.webhooks.queue import check_webhook_url, new_delivery
 from ogmint.webhooks.signing import secret_problem
 
@@ -45,7 +46,25 @@ def _body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _webhook_fields(body: dict[str, Any]) -> None:
+def _metadata_problem(metadata: object, raw: bytes) -> str | None:
+    if not isinstance(metadata, dict):
+        return "must be a JSON object"
+    depth, big = shape(metadata)
+    if depth > MAX_DEPTH:
+        return f"must be nested at most {MAX_DEPTH} levels deep"
+    if big:
+        # The standard library keeps integer literals exact, so js_json can refuse them.
+        metadata = stdlib_json.loads(raw)["metadata"]
+    try:
+        size = len(js_json(metadata).encode())
+    except NotRepresentable as e:
+        return str(e)
+    if size > MAX_METADATA_BYTES:
+        return f"must be at most {MAX_METADATA_BYTES} bytes"
+    return None
+
+
+def _webhook_fields(body: dict[str, Any], raw: bytes) -> None:
     """Validates the delivery fields (they are not part of the render)."""
     errors = []
     url = body.get("webhookUrl")
@@ -59,17 +78,9 @@ def _webhook_fields(body: dict[str, Any]) -> None:
         errors.append(FieldError("webhookSecret", problem))
     metadata = body.get("metadata")
     if metadata is not None:
-        if not isinstance(metadata, dict):
-            errors.append(FieldError("metadata", "must be a JSON object"))
-        else:
-            try:
-                size = len(js_json(metadata).encode())
-            except NotRepresentable as e:
-                errors.append(FieldError("metadata", str(e)))
-            else:
-                if size > MAX_METADATA_BYTES:
-                    message = f"must be at most {MAX_METADATA_BYTES} bytes"
-                    errors.append(FieldError("metadata", message))
+        problem = _metadata_problem(metadata, raw)
+        if problem is not None:
+            errors.append(FieldError("metadata", problem))
     if errors:
         raise ValidationError("; ".join(f"{e.field}: {e.message}" for e in errors), errors)
 
@@ -77,7 +88,7 @@ def _webhook_fields(body: dict[str, Any]) -> None:
 def _render_request(request: Request, svc: Services) -> tuple[RenderSpec, dict[str, Any]]:
     """The render asked for, and the request body (for its webhook fields)."""
     body = _body(request)
-    _webhook_fields(body)
+    _webhook_fields(body, request.body)
     spec = svc.pipeline.parse(
         {k: v for k, v in body.items() if k not in WEBHOOK_FIELDS}, strict=True
     )
