@@ -115,8 +115,9 @@ class Settings:
         10, "V1 renders per UTC day per client IP without an API key.", int
     )
     trusted_proxies: tuple[str, ...] = _setting(
-        ("127.0.0.1", "::1"),
-        "Comma-separated IPs/CIDRs whose X-Forwarded-For is believed (e.g. nginx).",
+        (),
+        "Comma-separated IPs/CIDRs whose X-Forwarded-For is believed (none by default; list "
+        "nginx here).",
         _networks,
     )
     outbound_allow: tuple[str, ...] = _setting(

@@ -125,3 +125,31 @@ def test_metadata_integer_beyond_2_pow_64_a_double_changes_is_400(
 def test_metadata_float_literal_beyond_2_pow_64_is_accepted(srv: Server, key: str) -> None:
     reply = render(srv, key, with_metadata({**BODY, "title": "Float"}, b'{"n":1e30}'))
     assert reply.status in (200, 201), reply.body
+
+
+def anonymous(server: Server, forwarded: str, title: str) -> int:
+    return og(server, {"X-Forwarded-For": forwarded}, template="blog", title=title).status
+
+
+def test_forwarded_for_is_ignored_without_a_configured_proxy(
+    server_factory: Callable[..., Server],
+) -> None:
+    s = server_factory(OGMINT_ANONYMOUS_DAILY_LIMIT="2")
+    statuses = [anonymous(s, f"198.51.100.{i}", f"t{i}") for i in range(3)]
+    assert statuses == [200, 200, 429]
+
+
+def test_forwarded_hops_that_are_not_addresses_are_ignored(
+    server_factory: Callable[..., Server],
+) -> None:
+    s = server_factory(OGMINT_ANONYMOUS_DAILY_LIMIT="2", OGMINT_TRUSTED_PROXIES="127.0.0.1")
+    junk = ["x" * 3000, "not-an-ip", "1.2.3.4:80, [::1]", "2001:db8::1 junk"]
+    statuses = [anonymous(s, hop, f"junk{i}") for i, hop in enumerate(junk)]
+    assert statuses == [200, 200, 429, 429]  # all counted as the proxy's own address
+
+
+def test_ipv6_clients_are_limited_per_64(server_factory: Callable[..., Server]) -> None:
+    s = server_factory(OGMINT_ANONYMOUS_DAILY_LIMIT="2", OGMINT_TRUSTED_PROXIES="127.0.0.1")
+    same_64 = ["2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:db8:1:2:abcd::1"]
+    assert [anonymous(s, ip, f"v6-{ip}") for ip in same_64] == [200, 200, 429]
+    assert anonymous(s, "2001:db8:1:3::1", "next /64") == 200

@@ -130,7 +130,7 @@ def test_unknown_route_and_method_are_json(server: Server) -> None:
 
 
 def test_anonymous_daily_limit_per_ip(server_factory) -> None:  # type: ignore[no-untyped-def]
-    s = server_factory(OGMINT_ANONYMOUS_DAILY_LIMIT="3")
+    s = server_factory(OGMINT_ANONYMOUS_DAILY_LIMIT="3", OGMINT_TRUSTED_PROXIES="127.0.0.1")
     statuses = [og(s, template="blog", title=f"n{i}").status for i in range(3)]
     assert statuses == [200, 200, 200]
     r = og(s, template="blog", title="n4")

@@ -29,7 +29,7 @@ async def og_image(request: Request) -> HTTPResponse:
         return HTTPResponse(status=304, headers=headers)
 
     if key is None:
-        subject = "ip:" + svc.proxies.client_ip(request)
+        subject = svc.proxies.limit_subject(request)
         status = await svc.state.consume_daily(subject, svc.settings.anonymous_daily_limit)
         if not status.allowed:
             raise refusal(
