@@ -153,3 +153,16 @@ def test_ipv6_clients_are_limited_per_64(server_factory: Callable[..., Server]) 
     same_64 = ["2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:db8:1:2:abcd::1"]
     assert [anonymous(s, ip, f"v6-{ip}") for ip in same_64] == [200, 200, 429]
     assert anonymous(s, "2001:db8:1:3::1", "next /64") == 200
+
+
+def test_storage_failure_503_names_no_path(server_factory: Callable[..., Server]) -> None:
+    s = server_factory()
+    key = s.create_key("disk")
+    (s.data_dir / "images").write_bytes(b"")  # a file where the image directory should be
+    reply = render(s, key, {**BODY, "title": "Disk trouble"})
+    body = assert_error(reply, 503)
+    assert body["error"] == "Image storage temporarily unavailable"
+    text = reply.body.decode()
+    assert "images" not in text and str(s.data_dir) not in text
+    log = s.data_dir.parent / f"server-{s.url.rsplit(':', 1)[1]}.log"
+    assert "cannot write images/" in log.read_text()  # the detail is logged

@@ -116,7 +116,8 @@ def test_redis_outage_gives_quick_503_then_recovers(cluster) -> None:  # type: i
         started = time.monotonic()
         for server in (a, b):
             r = render(server, key, {**BODY, "title": "During outage"})
-            assert_error(r, 503)
+            body = assert_error(r, 503)
+            assert body["error"] == "State store temporarily unavailable"  # no host:port
             assert int(r.headers["retry-after"]) >= 1
         assert time.monotonic() - started < 6
         assert_error(request(a.url + "/readyz"), 503)
@@ -135,7 +136,10 @@ def test_s3_outage_gives_quick_503_and_no_dangling_slug(cluster) -> None:  # typ
     try:
         started = time.monotonic()
         r = render(a, key, {**BODY, "title": "S3 is down"})
-        assert_error(r, 503)
+        body = assert_error(r, 503)
+        # No endpoint, bucket, prefix or object key in the body.
+        assert body["error"] == "Image storage temporarily unavailable"
+        assert s3.bucket not in r.body.decode() and str(s3.port) not in r.body.decode()
         assert time.monotonic() - started < 8
     finally:
         s3.start()
