@@ -113,8 +113,10 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         )
         fetcher = ImageFetcher(
             client,
+            capacity=renderer.capacity,
+            threads=settings.decode_threads,
             max_pixels=settings.image_max_pixels,
-            cache_entries=settings.image_cache_entries,
+            cache_bytes=settings.image_cache_bytes,
         )
         state = make_state(settings)
         await state.open()
@@ -161,6 +163,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         await services.client.close()
         await services.state.close()
         await services.storage.close()
+        services.pipeline.close()
         services.renderer.close()
 
     return app

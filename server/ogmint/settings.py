@@ -138,10 +138,17 @@ class Settings:
         5 * 1024 * 1024, "Largest avatar/logo download, in bytes.", _positive_int
     )
     image_max_pixels: int = _setting(
-        25_000_000, "Largest decoded avatar/logo, in pixels.", _positive_int
+        4_194_304,
+        "Pixel budget of one decoded avatar/logo (JPEGs count after reduced-scale decoding).",
+        _positive_int,
     )
-    image_cache_entries: int = _setting(
-        512, "Fetched images kept in memory per worker, by URL.", int
+    image_cache_bytes: int = _setting(
+        16 * 1024 * 1024, "Bytes of fetched, re-encoded images kept in memory per worker.", int
+    )
+    decode_threads: int = _setting(
+        1,
+        "Avatar/logo decodes running at once per worker (each counts against render capacity).",
+        _positive_int,
     )
     max_svg_bytes: int = _setting(
         2 * 1024 * 1024, "Largest SVG document the renderer accepts.", _positive_int

@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import orjson
 import pytest
+import trustme
 
+from bombs import bombs, encoded
 from conftest import Server
+from receiver import Receiver, write_ca
 from support import Reply, assert_error, request
 
 BODY = {"template": "blog", "title": "Hardened", "palette": "forest"}
@@ -166,3 +169,31 @@ def test_storage_failure_503_names_no_path(server_factory: Callable[..., Server]
     assert "images" not in text and str(s.data_dir) not in text
     log = s.data_dir.parent / f"server-{s.url.rsplit(':', 1)[1]}.log"
     assert "cannot write images/" in log.read_text()  # the detail is logged
+
+
+@pytest.fixture(scope="module")
+def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Receiver, str]]:
+    """A local HTTPS origin serving the generated bombs (and one good avatar)."""
+    ca = trustme.CA()
+    r = Receiver(ca, files={**bombs(), "/good.png": encoded("PNG", (300, 300))})
+    r.start()
+    yield r, write_ca(ca, tmp_path_factory.mktemp("origin") / "ca.pem")
+    r.stop()
+
+
+def test_image_bombs_are_400_and_still_count_for_anonymous_callers(
+    server_factory: Callable[..., Server], origin: tuple[Receiver, str]
+) -> None:
+    receiver, ca_file = origin
+    s = server_factory(
+        OGMINT_ANONYMOUS_DAILY_LIMIT="6",
+        OGMINT_OUTBOUND_ALLOW="127.0.0.1",
+        OGMINT_OUTBOUND_CA_FILE=ca_file,
+    )
+    paths = ["/bomb-webp", "/bomb-png", "/bomb-gif", "/bomb-jpeg", "/truncated-webp"]
+    for i, path in enumerate(paths):
+        reply = og(s, template="blog", title=f"Bomb {i}", avatar=receiver.url(path))
+        assert_error(reply, 400, "avatar")
+    assert og(s, template="blog", title="Good", avatar=receiver.url("/good.png")).status == 200
+    # Six renders were asked for, five of them failed fetches: the allowance is used up.
+    assert_error(og(s, template="blog", title="Seventh"), 429)
