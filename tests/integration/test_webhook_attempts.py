@@ -25,9 +25,11 @@ from backends import RedisServer
 from ogmint.keys import random_base62
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
-from ogmint.state.base import Delivery, RenderRecord, StateStore
-from ogmint.state.redis import RedisStateStore
-from ogmint.state.sqlite import SqliteStateStore
+from ogmint.state.deliveries import Delivery
+from ogmint.state.redis import redis_state
+from ogmint.state.renders import RenderRecord
+from ogmint.state.sqlite import sqlite_state
+from ogmint.state.store import State
 from ogmint.webhooks.payload import NotRepresentable, render_completed
 from ogmint.webhooks.queue import RetryPolicy
 from ogmint.webhooks.worker import DeliveryWorker
@@ -70,13 +72,12 @@ def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Receive
 
 
 @pytest.fixture(params=["sqlite", "redis"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StateStore]:
-    s: StateStore
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[State]:
     if request.param == "sqlite":
-        s = SqliteStateStore(tmp_path / "state.db")
+        s = sqlite_state(tmp_path / "state.db")
     else:
         server: RedisServer = request.getfixturevalue("redis_server")
-        s = RedisStateStore(server.url, prefix=f"t{uuid.uuid4().hex}:")
+        s = redis_state(server.url, prefix=f"t{uuid.uuid4().hex}:")
     await s.open()
     yield s
     await s.close()
@@ -84,11 +85,11 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 @pytest.fixture
 async def worker(
-    store: StateStore, receiver: tuple[Receiver, str]
+    store: State, receiver: tuple[Receiver, str]
 ) -> AsyncIterator[DeliveryWorker]:
     r, ca_file = receiver
     w = DeliveryWorker(
-        store,
+        store.deliveries,
         GuardedClient(AddressPolicy(("127.0.0.1",), ports=(443, r.port)), ca_file, 2.0, 4096),
         RetryPolicy((3600.0,)),  # one attempt each within the test
         timeout=1.0,
@@ -129,7 +130,7 @@ def loopback_resolver() -> Iterator[None]:
 @given(cases=st.lists(st.tuples(secrets, json_values, urls), min_size=1, max_size=4))
 @example(cases=[("whsec_\u00e9\u00e9\u00e9\u00e9", {}, f"{RECEIVER}/hook")])
 async def test_every_delivery_gets_an_attempt(
-    store: StateStore,
+    store: State,
     worker: DeliveryWorker,
     receiver: tuple[Receiver, str],
     cases: list[tuple[str, object, str]],
@@ -154,13 +155,13 @@ async def test_every_delivery_gets_an_attempt(
             body,
             record.created_at,
         )
-        assert await store.save_render(record, delivery)
+        assert await store.atomic.save_render(record, delivery)
         ids.append(delivery.id)
     worker.wake()
     deadline = time.monotonic() + 10
     for delivery_id in ids:
         while True:
-            status = await store.get_delivery(delivery_id)
+            status = await store.deliveries.get_delivery(delivery_id)
             assert status is not None
             if status.attempts:
                 break
