@@ -84,9 +84,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 
 @pytest.fixture
-async def worker(
-    store: State, receiver: tuple[Receiver, str]
-) -> AsyncIterator[DeliveryWorker]:
+async def worker(store: State, receiver: tuple[Receiver, str]) -> AsyncIterator[DeliveryWorker]:
     r, ca_file = receiver
     w = DeliveryWorker(
         store.deliveries,
