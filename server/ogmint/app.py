@@ -71,7 +71,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     """Builds the Sanic app; per-worker resources are created when each worker starts."""
     config = Config()
     config.REQUEST_MAX_SIZE = 64 * 1024  # V1 has no body; V2 bodies are small JSON
-    config.REQUEST_TIMEOUT = 10
+    config.REQUEST_TIMEOUT = settings.request_timeout
     config.RESPONSE_TIMEOUT = 30
     config.KEEP_ALIVE_TIMEOUT = 15
     config.ACCESS_LOG = settings.access_log

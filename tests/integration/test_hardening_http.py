@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import re
+import socket
+import stat
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -197,3 +200,64 @@ def test_image_bombs_are_400_and_still_count_for_anonymous_callers(
     assert og(s, template="blog", title="Good", avatar=receiver.url("/good.png")).status == 200
     # Six renders were asked for, five of them failed fetches: the allowance is used up.
     assert_error(og(s, template="blog", title="Seventh"), 429)
+
+
+def raw(server: Server, data: bytes, pause: float = 0.0) -> tuple[int, bytes]:
+    """Sends raw bytes (then waits ``pause`` s) and returns the status and body of the answer."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(data)
+        time.sleep(pause)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+            if b"\r\n\r\n" in answer:
+                head, _, body = answer.partition(b"\r\n\r\n")
+                length = int(re.search(rb"content-length: (\d+)", head, re.I)[1])  # type: ignore[index]
+                if len(body) >= length:
+                    break
+    status = int(answer.split(b" ", 2)[1])
+    return status, answer.partition(b"\r\n\r\n")[2]
+
+
+def test_transport_errors_have_their_own_statuses(server_factory: Callable[..., Server]) -> None:
+    s = server_factory(OGMINT_REQUEST_TIMEOUT="1")
+    status, body = raw(s, b"GET /healthz HTTP/1.1\r\nHost: x\r\n", pause=2.5)
+    assert status == 408 and orjson.loads(body)["code"] == "request_timeout"
+    status, body = raw(s, b"GET /" + b"a" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 414 and orjson.loads(body)["code"] == "uri_too_long"
+    status, body = raw(
+        s, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 10_000 + b"\r\n\r\n"
+    )
+    assert status == 431 and orjson.loads(body)["code"] == "headers_too_large"
+
+
+def test_if_none_match_star_is_304(srv: Server, key: str) -> None:
+    assert og(srv, {"If-None-Match": "*"}, template="blog", title="Star").status == 304
+    url = render(srv, key, {**BODY, "title": "Star V2"}).json()["url"]
+    assert request(url, headers={"If-None-Match": "*"}).status == 304
+    assert request(url).status == 200
+
+
+def test_error_bodies_echo_only_an_excerpt(srv: Server, key: str) -> None:
+    body = assert_error(request(f"{srv.url}/i/{'s' * 4000}"), 404)
+    assert len(body["error"]) <= 300
+    junk = {f"u{i}": 0 for i in range(5000)}
+    body = assert_error(render(srv, key, {**BODY, **junk}), 400)
+    assert len(body["details"]) <= 20 and len(body["error"]) <= 300
+    long_name = {"x" * 3000: 1}
+    body = assert_error(render(srv, key, {**BODY, **long_name}), 400)
+    assert all(len(d["field"]) <= 64 for d in body["details"])
+
+
+@pytest.mark.parametrize("title", [" ", "   \t ", "\u200b\u200b", "\x00\x01", "\u3164", "\u2028"])
+def test_title_that_draws_nothing_is_400(srv: Server, key: str, title: str) -> None:
+    assert_error(og(srv, template="blog", title=title), 400, "title")
+    assert_error(render(srv, key, {**BODY, "title": title}), 400, "title")
+
+
+def test_data_directory_and_database_are_private(srv: Server, key: str) -> None:
+    assert render(srv, key, {**BODY, "title": "Private"}).status in (200, 201)
+    assert stat.S_IMODE(srv.data_dir.stat().st_mode) == 0o700
+    for name in ("ogmint.sqlite3", "ogmint.sqlite3-wal"):
+        assert stat.S_IMODE((srv.data_dir / name).stat().st_mode) == 0o600, name
