@@ -38,7 +38,9 @@ def make_state(settings: Settings) -> StateStore:
     if settings.redis_url:
         from ogmint.state.redis import RedisStateStore
 
-        return RedisStateStore(settings.redis_url, timeout=settings.dependency_timeout)
+        return RedisStateStore(
+            settings.redis_url, timeout=settings.dependency_timeout, prefix=settings.redis_prefix
+        )
     return SqliteStateStore(settings.database_path)
 
 
