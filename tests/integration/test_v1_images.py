@@ -102,7 +102,12 @@ def test_unusable_images_are_400_naming_the_field(
 def test_redirects_are_not_followed(origin: tuple[Receiver, str], app: Server) -> None:
     r, _ = origin
     r.script["/moved.png"] = ["redirect"]
-    assert_error(og(app, template="blog", title="Moved", avatar=r.url("/moved.png")), 400, "avatar")
+    body = assert_error(
+        og(app, template="blog", title="Moved", avatar=r.url("/moved.png")), 400, "avatar"
+    )
+    assert body["code"] == "fetch_failed"
+    assert "302" in body["error"] and "redirect" in body["error"], body
+    assert r.hits_for("/elsewhere") == []  # the Location was never requested
 
 
 def test_untrusted_certificate_is_refused(
@@ -110,4 +115,10 @@ def test_untrusted_certificate_is_refused(
 ) -> None:
     r, _ = origin
     strict = server_factory(OGMINT_OUTBOUND_ALLOW="127.0.0.1", OGMINT_ANONYMOUS_DAILY_LIMIT="10")
-    assert_error(og(strict, template="blog", title="TLS", avatar=r.url("/red.png")), 400, "avatar")
+    before = len(r.hits_for("/red.png"))
+    body = assert_error(
+        og(strict, template="blog", title="TLS", avatar=r.url("/red.png")), 400, "avatar"
+    )
+    assert body["code"] == "fetch_failed"
+    assert "certificate" in body["error"], body
+    assert len(r.hits_for("/red.png")) == before  # no request was sent over the failed handshake
