@@ -51,6 +51,13 @@ def assert_error(reply: Reply, status: int, field: str | None = None) -> dict:  
     return body
 
 
+def assert_names_no_internals(reply: Reply, *internals: str) -> None:
+    """SPEC §7: an error body names no internal host, port, bucket, path or file."""
+    text = reply.body.decode(errors="replace").lower()
+    for fragment in internals:
+        assert fragment.lower() not in text, (fragment, reply.body[:300])
+
+
 def until_admitted(send: Callable[[], Reply], timeout: float = 30.0) -> Reply:
     """``send()`` again after each burst-limit 429's ``Retry-After``; the first other reply.
 

@@ -28,6 +28,9 @@ class OgmintError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
     default_message: ClassVar[str] = "Internal server error"
+    #: False when the message may name internals (hosts, buckets, paths): it is then logged
+    #: only, and the body carries ``default_message``.
+    message_is_public: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -43,7 +46,7 @@ class OgmintError(Exception):
     def body(self) -> dict[str, object]:
         return {
             "success": False,
-            "error": self.message,
+            "error": self.message if self.message_is_public else self.default_message,
             "code": self.code,
             "details": [d.as_dict() for d in self.details],
         }
@@ -116,6 +119,12 @@ class UnavailableError(OgmintError):
         super().__init__(message, headers={"Retry-After": str(retry_after)})
 
 
+class DependencyUnavailable(UnavailableError):
+    """Redis, S3 or the disk failed; the message (for the log) may name where."""
+
+    message_is_public = False
+
+
 class SaturatedError(UnavailableError):
     """This worker's render pool and its queue are full."""
 
@@ -124,6 +133,8 @@ class SaturatedError(UnavailableError):
 
 class InternalError(OgmintError):
     """A bug. The message is generic; details go to the log only."""
+
+    message_is_public = False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,6 +185,8 @@ def make_error_handler(observe: Callable[[OgmintError], None]) -> object:
                 log.error(
                     "unhandled error on %s %s", request.method, request.path, exc_info=exception
                 )
+            elif isinstance(err, DependencyUnavailable):
+                log.warning("%s %s: %s", request.method, request.path, err.message)
             headers = dict(err.headers)
             extra = getattr(exception, "headers", None)
             if err is not exception and isinstance(extra, dict):

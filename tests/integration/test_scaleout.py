@@ -16,7 +16,7 @@ import pytest
 
 from backends import AWS_ENV, RedisServer, S3Server
 from conftest import Server
-from support import Reply, assert_error, request, until_admitted
+from support import Reply, assert_error, assert_names_no_internals, request, until_admitted
 
 BODY = {"template": "blog", "title": "Race", "palette": "forest"}
 
@@ -121,6 +121,10 @@ def test_redis_outage_gives_quick_503_then_recovers(cluster) -> None:  # type: i
             r = render(server, key, {**BODY, "title": "During outage"})
             assert_error(r, 503)
             assert int(r.headers["retry-after"]) >= 1
+            assert_names_no_internals(r, "127.0.0.1", str(redis.port), "redis")
+            v1 = request(a.url + "/api/og?template=blog&title=During+outage")
+            assert_error(v1, 503)
+            assert_names_no_internals(v1, "127.0.0.1", str(redis.port), "redis")
         assert time.monotonic() - started < 6
         assert_error(request(a.url + "/readyz"), 503)
     finally:
@@ -140,6 +144,9 @@ def test_s3_outage_gives_quick_503_and_no_dangling_slug(cluster) -> None:  # typ
         started = time.monotonic()
         r = render(a, key, {**BODY, "title": "S3 is down"})
         assert_error(r, 503)
+        assert_names_no_internals(
+            r, s3.endpoint_url, "127.0.0.1", str(s3.port), s3.bucket, "images/", "S3"
+        )
         assert time.monotonic() - started < 8
     finally:
         s3.start()

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 
 import orjson
 import pytest
+import redis
 
 from backends import AWS_ENV, RedisServer, S3Server
 from conftest import Server
@@ -219,3 +220,23 @@ def test_monthly_quota_is_429_naming_the_limit(srv: Server) -> None:
     assert over.headers["x-ratelimit-remaining"] == "0"
     # Dedup hits stay free even when the quota is used up.
     assert render(srv, key, {**BODY, "title": "Quota 0", "template": "minimal"}).status == 200
+
+
+def test_redis_prefix_keeps_deployments_apart(
+    redis_server: RedisServer, server_factory: Callable[..., Server]
+) -> None:
+    blue, green = redis_server.namespace(), redis_server.namespace()
+    a, b = server_factory(**blue), server_factory(**green)
+    try:
+        key = a.create_key("prefixed")
+        assert render(a, key, {**BODY, "title": "Blue"}).status == 201
+        assert_error(render(b, key, {**BODY, "title": "Blue"}), 401)  # another deployment
+        client = redis.Redis.from_url(redis_server.url)
+        try:
+            assert client.keys(blue["OGMINT_REDIS_PREFIX"] + "*")
+            assert not client.keys(green["OGMINT_REDIS_PREFIX"] + "*{u:prefixed}*")
+        finally:
+            client.close()
+    finally:
+        a.stop()
+        b.stop()

@@ -267,6 +267,26 @@ def test_receiver_down_then_up(srv: Server, ca: trustme.CA) -> None:
         later.stop()
 
 
+def test_urls_use_the_public_base_url(
+    hook_env: dict[str, str], server_factory: Callable[..., Server], ca: trustme.CA
+) -> None:
+    """``url`` in the response and in the webhook is the configured public base, not the bind
+    address (SPEC §3)."""
+    hooks = Receiver(ca)
+    hooks.start()
+    s = server_factory(**hook_env, OGMINT_PUBLIC_URL="https://og.example.com/")
+    try:
+        key = s.create_key("public-url")
+        reply = render(s, key, {**BODY, "title": "Public", "webhookUrl": hooks.url("/public")})
+        slug = reply.json()["slug"]
+        assert reply.json()["url"] == f"https://og.example.com/i/{slug}"
+        (hit,) = hooks.wait_for("/public", 1)
+        assert orjson.loads(hit.body)["data"]["url"] == f"https://og.example.com/i/{slug}"
+    finally:
+        s.stop()
+        hooks.stop()
+
+
 # -- request-time validation --------------------------------------------------------------------
 @pytest.mark.parametrize(
     "url",

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from ogmint.errors import UnavailableError
+from ogmint.errors import DependencyUnavailable
 
 #: Monthly render quotas per plan (SPEC §6).
 PLAN_QUOTAS = {"free": 100, "starter": 1_000, "pro": 10_000, "agency": 50_000}
 
 
-class StateUnavailable(UnavailableError):
+class StateUnavailable(DependencyUnavailable):
     """The state backend is down or timed out (the API answers 503)."""
 
     default_message = "State store temporarily unavailable"
