@@ -27,6 +27,15 @@ pytest_plugins = ["backends"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--golden-loose",
+        action="store_true",
+        help="compare golden images with a wide tolerance (other font builds); misses small "
+        "regressions",
+    )
+
+
 @dataclass
 class Server:
     """A running ``python -m ogmint`` process."""

@@ -12,6 +12,7 @@ import trustme
 from PIL import Image
 
 from conftest import Server
+from golden.cases import NEAR_EXACT, all_cases, avatar_png, difference, logo_png
 from receiver import Receiver, write_ca
 from support import Reply, assert_error, request
 
@@ -69,6 +70,25 @@ def test_avatar_and_logo_are_fetched_and_drawn(origin: tuple[Receiver, str], app
     logo_region = px[72:124, 940:1120].reshape(-1, 3)
     blue = (logo_region[:, 2] > 200) & (logo_region[:, 0] < 60)
     assert blue.sum() > 1000
+
+
+def test_served_card_is_the_golden_image(origin: tuple[Receiver, str], app: Server) -> None:
+    """A V1 render whose avatar and logo come through the real fetch path is, pixel for pixel,
+    the golden image (whose images go through the same re-encoding)."""
+    r, _ = origin
+    r.files["/golden-avatar.png"], r.files["/golden-logo.png"] = avatar_png(), logo_png()
+    case = next(c for c in all_cases() if c.name == "blog-paper")
+    params = {
+        **case.params,
+        "avatar": r.url("/golden-avatar.png"),
+        "logo": r.url("/golden-logo.png"),
+    }
+    reply = og(app, template=case.template, palette=case.palette, **params)
+    assert reply.status == 200, reply.body
+    got = np.asarray(reply.image().convert("RGB"), dtype=np.int16)
+    want = np.asarray(Image.open(case.path).convert("RGB"), dtype=np.int16)
+    mean, differing = difference(want, got, NEAR_EXACT)
+    assert mean <= NEAR_EXACT.max_mean_diff and differing <= NEAR_EXACT.max_differing_fraction
 
 
 def test_fetched_images_are_cached_by_url(origin: tuple[Receiver, str], app: Server) -> None:
