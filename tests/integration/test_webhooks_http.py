@@ -209,7 +209,12 @@ def test_500_then_200_is_retried(srv: Server, receiver: Receiver) -> None:
     assert [a["status"] for a in attempts] == [500, 503, 429, 200]
     assert [a["number"] for a in attempts] == [1, 2, 3, 4]
     assert attempts[0]["error"] == "HTTP 500"
-    assert all(isinstance(a["durationMs"], int) and a["at"] for a in attempts)
+    assert all(isinstance(a["durationMs"], int) for a in attempts)
+    stamps = [str(a["at"]) for a in attempts]
+    assert all(ISO_MS.fullmatch(at) for at in stamps), stamps  # made by the worker, in ms
+    assert stamps == sorted(stamps)
+    first = datetime.strptime(stamps[0], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert time.time() - 60 < first.timestamp() <= time.time()
     assert d["state"] == "delivered"
 
 
