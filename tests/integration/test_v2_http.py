@@ -130,7 +130,7 @@ def test_image_endpoint_serves_exact_bytes(srv: Server) -> None:
     assert got.body == rendered.body  # the same render as V1 draws, byte for byte
 
 
-def test_stored_image_is_served_by_another_and_a_restarted_server(
+def test_stored_image_is_served_by_another_server(
     srv: Server, backend: dict[str, str], server_factory: Callable[..., Server]
 ) -> None:
     """The storage read path: a server that did not render the image (so has it in no memory
