@@ -38,7 +38,9 @@ def make_state(settings: Settings) -> State:
     if settings.redis_url:
         from ogmint.state.redis import redis_state
 
-        return redis_state(settings.redis_url, timeout=settings.dependency_timeout)
+        return redis_state(
+            settings.redis_url, timeout=settings.dependency_timeout, prefix=settings.redis_prefix
+        )
     return sqlite_state(settings.database_path)
 
 

@@ -78,6 +78,12 @@ def _delays(value: str) -> tuple[float, ...]:
     return delays
 
 
+def _redis_prefix(value: str) -> str:
+    if "{" in value or "}" in value:
+        raise ValueError("must not contain '{' or '}' (they are Redis hash tags)")
+    return value
+
+
 def _setting(default: Any, description: str, parse: Callable[[str], Any] = str) -> Any:
     return field(default=default, metadata={"description": description, "parse": parse})
 
@@ -168,6 +174,11 @@ class Settings:
     )
     redis_url: str = _setting(
         "", "Redis URL (redis://…) for shared state; empty = embedded SQLite in DATA_DIR."
+    )
+    redis_prefix: str = _setting(
+        "ogmint:",
+        "Prefix of every Redis key, so several deployments (or test suites) can share one Redis.",
+        _redis_prefix,
     )
     s3_bucket: str = _setting("", "S3 bucket for images; empty = local files in DATA_DIR.")
     s3_endpoint: str = _setting("", "S3 endpoint URL (S3-compatible servers); empty = AWS.")
