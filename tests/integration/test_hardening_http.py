@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import os
 import re
+import signal
 import socket
 import stat
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 import pytest
@@ -261,3 +265,26 @@ def test_data_directory_and_database_are_private(srv: Server, key: str) -> None:
     assert stat.S_IMODE(srv.data_dir.stat().st_mode) == 0o700
     for name in ("ogmint.sqlite3", "ogmint.sqlite3-wal"):
         assert stat.S_IMODE((srv.data_dir / name).stat().st_mode) == 0o600, name
+
+
+def test_claim_of_a_killed_server_stops_blocking_the_identical_retry(
+    server_factory: Callable[..., Server], origin: tuple[Receiver, str]
+) -> None:
+    receiver, ca_file = origin
+    env = {"OGMINT_OUTBOUND_ALLOW": "127.0.0.1", "OGMINT_OUTBOUND_CA_FILE": ca_file}
+    first = server_factory(**env)
+    second = server_factory(**env, OGMINT_DATA_DIR=str(first.data_dir))  # the same state
+    key = first.create_key("crash", plan="agency")
+    receiver.script["/slow-avatar.png"] = ["slow"]
+    receiver.files["/slow-avatar.png"] = encoded("PNG", (64, 64))
+    body = {**BODY, "title": "Crash mid-render", "avatar": receiver.url("/slow-avatar.png")}
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(render, first, key, body)
+        receiver.wait_for("/slow-avatar.png", 1)  # the first server holds the claim, fetching
+        os.killpg(first.process.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):  # the killed server never answers
+            pending.result()
+    started = time.monotonic()
+    retry = render(second, key, body)
+    assert retry.status == 201, retry.body  # not a 503 after the full OGMINT_DEDUP_WAIT
+    assert time.monotonic() - started < 15
