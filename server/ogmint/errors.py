@@ -135,7 +135,14 @@ class SaturatedError(UnavailableError):
 
 
 class InternalError(OgmintError):
-    """A bug. The message is generic; details go to the log only."""
+    """A bug. The body's message is always generic; ``detail`` goes to the log only."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(None)
+        self.detail = detail or self.message
+
+    def __str__(self) -> str:
+        return self.detail
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,7 +189,7 @@ def make_error_handler(observe: Callable[[OgmintError], None]) -> object:
         def default(self, request: Request, exception: Exception) -> HTTPResponse:
             err = _as_ogmint(exception)
             observe(err)
-            if isinstance(err, InternalError) and err is not exception:
+            if isinstance(err, InternalError):
                 log.error(
                     "unhandled error on %s %s", request.method, request.path, exc_info=exception
                 )
