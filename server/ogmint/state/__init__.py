@@ -5,7 +5,7 @@ Layout::
 
     state/base.py        Backend (open/close/ping), StateUnavailable, UTC windows
     state/<aggregate>.py the aggregate's records and its protocol (keys, limits, renders,
-                         deliveries, …)
+                         deliveries, templates, …)
     state/atomic.py      the steps that change several aggregates at once (admit, save)
     state/store.py       State: every aggregate of one backend, built by ``create_app``
     state/sqlite/        db.py (the file), <aggregate>.py (its SCHEMA and class), atomic.py
