@@ -189,3 +189,36 @@ def test_examples_upload_cleanly(srv: Server, name: str) -> None:
     template_id = upload(srv, key, (EXAMPLES / name).read_text(), name=name)
     reply = call(srv, "POST", "/api/v2/render", key, {"template": template_id, "title": "Hi"})
     assert reply.status == 201, reply.body
+
+
+HOSTILE = sorted((Path(__file__).resolve().parents[1] / "hostile").glob("*.svg"))
+
+
+def test_hostile_corpus_is_refused_quickly_and_the_server_stays_healthy(srv: Server) -> None:
+    key = srv.create_key("tpl-hostile")
+    for path in HOSTILE:
+        raw = path.read_bytes()
+        body: object = (
+            {"svg": raw.decode()}
+            if not path.stem.startswith("encoding-")
+            # The other encodings' bytes go into the JSON string as they are.
+            else (
+                b'{"svg": "'
+                + raw.replace(b"\\", b"\\\\").replace(b'"', b'\\"').replace(b"\n", b"\\n")
+                + b'"}'
+            )
+        )
+        started = time.monotonic()
+        reply = call(srv, "POST", "/api/v2/templates", key, body)
+        elapsed = time.monotonic() - started - 0.21  # minus the pacing in call()
+        assert reply.status in (400, 413), (path.name, reply.status, reply.body)
+        answer = reply.json()
+        codes = ("invalid_template", "template_too_large", "invalid_json")
+        assert answer["code"] in codes, (path.name, answer)
+        assert elapsed < 1.0, (path.name, elapsed)
+        if answer["code"] == "invalid_template":
+            (detail,) = answer["details"]
+            assert detail["field"] == "svg" and detail["message"], path.name
+    assert request(srv.url + "/healthz").status == 200
+    assert call(srv, "GET", "/api/v2/templates", key).json()["templates"] == []
+    upload(srv, key)  # and a good template still uploads

@@ -23,6 +23,7 @@ from xml.parsers import expat
 from PIL import Image
 
 SVG_NS = "http://www.w3.org/2000/svg"
+OG_NS = "https://ogmint.dev/ns/template"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 WIDTH, HEIGHT = 1200, 630
 _DTD = re.compile(r"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
@@ -99,7 +100,8 @@ class Document:
         return self._lines.get(id(el))
 
     def error(self, el: ET.Element, message: str) -> TemplateError:
-        return TemplateError(message, local_name(el.tag)[1], self.line(el))
+        ns, local = local_name(el.tag)
+        return TemplateError(message, f"og:{local}" if ns == OG_NS else local, self.line(el))
 
 
 def parse(source: bytes, limits: TemplateLimits) -> Document:
@@ -159,6 +161,7 @@ def check_document(doc: Document, limits: TemplateLimits) -> None:
     elements = sum(1 for _ in root.iter())
     if elements > limits.max_elements:
         raise doc.error(root, f"template has {elements} elements, more than {limits.max_elements}")
+    _check_depth(doc, limits)
     filters = [el for el in root.iter() if local_name(el.tag)[1] == "filter"]
     if len(filters) > limits.max_filters:
         raise doc.error(filters[limits.max_filters], f"more than {limits.max_filters} filters")
@@ -170,6 +173,15 @@ def check_document(doc: Document, limits: TemplateLimits) -> None:
             raise doc.error(root, "viewBox must be four numbers with a positive width and height")
         scale = max(WIDTH / numbers[2], HEIGHT / numbers[3])
     _Expansion(doc, limits).walk(root, scale, 0)
+
+
+def _check_depth(doc: Document, limits: TemplateLimits) -> None:
+    stack = [(doc.root, 0)]
+    while stack:  # iterative: the document is not trusted to be shallow
+        el, depth = stack.pop()
+        if depth > limits.max_depth:
+            raise doc.error(el, f"elements nested deeper than {limits.max_depth}")
+        stack.extend((child, depth + 1) for child in el)
 
 
 def check_attribute(
@@ -270,7 +282,9 @@ def embedded_image(doc: Document, el: ET.Element, href: str, limits: TemplateLim
             img.convert("RGBA").save(out, "PNG")
     except TemplateError:
         raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+    except Image.DecompressionBombError as e:
+        raise doc.error(el, "image is a decompression bomb (too many pixels to decode)") from e
+    except (OSError, ValueError, SyntaxError) as e:
         raise doc.error(el, "image data could not be decoded") from e
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 

@@ -21,6 +21,7 @@ from xml.sax.saxutils import escape, quoteattr
 from ogmint.rendering.palettes import Colors
 from ogmint.rendering.params import IMAGE_FIELDS, TEXT_LIMITS, RenderSpec
 from ogmint.rendering.sanitiser import (
+    OG_NS,
     SVG_NS,
     XLINK_NS,
     Document,
@@ -36,7 +37,6 @@ from ogmint.rendering.sanitiser import (
 
 __all__ = ["Template", "TemplateError", "TemplateLimits", "TemplateTooLarge", "compile_template"]
 
-OG_NS = "https://ogmint.dev/ns/template"
 PLACEHOLDER = re.compile(r"\{\{(bg|text|accent|surface)\}\}")
 DEFAULT_LIMITS = TemplateLimits()
 MAX_TEMPLATE_BYTES = DEFAULT_LIMITS.max_bytes
