@@ -32,6 +32,7 @@ from ogmint.rendering.sanitiser import (
     check_document,
     check_element,
     embedded_image,
+    local_name,
     parse,
 )
 
@@ -291,7 +292,7 @@ def compile_template(
     root = doc.root
     compiler = _Compiler(doc, limits, custom)
     head = compiler.open_tag(root, root=True)
-    children = [(_local(c.tag)[1], compiler.child(c, 1)) for c in root]
+    children = [(local_name(c.tag)[1], compiler.child(c, 1)) for c in root]
     # The background layer is the longest run of leading children that depend on nothing
     # but the colours: it is rasterised once per palette and cached by the renderer. <defs>
     # from it are repeated in the foreground so later elements can still reference them.
@@ -357,11 +358,6 @@ def _merge(parts: list[Part]) -> Iterator[Part]:
         yield "".join(buf)
 
 
-def _local(tag: str) -> tuple[str, str]:
-    ns, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
-    return ns, local
-
-
 class _Compiler:
     def __init__(self, doc: Document, limits: TemplateLimits, custom: bool) -> None:
         self.doc = doc
@@ -374,7 +370,7 @@ class _Compiler:
     def element(self, el: ET.Element, depth: int, root: bool = False) -> list[Part]:
         if depth > self.limits.max_depth:
             raise self.doc.error(el, f"elements nested deeper than {self.limits.max_depth}")
-        ns, local = _local(el.tag)
+        ns, local = local_name(el.tag)
         if ns == OG_NS:
             try:
                 part = self.og_element(local, el)
@@ -399,7 +395,7 @@ class _Compiler:
         return parts
 
     def open_tag(self, el: ET.Element, root: bool = False) -> list[Part]:
-        ns, local = _local(el.tag)
+        ns, local = local_name(el.tag)
         image = self.custom and local == "image"
         if ns != SVG_NS or (local not in ALLOWED_ELEMENTS and not image):
             raise self.doc.error(el, "element is not allowed")
@@ -411,7 +407,7 @@ class _Compiler:
         if root:
             parts.append(f' xmlns="{SVG_NS}"')
         for key, value in el.attrib.items():
-            kns, kname = _local(key)
+            kns, kname = local_name(key)
             if kns == OG_NS:
                 continue
             if kns == XLINK_NS and kname == "href":
@@ -517,7 +513,7 @@ def _substitute(text: str) -> list[Part]:
 class _Attrs:
     def __init__(self, el: ET.Element) -> None:
         self.el = el
-        self.tag = _local(el.tag)[1]
+        self.tag = local_name(el.tag)[1]
 
     def req(self, key: str) -> str:
         value = self.el.get(key)
