@@ -35,6 +35,7 @@ from ogmint.rendering.template import (
     TemplateTooLarge,
     compile_template,
 )
+from ogmint.renders import now_iso
 from ogmint.state.templates import TemplateMeta, TemplateStore
 
 ID_LENGTH = 16
@@ -52,12 +53,6 @@ SAMPLE = RenderSpec(
     font="Inter",
     colors=DEFAULT,
 )
-
-
-def now_iso() -> str:
-    """UTC ISO-8601 with milliseconds."""
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
 
 
 def fields_json(template: Template) -> str:

@@ -84,5 +84,5 @@ class RenderPipeline:
         with self._metrics.rendering(api, label):
             try:
                 return await renderer.run(lambda: render_png(renderer, template, spec, images))
-            except RenderError as e:  # a template the checks let through still never 500s
+            except (RenderError, ValueError) as e:  # what the checks let through never 500s
                 raise RenderFailedError(f"The template could not be rendered: {e}") from e

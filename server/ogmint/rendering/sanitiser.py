@@ -301,20 +301,19 @@ class _Expansion:
         self.active: set[int] = set()
 
     def targets(self, el: ET.Element) -> list[ET.Element]:
-        refs = []
+        """What ``el`` draws again: its ``href`` target (``<use>``, and the templates a
+        pattern or gradient inherits), and each ``url(#id)`` that draws content."""
+        found = []
         for key, value in el.attrib.items():
-            if local_name(key)[1] == "href" and value.startswith("#"):
-                if local_name(el.tag)[1] == "use":
-                    refs.append(value[1:])
+            if local_name(key)[1] == "href":
+                target = self.ids.get(value[1:]) if value.startswith("#") else None
+                found += [target] if target is not None else []
                 continue
-            refs += [r[1:] for r in _URL_REF.findall(value) if r.startswith("#")]
-        found = [(r, t) for r in refs if (t := self.ids.get(r)) is not None]
-        return [
-            t
-            for r, t in found
-            if local_name(t.tag)[1] in _DRAWN_AGAIN
-            or f"#{r}" == el.get("href", el.get(f"{{{XLINK_NS}}}href"))
-        ]
+            for ref in _URL_REF.findall(value):
+                target = self.ids.get(ref[1:]) if ref.startswith("#") else None
+                if target is not None and local_name(target.tag)[1] in _DRAWN_AGAIN:
+                    found.append(target)
+        return found
 
     def walk(self, el: ET.Element, scale: float, depth: int) -> None:
         doc, limits = self.doc, self.limits
