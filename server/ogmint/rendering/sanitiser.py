@@ -204,6 +204,8 @@ def check_attribute(
     if lname in _NOT_GEOMETRY or "{{" in value:
         return
     numbers = _numbers(value)
+    if lname == "stddeviation" and any(n > limits.max_blur for n in numbers):
+        raise doc.error(el, f"blur larger than {limits.max_blur:g} is not allowed")
     if any(abs(n) > limits.max_number for n in numbers):
         raise doc.error(el, f"{name}: numbers beyond ±{limits.max_number:g} are not allowed")
     if lname == "stroke-width" and numbers and numbers[0] > limits.max_stroke_width:
@@ -216,8 +218,6 @@ def check_attribute(
             raise doc.error(
                 el, f"stroke-dasharray must repeat every {limits.min_dash_period:g} units or more"
             )
-    if lname == "stddeviation" and any(n > limits.max_blur for n in numbers):
-        raise doc.error(el, f"blur larger than {limits.max_blur:g} is not allowed")
     if element == "pattern" and lname in {"width", "height"} and numbers:
         units = el.get("patternUnits", "objectBoundingBox")
         smallest = 1.0 if units == "userSpaceOnUse" else 0.01
