@@ -28,9 +28,6 @@ class OgmintError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
     default_message: ClassVar[str] = "Internal server error"
-    #: False when the message may name internals (hosts, buckets, paths): it is then logged
-    #: only, and the body carries ``default_message``.
-    message_is_public: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -46,7 +43,7 @@ class OgmintError(Exception):
     def body(self) -> dict[str, object]:
         return {
             "success": False,
-            "error": self.message if self.message_is_public else self.default_message,
+            "error": self.message,
             "code": self.code,
             "details": [d.as_dict() for d in self.details],
         }
@@ -119,10 +116,16 @@ class UnavailableError(OgmintError):
         super().__init__(message, headers={"Retry-After": str(retry_after)})
 
 
-class DependencyUnavailable(UnavailableError):
-    """Redis, S3 or the disk failed; the message (for the log) may name where."""
+class DependencyError(UnavailableError):
+    """A dependency (state store, image storage) failed. The public message is fixed per kind;
+    ``detail`` names hosts, ports, buckets, paths or keys, so it goes to the log only."""
 
-    message_is_public = False
+    def __init__(self, detail: str = "", retry_after: int = 1) -> None:
+        super().__init__(None, retry_after)
+        self.detail = detail or self.message
+
+    def __str__(self) -> str:
+        return self.detail
 
 
 class SaturatedError(UnavailableError):
@@ -133,8 +136,6 @@ class SaturatedError(UnavailableError):
 
 class InternalError(OgmintError):
     """A bug. The message is generic; details go to the log only."""
-
-    message_is_public = False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,8 +186,8 @@ def make_error_handler(observe: Callable[[OgmintError], None]) -> object:
                 log.error(
                     "unhandled error on %s %s", request.method, request.path, exc_info=exception
                 )
-            elif isinstance(err, DependencyUnavailable):
-                log.warning("%s %s: %s", request.method, request.path, err.message)
+            elif isinstance(err, DependencyError):
+                log.warning("%s %s: %s", request.method, request.path, err.detail)
             headers = dict(err.headers)
             extra = getattr(exception, "headers", None)
             if err is not exception and isinstance(extra, dict):

@@ -135,7 +135,7 @@ def test_unknown_route_and_method_are_json(server: Server) -> None:
 
 
 def test_anonymous_daily_limit_per_ip(server_factory) -> None:  # type: ignore[no-untyped-def]
-    s = server_factory(OGMINT_ANONYMOUS_DAILY_LIMIT="3")
+    s = server_factory(OGMINT_ANONYMOUS_DAILY_LIMIT="3", OGMINT_TRUSTED_PROXIES="127.0.0.1")
     # Refused requests are free: these 400s use none of the allowance.
     for _ in range(3):
         assert_error(og(s, template="blog", title="x", bg="nothex"), 400, "bg")
@@ -148,7 +148,7 @@ def test_anonymous_daily_limit_per_ip(server_factory) -> None:  # type: ignore[n
     assert "daily" in body["error"].lower()
     assert int(r.headers["retry-after"]) > 0
     assert r.headers["x-ratelimit-remaining"] == "0"
-    # Another address (believed from X-Forwarded-For: 127.0.0.1 is a trusted proxy by default)
+    # Another address (believed from X-Forwarded-For: 127.0.0.1 is configured as a trusted proxy)
     # has an allowance of its own.
     other = {"X-Forwarded-For": "203.0.113.9"}
     elsewhere = og(s, headers=other, template="blog", title="elsewhere")
