@@ -135,7 +135,14 @@ class SaturatedError(UnavailableError):
 
 
 class InternalError(OgmintError):
-    """A bug. The message is generic; details go to the log only."""
+    """A bug. The message is generic; ``detail`` goes to the log only."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(None)
+        self.detail = detail or self.message
+
+    def __str__(self) -> str:
+        return self.detail
 
 
 # ---------------------------------------------------------------------------------------------
