@@ -9,6 +9,7 @@ for its record.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -29,8 +30,9 @@ from ogmint.state.store import State
 from ogmint.storage.base import BlobStorage
 
 SLUG_LENGTH = 8
-#: How long a claim protects an in-progress render before another server may take over.
-CLAIM_TTL = 60.0
+#: How long a claim protects an in-progress render before another server may take over. Short,
+#: and refreshed while rendering: the claim of a server that died frees within this.
+CLAIM_TTL = 5.0
 SLUG_ATTEMPTS = 5
 #: Finished renders remembered per worker for dedup hits.
 KNOWN_RENDERS = 50_000
@@ -113,6 +115,7 @@ class RenderService:
             await asyncio.sleep(0.02)
             admission = await admit()
         charged = admission.quota or burst
+        keeper = asyncio.create_task(self._keep_claim(scope, dedup))
         try:
             try:
                 record, created = await self._render_and_store(
@@ -124,9 +127,18 @@ class RenderService:
         except BaseException:
             await self._state.renders.release_claim(scope, dedup)
             raise
+        finally:
+            keeper.cancel()
         if not created:
             await self._state.limits.refund_quota(key.user)
         return record, created, charged
+
+    async def _keep_claim(self, scope: str, dedup: str) -> None:
+        """Refreshes this render's claim until cancelled (state trouble: the next try)."""
+        while True:
+            await asyncio.sleep(CLAIM_TTL / 3)
+            with contextlib.suppress(UnavailableError):
+                await self._state.renders.refresh_claim(scope, dedup, CLAIM_TTL)
 
     def _remember(self, record: RenderRecord) -> None:
         self._known[(record.user, record.dedup_key)] = record

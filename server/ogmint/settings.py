@@ -160,6 +160,12 @@ class Settings:
         2 * 1024 * 1024, "Largest SVG document the renderer accepts.", _positive_int
     )
     max_svg_nodes: int = _setting(20_000, "Most XML nodes in an SVG document.", _positive_int)
+    request_timeout: int = _setting(
+        10,
+        "Seconds a request may take to arrive (408 after); Sanic restarts it on every chunk, "
+        "so nginx in front sets the real deadline.",
+        _positive_int,
+    )
     max_templates_per_user: int = _setting(
         100, "Custom templates one user may have (SPEC §5.1).", _positive_int
     )

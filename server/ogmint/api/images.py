@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sanic import Blueprint, HTTPResponse, Request
 
+from ogmint.api.responses import not_modified
 from ogmint.errors import NotFoundError
 from ogmint.services import Services
 
@@ -22,7 +23,7 @@ async def image(request: Request, slug: str) -> HTTPResponse:
     record, data = found
     etag = f'"{record.etag}"'
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
-    if etag in request.headers.get("if-none-match", ""):
+    if not_modified(request.headers.get("if-none-match", ""), etag):
         return HTTPResponse(status=304, headers=headers)
     if request.method == "HEAD":
         headers["Content-Length"] = str(len(data))

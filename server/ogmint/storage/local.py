@@ -43,7 +43,7 @@ class LocalStorage:
 
     async def open(self) -> None:
         """Creates the root directory if needed."""
-        await self._run(self._root.mkdir, parents=True, exist_ok=True)
+        await self._run(self._root.mkdir, mode=0o700, parents=True, exist_ok=True)
 
     async def close(self) -> None:
         """Stops the file threads."""
