@@ -7,7 +7,7 @@ APT_PACKAGES := redis-server nginx wrk fonts-noto-color-emoji fonts-noto-cjk
 NATIVE_SRC := $(wildcard native/src/*.rs) native/Cargo.toml Cargo.toml
 STAMP := $(VENV)/.ogmint-installed
 
-.PHONY: run test lint bench golden-update system-deps setup clean
+.PHONY: run test lint bench bench-edge golden-update system-deps setup clean
 
 run: setup ## Set up and start ogmint on the embedded default (SQLite + local files)
 	$(PY) -m ogmint
@@ -47,6 +47,10 @@ lint: setup
 
 bench: setup
 	$(PY) bench/run.py
+
+# nginx.conf at the edge: cache hits against a plain static nginx (its own RESULTS.md section).
+bench-edge: setup
+	$(PY) bench/edge.py
 
 golden-update: setup
 	$(PY) tests/golden/update.py

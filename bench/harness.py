@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -113,6 +114,38 @@ class Processes:
     def __exit__(self, *exc: object) -> None:
         for proc in reversed(list(self._started)):
             self.stop(proc)
+
+
+RESULTS = REPO / "bench" / "RESULTS.md"
+
+
+def _markers(name: str) -> tuple[str, str]:
+    return f"<!-- section:{name} -->", f"<!-- /section:{name} -->"
+
+
+def write_section(name: str, text: str) -> None:
+    """Puts ``text`` into ``bench/RESULTS.md`` as section ``name``, replacing its last run.
+
+    Sections belong to benchmarks run on their own (``make bench-edge``, ``make load``);
+    ``make bench`` rewrites the rest of the file and keeps them (``kept_sections``).
+    """
+    start, end = _markers(name)
+    block = f"{start}\n{text.strip()}\n{end}\n"
+    old = RESULTS.read_text() if RESULTS.exists() else ""
+    if start in old and end in old:
+        head, _, rest = old.partition(start)
+        new = head + block + rest.partition(end)[2].removeprefix("\n")
+    else:
+        new = old.rstrip("\n") + "\n\n" + block
+    RESULTS.write_text(new)
+
+
+def kept_sections(text: str) -> str:
+    """The ``write_section`` blocks found in ``text``, in order, for appending to a rewrite."""
+    return "".join(
+        f"\n{m.group(0)}\n"
+        for m in re.finditer(r"<!-- section:(\S+) -->.*?<!-- /section:\1 -->", text, re.S)
+    )
 
 
 def redis_answers(port: int) -> bool:
