@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -24,6 +27,7 @@ from support import assert_error, request
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 #: nginx dials the apps from 127.0.0.2, their only trusted proxy; clients come from 127.0.0.1.
 PROXY_ADDRESS = "127.0.0.2"
+CONF_TEXT = (ROOT / "nginx.conf").read_text()
 
 
 def replace_once(text: str, old: str, new: str) -> str:
@@ -48,14 +52,16 @@ class Edge:
             self.process.wait(timeout=10)
 
 
-def start_edge(prefix: Path, apps: list[Server]) -> Edge:
-    """nginx with the repo's nginx.conf, its upstream pointed at ``apps``."""
+def start_edge(prefix: Path, apps: list[Server], extra_upstreams: tuple[str, ...] = ()) -> Edge:
+    """nginx with the repo's nginx.conf, its upstream pointed at ``apps`` (and any
+    ``extra_upstreams`` server lines, listed first)."""
     if not Path(NGINX).exists():
         pytest.fail("nginx is not installed (make test installs it)")
     (prefix / "logs").mkdir(parents=True)
     port = free_port()
-    conf = (ROOT / "nginx.conf").read_text()
-    upstreams = "\n".join(f"server {a.url.removeprefix('http://')};" for a in apps)
+    conf = CONF_TEXT
+    servers = [*extra_upstreams, *(a.url.removeprefix("http://") for a in apps)]
+    upstreams = "\n".join(f"server {s};" for s in servers)
     conf = replace_once(conf, "server 127.0.0.1:8080;", upstreams)
     conf = replace_once(conf, "listen 127.0.0.1:8000;", f"listen 127.0.0.1:{port};")
     conf = replace_once(
@@ -233,3 +239,141 @@ def test_metrics_are_not_served_through_nginx(edge: tuple[Edge, Server]) -> None
     for path in ("/metrics", "/metrics/", "//metrics", "/%6Detrics", "/metrics?x=1"):
         assert_error(request(e.url + path), 404)
     assert request(app.url + "/metrics").status == 200  # the app serves it to direct scrapers
+
+
+def conf_seconds(directive: str) -> float:
+    """A ``<directive> <n>s;`` value from the repo's nginx.conf."""
+    found = re.search(rf"^\s*{directive} (\d+)s;", CONF_TEXT, re.M)
+    assert found, f"nginx.conf has no {directive}"
+    return float(found.group(1))
+
+
+def test_trickling_client_is_cut_off_while_others_are_served(edge: tuple[Edge, Server]) -> None:
+    e, _ = edge
+    deadline = conf_seconds("client_header_timeout")
+    assert deadline <= 10
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", e.port), timeout=1) as slow:
+        slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        closed_after = None
+        while time.monotonic() - started < deadline + 5:
+            try:
+                slow.sendall(b"X-Trickle: 1\r\n")  # a header line a second: Sanic alone waits
+                if slow.recv(1024) == b"":
+                    closed_after = time.monotonic() - started
+                    break
+            except TimeoutError:
+                pass  # nothing from nginx yet: the connection is still open
+            except (ConnectionResetError, BrokenPipeError):
+                closed_after = time.monotonic() - started
+                break
+            assert request(e.url + "/healthz").status == 200  # others are served meanwhile
+    assert closed_after is not None, "nginx kept a trickling client"
+    assert deadline - 1 <= closed_after <= deadline + 3
+
+
+def _partial_post(port: int, source: str = "127.0.0.1") -> socket.socket:
+    """A POST whose header is complete and whose body never arrives: a request in progress."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
+    s.sendall(
+        b"POST /api/v2/render HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100\r\n\r\n{"
+    )
+    return s
+
+
+def test_requests_in_progress_per_address_are_limited(edge: tuple[Edge, Server]) -> None:
+    e, _ = edge
+    limit = int(re.search(r"limit_conn ogmint_per_ip (\d+);", CONF_TEXT).group(1))  # type: ignore[union-attr]
+    held = [_partial_post(e.port) for _ in range(limit)]
+    try:
+        time.sleep(0.5)  # nginx has read their headers
+        r = request(e.url + "/healthz")
+        assert_error(r, 429)
+        assert r.headers["retry-after"] == "1"
+        # Another address is served as usual.
+        other = http.client.HTTPConnection("127.0.0.1", e.port, source_address=("127.0.0.3", 0))
+        other.request("GET", "/healthz")
+        assert other.getresponse().status == 200
+        other.close()
+    finally:
+        for s in held:
+            s.close()
+    time.sleep(0.5)
+    assert request(e.url + "/healthz").status == 200
+
+
+class BrokenUpstream:
+    """An upstream that reads each request, records it and closes without answering."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.requests: list[bytes] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                data = b""
+                try:
+                    while b"\r\n\r\n" not in data:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    head, _, body = data.partition(b"\r\n\r\n")
+                    length = re.search(rb"(?i)content-length: *(\d+)", head)
+                    while length and len(body) < int(length.group(1)):
+                        body += conn.recv(65536)
+                except OSError:
+                    continue
+                if data:
+                    self.requests.append(head + b"\r\n\r\n" + body)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_only_idempotent_requests_go_to_the_next_server(
+    server_factory: Callable[..., Server], tmp_path: Path
+) -> None:
+    app = server_factory(OGMINT_TRUSTED_PROXIES=PROXY_ADDRESS, OGMINT_ANONYMOUS_DAILY_LIMIT="1000")
+    broken = BrokenUpstream()
+    # The broken server stays in rotation (max_fails=0), so round robin sends it every other
+    # request.
+    e = start_edge(tmp_path, [app], extra_upstreams=(f"127.0.0.1:{broken.port} max_fails=0",))
+    try:
+        key = app.create_key("retry")
+        headers = {"content-type": "application/json", "x-api-key": key}
+        for i in range(8):
+            r = request(f"{e.url}/api/og?template=blog&title=Get+{i}")
+            assert r.status == 200  # a GET the broken server dropped was sent on to the app
+        outcomes = {}
+        for i in range(4):
+            body = orjson.dumps({"template": "blog", "title": f"Post {i}"})
+            r = request(e.url + "/api/v2/render", "POST", headers, body)
+            assert r.status in {201, 503}, r.body
+            if r.status == 503:
+                assert_error(r, 503)
+                assert r.headers["retry-after"] == "1"
+            outcomes[body] = r.status
+    finally:
+        e.stop()
+        broken.close()
+    dropped = [b for b, status in outcomes.items() if status == 503]
+    assert dropped, "no POST reached the broken server"
+    seen = [req for req in broken.requests if req.startswith(b"POST")]
+    assert len(seen) == len(dropped)
+    assert any(req.startswith(b"GET") for req in broken.requests)
+    time.sleep(1.1)  # the key's burst allowance (5/s) refills
+    for body in dropped:
+        assert any(req.endswith(body) for req in seen)
+        # Never passed on to the app: rendering it now is new.
+        again = request(app.url + "/api/v2/render", "POST", headers, body)
+        assert again.status == 201, again.body
