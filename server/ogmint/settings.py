@@ -81,7 +81,11 @@ class Settings:
 
     host: str = _setting("127.0.0.1", "Address the HTTP server binds to.")
     port: int = _setting(8080, "Port the HTTP server listens on.", int)
-    workers: int = _setting(1, "Number of Sanic worker processes.", _positive_int)
+    workers: int = _setting(
+        os.cpu_count() or 1,
+        "Number of Sanic worker processes (default: one per CPU).",
+        _positive_int,
+    )
     public_url: str = _setting(
         "", "Public base URL used in image links (default: http://HOST:PORT)."
     )
@@ -236,6 +240,8 @@ def markdown_table() -> str:
     for name, default, description in describe():
         if name == ENV_PREFIX + "TEMPLATES_DIR":
             default = "<repo>/templates"
+        elif name == ENV_PREFIX + "WORKERS":
+            default = "<CPUs>"
         rows.append(f"| `{name}` | `{default}` | {description} |")
     return "\n".join(rows)
 
