@@ -4,6 +4,9 @@
    plain static nginx serving the same bytes as files, with wrk at the same connection counts,
    in interleaved rounds. The config as it was before the keep-alive fix (`tcp_nopush on`) is
    measured once for reference.
+2. Cache misses on `/i/` (the edge cache off for `/i/`): the app answers `X-Accel-Redirect` and
+   nginx streams the stored file itself (`OGMINT_BEHIND_NGINX=true`), or the app copies the
+   bytes through Python.
 
 Writes its own section of ``bench/RESULTS.md``.
 """
@@ -22,27 +25,10 @@ from pathlib import Path
 
 import orjson
 
-from harness import PYTHON, REPO, Processes, free_port, http, write_section
+from harness import PYTHON, Processes, free_port, http, repo_conf, start_nginx, write_section
 
-NGINX = "/usr/sbin/nginx"
 CONNECTIONS = (1, 16)
-
-
-def replace_once(text: str, old: str, new: str) -> str:
-    if text.count(old) != 1:
-        raise RuntimeError(f"nginx.conf no longer has exactly one {old!r}")
-    return text.replace(old, new)
-
-
-def repo_conf(upstreams: list[int], port: int, edits: tuple[tuple[str, str], ...] = ()) -> str:
-    """The repo's nginx.conf pointed at app servers on ``upstreams``, listening on ``port``."""
-    conf = (REPO / "nginx.conf").read_text()
-    servers = "\n".join(f"server 127.0.0.1:{p};" for p in upstreams)
-    conf = replace_once(conf, "server 127.0.0.1:8080;", servers)
-    conf = replace_once(conf, "listen 127.0.0.1:8000;", f"listen 127.0.0.1:{port};")
-    for old, new in edits:
-        conf = replace_once(conf, old, new)
-    return conf
+MISS_CONNECTIONS = 16
 
 
 def static_conf(root: Path, port: int) -> str:
@@ -63,16 +49,6 @@ http {{
     }}
 }}
 """
-
-
-def start_nginx(procs: Processes, name: str, prefix: Path, conf: str, port: int) -> None:
-    (prefix / "logs").mkdir(parents=True)
-    (prefix / "nginx.conf").write_text(conf)
-    args = [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"]
-    if os.geteuid() == 0:
-        args[-1] += " user root;"  # workers must reach the 0700 temporary directories
-    proc = procs.start(name, args)
-    procs.wait_until(name, proc, lambda: http(f"http://127.0.0.1:{port}/")[0] != 0, 10)
 
 
 def start_app(procs: Processes, name: str, tmp: Path, **env: str) -> tuple[int, dict[str, str]]:
@@ -131,6 +107,7 @@ def run(seconds: int, rounds: int) -> str:
     with tempfile.TemporaryDirectory(prefix="ogmint-edge-") as name, Processes(Path(name)) as p:
         tmp = Path(name)
         app, env = start_app(p, "app", tmp / "app")
+        accel, accel_env = start_app(p, "app-accel", tmp / "accel", OGMINT_BEHIND_NGINX="true")
         key = create_key(env)
         slug = render(app, key, "Served from the edge")
         v1 = "/api/og?template=blog&title=Served+from+the+edge"
@@ -138,9 +115,9 @@ def run(seconds: int, rounds: int) -> str:
         static_root.mkdir()
         (static_root / "i.png").write_bytes(fetch(f"http://127.0.0.1:{app}/i/{slug}"))
         (static_root / "v1.png").write_bytes(fetch(f"http://127.0.0.1:{app}{v1}"))
-        ports = {n: free_port() for n in ("repo", "before", "static")}
+        ports = {n: free_port() for n in ("repo", "before", "static", "py", "accel")}
         start_nginx(p, "nginx-repo", tmp / "repo", repo_conf([app], ports["repo"]), ports["repo"])
-        before = repo_conf([app], ports["before"], (("tcp_nopush off;", "tcp_nopush on;"),))
+        before = repo_conf([app], ports["before"], edits=(("tcp_nopush off;", "tcp_nopush on;"),))
         start_nginx(p, "nginx-before", tmp / "before", before, ports["before"])
         static = static_conf(static_root, ports["static"])
         start_nginx(p, "nginx-static", tmp / "static-nginx", static, ports["static"])
@@ -163,12 +140,37 @@ def run(seconds: int, rounds: int) -> str:
                     figures.setdefault((path, c), []).append((static_rps, hit_rps))
         fetch(f"http://127.0.0.1:{ports['before']}{v1}")
         stalled = wrk_rps(f"http://127.0.0.1:{ports['before']}{v1}", 1, seconds)
-    return report(figures, stalled, seconds, rounds)
+
+        no_cache = (
+            (
+                "proxy_pass http://ogmint_files;\n            proxy_cache ogmint_images;",
+                "proxy_pass http://ogmint_files;\n            proxy_cache off;",
+            ),
+        )
+        py_conf = repo_conf([app], ports["py"], edits=no_cache)
+        start_nginx(p, "nginx-py", tmp / "py", py_conf, ports["py"])
+        accel_conf = repo_conf(
+            [accel], ports["accel"], data_dir=tmp / "accel" / "data", edits=no_cache
+        )
+        start_nginx(p, "nginx-accel", tmp / "accel-nginx", accel_conf, ports["accel"])
+        accel_slug = render(accel, create_key(accel_env), "Served from the edge")
+        miss_urls = {
+            "through Python": f"http://127.0.0.1:{ports['py']}/i/{slug}",
+            "X-Accel-Redirect": f"http://127.0.0.1:{ports['accel']}/i/{accel_slug}",
+        }
+        if fetch(miss_urls["through Python"]) != fetch(miss_urls["X-Accel-Redirect"]):
+            raise RuntimeError("the two paths serve different bytes")
+        misses: dict[str, list[float]] = {}
+        for _ in range(rounds):
+            for label, url in miss_urls.items():
+                misses.setdefault(label, []).append(wrk_rps(url, MISS_CONNECTIONS, seconds))
+    return report(figures, stalled, misses, seconds, rounds)
 
 
 def report(
     figures: dict[tuple[str, int], list[tuple[float, float]]],
     stalled: float,
+    misses: dict[str, list[float]],
     seconds: int,
     rounds: int,
 ) -> str:
@@ -200,7 +202,21 @@ def report(
         "A static file starts at offset 0 and fits (a `Range: bytes=652-` request on a static "
         "file stalls the same way).",
         "",
+        "### `/i/` cache misses: X-Accel-Redirect vs through Python (edge)",
+        "",
+        f"Same command and run: the edge cache off for `/i/`, `wrk -t1 -c{MISS_CONNECTIONS} "
+        f"-d{seconds}s`, {rounds} rounds, median. Both apps have one worker and the embedded "
+        "default; the Python path serves from its in-memory image cache (its best case), the "
+        "X-Accel path looks the slug up in SQLite and nginx sends the file.",
+        "",
+        "| Miss path | requests/s | vs Python |",
+        "|---|---|---|",
     ]
+    python = statistics.median(misses["through Python"])
+    for label, values in misses.items():
+        rps = statistics.median(values)
+        lines.append(f"| {label} | {rps:,.0f} | {rps / python:.2f}x |")
+    lines.append("")
     return "\n".join(lines)
 
 

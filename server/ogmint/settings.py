@@ -138,6 +138,12 @@ class Settings:
         2 * 1024 * 1024, "Largest SVG document the renderer accepts.", _positive_int
     )
     max_svg_nodes: int = _setting(20_000, "Most XML nodes in an SVG document.", _positive_int)
+    behind_nginx: bool = _setting(
+        False,
+        "Answer /i/ cache misses with X-Accel-Redirect so nginx (the repo's nginx.conf) "
+        "streams the stored file itself; set only behind it.",
+        _bool,
+    )
     access_log: bool = _setting(False, "Log every request (costs throughput).", _bool)
     metrics_dir: str = _setting(
         "",

@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from backends import free_port
+from backends import AWS_ENV, S3Server, free_port
 from conftest import ROOT, Server
 from support import assert_error, request
 
@@ -52,20 +52,30 @@ class Edge:
             self.process.wait(timeout=10)
 
 
-def start_edge(prefix: Path, apps: list[Server], extra_upstreams: tuple[str, ...] = ()) -> Edge:
+def start_edge(
+    prefix: Path,
+    apps: list[Server],
+    extra_upstreams: tuple[str, ...] = (),
+    s3_endpoint: str = "http://127.0.0.1:9",
+) -> Edge:
     """nginx with the repo's nginx.conf, its upstream pointed at ``apps`` (and any
-    ``extra_upstreams`` server lines, listed first)."""
+    ``extra_upstreams`` server lines, listed first), X-Accel files taken from the first app's
+    data directory or from ``s3_endpoint``."""
     if not Path(NGINX).exists():
         pytest.fail("nginx is not installed (make test installs it)")
     (prefix / "logs").mkdir(parents=True)
-    port = free_port()
+    port, files_port = free_port(), free_port()
     conf = CONF_TEXT
     servers = [*extra_upstreams, *(a.url.removeprefix("http://") for a in apps)]
     upstreams = "\n".join(f"server {s};" for s in servers)
     conf = replace_once(conf, "server 127.0.0.1:8080;", upstreams)
     conf = replace_once(conf, "listen 127.0.0.1:8000;", f"listen 127.0.0.1:{port};")
+    conf = replace_once(conf, "server 127.0.0.1:8001;", f"server 127.0.0.1:{files_port};")
+    conf = replace_once(conf, "listen 127.0.0.1:8001;", f"listen 127.0.0.1:{files_port};")
+    conf = replace_once(conf, "alias /srv/ogmint/data/;", f"alias {apps[0].data_dir}/;")
+    conf = replace_once(conf, "proxy_pass http://127.0.0.1:9000/;", f"proxy_pass {s3_endpoint}/;")
     conf = replace_once(
-        conf, "proxy_http_version 1.1;", f"proxy_http_version 1.1;\n proxy_bind {PROXY_ADDRESS};"
+        conf, "proxy_http_version 1.1;", f"proxy_http_version 1.1;\nproxy_bind {PROXY_ADDRESS};"
     )
     (prefix / "nginx.conf").write_text(conf)
     # Workers run as the user running the tests (root here), like the app: they must reach the
@@ -377,3 +387,52 @@ def test_only_idempotent_requests_go_to_the_next_server(
         # Never passed on to the app: rendering it now is new.
         again = request(app.url + "/api/v2/render", "POST", headers, body)
         assert again.status == 201, again.body
+
+
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_image_misses_are_streamed_by_nginx_via_x_accel(
+    backend: str,
+    server_factory: Callable[..., Server],
+    s3_server: S3Server,
+    tmp_path: Path,
+) -> None:
+    env = {"OGMINT_TRUSTED_PROXIES": PROXY_ADDRESS, "OGMINT_BEHIND_NGINX": "true"}
+    if backend == "s3":
+        env |= {
+            "OGMINT_S3_BUCKET": s3_server.bucket,
+            "OGMINT_S3_ENDPOINT": s3_server.endpoint_url,
+            "OGMINT_S3_REGION": s3_server.region,
+            "OGMINT_S3_PREFIX": f"edge-{tmp_path.name}/",
+            **AWS_ENV,
+        }
+    app = server_factory(**env)
+    e = start_edge(tmp_path, [app], s3_endpoint=s3_server.endpoint_url)
+    try:
+        headers = {"content-type": "application/json", "x-api-key": app.create_key("accel")}
+        body = orjson.dumps({"template": "blog", "title": f"Streamed by nginx from {backend}"})
+        r = request(e.url + "/api/v2/render", "POST", headers, body)
+        assert r.status == 201, r.body
+        slug = r.json()["slug"]
+        # The app authorises the slug and names the file; it sends no image bytes itself.
+        direct = request(f"{app.url}/i/{slug}")
+        assert (direct.status, direct.body) == (200, b"")
+        assert direct.headers["x-accel-redirect"].startswith(f"/_ogmint/{backend}/")
+        first = request(f"{e.url}/i/{slug}")
+        assert (first.status, first.headers["x-cache-status"]) == (200, "MISS")
+        assert first.image().size == (1200, 630)
+        assert first.headers["content-type"] == "image/png"
+        assert first.headers["etag"] == direct.headers["etag"]
+        assert first.headers["cache-control"] == direct.headers["cache-control"]
+        assert "x-accel-redirect" not in first.headers
+        assert not [h for h in first.headers if h.startswith("x-amz")]
+        again = request(f"{e.url}/i/{slug}")
+        assert (again.headers["x-cache-status"], again.body) == ("HIT", first.body)
+        etag = {"If-None-Match": first.headers["etag"]}
+        assert request(f"{e.url}/i/{slug}", headers=etag).status == 304
+        head = request(f"{e.url}/i/{slug}", "HEAD")
+        assert (head.status, head.headers["content-length"]) == (200, str(len(first.body)))
+        assert_error(request(f"{e.url}/i/NoSuchSl"), 404)
+        # The internal locations are not reachable from outside.
+        assert request(e.url + direct.headers["x-accel-redirect"]).status == 404
+    finally:
+        e.stop()

@@ -16,14 +16,22 @@ CACHE_CONTROL = "public, max-age=31536000, immutable"
 @bp.route("/i/<slug:str>", methods=["GET", "HEAD"])  # type: ignore[untyped-decorator]
 async def image(request: Request, slug: str) -> HTTPResponse:
     svc: Services = request.app.ctx.services
-    found = await svc.renders.image(slug)
-    if found is None:
+    if svc.settings.behind_nginx:
+        # nginx streams (and caches) the file itself: only the record is needed here.
+        record = await svc.renders.record(slug)
+        data = None
+    else:
+        found = await svc.renders.image(slug)
+        record, data = found if found is not None else (None, None)
+    if record is None:
         raise NotFoundError(f"No image {slug!r}")
-    record, data = found
     etag = f'"{record.etag}"'
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if etag in request.headers.get("if-none-match", ""):
         return HTTPResponse(status=304, headers=headers)
+    if data is None:
+        headers["X-Accel-Redirect"] = await svc.storage.edge_location(record.storage_key)
+        return HTTPResponse(status=200, headers=headers, content_type="image/png")
     if request.method == "HEAD":
         headers["Content-Length"] = str(len(data))
         return HTTPResponse(status=200, headers=headers, content_type="image/png")
