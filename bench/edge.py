@@ -58,6 +58,7 @@ def start_app(procs: Processes, name: str, tmp: Path, **env: str) -> tuple[int, 
         "OGMINT_PORT": str(port),
         "OGMINT_DATA_DIR": str(tmp / "data"),
         "OGMINT_ANONYMOUS_DAILY_LIMIT": "1000000",
+        "OGMINT_IMAGE_RATE_LIMIT": "0",  # wrk fetches from one address
         **env,
     }
     proc = procs.start(name, [str(PYTHON), "-m", "ogmint"], full)

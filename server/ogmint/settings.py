@@ -57,6 +57,13 @@ def _positive_int(value: str) -> int:
     return n
 
 
+def _non_negative_int(value: str) -> int:
+    n = int(value)
+    if n < 0:
+        raise ValueError("must be >= 0")
+    return n
+
+
 def _positive_float(value: str) -> float:
     n = float(value)
     if n <= 0:
@@ -138,6 +145,12 @@ class Settings:
         2 * 1024 * 1024, "Largest SVG document the renderer accepts.", _positive_int
     )
     max_svg_nodes: int = _setting(20_000, "Most XML nodes in an SVG document.", _positive_int)
+    image_rate_limit: int = _setting(
+        600,
+        "GET /i/ requests per minute per client IP that reach the app (nginx cache hits never "
+        "do), a token bucket holding one minute's worth; 0 = unlimited.",
+        _non_negative_int,
+    )
     behind_nginx: bool = _setting(
         False,
         "Answer /i/ cache misses with X-Accel-Redirect so nginx (the repo's nginx.conf) "

@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from backends import AWS_ENV, S3Server, free_port
+from backends import AWS_ENV, RedisServer, S3Server, free_port
 from conftest import ROOT, Server
 from support import assert_error, request
 
@@ -434,5 +434,56 @@ def test_image_misses_are_streamed_by_nginx_via_x_accel(
         assert_error(request(f"{e.url}/i/NoSuchSl"), 404)
         # The internal locations are not reachable from outside.
         assert request(e.url + direct.headers["x-accel-redirect"]).status == 404
+    finally:
+        e.stop()
+
+
+def test_image_limit_counts_misses_never_hits_across_servers(
+    server_factory: Callable[..., Server],
+    redis_server_factory: Callable[[], RedisServer],
+    s3_server: S3Server,
+    tmp_path: Path,
+) -> None:
+    redis = redis_server_factory()  # its own: the bucket of 127.0.0.1 must start full
+    env = {
+        "OGMINT_TRUSTED_PROXIES": PROXY_ADDRESS,
+        "OGMINT_IMAGE_RATE_LIMIT": "3",  # a bucket of 3, refilling one every 20 s
+        "OGMINT_REDIS_URL": redis.url,
+        "OGMINT_S3_BUCKET": s3_server.bucket,
+        "OGMINT_S3_ENDPOINT": s3_server.endpoint_url,
+        "OGMINT_S3_REGION": s3_server.region,
+        "OGMINT_S3_PREFIX": f"hotlink-{tmp_path.name}/",
+        **AWS_ENV,
+    }
+    apps = [server_factory(**env), server_factory(**env)]
+    e = start_edge(tmp_path, apps)
+    try:
+        headers = {"content-type": "application/json", "x-api-key": apps[0].create_key("hot")}
+        slugs = []
+        for i in range(4):
+            body = orjson.dumps({"template": "blog", "title": f"Hotlinked {i}"})
+            r = request(apps[0].url + "/api/v2/render", "POST", headers, body)
+            assert r.status == 201, r.body
+            slugs.append(r.json()["slug"])
+        popular, second, third, fourth = (f"/i/{s}" for s in slugs)
+        # One miss, then cache hits only: one token.
+        statuses = [request(e.url + popular) for _ in range(10)]
+        assert [r.status for r in statuses] == [200] * 10
+        assert [r.headers["x-cache-status"] for r in statuses] == ["MISS"] + ["HIT"] * 9
+        # The same client (127.0.0.1) straight at each server: the bucket is shared.
+        assert request(apps[0].url + second).status == 200
+        assert request(apps[1].url + third).status == 200
+        for url in (e.url + fourth, apps[0].url + fourth, apps[1].url + fourth):
+            r = request(url)
+            assert_error(r, 429)
+            assert 1 <= int(r.headers["retry-after"]) <= 21
+        assert request(e.url + fourth).headers.get("x-cache-status") != "HIT"  # 429 not cached
+        again = request(e.url + popular)
+        assert (again.status, again.headers["x-cache-status"]) == (200, "HIT")  # hits are free
+        # Another address has its own allowance.
+        other = http.client.HTTPConnection("127.0.0.1", e.port, source_address=("127.0.0.3", 0))
+        other.request("GET", fourth)
+        assert other.getresponse().status == 200
+        other.close()
     finally:
         e.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.errors import NotFoundError
+from ogmint.limits import take_image
 from ogmint.services import Services
 
 bp = Blueprint("images")
@@ -16,6 +17,11 @@ CACHE_CONTROL = "public, max-age=31536000, immutable"
 @bp.route("/i/<slug:str>", methods=["GET", "HEAD"])  # type: ignore[untyped-decorator]
 async def image(request: Request, slug: str) -> HTTPResponse:
     svc: Services = request.app.ctx.services
+    if svc.settings.image_rate_limit:
+        # Counted here, so only requests nginx could not answer from its cache count.
+        await take_image(
+            svc.state.limits, svc.proxies.client_ip(request), svc.settings.image_rate_limit
+        )
     if svc.settings.behind_nginx:
         # nginx streams (and caches) the file itself: only the record is needed here.
         record = await svc.renders.record(slug)
