@@ -33,9 +33,10 @@ def quota_refusal(key: ApiKeyRecord, status: LimitStatus) -> RateLimitError:
     return refusal(f"Monthly render quota of the {key.plan} plan is used up", "monthly", status)
 
 
-async def take_image(limits: LimitStore, client_ip: str, per_minute: int) -> None:
-    """One ``/i/`` request of the client address's hotlink allowance (SPEC §8), or 429."""
-    status = await limits.take_image_token(client_ip, per_minute / 60, per_minute)
+async def take_image(limits: LimitStore, subject: str, per_minute: int) -> None:
+    """One ``/i/`` request of the client address's (``subject``: an IPv4 address or an IPv6
+    /64) hotlink allowance (SPEC §8), or 429."""
+    status = await limits.take_image_token(subject, per_minute / 60, per_minute)
     if not status.allowed:
         raise refusal(f"Image limit of {per_minute} requests per minute exceeded", "image", status)
 

@@ -20,7 +20,7 @@ async def image(request: Request, slug: str) -> HTTPResponse:
     if svc.settings.image_rate_limit:
         # Counted here, so only requests nginx could not answer from its cache count.
         await take_image(
-            svc.state.limits, svc.proxies.client_ip(request), svc.settings.image_rate_limit
+            svc.state.limits, svc.proxies.limit_subject(request), svc.settings.image_rate_limit
         )
     if svc.settings.behind_nginx:
         # nginx streams (and caches) the file itself: only the record is needed here.
