@@ -10,6 +10,7 @@ from ogmint.state.deliveries import DeliveryStore
 from ogmint.state.keys import KeyStore
 from ogmint.state.limits import LimitStore
 from ogmint.state.renders import RenderStore
+from ogmint.state.templates import TemplateStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,7 @@ class State:
     limits: LimitStore
     renders: RenderStore
     deliveries: DeliveryStore
+    templates: TemplateStore
     atomic: AtomicSteps
 
     async def open(self) -> None:

@@ -20,6 +20,8 @@ Key layout (``P`` is the prefix, ``ogmint:`` by default)::
     Pwh:slug:<slug>                 list of delivery ids, oldest first
     Pwh:stream                      stream of due deliveries (field id), consumer group ``workers``
     Pwh:retry                       zset delivery id scored by due time (ms)
+    P{u:<user>}:template:<id>       hash TemplateMeta + source              a custom template
+    P{u:<user>}:templates           zset template id scored by created_at (ms)
 
 A user's (or subject's) keys share a ``{…}`` hash tag.
 """
@@ -32,6 +34,7 @@ from ogmint.state.redis.deliveries import RedisDeliveries
 from ogmint.state.redis.keys import RedisKeys
 from ogmint.state.redis.limits import RedisLimits
 from ogmint.state.redis.renders import RedisRenders
+from ogmint.state.redis.templates import RedisTemplates
 from ogmint.state.store import State
 
 
@@ -49,5 +52,6 @@ def redis_state(
         limits=RedisLimits(client),
         renders=renders,
         deliveries=deliveries,
+        templates=RedisTemplates(client),
         atomic=RedisAtomicSteps(client, renders, deliveries),
     )
