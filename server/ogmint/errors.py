@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 #: The limits a request can run into (SPEC §6): per-user burst bucket, monthly render quota,
-#: anonymous V1 renders per day.
-Limit = Literal["burst", "monthly", "daily"]
+#: anonymous V1 renders per day; and /i/ requests reaching the app per client address (§8).
+Limit = Literal["burst", "monthly", "daily", "image"]
 
 
 #: Bounds of what an error body echoes (SPEC §7: "at most a short excerpt of the input").
