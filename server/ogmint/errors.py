@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 #: The limits a request can run into (SPEC §6): per-user burst bucket, monthly render quota,
-#: anonymous V1 renders per day.
-Limit = Literal["burst", "monthly", "daily"]
+#: anonymous V1 renders per day; and /i/ requests reaching the app per client address (§8).
+Limit = Literal["burst", "monthly", "daily", "image"]
 
 
 #: Bounds of what an error body echoes (SPEC §7: "at most a short excerpt of the input").
@@ -87,26 +87,6 @@ class FetchError(ValidationError):
     code = "fetch_failed"
 
 
-class TemplateInvalidError(ValidationError):
-    """An uploaded template was refused by the sanitiser or its test render."""
-
-    code = "invalid_template"
-
-
-class TemplateLimitError(OgmintError):
-    """The user already has as many custom templates as allowed."""
-
-    status = 400
-    code = "template_limit_reached"
-
-
-class RenderFailedError(OgmintError):
-    """The renderer refused a document (a template it cannot draw)."""
-
-    status = 400
-    code = "render_failed"
-
-
 class UnauthorizedError(OgmintError):
     status = 401
     code = "unauthorized"
@@ -117,19 +97,6 @@ class NotFoundError(OgmintError):
     status = 404
     code = "not_found"
     default_message = "Not found"
-
-
-class TemplateNotFoundError(NotFoundError):
-    """Unknown, deleted or someone else's custom template: the same answer for all (SPEC §5.1)."""
-
-    code = "template_not_found"
-    default_message = "Custom template not found"
-
-
-class TemplateTooLargeError(OgmintError):
-    status = 413
-    code = "template_too_large"
-    default_message = "Template source too large"
 
 
 class MethodNotAllowedError(OgmintError):
@@ -202,7 +169,7 @@ class SaturatedError(UnavailableError):
 
 
 class InternalError(OgmintError):
-    """A bug. The body's message is always generic; ``detail`` goes to the log only."""
+    """A bug. The message is generic; ``detail`` goes to the log only."""
 
     def __init__(self, detail: str = "") -> None:
         super().__init__(None)
@@ -278,7 +245,7 @@ def make_error_handler(observe: Callable[[OgmintError], None]) -> object:
             else:
                 err = _as_ogmint(exception)
             observe(err)
-            if isinstance(err, InternalError):
+            if isinstance(err, InternalError) and err is not exception:
                 log.error(
                     "unhandled error on %s %s", request.method, request.path, exc_info=exception
                 )

@@ -87,6 +87,10 @@ class LocalStorage:
         if not ok:
             raise StorageUnavailable(f"storage directory {self._root} is not writable")
 
+    async def edge_location(self, key: str) -> str:
+        """``/_ogmint/local/<key>``: nginx maps it onto this directory."""
+        return "/_ogmint/local/" + check_key(key)
+
     def _path(self, key: str) -> Path:
         return self._root / check_key(key)
 
