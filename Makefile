@@ -34,14 +34,16 @@ $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-# The editable install builds the Rust extension with maturin (release profile).
-$(STAMP): $(VENV)/bin/python pyproject.toml $(NATIVE_SRC)
+# The editable install builds the Rust extension with maturin (release profile). The Python
+# client kit (clients/python) is installed beside it: its tests run against a live server.
+$(STAMP): $(VENV)/bin/python pyproject.toml clients/python/pyproject.toml $(NATIVE_SRC)
 	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q -e clients/python
 	touch $@
 
 lint: setup
-	$(VENV)/bin/ruff check server tests bench
-	$(VENV)/bin/ruff format --check server tests bench
+	$(VENV)/bin/ruff check server tests bench clients/python
+	$(VENV)/bin/ruff format --check server tests bench clients/python
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest ogmint._native --allowlist stubtest-allowlist.txt
 	cd native && cargo fmt --check && cargo clippy --release --quiet -- -D warnings
