@@ -23,8 +23,8 @@ from ogmint.rendering.template import load_directory
 from ogmint.renders import RenderService
 from ogmint.services import Services
 from ogmint.settings import Settings
-from ogmint.state.base import StateStore
-from ogmint.state.sqlite import SqliteStateStore
+from ogmint.state.sqlite import sqlite_state
+from ogmint.state.store import State
 from ogmint.storage.base import BlobStorage
 from ogmint.storage.local import LocalStorage
 from ogmint.webhooks.queue import RetryPolicy
@@ -33,13 +33,13 @@ from ogmint.webhooks.worker import DeliveryWorker
 log = logging.getLogger("ogmint")
 
 
-def make_state(settings: Settings) -> StateStore:
+def make_state(settings: Settings) -> State:
     """The state store the settings ask for: Redis when a URL is set, else embedded SQLite."""
     if settings.redis_url:
-        from ogmint.state.redis import RedisStateStore
+        from ogmint.state.redis import redis_state
 
-        return RedisStateStore(settings.redis_url, timeout=settings.dependency_timeout)
-    return SqliteStateStore(settings.database_path)
+        return redis_state(settings.redis_url, timeout=settings.dependency_timeout)
+    return sqlite_state(settings.database_path)
 
 
 def make_storage(settings: Settings) -> BlobStorage:
@@ -123,7 +123,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         templates = load_directory(settings.templates_dir)
         pipeline = RenderPipeline(renderer, templates, fetcher, metrics)
         webhooks = DeliveryWorker(
-            state,
+            state.deliveries,
             client,
             RetryPolicy(settings.webhook_retry_schedule),
             timeout=settings.webhook_timeout,
@@ -147,7 +147,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             ),
             client=client,
             proxies=TrustedProxies(settings.trusted_proxies),
-            keys=KeyDirectory(state, settings.key_cache_ttl),
+            keys=KeyDirectory(state.keys, settings.key_cache_ttl),
             outbound=outbound,
             webhooks=webhooks,
             metrics=metrics,
