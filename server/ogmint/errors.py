@@ -109,6 +109,14 @@ class MethodNotAllowedError(OgmintError):
     default_message = "Method not allowed"
 
 
+class TooManyError(OgmintError):
+    """Creating one more of something would pass its per-user bound."""
+
+    status = 409
+    code = "limit_reached"
+    default_message = "Limit reached"
+
+
 class PayloadTooLargeError(OgmintError):
     status = 413
     code = "payload_too_large"

@@ -10,6 +10,7 @@ from ogmint.state.deliveries import DeliveryStore
 from ogmint.state.keys import KeyStore
 from ogmint.state.limits import LimitStore
 from ogmint.state.renders import RenderStore
+from ogmint.state.signing_keys import SigningKeyStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,7 @@ class State:
     limits: LimitStore
     renders: RenderStore
     deliveries: DeliveryStore
+    signing_keys: SigningKeyStore
     atomic: AtomicSteps
 
     async def open(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ogmint.state.sqlite import deliveries, keys, limits, renders
+from ogmint.state.sqlite import deliveries, keys, limits, renders, signing_keys
 from ogmint.state.sqlite.atomic import SqliteAtomicSteps
 from ogmint.state.sqlite.db import Database
 from ogmint.state.store import State
@@ -12,12 +12,15 @@ from ogmint.state.store import State
 
 def sqlite_state(path: Path) -> State:
     """The state on the SQLite file at ``path`` (created when opened)."""
-    db = Database(path, [keys.SCHEMA, limits.SCHEMA, renders.SCHEMA, deliveries.SCHEMA])
+    db = Database(
+        path, [keys.SCHEMA, limits.SCHEMA, renders.SCHEMA, deliveries.SCHEMA, signing_keys.SCHEMA]
+    )
     return State(
         backend=db,
         keys=keys.SqliteKeys(db),
         limits=limits.SqliteLimits(db),
         renders=renders.SqliteRenders(db),
         deliveries=deliveries.SqliteDeliveries(db),
+        signing_keys=signing_keys.SqliteSigningKeys(db),
         atomic=SqliteAtomicSteps(db),
     )
