@@ -14,6 +14,7 @@ import pytest
 
 from backends import free_port
 from conftest import ROOT, Server
+from ogmint_client import SigningKey, image_url
 from support import assert_error, request
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -101,3 +102,20 @@ def test_metrics_are_not_served_through_nginx(edge: tuple[str, Server]) -> None:
     for path in ("/metrics", "/metrics/", "//metrics", "/%6Detrics", "/metrics?x=1"):
         assert_error(request(url + path), 404)
     assert request(app.url + "/metrics").status == 200  # the app serves it to direct scrapers
+
+
+def test_signed_urls_are_cached_like_other_v1_responses(edge: tuple[str, Server]) -> None:
+    url, app = edge
+    api_key = app.create_key("edge-signer")
+    reply = request(app.url + "/api/v2/signing-keys", "POST", {"x-api-key": api_key})
+    doc = reply.json()["signingKey"]
+    key = SigningKey(doc["id"], doc["secret"])
+    signed = image_url(url, {"template": "blog", "title": "Signed at the edge"}, key)
+    first = request(signed)
+    assert (first.status, first.headers["x-cache-status"]) == (200, "MISS")
+    again = request(signed)
+    assert (again.status, again.headers["x-cache-status"]) == (200, "HIT")
+    assert again.body == first.body
+    tampered = request(signed.replace("edge", "edgy"))
+    assert assert_error(tampered, 403)["code"] == "invalid_signature"
+    assert assert_error(request(signed.replace("edge", "edgy")), 403)  # 403s are not cached
