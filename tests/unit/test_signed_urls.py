@@ -76,6 +76,10 @@ def test_unsigned_queries_are_not_signed() -> None:
     assert parse_signed("") is None
     assert parse_signed("template=blog&title=Hello+kid%3D") is None
     assert parse_signed("template=blog&title=skid=3") is None
+    assert parse_signed("template=blog&title=Hello%20kid%20sig&x%20y=1") is None
+    assert parse_signed("template=blog&title=Hi&k%69d=sk_TestVector01&sig=x") is not None
+    with pytest.raises(SignatureInvalidError):
+        parse_signed("template=blog&title=Hi&kid")  # a kid with no value is no key id
 
 
 def test_max_age_never_passes_exp() -> None:
