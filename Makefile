@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-APT_PACKAGES := redis-server nginx wrk fonts-noto-color-emoji fonts-noto-cjk nodejs
+APT_PACKAGES := redis-server nginx wrk nodejs fonts-noto-color-emoji fonts-noto-cjk
 NATIVE_SRC := $(wildcard native/src/*.rs) native/Cargo.toml Cargo.toml
 STAMP := $(VENV)/.ogmint-installed
 
@@ -21,7 +21,8 @@ setup: system-deps $(STAMP)
 
 # Debian packages: CJK and colour-emoji fonts for the renderer; redis, nginx and wrk for tests
 # and benchmarks; nodejs for the JavaScript kit's tests (pytest runs `node --test` against a live
-# server). Installed only when something is missing.
+# server) and the tests that compare webhook bodies with JSON.stringify. Installed only when
+# something is missing.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

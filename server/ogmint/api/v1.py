@@ -7,7 +7,7 @@ from functools import partial
 from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.responses import png
-from ogmint.errors import OgmintError
+from ogmint.errors import FetchError
 from ogmint.limits import charge_quota, refusal, take_burst
 from ogmint.services import Services
 
@@ -35,7 +35,7 @@ async def og_image(request: Request) -> HTTPResponse:
         return HTTPResponse(status=304, headers=headers)
 
     if key is None:
-        subject = "ip:" + svc.proxies.client_ip(request)
+        subject = svc.proxies.limit_subject(request)
         status = await svc.state.limits.consume_daily(subject, svc.settings.anonymous_daily_limit)
         if not status.allowed:
             raise refusal(
@@ -54,7 +54,13 @@ async def og_image(request: Request) -> HTTPResponse:
     headers.update(status.headers())
     try:
         image = await svc.pipeline.render(spec, api="v1")
-    except OgmintError:
-        await refund()  # failed renders are free
+    except FetchError:
+        # A fetch that fails still made the server work: anonymous callers pay for it, or
+        # failing image bombs would be free (SPEC §7). Key holders' errors stay free.
+        if key is not None:
+            await refund()
+        raise
+    except BaseException:
+        await refund()  # only a successful render is charged
         raise
     return png(image, headers)

@@ -44,7 +44,8 @@ class SqliteAtomicSteps:
             renders.claim(db, scope, dedup_key, now + ttl, now)
             return Admission(taken, quota=charged, claimed=True)
 
-        return await self._db.run(run, True)
+        # Counters and a claim: nothing acknowledged depends on them surviving a power loss.
+        return await self._db.run(run, True, durable=False)
 
     async def save_render(self, record: RenderRecord, delivery: Delivery | None = None) -> bool:
         def run(db: sqlite3.Connection) -> bool:
