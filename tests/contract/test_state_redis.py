@@ -47,6 +47,8 @@ def calls(state: State) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
         ("get_render", lambda: renders.get_render("slugAAAA")),
         ("list_deliveries", lambda: state.deliveries.list_deliveries("slugAAAA")),
         ("claim_deliveries", lambda: state.deliveries.claim_deliveries("w", 1, lease=5)),
+        ("template_version", lambda: state.templates.template_version("alice", "custom_x")),
+        ("list_templates", lambda: state.templates.list_templates("alice")),
     ]
 
 

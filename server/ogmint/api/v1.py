@@ -26,7 +26,9 @@ async def og_image(request: Request) -> HTTPResponse:
     # Repeated names: the first wins; unknown names are ignored (caches append junk).
     raw = signed.params if signed else {name: values[0] for name, values in request.args.items()}
     spec = svc.pipeline.parse(raw, strict=False)
-    etag = svc.pipeline.etag(spec)
+    # A custom template is its owner's: anonymous callers get the same 404 as for unknown ids.
+    template = await svc.templates.resolve(key.user if key else None, spec.template)
+    etag = svc.pipeline.etag(spec, template)
     cache = CACHE_CONTROL
     if signed and signed.max_age < MAX_AGE:  # never cached past exp
         cache = f"public, max-age={signed.max_age}, s-maxage={signed.max_age}"
@@ -53,7 +55,7 @@ async def og_image(request: Request) -> HTTPResponse:
         refund = partial(svc.state.limits.refund_quota, key.user)
     headers.update(status.headers())
     try:
-        image = await svc.pipeline.render(spec, api="v1")
+        image = await svc.pipeline.render(spec, template, api="v1")
     except FetchError:
         # A fetch that fails still made the server work: anonymous callers pay for it, or
         # failing image bombs would be free (SPEC §7). Key holders' errors stay free.

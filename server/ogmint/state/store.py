@@ -11,6 +11,7 @@ from ogmint.state.keys import KeyStore
 from ogmint.state.limits import LimitStore
 from ogmint.state.renders import RenderStore
 from ogmint.state.signing_keys import SigningKeyStore
+from ogmint.state.templates import TemplateStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class State:
     renders: RenderStore
     deliveries: DeliveryStore
     signing_keys: SigningKeyStore
+    templates: TemplateStore
     atomic: AtomicSteps
 
     async def open(self) -> None:

@@ -21,6 +21,8 @@ Key layout (``P`` is the prefix, ``ogmint:`` by default)::
     Pwh:slug:<slug>                 list of delivery ids, oldest first
     Pwh:stream                      stream of due deliveries (field id), consumer group ``workers``
     Pwh:retry                       zset delivery id scored by due time (ms)
+    P{u:<user>}:template:<id>       hash TemplateMeta + source              a custom template
+    P{u:<user>}:templates           zset template id scored by created_at (ms)
 
 A user's (or subject's) keys share a ``{…}`` hash tag.
 """
@@ -34,6 +36,7 @@ from ogmint.state.redis.keys import RedisKeys
 from ogmint.state.redis.limits import RedisLimits
 from ogmint.state.redis.renders import RedisRenders
 from ogmint.state.redis.signing_keys import RedisSigningKeys
+from ogmint.state.redis.templates import RedisTemplates
 from ogmint.state.store import State
 
 
@@ -52,5 +55,6 @@ def redis_state(
         renders=renders,
         deliveries=deliveries,
         signing_keys=RedisSigningKeys(client),
+        templates=RedisTemplates(client),
         atomic=RedisAtomicSteps(client, renders, deliveries),
     )
