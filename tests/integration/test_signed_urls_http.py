@@ -305,3 +305,17 @@ def test_python_kit_manages_signing_keys(srv: Server) -> None:
         bad.signing_keys.list()
     assert (e.value.status, e.value.code) == (401, "unauthorized")
     assert urllib.parse.urlsplit(fresh).path == "/api/og"
+
+
+def test_a_signed_url_renders_its_users_custom_template(srv: Server) -> None:
+    svg = (ROOT / "templates" / "minimal.svg").read_text()
+    owner_key, key = user_with_key(srv, "sk-custom")
+    _, stranger = user_with_key(srv, "sk-custom-stranger")
+    with Client(srv.url, owner_key) as client:
+        template = client.templates.create(svg, name="Signed custom card")
+    params = {"template": template.id, "title": "My own template, signed"}
+    assert_png(request(image_url(srv.url, params, key)))  # no headers: the owner's, by signature
+    unsigned = assert_error(request(image_url(srv.url, params)), 404)
+    assert unsigned["code"] == "template_not_found"
+    other = assert_error(request(image_url(srv.url, params, stranger)), 404)
+    assert other["code"] == "template_not_found"  # never 403: ids cannot be probed
