@@ -18,7 +18,7 @@ import load_v1
 import load_v2
 import render_bench
 import webhooks_bench
-from harness import cpu_snapshot, others_busy
+from harness import cpu_snapshot, kept_sections, others_busy
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "RESULTS.md"
@@ -638,7 +638,8 @@ def main() -> int:
     meta["others_webhooks"] = others_busy(cpu3, cpu4)
     meta["total_s"] = round(time.perf_counter() - started)
 
-    RESULTS.write_text(_report(render, load, load2, hooks, meta))
+    kept = kept_sections(RESULTS.read_text()) if RESULTS.exists() else ""
+    RESULTS.write_text(_report(render, load, load2, hooks, meta) + kept)
     print(RESULTS.read_text())
     return 0
 

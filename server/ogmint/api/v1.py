@@ -6,7 +6,7 @@ from functools import partial
 
 from sanic import Blueprint, HTTPResponse, Request
 
-from ogmint.api.responses import png
+from ogmint.api.responses import not_modified, png
 from ogmint.errors import FetchError
 from ogmint.limits import charge_quota, refusal, take_burst
 from ogmint.services import Services
@@ -33,7 +33,7 @@ async def og_image(request: Request) -> HTTPResponse:
     if signed and signed.max_age < MAX_AGE:  # never cached past exp
         cache = f"public, max-age={signed.max_age}, s-maxage={signed.max_age}"
     headers = {"Cache-Control": cache, "ETag": etag}
-    if etag in request.headers.get("if-none-match", ""):
+    if not_modified(request.headers.get("if-none-match", ""), etag):
         return HTTPResponse(status=304, headers=headers)
 
     if key is None:
