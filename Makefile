@@ -14,7 +14,7 @@ run: setup ## Set up and start ogmint on the embedded default (SQLite + local fi
 
 test: setup ## Set up everything and run all tests (lint included)
 	$(MAKE) lint
-	cd native && cargo test --release --quiet
+	cd native && OGMINT_FONT_DIRS="$$($(abspath $(PY)) -c 'import os; from ogmint.rendering.native import bundled_font_dirs; print(os.pathsep.join(bundled_font_dirs()))')" cargo test --release --quiet
 	$(PY) -m pytest -q
 
 setup: system-deps $(STAMP)
