@@ -1,6 +1,6 @@
 //! The fonts the Rust tests render with: the service's own font directories, found robustly.
 //!
-//! `OGMINT_FONT_DIRS` (a `PATH`-style list, set by `make test`) names them; without it they are
+//! `OGMINT_TEST_FONT_DIRS` (a `PATH`-style list, set by `make test`) names them; without it they are
 //! asked of the project's Python (`../.venv/bin/python`, or `OGMINT_PYTHON`), which knows where
 //! the `fontpkg-*` packages and Debian fonts are. Missing directories or a library without the
 //! families the tests rely on fail the tests loudly instead of quietly rendering without text.
@@ -16,7 +16,7 @@ const ASK_PYTHON: &str =
     "from ogmint.rendering.native import bundled_font_dirs; print('\\n'.join(bundled_font_dirs()))";
 
 fn font_dirs() -> Vec<PathBuf> {
-    if let Some(list) = std::env::var_os("OGMINT_FONT_DIRS") {
+    if let Some(list) = std::env::var_os("OGMINT_TEST_FONT_DIRS") {
         return std::env::split_paths(&list).collect();
     }
     let python = std::env::var_os("OGMINT_PYTHON").map_or_else(
@@ -28,8 +28,8 @@ fn font_dirs() -> Vec<PathBuf> {
         .output()
         .unwrap_or_else(|e| {
             panic!(
-                "no OGMINT_FONT_DIRS and {} could not be run ({e}); run `make setup` or set \
-                 OGMINT_FONT_DIRS",
+                "no OGMINT_TEST_FONT_DIRS and {} could not be run ({e}); run `make setup` or set \
+                 OGMINT_TEST_FONT_DIRS",
                 python.display()
             )
         });
