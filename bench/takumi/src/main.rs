@@ -15,9 +15,8 @@ fn css(s: &str) -> Style {
 }
 
 fn card(title: &str) -> Node {
-    let pill = Node::container([Node::text("ENGINEERING").with_style(css(
-        "font-size: 18px; font-weight: 600; color: #818cf8",
-    ))])
+    let pill = Node::container([Node::text("ENGINEERING")
+        .with_style(css("font-size: 18px; font-weight: 600; color: #818cf8"))])
     .with_style(css(
         "display: flex; align-self: flex-start; align-items: center; height: 40px; \
          padding: 0 18px; border-radius: 20px; background-color: rgba(129, 140, 248, 0.18)",
@@ -57,7 +56,9 @@ fn main() {
         .expect("font registers");
     let (mut total, mut raster) = (Vec::new(), Vec::new());
     let mut png = Vec::new();
-    let first: usize = args.get(4).map_or(0, |n| n.parse().expect("first title number"));
+    let first: usize = args
+        .get(4)
+        .map_or(0, |n| n.parse().expect("first title number"));
     for i in 0..rounds + 10 {
         let n = first + i;
         let title = format!("Rendering social cards in under ten milliseconds, take {n}");
