@@ -3,11 +3,11 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-APT_PACKAGES := redis-server nginx wrk fonts-noto-color-emoji fonts-noto-cjk
+APT_PACKAGES := redis-server nginx wrk nodejs fonts-noto-color-emoji fonts-noto-cjk
 NATIVE_SRC := $(wildcard native/src/*.rs) native/Cargo.toml Cargo.toml
 STAMP := $(VENV)/.ogmint-installed
 
-.PHONY: run test lint bench bench-takumi golden-update system-deps setup clean
+.PHONY: run test lint bench bench-takumi bench-edge load drills golden-update system-deps setup clean
 
 run: setup ## Set up and start ogmint on the embedded default (SQLite + local files)
 	$(PY) -m ogmint
@@ -20,7 +20,7 @@ test: setup ## Set up everything and run all tests (lint included)
 setup: system-deps $(STAMP)
 
 # Debian packages: CJK and colour-emoji fonts for the renderer; redis, nginx and wrk for tests
-# and benchmarks. Installed only when something is missing.
+# and benchmarks; node for the tests that compare webhook bodies with JSON.stringify. Installed only when something is missing.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -53,6 +53,19 @@ bench: setup
 # ogmint's blog card against takumi's (bench/takumi: a bench-only crate, built here on first use).
 bench-takumi: setup
 	$(PY) bench/takumi_compare.py
+
+# nginx.conf at the edge: cache hits against a plain static nginx (its own RESULTS.md section).
+bench-edge: setup
+	$(PY) bench/edge.py
+
+# The whole stack (nginx, two app servers, redis-server, moto S3) under locust, then the
+# drills; reports in bench/out/, summaries in bench/RESULTS.md. Not part of `make test`.
+load: setup
+	$(PY) bench/load.py --drills
+
+# Failover drills during locust runs: kill -9 of an app server, Redis restart, S3 paused 10 s.
+drills: setup
+	$(PY) bench/load.py --no-load --drills
 
 golden-update: setup
 	$(PY) tests/golden/update.py

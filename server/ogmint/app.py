@@ -11,7 +11,7 @@ from sanic import Request, Sanic
 from sanic.config import Config
 from sanic.response import BaseHTTPResponse
 
-from ogmint.api import deliveries, images, meta, v1, v2
+from ogmint.api import deliveries, images, meta, templates, v1, v2
 from ogmint.api.caller import KeyDirectory, TrustedProxies
 from ogmint.errors import make_error_handler
 from ogmint.metrics import Metrics
@@ -19,27 +19,30 @@ from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.rendering.images import ImageFetcher
 from ogmint.rendering.native import Renderer, bundled_font_dirs
 from ogmint.rendering.pipeline import RenderPipeline
-from ogmint.rendering.template import load_directory
+from ogmint.rendering.template import TemplateLimits, load_directory
 from ogmint.renders import RenderService
 from ogmint.services import Services
 from ogmint.settings import Settings
-from ogmint.state.base import StateStore
-from ogmint.state.sqlite import SqliteStateStore
+from ogmint.state.sqlite import sqlite_state
+from ogmint.state.store import State
 from ogmint.storage.base import BlobStorage
 from ogmint.storage.local import LocalStorage
+from ogmint.templates import CustomTemplates, CustomTemplateSettings
 from ogmint.webhooks.queue import RetryPolicy
 from ogmint.webhooks.worker import DeliveryWorker
 
 log = logging.getLogger("ogmint")
 
 
-def make_state(settings: Settings) -> StateStore:
+def make_state(settings: Settings) -> State:
     """The state store the settings ask for: Redis when a URL is set, else embedded SQLite."""
     if settings.redis_url:
-        from ogmint.state.redis import RedisStateStore
+        from ogmint.state.redis import redis_state
 
-        return RedisStateStore(settings.redis_url, timeout=settings.dependency_timeout)
-    return SqliteStateStore(settings.database_path)
+        return redis_state(
+            settings.redis_url, timeout=settings.dependency_timeout, prefix=settings.redis_prefix
+        )
+    return sqlite_state(settings.database_path)
 
 
 def make_storage(settings: Settings) -> BlobStorage:
@@ -57,6 +60,26 @@ def make_storage(settings: Settings) -> BlobStorage:
     return LocalStorage(settings.data_dir)
 
 
+def custom_template_settings(settings: Settings) -> CustomTemplateSettings:
+    """The bounds on uploaded templates, from the settings."""
+    return CustomTemplateSettings(
+        limits=TemplateLimits(
+            max_bytes=settings.template_max_bytes,
+            max_elements=settings.template_max_elements,
+            max_depth=settings.template_max_depth,
+            max_instances=settings.template_max_instances,
+            max_filters=settings.template_max_filters,
+            max_blur=settings.template_max_blur,
+            max_stops=settings.template_max_stops,
+            max_images=settings.template_max_images,
+            max_image_pixels=settings.template_image_max_pixels,
+        ),
+        max_per_user=settings.max_templates_per_user,
+        render_budget=settings.template_render_budget,
+        cache_entries=settings.template_cache_entries,
+    )
+
+
 class TimedRequest(Request[Any, Any]):
     """A request stamped when it arrives (cheaper than a request middleware), for the metrics."""
 
@@ -70,8 +93,9 @@ class TimedRequest(Request[Any, Any]):
 def create_app(settings: Settings) -> Sanic[Any, Any]:
     """Builds the Sanic app; per-worker resources are created when each worker starts."""
     config = Config()
-    config.REQUEST_MAX_SIZE = 64 * 1024  # V1 has no body; V2 bodies are small JSON
-    config.REQUEST_TIMEOUT = 10
+    # V1 has no body; V2 bodies are small JSON but for template uploads (JSON-escaped SVG).
+    config.REQUEST_MAX_SIZE = 2 * settings.template_max_bytes + 64 * 1024
+    config.REQUEST_TIMEOUT = settings.request_timeout
     config.RESPONSE_TIMEOUT = 30
     config.KEEP_ALIVE_TIMEOUT = 15
     config.ACCESS_LOG = settings.access_log
@@ -82,6 +106,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     app.blueprint(v1.bp)
     app.blueprint(v2.bp)
     app.blueprint(deliveries.bp)
+    app.blueprint(templates.bp)
     app.blueprint(images.bp)
     app.blueprint(meta.bp)
 
@@ -104,7 +129,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             max_svg_bytes=settings.max_svg_bytes,
             max_nodes=settings.max_svg_nodes,
         )
-        outbound = AddressPolicy(settings.outbound_allow)
+        outbound = AddressPolicy(settings.outbound_allow, ports=(443, *settings.outbound_ports))
         client = GuardedClient(
             outbound,
             ca_file=settings.outbound_ca_file,
@@ -113,17 +138,19 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         )
         fetcher = ImageFetcher(
             client,
+            capacity=renderer.capacity,
+            threads=settings.decode_threads,
             max_pixels=settings.image_max_pixels,
-            cache_entries=settings.image_cache_entries,
+            cache_bytes=settings.image_cache_bytes,
         )
         state = make_state(settings)
         await state.open()
         storage = make_storage(settings)
         await storage.open()
-        templates = load_directory(settings.templates_dir)
-        pipeline = RenderPipeline(renderer, templates, fetcher, metrics)
+        builtins = load_directory(settings.templates_dir)
+        pipeline = RenderPipeline(renderer, builtins, fetcher, metrics)
         webhooks = DeliveryWorker(
-            state,
+            state.deliveries,
             client,
             RetryPolicy(settings.webhook_retry_schedule),
             timeout=settings.webhook_timeout,
@@ -138,6 +165,12 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             pipeline=pipeline,
             state=state,
             storage=storage,
+            templates=CustomTemplates(
+                state.templates,
+                renderer,
+                builtins,
+                custom_template_settings(settings),
+            ),
             renders=RenderService(
                 pipeline,
                 state,
@@ -147,7 +180,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             ),
             client=client,
             proxies=TrustedProxies(settings.trusted_proxies),
-            keys=KeyDirectory(state, settings.key_cache_ttl),
+            keys=KeyDirectory(state.keys, settings.key_cache_ttl),
             outbound=outbound,
             webhooks=webhooks,
             metrics=metrics,
@@ -161,6 +194,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         await services.client.close()
         await services.state.close()
         await services.storage.close()
+        services.pipeline.close()
         services.renderer.close()
 
     return app

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from ogmint.app import make_state
 from ogmint.keys import hash_key, new_key
 from ogmint.settings import Settings, SettingsError
-from ogmint.state.base import PLAN_QUOTAS, StateStore
+from ogmint.state.keys import PLAN_QUOTAS, KeyStore
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-async def _keys_and_plans(args: argparse.Namespace, state: StateStore) -> int:
+async def _keys_and_plans(args: argparse.Namespace, state: KeyStore) -> int:
     if args.command == "keys" and args.action == "create":
         key_id, key = new_key()
         await state.create_key(args.user, key_id, hash_key(key), args.plan)
@@ -68,7 +68,7 @@ async def _with_state(args: argparse.Namespace, settings: Settings) -> int:
     state = make_state(settings)
     await state.open()
     try:
-        return await _keys_and_plans(args, state)
+        return await _keys_and_plans(args, state.keys)
     finally:
         await state.close()
 

@@ -21,7 +21,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Literal, get_args
 
 from ogmint.errors import Limit, OgmintError, RateLimitError, SaturatedError
-from ogmint.state.base import DELIVERED, FAILED, PENDING
+from ogmint.state.deliveries import DELIVERED, FAILED, PENDING
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -104,7 +104,8 @@ class Metrics:
         )
         rate_limited = Counter(
             "ogmint_rate_limited",
-            "Requests refused by a rate limit: burst, monthly quota or anonymous daily limit.",
+            "Requests refused by a rate limit: burst, monthly quota, anonymous daily limit or "
+            "image (hotlink) limit.",
             ("limit",),
             registry=own,
         )

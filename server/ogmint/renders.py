@@ -9,31 +9,32 @@ for its record.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
 
-from ogmint.api.limits import (
-    BURST_CAPACITY,
-    BURST_RATE,
-    burst_refusal,
-    quota_refusal,
-    take_burst,
-)
 from ogmint.errors import UnavailableError
 from ogmint.keys import random_base62
+from ogmint.limits import BURST_CAPACITY, BURST_RATE, burst_refusal, quota_refusal, take_burst
 from ogmint.rendering.params import RenderSpec
 from ogmint.rendering.pipeline import RenderPipeline
-from ogmint.state.base import ApiKeyRecord, Delivery, LimitStatus, RenderRecord, StateStore
+from ogmint.rendering.template import Template
+from ogmint.state.deliveries import Delivery
+from ogmint.state.keys import ApiKeyRecord
+from ogmint.state.limits import LimitStatus
+from ogmint.state.renders import RenderRecord
+from ogmint.state.store import State
 from ogmint.storage.base import BlobStorage
 
 SLUG_LENGTH = 8
-#: How long a claim protects an in-progress render before another server may take over.
-CLAIM_TTL = 60.0
+#: How long a claim protects an in-progress render before another server may take over. Short,
+#: and refreshed while rendering: the claim of a server that died frees within this.
+CLAIM_TTL = 5.0
 SLUG_ATTEMPTS = 5
-#: Finished renders remembered per worker for dedup hits.
+#: Finished renders remembered per worker (dedup hits, /i/ lookups behind nginx).
 KNOWN_RENDERS = 50_000
 
 
@@ -52,7 +53,7 @@ class RenderService:
     def __init__(
         self,
         pipeline: RenderPipeline,
-        state: StateStore,
+        state: State,
         storage: BlobStorage,
         *,
         dedup_wait: float,
@@ -65,6 +66,7 @@ class RenderService:
         self._dedup_wait = dedup_wait
         self._quotas = dict(quotas)
         self._images = _ImageCache(image_cache_bytes)
+        self._records: OrderedDict[str, RenderRecord] = OrderedDict()
         # (scope, dedup key) → record: a finished render never changes, so dedup hits are
         # answered without a state round trip once this worker has seen them.
         self._known: OrderedDict[tuple[str, str], RenderRecord] = OrderedDict()
@@ -73,6 +75,7 @@ class RenderService:
         self,
         key: ApiKeyRecord,
         spec: RenderSpec,
+        template: Template,
         webhook: Callable[[RenderRecord], Delivery] | None = None,
         burst: LimitStatus | None = None,
     ) -> tuple[RenderRecord, bool, LimitStatus]:
@@ -83,16 +86,16 @@ class RenderService:
         new render, in the same atomic step that records it; dedup hits queue nothing (SPEC §3).
         """
         scope = key.key_id  # SPEC §3: dedup is per API key
-        dedup = spec.digest(self._pipeline.template_for(spec).digest)
+        dedup = spec.digest(template.digest)  # a template's new version is a new dedup key
         known = self._known.get((scope, dedup))
         if known is not None:
-            return known, False, burst or await take_burst(self._state, key)
+            return known, False, burst or await take_burst(self._state.limits, key)
         deadline = time.monotonic() + self._dedup_wait
         quota = self._quotas.get(key.plan, 0)
         # Burst token, dedup lookup, quota and claim in one round trip; while another request
         # renders the same card, poll (without taking more tokens) until it is recorded.
         admit = partial(
-            self._state.admit_render, key.user, scope, dedup, quota=quota, ttl=CLAIM_TTL
+            self._state.atomic.admit_render, key.user, scope, dedup, quota=quota, ttl=CLAIM_TTL
         )
         if burst is None:
             admission = await admit(burst=(BURST_RATE, BURST_CAPACITY))
@@ -113,18 +116,30 @@ class RenderService:
             await asyncio.sleep(0.02)
             admission = await admit()
         charged = admission.quota or burst
+        keeper = asyncio.create_task(self._keep_claim(scope, dedup))
         try:
             try:
-                record, created = await self._render_and_store(scope, dedup, spec, webhook)
+                record, created = await self._render_and_store(
+                    scope, dedup, spec, template, webhook
+                )
             except BaseException:
-                await self._state.refund_quota(key.user)  # errors are free
+                await self._state.limits.refund_quota(key.user)  # errors are free
                 raise
         except BaseException:
-            await self._state.release_claim(scope, dedup)
+            await self._state.renders.release_claim(scope, dedup)
             raise
+        finally:
+            keeper.cancel()
         if not created:
-            await self._state.refund_quota(key.user)
+            await self._state.limits.refund_quota(key.user)
         return record, created, charged
+
+    async def _keep_claim(self, scope: str, dedup: str) -> None:
+        """Refreshes this render's claim until cancelled (state trouble: the next try)."""
+        while True:
+            await asyncio.sleep(CLAIM_TTL / 3)
+            with contextlib.suppress(UnavailableError):
+                await self._state.renders.refresh_claim(scope, dedup, CLAIM_TTL)
 
     def _remember(self, record: RenderRecord) -> None:
         self._known[(record.user, record.dedup_key)] = record
@@ -136,9 +151,10 @@ class RenderService:
         scope: str,
         dedup: str,
         spec: RenderSpec,
+        template: Template,
         webhook: Callable[[RenderRecord], Delivery] | None,
     ) -> tuple[RenderRecord, bool]:
-        png = await self._pipeline.render(spec, api="v2")
+        png = await self._pipeline.render(spec, template, api="v2")
         for _ in range(SLUG_ATTEMPTS):
             slug = random_base62(SLUG_LENGTH)
             key = storage_key(slug)
@@ -154,26 +170,39 @@ class RenderService:
                 created_at=now_iso(),
             )
             delivery = webhook(record) if webhook is not None else None
-            if await self._state.save_render(record, delivery):
+            if await self._state.atomic.save_render(record, delivery):
                 self._images.put(slug, png, record)
                 self._remember(record)
                 return record, True
             # Slug taken (by anyone) or, after a lost claim, this render recorded by another
             # server: drop our copy, then reuse theirs or try a fresh slug.
             await self._storage.delete(key)
-            existing = await self._state.find_render(scope, dedup)
+            existing = await self._state.renders.find_render(scope, dedup)
             if existing is not None:
                 return existing, False
         raise UnavailableError("Could not allocate a unique slug, retry", retry_after=1)
 
-    async def image(self, slug: str) -> tuple[RenderRecord, bytes] | None:
-        """The stored PNG behind a slug (immutable, so cached in memory by slug)."""
+    async def record(self, slug: str) -> RenderRecord | None:
+        """The render behind a slug, without reading the image (immutable, so remembered)."""
         if len(slug) != SLUG_LENGTH or not slug.isascii() or not slug.isalnum():
             return None
+        record = self._records.get(slug)
+        if record is not None:
+            self._records.move_to_end(slug)
+            return record
+        record = await self._state.renders.get_render(slug)
+        if record is not None:
+            self._records[slug] = record
+            if len(self._records) > KNOWN_RENDERS:
+                self._records.popitem(last=False)
+        return record
+
+    async def image(self, slug: str) -> tuple[RenderRecord, bytes] | None:
+        """The stored PNG behind a slug (immutable, so cached in memory by slug)."""
         cached = self._images.get(slug)
         if cached is not None:
             return cached
-        record = await self._state.get_render(slug)
+        record = await self.record(slug)
         if record is None:
             return None
         data = await self._storage.get(record.storage_key)

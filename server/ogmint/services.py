@@ -11,8 +11,9 @@ from ogmint.rendering.native import Renderer
 from ogmint.rendering.pipeline import RenderPipeline
 from ogmint.renders import RenderService
 from ogmint.settings import Settings
-from ogmint.state.base import StateStore
+from ogmint.state.store import State
 from ogmint.storage.base import BlobStorage
+from ogmint.templates import CustomTemplates
 from ogmint.webhooks.worker import DeliveryWorker
 
 
@@ -21,9 +22,10 @@ class Services:
     settings: Settings
     renderer: Renderer
     pipeline: RenderPipeline
-    state: StateStore
+    state: State
     storage: BlobStorage
     renders: RenderService
+    templates: CustomTemplates
     client: GuardedClient
     proxies: TrustedProxies
     keys: KeyDirectory

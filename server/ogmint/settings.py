@@ -31,6 +31,13 @@ def _networks(value: str) -> tuple[str, ...]:
     return items
 
 
+def _ports(value: str) -> tuple[int, ...]:
+    ports = tuple(int(v) for v in _csv(value))
+    if any(not 0 < p < 65536 for p in ports):
+        raise ValueError("expected comma-separated port numbers (1-65535)")
+    return ports
+
+
 def _bool(value: str) -> bool:
     v = value.strip().lower()
     if v in {"1", "true", "yes", "on"}:
@@ -57,6 +64,13 @@ def _positive_int(value: str) -> int:
     return n
 
 
+def _non_negative_int(value: str) -> int:
+    n = int(value)
+    if n < 0:
+        raise ValueError("must be >= 0")
+    return n
+
+
 def _positive_float(value: str) -> float:
     n = float(value)
     if n <= 0:
@@ -71,6 +85,12 @@ def _delays(value: str) -> tuple[float, ...]:
     return delays
 
 
+def _redis_prefix(value: str) -> str:
+    if "{" in value or "}" in value:
+        raise ValueError("must not contain '{' or '}' (they are Redis hash tags)")
+    return value
+
+
 def _setting(default: Any, description: str, parse: Callable[[str], Any] = str) -> Any:
     return field(default=default, metadata={"description": description, "parse": parse})
 
@@ -81,7 +101,11 @@ class Settings:
 
     host: str = _setting("127.0.0.1", "Address the HTTP server binds to.")
     port: int = _setting(8080, "Port the HTTP server listens on.", int)
-    workers: int = _setting(1, "Number of Sanic worker processes.", _positive_int)
+    workers: int = _setting(
+        os.cpu_count() or 1,
+        "Number of Sanic worker processes (default: one per CPU).",
+        _positive_int,
+    )
     public_url: str = _setting(
         "", "Public base URL used in image links (default: http://HOST:PORT)."
     )
@@ -108,14 +132,20 @@ class Settings:
         10, "V1 renders per UTC day per client IP without an API key.", int
     )
     trusted_proxies: tuple[str, ...] = _setting(
-        ("127.0.0.1", "::1"),
-        "Comma-separated IPs/CIDRs whose X-Forwarded-For is believed (e.g. nginx).",
+        (),
+        "Comma-separated IPs/CIDRs whose X-Forwarded-For is believed (none by default; list "
+        "nginx here).",
         _networks,
     )
     outbound_allow: tuple[str, ...] = _setting(
         (),
         "Comma-separated hosts or CIDRs exempted from the outbound address check (tests).",
         _networks,
+    )
+    outbound_ports: tuple[int, ...] = _setting(
+        (),
+        "Comma-separated ports outbound requests may use besides 443 (allow-listed hosts: any).",
+        _ports,
     )
     outbound_ca_file: str = _setting("", "Extra CA bundle (PEM) trusted for outbound HTTPS.")
     fetch_timeout: float = _setting(
@@ -125,15 +155,72 @@ class Settings:
         5 * 1024 * 1024, "Largest avatar/logo download, in bytes.", _positive_int
     )
     image_max_pixels: int = _setting(
-        25_000_000, "Largest decoded avatar/logo, in pixels.", _positive_int
+        4_194_304,
+        "Pixel budget of one decoded avatar/logo (JPEGs count after reduced-scale decoding).",
+        _positive_int,
     )
-    image_cache_entries: int = _setting(
-        512, "Fetched images kept in memory per worker, by URL.", int
+    image_cache_bytes: int = _setting(
+        16 * 1024 * 1024, "Bytes of fetched, re-encoded images kept in memory per worker.", int
+    )
+    decode_threads: int = _setting(
+        1,
+        "Avatar/logo decodes running at once per worker (each counts against render capacity).",
+        _positive_int,
     )
     max_svg_bytes: int = _setting(
         2 * 1024 * 1024, "Largest SVG document the renderer accepts.", _positive_int
     )
     max_svg_nodes: int = _setting(20_000, "Most XML nodes in an SVG document.", _positive_int)
+    request_timeout: int = _setting(
+        10,
+        "Seconds a request may take to arrive (408 after); Sanic restarts it on every chunk, "
+        "so nginx in front sets the real deadline.",
+        _positive_int,
+    )
+    image_rate_limit: int = _setting(
+        600,
+        "GET /i/ requests per minute per client IP that reach the app (nginx cache hits never "
+        "do), a token bucket holding one minute's worth; 0 = unlimited.",
+        _non_negative_int,
+    )
+    behind_nginx: bool = _setting(
+        False,
+        "Answer /i/ cache misses with X-Accel-Redirect so nginx (the repo's nginx.conf) "
+        "streams the stored file itself; set only behind it.",
+        _bool,
+    )
+    max_templates_per_user: int = _setting(
+        100, "Custom templates one user may have (SPEC §5.1).", _positive_int
+    )
+    template_max_bytes: int = _setting(
+        256 * 1024, "Largest custom template source, in bytes (413 above).", _positive_int
+    )
+    template_max_elements: int = _setting(
+        2000, "Most elements in a template document.", _positive_int
+    )
+    template_max_depth: int = _setting(24, "Deepest element nesting in a template.", _positive_int)
+    template_max_instances: int = _setting(
+        5000,
+        "Most elements a template draws once every <use> and url(#…) reference is expanded.",
+        _positive_int,
+    )
+    template_max_filters: int = _setting(8, "Most <filter> elements in a template.", int)
+    template_max_blur: float = _setting(
+        40.0, "Largest blur (stdDeviation, after transforms) in a template.", _positive_float
+    )
+    template_max_stops: int = _setting(32, "Most stops in one template gradient.", _positive_int)
+    template_max_images: int = _setting(
+        4, "Most embedded data: images (PNG/JPEG) in a custom template.", int
+    )
+    template_image_max_pixels: int = _setting(
+        2_000_000, "Largest embedded template image, in decoded pixels.", _positive_int
+    )
+    template_render_budget: float = _setting(
+        1.0, "Seconds the test render of an uploaded template may take (else 400).", _positive_float
+    )
+    template_cache_entries: int = _setting(
+        256, "Compiled custom templates kept per worker, by version.", _positive_int
+    )
     access_log: bool = _setting(False, "Log every request (costs throughput).", _bool)
     metrics_dir: str = _setting(
         "",
@@ -142,6 +229,11 @@ class Settings:
     )
     redis_url: str = _setting(
         "", "Redis URL (redis://…) for shared state; empty = embedded SQLite in DATA_DIR."
+    )
+    redis_prefix: str = _setting(
+        "ogmint:",
+        "Prefix of every Redis key, so several deployments (or test suites) can share one Redis.",
+        _redis_prefix,
     )
     s3_bucket: str = _setting("", "S3 bucket for images; empty = local files in DATA_DIR.")
     s3_endpoint: str = _setting("", "S3 endpoint URL (S3-compatible servers); empty = AWS.")
@@ -236,6 +328,8 @@ def markdown_table() -> str:
     for name, default, description in describe():
         if name == ENV_PREFIX + "TEMPLATES_DIR":
             default = "<repo>/templates"
+        elif name == ENV_PREFIX + "WORKERS":
+            default = "<CPUs>"
         rows.append(f"| `{name}` | `{default}` | {description} |")
     return "\n".join(rows)
 

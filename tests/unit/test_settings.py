@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,10 @@ def test_defaults_and_overrides() -> None:
     assert Settings.from_env({}).anonymous_daily_limit == 10
 
 
+def test_workers_default_to_the_cpus() -> None:
+    assert Settings.from_env({}).workers == (os.cpu_count() or 1)
+
+
 def test_all_problems_reported_together() -> None:
     with pytest.raises(SettingsError) as e:
         Settings.from_env({"OGMINT_PORT": "x", "OGMINT_WORKERS": "0", "OGMINT_ACCESS_LOG": "maybe"})
@@ -32,3 +37,17 @@ def test_readme_table_is_generated_from_settings() -> None:
     assert table.strip() == markdown_table(), "regenerate: python -m ogmint.settings"
     for name, _default, _description in describe():
         assert f"`{name}`" in table, name
+
+
+def test_spec_defaults() -> None:
+    """SPEC §4 and §6 values, written out here rather than read from the implementation."""
+    s = Settings.from_env({})
+    assert dict(s.plan_quotas) == {"free": 100, "starter": 1000, "pro": 10000, "agency": 50000}
+    assert s.webhook_timeout == 10.0
+    assert s.redis_prefix == "ogmint:"
+
+
+def test_redis_prefix_may_not_hold_hash_tags() -> None:
+    assert Settings.from_env({"OGMINT_REDIS_PREFIX": "blue:"}).redis_prefix == "blue:"
+    with pytest.raises(SettingsError, match="OGMINT_REDIS_PREFIX"):
+        Settings.from_env({"OGMINT_REDIS_PREFIX": "{x}:"})

@@ -6,9 +6,9 @@ from functools import partial
 
 from sanic import Blueprint, HTTPResponse, Request
 
-from ogmint.api.limits import charge_quota, refusal, take_burst
-from ogmint.api.responses import png
-from ogmint.errors import OgmintError
+from ogmint.api.responses import not_modified, png
+from ogmint.errors import FetchError
+from ogmint.limits import charge_quota, refusal, take_burst
 from ogmint.services import Services
 
 bp = Blueprint("v1")
@@ -23,31 +23,39 @@ async def og_image(request: Request) -> HTTPResponse:
     # Repeated names: the first wins; unknown names are ignored (caches append junk).
     raw = {name: values[0] for name, values in request.args.items()}
     spec = svc.pipeline.parse(raw, strict=False)
-    etag = svc.pipeline.etag(spec)
+    # A custom template is its owner's: anonymous callers get the same 404 as for unknown ids.
+    template = await svc.templates.resolve(key.user if key else None, spec.template)
+    etag = svc.pipeline.etag(spec, template)
     headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag}
-    if etag in request.headers.get("if-none-match", ""):
+    if not_modified(request.headers.get("if-none-match", ""), etag):
         return HTTPResponse(status=304, headers=headers)
 
     if key is None:
-        subject = "ip:" + svc.proxies.client_ip(request)
-        status = await svc.state.consume_daily(subject, svc.settings.anonymous_daily_limit)
+        subject = svc.proxies.limit_subject(request)
+        status = await svc.state.limits.consume_daily(subject, svc.settings.anonymous_daily_limit)
         if not status.allowed:
             raise refusal(
                 "Daily limit for anonymous renders reached; send an x-api-key for more",
                 "daily",
                 status,
             )
-        refund = partial(svc.state.refund_daily, subject)
+        refund = partial(svc.state.limits.refund_daily, subject)
     else:
-        await take_burst(svc.state, key)
+        await take_burst(svc.state.limits, key)
         status = await charge_quota(
-            svc.state, key, dict(svc.settings.plan_quotas)
+            svc.state.limits, key, dict(svc.settings.plan_quotas)
         )  # counted for the key's user
-        refund = partial(svc.state.refund_quota, key.user)
+        refund = partial(svc.state.limits.refund_quota, key.user)
     headers.update(status.headers())
     try:
-        image = await svc.pipeline.render(spec, api="v1")
-    except OgmintError:
-        await refund()  # failed renders are free
+        image = await svc.pipeline.render(spec, template, api="v1")
+    except FetchError:
+        # A fetch that fails still made the server work: anonymous callers pay for it, or
+        # failing image bombs would be free (SPEC §7). Key holders' errors stay free.
+        if key is not None:
+            await refund()
+        raise
+    except BaseException:
+        await refund()  # only a successful render is charged
         raise
     return png(image, headers)

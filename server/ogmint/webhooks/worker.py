@@ -18,7 +18,8 @@ from ogmint.keys import random_base62
 from ogmint.metrics import Metrics
 from ogmint.net import GuardedClient, OutboundError
 from ogmint.renders import now_iso
-from ogmint.state.base import AttemptOutcome, ClaimedDelivery, StateStore, StateUnavailable
+from ogmint.state.base import StateUnavailable
+from ogmint.state.deliveries import AttemptOutcome, ClaimedDelivery, DeliveryStore
 from ogmint.webhooks.queue import RetryPolicy
 from ogmint.webhooks.signing import delivery_headers
 
@@ -30,7 +31,7 @@ class DeliveryWorker:
 
     def __init__(
         self,
-        state: StateStore,
+        deliveries: DeliveryStore,
         client: GuardedClient,
         policy: RetryPolicy,
         *,
@@ -40,7 +41,7 @@ class DeliveryWorker:
         poll_interval: float,
         metrics: Metrics,
     ) -> None:
-        self._state = state
+        self._deliveries = deliveries
         self._client = client
         self._policy = policy
         self._timeout = timeout
@@ -85,7 +86,7 @@ class DeliveryWorker:
                 continue
             self._wake.clear()
             try:
-                claims = await self._state.claim_deliveries(self.name, free, self._lease)
+                claims = await self._deliveries.claim_deliveries(self.name, free, self._lease)
             except StateUnavailable as e:
                 log.warning("webhook worker: state store unavailable: %s", e)
                 claims = []
@@ -108,19 +109,21 @@ class DeliveryWorker:
 
     async def _attempt(self, claim: ClaimedDelivery) -> None:
         d = claim.delivery
-        headers = delivery_headers(d.id, d.secret, int(time.time()), d.body)
         at = now_iso()
         started = time.monotonic()
         status: int | None = None
         error = ""
         try:
+            headers = delivery_headers(d.id, d.secret, int(time.time()), d.body)
             response = await self._client.post(d.url, d.body, headers, timeout=self._timeout)
             status = response.status
         except OutboundError as e:
             error = e.message
         except Exception:
+            # Whatever else goes wrong (signing a strange secret, a client bug) is a failed
+            # attempt, recorded and retried on the schedule: a delivery never sits unattempted.
             log.exception("webhook %s: unexpected error", d.id)
-            error = "internal error while sending"
+            error = "internal error while preparing or sending the request"
         duration_ms = round((time.monotonic() - started) * 1000)
         number = claim.attempts + 1
         verdict = self._policy.verdict(number, status, error)
@@ -136,7 +139,7 @@ class DeliveryWorker:
             verdict.error or verdict.state,
         )
         try:
-            await self._state.finish_delivery(claim, outcome)
+            await self._deliveries.finish_delivery(claim, outcome)
         except Exception:
             # Not recorded: the lease runs out and the delivery is attempted again.
             log.exception("webhook %s: recording attempt %d failed", d.id, number)
