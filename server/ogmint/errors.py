@@ -87,6 +87,26 @@ class FetchError(ValidationError):
     code = "fetch_failed"
 
 
+class TemplateInvalidError(ValidationError):
+    """An uploaded template was refused by the sanitiser or its test render."""
+
+    code = "invalid_template"
+
+
+class TemplateLimitError(OgmintError):
+    """The user already has as many custom templates as allowed."""
+
+    status = 400
+    code = "template_limit_reached"
+
+
+class RenderFailedError(OgmintError):
+    """The renderer refused a document (a template it cannot draw)."""
+
+    status = 400
+    code = "render_failed"
+
+
 class UnauthorizedError(OgmintError):
     status = 401
     code = "unauthorized"
@@ -97,6 +117,19 @@ class NotFoundError(OgmintError):
     status = 404
     code = "not_found"
     default_message = "Not found"
+
+
+class TemplateNotFoundError(NotFoundError):
+    """Unknown, deleted or someone else's custom template: the same answer for all (SPEC §5.1)."""
+
+    code = "template_not_found"
+    default_message = "Custom template not found"
+
+
+class TemplateTooLargeError(OgmintError):
+    status = 413
+    code = "template_too_large"
+    default_message = "Template source too large"
 
 
 class MethodNotAllowedError(OgmintError):
