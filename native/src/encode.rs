@@ -121,12 +121,6 @@ pub fn encode_bands(pixmap: &Pixmap) -> Result<Encoded, RenderError> {
     encode(pixmap, BAND_ROWS, None, Effort::Thorough)
 }
 
-/// Encodes `pixmap` in bands of [`BAND_ROWS`] as quickly as [`encode_png`] does, for a
-/// background that may not be reused enough to repay [`encode_bands`].
-pub fn encode_bands_quickly(pixmap: &Pixmap) -> Result<Encoded, RenderError> {
-    encode(pixmap, BAND_ROWS, None, Effort::Fast)
-}
-
 /// Encodes `pixmap`, which was drawn over `base` (encoded as `encoded`): bands whose pixels
 /// equal the base's are copied from `encoded` instead of compressed again.
 pub fn encode_png_over(

@@ -1,6 +1,6 @@
 //! SVG → pixels → PNG, with every input bounded before work is done.
 use crate::draw::draw;
-use crate::encode::{encode_bands, encode_bands_quickly, encode_png, encode_png_over, Encoded};
+use crate::encode::{encode_bands, encode_png, encode_png_over, Encoded};
 use crate::error::RenderError;
 use crate::fonts::FontLibrary;
 use resvg::tiny_skia::Pixmap;
@@ -141,7 +141,7 @@ fn draw_layers(
             size.height(),
         )));
     }
-    let mut pixmap = Pixmap::clone(&*base.pixmap);
+    let mut pixmap = Pixmap::clone(&base.pixmap);
     draw(&tree, &mut pixmap.as_mut());
     Ok((base, pixmap))
 }
@@ -149,27 +149,16 @@ fn draw_layers(
 /// A rasterised background with its PNG data encoded in reusable bands.
 pub struct Background {
     /// The pixels foregrounds are drawn over.
-    pub pixmap: Arc<Pixmap>,
+    pub pixmap: Pixmap,
     /// `pixmap` encoded, for the bands a foreground leaves untouched.
     pub encoded: Encoded,
 }
 
 impl Background {
-    /// Encodes `pixmap` for reuse, quickly: a background may be used only once.
+    /// Encodes `pixmap` for reuse.
     pub fn new(pixmap: Pixmap) -> Result<Self, RenderError> {
-        let encoded = encode_bands_quickly(&pixmap)?;
-        Ok(Self {
-            pixmap: Arc::new(pixmap),
-            encoded,
-        })
-    }
-
-    /// The same pixels encoded as small as the encoder can make them.
-    fn thorough(&self) -> Result<Self, RenderError> {
-        Ok(Self {
-            pixmap: Arc::clone(&self.pixmap),
-            encoded: encode_bands(&self.pixmap)?,
-        })
+        let encoded = encode_bands(&pixmap)?;
+        Ok(Self { pixmap, encoded })
     }
 
     /// Bytes held: the pixels and their compressed bands.
@@ -182,10 +171,6 @@ impl Background {
 pub const BACKGROUND_CACHE_ENTRIES: usize = 64;
 /// Most pixel bytes kept (a 1200x630 card is ~3 MB).
 pub const BACKGROUND_CACHE_BYTES: usize = 128 * 1024 * 1024;
-/// Uses of a cached background after which its bands are encoded again, thoroughly (per-band
-/// filters, zlib level 9: tens of milliseconds, once). Backgrounds used fewer times (say, one
-/// request's own colours) never pay for that.
-pub const THOROUGH_AFTER_USES: u32 = 3;
 
 /// Rasterised backgrounds, least recently used evicted first, bounded by count and bytes.
 pub struct BackgroundCache {
@@ -206,7 +191,6 @@ struct CachedBackground {
     svg: String,
     background: Arc<Background>,
     last_used: u64,
-    uses: u32,
 }
 
 impl Default for BackgroundCache {
@@ -240,53 +224,25 @@ impl BackgroundCache {
     }
 
     /// The pixels cached under `key` for `svg`, or those made by `render` (then cached).
-    /// The lock is not held while rendering; concurrent misses each render once. The use
-    /// that reaches [`THOROUGH_AFTER_USES`] re-encodes the background thoroughly and caches
-    /// that in its place.
+    /// The lock is not held while rendering; concurrent misses each render once.
     pub fn get_or_render(
         &self,
         key: &str,
         svg: &str,
         render: impl FnOnce() -> Result<Background, RenderError>,
     ) -> Result<Arc<Background>, RenderError> {
-        let promote = {
+        {
             let mut state = self.lock();
             state.clock += 1;
             let now = state.clock;
-            match state.entries.get_mut(key).filter(|e| e.svg == svg) {
-                Some(hit) => {
-                    hit.last_used = now;
-                    hit.uses = hit.uses.saturating_add(1);
-                    if hit.uses != THOROUGH_AFTER_USES {
-                        return Ok(Arc::clone(&hit.background));
-                    }
-                    Some(Arc::clone(&hit.background))
-                }
-                None => None,
+            if let Some(hit) = state.entries.get_mut(key).filter(|e| e.svg == svg) {
+                hit.last_used = now;
+                return Ok(Arc::clone(&hit.background));
             }
-        };
-        if let Some(quick) = promote {
-            let thorough = Arc::new(quick.thorough()?);
-            self.replace(key, &quick, Arc::clone(&thorough));
-            return Ok(thorough);
         }
         let background = Arc::new(render()?);
         self.insert(key, svg, Arc::clone(&background));
         Ok(background)
-    }
-
-    /// Puts `new` in place of `old` under `key`, unless the entry changed meanwhile.
-    fn replace(&self, key: &str, old: &Arc<Background>, new: Arc<Background>) {
-        let mut state = self.lock();
-        let Some(entry) = state.entries.get_mut(key) else {
-            return;
-        };
-        if !Arc::ptr_eq(&entry.background, old) {
-            return;
-        }
-        let (before, after) = (old.size(), new.size());
-        entry.background = new;
-        state.bytes = state.bytes - before + after;
     }
 
     fn insert(&self, key: &str, svg: &str, background: Arc<Background>) {
@@ -320,7 +276,6 @@ impl BackgroundCache {
                 svg: svg.to_string(),
                 background,
                 last_used,
-                uses: 1,
             },
         );
     }
@@ -382,40 +337,6 @@ mod tests {
             .expect("cached")
             .1;
         assert_eq!(again.data(), layered.data());
-        assert_eq!(cache.len(), 1);
-    }
-
-    #[test]
-    fn a_reused_background_is_encoded_again_thoroughly() {
-        let fonts = crate::test_fonts::library();
-        let limits = Limits::default();
-        let cache = BackgroundCache::default();
-        let (bg, fg) = (doc(ART), doc(CONTENT));
-        let mut bases = Vec::new();
-        let mut pngs = Vec::new();
-        for _ in 0..THOROUGH_AFTER_USES + 1 {
-            let (base, pixmap) =
-                draw_layers(&bg, &fg, "art", &limits, fonts, &cache).expect("layers");
-            pngs.push(encode_png_over(&pixmap, &base.pixmap, &base.encoded).expect("png"));
-            bases.push(base);
-        }
-        let n = THOROUGH_AFTER_USES as usize;
-        // Quick until the promoting use, the same pixels smaller from then on.
-        assert!(Arc::ptr_eq(&bases[0], &bases[n - 2]));
-        assert!(!Arc::ptr_eq(&bases[n - 2], &bases[n - 1]));
-        assert!(Arc::ptr_eq(&bases[n - 1], &bases[n]));
-        assert!(Arc::ptr_eq(&bases[0].pixmap, &bases[n].pixmap));
-        assert!(bases[n].encoded.size() < bases[0].encoded.size());
-        let decode = |png: &[u8]| {
-            let mut reader = png::Decoder::new(std::io::Cursor::new(png))
-                .read_info()
-                .expect("png");
-            let mut buf = vec![0; reader.output_buffer_size().expect("size")];
-            reader.next_frame(&mut buf).expect("frame");
-            buf
-        };
-        assert_eq!(decode(&pngs[0]), decode(&pngs[n]));
-        assert!(pngs[n].len() < pngs[0].len());
         assert_eq!(cache.len(), 1);
     }
 
