@@ -7,14 +7,14 @@ APT_PACKAGES := redis-server nginx wrk nodejs fonts-noto-color-emoji fonts-noto-
 NATIVE_SRC := $(wildcard native/src/*.rs) native/Cargo.toml Cargo.toml
 STAMP := $(VENV)/.ogmint-installed
 
-.PHONY: run test lint bench bench-edge load drills golden-update system-deps setup clean
+.PHONY: run test lint bench bench-takumi bench-edge load drills golden-update system-deps setup clean
 
 run: setup ## Set up and start ogmint on the embedded default (SQLite + local files)
 	$(PY) -m ogmint
 
 test: setup ## Set up everything and run all tests (lint included)
 	$(MAKE) lint
-	cd native && cargo test --release --quiet
+	cd native && OGMINT_TEST_FONT_DIRS="$$($(abspath $(PY)) -c 'import os; from ogmint.rendering.native import bundled_font_dirs; print(os.pathsep.join(bundled_font_dirs()))')" cargo test --release --quiet
 	$(PY) -m pytest -q
 
 setup: system-deps $(STAMP)
@@ -51,6 +51,12 @@ lint: setup
 
 bench: setup
 	$(PY) bench/run.py
+	$(PY) bench/takumi_compare.py
+	$(PY) bench/memory_bench.py
+
+# ogmint's blog card against takumi's (bench/takumi: a bench-only crate, built here on first use).
+bench-takumi: setup
+	$(PY) bench/takumi_compare.py
 
 # nginx.conf at the edge: cache hits against a plain static nginx (its own RESULTS.md section).
 bench-edge: setup
