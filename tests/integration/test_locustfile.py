@@ -31,4 +31,7 @@ def test_locustfile_runs_clean_against_a_plain_server(server: Server, tmp_path: 
         rows = {row["Name"]: row for row in csv.DictReader(f)}
     assert int(rows["Aggregated"]["Failure Count"]) == 0, output
     for name in ("GET /i/{slug}", "GET /api/og (anonymous)", "POST /api/v2/render (new)"):
-        assert name in rows and int(rows[name]["Request Count"]) > 0, output
+        # The one test key's burst bucket is shared with the seeding step, so a request may
+        # be a well-formed 429 (the locustfile names those "… (429)" and counts them as fine).
+        sent = sum(int(rows[n]["Request Count"]) for n in (name, f"{name} (429)") if n in rows)
+        assert sent > 0, output
