@@ -20,7 +20,9 @@ test: setup ## Set up everything and run all tests (lint included)
 setup: system-deps $(STAMP)
 
 # Debian packages: CJK and colour-emoji fonts for the renderer; redis, nginx and wrk for tests
-# and benchmarks; node for the tests that compare webhook bodies with JSON.stringify. Installed only when something is missing.
+# and benchmarks; nodejs for the JavaScript kit's tests (pytest runs `node --test` against a live
+# server) and the tests that compare webhook bodies with JSON.stringify. Installed only when
+# something is missing.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -33,14 +35,16 @@ $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-# The editable install builds the Rust extension with maturin (release profile).
-$(STAMP): $(VENV)/bin/python pyproject.toml $(NATIVE_SRC)
+# The editable install builds the Rust extension with maturin (release profile). The Python
+# client kit (clients/python) is installed beside it: its tests run against a live server.
+$(STAMP): $(VENV)/bin/python pyproject.toml clients/python/pyproject.toml $(NATIVE_SRC)
 	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q -e clients/python
 	touch $@
 
 lint: setup
-	$(VENV)/bin/ruff check server tests bench
-	$(VENV)/bin/ruff format --check server tests bench
+	$(VENV)/bin/ruff check server tests bench clients/python
+	$(VENV)/bin/ruff format --check server tests bench clients/python
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest ogmint._native --allowlist stubtest-allowlist.txt
 	cd native && cargo fmt --check && cargo clippy --release --quiet -- -D warnings

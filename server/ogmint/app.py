@@ -11,8 +11,9 @@ from sanic import Request, Sanic
 from sanic.config import Config
 from sanic.response import BaseHTTPResponse
 
-from ogmint.api import deliveries, images, meta, templates, v1, v2
+from ogmint.api import deliveries, images, meta, signing_keys, templates, v1, v2
 from ogmint.api.caller import KeyDirectory, TrustedProxies
+from ogmint.api.signed import SigningKeyDirectory
 from ogmint.errors import make_error_handler
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
@@ -106,6 +107,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     app.blueprint(v1.bp)
     app.blueprint(v2.bp)
     app.blueprint(deliveries.bp)
+    app.blueprint(signing_keys.bp)
     app.blueprint(templates.bp)
     app.blueprint(images.bp)
     app.blueprint(meta.bp)
@@ -181,6 +183,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             client=client,
             proxies=TrustedProxies(settings.trusted_proxies),
             keys=KeyDirectory(state.keys, settings.key_cache_ttl),
+            signing_keys=SigningKeyDirectory(state.signing_keys, settings.key_cache_ttl),
             outbound=outbound,
             webhooks=webhooks,
             metrics=metrics,

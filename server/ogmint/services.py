@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ogmint.api.caller import KeyDirectory, TrustedProxies
+from ogmint.api.signed import SigningKeyDirectory
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.rendering.native import Renderer
@@ -29,6 +30,7 @@ class Services:
     client: GuardedClient
     proxies: TrustedProxies
     keys: KeyDirectory
+    signing_keys: SigningKeyDirectory
     outbound: AddressPolicy
     webhooks: DeliveryWorker
     metrics: Metrics

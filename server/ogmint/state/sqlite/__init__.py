@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ogmint.state.sqlite import deliveries, keys, limits, renders, templates
+from ogmint.state.sqlite import deliveries, keys, limits, renders, signing_keys, templates
 from ogmint.state.sqlite.atomic import SqliteAtomicSteps
 from ogmint.state.sqlite.db import Database
 from ogmint.state.store import State
@@ -13,7 +13,15 @@ from ogmint.state.store import State
 def sqlite_state(path: Path) -> State:
     """The state on the SQLite file at ``path`` (created when opened)."""
     db = Database(
-        path, [keys.SCHEMA, limits.SCHEMA, renders.SCHEMA, deliveries.SCHEMA, templates.SCHEMA]
+        path,
+        [
+            keys.SCHEMA,
+            limits.SCHEMA,
+            renders.SCHEMA,
+            deliveries.SCHEMA,
+            signing_keys.SCHEMA,
+            templates.SCHEMA,
+        ],
     )
     return State(
         backend=db,
@@ -21,6 +29,7 @@ def sqlite_state(path: Path) -> State:
         limits=limits.SqliteLimits(db),
         renders=renders.SqliteRenders(db),
         deliveries=deliveries.SqliteDeliveries(db),
+        signing_keys=signing_keys.SqliteSigningKeys(db),
         templates=templates.SqliteTemplates(db),
         atomic=SqliteAtomicSteps(db),
     )
