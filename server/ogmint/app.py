@@ -23,8 +23,10 @@ from ogmint.rendering.template import load_directory
 from ogmint.renders import RenderService
 from ogmint.services import Services
 from ogmint.settings import Settings
+from ogmint.state.accounts import AccountStore
 from ogmint.state.base import StateStore
 from ogmint.state.sqlite import SqliteStateStore
+from ogmint.state.sqlite_accounts import SqliteAccountStore
 from ogmint.storage.base import BlobStorage
 from ogmint.storage.local import LocalStorage
 from ogmint.webhooks.queue import RetryPolicy
@@ -40,6 +42,15 @@ def make_state(settings: Settings) -> StateStore:
 
         return RedisStateStore(settings.redis_url, timeout=settings.dependency_timeout)
     return SqliteStateStore(settings.database_path)
+
+
+def make_accounts(settings: Settings) -> AccountStore:
+    """The dashboard accounts, next to the other state (Redis or the SQLite file)."""
+    if settings.redis_url:
+        from ogmint.state.redis_accounts import RedisAccountStore
+
+        return RedisAccountStore(settings.redis_url, timeout=settings.dependency_timeout)
+    return SqliteAccountStore(settings.database_path)
 
 
 def make_storage(settings: Settings) -> BlobStorage:

@@ -1,4 +1,4 @@
-"""The ``ogmint`` command: run the server and manage keys and plans."""
+"""The ``ogmint`` command: run the server and manage keys, plans and dashboard accounts."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from ogmint.app import make_state
+from ogmint.accounts import Accounts, SignInLimits
+from ogmint.app import make_accounts, make_state
 from ogmint.keys import hash_key, new_key
 from ogmint.settings import Settings, SettingsError
 from ogmint.state.base import PLAN_QUOTAS, StateStore
+
+#: The CLI never signs anyone in.
+NO_SIGN_IN = SignInLimits(per_account=1, per_ip=1)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,7 +37,42 @@ def _parser() -> argparse.ArgumentParser:
     setp = plans.add_parser("set", help="change a user's plan")
     setp.add_argument("user")
     setp.add_argument("plan", choices=sorted(PLAN_QUOTAS))
+    users = sub.add_parser("users", help="manage dashboard accounts").add_subparsers(
+        dest="action", required=True
+    )
+    ucreate = users.add_parser("create", help="create an account; prints its invite link")
+    ucreate.add_argument("user")
+    ucreate.add_argument("--email", required=True)
+    ucreate.add_argument("--admin", action="store_true", help="may see every user, set plans")
+    ureset = users.add_parser("reset", help="print a one-time password-reset link")
+    ureset.add_argument("user")
     return p
+
+
+async def _users(args: argparse.Namespace, settings: Settings, state: StateStore) -> int:
+    store = make_accounts(settings)
+    await store.open()
+    accounts = Accounts(
+        store, state, link_ttl=settings.account_link_ttl, session_ttl=0, sign_in=NO_SIGN_IN
+    )
+    try:
+        if args.action == "create":
+            try:
+                token: str | None = await accounts.create(args.user, args.email, admin=args.admin)
+            except ValueError as e:  # AccountExists included
+                print(e, file=sys.stderr)
+                return 1
+        else:
+            token = await accounts.new_link(args.user)
+            if token is None:
+                print(f"no account {args.user}", file=sys.stderr)
+                return 1
+    finally:
+        await store.close()
+    hours = settings.account_link_ttl / 3600
+    print(f"one-time link for {args.user} (valid {hours:g} h; nothing was e-mailed):")
+    print(f"{settings.base_url}/dashboard/password/{token}")
+    return 0
 
 
 async def _keys_and_plans(args: argparse.Namespace, state: StateStore) -> int:
@@ -68,6 +107,8 @@ async def _with_state(args: argparse.Namespace, settings: Settings) -> int:
     state = make_state(settings)
     await state.open()
     try:
+        if args.command == "users":
+            return await _users(args, settings, state)
         return await _keys_and_plans(args, state)
     finally:
         await state.close()

@@ -1,0 +1,207 @@
+"""The accounts aggregate in the embedded SQLite database."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from ogmint.state.accounts import Account, AccountExists, Session
+from ogmint.state.base import StateUnavailable
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    user_id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL DEFAULT '',
+    admin INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE TABLE IF NOT EXISTS account_links (
+    link_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL UNIQUE REFERENCES accounts (user_id),
+    expires REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    session_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES accounts (user_id),
+    csrf TEXT NOT NULL,
+    expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);
+"""
+
+_ACCOUNT = "SELECT user_id, email, password_hash, admin, created_at FROM accounts"
+
+
+def _account(row: tuple[str, str, str, int, str] | None) -> Account | None:
+    if row is None:
+        return None
+    return Account(row[0], row[1], row[2], bool(row[3]), row[4])
+
+
+class SqliteAccountStore:
+    """AccountStore on the SQLite file; each call runs in a thread so the event loop never waits."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    async def open(self) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            self._path, timeout=5.0, isolation_level=None, check_same_thread=False
+        )
+        deadline = time.monotonic() + 10
+        while True:  # several workers may create the schema at once
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.executescript(SCHEMA)
+                break
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    conn.close()
+                    raise StateUnavailable(f"cannot open {self._path}: {e}") from e
+                await asyncio.sleep(0.05)
+        self._conn = conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T], write: bool = False) -> T:
+        def call() -> T:
+            with self._lock:
+                if self._conn is None:
+                    raise StateUnavailable("state store is not open")
+                db = self._conn
+                if not write:
+                    return fn(db)
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(db)
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+                return result
+
+        try:
+            return await asyncio.to_thread(call)
+        except sqlite3.OperationalError as e:
+            raise StateUnavailable(str(e)) from e
+
+    async def create_account(self, user: str, email: str, admin: bool) -> Account:
+        def create(db: sqlite3.Connection) -> Account:
+            try:
+                db.execute(
+                    "INSERT INTO accounts (user_id, email, admin) VALUES (?, ?, ?)",
+                    (user, email, int(admin)),
+                )
+            except sqlite3.IntegrityError as e:
+                raise AccountExists(
+                    f"user {user!r} or e-mail {email!r} already has an account"
+                ) from e
+            found = _account(db.execute(f"{_ACCOUNT} WHERE user_id = ?", (user,)).fetchone())
+            assert found is not None
+            return found
+
+        return await self._run(create, True)
+
+    async def get_account(self, user: str) -> Account | None:
+        return await self._run(
+            lambda db: _account(db.execute(f"{_ACCOUNT} WHERE user_id = ?", (user,)).fetchone())
+        )
+
+    async def find_account(self, email: str) -> Account | None:
+        return await self._run(
+            lambda db: _account(db.execute(f"{_ACCOUNT} WHERE email = ?", (email,)).fetchone())
+        )
+
+    async def list_accounts(self) -> list[Account]:
+        rows = await self._run(
+            lambda db: db.execute(f"{_ACCOUNT} ORDER BY created_at, user_id").fetchall()
+        )
+        return [a for a in map(_account, rows) if a is not None]
+
+    async def set_link(self, user: str, link_hash: str, ttl: float) -> bool:
+        def store(db: sqlite3.Connection) -> bool:
+            if db.execute("SELECT 1 FROM accounts WHERE user_id = ?", (user,)).fetchone() is None:
+                return False
+            db.execute("DELETE FROM account_links WHERE user_id = ?", (user,))
+            db.execute(
+                "INSERT INTO account_links (link_hash, user_id, expires) VALUES (?, ?, ?)",
+                (link_hash, user, time.time() + ttl),
+            )
+            return True
+
+        return await self._run(store, True)
+
+    @staticmethod
+    def _link_user(db: sqlite3.Connection, link_hash: str) -> str | None:
+        row = db.execute(
+            "SELECT user_id FROM account_links WHERE link_hash = ? AND expires > ?",
+            (link_hash, time.time()),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    async def link_user(self, link_hash: str) -> str | None:
+        return await self._run(lambda db: self._link_user(db, link_hash))
+
+    async def use_link(self, link_hash: str, password_hash: str) -> str | None:
+        def use(db: sqlite3.Connection) -> str | None:
+            user = self._link_user(db, link_hash)
+            if user is None:
+                return None
+            db.execute("DELETE FROM account_links WHERE user_id = ?", (user,))
+            db.execute(
+                "UPDATE accounts SET password_hash = ? WHERE user_id = ?", (password_hash, user)
+            )
+            db.execute("DELETE FROM sessions WHERE user_id = ?", (user,))
+            return user
+
+        return await self._run(use, True)
+
+    async def set_password(self, user: str, password_hash: str, keep: str) -> None:
+        def change(db: sqlite3.Connection) -> None:
+            db.execute(
+                "UPDATE accounts SET password_hash = ? WHERE user_id = ?", (password_hash, user)
+            )
+            db.execute("DELETE FROM sessions WHERE user_id = ? AND session_hash != ?", (user, keep))
+
+        await self._run(change, True)
+
+    async def start_session(self, session_hash: str, user: str, csrf: str, ttl: float) -> None:
+        def start(db: sqlite3.Connection) -> None:
+            now = time.time()
+            db.execute("DELETE FROM sessions WHERE expires <= ?", (now,))  # keeps the table small
+            db.execute(
+                "INSERT INTO sessions (session_hash, user_id, csrf, expires) VALUES (?, ?, ?, ?)",
+                (session_hash, user, csrf, now + ttl),
+            )
+
+        await self._run(start, True)
+
+    async def get_session(self, session_hash: str) -> Session | None:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT user_id, csrf FROM sessions WHERE session_hash = ? AND expires > ?",
+                (session_hash, time.time()),
+            ).fetchone()
+        )
+        return None if row is None else Session(row[0], row[1])
+
+    async def end_session(self, session_hash: str) -> None:
+        await self._run(
+            lambda db: db.execute("DELETE FROM sessions WHERE session_hash = ?", (session_hash,)),
+            True,
+        )
