@@ -11,8 +11,11 @@ from sanic import Request, Sanic
 from sanic.config import Config
 from sanic.response import BaseHTTPResponse
 
+from ogmint.accounts import Accounts, SignInLimits
 from ogmint.api import deliveries, images, meta, v1, v2
 from ogmint.api.caller import KeyDirectory, TrustedProxies
+from ogmint.dashboard.pages import Pages
+from ogmint.dashboard.routes import blueprints as dashboard_blueprints
 from ogmint.errors import make_error_handler
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
@@ -27,8 +30,11 @@ from ogmint.state.accounts import AccountStore
 from ogmint.state.base import StateStore
 from ogmint.state.sqlite import SqliteStateStore
 from ogmint.state.sqlite_accounts import SqliteAccountStore
+from ogmint.state.sqlite_usage import SqliteUsageStore
+from ogmint.state.usage import Retention, UsageStore
 from ogmint.storage.base import BlobStorage
 from ogmint.storage.local import LocalStorage
+from ogmint.usage import Usage
 from ogmint.webhooks.queue import RetryPolicy
 from ogmint.webhooks.worker import DeliveryWorker
 
@@ -51,6 +57,15 @@ def make_accounts(settings: Settings) -> AccountStore:
 
         return RedisAccountStore(settings.redis_url, timeout=settings.dependency_timeout)
     return SqliteAccountStore(settings.database_path)
+
+
+def make_usage(settings: Settings) -> UsageStore:
+    """Render tracking, next to the other state (Redis or the SQLite file)."""
+    if settings.redis_url:
+        from ogmint.state.redis_usage import RedisUsageStore
+
+        return RedisUsageStore(settings.redis_url, timeout=settings.dependency_timeout)
+    return SqliteUsageStore(settings.database_path)
 
 
 def make_storage(settings: Settings) -> BlobStorage:
@@ -95,6 +110,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     app.blueprint(deliveries.bp)
     app.blueprint(images.bp)
     app.blueprint(meta.bp)
+    app.blueprint(dashboard_blueprints())
 
     @app.middleware("response")
     def count_request(request: TimedRequest, response: BaseHTTPResponse) -> None:
@@ -131,6 +147,10 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         await state.open()
         storage = make_storage(settings)
         await storage.open()
+        account_store = make_accounts(settings)
+        await account_store.open()
+        usage_store = make_usage(settings)
+        await usage_store.open()
         templates = load_directory(settings.templates_dir)
         pipeline = RenderPipeline(renderer, templates, fetcher, metrics)
         webhooks = DeliveryWorker(
@@ -162,6 +182,17 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             outbound=outbound,
             webhooks=webhooks,
             metrics=metrics,
+            accounts=Accounts(
+                account_store,
+                state,
+                link_ttl=settings.account_link_ttl,
+                session_ttl=settings.session_ttl,
+                sign_in=SignInLimits(settings.sign_in_limit_account, settings.sign_in_limit_ip),
+            ),
+            usage=Usage(
+                usage_store, Retention(settings.usage_retention_days, settings.recent_renders_kept)
+            ),
+            pages=Pages(),
         )
         webhooks.start()
 
@@ -172,6 +203,8 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         await services.client.close()
         await services.state.close()
         await services.storage.close()
+        await services.accounts.store.close()
+        await services.usage.store.close()
         services.renderer.close()
 
     return app

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ogmint.accounts import Accounts
 from ogmint.api.caller import KeyDirectory, TrustedProxies
+from ogmint.dashboard.pages import Pages
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.rendering.native import Renderer
@@ -13,6 +15,7 @@ from ogmint.renders import RenderService
 from ogmint.settings import Settings
 from ogmint.state.base import StateStore
 from ogmint.storage.base import BlobStorage
+from ogmint.usage import Usage
 from ogmint.webhooks.worker import DeliveryWorker
 
 
@@ -30,3 +33,6 @@ class Services:
     outbound: AddressPolicy
     webhooks: DeliveryWorker
     metrics: Metrics
+    accounts: Accounts
+    usage: Usage
+    pages: Pages

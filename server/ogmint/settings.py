@@ -200,6 +200,14 @@ class Settings:
     sign_in_limit_ip: int = _setting(
         50, "Dashboard sign-in attempts per client IP per 15 minutes.", _positive_int
     )
+    usage_retention_days: int = _setting(
+        400, "Days of per-user daily render counts kept for the dashboard.", _positive_int
+    )
+    recent_renders_kept: int = _setting(
+        1000,
+        "Recent renders listed per user in the dashboard (older ones are dropped).",
+        _positive_int,
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -73,6 +73,10 @@ class KeyDirectory:
             self._cache[digest] = (now + self._ttl, record)
         return record
 
+    def forget(self, key_hash: str) -> None:
+        """Drops a remembered lookup (this worker then sees a revocation at once)."""
+        self._cache.pop(key_hash, None)
+
     async def authenticate(self, request: Request) -> ApiKeyRecord | None:
         """The caller's key record; None when no key was sent; 401 for an unknown or revoked
         key (never silently anonymous)."""

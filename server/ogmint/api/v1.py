@@ -47,7 +47,11 @@ async def og_image(request: Request) -> HTTPResponse:
     headers.update(status.headers())
     try:
         image = await svc.pipeline.render(spec, api="v1")
-    except OgmintError:
+    except OgmintError as e:
         await refund()  # failed renders are free
+        if key is not None:
+            await svc.usage.track(key.user, "v1", spec.template, spec.title, e.status)
         raise
+    if key is not None:
+        await svc.usage.track(key.user, "v1", spec.template, spec.title, 200)
     return png(image, headers)
