@@ -14,6 +14,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+import dashboard_bench
 import load_v1
 import load_v2
 import render_bench
@@ -639,6 +640,8 @@ def main() -> int:
     meta["total_s"] = round(time.perf_counter() - started)
 
     RESULTS.write_text(_report(render, load, load2, hooks, meta))
+    print("dashboard benchmark …", flush=True)
+    dashboard_bench.main()  # its own section, appended to the report just written
     print(RESULTS.read_text())
     return 0
 

@@ -1,0 +1,240 @@
+"""Dashboard figures: server time of the Renders and Usage pages for a user with 10,000 renders
+this month, and the CPU render tracking adds to a render (issue 12).
+
+Run alone with ``.venv/bin/python bench/dashboard_bench.py``; ``make bench`` runs it too. It
+rewrites only its own section of ``bench/RESULTS.md`` (between the dashboard markers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+from harness import PYTHON, REPO, Processes, free_port, http, start_redis
+from ogmint.state.base import StateStore
+from ogmint.state.redis import RedisStateStore
+from ogmint.state.redis_usage import RedisUsageStore
+from ogmint.state.sqlite import SqliteStateStore
+from ogmint.state.sqlite_usage import SqliteUsageStore
+from ogmint.state.usage import Retention, TrackedRender, UsageStore
+from ogmint.usage import Usage
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+START, END = "<!-- dashboard:start -->", "<!-- dashboard:end -->"
+RENDERS = 10_000
+PAGE_ROUNDS = 40
+CPU_CALLS = 3_000
+USER = "bench"
+PASSWORD = "benchmark passphrase"
+
+
+def _month_renders(n: int) -> list[TrackedRender]:
+    """``n`` renders spread over this month so far, oldest first; two V2 for every V1."""
+    now = datetime.now(UTC)
+    first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    span = (now - first).total_seconds()
+    out = []
+    for i in range(n):
+        at = first + timedelta(seconds=span * i / n)
+        kind = "v1" if i % 3 == 0 else "v2"
+        stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        slug = "" if kind == "v1" else f"b{i:07d}"
+        out.append(TrackedRender(stamp, kind, "blog", f"Bench render {i}", 200, slug))  # type: ignore[arg-type]
+    return out
+
+
+async def _fill(store: UsageStore, retention: Retention) -> None:
+    await store.open()
+    try:
+        for render in _month_renders(RENDERS):
+            await store.track(USER, render, retention)
+    finally:
+        await store.close()
+
+
+class _Browser:
+    """A signed-in visitor without JavaScript: cookies kept, redirects not followed."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.open = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(CookieJar())
+        ).open
+
+    def page(self, path: str) -> bytes:
+        with self.open(self.base + path, timeout=30) as r:
+            return bytes(r.read())
+
+    def form(self, path: str, fields: dict[str, str]) -> None:
+        token = re.search(rb'name="csrf" value="([^"]+)"', self.page(path))
+        assert token, path
+        body = urllib.parse.urlencode({**fields, "csrf": token.group(1).decode()}).encode()
+        with self.open(self.base + path, body, timeout=30) as r:
+            r.read()
+
+
+def _median_ms(fetch: object, rounds: int) -> float:
+    assert callable(fetch)
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fetch()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def _pages(procs: Processes, env: dict[str, str], data: Path) -> dict[str, float]:
+    """Median milliseconds per page (and of /healthz, the baseline) on a real server."""
+    port = free_port()
+    env = {**env, "OGMINT_PORT": str(port), "OGMINT_DATA_DIR": str(data)}
+    env.setdefault("OGMINT_HOST", "127.0.0.1")
+    out = subprocess.run(
+        [str(PYTHON), "-m", "ogmint.cli", "users", "create", USER, "--email", "b@example.com"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    link = urllib.parse.urlsplit(out.strip().splitlines()[-1]).path
+    server = procs.start(f"dashboard-{port}", [str(PYTHON), "-m", "ogmint"], env)
+    base = f"http://127.0.0.1:{port}"
+    procs.wait_until("server", server, lambda: http(base + "/healthz")[0] == 200, 60)
+    b = _Browser(base)
+    b.form(link, {"password": PASSWORD})
+    b.form("/dashboard/sign-in", {"email": "b@example.com", "password": PASSWORD})
+    assert b"Bench render" in b.page("/dashboard/renders")
+    figures = {
+        "healthz": _median_ms(lambda: http(base + "/healthz"), PAGE_ROUNDS),
+        "sign_in": _median_ms(lambda: b.page("/dashboard/sign-in"), PAGE_ROUNDS),
+        "renders": _median_ms(lambda: b.page("/dashboard/renders"), PAGE_ROUNDS),
+        "usage": _median_ms(lambda: b.page("/dashboard/usage"), PAGE_ROUNDS),
+    }
+    procs.stop(server)
+    return figures
+
+
+async def _cpu_us(state: StateStore, usage: UsageStore) -> dict[str, float]:
+    """Process CPU (µs) per call: the tracking step, and the burst-token step for scale."""
+    await state.open()
+    await usage.open()
+    tracker = Usage(usage, Retention(400, 1000))
+    try:
+
+        async def per_call(step: object) -> float:
+            assert callable(step)
+            for _ in range(100):  # warm-up: connections, scripts, caches
+                await step()
+            started = time.process_time()
+            for _ in range(CPU_CALLS):
+                await step()
+            return (time.process_time() - started) / CPU_CALLS * 1e6
+
+        return {
+            "track_v2": await per_call(
+                lambda: tracker.track("cpu", "v2", "blog", "A title", 201, "abcdEFGH")
+            ),
+            "track_v1": await per_call(lambda: tracker.track("cpu", "v1", "blog", "A title", 200)),
+            "token": await per_call(lambda: state.take_token("cpu", 1e9, 10**9)),
+        }
+    finally:
+        await usage.close()
+        await state.close()
+
+
+def measure() -> dict[str, dict[str, float]]:
+    retention = Retention(400, 1000)
+    with tempfile.TemporaryDirectory() as tmp, Processes(Path(tmp)) as procs:
+        root = Path(tmp)
+        redis_port = free_port()
+        start_redis(procs, redis_port)
+        redis_url = f"redis://127.0.0.1:{redis_port}"
+        asyncio.run(_fill(SqliteUsageStore(root / "sqlite" / "ogmint.sqlite3"), retention))
+        asyncio.run(_fill(RedisUsageStore(redis_url), retention))
+        return {
+            "pages_sqlite": _pages(procs, {}, root / "sqlite"),
+            "pages_redis": _pages(procs, {"OGMINT_REDIS_URL": redis_url}, root / "redis"),
+            "cpu_sqlite": asyncio.run(
+                _cpu_us(
+                    SqliteStateStore(root / "cpu.sqlite3"),
+                    SqliteUsageStore(root / "cpu.sqlite3"),
+                )
+            ),
+            "cpu_redis": asyncio.run(
+                _cpu_us(RedisStateStore(redis_url), RedisUsageStore(redis_url, prefix="cpu:"))
+            ),
+        }
+
+
+def section(f: dict[str, dict[str, float]]) -> str:
+    rows = []
+    for backend in ("sqlite", "redis"):
+        p = f[f"pages_{backend}"]
+        for name, label in (("renders", "Renders (50 newest)"), ("usage", "Usage (month chart)")):
+            rows.append(
+                f"| {backend} | {label} | {p[name]:.1f} | {p[name] / p['healthz']:.1f}x "
+                f"| {p[name] / p['sign_in']:.1f}x |"
+            )
+    cpu = []
+    for backend in ("sqlite", "redis"):
+        c = f[f"cpu_{backend}"]
+        for name, label in (("track_v2", "V2 render"), ("track_v1", "V1 render")):
+            verdict = "meets" if c[name] <= 20 else "misses"
+            cpu.append(
+                f"| {backend} | {label} | {c[name]:.0f} | {c['token']:.0f} "
+                f"| {c[name] / c['token']:.2f}x | {verdict} ≤ 20 µs |"
+            )
+    return "\n".join(
+        [
+            START,
+            "## Dashboard (issue 12)",
+            "",
+            "Command: `.venv/bin/python bench/dashboard_bench.py` (also run by `make bench`); "
+            f"run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+            "",
+            f"Page time for a signed-in user with {RENDERS:,} renders tracked this month: median "
+            f"of {PAGE_ROUNDS} loopback requests (one client, one worker), against `/healthz` and "
+            "the stateless sign-in page in the same run.",
+            "",
+            "| state | page | median ms | vs `/healthz` | vs sign-in page |",
+            "|---|---|---|---|---|",
+            *rows,
+            "",
+            f"CPU the tracking adds to a render: process CPU per tracking call ({CPU_CALLS:,} "
+            "calls), against the burst-token step every keyed request already makes.",
+            "",
+            "| state | render | tracking µs CPU | token step µs CPU | ratio | target |",
+            "|---|---|---|---|---|---|",
+            *cpu,
+            END,
+        ]
+    )
+
+
+def write(text: str) -> None:
+    old = RESULTS.read_text() if RESULTS.exists() else ""
+    if START in old and END in old:
+        new = old[: old.index(START)] + text + old[old.index(END) + len(END) :]
+    else:
+        new = old.rstrip("\n") + "\n\n" + text + "\n"
+    RESULTS.write_text(new)
+
+
+def main() -> None:
+    text = section(measure())
+    write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
