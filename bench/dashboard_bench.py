@@ -21,12 +21,10 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 from harness import PYTHON, REPO, Processes, free_port, http, start_redis
-from ogmint.state.base import StateStore
-from ogmint.state.redis import RedisStateStore
-from ogmint.state.redis_usage import RedisUsageStore
-from ogmint.state.sqlite import SqliteStateStore
-from ogmint.state.sqlite_usage import SqliteUsageStore
-from ogmint.state.usage import Retention, TrackedRender, UsageStore
+from ogmint.state.redis import redis_state
+from ogmint.state.sqlite import sqlite_state
+from ogmint.state.store import State
+from ogmint.state.usage import Retention, TrackedRender
 from ogmint.usage import Usage
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -53,13 +51,13 @@ def _month_renders(n: int) -> list[TrackedRender]:
     return out
 
 
-async def _fill(store: UsageStore, retention: Retention) -> None:
-    await store.open()
+async def _fill(state: State, retention: Retention) -> None:
+    await state.open()
     try:
         for render in _month_renders(RENDERS):
-            await store.track(USER, render, retention)
+            await state.usage.track(USER, render, retention)
     finally:
-        await store.close()
+        await state.close()
 
 
 class _Browser:
@@ -124,11 +122,10 @@ def _pages(procs: Processes, env: dict[str, str], data: Path) -> dict[str, float
     return figures
 
 
-async def _cpu_us(state: StateStore, usage: UsageStore) -> dict[str, float]:
+async def _cpu_us(state: State) -> dict[str, float]:
     """Process CPU (µs) per call: the tracking step, and the burst-token step for scale."""
     await state.open()
-    await usage.open()
-    tracker = Usage(usage, Retention(400, 1000))
+    tracker = Usage(state.usage, Retention(400, 1000))
     try:
 
         async def per_call(step: object) -> float:
@@ -145,10 +142,9 @@ async def _cpu_us(state: StateStore, usage: UsageStore) -> dict[str, float]:
                 lambda: tracker.track("cpu", "v2", "blog", "A title", 201, "abcdEFGH")
             ),
             "track_v1": await per_call(lambda: tracker.track("cpu", "v1", "blog", "A title", 200)),
-            "token": await per_call(lambda: state.take_token("cpu", 1e9, 10**9)),
+            "token": await per_call(lambda: state.limits.take_token("cpu", 1e9, 10**9)),
         }
     finally:
-        await usage.close()
         await state.close()
 
 
@@ -159,20 +155,13 @@ def measure() -> dict[str, dict[str, float]]:
         redis_port = free_port()
         start_redis(procs, redis_port)
         redis_url = f"redis://127.0.0.1:{redis_port}"
-        asyncio.run(_fill(SqliteUsageStore(root / "sqlite" / "ogmint.sqlite3"), retention))
-        asyncio.run(_fill(RedisUsageStore(redis_url), retention))
+        asyncio.run(_fill(sqlite_state(root / "sqlite" / "ogmint.sqlite3"), retention))
+        asyncio.run(_fill(redis_state(redis_url), retention))
         return {
             "pages_sqlite": _pages(procs, {}, root / "sqlite"),
             "pages_redis": _pages(procs, {"OGMINT_REDIS_URL": redis_url}, root / "redis"),
-            "cpu_sqlite": asyncio.run(
-                _cpu_us(
-                    SqliteStateStore(root / "cpu.sqlite3"),
-                    SqliteUsageStore(root / "cpu.sqlite3"),
-                )
-            ),
-            "cpu_redis": asyncio.run(
-                _cpu_us(RedisStateStore(redis_url), RedisUsageStore(redis_url, prefix="cpu:"))
-            ),
+            "cpu_sqlite": asyncio.run(_cpu_us(sqlite_state(root / "cpu.sqlite3"))),
+            "cpu_redis": asyncio.run(_cpu_us(redis_state(redis_url, prefix="cpu:"))),
         }
 
 

@@ -2,7 +2,7 @@
 
 Starts a real ``redis-server`` (loopback, no persistence), a moto S3 server with a bucket, and
 ``python -m ogmint`` with 2 workers on them; creates ``USERS`` users with one ``agency`` key each
-straight through the app's own ``RedisStateStore`` (the burst limit is 5 requests/s per user,
+straight through the app's own Redis state (the burst limit is 5 requests/s per user,
 so throughput needs many users); pre-renders one card for each of the first ``DEDUP_KEYS`` keys.
 Then, each for ``--duration`` seconds after a short warm-up, wrk on 127.0.0.1 drives:
 
@@ -47,7 +47,7 @@ from harness import (
     wrk_figures,
 )
 from ogmint.keys import hash_key, new_key
-from ogmint.state.redis import RedisStateStore
+from ogmint.state.redis import redis_state
 
 BENCH = Path(__file__).resolve().parent
 LUA = BENCH / "load_v2.lua"
@@ -97,15 +97,15 @@ def _start_moto(procs: Processes, port: int) -> subprocess.Popen[bytes]:
 
 
 async def _create_keys(redis_url: str, users: int) -> list[str]:
-    """One ``agency`` key for each of ``users`` users, written through the app's StateStore."""
-    store = RedisStateStore(redis_url, timeout=10)
+    """One ``agency`` key for each of ``users`` users, written through the app's own state."""
+    store = redis_state(redis_url, timeout=10)
     await store.open()
     limit = asyncio.Semaphore(32)
 
     async def create(i: int) -> str:
         key_id, key = new_key()
         async with limit:
-            await store.create_key(f"bench-{i:05d}", key_id, hash_key(key), "agency")
+            await store.keys.create_key(f"bench-{i:05d}", key_id, hash_key(key), "agency")
         return key
 
     try:

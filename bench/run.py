@@ -402,7 +402,7 @@ def _v2_section(load: dict) -> list[str]:
         "real S3 would not). Quotas are out of the way (`agency=100000000`; anonymous V1 limit",
         "likewise). The burst limit is 5",
         f"requests/s per user, so it creates {load['users']} users with one `agency` key each",
-        f"through the app's own `RedisStateStore` ({load['keys_s']} s), then pre-renders one card",
+        f"through the app's own Redis state ({load['keys_s']} s), then pre-renders one card",
         f"for each of the first {load['dedup_keys']} keys through V2 ({load['prerender_s']} s).",
         "wrk drives 127.0.0.1 with `bench/load_v2.lua`; each measurement gets a",
         f"{load['warmup_s']} s warm-up, then {load['ceiling']['seconds']:.0f} s measured with "

@@ -47,9 +47,11 @@ from harness import (
     start_redis,
 )
 from ogmint.keys import hash_key, new_key
-from ogmint.state.base import Delivery, RenderRecord, StateStore
-from ogmint.state.redis import RedisStateStore
-from ogmint.state.sqlite import SqliteStateStore
+from ogmint.state.deliveries import Delivery
+from ogmint.state.redis import redis_state
+from ogmint.state.renders import RenderRecord
+from ogmint.state.sqlite import sqlite_state
+from ogmint.state.store import State
 from ogmint.webhooks.queue import new_delivery
 
 RECEIVER = Path(__file__).resolve().with_name("webhook_receiver.py")
@@ -86,7 +88,7 @@ class Receiver:
         return [float(t) for t in json.loads(http(self._stats + "/arrivals")[2]).get(path, [])]
 
 
-async def prefill(store: StateStore, url: str, count: int) -> list[str]:
+async def prefill(store: State, url: str, count: int) -> list[str]:
     """Queues ``count`` deliveries to ``url``; returns API keys of fresh users for the V2 part."""
     await store.open()
     created = "2026-11-25T00:00:00.000Z"
@@ -103,11 +105,11 @@ async def prefill(store: StateStore, url: str, count: int) -> list[str]:
                 secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
                 metadata={"i": i},
             )
-            await store.save_render(record, delivery)
+            await store.atomic.save_render(record, delivery)
         keys = []
         for i in range(USERS):
             key_id, key = new_key()
-            await store.create_key(f"bench-{run_id}-{i}", key_id, hash_key(key), "agency")
+            await store.keys.create_key(f"bench-{run_id}-{i}", key_id, hash_key(key), "agency")
             keys.append(key)
         return keys
     finally:
@@ -215,12 +217,12 @@ def _measure(
         "OGMINT_OUTBOUND_CA_FILE": str(ca_file),
         "OGMINT_OUTBOUND_ALLOW": "127.0.0.1",
     }
-    store: StateStore
+    store: State
     if backend == "redis":
         env["OGMINT_REDIS_URL"] = redis_url
-        store = RedisStateStore(redis_url, timeout=10)
+        store = redis_state(redis_url, timeout=10)
     else:
-        store = SqliteStateStore(data / "ogmint.sqlite3")
+        store = sqlite_state(data / "ogmint.sqlite3")
     started = time.monotonic()
     keys = asyncio.run(prefill(store, receiver.url("/bulk"), deliveries))
     prefill_s = time.monotonic() - started

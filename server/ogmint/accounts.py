@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from ogmint.errors import FieldError, RateLimitError, ValidationError
 from ogmint.state.accounts import Account, AccountStore, Session
-from ogmint.state.base import StateStore
+from ogmint.state.limits import LimitStore
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # a bound on KDF input; Argon2 itself takes any length
@@ -69,7 +69,7 @@ class Accounts:
     def __init__(
         self,
         store: AccountStore,
-        limits_state: StateStore,
+        limits_state: LimitStore,
         *,
         link_ttl: float,
         session_ttl: float,

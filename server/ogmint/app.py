@@ -26,12 +26,9 @@ from ogmint.rendering.template import load_directory
 from ogmint.renders import RenderService
 from ogmint.services import Services
 from ogmint.settings import Settings
-from ogmint.state.accounts import AccountStore
-from ogmint.state.base import StateStore
-from ogmint.state.sqlite import SqliteStateStore
-from ogmint.state.sqlite_accounts import SqliteAccountStore
-from ogmint.state.sqlite_usage import SqliteUsageStore
-from ogmint.state.usage import Retention, UsageStore
+from ogmint.state.sqlite import sqlite_state
+from ogmint.state.store import State
+from ogmint.state.usage import Retention
 from ogmint.storage.base import BlobStorage
 from ogmint.storage.local import LocalStorage
 from ogmint.usage import Usage
@@ -41,31 +38,13 @@ from ogmint.webhooks.worker import DeliveryWorker
 log = logging.getLogger("ogmint")
 
 
-def make_state(settings: Settings) -> StateStore:
+def make_state(settings: Settings) -> State:
     """The state store the settings ask for: Redis when a URL is set, else embedded SQLite."""
     if settings.redis_url:
-        from ogmint.state.redis import RedisStateStore
+        from ogmint.state.redis import redis_state
 
-        return RedisStateStore(settings.redis_url, timeout=settings.dependency_timeout)
-    return SqliteStateStore(settings.database_path)
-
-
-def make_accounts(settings: Settings) -> AccountStore:
-    """The dashboard accounts, next to the other state (Redis or the SQLite file)."""
-    if settings.redis_url:
-        from ogmint.state.redis_accounts import RedisAccountStore
-
-        return RedisAccountStore(settings.redis_url, timeout=settings.dependency_timeout)
-    return SqliteAccountStore(settings.database_path)
-
-
-def make_usage(settings: Settings) -> UsageStore:
-    """Render tracking, next to the other state (Redis or the SQLite file)."""
-    if settings.redis_url:
-        from ogmint.state.redis_usage import RedisUsageStore
-
-        return RedisUsageStore(settings.redis_url, timeout=settings.dependency_timeout)
-    return SqliteUsageStore(settings.database_path)
+        return redis_state(settings.redis_url, timeout=settings.dependency_timeout)
+    return sqlite_state(settings.database_path)
 
 
 def make_storage(settings: Settings) -> BlobStorage:
@@ -147,14 +126,10 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         await state.open()
         storage = make_storage(settings)
         await storage.open()
-        account_store = make_accounts(settings)
-        await account_store.open()
-        usage_store = make_usage(settings)
-        await usage_store.open()
         templates = load_directory(settings.templates_dir)
         pipeline = RenderPipeline(renderer, templates, fetcher, metrics)
         webhooks = DeliveryWorker(
-            state,
+            state.deliveries,
             client,
             RetryPolicy(settings.webhook_retry_schedule),
             timeout=settings.webhook_timeout,
@@ -178,19 +153,19 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             ),
             client=client,
             proxies=TrustedProxies(settings.trusted_proxies),
-            keys=KeyDirectory(state, settings.key_cache_ttl),
+            keys=KeyDirectory(state.keys, settings.key_cache_ttl),
             outbound=outbound,
             webhooks=webhooks,
             metrics=metrics,
             accounts=Accounts(
-                account_store,
-                state,
+                state.accounts,
+                state.limits,
                 link_ttl=settings.account_link_ttl,
                 session_ttl=settings.session_ttl,
                 sign_in=SignInLimits(settings.sign_in_limit_account, settings.sign_in_limit_ip),
             ),
             usage=Usage(
-                usage_store, Retention(settings.usage_retention_days, settings.recent_renders_kept)
+                state.usage, Retention(settings.usage_retention_days, settings.recent_renders_kept)
             ),
             pages=Pages(),
         )
@@ -203,8 +178,6 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         await services.client.close()
         await services.state.close()
         await services.storage.close()
-        await services.accounts.store.close()
-        await services.usage.store.close()
         services.renderer.close()
 
     return app

@@ -8,10 +8,11 @@ import sys
 from collections.abc import Sequence
 
 from ogmint.accounts import Accounts, SignInLimits
-from ogmint.app import make_accounts, make_state
+from ogmint.app import make_state
 from ogmint.keys import hash_key, new_key
 from ogmint.settings import Settings, SettingsError
-from ogmint.state.base import PLAN_QUOTAS, StateStore
+from ogmint.state.keys import PLAN_QUOTAS, KeyStore
+from ogmint.state.store import State
 
 #: The CLI never signs anyone in.
 NO_SIGN_IN = SignInLimits(per_account=1, per_ip=1)
@@ -49,33 +50,32 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-async def _users(args: argparse.Namespace, settings: Settings, state: StateStore) -> int:
-    store = make_accounts(settings)
-    await store.open()
+async def _users(args: argparse.Namespace, settings: Settings, state: State) -> int:
     accounts = Accounts(
-        store, state, link_ttl=settings.account_link_ttl, session_ttl=0, sign_in=NO_SIGN_IN
+        state.accounts,
+        state.limits,
+        link_ttl=settings.account_link_ttl,
+        session_ttl=0,
+        sign_in=NO_SIGN_IN,
     )
-    try:
-        if args.action == "create":
-            try:
-                token: str | None = await accounts.create(args.user, args.email, admin=args.admin)
-            except ValueError as e:  # AccountExists included
-                print(e, file=sys.stderr)
-                return 1
-        else:
-            token = await accounts.new_link(args.user)
-            if token is None:
-                print(f"no account {args.user}", file=sys.stderr)
-                return 1
-    finally:
-        await store.close()
+    if args.action == "create":
+        try:
+            token: str | None = await accounts.create(args.user, args.email, admin=args.admin)
+        except ValueError as e:  # AccountExists included
+            print(e, file=sys.stderr)
+            return 1
+    else:
+        token = await accounts.new_link(args.user)
+        if token is None:
+            print(f"no account {args.user}", file=sys.stderr)
+            return 1
     hours = settings.account_link_ttl / 3600
     print(f"one-time link for {args.user} (valid {hours:g} h; nothing was e-mailed):")
     print(f"{settings.base_url}/dashboard/password/{token}")
     return 0
 
 
-async def _keys_and_plans(args: argparse.Namespace, state: StateStore) -> int:
+async def _keys_and_plans(args: argparse.Namespace, state: KeyStore) -> int:
     if args.command == "keys" and args.action == "create":
         key_id, key = new_key()
         await state.create_key(args.user, key_id, hash_key(key), args.plan)
@@ -109,7 +109,7 @@ async def _with_state(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.command == "users":
             return await _users(args, settings, state)
-        return await _keys_and_plans(args, state)
+        return await _keys_and_plans(args, state.keys)
     finally:
         await state.close()
 

@@ -21,7 +21,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Literal, get_args
 
 from ogmint.errors import Limit, OgmintError, RateLimitError, SaturatedError
-from ogmint.state.base import DELIVERED, FAILED, PENDING
+from ogmint.state.deliveries import DELIVERED, FAILED, PENDING
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry, Counter, Histogram

@@ -15,18 +15,16 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
 
-from ogmint.api.limits import (
-    BURST_CAPACITY,
-    BURST_RATE,
-    burst_refusal,
-    quota_refusal,
-    take_burst,
-)
 from ogmint.errors import UnavailableError
 from ogmint.keys import random_base62
+from ogmint.limits import BURST_CAPACITY, BURST_RATE, burst_refusal, quota_refusal, take_burst
 from ogmint.rendering.params import RenderSpec
 from ogmint.rendering.pipeline import RenderPipeline
-from ogmint.state.base import ApiKeyRecord, Delivery, LimitStatus, RenderRecord, StateStore
+from ogmint.state.deliveries import Delivery
+from ogmint.state.keys import ApiKeyRecord
+from ogmint.state.limits import LimitStatus
+from ogmint.state.renders import RenderRecord
+from ogmint.state.store import State
 from ogmint.storage.base import BlobStorage
 
 SLUG_LENGTH = 8
@@ -52,7 +50,7 @@ class RenderService:
     def __init__(
         self,
         pipeline: RenderPipeline,
-        state: StateStore,
+        state: State,
         storage: BlobStorage,
         *,
         dedup_wait: float,
@@ -86,13 +84,13 @@ class RenderService:
         dedup = spec.digest(self._pipeline.template_for(spec).digest)
         known = self._known.get((scope, dedup))
         if known is not None:
-            return known, False, burst or await take_burst(self._state, key)
+            return known, False, burst or await take_burst(self._state.limits, key)
         deadline = time.monotonic() + self._dedup_wait
         quota = self._quotas.get(key.plan, 0)
         # Burst token, dedup lookup, quota and claim in one round trip; while another request
         # renders the same card, poll (without taking more tokens) until it is recorded.
         admit = partial(
-            self._state.admit_render, key.user, scope, dedup, quota=quota, ttl=CLAIM_TTL
+            self._state.atomic.admit_render, key.user, scope, dedup, quota=quota, ttl=CLAIM_TTL
         )
         if burst is None:
             admission = await admit(burst=(BURST_RATE, BURST_CAPACITY))
@@ -117,13 +115,13 @@ class RenderService:
             try:
                 record, created = await self._render_and_store(scope, dedup, spec, webhook)
             except BaseException:
-                await self._state.refund_quota(key.user)  # errors are free
+                await self._state.limits.refund_quota(key.user)  # errors are free
                 raise
         except BaseException:
-            await self._state.release_claim(scope, dedup)
+            await self._state.renders.release_claim(scope, dedup)
             raise
         if not created:
-            await self._state.refund_quota(key.user)
+            await self._state.limits.refund_quota(key.user)
         return record, created, charged
 
     def _remember(self, record: RenderRecord) -> None:
@@ -154,14 +152,14 @@ class RenderService:
                 created_at=now_iso(),
             )
             delivery = webhook(record) if webhook is not None else None
-            if await self._state.save_render(record, delivery):
+            if await self._state.atomic.save_render(record, delivery):
                 self._images.put(slug, png, record)
                 self._remember(record)
                 return record, True
             # Slug taken (by anyone) or, after a lost claim, this render recorded by another
             # server: drop our copy, then reuse theirs or try a fresh slug.
             await self._storage.delete(key)
-            existing = await self._state.find_render(scope, dedup)
+            existing = await self._state.renders.find_render(scope, dedup)
             if existing is not None:
                 return existing, False
         raise UnavailableError("Could not allocate a unique slug, retry", retry_after=1)
@@ -173,7 +171,7 @@ class RenderService:
         cached = self._images.get(slug)
         if cached is not None:
             return cached
-        record = await self._state.get_render(slug)
+        record = await self._state.renders.get_render(slug)
         if record is None:
             return None
         data = await self._storage.get(record.storage_key)

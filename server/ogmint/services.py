@@ -13,7 +13,7 @@ from ogmint.rendering.native import Renderer
 from ogmint.rendering.pipeline import RenderPipeline
 from ogmint.renders import RenderService
 from ogmint.settings import Settings
-from ogmint.state.base import StateStore
+from ogmint.state.store import State
 from ogmint.storage.base import BlobStorage
 from ogmint.usage import Usage
 from ogmint.webhooks.worker import DeliveryWorker
@@ -24,7 +24,7 @@ class Services:
     settings: Settings
     renderer: Renderer
     pipeline: RenderPipeline
-    state: StateStore
+    state: State
     storage: BlobStorage
     renders: RenderService
     client: GuardedClient

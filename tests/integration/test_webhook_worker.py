@@ -10,8 +10,9 @@ import pytest
 
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
-from ogmint.state.base import PENDING, Delivery, DeliveryStatus, RenderRecord
-from ogmint.state.sqlite import SqliteStateStore
+from ogmint.state.deliveries import PENDING, Delivery, DeliveryStatus
+from ogmint.state.renders import RenderRecord
+from ogmint.state.sqlite import sqlite_state
 from ogmint.webhooks.queue import RetryPolicy
 from ogmint.webhooks.worker import DeliveryWorker
 
@@ -32,7 +33,7 @@ async def test_name_now_resolving_to_private_address_is_a_failed_attempt(
         return await real_getaddrinfo(host, port, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(loop, "getaddrinfo", rebound)
-    store = SqliteStateStore(tmp_path / "state.db")
+    store = sqlite_state(tmp_path / "state.db")
     await store.open()
     record = RenderRecord(
         "slugAAAA", "key_1", "d", "k", '"e"', 1, "blog", "2026-11-05T10:20:30.456Z"
@@ -40,9 +41,9 @@ async def test_name_now_resolving_to_private_address_is_a_failed_attempt(
     d = Delivery(
         "msg_1", "slugAAAA", "alice", "https://hooks.example.test/x", "", b"{}", record.created_at
     )
-    assert await store.save_render(record, d)
+    assert await store.atomic.save_render(record, d)
     worker = DeliveryWorker(
-        store,
+        store.deliveries,
         GuardedClient(AddressPolicy(), "", 2.0, 1024),
         RetryPolicy((60.0,)),
         timeout=1.0,
@@ -55,7 +56,7 @@ async def test_name_now_resolving_to_private_address_is_a_failed_attempt(
     try:
         status: DeliveryStatus | None = None
         for _ in range(100):
-            status = await store.get_delivery("msg_1")
+            status = await store.deliveries.get_delivery("msg_1")
             if status is not None and status.attempts:
                 break
             await asyncio.sleep(0.05)

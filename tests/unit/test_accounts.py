@@ -9,8 +9,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from ogmint.accounts import Accounts, SignInFailed, SignInLimits
-from ogmint.state.sqlite import SqliteStateStore
-from ogmint.state.sqlite_accounts import SqliteAccountStore
+from ogmint.state.sqlite import sqlite_state
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -27,19 +26,16 @@ class CountingHasher(PasswordHasher):
 
 @pytest.fixture
 async def accounts(tmp_path: Path) -> AsyncIterator[Accounts]:
-    store = SqliteAccountStore(tmp_path / "s.db")
-    state = SqliteStateStore(tmp_path / "s.db")
-    await store.open()
+    state = sqlite_state(tmp_path / "s.db")
     await state.open()
     yield Accounts(
-        store,
-        state,
+        state.accounts,
+        state.limits,
         link_ttl=60,
         session_ttl=60,
         sign_in=SignInLimits(100, 100),
         hasher=CountingHasher(time_cost=1, memory_cost=8192, parallelism=1),
     )
-    await store.close()
     await state.close()
 
 

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ogmint.errors import RateLimitError, SaturatedError, ValidationError
 from ogmint.metrics import CONTENT_TYPE, METHODS, Metrics
-from ogmint.state.base import DELIVERED, FAILED, PENDING
+from ogmint.state.deliveries import DELIVERED, FAILED, PENDING
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

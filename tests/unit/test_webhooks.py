@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ogmint.settings import Settings
-from ogmint.state.base import DELIVERED, FAILED, PENDING, RenderRecord
+from ogmint.state.deliveries import DELIVERED, FAILED, PENDING
+from ogmint.state.renders import RenderRecord
 from ogmint.webhooks.payload import NotRepresentable, js_json, render_completed
 from ogmint.webhooks.queue import RetryPolicy
 from ogmint.webhooks.signing import delivery_headers, ogmint_signature, standard_signature

@@ -11,7 +11,7 @@ from sanic import Request
 
 from ogmint.errors import UnauthorizedError
 from ogmint.keys import hash_key
-from ogmint.state.base import ApiKeyRecord, StateStore
+from ogmint.state.keys import ApiKeyRecord, KeyStore
 
 API_KEY_HEADER = "x-api-key"
 
@@ -54,8 +54,8 @@ class KeyDirectory:
     on most of them. Revocations and plan changes take effect within ``ttl``.
     """
 
-    def __init__(self, state: StateStore, ttl: float, max_entries: int = 10_000) -> None:
-        self._state = state
+    def __init__(self, keys: KeyStore, ttl: float, max_entries: int = 10_000) -> None:
+        self._keys = keys
         self._ttl = ttl
         self._max = max_entries
         self._cache: dict[str, tuple[float, ApiKeyRecord | None]] = {}
@@ -66,7 +66,7 @@ class KeyDirectory:
         hit = self._cache.get(digest)
         if hit is not None and hit[0] > now:
             return hit[1]
-        record = await self._state.find_key(digest)
+        record = await self._keys.find_key(digest)
         if self._ttl > 0:
             if len(self._cache) >= self._max:
                 self._cache.clear()  # cheap bound; entries refill within one TTL

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from sanic import Blueprint, HTTPResponse, Request
 
-from ogmint.api.limits import take_burst
 from ogmint.api.responses import json
 from ogmint.errors import NotFoundError, UnauthorizedError
+from ogmint.limits import take_burst
 from ogmint.services import Services
-from ogmint.state.base import ApiKeyRecord, DeliveryStatus
+from ogmint.state.deliveries import DeliveryStatus
+from ogmint.state.keys import ApiKeyRecord
 
 bp = Blueprint("deliveries")
 
@@ -23,10 +24,12 @@ async def _owned_render(request: Request, slug: str) -> tuple[Services, ApiKeyRe
     key = await svc.keys.authenticate(request)
     if key is None:
         raise UnauthorizedError("Missing x-api-key header")
-    await take_burst(svc.state, key)
-    record = await svc.state.get_render(slug)
+    await take_burst(svc.state.limits, key)
+    record = await svc.state.renders.get_render(slug)
     # Renders are recorded per API key (dedup is per key); deliveries are shown per user.
-    if record is None or record.user not in {k.key_id for k in await svc.state.list_keys(key.user)}:
+    if record is None or record.user not in {
+        k.key_id for k in await svc.state.keys.list_keys(key.user)
+    }:
         raise NotFoundError("No such render")
     return svc, key
 
@@ -57,17 +60,19 @@ def _as_json(status: DeliveryStatus) -> dict[str, object]:
 @bp.get("/api/v2/renders/<slug:str>/deliveries")
 async def list_deliveries(request: Request, slug: str) -> HTTPResponse:
     svc, key = await _owned_render(request, slug)
-    found = [s for s in await svc.state.list_deliveries(slug) if s.delivery.owner == key.user]
+    found = [
+        s for s in await svc.state.deliveries.list_deliveries(slug) if s.delivery.owner == key.user
+    ]
     return json({"success": True, "slug": slug, "deliveries": [_as_json(s) for s in found]})
 
 
 @bp.post("/api/v2/renders/<slug:str>/deliveries/<delivery_id:str>/redeliver")
 async def redeliver(request: Request, slug: str, delivery_id: str) -> HTTPResponse:
     svc, key = await _owned_render(request, slug)
-    found = await svc.state.get_delivery(delivery_id)
+    found = await svc.state.deliveries.get_delivery(delivery_id)
     if found is None or found.delivery.slug != slug or found.delivery.owner != key.user:
         raise NotFoundError("No such delivery")
-    if not await svc.state.redeliver(delivery_id):
+    if not await svc.state.deliveries.redeliver(delivery_id):
         raise NotFoundError("No such delivery")
     svc.webhooks.wake()
     return json({"success": True, "id": delivery_id, "state": "pending"}, status=202)

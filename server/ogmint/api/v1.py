@@ -6,9 +6,9 @@ from functools import partial
 
 from sanic import Blueprint, HTTPResponse, Request
 
-from ogmint.api.limits import charge_quota, refusal, take_burst
 from ogmint.api.responses import png
 from ogmint.errors import OgmintError
+from ogmint.limits import charge_quota, refusal, take_burst
 from ogmint.services import Services
 
 bp = Blueprint("v1")
@@ -30,20 +30,20 @@ async def og_image(request: Request) -> HTTPResponse:
 
     if key is None:
         subject = "ip:" + svc.proxies.client_ip(request)
-        status = await svc.state.consume_daily(subject, svc.settings.anonymous_daily_limit)
+        status = await svc.state.limits.consume_daily(subject, svc.settings.anonymous_daily_limit)
         if not status.allowed:
             raise refusal(
                 "Daily limit for anonymous renders reached; send an x-api-key for more",
                 "daily",
                 status,
             )
-        refund = partial(svc.state.refund_daily, subject)
+        refund = partial(svc.state.limits.refund_daily, subject)
     else:
-        await take_burst(svc.state, key)
+        await take_burst(svc.state.limits, key)
         status = await charge_quota(
-            svc.state, key, dict(svc.settings.plan_quotas)
+            svc.state.limits, key, dict(svc.settings.plan_quotas)
         )  # counted for the key's user
-        refund = partial(svc.state.refund_quota, key.user)
+        refund = partial(svc.state.limits.refund_quota, key.user)
     headers.update(status.headers())
     try:
         image = await svc.pipeline.render(spec, api="v1")

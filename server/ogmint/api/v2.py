@@ -12,7 +12,6 @@ from typing import Any
 import orjson
 from sanic import Blueprint, HTTPResponse, Request
 
-from ogmint.api.limits import take_burst
 from ogmint.api.responses import json
 from ogmint.errors import (
     BadJSONError,
@@ -21,6 +20,7 @@ from ogmint.errors import (
     UnauthorizedError,
     ValidationError,
 )
+from ogmint.limits import take_burst
 from ogmint.rendering.params import RenderSpec
 from ogmint.services import Services
 from ogmint.webhooks.payload import NotRepresentable, js_json
@@ -92,7 +92,7 @@ async def create_render(request: Request) -> HTTPResponse:
     try:
         spec, body = _render_request(request, svc)
     except OgmintError:
-        await take_burst(svc.state, key)  # refused requests count too; a 429 comes first
+        await take_burst(svc.state.limits, key)  # refused requests count too; a 429 comes first
         raise
     url = body.get("webhookUrl")
     webhook = None
@@ -100,7 +100,7 @@ async def create_render(request: Request) -> HTTPResponse:
     if isinstance(url, str):
         # The token first: the address check resolves a name, which a client out of tokens
         # must not be able to make us do.
-        burst = await take_burst(svc.state, key)
+        burst = await take_burst(svc.state.limits, key)
         await check_webhook_url(url, svc.outbound, RESOLVE_TIMEOUT)
         webhook = partial(
             new_delivery,

@@ -9,7 +9,7 @@ from ogmint.dashboard.auth import Visitor, field, require
 from ogmint.errors import NotFoundError, ValidationError
 from ogmint.keys import hash_key, new_key
 from ogmint.services import Services
-from ogmint.state.base import PLAN_QUOTAS, ApiKeyRecord
+from ogmint.state.keys import PLAN_QUOTAS, ApiKeyRecord
 
 bp = Blueprint("dashboard_console")
 
@@ -20,12 +20,12 @@ PASSWORD_ERRORS = {
 
 
 async def _keys(svc: Services, user: str) -> list[ApiKeyRecord]:
-    return [k for k in await svc.state.list_keys(user) if not k.revoked]
+    return [k for k in await svc.state.keys.list_keys(user) if not k.revoked]
 
 
 async def plan_of(svc: Services, user: str) -> str:
     """The user's plan (users without a key yet are on ``free``)."""
-    keys = await svc.state.list_keys(user)
+    keys = await svc.state.keys.list_keys(user)
     return keys[0].plan if keys else "free"
 
 
@@ -65,7 +65,7 @@ async def create_key(request: Request) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await require(request)
     key_id, key = new_key()
-    await svc.state.create_key(me.user, key_id, hash_key(key), None)
+    await svc.state.keys.create_key(me.user, key_id, hash_key(key), None)
     # Answered with the page itself (not a redirect) so the key is never in a URL or history.
     return await _settings_page(request, me, new_key_value=key, status=201)
 
@@ -77,7 +77,7 @@ async def revoke_key(request: Request, key_id: str) -> HTTPResponse:
     mine = {k.key_id: k for k in await _keys(svc, me.user)}
     if key_id not in mine:
         raise NotFoundError("No such key")
-    await svc.state.revoke_key(key_id)
+    await svc.state.keys.revoke_key(key_id)
     svc.keys.forget(mine[key_id].key_hash)
     return redirect("/dashboard/settings", status=303)
 
@@ -116,6 +116,6 @@ async def set_plan(request: Request, user: str) -> HTTPResponse:
         raise ValidationError.field("plan", f"one of {', '.join(PLAN_QUOTAS)}")
     if await svc.accounts.store.get_account(user) is None:
         raise NotFoundError("No such user")
-    if not await svc.state.set_plan(user, plan):
+    if not await svc.state.keys.set_plan(user, plan):
         raise ValidationError.field("plan", "the user has no API key yet, so no plan to change")
     return redirect("/dashboard/admin", status=303)

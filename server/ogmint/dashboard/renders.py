@@ -13,7 +13,7 @@ from ogmint.dashboard.chart import usage_chart
 from ogmint.dashboard.console import plan_of
 from ogmint.errors import NotFoundError
 from ogmint.services import Services
-from ogmint.state.base import DeliveryStatus
+from ogmint.state.deliveries import DeliveryStatus
 
 bp = Blueprint("dashboard_renders")
 
@@ -22,14 +22,14 @@ PAGE = 50  # renders listed per page; ?n= shows more, up to what is kept
 
 async def owns_render(svc: Services, user: str, slug: str) -> bool:
     """Whether ``slug`` is a render made with one of ``user``'s keys (renders are per key)."""
-    record = await svc.state.get_render(slug)
+    record = await svc.state.renders.get_render(slug)
     if record is None:
         return False
-    return record.user in {k.key_id for k in await svc.state.list_keys(user)}
+    return record.user in {k.key_id for k in await svc.state.keys.list_keys(user)}
 
 
 async def _deliveries(svc: Services, user: str, slug: str) -> list[DeliveryStatus]:
-    return [s for s in await svc.state.list_deliveries(slug) if s.delivery.owner == user]
+    return [s for s in await svc.state.deliveries.list_deliveries(slug) if s.delivery.owner == user]
 
 
 @bp.get("/dashboard/usage")
@@ -79,13 +79,13 @@ async def renders(request: Request) -> HTTPResponse:
 async def redeliver(request: Request, slug: str, delivery_id: str) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await require(request)
-    found = await svc.state.get_delivery(delivery_id)
+    found = await svc.state.deliveries.get_delivery(delivery_id)
     if (
         found is None
         or found.delivery.slug != slug
         or found.delivery.owner != me.user
         or not await owns_render(svc, me.user, slug)
-        or not await svc.state.redeliver(delivery_id)
+        or not await svc.state.deliveries.redeliver(delivery_id)
     ):
         raise NotFoundError("No such delivery")
     svc.webhooks.wake()

@@ -39,12 +39,6 @@ class AccountStore(Protocol):
     Every method raises ``StateUnavailable`` when the backend cannot be reached in time.
     """
 
-    async def open(self) -> None:
-        """Prepares the store (creates tables, connects)."""
-
-    async def close(self) -> None:
-        """Releases connections."""
-
     async def create_account(self, user: str, email: str, admin: bool) -> Account:
         """A new account without a password; AccountExists if the user or e-mail is taken."""
 

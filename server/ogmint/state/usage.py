@@ -50,12 +50,6 @@ class UsageStore(Protocol):
     Every method raises ``StateUnavailable`` when the backend cannot be reached in time.
     """
 
-    async def open(self) -> None:
-        """Prepares the store (creates tables, connects)."""
-
-    async def close(self) -> None:
-        """Releases connections."""
-
     async def track(self, user: str, render: TrackedRender, retention: Retention) -> None:
         """Atomically counts the render on its day (the day of ``render.at``; failed requests,
         status ≥ 400, are not counted) and puts it at the head of the user's recent list,

@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 
-from ogmint.state.base import RenderRecord
+from ogmint.state.renders import RenderRecord
 
 EVENT = "render.completed"
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from ogmint.errors import ValidationError
 from ogmint.keys import random_base62
 from ogmint.net import AddressPolicy, BlockedAddress, OutboundError, parse_target
-from ogmint.state.base import DELIVERED, FAILED, PENDING, Delivery, RenderRecord
+from ogmint.state.deliveries import DELIVERED, FAILED, PENDING, Delivery
+from ogmint.state.renders import RenderRecord
 from ogmint.webhooks.payload import render_completed
 
 #: Each wait is lengthened by a random share of up to this fraction, so retries of many

@@ -18,7 +18,8 @@ from ogmint.keys import random_base62
 from ogmint.metrics import Metrics
 from ogmint.net import GuardedClient, OutboundError
 from ogmint.renders import now_iso
-from ogmint.state.base import AttemptOutcome, ClaimedDelivery, StateStore, StateUnavailable
+from ogmint.state.base import StateUnavailable
+from ogmint.state.deliveries import AttemptOutcome, ClaimedDelivery, DeliveryStore
 from ogmint.webhooks.queue import RetryPolicy
 from ogmint.webhooks.signing import delivery_headers
 
@@ -30,7 +31,7 @@ class DeliveryWorker:
 
     def __init__(
         self,
-        state: StateStore,
+        deliveries: DeliveryStore,
         client: GuardedClient,
         policy: RetryPolicy,
         *,
@@ -40,7 +41,7 @@ class DeliveryWorker:
         poll_interval: float,
         metrics: Metrics,
     ) -> None:
-        self._state = state
+        self._deliveries = deliveries
         self._client = client
         self._policy = policy
         self._timeout = timeout
@@ -85,7 +86,7 @@ class DeliveryWorker:
                 continue
             self._wake.clear()
             try:
-                claims = await self._state.claim_deliveries(self.name, free, self._lease)
+                claims = await self._deliveries.claim_deliveries(self.name, free, self._lease)
             except StateUnavailable as e:
                 log.warning("webhook worker: state store unavailable: %s", e)
                 claims = []
@@ -136,7 +137,7 @@ class DeliveryWorker:
             verdict.error or verdict.state,
         )
         try:
-            await self._state.finish_delivery(claim, outcome)
+            await self._deliveries.finish_delivery(claim, outcome)
         except Exception:
             # Not recorded: the lease runs out and the delivery is attempted again.
             log.exception("webhook %s: recording attempt %d failed", d.id, number)

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import threading
 import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import TypeVar
 
 from ogmint.state.accounts import Account, AccountExists, Session
-from ogmint.state.base import StateUnavailable
-
-T = TypeVar("T")
+from ogmint.state.sqlite.db import Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -46,59 +39,11 @@ def _account(row: tuple[str, str, str, int, str] | None) -> Account | None:
     return Account(row[0], row[1], row[2], bool(row[3]), row[4])
 
 
-class SqliteAccountStore:
-    """AccountStore on the SQLite file; each call runs in a thread so the event loop never waits."""
+class SqliteAccounts:
+    """AccountStore on the SQLite file."""
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
-
-    async def open(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            self._path, timeout=5.0, isolation_level=None, check_same_thread=False
-        )
-        deadline = time.monotonic() + 10
-        while True:  # several workers may create the schema at once
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA foreign_keys=ON")
-                conn.executescript(SCHEMA)
-                break
-            except sqlite3.OperationalError as e:
-                if "locked" not in str(e) or time.monotonic() > deadline:
-                    conn.close()
-                    raise StateUnavailable(f"cannot open {self._path}: {e}") from e
-                await asyncio.sleep(0.05)
-        self._conn = conn
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    async def _run(self, fn: Callable[[sqlite3.Connection], T], write: bool = False) -> T:
-        def call() -> T:
-            with self._lock:
-                if self._conn is None:
-                    raise StateUnavailable("state store is not open")
-                db = self._conn
-                if not write:
-                    return fn(db)
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    result = fn(db)
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
-                return result
-
-        try:
-            return await asyncio.to_thread(call)
-        except sqlite3.OperationalError as e:
-            raise StateUnavailable(str(e)) from e
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def create_account(self, user: str, email: str, admin: bool) -> Account:
         def create(db: sqlite3.Connection) -> Account:
@@ -115,20 +60,20 @@ class SqliteAccountStore:
             assert found is not None
             return found
 
-        return await self._run(create, True)
+        return await self._db.run(create, True)
 
     async def get_account(self, user: str) -> Account | None:
-        return await self._run(
+        return await self._db.run(
             lambda db: _account(db.execute(f"{_ACCOUNT} WHERE user_id = ?", (user,)).fetchone())
         )
 
     async def find_account(self, email: str) -> Account | None:
-        return await self._run(
+        return await self._db.run(
             lambda db: _account(db.execute(f"{_ACCOUNT} WHERE email = ?", (email,)).fetchone())
         )
 
     async def list_accounts(self) -> list[Account]:
-        rows = await self._run(
+        rows = await self._db.run(
             lambda db: db.execute(f"{_ACCOUNT} ORDER BY created_at, user_id").fetchall()
         )
         return [a for a in map(_account, rows) if a is not None]
@@ -144,7 +89,7 @@ class SqliteAccountStore:
             )
             return True
 
-        return await self._run(store, True)
+        return await self._db.run(store, True)
 
     @staticmethod
     def _link_user(db: sqlite3.Connection, link_hash: str) -> str | None:
@@ -155,7 +100,7 @@ class SqliteAccountStore:
         return None if row is None else str(row[0])
 
     async def link_user(self, link_hash: str) -> str | None:
-        return await self._run(lambda db: self._link_user(db, link_hash))
+        return await self._db.run(lambda db: self._link_user(db, link_hash))
 
     async def use_link(self, link_hash: str, password_hash: str) -> str | None:
         def use(db: sqlite3.Connection) -> str | None:
@@ -169,7 +114,7 @@ class SqliteAccountStore:
             db.execute("DELETE FROM sessions WHERE user_id = ?", (user,))
             return user
 
-        return await self._run(use, True)
+        return await self._db.run(use, True)
 
     async def set_password(self, user: str, password_hash: str, keep: str) -> None:
         def change(db: sqlite3.Connection) -> None:
@@ -178,7 +123,7 @@ class SqliteAccountStore:
             )
             db.execute("DELETE FROM sessions WHERE user_id = ? AND session_hash != ?", (user, keep))
 
-        await self._run(change, True)
+        await self._db.run(change, True)
 
     async def start_session(self, session_hash: str, user: str, csrf: str, ttl: float) -> None:
         def start(db: sqlite3.Connection) -> None:
@@ -189,10 +134,10 @@ class SqliteAccountStore:
                 (session_hash, user, csrf, now + ttl),
             )
 
-        await self._run(start, True)
+        await self._db.run(start, True)
 
     async def get_session(self, session_hash: str) -> Session | None:
-        row = await self._run(
+        row = await self._db.run(
             lambda db: db.execute(
                 "SELECT user_id, csrf FROM sessions WHERE session_hash = ? AND expires > ?",
                 (session_hash, time.time()),
@@ -201,7 +146,7 @@ class SqliteAccountStore:
         return None if row is None else Session(row[0], row[1])
 
     async def end_session(self, session_hash: str) -> None:
-        await self._run(
+        await self._db.run(
             lambda db: db.execute("DELETE FROM sessions WHERE session_hash = ?", (session_hash,)),
             True,
         )

@@ -4,34 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from backends import RedisServer
 from ogmint.state.accounts import AccountExists, AccountStore, Session
-from ogmint.state.redis_accounts import RedisAccountStore
-from ogmint.state.sqlite_accounts import SqliteAccountStore
+from ogmint.state.store import State
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AccountStore]:
-    """An open, empty store of each kind (Redis tests get a fresh prefix on the shared server)."""
-    s: AccountStore
-    if request.param == "sqlite":
-        s = SqliteAccountStore(tmp_path / "state.db")
-    else:
-        server: RedisServer = request.getfixturevalue("redis_server")
-        s = RedisAccountStore(server.url, prefix=f"t{uuid.uuid4().hex}:")
-    await s.open()
-    yield s
-    await s.close()
+@pytest.fixture
+def store(state: State) -> AccountStore:
+    """The accounts aggregate of an open, empty state of each kind (``state`` fixture)."""
+    return state.accounts
 
 
 async def test_create_and_find(store: AccountStore) -> None:

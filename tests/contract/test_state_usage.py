@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from backends import RedisServer
-from ogmint.state.redis_usage import RedisUsageStore
-from ogmint.state.sqlite_usage import SqliteUsageStore
+from ogmint.state.store import State
 from ogmint.state.usage import DayCount, Kind, Retention, TrackedRender, UsageStore
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -19,17 +14,10 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 KEEP = Retention(days=400, recent=100)
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[UsageStore]:
-    s: UsageStore
-    if request.param == "sqlite":
-        s = SqliteUsageStore(tmp_path / "state.db")
-    else:
-        server: RedisServer = request.getfixturevalue("redis_server")
-        s = RedisUsageStore(server.url, prefix=f"t{uuid.uuid4().hex}:")
-    await s.open()
-    yield s
-    await s.close()
+@pytest.fixture
+def store(state: State) -> UsageStore:
+    """The usage aggregate of an open, empty state of each kind (``state`` fixture)."""
+    return state.usage
 
 
 def render(day: str, kind: Kind = "v2", n: int = 0, slug: str = "") -> TrackedRender:

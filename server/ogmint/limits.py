@@ -1,11 +1,13 @@
-"""Per-user limits shared by V1 and V2 (SPEC §6): burst bucket and monthly quota."""
+"""Per-user limits shared by V1, V2 and the other keyed calls (SPEC §6): the burst bucket and
+the monthly quota, with their 429s."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from ogmint.errors import Limit, RateLimitError
-from ogmint.state.base import ApiKeyRecord, LimitStatus, StateStore
+from ogmint.state.keys import ApiKeyRecord
+from ogmint.state.limits import LimitStatus, LimitStore
 
 #: Burst limit for every key holder: 5 requests per second (token bucket).
 BURST_RATE = 5.0
@@ -31,19 +33,19 @@ def quota_refusal(key: ApiKeyRecord, status: LimitStatus) -> RateLimitError:
     return refusal(f"Monthly render quota of the {key.plan} plan is used up", "monthly", status)
 
 
-async def take_burst(state: StateStore, key: ApiKeyRecord) -> LimitStatus:
+async def take_burst(limits: LimitStore, key: ApiKeyRecord) -> LimitStatus:
     """One request of the user's burst allowance, or 429."""
-    status = await state.take_token(key.user, BURST_RATE, BURST_CAPACITY)
+    status = await limits.take_token(key.user, BURST_RATE, BURST_CAPACITY)
     if not status.allowed:
         raise burst_refusal(status)
     return status
 
 
 async def charge_quota(
-    state: StateStore, key: ApiKeyRecord, quotas: Mapping[str, int]
+    limits: LimitStore, key: ApiKeyRecord, quotas: Mapping[str, int]
 ) -> LimitStatus:
     """One render of the user's monthly quota (``quotas`` by plan), or 429."""
-    status = await state.consume_quota(key.user, quotas.get(key.plan, 0))
+    status = await limits.consume_quota(key.user, quotas.get(key.plan, 0))
     if not status.allowed:
         raise quota_refusal(key, status)
     return status

@@ -1,0 +1,53 @@
+"""The steps that change several aggregates at once, atomically, in one round trip.
+
+They are kept here, apart from the aggregates, so that every place where one aggregate's
+invariants depend on another's is visible in one protocol (and one module per backend).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from ogmint.state.deliveries import Delivery
+from ogmint.state.limits import LimitStatus
+from ogmint.state.renders import RenderRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What :meth:`AtomicSteps.admit_render` decided; it stops at the first refusal."""
+
+    burst: LimitStatus | None  # the token taken or refused; None when none was asked for
+    existing: RenderRecord | None = None  # the render exists: a dedup hit, nothing charged
+    quota: LimitStatus | None = None  # the monthly quota charged (``claimed``) or refused
+    claimed: bool = False  # the caller holds the claim: it renders, then saves or releases
+
+
+class AtomicSteps(Protocol):
+    """Every method raises StateUnavailable when the backend cannot be reached in time."""
+
+    async def admit_render(
+        self,
+        user: str,
+        scope: str,
+        dedup_key: str,
+        *,
+        quota: int,
+        ttl: float,
+        burst: tuple[float, int] | None = None,
+    ) -> Admission:
+        """Limits + renders: everything a new render needs before it starts, as one step.
+
+        In order, stopping at the first that answers: takes a token from ``user``'s bucket
+        (``burst`` = rate, capacity; skipped when None); ``scope``'s finished render for
+        ``dedup_key``; nothing more while another caller holds its claim; charges one render
+        of ``user``'s monthly ``quota``; claims the render for ``ttl`` seconds.
+        """
+
+    async def save_render(self, record: RenderRecord, delivery: Delivery | None = None) -> bool:
+        """Renders + deliveries: records the render, its dedup entry and its webhook delivery
+        (queued, due now), and drops the claim, all or nothing.
+
+        False (and nothing written) when the slug is already taken by any user.
+        """

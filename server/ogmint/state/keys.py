@@ -1,0 +1,40 @@
+"""The keys & plans aggregate: users, their plan, and their API keys (stored hashed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+#: Monthly render quotas per plan (SPEC §6).
+PLAN_QUOTAS = {"free": 100, "starter": 1_000, "pro": 10_000, "agency": 50_000}
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """A stored API key (only its hash is kept) with its user's current plan."""
+
+    key_id: str
+    key_hash: str
+    user: str
+    plan: str
+    revoked: bool
+    created_at: str
+
+
+class KeyStore(Protocol):
+    """Every method raises StateUnavailable when the backend cannot be reached in time."""
+
+    async def create_key(self, user: str, key_id: str, key_hash: str, plan: str | None) -> None:
+        """Stores a key for ``user`` (created with plan ``free`` if new; ``plan`` sets it)."""
+
+    async def find_key(self, key_hash: str) -> ApiKeyRecord | None:
+        """The key record for a key hash, if it exists (revoked ones included)."""
+
+    async def list_keys(self, user: str | None = None) -> list[ApiKeyRecord]:
+        """All keys, or one user's, oldest first."""
+
+    async def revoke_key(self, key_id: str) -> bool:
+        """Revokes a key; False if there is no such key."""
+
+    async def set_plan(self, user: str, plan: str) -> bool:
+        """Changes a user's plan; False if there is no such user."""

@@ -1,0 +1,48 @@
+"""The limits aggregate: the anonymous daily allowance, per-user token buckets and monthly
+quotas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class LimitStatus:
+    """The outcome of consuming one unit of a limit."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: int  # Unix time when the window resets (or the bucket has a token again)
+
+    def retry_after(self) -> int:
+        """Seconds until the window resets (at least 1)."""
+        return max(self.reset - int(datetime.now(UTC).timestamp()), 1)
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+        }
+
+
+class LimitStore(Protocol):
+    """Every method raises StateUnavailable when the backend cannot be reached in time."""
+
+    async def consume_daily(self, subject: str, limit: int) -> LimitStatus:
+        """Atomically counts one use of ``subject``'s daily allowance if any is left."""
+
+    async def refund_daily(self, subject: str) -> None:
+        """Gives back one use (the render it was counted for failed)."""
+
+    async def take_token(self, user: str, rate: float, burst: int) -> LimitStatus:
+        """Token bucket: takes one token if available (``rate`` tokens/s, ``burst`` capacity)."""
+
+    async def consume_quota(self, user: str, limit: int) -> LimitStatus:
+        """Atomically counts one render against the user's monthly quota if any is left."""
+
+    async def refund_quota(self, user: str) -> None:
+        """Gives back one render of this month's quota (the render failed)."""

@@ -1,0 +1,65 @@
+"""The usage aggregate in Redis (``track.lua``; the atomic steps include ``_track.lua``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import cast
+
+import orjson
+
+from ogmint.state.redis.client import RedisClient
+from ogmint.state.usage import DayCount, Retention, TrackedRender
+
+
+class RedisUsage:
+    """UsageStore on Redis, shared by every app server."""
+
+    def __init__(self, client: RedisClient) -> None:
+        self._c = client
+
+    def day_key(self, user: str, day: str) -> str:
+        return f"{self._c.prefix}{{a:{user}}}:usage:{day}"
+
+    def recent_key(self, user: str) -> str:
+        return f"{self._c.prefix}{{a:{user}}}:recent"
+
+    def track_args(
+        self, user: str, render: TrackedRender, retention: Retention
+    ) -> tuple[list[str], list[str | int | float]]:
+        """The keys and arguments of ``_track.lua``'s ``track`` for this render."""
+        day = render.at[:10]
+        ends = datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC)
+        expire_at = int((ends + timedelta(days=retention.days)).timestamp())
+        entry = orjson.dumps(
+            [render.at, render.kind, render.template, render.title, render.status, render.slug]
+        ).decode()
+        field = render.kind if render.status < 400 else ""
+        return [self.day_key(user, day), self.recent_key(user)], [
+            field,
+            expire_at,
+            entry,
+            retention.recent,
+        ]
+
+    async def track(self, user: str, render: TrackedRender, retention: Retention) -> None:
+        keys, args = self.track_args(user, render, retention)
+        await self._c.script("track", keys, args)
+
+    async def days(self, user: str, first: str, last: str) -> list[DayCount]:
+        start, end = date.fromisoformat(first), date.fromisoformat(last)
+        names = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+        pipe = self._c.redis.pipeline(transaction=False)
+        for day in names:
+            pipe.hgetall(self.day_key(user, day))
+        replies = cast(list[dict[str, str]], await self._c.call(pipe.execute()))
+        return [
+            DayCount(day, int(h.get("v1", 0)), int(h.get("v2", 0)), int(h.get("dedup", 0)))
+            for day, h in zip(names, replies, strict=True)
+            if h
+        ]
+
+    async def recent(self, user: str, limit: int) -> list[TrackedRender]:
+        raw = cast(
+            list[str], await self._c.call(self._c.redis.lrange(self.recent_key(user), 0, limit - 1))
+        )
+        return [TrackedRender(*orjson.loads(item)) for item in raw]

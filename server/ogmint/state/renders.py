@@ -1,0 +1,40 @@
+"""The renders aggregate: finished renders (by slug and by dedup key) and in-flight claims."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class RenderRecord:
+    """A stored render: what ``/i/{slug}`` serves and what dedup answers with."""
+
+    slug: str
+    user: str
+    dedup_key: str
+    storage_key: str
+    etag: str
+    size: int
+    template: str
+    created_at: str  # UTC ISO-8601 with milliseconds
+
+
+class RenderStore(Protocol):
+    """Every method raises StateUnavailable when the backend cannot be reached in time.
+
+    Recording a render is an atomic step with the limits and deliveries: see
+    :class:`ogmint.state.atomic.AtomicSteps`.
+    """
+
+    async def find_render(self, user: str, dedup_key: str) -> RenderRecord | None:
+        """The user's finished render with this dedup key, if any."""
+
+    async def claim_render(self, user: str, dedup_key: str, ttl: float) -> bool:
+        """Claims the right to render ``dedup_key`` for ``ttl`` seconds; False if claimed or done."""
+
+    async def release_claim(self, user: str, dedup_key: str) -> None:
+        """Drops a claim (the render failed)."""
+
+    async def get_render(self, slug: str) -> RenderRecord | None:
+        """The render behind a slug."""

@@ -1,0 +1,83 @@
+"""The usage aggregate in the embedded SQLite database."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, timedelta
+from typing import cast
+
+from ogmint.state.sqlite.db import Database
+from ogmint.state.usage import DayCount, Kind, Retention, TrackedRender
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS usage_days (
+    user_id TEXT NOT NULL, day TEXT NOT NULL,
+    v1 INTEGER NOT NULL DEFAULT 0, v2 INTEGER NOT NULL DEFAULT 0, dedup INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, day)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS recent_renders (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    template TEXT NOT NULL,
+    title TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    slug TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS recent_renders_user ON recent_renders (user_id, id);
+"""
+
+
+def track(db: sqlite3.Connection, user: str, render: TrackedRender, retention: Retention) -> None:
+    """Counts and lists one render inside the caller's transaction (the atomic steps use it)."""
+    day = render.at[:10]
+    oldest = (date.fromisoformat(day) - timedelta(days=retention.days - 1)).isoformat()
+    column = {"v1": "v1", "v2": "v2", "dedup": "dedup"}[render.kind]
+    if render.status < 400:
+        db.execute(
+            f"INSERT INTO usage_days (user_id, day, {column}) VALUES (?, ?, 1) "  # noqa: S608
+            f"ON CONFLICT (user_id, day) DO UPDATE SET {column} = {column} + 1",
+            (user, day),
+        )
+        db.execute("DELETE FROM usage_days WHERE user_id = ? AND day < ?", (user, oldest))
+    db.execute(
+        "INSERT INTO recent_renders (user_id, at, kind, template, title, status, slug) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (user, render.at, render.kind, render.template, render.title, render.status, render.slug),
+    )
+    db.execute(
+        "DELETE FROM recent_renders WHERE user_id = ? AND id <= (SELECT id FROM "
+        "recent_renders WHERE user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+        (user, user, retention.recent),
+    )
+
+
+class SqliteUsage:
+    """UsageStore on the SQLite file."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def track(self, user: str, render: TrackedRender, retention: Retention) -> None:
+        await self._db.run(lambda db: track(db, user, render, retention), True)
+
+    async def days(self, user: str, first: str, last: str) -> list[DayCount]:
+        rows = await self._db.run(
+            lambda db: db.execute(
+                "SELECT day, v1, v2, dedup FROM usage_days "
+                "WHERE user_id = ? AND day >= ? AND day <= ? ORDER BY day",
+                (user, first, last),
+            ).fetchall()
+        )
+        return [DayCount(*row) for row in rows]
+
+    async def recent(self, user: str, limit: int) -> list[TrackedRender]:
+        rows = await self._db.run(
+            lambda db: db.execute(
+                "SELECT at, kind, template, title, status, slug FROM recent_renders "
+                "WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+                (user, limit),
+            ).fetchall()
+        )
+        return [TrackedRender(r[0], cast(Kind, r[1]), r[2], r[3], r[4], r[5]) for r in rows]

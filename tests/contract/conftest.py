@@ -1,0 +1,27 @@
+"""The ``state`` fixture: every state contract test runs against embedded SQLite and real Redis."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from backends import RedisServer
+from ogmint.state.redis import redis_state
+from ogmint.state.sqlite import sqlite_state
+from ogmint.state.store import State
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def state(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[State]:
+    """An open, empty state of each kind (Redis tests get a fresh prefix on the shared server)."""
+    if request.param == "sqlite":
+        s = sqlite_state(tmp_path / "state.db")
+    else:
+        server: RedisServer = request.getfixturevalue("redis_server")
+        s = redis_state(server.url, prefix=f"t{uuid.uuid4().hex}:")
+    await s.open()
+    yield s
+    await s.close()
