@@ -138,6 +138,9 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             poll_interval=settings.webhook_poll_interval,
             metrics=metrics,
         )
+        usage = Usage(
+            state.usage, Retention(settings.usage_retention_days, settings.recent_renders_kept)
+        )
         app.ctx.services = Services(
             settings=settings,
             renderer=renderer,
@@ -148,6 +151,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
                 pipeline,
                 state,
                 storage,
+                usage,
                 dedup_wait=settings.dedup_wait,
                 quotas=dict(settings.plan_quotas),
             ),
@@ -164,9 +168,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
                 session_ttl=settings.session_ttl,
                 sign_in=SignInLimits(settings.sign_in_limit_account, settings.sign_in_limit_ip),
             ),
-            usage=Usage(
-                state.usage, Retention(settings.usage_retention_days, settings.recent_renders_kept)
-            ),
+            usage=usage,
             pages=Pages(),
         )
         webhooks.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from ogmint.state.usage import DayCount, Kind, Retention, TrackedRender, UsageStore
+from ogmint.state.usage import DayCount, Kind, Retention, TrackedRender, Tracking, UsageStore
 
 
 def _now_iso() -> str:
@@ -29,12 +29,17 @@ class Usage:
     def store(self) -> UsageStore:
         return self._store
 
-    async def track(
+    def tracking(
         self, user: str, kind: Kind, template: str, title: str, status: int, slug: str = ""
-    ) -> None:
-        # Titles are ≤ 200 code points (SPEC §1); failed requests may carry anything.
+    ) -> Tracking:
+        """What the atomic render steps track for this request, stamped now."""
+        # Titles are ≤ 200 code points (SPEC §1); ids of custom templates are short too.
         render = TrackedRender(_now_iso(), kind, template[:100], title[:200], status, slug)
-        await self._store.track(user, render, self._retention)
+        return Tracking(user, render, self._retention)
+
+    async def track(self, tracked: Tracking) -> None:
+        """Tracks a render on its own (where no atomic step is made anyway)."""
+        await self._store.track(tracked.user, tracked.render, tracked.retention)
 
     async def month(self, user: str, today: date | None = None) -> list[DayCount]:
         """This month's counts, one entry per day (zeros included)."""

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from contract.records import delivery, record
 from ogmint.state.store import State
-from ogmint.state.usage import DayCount, Kind, Retention, TrackedRender, UsageStore
+from ogmint.state.usage import DayCount, Kind, Retention, TrackedRender, Tracking, UsageStore
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -77,3 +78,73 @@ async def test_old_days_are_dropped(store: UsageStore) -> None:
         (today - timedelta(days=1)).isoformat(),
         today.isoformat(),
     ]
+
+
+# -- tracking folded into the atomic render steps -----------------------------------------------
+def tracking(kind: Kind, slug: str = "", status: int = 200) -> Tracking:
+    render = TrackedRender(
+        f"{datetime.now(UTC).date()}T10:00:00.000Z", kind, "blog", "T", status, slug
+    )
+    return Tracking("alice", render, KEEP)
+
+
+async def counts(state: State) -> tuple[int, int, int]:
+    today = datetime.now(UTC).date().isoformat()
+    found = await state.usage.days("alice", today, today)
+    return (found[0].v1, found[0].v2, found[0].dedup) if found else (0, 0, 0)
+
+
+async def test_save_tracks_the_new_render_with_it(state: State) -> None:
+    assert await state.atomic.save_render(
+        record("slugAAAA", user="k1"), None, tracking("v2", "slugAAAA", 201)
+    )
+    # A refused save (the slug is taken) tracks nothing.
+    assert not await state.atomic.save_render(
+        record("slugAAAA", user="k2"), None, tracking("v2", "slugAAAA", 201)
+    )
+    assert await counts(state) == (0, 1, 0)
+    [listed] = await state.usage.recent("alice", 10)
+    assert (listed.kind, listed.slug, listed.status) == ("v2", "slugAAAA", 201)
+
+
+async def test_save_tracks_alongside_a_delivery(state: State) -> None:
+    rec = record("slugBBBB", user="k1")
+    assert await state.atomic.save_render(
+        rec, delivery("slugBBBB"), tracking("v2", "slugBBBB", 201)
+    )
+    assert [d.delivery.slug for d in await state.deliveries.list_deliveries("slugBBBB")] == [
+        "slugBBBB"
+    ]
+    assert await counts(state) == (0, 1, 0)
+
+
+async def test_admit_tracks_a_dedup_hit_with_its_slug(state: State) -> None:
+    hit = tracking("dedup")
+    got = await state.atomic.admit_render("alice", "k1", "d1", quota=3, ttl=30, track=hit)
+    assert got.claimed
+    assert await counts(state) == (0, 0, 0)  # a new render is tracked when it is saved
+    assert await state.atomic.save_render(record("slugCCCC", user="k1"))
+    got = await state.atomic.admit_render("alice", "k1", "d1", quota=3, ttl=30, track=hit)
+    assert got.existing is not None
+    assert await counts(state) == (0, 0, 1)
+    [listed] = await state.usage.recent("alice", 10)
+    assert (listed.kind, listed.slug) == ("dedup", "slugCCCC")
+
+
+async def test_token_step_tracks_only_when_a_token_was_there(state: State) -> None:
+    hit = tracking("dedup", "slugDDDD")
+    assert (await state.atomic.take_token("alice", 0.001, 1, hit)).allowed
+    assert not (await state.atomic.take_token("alice", 0.001, 1, hit)).allowed
+    assert await counts(state) == (0, 0, 1)
+
+
+async def test_charge_tracks_v1_and_fail_corrects_it(state: State) -> None:
+    first, second = tracking("v1"), tracking("v1")
+    assert (await state.atomic.charge_quota("alice", 2, first)).allowed
+    assert (await state.atomic.charge_quota("alice", 2, second)).allowed
+    assert not (await state.atomic.charge_quota("alice", 2, tracking("v1"))).allowed
+    assert await counts(state) == (2, 0, 0)
+    await state.usage.fail(second, 400)
+    assert await counts(state) == (1, 0, 0)
+    statuses = [r.status for r in await state.usage.recent("alice", 10)]
+    assert statuses == [400, 200]

@@ -8,7 +8,7 @@ from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.responses import png
 from ogmint.errors import OgmintError
-from ogmint.limits import charge_quota, refusal, take_burst
+from ogmint.limits import quota_refusal, refusal, take_burst
 from ogmint.services import Services
 
 bp = Blueprint("v1")
@@ -28,6 +28,7 @@ async def og_image(request: Request) -> HTTPResponse:
     if etag in request.headers.get("if-none-match", ""):
         return HTTPResponse(status=304, headers=headers)
 
+    tracked = None
     if key is None:
         subject = "ip:" + svc.proxies.client_ip(request)
         status = await svc.state.limits.consume_daily(subject, svc.settings.anonymous_daily_limit)
@@ -40,18 +41,19 @@ async def og_image(request: Request) -> HTTPResponse:
         refund = partial(svc.state.limits.refund_daily, subject)
     else:
         await take_burst(svc.state.limits, key)
-        status = await charge_quota(
-            svc.state.limits, key, dict(svc.settings.plan_quotas)
-        )  # counted for the key's user
+        # Counted for the key's user and tracked for the dashboard in one step.
+        tracked = svc.usage.tracking(key.user, "v1", spec.template, spec.title, 200)
+        quota = dict(svc.settings.plan_quotas).get(key.plan, 0)
+        status = await svc.state.atomic.charge_quota(key.user, quota, tracked)
+        if not status.allowed:
+            raise quota_refusal(key, status)
         refund = partial(svc.state.limits.refund_quota, key.user)
     headers.update(status.headers())
     try:
         image = await svc.pipeline.render(spec, api="v1")
     except OgmintError as e:
         await refund()  # failed renders are free
-        if key is not None:
-            await svc.usage.track(key.user, "v1", spec.template, spec.title, e.status)
+        if tracked is not None:
+            await svc.state.usage.fail(tracked, e.status)  # listed as the failure it was
         raise
-    if key is not None:
-        await svc.usage.track(key.user, "v1", spec.template, spec.title, 200)
     return png(image, headers)

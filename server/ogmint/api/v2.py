@@ -112,14 +112,6 @@ async def create_render(request: Request) -> HTTPResponse:
         )
     # Without a token taken yet, it is taken with the dedup lookup, quota and claim at once.
     record, created, status = await svc.renders.create(key, spec, webhook, burst)
-    await svc.usage.track(
-        key.user,
-        "v2" if created else "dedup",
-        spec.template,
-        spec.title,
-        201 if created else 200,
-        record.slug,
-    )
     dispatched = created and webhook is not None
     if dispatched:
         svc.webhooks.wake()

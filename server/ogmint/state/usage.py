@@ -44,6 +44,15 @@ class Retention:
     recent: int  # length of the recent-renders list
 
 
+@dataclass(frozen=True, slots=True)
+class Tracking:
+    """A render to track as part of an atomic step (``state/atomic.py``)."""
+
+    user: str
+    render: TrackedRender
+    retention: Retention
+
+
 class UsageStore(Protocol):
     """Render tracking. Implementations: SQLite and Redis.
 
@@ -54,6 +63,10 @@ class UsageStore(Protocol):
         """Atomically counts the render on its day (the day of ``render.at``; failed requests,
         status ≥ 400, are not counted) and puts it at the head of the user's recent list,
         trimming both to ``retention``."""
+
+    async def fail(self, tracked: Tracking, status: int) -> None:
+        """A render tracked when it was charged failed with ``status``: uncounts it and lists
+        it as that failure instead."""
 
     async def days(self, user: str, first: str, last: str) -> list[DayCount]:
         """The user's counts for the days ``first``..``last`` (inclusive) that had any."""

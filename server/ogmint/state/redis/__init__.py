@@ -53,13 +53,14 @@ def redis_state(
     client = RedisClient(url, timeout=timeout, prefix=prefix, max_connections=max_connections)
     renders = RedisRenders(client)
     deliveries = RedisDeliveries(client)
+    usage = RedisUsage(client)
     return State(
         backend=client,
         keys=RedisKeys(client),
         limits=RedisLimits(client),
         renders=renders,
         deliveries=deliveries,
-        atomic=RedisAtomicSteps(client, renders, deliveries),
+        atomic=RedisAtomicSteps(client, renders, deliveries, usage),
         accounts=RedisAccounts(client),
-        usage=RedisUsage(client),
+        usage=usage,
     )

@@ -1,5 +1,4 @@
 --! include _track.lua
--- KEYS: day hash, recent list. ARGV: field ('' = count nothing), expire-at (Unix s), entry
--- (JSON), list length.
-track(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+-- KEYS: day hash, recent list. ARGV: the 8 tracking values. Tracks one render.
+track(KEYS[1], KEYS[2], track_argv(1))
 return 1

@@ -1,4 +1,5 @@
-"""The usage aggregate in Redis (``track.lua``; the atomic steps include ``_track.lua``)."""
+"""The usage aggregate in Redis (``track.lua``, ``untrack.lua``; the render scripts include
+``_track.lua``, so the atomic steps track without a round trip of their own)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import cast
 import orjson
 
 from ogmint.state.redis.client import RedisClient
-from ogmint.state.usage import DayCount, Retention, TrackedRender
+from ogmint.state.usage import DayCount, Retention, TrackedRender, Tracking
 
 
 class RedisUsage:
@@ -23,27 +24,32 @@ class RedisUsage:
     def recent_key(self, user: str) -> str:
         return f"{self._c.prefix}{{a:{user}}}:recent"
 
-    def track_args(
-        self, user: str, render: TrackedRender, retention: Retention
-    ) -> tuple[list[str], list[str | int | float]]:
-        """The keys and arguments of ``_track.lua``'s ``track`` for this render."""
-        day = render.at[:10]
+    def track_args(self, tracked: Tracking) -> tuple[list[str], list[str | int | float]]:
+        """The keys (day hash, recent list) and the 8 values ``_track.lua`` reads."""
+        r = tracked.render
+        day = r.at[:10]
         ends = datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC)
-        expire_at = int((ends + timedelta(days=retention.days)).timestamp())
-        entry = orjson.dumps(
-            [render.at, render.kind, render.template, render.title, render.status, render.slug]
-        ).decode()
-        field = render.kind if render.status < 400 else ""
-        return [self.day_key(user, day), self.recent_key(user)], [
-            field,
+        expire_at = int((ends + timedelta(days=tracked.retention.days)).timestamp())
+        keys = [self.day_key(tracked.user, day), self.recent_key(tracked.user)]
+        values: list[str | int | float] = [
             expire_at,
-            entry,
-            retention.recent,
+            tracked.retention.recent,
+            r.at,
+            r.kind,
+            r.template,
+            r.title,
+            r.status,
+            r.slug,
         ]
+        return keys, values
 
     async def track(self, user: str, render: TrackedRender, retention: Retention) -> None:
-        keys, args = self.track_args(user, render, retention)
-        await self._c.script("track", keys, args)
+        keys, values = self.track_args(Tracking(user, render, retention))
+        await self._c.script("track", keys, values)
+
+    async def fail(self, tracked: Tracking, status: int) -> None:
+        keys, values = self.track_args(tracked)
+        await self._c.script("untrack", keys, [*values, status])
 
     async def days(self, user: str, first: str, last: str) -> list[DayCount]:
         start, end = date.fromisoformat(first), date.fromisoformat(last)

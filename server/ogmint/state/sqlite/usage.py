@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from datetime import date, timedelta
 from typing import cast
 
 from ogmint.state.sqlite.db import Database
-from ogmint.state.usage import DayCount, Kind, Retention, TrackedRender
+from ogmint.state.usage import DayCount, Kind, Retention, TrackedRender, Tracking
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage_days (
@@ -28,12 +29,15 @@ CREATE TABLE IF NOT EXISTS recent_renders (
 CREATE INDEX IF NOT EXISTS recent_renders_user ON recent_renders (user_id, id);
 """
 
+#: The counter column of each kind (never a caller's string in SQL).
+COLUMNS = {"v1": "v1", "v2": "v2", "dedup": "dedup"}
+
 
 def track(db: sqlite3.Connection, user: str, render: TrackedRender, retention: Retention) -> None:
     """Counts and lists one render inside the caller's transaction (the atomic steps use it)."""
     day = render.at[:10]
     oldest = (date.fromisoformat(day) - timedelta(days=retention.days - 1)).isoformat()
-    column = {"v1": "v1", "v2": "v2", "dedup": "dedup"}[render.kind]
+    column = COLUMNS[render.kind]
     if render.status < 400:
         db.execute(
             f"INSERT INTO usage_days (user_id, day, {column}) VALUES (?, ?, 1) "  # noqa: S608
@@ -61,6 +65,27 @@ class SqliteUsage:
 
     async def track(self, user: str, render: TrackedRender, retention: Retention) -> None:
         await self._db.run(lambda db: track(db, user, render, retention), True)
+
+    async def fail(self, tracked: Tracking, status: int) -> None:
+        r = tracked.render
+
+        def run(db: sqlite3.Connection) -> None:
+            gone = db.execute(
+                "DELETE FROM recent_renders WHERE id = (SELECT id FROM recent_renders WHERE "
+                "user_id = ? AND at = ? AND kind = ? AND title = ? AND status = ? "
+                "ORDER BY id DESC LIMIT 1)",
+                (tracked.user, r.at, r.kind, r.title, r.status),
+            ).rowcount
+            if gone and r.status < 400:
+                db.execute(
+                    f"UPDATE usage_days SET {COLUMNS[r.kind]} = max({COLUMNS[r.kind]} - 1, 0) "  # noqa: S608
+                    "WHERE user_id = ? AND day = ?",
+                    (tracked.user, r.at[:10]),
+                )
+            failed = dataclasses.replace(r, status=status)
+            track(db, tracked.user, failed, tracked.retention)
+
+        await self._db.run(run, True)
 
     async def days(self, user: str, first: str, last: str) -> list[DayCount]:
         rows = await self._db.run(
