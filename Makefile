@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-APT_PACKAGES := redis-server nginx wrk fonts-noto-color-emoji fonts-noto-cjk chromium
+APT_PACKAGES := redis-server nginx wrk nodejs fonts-noto-color-emoji fonts-noto-cjk chromium
 NATIVE_SRC := $(wildcard native/src/*.rs) native/Cargo.toml Cargo.toml
 STAMP := $(VENV)/.ogmint-installed
 
@@ -20,8 +20,9 @@ test: setup ## Set up everything and run all tests (lint included)
 setup: system-deps $(STAMP)
 
 # Debian packages: CJK and colour-emoji fonts for the renderer; redis, nginx and wrk for tests
-# and benchmarks; chromium for the dashboard's browser tests (Playwright drives it, no browser
-# download). Installed only when something is missing.
+# and benchmarks; node for the tests that compare webhook bodies with JSON.stringify;
+# chromium for the dashboard's browser tests (Playwright drives it, no browser download).
+# Installed only when something is missing.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,6 +155,11 @@ class RedisServer(_ServerProcess):
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}"
+
+    def namespace(self) -> dict[str, str]:
+        """App-server settings for this Redis under a fresh key prefix: state no other user of
+        the server sees. Servers meant to share state are given the same dict."""
+        return {"OGMINT_REDIS_URL": self.url, "OGMINT_REDIS_PREFIX": f"t{uuid.uuid4().hex}:"}
 
     def start(self) -> None:
         """Starts (or restarts) the server on the same port and waits until it answers PING.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -14,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from ogmint import cli
+
 pytest.register_assert_rewrite("backends", "support")
 
 from backends import free_port  # noqa: E402
@@ -21,6 +25,15 @@ from backends import free_port  # noqa: E402
 pytest_plugins = ["backends"]
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--golden-loose",
+        action="store_true",
+        help="compare golden images with a wide tolerance (other font builds); misses small "
+        "regressions",
+    )
 
 
 @dataclass
@@ -33,17 +46,37 @@ class Server:
     env: dict[str, str]
 
     def cli(self, *args: str) -> str:
-        """Runs the ``ogmint`` CLI against this server's state; returns its output."""
-        done = subprocess.run(
+        """Runs the ``ogmint`` CLI against this server's state in this process; returns its output.
+
+        The CLI's own code path with the server's settings, minus a Python start-up per call
+        (tests create over a hundred keys). ``tests/integration/test_cli.py`` runs the real
+        command as a process.
+        """
+        out, err = io.StringIO(), io.StringIO()
+        with (
+            pytest.MonkeyPatch.context() as mp,
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            for name in [n for n in os.environ if n.startswith("OGMINT_")]:
+                mp.delenv(name)
+            for name, value in self.env.items():
+                mp.setenv(name, value)
+            code = cli.main(list(args))
+        if code != 0:
+            raise RuntimeError(f"ogmint {' '.join(args)} failed ({code}): {err.getvalue()[-2000:]}")
+        return out.getvalue()
+
+    def cli_process(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Runs the real ``ogmint`` command (``python -m ogmint.cli``) against this server's state."""
+        return subprocess.run(
             [sys.executable, "-m", "ogmint.cli", *args],
             env=self.env,
             cwd=ROOT,
             capture_output=True,
             text=True,
+            timeout=60,
         )
-        if done.returncode != 0:
-            raise RuntimeError(f"ogmint {' '.join(args)} failed: {done.stderr[-2000:]}")
-        return done.stdout
 
     def create_key(self, user: str, plan: str = "pro") -> str:
         return self.cli("keys", "create", "--user", user, "--plan", plan).strip().splitlines()[-1]
@@ -92,9 +125,12 @@ def start_server(tmp: Path, **env: str) -> Server:
     raise RuntimeError("server did not become healthy in 60 s")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Server]]:
-    """Starts servers with extra ``OGMINT_*`` settings; all are stopped at the end."""
+    """Starts servers with extra ``OGMINT_*`` settings; all are stopped when the module ends.
+
+    Module scope, so no idle server (and its webhook worker) outlives the tests that use it.
+    """
     started: list[Server] = []
 
     def factory(**env: str) -> Server:
@@ -107,7 +143,7 @@ def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callabl
         s.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def server(server_factory: Callable[..., Server]) -> Server:
     """A default server with a generous anonymous limit (tests of the limit start their own)."""
     return server_factory(OGMINT_ANONYMOUS_DAILY_LIMIT="1000000")

@@ -1,16 +1,18 @@
 """A real local HTTPS webhook receiver (trustme CA), serving from a background thread.
 
 Each path follows a script of answers (a status code, ``"slow"`` or ``"redirect"``), then
-answers 200; every request is recorded with its headers and exact body bytes.
+answers 200; every request is recorded with its headers and exact body bytes, and, when
+``client_pids`` is set, with which of those processes sent it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -29,6 +31,7 @@ class Hit:
     headers: dict[str, str]  # lower-case names
     body: bytes
     at: float
+    pid: int | None = None  # the sending process, among ``Receiver.client_pids``
 
 
 @dataclass
@@ -40,6 +43,7 @@ class Receiver:
     hits: list[Hit] = field(default_factory=list)
     script: dict[str, list[int | str]] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)  # bodies served for GET by path
+    client_pids: tuple[int, ...] = ()  # processes to tell apart as senders
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _runner: web.AppRunner | None = None
@@ -50,6 +54,8 @@ class Receiver:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        pid = socket_owner(peer[1], self.client_pids) if peer and self.client_pids else None
         with self._lock:
             self.hits.append(
                 Hit(
@@ -57,6 +63,7 @@ class Receiver:
                     {k.lower(): v for k, v in request.headers.items()},
                     body,
                     time.time(),
+                    pid,
                 )
             )
             actions = self.script.get(request.path)
@@ -122,6 +129,24 @@ def wait_until(probe: Callable[[], T | None], timeout: float = 15.0, step: float
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(step)
+
+
+def socket_owner(local_port: int, pids: Iterable[int]) -> int | None:
+    """Which of ``pids`` holds the TCP socket bound to loopback ``local_port`` (Linux /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            columns = line.split()
+            if int(columns[1].rsplit(":", 1)[1], 16) == local_port:
+                inodes.add(f"socket:[{columns[9]}]")
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if os.readlink(fd) in inodes:
+                    return pid
+            except OSError:  # closed meanwhile
+                continue
+    return None
 
 
 def write_ca(ca: trustme.CA, path: Path) -> str:

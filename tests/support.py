@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
@@ -47,3 +49,24 @@ def assert_error(reply: Reply, status: int, field: str | None = None) -> dict:  
     if field is not None:
         assert field in [d["field"] for d in body["details"]], body
     return body
+
+
+def assert_names_no_internals(reply: Reply, *internals: str) -> None:
+    """SPEC §7: an error body names no internal host, port, bucket, path or file."""
+    text = reply.body.decode(errors="replace").lower()
+    for fragment in internals:
+        assert fragment.lower() not in text, (fragment, reply.body[:300])
+
+
+def until_admitted(send: Callable[[], Reply], timeout: float = 30.0) -> Reply:
+    """``send()`` again after each burst-limit 429's ``Retry-After``; the first other reply.
+
+    For tests about something other than the burst limit, whose requests come in bursts.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = send()
+        if reply.status != 429 or "burst" not in reply.json()["error"].lower():
+            return reply
+        assert time.monotonic() < deadline, "still refused by the burst limit"
+        time.sleep(min(float(reply.headers["retry-after"]), 1.0))

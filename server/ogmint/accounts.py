@@ -135,12 +135,14 @@ class Accounts:
             return None  # spares the KDF for dead links
         return await self._store.use_link(digest(token), await self._hash(password))
 
-    async def sign_in(self, email: str, password: str, client_ip: str) -> tuple[str, Session]:
-        """A new session token, after checking the limits and the password (SignInFailed)."""
+    async def sign_in(self, email: str, password: str, client: str) -> tuple[str, Session]:
+        """A new session token, after checking the limits and the password (SignInFailed).
+
+        ``client`` is the caller's rate-limit subject (its IP, or the /64 of an IPv6 one)."""
         email = normal_email(email)
         for subject, capacity in (
             ("sign-in/email/" + digest(email), self._sign_in.per_account),
-            ("sign-in/ip/" + client_ip, self._sign_in.per_ip),
+            ("sign-in/" + client, self._sign_in.per_ip),
         ):
             status = await self._limits.take_token(subject, capacity / SIGN_IN_WINDOW, capacity)
             if not status.allowed:

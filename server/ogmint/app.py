@@ -43,7 +43,9 @@ def make_state(settings: Settings) -> State:
     if settings.redis_url:
         from ogmint.state.redis import redis_state
 
-        return redis_state(settings.redis_url, timeout=settings.dependency_timeout)
+        return redis_state(
+            settings.redis_url, timeout=settings.dependency_timeout, prefix=settings.redis_prefix
+        )
     return sqlite_state(settings.database_path)
 
 
@@ -110,7 +112,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             max_svg_bytes=settings.max_svg_bytes,
             max_nodes=settings.max_svg_nodes,
         )
-        outbound = AddressPolicy(settings.outbound_allow)
+        outbound = AddressPolicy(settings.outbound_allow, ports=(443, *settings.outbound_ports))
         client = GuardedClient(
             outbound,
             ca_file=settings.outbound_ca_file,
@@ -119,8 +121,10 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         )
         fetcher = ImageFetcher(
             client,
+            capacity=renderer.capacity,
+            threads=settings.decode_threads,
             max_pixels=settings.image_max_pixels,
-            cache_entries=settings.image_cache_entries,
+            cache_bytes=settings.image_cache_bytes,
         )
         state = make_state(settings)
         await state.open()
@@ -180,6 +184,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         await services.client.close()
         await services.state.close()
         await services.storage.close()
+        services.pipeline.close()
         services.renderer.close()
 
     return app

@@ -116,6 +116,18 @@ class UnavailableError(OgmintError):
         super().__init__(message, headers={"Retry-After": str(retry_after)})
 
 
+class DependencyError(UnavailableError):
+    """A dependency (state store, image storage) failed. The public message is fixed per kind;
+    ``detail`` names hosts, ports, buckets, paths or keys, so it goes to the log only."""
+
+    def __init__(self, detail: str = "", retry_after: int = 1) -> None:
+        super().__init__(None, retry_after)
+        self.detail = detail or self.message
+
+    def __str__(self) -> str:
+        return self.detail
+
+
 class SaturatedError(UnavailableError):
     """This worker's render pool and its queue are full."""
 
@@ -174,6 +186,8 @@ def make_error_handler(observe: Callable[[OgmintError], None]) -> object:
                 log.error(
                     "unhandled error on %s %s", request.method, request.path, exc_info=exception
                 )
+            elif isinstance(err, DependencyError):
+                log.warning("%s %s: %s", request.method, request.path, err.detail)
             headers = dict(err.headers)
             extra = getattr(exception, "headers", None)
             if err is not exception and isinstance(extra, dict):

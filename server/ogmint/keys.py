@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import string
 
 KEY_PREFIX = "ogm_live_"
+KEY_LENGTH = 40
+_KEY_FORMAT = re.compile(rf"{KEY_PREFIX}[0-9A-Za-z]{{{KEY_LENGTH}}}")
 _BASE62 = string.digits + string.ascii_letters
 
 
@@ -25,7 +28,12 @@ def random_base62(n: int) -> str:
 
 def new_key() -> tuple[str, str]:
     """A new (key_id, secret key). Only the key's hash is ever stored."""
-    return "key_" + random_base62(12), KEY_PREFIX + random_base62(40)
+    return "key_" + random_base62(12), KEY_PREFIX + random_base62(KEY_LENGTH)
+
+
+def is_key_shaped(key: str) -> bool:
+    """Whether ``key`` has the form of a key :func:`new_key` makes (nothing else can match)."""
+    return _KEY_FORMAT.fullmatch(key) is not None
 
 
 def hash_key(key: str) -> str:

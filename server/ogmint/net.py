@@ -55,6 +55,10 @@ class BlockedAddress(OutboundError, ValueError):
         self.address = address
 
 
+class BlockedPort(OutboundError):
+    """The URL names a port outbound requests may not use (a port scan in disguise)."""
+
+
 class FetchTimeout(OutboundError):
     """No complete answer within the time limit."""
 
@@ -86,6 +90,7 @@ _V4_BLOCKED: Final = _networks(
         ("100.64.0.0/10", "carrier-grade NAT"),
         ("127.0.0.0/8", "loopback"),
         ("169.254.0.0/16", "link-local / cloud metadata"),
+        ("168.63.129.16/32", "cloud metadata (Azure WireServer)"),
         ("172.16.0.0/12", "private"),
         ("192.0.0.0/24", "IETF protocol assignments"),
         ("192.0.2.0/24", "documentation"),
@@ -167,13 +172,15 @@ def _ip_literal(host: str) -> IPAddress | None:
 
 
 class AddressPolicy:
-    """Decides which hosts and addresses outbound requests may reach.
+    """Decides which hosts, addresses and ports outbound requests may reach.
 
     ``allow`` lists host names (matched exactly, case-insensitively) and IPs/CIDRs that are
-    exempt from every check; operators use it for tests against local servers.
+    exempt from every check; operators use it for tests against local servers. ``ports`` are
+    the only ports other hosts may be contacted on.
     """
 
-    def __init__(self, allow: tuple[str, ...] = ()) -> None:
+    def __init__(self, allow: tuple[str, ...] = (), ports: tuple[int, ...] = (443,)) -> None:
+        self._ports = frozenset(ports)
         hosts: set[str] = set()
         networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
         for item in allow:
@@ -188,6 +195,18 @@ class AddressPolicy:
         """Whether ``host`` is allow-listed by name."""
         return _normalise_host(host) in self._hosts
 
+    def _ip_exempt(self, ip: IPAddress) -> bool:
+        return any(ip.version == net.version and ip in net for net in self._networks)
+
+    def check_port(self, host: str, port: int) -> None:
+        """Raises :class:`BlockedPort` unless ``port`` is allowed, or ``host`` allow-listed."""
+        if port in self._ports or self.host_exempt(host):
+            return
+        literal = _ip_literal(_normalise_host(host))
+        if literal is not None and self._ip_exempt(literal):
+            return
+        raise BlockedPort("the URL's port is not allowed (use the default https port)")
+
     def check_ip(self, ip: str | IPAddress) -> None:
         """Raises :class:`BlockedAddress` unless ``ip`` is public or allow-listed."""
         if isinstance(ip, str):
@@ -195,7 +214,7 @@ class AddressPolicy:
             if parsed is None:
                 raise BlockedAddress("not an IP address", ip)
             ip = parsed
-        if any(ip.version == net.version and ip in net for net in self._networks):
+        if self._ip_exempt(ip):
             return
         reason = blocked_reason(ip)
         if reason is not None:
@@ -231,9 +250,12 @@ class AddressPolicy:
         exempt = self.host_exempt(host)
         if not exempt:
             self.check_host(host)
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, port, family=family, type=socket.SOCK_STREAM
-        )
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, family=family, type=socket.SOCK_STREAM
+            )
+        except UnicodeError as e:  # the IDNA codec refuses empty and over-63-character labels
+            raise BadURL("the URL's host name is not valid") from e
         resolved: list[tuple[int, IPAddress]] = []
         for fam, _, _, _, sockaddr in infos:
             ip = ipaddress.ip_address(sockaddr[0])
@@ -404,6 +426,7 @@ class GuardedClient:
         target = parse_target(url)
         host = target.raw_host or ""
         self._policy.check_host(host)
+        self._policy.check_port(host, target.port or 443)
         dial = _Dial(self._policy)
         literal = _ip_literal(host)
         if literal is not None:

@@ -31,6 +31,13 @@ def _networks(value: str) -> tuple[str, ...]:
     return items
 
 
+def _ports(value: str) -> tuple[int, ...]:
+    ports = tuple(int(v) for v in _csv(value))
+    if any(not 0 < p < 65536 for p in ports):
+        raise ValueError("expected comma-separated port numbers (1-65535)")
+    return ports
+
+
 def _bool(value: str) -> bool:
     v = value.strip().lower()
     if v in {"1", "true", "yes", "on"}:
@@ -71,6 +78,12 @@ def _delays(value: str) -> tuple[float, ...]:
     return delays
 
 
+def _redis_prefix(value: str) -> str:
+    if "{" in value or "}" in value:
+        raise ValueError("must not contain '{' or '}' (they are Redis hash tags)")
+    return value
+
+
 def _setting(default: Any, description: str, parse: Callable[[str], Any] = str) -> Any:
     return field(default=default, metadata={"description": description, "parse": parse})
 
@@ -108,14 +121,20 @@ class Settings:
         10, "V1 renders per UTC day per client IP without an API key.", int
     )
     trusted_proxies: tuple[str, ...] = _setting(
-        ("127.0.0.1", "::1"),
-        "Comma-separated IPs/CIDRs whose X-Forwarded-For is believed (e.g. nginx).",
+        (),
+        "Comma-separated IPs/CIDRs whose X-Forwarded-For is believed (none by default; list "
+        "nginx here).",
         _networks,
     )
     outbound_allow: tuple[str, ...] = _setting(
         (),
         "Comma-separated hosts or CIDRs exempted from the outbound address check (tests).",
         _networks,
+    )
+    outbound_ports: tuple[int, ...] = _setting(
+        (),
+        "Comma-separated ports outbound requests may use besides 443 (allow-listed hosts: any).",
+        _ports,
     )
     outbound_ca_file: str = _setting("", "Extra CA bundle (PEM) trusted for outbound HTTPS.")
     fetch_timeout: float = _setting(
@@ -125,10 +144,17 @@ class Settings:
         5 * 1024 * 1024, "Largest avatar/logo download, in bytes.", _positive_int
     )
     image_max_pixels: int = _setting(
-        25_000_000, "Largest decoded avatar/logo, in pixels.", _positive_int
+        4_194_304,
+        "Pixel budget of one decoded avatar/logo (JPEGs count after reduced-scale decoding).",
+        _positive_int,
     )
-    image_cache_entries: int = _setting(
-        512, "Fetched images kept in memory per worker, by URL.", int
+    image_cache_bytes: int = _setting(
+        16 * 1024 * 1024, "Bytes of fetched, re-encoded images kept in memory per worker.", int
+    )
+    decode_threads: int = _setting(
+        1,
+        "Avatar/logo decodes running at once per worker (each counts against render capacity).",
+        _positive_int,
     )
     max_svg_bytes: int = _setting(
         2 * 1024 * 1024, "Largest SVG document the renderer accepts.", _positive_int
@@ -142,6 +168,11 @@ class Settings:
     )
     redis_url: str = _setting(
         "", "Redis URL (redis://…) for shared state; empty = embedded SQLite in DATA_DIR."
+    )
+    redis_prefix: str = _setting(
+        "ogmint:",
+        "Prefix of every Redis key, so several deployments (or test suites) can share one Redis.",
+        _redis_prefix,
     )
     s3_bucket: str = _setting("", "S3 bucket for images; empty = local files in DATA_DIR.")
     s3_endpoint: str = _setting("", "S3 endpoint URL (S3-compatible servers); empty = AWS.")

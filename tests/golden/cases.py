@@ -11,13 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw
 
+from ogmint.rendering.images import _to_png as reencode
 from ogmint.rendering.native import Renderer, bundled_font_dirs
 from ogmint.rendering.palettes import PALETTES
 from ogmint.rendering.params import IMAGE_FIELDS, parse_params
-from ogmint.rendering.pipeline import render_png
+from ogmint.rendering.pipeline import IMAGE_SIDES, render_png
 from ogmint.rendering.template import Template, load_directory
+from ogmint.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
@@ -152,7 +155,8 @@ def load_templates() -> dict[str, Template]:
 
 
 def render(case: Case, renderer: Renderer, templates: Mapping[str, Template]) -> bytes:
-    """Renders ``case`` to PNG bytes the way the service does (images only for set fields)."""
+    """Renders ``case`` to PNG bytes the way the service does: images only for set fields,
+    each re-encoded and downsized exactly as a fetched avatar or logo is."""
     spec = parse_params(
         {"template": case.template, "palette": case.palette, **case.params},
         strict=True,
@@ -160,7 +164,12 @@ def render(case: Case, renderer: Renderer, templates: Mapping[str, Template]) ->
         resolve_font=renderer.resolve_family,
     )
     sources = {"avatar": avatar_png(), "logo": logo_png()}
-    images = {f: sources[f] for f in IMAGE_FIELDS if case.params.get(f)}
+    max_pixels = Settings.from_env({}).image_max_pixels
+    images = {
+        f: reencode(sources[f], IMAGE_SIDES[f], max_pixels)
+        for f in IMAGE_FIELDS
+        if case.params.get(f)
+    }
     return render_png(renderer, templates[case.template], spec, images)
 
 
@@ -170,3 +179,25 @@ def compact_png(png: bytes) -> bytes:
     buf = io.BytesIO()
     im.save(buf, "PNG", optimize=True)
     return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Largest accepted mean absolute difference per channel (0–255 scale), and the fraction
+    of pixels allowed to differ by more than ``pixel_threshold`` in any channel."""
+
+    max_mean_diff: float
+    pixel_threshold: int
+    max_differing_fraction: float
+
+
+#: The default: a 1200x630 card may differ in at most 151 pixels, by a mean of 0.05.
+NEAR_EXACT = Tolerance(max_mean_diff=0.05, pixel_threshold=0, max_differing_fraction=0.0002)
+#: ``--golden-loose``, for other font builds: passes small regressions too.
+LOOSE = Tolerance(max_mean_diff=1.0, pixel_threshold=32, max_differing_fraction=0.005)
+
+
+def difference(want: np.ndarray, got: np.ndarray, tolerance: Tolerance) -> tuple[float, float]:
+    """(mean absolute difference per channel, fraction of pixels differing beyond the threshold)."""
+    delta = np.abs(got - want)
+    return float(delta.mean()), float((delta.max(axis=2) > tolerance.pixel_threshold).mean())

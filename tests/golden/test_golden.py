@@ -1,9 +1,11 @@
 """Golden images: every built-in template x palette, plus text stress cases on ``blog``.
 
-Renders are compared to the checked-in PNGs as decoded pixels with a tolerance, so encoder
-changes and sub-pixel anti-aliasing differences pass while layout or colour regressions fail.
-On failure the actual render and a diff image are written to ``tests/golden/_diff/``.
-Regenerate (after checking the diffs!) with ``.venv/bin/python tests/golden/update.py``.
+Renders are compared to the checked-in PNGs as decoded pixels, so encoder changes pass. The
+comparison is near-exact: with the pinned fonts an unchanged render differs by nothing, and a
+changed word, a dropped emoji, a one-letter typo or a changed accent colour must fail. Other font
+or library builds draw anti-aliasing slightly differently; ``pytest --golden-loose`` accepts
+that (and so misses small regressions). On failure the actual render and a diff image are written
+to ``tests/golden/_diff/``. Regenerate (after checking the diffs!) with ``make golden-update``.
 """
 
 from __future__ import annotations
@@ -14,18 +16,27 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from golden.cases import DIFFS, Case, all_cases, load_templates, make_renderer, render
+from golden.cases import (
+    DIFFS,
+    LOOSE,
+    NEAR_EXACT,
+    Case,
+    Tolerance,
+    all_cases,
+    difference,
+    load_templates,
+    make_renderer,
+    render,
+)
 from ogmint.rendering.native import Renderer
 from ogmint.rendering.template import Template
 
 pytestmark = pytest.mark.golden
 
-#: Largest accepted mean absolute difference per channel (0–255 scale).
-MAX_MEAN_DIFF = 1.0
-#: A pixel "differs" when any channel differs by more than this …
-PIXEL_THRESHOLD = 32
-#: … and at most this fraction of pixels may differ.
-MAX_DIFFERING_FRACTION = 0.005
+
+@pytest.fixture(scope="session")
+def tolerance(pytestconfig: pytest.Config) -> Tolerance:
+    return LOOSE if pytestconfig.getoption("golden_loose") else NEAR_EXACT
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +62,25 @@ def _write_diff(case: Case, actual: bytes, delta: np.ndarray) -> str:
     return str(DIFFS / case.name)
 
 
+#: Templates whose current renders show a known renderer regression against their goldens, by
+#: the reason. Strict: once the renderer is fixed these fail as XPASS and the entry must go.
+KNOWN_REGRESSIONS = {
+    "event": "renderer draws no horizontal/vertical stroked path (zero-area fill bbox): the "
+    "ticket's dotted perforation line is missing; the checked-in goldens show it",
+}
+
+
 @pytest.mark.parametrize("case", all_cases(), ids=lambda c: c.name)
 def test_matches_golden(
-    case: Case, golden_renderer: Renderer, templates: dict[str, Template]
+    case: Case,
+    golden_renderer: Renderer,
+    templates: dict[str, Template],
+    tolerance: Tolerance,
+    request: pytest.FixtureRequest,
 ) -> None:
+    if case.template in KNOWN_REGRESSIONS and tolerance is NEAR_EXACT:
+        reason = KNOWN_REGRESSIONS[case.template]
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
     assert case.path.exists(), (
         f"no golden image {case.path.name}; run `.venv/bin/python tests/golden/update.py`"
     )
@@ -63,16 +89,15 @@ def test_matches_golden(
     assert got.shape == (630, 1200, 3), f"render is {got.shape[1]}x{got.shape[0]}, not 1200x630"
     assert want.shape == got.shape, f"golden {case.path.name} has shape {want.shape}"
 
-    delta = np.abs(got - want)
-    mean = float(delta.mean())
-    differing = float((delta.max(axis=2) > PIXEL_THRESHOLD).mean())
-    if mean > MAX_MEAN_DIFF or differing > MAX_DIFFERING_FRACTION:
-        where = _write_diff(case, actual, delta)
+    mean, differing = difference(want, got, tolerance)
+    if mean > tolerance.max_mean_diff or differing > tolerance.max_differing_fraction:
+        where = _write_diff(case, actual, np.abs(got - want))
         pytest.fail(
-            f"{case.name} differs from its golden image: mean abs diff {mean:.3f} "
-            f"(limit {MAX_MEAN_DIFF}), {differing:.3%} of pixels differ by > {PIXEL_THRESHOLD} "
-            f"(limit {MAX_DIFFERING_FRACTION:.1%}). See {where}.actual.png and .diff.png; "
-            "if the change is intended, run `.venv/bin/python tests/golden/update.py`."
+            f"{case.name} differs from its golden image: mean abs diff {mean:.4f} "
+            f"(limit {tolerance.max_mean_diff}), {differing:.4%} of pixels differ by > "
+            f"{tolerance.pixel_threshold} (limit {tolerance.max_differing_fraction:.4%}). "
+            f"See {where}.actual.png and .diff.png; if the change is intended, run "
+            "`make golden-update`; for another font build, `pytest --golden-loose`."
         )
 
 
@@ -84,3 +109,25 @@ def test_every_template_has_goldens() -> None:
         f"missing: {sorted(expected - present)}, stale: {sorted(present - expected)}; "
         "run `.venv/bin/python tests/golden/update.py`"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "change"),
+    [
+        ("blog-paper", {"title": "Shipping faster with edge rendering and smart cashing"}),
+        ("blog-paper", {"title": "Shipping faster with edge rendering and smart storage"}),
+        ("blog-paper", {"accentColor": "c2410c"}),
+        ("blog-emoji", {"title": "🚀 Launch week recap everything we shipped ✨"}),
+    ],
+    ids=["typo", "word", "accent", "emoji"],
+)
+def test_near_exact_comparison_catches_small_regressions(
+    name: str, change: dict[str, str], golden_renderer: Renderer, templates: dict[str, Template]
+) -> None:
+    """The default tolerance fails each of these one-detail changes (the old one passed them)."""
+    case = next(c for c in all_cases() if c.name == name)
+    changed = Case(case.name, case.template, case.palette, {**case.params, **change})
+    want = _pixels(case.path.read_bytes())
+    got = _pixels(render(changed, golden_renderer, templates))
+    mean, differing = difference(want, got, NEAR_EXACT)
+    assert mean > NEAR_EXACT.max_mean_diff or differing > NEAR_EXACT.max_differing_fraction

@@ -29,7 +29,11 @@ _names = count()
 
 @pytest.fixture(scope="module", params=["embedded", "redis"])
 def srv(request: pytest.FixtureRequest, server_factory: Callable[..., Server]) -> Server:
-    env = {"OGMINT_SIGN_IN_LIMIT_IP": "10000", "OGMINT_SIGN_IN_LIMIT_ACCOUNT": "10000"}
+    env = {
+        "OGMINT_SIGN_IN_LIMIT_IP": "10000",
+        "OGMINT_SIGN_IN_LIMIT_ACCOUNT": "10000",
+        "OGMINT_TRUSTED_PROXIES": "127.0.0.1",  # the tests play the proxy
+    }
     if request.param == "redis":
         redis: RedisServer = request.getfixturevalue("redis_server")
         env["OGMINT_REDIS_URL"] = redis.url + "/13"
@@ -221,7 +225,7 @@ def test_every_post_needs_the_csrf_token(srv: Server) -> None:
 
 
 def test_secure_cookie_behind_a_trusted_https_proxy(srv: Server) -> None:
-    # The test server trusts 127.0.0.1 as its proxy (the default), so its header counts.
+    # The test server trusts 127.0.0.1 as its proxy, so its header counts.
     c = Console(srv.url, {"x-forwarded-proto": "https"})
     page = c.get("/dashboard/sign-in")
     assert "Secure" in page.headers["set-cookie"]

@@ -16,7 +16,7 @@ import pytest
 
 from backends import AWS_ENV, RedisServer, S3Server
 from conftest import Server
-from support import Reply, assert_error, request
+from support import Reply, assert_error, assert_names_no_internals, request, until_admitted
 
 BODY = {"template": "blog", "title": "Race", "palette": "forest"}
 
@@ -62,15 +62,14 @@ def test_identical_concurrent_renders_make_one_image(cluster) -> None:  # type: 
     a, b, _redis, s3 = cluster
     key = a.create_key("racer", plan="agency")
     before = set(stored_objects(s3))
-    # 24 identical requests at once, alternating between the two app servers. The burst limit
-    # (5/s) would refuse most of them, so they go out as 5-request waves one second apart,
-    # each wave racing across both servers.
+    # Identical requests racing across the two app servers, in 5-request waves (the burst
+    # limit is 5/s). A request the burst limit refused is sent again after its Retry-After, so
+    # the outcome does not depend on how fast a loaded machine sends the waves.
     replies: list[Reply] = []
-    with concurrent.futures.ThreadPoolExecutor(24) as pool:
+    with concurrent.futures.ThreadPoolExecutor(5) as pool:
         for wave in range(5):
             servers = [a, b, a, b, a] if wave % 2 == 0 else [b, a, b, a, b]
-            replies += list(pool.map(lambda s: render(s, key, BODY), servers))
-            time.sleep(1.05)
+            replies += pool.map(lambda s: until_admitted(lambda: render(s, key, BODY)), servers)
     statuses = [r.status for r in replies]
     assert statuses.count(201) == 1, statuses
     assert set(statuses) == {200, 201}, statuses
@@ -100,31 +99,41 @@ def test_first_wave_races_to_one_slug(cluster) -> None:  # type: ignore[no-untyp
 def test_burst_limit_holds_across_servers(cluster) -> None:  # type: ignore[no-untyped-def]
     a, b, _redis, _s3 = cluster
     key = a.create_key("burster", plan="agency")
+    started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(30) as pool:
         replies = list(pool.map(lambda i: render((a, b)[i % 2], key, {"bad": i}), range(30)))
+    elapsed = time.monotonic() - started
     admitted = [r for r in replies if r.status != 429]
-    # Everything admitted is a 400 (bad body); at most 5 tokens plus what refills meanwhile.
-    assert 5 <= len(admitted) <= 7, [r.status for r in replies]
+    # Everything admitted is a 400 (bad body): the 5 tokens of a full bucket plus at most what
+    # refilled (5/s) while the requests were being answered, however long that took.
+    assert {r.status for r in replies} <= {400, 429}
+    assert 5 <= len(admitted) <= 5 + int(5 * elapsed) + 1, (len(admitted), elapsed)
+    assert len(admitted) < 30  # the bucket did run dry
 
 
 def test_redis_outage_gives_quick_503_then_recovers(cluster) -> None:  # type: ignore[no-untyped-def]
     a, b, redis, _s3 = cluster
     key = a.create_key("outage", plan="agency")
-    time.sleep(1.1)
     redis.stop()
     try:
         started = time.monotonic()
         for server in (a, b):
             r = render(server, key, {**BODY, "title": "During outage"})
-            assert_error(r, 503)
+            body = assert_error(r, 503)
+            assert body["error"] == "State store temporarily unavailable"  # no host:port
             assert int(r.headers["retry-after"]) >= 1
+            assert_names_no_internals(r, "127.0.0.1", str(redis.port), "redis")
+            v1 = request(a.url + "/api/og?template=blog&title=During+outage")
+            assert_error(v1, 503)
+            assert_names_no_internals(v1, "127.0.0.1", str(redis.port), "redis")
         assert time.monotonic() - started < 6
         assert_error(request(a.url + "/readyz"), 503)
     finally:
         redis.start()
     # Fresh Redis: state is gone, so create the key again; service resumes without restarts.
     key = a.create_key("outage", plan="agency")
-    assert render(a, key, {**BODY, "title": "After outage"}).status == 201
+    after = until_admitted(lambda: render(a, key, {**BODY, "title": "After outage"}))
+    assert after.status == 201, after.body
     assert request(b.url + "/readyz").status == 200
 
 
@@ -135,13 +144,16 @@ def test_s3_outage_gives_quick_503_and_no_dangling_slug(cluster) -> None:  # typ
     try:
         started = time.monotonic()
         r = render(a, key, {**BODY, "title": "S3 is down"})
-        assert_error(r, 503)
+        body = assert_error(r, 503)
+        assert body["error"] == "Image storage temporarily unavailable"
+        assert_names_no_internals(
+            r, s3.endpoint_url, "127.0.0.1", str(s3.port), s3.bucket, "images/", "S3"
+        )
         assert time.monotonic() - started < 8
     finally:
         s3.start()
-    time.sleep(1.1)
     # The failed render left nothing behind: the same request now renders (201), not a dedup
     # hit pointing at an image that was never stored.
-    again = render(a, key, {**BODY, "title": "S3 is down"})
+    again = until_admitted(lambda: render(a, key, {**BODY, "title": "S3 is down"}))
     assert again.status == 201, again.body
     assert request(again.json()["url"]).status == 200

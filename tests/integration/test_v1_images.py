@@ -12,6 +12,7 @@ import trustme
 from PIL import Image
 
 from conftest import Server
+from golden.cases import NEAR_EXACT, all_cases, avatar_png, difference, logo_png
 from receiver import Receiver, write_ca
 from support import Reply, assert_error, request
 
@@ -71,6 +72,25 @@ def test_avatar_and_logo_are_fetched_and_drawn(origin: tuple[Receiver, str], app
     assert blue.sum() > 1000
 
 
+def test_served_card_is_the_golden_image(origin: tuple[Receiver, str], app: Server) -> None:
+    """A V1 render whose avatar and logo come through the real fetch path is, pixel for pixel,
+    the golden image (whose images go through the same re-encoding)."""
+    r, _ = origin
+    r.files["/golden-avatar.png"], r.files["/golden-logo.png"] = avatar_png(), logo_png()
+    case = next(c for c in all_cases() if c.name == "blog-paper")
+    params = {
+        **case.params,
+        "avatar": r.url("/golden-avatar.png"),
+        "logo": r.url("/golden-logo.png"),
+    }
+    reply = og(app, template=case.template, palette=case.palette, **params)
+    assert reply.status == 200, reply.body
+    got = np.asarray(reply.image().convert("RGB"), dtype=np.int16)
+    want = np.asarray(Image.open(case.path).convert("RGB"), dtype=np.int16)
+    mean, differing = difference(want, got, NEAR_EXACT)
+    assert mean <= NEAR_EXACT.max_mean_diff and differing <= NEAR_EXACT.max_differing_fraction
+
+
 def test_fetched_images_are_cached_by_url(origin: tuple[Receiver, str], app: Server) -> None:
     r, _ = origin
     r.files["/cached.png"] = image_bytes("#00ff00", "PNG")
@@ -102,7 +122,12 @@ def test_unusable_images_are_400_naming_the_field(
 def test_redirects_are_not_followed(origin: tuple[Receiver, str], app: Server) -> None:
     r, _ = origin
     r.script["/moved.png"] = ["redirect"]
-    assert_error(og(app, template="blog", title="Moved", avatar=r.url("/moved.png")), 400, "avatar")
+    body = assert_error(
+        og(app, template="blog", title="Moved", avatar=r.url("/moved.png")), 400, "avatar"
+    )
+    assert body["code"] == "fetch_failed"
+    assert "302" in body["error"] and "redirect" in body["error"], body
+    assert r.hits_for("/elsewhere") == []  # the Location was never requested
 
 
 def test_untrusted_certificate_is_refused(
@@ -110,4 +135,10 @@ def test_untrusted_certificate_is_refused(
 ) -> None:
     r, _ = origin
     strict = server_factory(OGMINT_OUTBOUND_ALLOW="127.0.0.1", OGMINT_ANONYMOUS_DAILY_LIMIT="10")
-    assert_error(og(strict, template="blog", title="TLS", avatar=r.url("/red.png")), 400, "avatar")
+    before = len(r.hits_for("/red.png"))
+    body = assert_error(
+        og(strict, template="blog", title="TLS", avatar=r.url("/red.png")), 400, "avatar"
+    )
+    assert body["code"] == "fetch_failed"
+    assert "certificate" in body["error"], body
+    assert len(r.hits_for("/red.png")) == before  # no request was sent over the failed handshake

@@ -10,11 +10,14 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import shutil
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -29,6 +32,7 @@ from support import Reply, assert_error, request
 BODY = {"template": "blog", "title": "Hooked", "palette": "paper"}
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 API_POLL = 0.3  # polling the API stays under the burst limit (5 requests/s per user)
+ISO_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")  # SPEC: UTC, milliseconds
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +57,7 @@ def backend(request: pytest.FixtureRequest) -> dict[str, str]:
     if request.param == "embedded":
         return {}
     redis: RedisServer = request.getfixturevalue("redis_server")
-    return {"OGMINT_REDIS_URL": redis.url + "/14"}
+    return redis.namespace()
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +72,10 @@ def receiver(ca: trustme.CA, backend: dict[str, str]) -> Iterator[Receiver]:
 @pytest.fixture(scope="module")
 def srv(
     backend: dict[str, str], hook_env: dict[str, str], server_factory: Callable[..., Server]
-) -> Server:
-    return server_factory(**hook_env, **backend)
+) -> Iterator[Server]:
+    s = server_factory(**hook_env, **backend)
+    yield s
+    s.stop()  # before the other backend's server starts: one idle server less
 
 
 def render(server: Server, key: str, body: dict[str, object]) -> Reply:
@@ -122,7 +128,7 @@ def check_signatures(hit: Hit, secret: str) -> None:
 def js_roundtrip(body: bytes) -> bytes:
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed")
+        pytest.fail("node is not installed: `make test` installs it (apt nodejs)")
     script = (
         "process.stdout.write(JSON.stringify(JSON.parse(require('fs').readFileSync(0, 'utf8'))))"
     )
@@ -153,7 +159,10 @@ def test_delivery_payload_and_signatures(srv: Server, receiver: Receiver) -> Non
     assert data["data"]["slug"] == slug
     assert data["data"]["template"] == "blog"
     assert data["data"]["metadata"] == {**metadata, "ratio": 1, "big": 10**21}
-    assert time.strptime(data["data"]["createdAt"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    created = data["data"]["createdAt"]
+    assert ISO_MS.fullmatch(created), created
+    at = datetime.strptime(created, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+    assert time.time() - 60 < at <= time.time()  # when the render was made, not a fixed value
     assert b" " not in hit.body.replace("Zoë — 東京 🚀".encode(), b"")  # compact
     check_signatures(hit, SECRET)
     # A receiver re-serialising the parsed body with JSON.stringify gets the same bytes.
@@ -200,7 +209,12 @@ def test_500_then_200_is_retried(srv: Server, receiver: Receiver) -> None:
     assert [a["status"] for a in attempts] == [500, 503, 429, 200]
     assert [a["number"] for a in attempts] == [1, 2, 3, 4]
     assert attempts[0]["error"] == "HTTP 500"
-    assert all(isinstance(a["durationMs"], int) and a["at"] for a in attempts)
+    assert all(isinstance(a["durationMs"], int) for a in attempts)
+    stamps = [str(a["at"]) for a in attempts]
+    assert all(ISO_MS.fullmatch(at) for at in stamps), stamps  # made by the worker, in ms
+    assert stamps == sorted(stamps)
+    first = datetime.strptime(stamps[0], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert time.time() - 60 < first.timestamp() <= time.time()
     assert d["state"] == "delivered"
 
 
@@ -258,6 +272,26 @@ def test_receiver_down_then_up(srv: Server, ca: trustme.CA) -> None:
         later.stop()
 
 
+def test_urls_use_the_public_base_url(
+    hook_env: dict[str, str], server_factory: Callable[..., Server], ca: trustme.CA
+) -> None:
+    """``url`` in the response and in the webhook is the configured public base, not the bind
+    address (SPEC §3)."""
+    hooks = Receiver(ca)
+    hooks.start()
+    s = server_factory(**hook_env, OGMINT_PUBLIC_URL="https://og.example.com/")
+    try:
+        key = s.create_key("public-url")
+        reply = render(s, key, {**BODY, "title": "Public", "webhookUrl": hooks.url("/public")})
+        slug = reply.json()["slug"]
+        assert reply.json()["url"] == f"https://og.example.com/i/{slug}"
+        (hit,) = hooks.wait_for("/public", 1)
+        assert orjson.loads(hit.body)["data"]["url"] == f"https://og.example.com/i/{slug}"
+    finally:
+        s.stop()
+        hooks.stop()
+
+
 # -- request-time validation --------------------------------------------------------------------
 @pytest.mark.parametrize(
     "url",
@@ -274,7 +308,7 @@ def test_receiver_down_then_up(srv: Server, ca: trustme.CA) -> None:
     ],
 )
 def test_bad_webhook_url_is_400(srv: Server, url: str) -> None:
-    key = srv.create_key("hook-bad")
+    key = srv.create_key(f"hook-bad-{uuid.uuid4().hex}")  # one user per case (burst limit)
     assert_error(render(srv, key, {**BODY, "webhookUrl": url}), 400, "webhookUrl")
 
 
@@ -385,17 +419,20 @@ def test_servers_share_the_queue_each_delivery_once(
     server_factory: Callable[..., Server],
     ca: trustme.CA,
 ) -> None:
-    hooks = Receiver(ca, delay=0.1)
+    env = {**hook_env, **redis_server_factory().namespace()}
+    # The renders are all made on ``a``, whose worker takes one delivery at a time (each held
+    # 0.5 s by the receiver), so ``b`` can only deliver what it took from the shared queue.
+    a = server_factory(**env, OGMINT_WEBHOOK_CONCURRENCY="1")
+    b = server_factory(**env)
+    hooks = Receiver(ca, delay=0.5, client_pids=(a.process.pid, b.process.pid))
     hooks.start()
     try:
-        env = {**hook_env, "OGMINT_REDIS_URL": redis_server_factory().url}
-        a, b = server_factory(**env), server_factory(**env)
-        keys = [(s, s.create_key(f"hook-share-{i}")) for i, s in enumerate([a, b] * 5)]
-        ids = set()
-        for s, key in keys:
-            slug = hooked(s, key, hooks, "/shared")
-            ids.add(settled(s, key, slug)[0]["id"])
-        received = [h.headers["webhook-id"] for h in hooks.hits_for("/shared")]
-        assert sorted(received) == sorted(ids)  # every one delivered, none twice
+        keys = [a.create_key(f"hook-share-{i}") for i in range(10)]
+        slugs = [hooked(a, key, hooks, "/shared") for key in keys]
+        ids = {settled(a, key, slug)[0]["id"] for key, slug in zip(keys, slugs, strict=True)}
+        received = hooks.hits_for("/shared")
+        assert sorted(h.headers["webhook-id"] for h in received) == sorted(ids)  # each once
+        senders = [h.pid for h in received]
+        assert a.process.pid in senders and b.process.pid in senders, senders
     finally:
         hooks.stop()

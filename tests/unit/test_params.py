@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ogmint.errors import ValidationError
-from ogmint.rendering.palettes import DEFAULT, PALETTES, contrast
+from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors, contrast
 from ogmint.rendering.params import KNOWN, RenderSpec, parse_params
 
 FONTS = {"inter": "Inter", "playfair display": "Playfair Display"}
@@ -24,6 +27,8 @@ def parse(strict: bool = True, **raw: object) -> RenderSpec:
 
 def test_defaults() -> None:
     spec = parse(template="blog", title="Hi")
+    # SPEC §1's literal defaults, not the implementation's own constant.
+    assert spec.colors == Colors(bg="0a0a0f", text="f0f0f8", accent="6366f1", surface="13131a")
     assert spec.colors == DEFAULT
     assert spec.font == "Inter"
     assert spec.description is None
@@ -77,33 +82,138 @@ def test_palettes_meet_wcag_aa(name: str) -> None:
     assert contrast(p.text, p.surface) >= 4.5
 
 
-values = st.one_of(
+TEXTS = {"title": 200, "description": 500, "tag": 50, "author": 100}  # SPEC §1
+COLOURS = {"bgColor": "bg", "textColor": "text", "accentColor": "accent", "surfaceColor": None}
+
+#: Anything a JSON body may hold.
+anything = st.one_of(
     st.none(), st.text(max_size=600), st.integers(), st.lists(st.text()), st.booleans(), st.floats()
 )
 
 
-@settings(max_examples=300)
-@given(
-    st.dictionaries(st.sampled_from(sorted(KNOWN | {"junk"})), values, max_size=12), st.booleans()
-)
+def field_values(name: str, valid: bool = False) -> st.SearchStrategy[object]:
+    """Values for ``name``: valid ones up to the bounds, with ``valid=False`` also values just
+    past them, and anything."""
+    if name in TEXTS:
+        bounds = [1, TEXTS[name]] if valid else [0, 1, TEXTS[name], TEXTS[name] + 1]
+        lengths = st.sampled_from(bounds) | st.integers(1 if valid else 0, TEXTS[name] + 1 - valid)
+        near = lengths.map(lambda n: "é" * n)  # code points, not bytes
+    elif name in COLOURS or name in {"bg", "text", "accent"}:
+        near = st.from_regex(r"[0-9a-fA-F]{6}" if valid else r"[0-9a-gA-G#]{5,7}", fullmatch=True)
+    else:
+        choices = {
+            "template": (["blog"], ["nope", ""]),
+            "palette": ([*PALETTES], ["neon", ""]),
+            "font": (["inter", "Playfair DISPLAY"], ["Comic Sans", ""]),
+            "avatar": (["https://i.example.com/a.png"], ["http://i.example.com/a.png", ""]),
+            "logo": (["https://" + "l" * 2040], ["https://" + "l" * 2041, "data:,x"]),
+            "junk": (["x"], ["x"]),
+        }[name]
+        near = st.sampled_from(choices[0] if valid else choices[0] + choices[1])
+    return near if valid else st.one_of(near, anything)
+
+
+def raws(valid: bool = False) -> st.SearchStrategy[dict[str, object]]:
+    optional = sorted(KNOWN - {"template", "title"})
+    if valid:  # an alias and its name would conflict: only names
+        optional = [n for n in optional if n not in {"bg", "text", "accent"}]
+    return st.fixed_dictionaries(
+        {"template": field_values("template", valid), "title": field_values("title", valid)},
+        optional={name: field_values(name, valid) for name in [*optional, "junk"]},
+    )
+
+
+def expected_parse(raw: dict[str, object], strict: bool) -> tuple[set[str], dict[str, object]]:
+    """An independent reading of SPEC §1: the fields that must be refused, else the result."""
+    bad: set[str] = {k for k in raw if strict and k not in KNOWN}
+    want: dict[str, object] = {}
+
+    def text(name: str) -> str | None:
+        value = raw.get(name)
+        if value is not None and not isinstance(value, str):
+            bad.add(name)
+            return None
+        return value
+
+    template = text("template")
+    if template != "blog":
+        bad.add("template")
+    want["template"] = template
+    for name, limit in TEXTS.items():
+        value = text(name)
+        if value is not None and len(value) > limit:
+            bad.add(name)
+        want[name] = value or None
+    if not want["title"]:
+        bad.add("title")
+    for name in ("avatar", "logo"):
+        value = text(name)
+        if value and not (value.startswith("https://") and len(value) <= 2048):
+            bad.add(name)
+        want[name] = value or None
+    font = text("font")
+    want["font"] = FONTS.get(font.lower(), "?") if font else "Inter"
+    if want["font"] == "?":
+        bad.add("font")
+    palette = text("palette")
+    if palette and palette not in PALETTES:
+        bad.add("palette")
+    colors = PALETTES.get(palette or "", DEFAULT)
+    for name, alias in COLOURS.items():
+        value, alias_value = text(name), text(alias) if alias else None
+        if value is not None and alias_value is not None and value.lower() != alias_value.lower():
+            bad.add(name)
+            continue
+        chosen, source = (value, name) if value is not None else (alias_value, alias or name)
+        if chosen is None:
+            continue
+        if len(chosen) != 6 or any(c not in "0123456789abcdefABCDEF" for c in chosen):
+            bad.add(source)
+            continue
+        colors = dataclasses.replace(colors, **{name.removesuffix("Color"): chosen.lower()})
+    want["colors"] = colors
+    return bad, want
+
+
+@settings(max_examples=300, deadline=None)  # no deadline: a loaded CI machine is slow, not wrong
+@given(raws(), st.booleans())
 def test_any_input_gives_a_spec_or_a_typed_400(raw: dict[str, object], strict: bool) -> None:
+    bad, want = expected_parse(raw, strict)
     try:
         spec = parse(strict, **raw)
     except ValidationError as e:
         assert e.status == 400
         assert e.details and all(d.field for d in e.details)
+        assert {d.field for d in e.details} == bad, raw
     else:
-        assert 1 <= len(spec.title) <= 200
+        assert not bad, raw
+        got = {f.name: getattr(spec, f.name) for f in dataclasses.fields(RenderSpec)}
+        assert got == want
         assert len(spec.digest("x")) == 64
 
 
+@pytest.mark.parametrize(("name", "limit"), [*TEXTS.items(), ("avatar", 2048), ("logo", 2048)])
+def test_each_bound_is_exact(name: str, limit: int) -> None:
+    def value(n: int) -> str:
+        return "https://" + "é" * (n - 8) if name in ("avatar", "logo") else "é" * n
+
+    base = {"template": "blog", "title": "Hi"}
+    assert getattr(parse(**{**base, name: value(limit)}), name) == value(limit)
+    with pytest.raises(ValidationError) as e:
+        parse(**{**base, name: value(limit + 1)})
+    assert [d.field for d in e.value.details] == [name]
+
+
+@settings(max_examples=150, deadline=None)
+@given(raws(valid=True))
+def test_any_valid_input_gives_exactly_the_spec_it_describes(raw: dict[str, object]) -> None:
+    bad, want = expected_parse(raw, strict=False)
+    assert not bad
+    spec = parse(False, **raw)
+    assert {f.name: getattr(spec, f.name) for f in dataclasses.fields(RenderSpec)} == want
+
+
 def test_canonical_form_covers_every_field() -> None:
-    import dataclasses
-
-    import orjson
-
-    from ogmint.rendering.palettes import Colors
-
     spec = parse(template="blog", title="Hi")
     doc = orjson.loads(spec.canonical("d"))
     expected = {f.name for f in dataclasses.fields(RenderSpec)} - {"colors"}

@@ -32,3 +32,17 @@ def test_readme_table_is_generated_from_settings() -> None:
     assert table.strip() == markdown_table(), "regenerate: python -m ogmint.settings"
     for name, _default, _description in describe():
         assert f"`{name}`" in table, name
+
+
+def test_spec_defaults() -> None:
+    """SPEC §4 and §6 values, written out here rather than read from the implementation."""
+    s = Settings.from_env({})
+    assert dict(s.plan_quotas) == {"free": 100, "starter": 1000, "pro": 10000, "agency": 50000}
+    assert s.webhook_timeout == 10.0
+    assert s.redis_prefix == "ogmint:"
+
+
+def test_redis_prefix_may_not_hold_hash_tags() -> None:
+    assert Settings.from_env({"OGMINT_REDIS_PREFIX": "blue:"}).redis_prefix == "blue:"
+    with pytest.raises(SettingsError, match="OGMINT_REDIS_PREFIX"):
+        Settings.from_env({"OGMINT_REDIS_PREFIX": "{x}:"})

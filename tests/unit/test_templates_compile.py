@@ -133,7 +133,8 @@ def test_refuses_entities_in_utf16_documents() -> None:
         + TITLE
         + "</svg>"
     ).encode("utf-16")
-    with pytest.raises(TemplateError):
+    # Either reason keeps the entity out; any other (a missing title, say) would hide a bypass.
+    with pytest.raises(TemplateError, match=r"^(template must be UTF-8|DTDs and entities)"):
         compile_template("t", source)
 
 
@@ -205,3 +206,17 @@ def test_text_content_is_escaped_in_output() -> None:
     template = compile_template("t", doc("<desc>a &lt;script&gt; b</desc>"))
     static = "".join(p for p in template.parts if isinstance(p, str))
     assert "<script>" not in static and "&lt;script&gt;" in static
+
+
+@pytest.mark.parametrize("deviation", ["40", "0 40", "40,2"])
+def test_filter_blur_up_to_the_bound_is_accepted(deviation: str) -> None:
+    blur = f'<filter id="f"><feGaussianBlur stdDeviation="{deviation}"/></filter>'
+    compile_template("t", doc(f'<defs>{blur}</defs><rect width="9" height="9" filter="url(#f)"/>'))
+
+
+@pytest.mark.parametrize("deviation", ["41", "0 40.5", "2,1000", "1e9"])
+def test_filter_blur_beyond_the_bound_is_refused(deviation: str) -> None:
+    """SPEC §7: filters are bounded (a blur's layers grow with its reach)."""
+    blur = f'<filter id="f"><feGaussianBlur stdDeviation="{deviation}"/></filter>'
+    with pytest.raises(TemplateError, match="blur larger than 40"):
+        compile_template("t", doc(f"<defs>{blur}</defs>"))

@@ -10,15 +10,36 @@ from functools import cached_property
 from sanic import Request
 
 from ogmint.errors import UnauthorizedError
-from ogmint.keys import hash_key
+from ogmint.keys import hash_key, is_key_shaped
 from ogmint.state.keys import ApiKeyRecord, KeyStore
 
 API_KEY_HEADER = "x-api-key"
 
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+#: One IPv6 site gets a /64 (RFC 6177): limiting single addresses would hand it 2^64 allowances.
+_V6_PREFIX_MASK = ((1 << 64) - 1) << 64
+
+
+def _address(text: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def limit_subject(ip: IPAddress) -> str:
+    """What the anonymous limit counts: an IPv4 address, or the /64 of an IPv6 one."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return f"{ipaddress.IPv6Address(int(ip) & _V6_PREFIX_MASK)}/64"
+    return str(ip)
+
+
 @dataclass(frozen=True)
 class TrustedProxies:
-    """Peers whose ``X-Forwarded-For`` header is believed."""
+    """Peers whose ``X-Forwarded-For`` header is believed (none by default)."""
 
     entries: tuple[str, ...]
 
@@ -26,25 +47,33 @@ class TrustedProxies:
     def networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(ipaddress.ip_network(e, strict=False) for e in self.entries)
 
-    def trusts(self, ip: str) -> bool:
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        return any(addr in n for n in self.networks)
+    def _trusts(self, ip: IPAddress) -> bool:
+        return any(ip in n for n in self.networks)
 
-    def client_ip(self, request: Request) -> str:
+    def from_proxy(self, request: Request) -> bool:
+        """Whether the socket peer is a trusted proxy (so its forwarded headers count)."""
+        peer = _address(str(request.ip))
+        return peer is not None and self._trusts(peer)
+
+    def client_ip(self, request: Request) -> IPAddress:
         """The socket peer, or — only when that peer is a trusted proxy — the right-most
-        untrusted address of ``X-Forwarded-For``."""
-        peer = str(request.ip)
-        if not self.trusts(peer):
+        untrusted address of ``X-Forwarded-For``. Hops that are not IP addresses are ignored:
+        each would otherwise be a fresh rate-limit subject."""
+        peer = _address(str(request.ip))
+        if peer is None:  # a Unix socket: no address to go by
+            peer = ipaddress.IPv4Address(0)
+        if not self._trusts(peer):
             return peer
         forwarded = str(request.headers.get("x-forwarded-for", ""))
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        hops = [ip for h in forwarded.split(",") if (ip := _address(h.strip())) is not None]
         for hop in reversed(hops):
-            if not self.trusts(hop):
+            if not self._trusts(hop):
                 return hop
         return hops[0] if hops else peer
+
+    def limit_subject(self, request: Request) -> str:
+        """The anonymous rate-limit subject of the caller (see :func:`limit_subject`)."""
+        return "ip:" + limit_subject(self.client_ip(request))
 
 
 class KeyDirectory:
@@ -83,7 +112,10 @@ class KeyDirectory:
         key = request.headers.get(API_KEY_HEADER)
         if key is None:
             return None
-        record = await self.find(key.strip())
+        key = key.strip()
+        # Anything not shaped like a key (bytes that are not UTF-8 included) is refused before
+        # hashing: no lookup for garbage.
+        record = await self.find(key) if is_key_shaped(key) else None
         if record is None or record.revoked:
             raise UnauthorizedError("Invalid API key")
         return record

@@ -7,7 +7,7 @@ from functools import partial
 from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.responses import png
-from ogmint.errors import OgmintError
+from ogmint.errors import FetchError, OgmintError
 from ogmint.limits import quota_refusal, refusal, take_burst
 from ogmint.services import Services
 
@@ -30,7 +30,7 @@ async def og_image(request: Request) -> HTTPResponse:
 
     tracked = None
     if key is None:
-        subject = "ip:" + svc.proxies.client_ip(request)
+        subject = svc.proxies.limit_subject(request)
         status = await svc.state.limits.consume_daily(subject, svc.settings.anonymous_daily_limit)
         if not status.allowed:
             raise refusal(
@@ -51,9 +51,16 @@ async def og_image(request: Request) -> HTTPResponse:
     headers.update(status.headers())
     try:
         image = await svc.pipeline.render(spec, api="v1")
-    except OgmintError as e:
-        await refund()  # failed renders are free
+    except FetchError as e:
+        # A fetch that fails still made the server work: anonymous callers pay for it, or
+        # failing image bombs would be free (SPEC §7). Key holders' errors stay free.
         if tracked is not None:
+            await refund()
             await svc.state.usage.fail(tracked, e.status)  # listed as the failure it was
+        raise
+    except BaseException as e:
+        await refund()  # only a successful render is charged
+        if tracked is not None:
+            await svc.state.usage.fail(tracked, e.status if isinstance(e, OgmintError) else 500)
         raise
     return png(image, headers)

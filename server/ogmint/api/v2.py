@@ -6,6 +6,7 @@ with the render record; the delivery worker sends it after the response (SPEC §
 
 from __future__ import annotations
 
+import json as stdlib_json
 from functools import partial
 from typing import Any
 
@@ -23,13 +24,13 @@ from ogmint.errors import (
 from ogmint.limits import take_burst
 from ogmint.rendering.params import RenderSpec
 from ogmint.services import Services
-from ogmint.webhooks.payload import NotRepresentable, js_json
+from ogmint.webhooks.payload import MAX_DEPTH, NotRepresentable, js_json, shape
 from ogmint.webhooks.queue import check_webhook_url, new_delivery
+from ogmint.webhooks.signing import secret_problem
 
 bp = Blueprint("v2")
 
 MAX_METADATA_BYTES = 4096
-MAX_SECRET = 100
 WEBHOOK_FIELDS = ("webhookUrl", "webhookSecret", "metadata")
 #: Request-time DNS check of ``webhookUrl``: bounded, the attempts check again anyway.
 RESOLVE_TIMEOUT = 2.0
@@ -45,7 +46,25 @@ def _body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _webhook_fields(body: dict[str, Any]) -> None:
+def _metadata_problem(metadata: object, raw: bytes) -> str | None:
+    if not isinstance(metadata, dict):
+        return "must be a JSON object"
+    depth, big = shape(metadata)
+    if depth > MAX_DEPTH:
+        return f"must be nested at most {MAX_DEPTH} levels deep"
+    if big:
+        # The standard library keeps integer literals exact, so js_json can refuse them.
+        metadata = stdlib_json.loads(raw)["metadata"]
+    try:
+        size = len(js_json(metadata).encode())
+    except NotRepresentable as e:
+        return str(e)
+    if size > MAX_METADATA_BYTES:
+        return f"must be at most {MAX_METADATA_BYTES} bytes"
+    return None
+
+
+def _webhook_fields(body: dict[str, Any], raw: bytes) -> None:
     """Validates the delivery fields (they are not part of the render)."""
     errors = []
     url = body.get("webhookUrl")
@@ -54,21 +73,14 @@ def _webhook_fields(body: dict[str, Any]) -> None:
     elif isinstance(url, str) and len(url) > 2048:
         errors.append(FieldError("webhookUrl", "must be at most 2048 characters"))
     secret = body.get("webhookSecret")
-    if secret is not None and (not isinstance(secret, str) or len(secret) > MAX_SECRET):
-        errors.append(FieldError("webhookSecret", f"must be a string of ≤ {MAX_SECRET} characters"))
+    problem = None if secret is None else secret_problem(secret)
+    if problem is not None:
+        errors.append(FieldError("webhookSecret", problem))
     metadata = body.get("metadata")
     if metadata is not None:
-        if not isinstance(metadata, dict):
-            errors.append(FieldError("metadata", "must be a JSON object"))
-        else:
-            try:
-                size = len(js_json(metadata).encode())
-            except NotRepresentable as e:
-                errors.append(FieldError("metadata", str(e)))
-            else:
-                if size > MAX_METADATA_BYTES:
-                    message = f"must be at most {MAX_METADATA_BYTES} bytes"
-                    errors.append(FieldError("metadata", message))
+        problem = _metadata_problem(metadata, raw)
+        if problem is not None:
+            errors.append(FieldError("metadata", problem))
     if errors:
         raise ValidationError("; ".join(f"{e.field}: {e.message}" for e in errors), errors)
 
@@ -76,7 +88,7 @@ def _webhook_fields(body: dict[str, Any]) -> None:
 def _render_request(request: Request, svc: Services) -> tuple[RenderSpec, dict[str, Any]]:
     """The render asked for, and the request body (for its webhook fields)."""
     body = _body(request)
-    _webhook_fields(body)
+    _webhook_fields(body, request.body)
     spec = svc.pipeline.parse(
         {k: v for k, v in body.items() if k not in WEBHOOK_FIELDS}, strict=True
     )

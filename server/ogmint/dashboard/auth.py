@@ -64,7 +64,7 @@ def is_https(request: Request, svc: Services) -> bool:
     if request.scheme == "https":
         return True
     forwarded = str(request.headers.get("x-forwarded-proto", "")).strip().lower()
-    return forwarded == "https" and svc.proxies.trusts(str(request.ip))
+    return forwarded == "https" and svc.proxies.from_proxy(request)
 
 
 async def visitor(request: Request) -> Visitor | None:

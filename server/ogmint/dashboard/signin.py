@@ -52,7 +52,7 @@ async def sign_in(request: Request) -> HTTPResponse:
     email = field(request, "email", MAX_FIELD)
     password = field(request, "password", MAX_FIELD)
     try:
-        token, _ = await svc.accounts.sign_in(email, password, svc.proxies.client_ip(request))
+        token, _ = await svc.accounts.sign_in(email, password, svc.proxies.limit_subject(request))
     except SignInFailed as e:
         return _sign_in_page(request, 401, e.message, email)
     except RateLimitError as e:

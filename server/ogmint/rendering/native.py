@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -40,6 +40,29 @@ def bundled_font_dirs() -> list[str]:
     return sorted(dirs) + [d for d in SYSTEM_FONT_DIRS if Path(d).is_dir()]
 
 
+class Capacity:
+    """How much CPU-heavy work (renders, image decodes) one worker admits at once; beyond it,
+    requests are refused with 503 instead of queueing without bound."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._inflight = 0
+
+    def check(self) -> None:
+        """Raises :class:`SaturatedError` when nothing more would be admitted right now."""
+        if self._inflight >= self._limit:
+            raise SaturatedError()
+
+    async def run(self, pool: Executor, fn: Callable[[], T]) -> T:
+        """Runs ``fn`` in ``pool`` as one unit of admitted work, or refuses with 503."""
+        self.check()
+        self._inflight += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, fn)
+        finally:
+            self._inflight -= 1
+
+
 class Renderer:
     """Fonts loaded once per process; a bounded pool runs the CPU-heavy work."""
 
@@ -56,8 +79,8 @@ class Renderer:
             list(font_dirs), max_svg_bytes=max_svg_bytes, max_nodes=max_nodes
         )
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="render")
-        self._capacity = threads + queue
-        self._inflight = 0
+        #: Shared with the image decoder (``ImageFetcher``): decodes count as renders.
+        self.capacity = Capacity(threads + queue)
         self._families = tuple(
             FontInfo(f.name, tuple(f.weights), f.variable) for f in self._native.families()
         )
@@ -84,13 +107,7 @@ class Renderer:
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Runs ``fn`` in the render pool, or refuses with 503 when the pool and queue are full."""
-        if self._inflight >= self._capacity:
-            raise SaturatedError()
-        self._inflight += 1
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
-        finally:
-            self._inflight -= 1
+        return await self.capacity.run(self._pool, fn)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

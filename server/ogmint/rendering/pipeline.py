@@ -47,6 +47,10 @@ class RenderPipeline:
     def templates(self) -> Mapping[str, Template]:
         return self._templates
 
+    def close(self) -> None:
+        """Stops the image decoding pool."""
+        self._fetcher.close()
+
     def parse(self, raw: Mapping[str, object], *, strict: bool) -> RenderSpec:
         """Validates raw parameters into a spec (400 naming every bad field)."""
         return parse_params(
@@ -76,6 +80,8 @@ class RenderPipeline:
         """
         template = self.template_for(spec)
         wanted = {f: url for f in IMAGE_SIDES if (url := spec.text(f))}
+        if wanted:
+            self._renderer.capacity.check()  # a saturated worker fetches nothing: 503 first
         fetched = await asyncio.gather(
             *(self._fetcher.fetch_png(f, url, IMAGE_SIDES[f]) for f, url in wanted.items())
         )

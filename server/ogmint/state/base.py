@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from ogmint.errors import UnavailableError
+from ogmint.errors import DependencyError
 
 
-class StateUnavailable(UnavailableError):
+class StateUnavailable(DependencyError):
     """The state backend is down or timed out (the API answers 503)."""
 
     default_message = "State store temporarily unavailable"

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import xxhash
 
-from ogmint.errors import UnavailableError
+from ogmint.errors import DependencyError
 
 MAX_KEY_LENGTH = 256
 MAX_SEGMENT_LENGTH = 128  # file systems cap a name at 255 bytes; local temp names add a suffix
@@ -27,7 +27,7 @@ class StoredObject:
     etag: str  # xxh3_128 hex of the bytes, unquoted; quoting for HTTP is the caller's job
 
 
-class StorageUnavailable(UnavailableError):
+class StorageUnavailable(DependencyError):
     """The storage backend is down, misconfigured or timed out (the API answers 503)."""
 
     default_message = "Image storage temporarily unavailable"

@@ -8,14 +8,20 @@ object, never a partial one, and several processes may share the directory.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ogmint.storage.base import StorageUnavailable, StoredObject, check_key, content_etag
 
 # "~" never appears in a key, so temporary files can never be mistaken for objects.
 _TEMP_SUFFIX = "~tmp"
+
+T = TypeVar("T")
 
 
 class LocalStorage:
@@ -26,19 +32,28 @@ class LocalStorage:
         # Directories made or seen by this instance: a put then costs no stat calls for them.
         # Directories are never removed by ogmint, so the set cannot go stale.
         self._dirs: set[Path] = set()
+        # File work has threads of its own: a busy shared executor must not delay a durable
+        # write (or a read serving an image).
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="storage")
+
+    async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, functools.partial(fn, *args, **kwargs)
+        )
 
     async def open(self) -> None:
         """Creates the root directory if needed."""
-        await asyncio.to_thread(self._root.mkdir, parents=True, exist_ok=True)
+        await self._run(self._root.mkdir, parents=True, exist_ok=True)
 
     async def close(self) -> None:
-        """Nothing to release."""
+        """Stops the file threads."""
+        self._pool.shutdown(wait=False)
 
     async def put(self, key: str, data: bytes, content_type: str = "image/png") -> StoredObject:
         """Atomically replaces the file for ``key``; durable on return."""
         path = self._path(key)
         try:
-            await asyncio.to_thread(self._write, path, data)
+            await self._run(self._write, path, data)
         except OSError as e:
             raise StorageUnavailable(f"cannot write {key}: {e.strerror}") from e
         return StoredObject(key, len(data), content_etag(data))
@@ -47,7 +62,7 @@ class LocalStorage:
         """The file's bytes, or None when there is none."""
         path = self._path(key)
         try:
-            return await asyncio.to_thread(_read, path)
+            return await self._run(_read, path)
         except OSError as e:
             raise StorageUnavailable(f"cannot read {key}: {e.strerror}") from e
 
@@ -60,13 +75,13 @@ class LocalStorage:
         """Removes the file if it exists."""
         path = self._path(key)
         try:
-            await asyncio.to_thread(path.unlink, missing_ok=True)
+            await self._run(path.unlink, missing_ok=True)
         except OSError as e:
             raise StorageUnavailable(f"cannot delete {key}: {e.strerror}") from e
 
     async def ping(self) -> None:
         """Raises ``StorageUnavailable`` unless the root is a writable directory."""
-        ok = await asyncio.to_thread(
+        ok = await self._run(
             lambda: self._root.is_dir() and os.access(self._root, os.W_OK | os.X_OK)
         )
         if not ok:

@@ -23,6 +23,10 @@ _ESCAPED = re.compile(r'["\\\x00-\x1f\ud800-\udfff]')
 _ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*")
 _MAX_ARRAY_INDEX = 2**32 - 2
 _MAX_SAFE_INT = 2**53
+#: orjson parses integer literals from 2**64 on as doubles, hiding the rounding from _js_int.
+_MAX_INT = 2**64
+#: Deepest nesting of ``metadata`` accepted (deeper would only exhaust the stack).
+MAX_DEPTH = 32
 _REPR = re.compile(r"([0-9]+)(?:\.([0-9]+))?(?:e([+-][0-9]+))?")
 
 
@@ -113,6 +117,23 @@ def js_json(value: object) -> str:
     if isinstance(value, list | tuple):
         return "[" + ",".join(js_json(v) for v in value) + "]"
     raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+def shape(value: object) -> tuple[int, bool]:
+    """The nesting depth of a JSON value (counted up to ``MAX_DEPTH + 1``), and whether it
+    holds an integral double of 2**64 or more: what orjson makes of a too-large integer
+    literal, so the text must be read again to tell (see :data:`_MAX_INT`)."""
+    deepest, big = 0, False
+    stack = [(value, 0)]
+    while stack and deepest <= MAX_DEPTH:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping | list):
+            deepest = max(deepest, depth + 1)
+            children = item.values() if isinstance(item, Mapping) else item
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(item, float) and abs(item) >= _MAX_INT and item.is_integer():
+            big = True
+    return deepest, big
 
 
 def render_completed(record: RenderRecord, url: str, metadata: Mapping[str, object]) -> bytes:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ogmint.errors import ValidationError
 from ogmint.keys import random_base62
-from ogmint.net import AddressPolicy, BlockedAddress, OutboundError, parse_target
+from ogmint.net import AddressPolicy, OutboundError, parse_target
 from ogmint.state.deliveries import DELIVERED, FAILED, PENDING, Delivery
 from ogmint.state.renders import RenderRecord
 from ogmint.webhooks.payload import render_completed
@@ -58,13 +58,13 @@ async def check_webhook_url(url: str, policy: AddressPolicy, resolve_timeout: fl
         if policy.host_exempt(host):
             return
         policy.check_host(host)
+        port = target.port or 443
+        policy.check_port(host, port)
         try:
             async with asyncio.timeout(resolve_timeout):
-                await policy.resolve(host, target.port or 443)
+                await policy.resolve(host, port)
         except (OSError, TimeoutError):
             return
-    except BlockedAddress as e:
-        raise ValidationError.field("webhookUrl", e.message) from e
     except OutboundError as e:
         raise ValidationError.field("webhookUrl", e.message) from e
 

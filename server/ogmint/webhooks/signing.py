@@ -8,6 +8,30 @@ import hashlib
 import hmac
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a format marker, not a secret
+#: A ``whsec_`` key's size in bytes (Standard Webhooks: 24 to 64).
+KEY_BYTES = range(24, 65)
+MAX_SECRET = 100
+
+
+def _whsec_key(secret: str) -> bytes | None:
+    """The key after ``whsec_``, or None when it is not base64 of a 24-64 byte key."""
+    encoded = secret.removeprefix(SECRET_PREFIX)
+    if not encoded.isascii():
+        return None  # b64decode raises ValueError, not binascii.Error, for non-ASCII text
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except binascii.Error:
+        return None
+    return key if len(key) in KEY_BYTES else None
+
+
+def secret_problem(secret: object) -> str | None:
+    """Why ``secret`` cannot be a ``webhookSecret`` (SPEC §4), or None when it can."""
+    if not isinstance(secret, str) or not secret or len(secret) > MAX_SECRET:
+        return f"must be a non-empty string of at most {MAX_SECRET} characters"
+    if secret.startswith(SECRET_PREFIX) and _whsec_key(secret) is None:
+        return "a whsec_ secret must be base64 of a 24-64 byte key after the prefix"
+    return None
 
 
 def ogmint_signature(secret: str, body: bytes) -> str:
@@ -16,12 +40,15 @@ def ogmint_signature(secret: str, body: bytes) -> str:
 
 
 def standard_key(secret: str) -> bytes:
-    """The Standard Webhooks signing key: base64 after ``whsec_``, else the raw UTF-8 secret."""
+    """The Standard Webhooks signing key: base64 after ``whsec_``, else the raw UTF-8 secret.
+
+    Requests are refused unless a ``whsec_`` secret decodes (:func:`secret_problem`); one that
+    still does not (queued before that check existed) signs like a plain secret.
+    """
     if secret.startswith(SECRET_PREFIX):
-        try:
-            return base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
-        except binascii.Error:
-            pass  # not base64: sign with the secret as given, like a plain secret
+        key = _whsec_key(secret)
+        if key is not None:
+            return key
     return secret.encode()
 
 

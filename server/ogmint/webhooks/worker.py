@@ -109,19 +109,21 @@ class DeliveryWorker:
 
     async def _attempt(self, claim: ClaimedDelivery) -> None:
         d = claim.delivery
-        headers = delivery_headers(d.id, d.secret, int(time.time()), d.body)
         at = now_iso()
         started = time.monotonic()
         status: int | None = None
         error = ""
         try:
+            headers = delivery_headers(d.id, d.secret, int(time.time()), d.body)
             response = await self._client.post(d.url, d.body, headers, timeout=self._timeout)
             status = response.status
         except OutboundError as e:
             error = e.message
         except Exception:
+            # Whatever else goes wrong (signing a strange secret, a client bug) is a failed
+            # attempt, recorded and retried on the schedule: a delivery never sits unattempted.
             log.exception("webhook %s: unexpected error", d.id)
-            error = "internal error while sending"
+            error = "internal error while preparing or sending the request"
         duration_ms = round((time.monotonic() - started) * 1000)
         number = claim.attempts + 1
         verdict = self._policy.verdict(number, status, error)

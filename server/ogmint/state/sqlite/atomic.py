@@ -51,7 +51,8 @@ class SqliteAtomicSteps:
             renders.claim(db, scope, dedup_key, now + ttl, now)
             return Admission(taken, quota=charged, claimed=True)
 
-        return await self._db.run(run, True)
+        # Counters and a claim: nothing acknowledged depends on them surviving a power loss.
+        return await self._db.run(run, True, durable=False)
 
     async def save_render(
         self,
@@ -77,7 +78,7 @@ class SqliteAtomicSteps:
                 usage.track(db, track.user, track.render, track.retention)
             return taken
 
-        return await self._db.run(run, True)
+        return await self._db.run(run, True, durable=False)
 
     async def charge_quota(self, user: str, limit: int, track: Tracking) -> LimitStatus:
         def run(db: sqlite3.Connection) -> LimitStatus:
@@ -86,4 +87,4 @@ class SqliteAtomicSteps:
                 usage.track(db, track.user, track.render, track.retention)
             return limits.quota_status(used, limit)
 
-        return await self._db.run(run, True)
+        return await self._db.run(run, True, durable=False)

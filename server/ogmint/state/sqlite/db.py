@@ -1,5 +1,6 @@
 """One SQLite file shared by every aggregate: safe with several worker processes (WAL,
-immediate transactions); each call runs in a thread so the event loop never waits."""
+immediate transactions, durable commits); each call runs on the database's own thread so the
+event loop never waits."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -25,6 +27,8 @@ class Database:
         self._schema = "\n".join(schemas)
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        # One thread: the lock serialises every call on the connection anyway.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
 
     async def open(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -37,7 +41,7 @@ class Database:
         while True:
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA synchronous=FULL")
                 conn.execute("PRAGMA foreign_keys=ON")
                 conn.executescript(self._schema)
                 break
@@ -56,29 +60,46 @@ class Database:
     async def ping(self) -> None:
         await self.run(lambda db: db.execute("SELECT 1").fetchone())
 
-    async def run(self, fn: Callable[[sqlite3.Connection], T], write: bool = False) -> T:
-        """Runs ``fn`` in a thread; ``write`` = in one immediate transaction."""
+    async def run(
+        self, fn: Callable[[sqlite3.Connection], T], write: bool = False, *, durable: bool = True
+    ) -> T:
+        """Runs ``fn`` on the database's own thread; ``write`` = in one immediate transaction.
+
+        Commits are durable (``synchronous=FULL``: in WAL mode, NORMAL may lose the last
+        commits on power loss, and a 201 promises the render is recorded). ``durable=False`` is
+        for counters, whose last increments may be lost without breaking a promise.
+        """
+
+        def transaction(db: sqlite3.Connection) -> T:
+            if not write:
+                return fn(db)
+            # BEGIN IMMEDIATE takes the write lock first: no two processes read the same
+            # counter value and both act on it.
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(db)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return result
 
         def call() -> T:
             with self._lock:
                 if self._conn is None:
                     raise StateUnavailable("state store is not open")
                 db = self._conn
-                if not write:
-                    return fn(db)
-                # BEGIN IMMEDIATE takes the write lock first: no two processes read the same
-                # counter value and both act on it.
-                db.execute("BEGIN IMMEDIATE")
+                if durable:
+                    return transaction(db)
+                db.execute("PRAGMA synchronous=NORMAL")  # only outside a transaction
                 try:
-                    result = fn(db)
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
-                return result
+                    return transaction(db)
+                finally:
+                    db.execute("PRAGMA synchronous=FULL")
 
         try:
-            return await asyncio.to_thread(call)
+            # A thread of its own: a busy shared executor must not delay state calls.
+            return await asyncio.get_running_loop().run_in_executor(self._pool, call)
         except sqlite3.OperationalError as e:  # locked for longer than the busy timeout, disk…
             raise StateUnavailable(str(e)) from e
 

@@ -79,7 +79,9 @@ class SqliteLimits:
 
     async def consume_daily(self, subject: str, limit: int) -> LimitStatus:
         _, reset = utc_day()
-        used = await self._db.run(lambda db: consume(db, DAILY, subject, limit), True)
+        used = await self._db.run(
+            lambda db: consume(db, DAILY, subject, limit), True, durable=False
+        )
         return LimitStatus(used is not None, limit, limit - (used or limit), reset)
 
     async def refund_daily(self, subject: str) -> None:
@@ -88,11 +90,12 @@ class SqliteLimits:
             lambda db: db.execute(
                 "UPDATE daily_usage SET count = max(count - 1, 0) WHERE subject = ? AND day = ?",
                 (subject, day),
-            )
+            ),
+            durable=False,
         )
 
     async def consume_quota(self, user: str, limit: int) -> LimitStatus:
-        used = await self._db.run(lambda db: consume(db, MONTHLY, user, limit), True)
+        used = await self._db.run(lambda db: consume(db, MONTHLY, user, limit), True, durable=False)
         return quota_status(used, limit)
 
     async def refund_quota(self, user: str) -> None:
@@ -102,8 +105,9 @@ class SqliteLimits:
                 "UPDATE monthly_usage SET count = max(count - 1, 0) "
                 "WHERE user_id = ? AND month = ?",
                 (user, month),
-            )
+            ),
+            durable=False,
         )
 
     async def take_token(self, user: str, rate: float, burst: int) -> LimitStatus:
-        return await self._db.run(lambda db: take(db, user, rate, burst), True)
+        return await self._db.run(lambda db: take(db, user, rate, burst), True, durable=False)

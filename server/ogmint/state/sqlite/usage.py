@@ -64,7 +64,8 @@ class SqliteUsage:
         self._db = db
 
     async def track(self, user: str, render: TrackedRender, retention: Retention) -> None:
-        await self._db.run(lambda db: track(db, user, render, retention), True)
+        # Counters: the last increments may be lost on power loss without breaking a promise.
+        await self._db.run(lambda db: track(db, user, render, retention), True, durable=False)
 
     async def fail(self, tracked: Tracking, status: int) -> None:
         r = tracked.render
@@ -85,7 +86,7 @@ class SqliteUsage:
             failed = dataclasses.replace(r, status=status)
             track(db, tracked.user, failed, tracked.retention)
 
-        await self._db.run(run, True)
+        await self._db.run(run, True, durable=False)
 
     async def days(self, user: str, first: str, last: str) -> list[DayCount]:
         rows = await self._db.run(

@@ -1,0 +1,199 @@
+"""The outside review's findings (issue 8), each through real HTTP on the embedded default."""
+
+from __future__ import annotations
+
+import base64
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+
+import orjson
+import pytest
+import trustme
+
+from bombs import bombs, encoded
+from conftest import Server
+from receiver import Receiver, write_ca
+from support import Reply, assert_error, request
+
+BODY = {"template": "blog", "title": "Hardened", "palette": "forest"}
+
+
+@pytest.fixture(scope="module")
+def srv(server_factory: Callable[..., Server]) -> Server:
+    return server_factory(OGMINT_ANONYMOUS_DAILY_LIMIT="1000000")
+
+
+@pytest.fixture(scope="module")
+def key(srv: Server) -> str:
+    return srv.create_key("hardening", plan="agency")
+
+
+def render(server: Server, key: str | None, body: object) -> Reply:
+    """POSTs a V2 render, waiting out the burst limit (these tests are about other answers)."""
+    headers = {"content-type": "application/json"}
+    if key is not None:
+        headers["x-api-key"] = key
+    data = body if isinstance(body, bytes) else orjson.dumps(body)
+    while True:
+        reply = request(server.url + "/api/v2/render", "POST", headers, data)
+        if reply.status != 429 or "burst" not in reply.json()["error"].lower():
+            return reply
+        time.sleep(0.25)
+
+
+def whsec(size: int) -> str:
+    return "whsec_" + base64.b64encode(bytes(range(size))).decode()
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["whsec_\u00e9\u00e9\u00e9\u00e9", "whsec_", whsec(1), whsec(23), whsec(65), "", "x" * 101],
+)
+def test_bad_webhook_secret_is_400(srv: Server, key: str, secret: str) -> None:
+    assert_error(render(srv, key, {**BODY, "webhookSecret": secret}), 400, "webhookSecret")
+
+
+@pytest.mark.parametrize(
+    "secret", [whsec(24), whsec(64), "pl\u00e4in s\u00e9cret \U0001f511", "x" * 100]
+)
+def test_good_webhook_secret_is_accepted(srv: Server, key: str, secret: str) -> None:
+    reply = render(srv, key, {**BODY, "webhookSecret": secret})
+    assert reply.status in (200, 201), reply.body
+
+
+def og(server: Server, headers: dict[str, str] | None = None, **params: str) -> Reply:
+    return request(f"{server.url}/api/og?{urllib.parse.urlencode(params)}", headers=headers)
+
+
+BAD_HOSTS = ["https://a..example.com/x.png", f"https://{'a' * 64}.example.com/x.png"]
+
+
+@pytest.mark.parametrize("url", BAD_HOSTS)
+@pytest.mark.parametrize("field", ["avatar", "logo"])
+def test_image_host_with_bad_dns_label_is_400(srv: Server, key: str, field: str, url: str) -> None:
+    assert_error(og(srv, template="blog", title="Labels", **{field: url}), 400, field)
+    assert_error(render(srv, key, {**BODY, field: url}), 400, field)
+
+
+@pytest.mark.parametrize("url", BAD_HOSTS)
+def test_webhook_host_with_bad_dns_label_is_400(srv: Server, key: str, url: str) -> None:
+    assert_error(render(srv, key, {**BODY, "webhookUrl": url}), 400, "webhookUrl")
+
+
+def test_failed_v1_render_of_a_key_holder_is_not_charged(srv: Server) -> None:
+    key = srv.create_key("refunds", plan="starter")
+    headers = {"x-api-key": key}
+    first = og(srv, headers, template="blog", title="Charged")
+    assert first.status == 200
+    remaining = int(first.headers["x-ratelimit-remaining"])
+    failed = og(srv, headers, template="blog", title="Not charged", avatar=BAD_HOSTS[1])
+    assert_error(failed, 400, "avatar")
+    again = og(srv, headers, template="blog", title="Charged again")
+    assert int(again.headers["x-ratelimit-remaining"]) == remaining - 1
+
+
+@pytest.mark.parametrize("value", ["\xff\xfe\xfd", "ogm_live_" + "\xe9" * 40, "x" * 5000, ""])
+def test_api_key_that_is_not_key_shaped_is_401(srv: Server, value: str) -> None:
+    assert_error(og(srv, {"x-api-key": value}, template="blog", title="Key"), 401)
+    assert_error(render(srv, value, BODY), 401)
+
+
+def with_metadata(body: dict[str, object], metadata: bytes) -> bytes:
+    """``body`` plus a ``metadata`` written as raw JSON text (beyond what orjson would write)."""
+    return orjson.dumps(body)[:-1] + b',"metadata":' + metadata + b"}"
+
+
+def nested(depth: int) -> bytes:
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+@pytest.mark.parametrize("depth", [33, 350, 900])
+def test_deeply_nested_metadata_is_400(srv: Server, key: str, depth: int) -> None:
+    assert_error(render(srv, key, with_metadata(BODY, nested(depth))), 400, "metadata")
+
+
+def test_metadata_nested_32_deep_is_accepted(srv: Server, key: str) -> None:
+    reply = render(srv, key, with_metadata({**BODY, "title": "Deep"}, nested(32)))
+    assert reply.status in (200, 201), reply.body
+
+
+@pytest.mark.parametrize("literal", [b"18446744073709551617", b"-18446744073709551617", b"1" * 30])
+def test_metadata_integer_beyond_2_pow_64_a_double_changes_is_400(
+    srv: Server, key: str, literal: bytes
+) -> None:
+    assert_error(render(srv, key, with_metadata(BODY, b'{"n":' + literal + b"}")), 400, "metadata")
+
+
+def test_metadata_float_literal_beyond_2_pow_64_is_accepted(srv: Server, key: str) -> None:
+    reply = render(srv, key, with_metadata({**BODY, "title": "Float"}, b'{"n":1e30}'))
+    assert reply.status in (200, 201), reply.body
+
+
+def anonymous(server: Server, forwarded: str, title: str) -> int:
+    return og(server, {"X-Forwarded-For": forwarded}, template="blog", title=title).status
+
+
+def test_forwarded_for_is_ignored_without_a_configured_proxy(
+    server_factory: Callable[..., Server],
+) -> None:
+    s = server_factory(OGMINT_ANONYMOUS_DAILY_LIMIT="2")
+    statuses = [anonymous(s, f"198.51.100.{i}", f"t{i}") for i in range(3)]
+    assert statuses == [200, 200, 429]
+
+
+def test_forwarded_hops_that_are_not_addresses_are_ignored(
+    server_factory: Callable[..., Server],
+) -> None:
+    s = server_factory(OGMINT_ANONYMOUS_DAILY_LIMIT="2", OGMINT_TRUSTED_PROXIES="127.0.0.1")
+    junk = ["x" * 3000, "not-an-ip", "1.2.3.4:80, [::1]", "2001:db8::1 junk"]
+    statuses = [anonymous(s, hop, f"junk{i}") for i, hop in enumerate(junk)]
+    assert statuses == [200, 200, 429, 429]  # all counted as the proxy's own address
+
+
+def test_ipv6_clients_are_limited_per_64(server_factory: Callable[..., Server]) -> None:
+    s = server_factory(OGMINT_ANONYMOUS_DAILY_LIMIT="2", OGMINT_TRUSTED_PROXIES="127.0.0.1")
+    same_64 = ["2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:db8:1:2:abcd::1"]
+    assert [anonymous(s, ip, f"v6-{ip}") for ip in same_64] == [200, 200, 429]
+    assert anonymous(s, "2001:db8:1:3::1", "next /64") == 200
+
+
+def test_storage_failure_503_names_no_path(server_factory: Callable[..., Server]) -> None:
+    s = server_factory()
+    key = s.create_key("disk")
+    (s.data_dir / "images").write_bytes(b"")  # a file where the image directory should be
+    reply = render(s, key, {**BODY, "title": "Disk trouble"})
+    body = assert_error(reply, 503)
+    assert body["error"] == "Image storage temporarily unavailable"
+    text = reply.body.decode()
+    assert "images" not in text and str(s.data_dir) not in text
+    log = s.data_dir.parent / f"server-{s.url.rsplit(':', 1)[1]}.log"
+    assert "cannot write images/" in log.read_text()  # the detail is logged
+
+
+@pytest.fixture(scope="module")
+def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Receiver, str]]:
+    """A local HTTPS origin serving the generated bombs (and one good avatar)."""
+    ca = trustme.CA()
+    r = Receiver(ca, files={**bombs(), "/good.png": encoded("PNG", (300, 300))})
+    r.start()
+    yield r, write_ca(ca, tmp_path_factory.mktemp("origin") / "ca.pem")
+    r.stop()
+
+
+def test_image_bombs_are_400_and_still_count_for_anonymous_callers(
+    server_factory: Callable[..., Server], origin: tuple[Receiver, str]
+) -> None:
+    receiver, ca_file = origin
+    s = server_factory(
+        OGMINT_ANONYMOUS_DAILY_LIMIT="6",
+        OGMINT_OUTBOUND_ALLOW="127.0.0.1",
+        OGMINT_OUTBOUND_CA_FILE=ca_file,
+    )
+    paths = ["/bomb-webp", "/bomb-png", "/bomb-gif", "/bomb-jpeg", "/truncated-webp"]
+    for i, path in enumerate(paths):
+        reply = og(s, template="blog", title=f"Bomb {i}", avatar=receiver.url(path))
+        assert_error(reply, 400, "avatar")
+    assert og(s, template="blog", title="Good", avatar=receiver.url("/good.png")).status == 200
+    # Six renders were asked for, five of them failed fetches: the allowance is used up.
+    assert_error(og(s, template="blog", title="Seventh"), 429)
