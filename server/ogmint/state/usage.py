@@ -36,12 +36,17 @@ class TrackedRender:
     slug: str  # V2 only; "" for V1
 
 
+#: How far past its bound a recent list may grow before it is trimmed (trimming on every
+#: render would cost more than the tracking itself in SQLite).
+TRIM_SLACK = 32
+
+
 @dataclass(frozen=True, slots=True)
 class Retention:
     """How much usage is kept per user."""
 
     days: int  # daily counts older than this many days are dropped
-    recent: int  # length of the recent-renders list
+    recent: int  # length of the recent-renders list (up to TRIM_SLACK more between trims)
 
 
 @dataclass(frozen=True, slots=True)

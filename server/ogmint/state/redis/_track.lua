@@ -10,12 +10,14 @@ end
 -- at the head of the recent list, trimmed to its length. ``slug`` overrides t's (dedup hits
 -- learn theirs in the script).
 local function track(day_key, recent_key, t, slug)
-  if tonumber(t[7]) < 400 then
-    redis.call('HINCRBY', day_key, t[4], 1)
+  -- The expiry is set with a kind's first render of the day, the trim once the list is over
+  -- its length: one command each on most calls.
+  if tonumber(t[7]) < 400 and redis.call('HINCRBY', day_key, t[4], 1) == 1 then
     redis.call('EXPIREAT', day_key, t[1])
   end
-  redis.call('LPUSH', recent_key, track_entry(t, slug))
-  redis.call('LTRIM', recent_key, 0, tonumber(t[2]) - 1)
+  if redis.call('LPUSH', recent_key, track_entry(t, slug)) > tonumber(t[2]) then
+    redis.call('LTRIM', recent_key, 0, tonumber(t[2]) - 1)
+  end
 end
 
 -- The ARGV values from ``first`` on, as the 8 tracking values.

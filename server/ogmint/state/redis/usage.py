@@ -17,6 +17,7 @@ class RedisUsage:
 
     def __init__(self, client: RedisClient) -> None:
         self._c = client
+        self._expiry: dict[tuple[str, int], int] = {}  # (day, retention days) → expire-at
 
     def day_key(self, user: str, day: str) -> str:
         return f"{self._c.prefix}{{a:{user}}}:usage:{day}"
@@ -28,8 +29,13 @@ class RedisUsage:
         """The keys (day hash, recent list) and the 8 values ``_track.lua`` reads."""
         r = tracked.render
         day = r.at[:10]
-        ends = datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC)
-        expire_at = int((ends + timedelta(days=tracked.retention.days)).timestamp())
+        expire_at = self._expiry.get((day, tracked.retention.days))
+        if expire_at is None:  # once per day: the tracking runs on every render
+            if len(self._expiry) > 64:
+                self._expiry.clear()
+            ends = datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC)
+            expire_at = int((ends + timedelta(days=tracked.retention.days)).timestamp())
+            self._expiry[(day, tracked.retention.days)] = expire_at
         keys = [self.day_key(tracked.user, day), self.recent_key(tracked.user)]
         values: list[str | int | float] = [
             expire_at,

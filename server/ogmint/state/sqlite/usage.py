@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import cast
 
 from ogmint.state.sqlite.db import Database
-from ogmint.state.usage import DayCount, Kind, Retention, TrackedRender, Tracking
+from ogmint.state.usage import TRIM_SLACK, DayCount, Kind, Retention, TrackedRender, Tracking
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage_days (
@@ -35,21 +35,28 @@ COLUMNS = {"v1": "v1", "v2": "v2", "dedup": "dedup"}
 
 def track(db: sqlite3.Connection, user: str, render: TrackedRender, retention: Retention) -> None:
     """Counts and lists one render inside the caller's transaction (the atomic steps use it)."""
-    day = render.at[:10]
-    oldest = (date.fromisoformat(day) - timedelta(days=retention.days - 1)).isoformat()
-    column = COLUMNS[render.kind]
-    if render.status < 400:
-        db.execute(
-            f"INSERT INTO usage_days (user_id, day, {column}) VALUES (?, ?, 1) "  # noqa: S608
-            f"ON CONFLICT (user_id, day) DO UPDATE SET {column} = {column} + 1",
-            (user, day),
-        )
-        db.execute("DELETE FROM usage_days WHERE user_id = ? AND day < ?", (user, oldest))
     db.execute(
         "INSERT INTO recent_renders (user_id, at, kind, template, title, status, slug) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (user, render.at, render.kind, render.template, render.title, render.status, render.slug),
     )
+    if render.status >= 400:
+        return
+    column = COLUMNS[render.kind]
+    (day_total,) = db.execute(
+        f"INSERT INTO usage_days (user_id, day, {column}) VALUES (?, ?, 1) "  # noqa: S608
+        f"ON CONFLICT (user_id, day) DO UPDATE SET {column} = {column} + 1 "
+        "RETURNING v1 + v2 + dedup",
+        (user, render.at[:10]),
+    ).fetchone()
+    if day_total % TRIM_SLACK == 1:  # the day's first render, then every TRIM_SLACK-th
+        trim(db, user, render.at[:10], retention)
+
+
+def trim(db: sqlite3.Connection, user: str, day: str, retention: Retention) -> None:
+    """Drops the user's counts older than the retention and renders past the list's length."""
+    oldest = (date.fromisoformat(day) - timedelta(days=retention.days - 1)).isoformat()
+    db.execute("DELETE FROM usage_days WHERE user_id = ? AND day < ?", (user, oldest))
     db.execute(
         "DELETE FROM recent_renders WHERE user_id = ? AND id <= (SELECT id FROM "
         "recent_renders WHERE user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
