@@ -300,7 +300,12 @@ def test_renders_and_usage_are_tracked(srv: Server) -> None:
     assert v2(srv, key, title="Tracked one").status == 200  # a dedup hit
     v1 = request(srv.url + "/api/og?template=docs&title=Tracked+V1", headers={"x-api-key": key})
     assert v1.status == 200
+    # A keyed V1 render that fails (the avatar's address is refused) is listed, not counted.
+    bad = "/api/og?template=blog&title=Failed+V1&avatar=https%3A%2F%2F10.0.0.1%2Fa.png"
+    assert request(srv.url + bad, headers={"x-api-key": key}).status == 400
     renders = c.get("/dashboard/renders").body.decode()
+    failed = renders[renders.index("Failed V1") :]
+    assert "status 400" in failed[: failed.index("</li>")]
     assert f'src="/i/{slug}"' in renders
     assert "Tracked V1" in renders
     assert renders.index("Tracked V1") < renders.index("Tracked one")  # newest first
