@@ -12,7 +12,7 @@ from sanic.config import Config
 from sanic.response import BaseHTTPResponse
 
 from ogmint.accounts import Accounts, SignInLimits
-from ogmint.api import deliveries, images, meta, v1, v2
+from ogmint.api import deliveries, images, meta, templates, v1, v2
 from ogmint.api.caller import KeyDirectory, TrustedProxies
 from ogmint.dashboard.pages import Pages
 from ogmint.dashboard.routes import blueprints as dashboard_blueprints
@@ -22,7 +22,7 @@ from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.rendering.images import ImageFetcher
 from ogmint.rendering.native import Renderer, bundled_font_dirs
 from ogmint.rendering.pipeline import RenderPipeline
-from ogmint.rendering.template import load_directory
+from ogmint.rendering.template import TemplateLimits, load_directory
 from ogmint.renders import RenderService
 from ogmint.services import Services
 from ogmint.settings import Settings
@@ -31,6 +31,7 @@ from ogmint.state.store import State
 from ogmint.state.usage import Retention
 from ogmint.storage.base import BlobStorage
 from ogmint.storage.local import LocalStorage
+from ogmint.templates import CustomTemplates, CustomTemplateSettings
 from ogmint.usage import Usage
 from ogmint.webhooks.queue import RetryPolicy
 from ogmint.webhooks.worker import DeliveryWorker
@@ -64,6 +65,26 @@ def make_storage(settings: Settings) -> BlobStorage:
     return LocalStorage(settings.data_dir)
 
 
+def custom_template_settings(settings: Settings) -> CustomTemplateSettings:
+    """The bounds on uploaded templates, from the settings."""
+    return CustomTemplateSettings(
+        limits=TemplateLimits(
+            max_bytes=settings.template_max_bytes,
+            max_elements=settings.template_max_elements,
+            max_depth=settings.template_max_depth,
+            max_instances=settings.template_max_instances,
+            max_filters=settings.template_max_filters,
+            max_blur=settings.template_max_blur,
+            max_stops=settings.template_max_stops,
+            max_images=settings.template_max_images,
+            max_image_pixels=settings.template_image_max_pixels,
+        ),
+        max_per_user=settings.max_templates_per_user,
+        render_budget=settings.template_render_budget,
+        cache_entries=settings.template_cache_entries,
+    )
+
+
 class TimedRequest(Request[Any, Any]):
     """A request stamped when it arrives (cheaper than a request middleware), for the metrics."""
 
@@ -77,7 +98,8 @@ class TimedRequest(Request[Any, Any]):
 def create_app(settings: Settings) -> Sanic[Any, Any]:
     """Builds the Sanic app; per-worker resources are created when each worker starts."""
     config = Config()
-    config.REQUEST_MAX_SIZE = 64 * 1024  # V1 has no body; V2 bodies are small JSON
+    # V1 has no body; V2 bodies are small JSON but for template uploads (JSON-escaped SVG).
+    config.REQUEST_MAX_SIZE = 2 * settings.template_max_bytes + 64 * 1024
     config.REQUEST_TIMEOUT = 10
     config.RESPONSE_TIMEOUT = 30
     config.KEEP_ALIVE_TIMEOUT = 15
@@ -89,6 +111,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     app.blueprint(v1.bp)
     app.blueprint(v2.bp)
     app.blueprint(deliveries.bp)
+    app.blueprint(templates.bp)
     app.blueprint(images.bp)
     app.blueprint(meta.bp)
     app.blueprint(dashboard_blueprints())
@@ -130,8 +153,8 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         await state.open()
         storage = make_storage(settings)
         await storage.open()
-        templates = load_directory(settings.templates_dir)
-        pipeline = RenderPipeline(renderer, templates, fetcher, metrics)
+        builtins = load_directory(settings.templates_dir)
+        pipeline = RenderPipeline(renderer, builtins, fetcher, metrics)
         webhooks = DeliveryWorker(
             state.deliveries,
             client,
@@ -151,6 +174,12 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             pipeline=pipeline,
             state=state,
             storage=storage,
+            templates=CustomTemplates(
+                state.templates,
+                renderer,
+                builtins,
+                custom_template_settings(settings),
+            ),
             renders=RenderService(
                 pipeline,
                 state,

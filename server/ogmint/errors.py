@@ -71,6 +71,26 @@ class FetchError(ValidationError):
     code = "fetch_failed"
 
 
+class TemplateInvalidError(ValidationError):
+    """An uploaded template was refused by the sanitiser or its test render."""
+
+    code = "invalid_template"
+
+
+class TemplateLimitError(OgmintError):
+    """The user already has as many custom templates as allowed."""
+
+    status = 400
+    code = "template_limit_reached"
+
+
+class RenderFailedError(OgmintError):
+    """The renderer refused a document (a template it cannot draw)."""
+
+    status = 400
+    code = "render_failed"
+
+
 class UnauthorizedError(OgmintError):
     status = 401
     code = "unauthorized"
@@ -81,6 +101,19 @@ class NotFoundError(OgmintError):
     status = 404
     code = "not_found"
     default_message = "Not found"
+
+
+class TemplateNotFoundError(NotFoundError):
+    """Unknown, deleted or someone else's custom template: the same answer for all (SPEC §5.1)."""
+
+    code = "template_not_found"
+    default_message = "Custom template not found"
+
+
+class TemplateTooLargeError(OgmintError):
+    status = 413
+    code = "template_too_large"
+    default_message = "Template source too large"
 
 
 class MethodNotAllowedError(OgmintError):
@@ -135,7 +168,14 @@ class SaturatedError(UnavailableError):
 
 
 class InternalError(OgmintError):
-    """A bug. The message is generic; details go to the log only."""
+    """A bug. The body's message is always generic; ``detail`` goes to the log only."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(None)
+        self.detail = detail or self.message
+
+    def __str__(self) -> str:
+        return self.detail
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,7 +222,7 @@ def make_error_handler(observe: Callable[[OgmintError], None]) -> object:
         def default(self, request: Request, exception: Exception) -> HTTPResponse:
             err = _as_ogmint(exception)
             observe(err)
-            if isinstance(err, InternalError) and err is not exception:
+            if isinstance(err, InternalError):
                 log.error(
                     "unhandled error on %s %s", request.method, request.path, exc_info=exception
                 )

@@ -20,6 +20,7 @@ from ogmint.keys import random_base62
 from ogmint.limits import BURST_CAPACITY, BURST_RATE, burst_refusal, quota_refusal
 from ogmint.rendering.params import RenderSpec
 from ogmint.rendering.pipeline import RenderPipeline
+from ogmint.rendering.template import Template
 from ogmint.state.deliveries import Delivery
 from ogmint.state.keys import ApiKeyRecord
 from ogmint.state.limits import LimitStatus
@@ -75,6 +76,7 @@ class RenderService:
         self,
         key: ApiKeyRecord,
         spec: RenderSpec,
+        template: Template,
         webhook: Callable[[RenderRecord], Delivery] | None = None,
         burst: LimitStatus | None = None,
     ) -> tuple[RenderRecord, bool, LimitStatus]:
@@ -85,7 +87,7 @@ class RenderService:
         new render, in the same atomic step that records it; dedup hits queue nothing (SPEC §3).
         """
         scope = key.key_id  # SPEC §3: dedup is per API key
-        dedup = spec.digest(self._pipeline.template_for(spec).digest)
+        dedup = spec.digest(template.digest)  # a template's new version is a new dedup key
         known = self._known.get((scope, dedup))
         if known is not None:
             # Answered from this worker's memory: tracked with the burst token when one is
@@ -132,7 +134,9 @@ class RenderService:
         charged = admission.quota or burst
         try:
             try:
-                record, created = await self._render_and_store(key, scope, dedup, spec, webhook)
+                record, created = await self._render_and_store(
+                    key, scope, dedup, spec, template, webhook
+                )
             except BaseException:
                 await self._state.limits.refund_quota(key.user)  # errors are free
                 raise
@@ -160,9 +164,10 @@ class RenderService:
         scope: str,
         dedup: str,
         spec: RenderSpec,
+        template: Template,
         webhook: Callable[[RenderRecord], Delivery] | None,
     ) -> tuple[RenderRecord, bool]:
-        png = await self._pipeline.render(spec, api="v2")
+        png = await self._pipeline.render(spec, template, api="v2")
         for _ in range(SLUG_ATTEMPTS):
             slug = random_base62(SLUG_LENGTH)
             path = storage_key(slug)

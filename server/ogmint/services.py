@@ -15,6 +15,7 @@ from ogmint.renders import RenderService
 from ogmint.settings import Settings
 from ogmint.state.store import State
 from ogmint.storage.base import BlobStorage
+from ogmint.templates import CustomTemplates
 from ogmint.usage import Usage
 from ogmint.webhooks.worker import DeliveryWorker
 
@@ -27,6 +28,7 @@ class Services:
     state: State
     storage: BlobStorage
     renders: RenderService
+    templates: CustomTemplates
     client: GuardedClient
     proxies: TrustedProxies
     keys: KeyDirectory

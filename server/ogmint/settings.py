@@ -160,6 +160,38 @@ class Settings:
         2 * 1024 * 1024, "Largest SVG document the renderer accepts.", _positive_int
     )
     max_svg_nodes: int = _setting(20_000, "Most XML nodes in an SVG document.", _positive_int)
+    max_templates_per_user: int = _setting(
+        100, "Custom templates one user may have (SPEC §5.1).", _positive_int
+    )
+    template_max_bytes: int = _setting(
+        256 * 1024, "Largest custom template source, in bytes (413 above).", _positive_int
+    )
+    template_max_elements: int = _setting(
+        2000, "Most elements in a template document.", _positive_int
+    )
+    template_max_depth: int = _setting(24, "Deepest element nesting in a template.", _positive_int)
+    template_max_instances: int = _setting(
+        5000,
+        "Most elements a template draws once every <use> and url(#…) reference is expanded.",
+        _positive_int,
+    )
+    template_max_filters: int = _setting(8, "Most <filter> elements in a template.", int)
+    template_max_blur: float = _setting(
+        40.0, "Largest blur (stdDeviation, after transforms) in a template.", _positive_float
+    )
+    template_max_stops: int = _setting(32, "Most stops in one template gradient.", _positive_int)
+    template_max_images: int = _setting(
+        4, "Most embedded data: images (PNG/JPEG) in a custom template.", int
+    )
+    template_image_max_pixels: int = _setting(
+        2_000_000, "Largest embedded template image, in decoded pixels.", _positive_int
+    )
+    template_render_budget: float = _setting(
+        1.0, "Seconds the test render of an uploaded template may take (else 400).", _positive_float
+    )
+    template_cache_entries: int = _setting(
+        256, "Compiled custom templates kept per worker, by version.", _positive_int
+    )
     access_log: bool = _setting(False, "Log every request (costs throughput).", _bool)
     metrics_dir: str = _setting(
         "",

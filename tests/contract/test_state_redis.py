@@ -51,6 +51,8 @@ def calls(state: State) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
         ("get_render", lambda: renders.get_render("slugAAAA")),
         ("list_deliveries", lambda: state.deliveries.list_deliveries("slugAAAA")),
         ("claim_deliveries", lambda: state.deliveries.claim_deliveries("w", 1, lease=5)),
+        ("template_version", lambda: state.templates.template_version("alice", "custom_x")),
+        ("list_templates", lambda: state.templates.list_templates("alice")),
         ("create_account", lambda: state.accounts.create_account("bob", "b@x.y", False)),
         ("get_account", lambda: state.accounts.get_account("alice")),
         ("use_link", lambda: state.accounts.use_link("h", "pw")),

@@ -19,6 +19,16 @@ from receiver import Receiver, wait_until, write_ca
 from support import Reply, request
 
 PASSWORD = "a long enough passphrase"
+FIXED = """<svg xmlns="http://www.w3.org/2000/svg" xmlns:og="https://ogmint.dev/ns/template"
+     width="1200" height="630" viewBox="0 0 1200 630" og:description="Journey card">
+  <rect width="1200" height="630" fill="{{bg}}"/>
+  <rect x="80" y="120" width="96" height="8" rx="4" fill="{{accent}}"/>
+  <og:text field="title" x="80" y="170" width="1040" height="280" max-size="72" min-size="40"
+           weight="700" max-lines="3" valign="middle"/>
+</svg>
+"""
+#: The same card with a script on line 4: refused, and the error names that line.
+BROKEN = FIXED.replace('  <rect x="80"', '  <script>alert(1)</script>\n  <rect x="80"', 1)
 NAV = ["Settings", "Usage", "Renders", "Templates", "API"]
 
 
@@ -121,6 +131,30 @@ def test_journey(srv: Server, receiver: Receiver, context: BrowserContext, shots
     shots.take(page, "renders")
     page.get_by_role("button", name="Redeliver").click()
     receiver.wait_for("/journey", 2)
+
+    # A broken template: refused with the error at its line; fixed, previewed, saved.
+    page.get_by_role("link", name="Templates", exact=True).click()
+    page.get_by_role("link", name="New template").click()
+    page.get_by_label("Template SVG").fill(BROKEN)
+    page.get_by_role("button", name="Save template").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Line 4")
+    expect(alert).to_contain_text("script")
+    expect(page.locator("#line-4.bad")).to_contain_text("<script>")
+    shots.take(page, "template-refused")
+    page.get_by_label("Template SVG").fill(FIXED)
+    page.get_by_label("Name").fill("Journey card")
+    page.get_by_role("button", name="Preview template").click()
+    shown = page.get_by_role("img", name="Template preview")
+    expect(shown).to_be_visible()
+    wait_until(lambda: shown.evaluate("i => i.complete && i.naturalWidth") or None, 10)
+    shots.take(page, "template-preview")
+    page.get_by_role("button", name="Save template").click()
+    expect(page.get_by_role("heading", name=re.compile("Journey card"))).to_be_visible()
+    template_id = page.url.split("/dashboard/templates/")[1].split("?")[0]
+    assert re.fullmatch(r"custom_[0-9A-Za-z]{12,}", template_id)
+    custom = v2(srv, key, template=template_id, title="With my own template")
+    assert custom.status == 201, custom.body
 
     # The playground's V1 URL renders.
     page.get_by_role("link", name="Templates", exact=True).click()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import boto3
 import orjson
@@ -19,6 +20,7 @@ from conftest import Server
 from support import Reply, assert_error, assert_names_no_internals, request, until_admitted
 
 BODY = {"template": "blog", "title": "Race", "palette": "forest"}
+EXAMPLES = Path(__file__).resolve().parents[2] / "templates" / "examples"
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +111,41 @@ def test_burst_limit_holds_across_servers(cluster) -> None:  # type: ignore[no-u
     assert {r.status for r in replies} <= {400, 429}
     assert 5 <= len(admitted) <= 5 + int(5 * elapsed) + 1, (len(admitted), elapsed)
     assert len(admitted) < 30  # the bucket did run dry
+
+
+def test_after_a_template_update_no_server_renders_the_old_version(cluster) -> None:  # type: ignore[no-untyped-def]
+    a, b, _redis, _s3 = cluster
+    key = a.create_key("tpl-scaleout", plan="agency")
+    launch = (EXAMPLES / "launch-card.svg").read_text()
+    headers = {"content-type": "application/json", "x-api-key": key}
+    created = request(a.url + "/api/v2/templates", "POST", headers, orjson.dumps({"svg": launch}))
+    assert created.status == 201, created.body
+    template_id = created.json()["template"]["id"]
+    body = {"template": template_id, "title": "Versions", "palette": "forest"}
+    old = render(b, key, body)  # b compiles and caches the first version, and renders it
+    assert old.status == 201, old.body
+    assert corner(old) == (0x0F, 0x1F, 0x17)  # forest's bg
+    # The new version paints the background with the accent colour.
+    edited = launch.replace('fill="{{bg}}"', 'fill="{{accent}}"', 1)
+    time.sleep(1.1)  # burst tokens for the next calls
+    put = request(
+        a.url + f"/api/v2/templates/{template_id}", "PUT", headers, orjson.dumps({"svg": edited})
+    )
+    assert put.status == 200, put.body
+    new = render(b, key, body)  # at once, on the other server
+    assert new.status == 201, new.body
+    assert new.json()["slug"] != old.json()["slug"]
+    assert corner(new) == (0x4A, 0xDE, 0x80)  # forest's accent: the new version
+    deleted = request(a.url + f"/api/v2/templates/{template_id}", "DELETE", headers)
+    assert deleted.status == 200
+    assert_error(render(b, key, body), 404)
+
+
+def corner(reply: Reply) -> tuple[int, int, int]:
+    """The colour of the top-right corner of the render's stored image."""
+    image = request(reply.json()["url"]).image().convert("RGB")
+    r, g, b = image.getpixel((1190, 8))  # type: ignore[misc]
+    return r, g, b
 
 
 def test_redis_outage_gives_quick_503_then_recovers(cluster) -> None:  # type: ignore[no-untyped-def]

@@ -182,7 +182,7 @@ def test_auth_errors(srv: Server) -> None:
         ({**BODY, "webhookSecret": "s" * 101}, 400, "webhookSecret"),
         ({**BODY, "metadata": [1]}, 400, "metadata"),
         ({**BODY, "metadata": {"x": "y" * 5000}}, 400, "metadata"),
-        ({**BODY, "template": "custom_nope"}, 400, "template"),
+        ({**BODY, "template": "custom_nope"}, 404, "template"),
     ],
 )
 def test_bad_bodies(srv: Server, body: object, status: int, field: str | None) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import re
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from ogmint.rendering.params import IMAGE_FIELDS, TEXT_LIMITS
 from ogmint.rendering.template import (
@@ -12,6 +16,7 @@ from ogmint.rendering.template import (
     MAX_ELEMENTS,
     MAX_TEMPLATE_BYTES,
     TemplateError,
+    TemplateLimits,
     compile_template,
     load_directory,
 )
@@ -74,7 +79,7 @@ def test_digest_follows_content() -> None:
     [
         ("<script>alert(1)</script>", "script"),
         ('<foreignObject width="10" height="10"><p>x</p></foreignObject>', "foreignObject"),
-        ('<image href="https://example.com/a.png" width="1" height="1"/>', "image"),
+        ('<image href="https://example.com/a.png" width="1" height="1"/>', "<image>"),
         ("<style>rect { fill: red }</style>", "style"),
         ('<a href="#x"><rect width="1" height="1"/></a>', "<a>"),
         ('<rect width="1" height="1" onload="alert(1)"/>', "onload"),
@@ -206,6 +211,45 @@ def test_text_content_is_escaped_in_output() -> None:
     template = compile_template("t", doc("<desc>a &lt;script&gt; b</desc>"))
     static = "".join(p for p in template.parts if isinstance(p, str))
     assert "<script>" not in static and "&lt;script&gt;" in static
+
+
+def _png(size: tuple[int, int], kind: str = "PNG") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (10, 200, 30)).save(out, kind)
+    return out.getvalue()
+
+
+def _image(data: bytes, mime: str = "image/png") -> str:
+    encoded = base64.b64encode(data).decode()
+    return f'<image width="10" height="10" href="data:{mime};base64,{encoded}"/>'
+
+
+def test_errors_name_the_element_and_its_line() -> None:
+    source = (HEAD + "\n<g>\n  <rect width='1' height='1' onclick='x()'/>\n</g>" + TITLE).encode()
+    with pytest.raises(TemplateError) as info:
+        compile_template("t", source + b"</svg>")
+    assert (info.value.element, info.value.line) == ("rect", 3)
+    assert str(info.value) == "line 3, <rect>: attribute 'onclick' is not allowed"
+
+
+def test_embedded_images_only_in_custom_templates_and_re_encoded() -> None:
+    jpeg = _image(_png((40, 30), "JPEG"), "image/jpeg")
+    with pytest.raises(TemplateError, match="not allowed"):
+        compile_template("t", doc(jpeg))  # built-ins may not embed images
+    template = compile_template("t", doc(jpeg), custom=True)
+    svg = "".join(p for p in template.parts if isinstance(p, str))
+    (data,) = re.findall(r'href="data:image/png;base64,([^"]+)"', svg)
+    assert base64.b64decode(data).startswith(b"\x89PNG")  # the JPEG came back as a PNG
+    with pytest.raises(TemplateError, match="pixels"):
+        compile_template("t", doc(_image(_png((2000, 1001)))), custom=True)
+
+
+def test_use_instances_are_counted_after_expansion() -> None:
+    fan = '<defs><rect id="r" width="1" height="1"/><g id="g">' + '<use href="#r"/>' * 10
+    fan += "</g></defs>" + '<use href="#g"/>' * 10  # 22 elements, ~130 drawn
+    compile_template("t", doc(fan))
+    with pytest.raises(TemplateError, match="expand to more than 100"):
+        compile_template("t", doc(fan), TemplateLimits(max_instances=100))
 
 
 @pytest.mark.parametrize("deviation", ["40", "0 40", "40,2"])

@@ -23,7 +23,9 @@ async def og_image(request: Request) -> HTTPResponse:
     # Repeated names: the first wins; unknown names are ignored (caches append junk).
     raw = {name: values[0] for name, values in request.args.items()}
     spec = svc.pipeline.parse(raw, strict=False)
-    etag = svc.pipeline.etag(spec)
+    # A custom template is its owner's: anonymous callers get the same 404 as for unknown ids.
+    template = await svc.templates.resolve(key.user if key else None, spec.template)
+    etag = svc.pipeline.etag(spec, template)
     headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag}
     if etag in request.headers.get("if-none-match", ""):
         return HTTPResponse(status=304, headers=headers)
@@ -50,7 +52,7 @@ async def og_image(request: Request) -> HTTPResponse:
         refund = partial(svc.state.limits.refund_quota, key.user)
     headers.update(status.headers())
     try:
-        image = await svc.pipeline.render(spec, api="v1")
+        image = await svc.pipeline.render(spec, template, api="v1")
     except FetchError as e:
         # A fetch that fails still made the server work: anonymous callers pay for it, or
         # failing image bombs would be free (SPEC §7). Key holders' errors stay free.

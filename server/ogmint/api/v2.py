@@ -18,6 +18,7 @@ from ogmint.errors import (
     BadJSONError,
     FieldError,
     OgmintError,
+    PayloadTooLargeError,
     UnauthorizedError,
     ValidationError,
 )
@@ -30,6 +31,8 @@ from ogmint.webhooks.signing import secret_problem
 
 bp = Blueprint("v2")
 
+#: Render bodies are small JSON (the server-wide bound is sized for template uploads).
+MAX_BODY_BYTES = 64 * 1024
 MAX_METADATA_BYTES = 4096
 WEBHOOK_FIELDS = ("webhookUrl", "webhookSecret", "metadata")
 #: Request-time DNS check of ``webhookUrl``: bounded, the attempts check again anyway.
@@ -98,11 +101,14 @@ def _render_request(request: Request, svc: Services) -> tuple[RenderSpec, dict[s
 @bp.post("/api/v2/render")
 async def create_render(request: Request) -> HTTPResponse:
     svc: Services = request.app.ctx.services
+    if len(request.body or b"") > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(f"Request body larger than {MAX_BODY_BYTES} bytes")
     key = await svc.keys.authenticate(request)
     if key is None:
         raise UnauthorizedError("Missing x-api-key header")
     try:
         spec, body = _render_request(request, svc)
+        template = await svc.templates.resolve(key.user, spec.template)
     except OgmintError:
         await take_burst(svc.state.limits, key)  # refused requests count too; a 429 comes first
         raise
@@ -123,7 +129,7 @@ async def create_render(request: Request) -> HTTPResponse:
             metadata=body.get("metadata") or {},
         )
     # Without a token taken yet, it is taken with the dedup lookup, quota and claim at once.
-    record, created, status = await svc.renders.create(key, spec, webhook, burst)
+    record, created, status = await svc.renders.create(key, spec, template, webhook, burst)
     dispatched = created and webhook is not None
     if dispatched:
         svc.webhooks.wake()

@@ -33,8 +33,8 @@ class Pages:
         )
         self._env.globals["nav"] = NAV
 
-    def html(self, name: str, status: int = 200, **context: Any) -> HTTPResponse:
-        body = self._env.get_template(name).render(**context)
+    def html(self, page: str, status: int = 200, **context: Any) -> HTTPResponse:
+        body = self._env.get_template(page).render(**context)
         return HTTPResponse(
             body,
             status=status,

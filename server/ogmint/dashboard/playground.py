@@ -9,7 +9,7 @@ from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.responses import png
 from ogmint.dashboard.auth import require
-from ogmint.errors import ValidationError
+from ogmint.errors import TemplateNotFoundError, ValidationError
 from ogmint.rendering.palettes import PALETTES
 from ogmint.services import Services
 
@@ -59,13 +59,15 @@ async def templates(request: Request) -> HTTPResponse:
     params = playground_params(args)
     error = ""
     try:
-        svc.pipeline.parse(params, strict=False)
-    except ValidationError as e:
+        spec = svc.pipeline.parse(params, strict=False)
+        await svc.templates.resolve(me.user, spec.template)
+    except (ValidationError, TemplateNotFoundError) as e:
         error = e.message
     return svc.pages.html(
         "templates.html",
         visitor=me,
         builtins=list(svc.pipeline.templates.values()),
+        custom=await svc.templates.list(me.user),
         palettes=list(PALETTES),
         params=params,
         preview="/dashboard/preview.png?" + urlencode(params),
@@ -79,8 +81,9 @@ async def templates(request: Request) -> HTTPResponse:
 async def preview(request: Request) -> HTTPResponse:
     """A picture for the signed-in user's pages: not stored, no quota (the render pool bounds it)."""
     svc: Services = request.app.ctx.services
-    await require(request)
+    me = await require(request)
     raw = {name: values[0] for name, values in request.args.items()}
     spec = svc.pipeline.parse(raw, strict=False)
-    image = await svc.pipeline.render(spec, api="preview")
+    template = await svc.templates.resolve(me.user, spec.template)  # another user's: 404
+    image = await svc.pipeline.render(spec, template, api="preview")
     return png(image, {"Cache-Control": "private, max-age=3600"})

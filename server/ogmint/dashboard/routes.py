@@ -5,7 +5,7 @@ from __future__ import annotations
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.blueprint_group import BlueprintGroup
 
-from ogmint.dashboard import console, playground, reference, renders, signin
+from ogmint.dashboard import console, editor, playground, reference, renders, signin
 from ogmint.dashboard.auth import SECURITY_HEADERS, SignedOut, is_https, to_sign_in
 from ogmint.dashboard.pages import STATIC_DIR
 
@@ -23,7 +23,15 @@ def _signed_out(request: Request, exception: Exception) -> HTTPResponse:
     return to_sign_in(request)
 
 
-BLUEPRINTS = (signin.bp, console.bp, renders.bp, playground.bp, reference.bp, assets)
+BLUEPRINTS = (
+    signin.bp,
+    console.bp,
+    renders.bp,
+    editor.bp,
+    playground.bp,
+    reference.bp,
+    assets,
+)
 for _bp in BLUEPRINTS:
     _bp.middleware(_security_headers, "response")
     _bp.exception(SignedOut)(_signed_out)

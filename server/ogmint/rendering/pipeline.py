@@ -7,12 +7,15 @@ from collections.abc import Mapping
 
 import xxhash
 
-from ogmint.errors import ValidationError
+from ogmint.errors import RenderFailedError
 from ogmint.metrics import Api, Metrics
 from ogmint.rendering.images import ImageFetcher
-from ogmint.rendering.native import Renderer
+from ogmint.rendering.native import Renderer, RenderError
 from ogmint.rendering.params import RenderSpec, parse_params
 from ogmint.rendering.template import Template
+
+#: Custom template ids (SPEC §5.1) start with this; which exist is known only per user.
+CUSTOM_PREFIX = "custom_"
 
 #: Largest side fetched images are reduced to before rendering (2x their size on the card).
 IMAGE_SIDES = {"avatar": 192, "logo": 480}
@@ -29,7 +32,7 @@ def render_png(
 
 
 class RenderPipeline:
-    """Validates parameters and renders them with the built-in templates."""
+    """Validates parameters and renders them with a template (built-in or custom)."""
 
     def __init__(
         self,
@@ -56,29 +59,24 @@ class RenderPipeline:
         return parse_params(
             raw,
             strict=strict,
-            template_exists=self._templates.__contains__,
+            template_exists=lambda name: name in self._templates or name.startswith(CUSTOM_PREFIX),
             resolve_font=self._renderer.resolve_family,
         )
 
-    def template_for(self, spec: RenderSpec) -> Template:
-        template = self._templates.get(spec.template)
-        if template is None:
-            raise ValidationError.field("template", f"unknown template {spec.template!r}")
-        return template
-
-    def etag(self, spec: RenderSpec) -> str:
-        """A strong ETag from everything that determines the image, known before rendering."""
-        digest = self.template_for(spec).digest
+    @staticmethod
+    def etag(spec: RenderSpec, template: Template) -> str:
+        """A strong ETag from everything that determines the image, known before rendering
+        (the template's digest is its version: a new version is a new ETag)."""
+        digest = template.digest
         return (
             '"' + xxhash.xxh3_128_hexdigest(RENDER_VERSION.encode() + spec.canonical(digest)) + '"'
         )
 
-    async def render(self, spec: RenderSpec, *, api: Api) -> bytes:
-        """Fetches the spec's images, then renders it in the bounded render pool.
+    async def render(self, spec: RenderSpec, template: Template, *, api: Api) -> bytes:
+        """Fetches the spec's images, then renders it with ``template`` in the render pool.
 
         ``api`` (the caller's API version) labels the render in the metrics.
         """
-        template = self.template_for(spec)
         wanted = {f: url for f in IMAGE_SIDES if (url := spec.text(f))}
         if wanted:
             self._renderer.capacity.check()  # a saturated worker fetches nothing: 503 first
@@ -87,5 +85,10 @@ class RenderPipeline:
         )
         images = dict(zip(wanted, fetched, strict=True))
         renderer = self._renderer
-        with self._metrics.rendering(api, spec.template):
-            return await renderer.run(lambda: render_png(renderer, template, spec, images))
+        # Custom ids are per user: one label for all of them keeps the metrics bounded.
+        label = "custom" if spec.template.startswith(CUSTOM_PREFIX) else spec.template
+        with self._metrics.rendering(api, label):
+            try:
+                return await renderer.run(lambda: render_png(renderer, template, spec, images))
+            except (RenderError, ValueError) as e:  # what the checks let through never 500s
+                raise RenderFailedError(f"The template could not be rendered: {e}") from e

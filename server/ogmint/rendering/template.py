@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
@@ -19,18 +20,31 @@ from xml.sax.saxutils import escape, quoteattr
 
 from ogmint.rendering.palettes import Colors
 from ogmint.rendering.params import IMAGE_FIELDS, TEXT_LIMITS, RenderSpec
+from ogmint.rendering.sanitiser import (
+    OG_NS,
+    SVG_NS,
+    XLINK_NS,
+    Document,
+    TemplateError,
+    TemplateLimits,
+    TemplateTooLarge,
+    check_attribute,
+    check_document,
+    check_element,
+    embedded_image,
+    local_name,
+    parse,
+)
 
-SVG_NS = "http://www.w3.org/2000/svg"
-XLINK_NS = "http://www.w3.org/1999/xlink"
-OG_NS = "https://ogmint.dev/ns/template"
-WIDTH, HEIGHT = 1200, 630
-_DTD = re.compile(r"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
+__all__ = ["Template", "TemplateError", "TemplateLimits", "TemplateTooLarge", "compile_template"]
+
 PLACEHOLDER = re.compile(r"\{\{(bg|text|accent|surface)\}\}")
-MAX_TEMPLATE_BYTES = 256 * 1024
-MAX_ELEMENTS = 2000
-MAX_DEPTH = 24
-#: Largest filter blur radius: filters allocate layers proportional to their reach.
-MAX_BLUR = 40.0
+DEFAULT_LIMITS = TemplateLimits()
+MAX_TEMPLATE_BYTES = DEFAULT_LIMITS.max_bytes
+MAX_ELEMENTS = DEFAULT_LIMITS.max_elements
+MAX_DEPTH = DEFAULT_LIMITS.max_depth
+#: Largest number an og: element attribute may hold (positions, sizes).
+MAX_OG_NUMBER = 10_000.0
 
 #: SVG elements a template may use; everything else (script, foreignObject, …) is refused.
 ALLOWED_ELEMENTS = frozenset(
@@ -40,10 +54,6 @@ ALLOWED_ELEMENTS = frozenset(
         "feOffset feFlood feComposite feMerge feMergeNode feBlend feColorMatrix"
     ).split()
 )
-
-
-class TemplateError(ValueError):
-    """The template document is invalid or unsafe."""
 
 
 class TextFitter(Protocol):
@@ -270,33 +280,19 @@ def _emit_image(s: ImageSlot, out: list[str], png: bytes) -> None:
 # Compilation
 
 
-def compile_template(name: str, source: bytes) -> Template:
-    """Validates, sanitises and compiles a template document."""
-    if len(source) > MAX_TEMPLATE_BYTES:
-        raise TemplateError(f"template is larger than {MAX_TEMPLATE_BYTES} bytes")
-    try:
-        # UTF-8 only: a check on bytes could be dodged with another encoding (UTF-16).
-        text = source.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise TemplateError("template must be UTF-8") from e
-    if _DTD.search(text):
-        raise TemplateError("DTDs and entities are not allowed")
-    try:
-        # A str input makes expat ignore any encoding declaration.
-        root = ET.fromstring(text)  # noqa: S314 - no DTD/entities (checked above)
-    except ET.ParseError as e:
-        raise TemplateError(f"not well-formed XML: {e}") from e
-    if root.tag != f"{{{SVG_NS}}}svg":
-        raise TemplateError("root element must be <svg> in the SVG namespace")
-    if root.get("width") != str(WIDTH) or root.get("height") != str(HEIGHT):
-        raise TemplateError(f"root <svg> must have width={WIDTH} height={HEIGHT}")
-    elements = sum(1 for _ in root.iter())
-    if elements > MAX_ELEMENTS:
-        raise TemplateError(f"template has more than {MAX_ELEMENTS} elements")
+def compile_template(
+    name: str, source: bytes, limits: TemplateLimits = DEFAULT_LIMITS, *, custom: bool = False
+) -> Template:
+    """Validates, sanitises and compiles a template document.
 
-    compiler = _Compiler()
+    ``custom`` (uploads) also accepts ``<image>`` with an embedded PNG/JPEG, re-encoded here.
+    """
+    doc = parse(source, limits)
+    check_document(doc, limits)
+    root = doc.root
+    compiler = _Compiler(doc, limits, custom)
     head = compiler.open_tag(root, root=True)
-    children = [(_local(c.tag)[1], compiler.child(c, 1)) for c in root]
+    children = [(local_name(c.tag)[1], compiler.child(c, 1)) for c in root]
     # The background layer is the longest run of leading children that depend on nothing
     # but the colours: it is rasterised once per palette and cached by the renderer. <defs>
     # from it are repeated in the foreground so later elements can still reference them.
@@ -310,7 +306,7 @@ def compile_template(name: str, source: bytes) -> Template:
     ]
     parts = [*head, *(p for _, c in children for p in c), "</svg>"]
     if "title" not in compiler.fields:
-        raise TemplateError('template must place the title (og:text field="title")')
+        raise doc.error(root, 'template must place the title (og:text field="title")')
     fields = tuple(
         FieldInfo(
             name=f,
@@ -362,23 +358,28 @@ def _merge(parts: list[Part]) -> Iterator[Part]:
         yield "".join(buf)
 
 
-def _local(tag: str) -> tuple[str, str]:
-    ns, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
-    return ns, local
-
-
 class _Compiler:
-    def __init__(self) -> None:
+    def __init__(self, doc: Document, limits: TemplateLimits, custom: bool) -> None:
+        self.doc = doc
+        self.limits = limits
+        self.custom = custom
         self.fields: set[str] = set()
         self.images = 0
+        self.embedded = 0
 
     def element(self, el: ET.Element, depth: int, root: bool = False) -> list[Part]:
-        if depth > MAX_DEPTH:
-            raise TemplateError(f"elements nested deeper than {MAX_DEPTH}")
-        ns, local = _local(el.tag)
+        if depth > self.limits.max_depth:
+            raise self.doc.error(el, f"elements nested deeper than {self.limits.max_depth}")
+        ns, local = local_name(el.tag)
         if ns == OG_NS:
-            part = self.og_element(local, el)
+            try:
+                part = self.og_element(local, el)
+            except TemplateError as e:
+                if e.line is not None:
+                    raise
+                raise self.doc.error(el, e.reason) from e
             return self.conditional(el, [part])
+        check_element(self.doc, el, self.limits)
         parts = self.open_tag(el, root)
         if (el.text and el.text.strip()) or local in {"text", "tspan", "title", "desc"}:
             parts.extend(_substitute(escape(el.text or "")))
@@ -394,21 +395,28 @@ class _Compiler:
         return parts
 
     def open_tag(self, el: ET.Element, root: bool = False) -> list[Part]:
-        ns, local = _local(el.tag)
-        if ns != SVG_NS or local not in ALLOWED_ELEMENTS:
-            raise TemplateError(f"element <{local}> is not allowed")
+        ns, local = local_name(el.tag)
+        image = self.custom and local == "image"
+        if ns != SVG_NS or (local not in ALLOWED_ELEMENTS and not image):
+            raise self.doc.error(el, "element is not allowed")
+        if image:
+            self.embedded += 1
+            if self.embedded > self.limits.max_images:
+                raise self.doc.error(el, f"more than {self.limits.max_images} embedded images")
         parts: list[Part] = [f"<{local}"]
         if root:
             parts.append(f' xmlns="{SVG_NS}"')
         for key, value in el.attrib.items():
-            kns, kname = _local(key)
+            kns, kname = local_name(key)
             if kns == OG_NS:
                 continue
             if kns == XLINK_NS and kname == "href":
                 kname = "href"
             elif kns:
-                raise TemplateError(f"attribute {key} is not allowed")
-            _check_attribute(local, kname, value)
+                raise self.doc.error(el, f"attribute {kname!r} in namespace {kns} is not allowed")
+            check_attribute(self.doc, el, kname, value, self.limits, self.custom)
+            if image and kname == "href":
+                value = embedded_image(self.doc, el, value, self.limits)
             parts.append(f" {kname}=")
             parts.extend(_substitute(quoteattr(value)))
         parts.append(">")
@@ -420,7 +428,10 @@ class _Compiler:
             if names is not None:
                 fields = tuple(names.split())
                 for f in fields:
-                    _check_field(f)
+                    try:
+                        _check_field(f)
+                    except TemplateError as e:
+                        raise self.doc.error(el, e.reason) from e
                 parts = [Cond(fields, negate, tuple(_merge(parts)))]
         return parts
 
@@ -488,25 +499,6 @@ def _check_field(name: str) -> None:
         raise TemplateError(f"unknown field {name!r}")
 
 
-_URL_REF = re.compile(r"url\(\s*['\"]?([^)'\"]*)", re.IGNORECASE)
-
-
-def _check_attribute(element: str, name: str, value: str) -> None:
-    """Refuses event handlers, styles, and any reference that is not to the document itself."""
-    lname = name.lower()
-    if lname.startswith("on") or lname == "style":
-        raise TemplateError(f"attribute {name!r} is not allowed")
-    if lname == "href" and not value.startswith("#"):
-        raise TemplateError(f"<{element} href> may only reference elements in the template")
-    if lname == "stddeviation" and any(
-        float(v) > MAX_BLUR for v in value.replace(",", " ").split()
-    ):
-        raise TemplateError(f"blur larger than {MAX_BLUR} is not allowed")
-    for ref in _URL_REF.findall(value):
-        if not ref.startswith("#"):
-            raise TemplateError(f"url() in {name!r} may only reference elements in the template")
-
-
 def _substitute(text: str) -> list[Part]:
     out: list[Part] = []
     pos = 0
@@ -521,7 +513,7 @@ def _substitute(text: str) -> list[Part]:
 class _Attrs:
     def __init__(self, el: ET.Element) -> None:
         self.el = el
-        self.tag = _local(el.tag)[1]
+        self.tag = local_name(el.tag)[1]
 
     def req(self, key: str) -> str:
         value = self.el.get(key)
@@ -539,9 +531,12 @@ class _Attrs:
                 raise TemplateError(f"og:{self.tag} needs attribute {key!r}")
             return default
         try:
-            return float(value)
+            number = float(value)
         except ValueError as e:
             raise TemplateError(f"og:{self.tag} {key}={value!r} is not a number") from e
+        if not math.isfinite(number) or abs(number) > MAX_OG_NUMBER:
+            raise TemplateError(f"og:{self.tag} {key}={value!r} is out of range")
+        return number
 
     def choice(self, key: str, options: tuple[str, ...]) -> str:
         value = self.el.get(key, options[0])

@@ -5,7 +5,7 @@ Layout::
 
     state/base.py        Backend (open/close/ping), StateUnavailable, UTC windows
     state/<aggregate>.py the aggregate's records and its protocol (keys, limits, renders,
-                         deliveries, …)
+                         deliveries, templates, …)
     state/atomic.py      the steps that change several aggregates at once (admit, save)
     state/store.py       State: every aggregate of one backend, built by ``create_app``
     state/sqlite/        db.py (the file), <aggregate>.py (its SCHEMA and class), atomic.py
@@ -22,7 +22,8 @@ Adding an aggregate ``widgets``:
    anything that must be atomic, with the Lua in ``state/redis/<name>.lua``; add it in
    ``redis_state`` and its keys to the layout in ``state/redis/__init__.py``.
 4. A field ``widgets: WidgetStore`` on ``State`` (``state/store.py``).
-5. ``tests/contract/state/test_widgets.py`` using the ``state`` fixture (both backends).
+5. ``tests/contract/test_state_widgets.py`` using the ``state`` fixture of
+   ``tests/contract/conftest.py`` (every test runs on SQLite and on a real Redis).
 
 A step that must change two aggregates atomically goes in ``atomic.py`` (protocol and both
 backends), never inside one aggregate's module.

@@ -19,6 +19,8 @@ Key layout (``P`` is the prefix, ``ogmint:`` by default)::
     Pwh:slug:<slug>                 list of delivery ids, oldest first
     Pwh:stream                      stream of due deliveries (field id), consumer group ``workers``
     Pwh:retry                       zset delivery id scored by due time (ms)
+    P{u:<user>}:template:<id>       hash TemplateMeta + source              a custom template
+    P{u:<user>}:templates           zset template id scored by created_at (ms)
     P{a:<user>}:account             hash email, password (hash), admin, ms (created)
     P{a:<user>}:link                string: digest of the user's current one-time link  PX ttl
     P{a:<user>}:sessions            set of the user's session digests (expired ones pruned)
@@ -41,6 +43,7 @@ from ogmint.state.redis.deliveries import RedisDeliveries
 from ogmint.state.redis.keys import RedisKeys
 from ogmint.state.redis.limits import RedisLimits
 from ogmint.state.redis.renders import RedisRenders
+from ogmint.state.redis.templates import RedisTemplates
 from ogmint.state.redis.usage import RedisUsage
 from ogmint.state.store import State
 
@@ -60,6 +63,7 @@ def redis_state(
         limits=RedisLimits(client),
         renders=renders,
         deliveries=deliveries,
+        templates=RedisTemplates(client),
         atomic=RedisAtomicSteps(client, renders, deliveries, usage),
         accounts=RedisAccounts(client),
         usage=usage,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ogmint.state.sqlite import accounts, deliveries, keys, limits, renders, usage
+from ogmint.state.sqlite import accounts, deliveries, keys, limits, renders, templates, usage
 from ogmint.state.sqlite.atomic import SqliteAtomicSteps
 from ogmint.state.sqlite.db import Database
 from ogmint.state.store import State
@@ -19,6 +19,7 @@ def sqlite_state(path: Path) -> State:
             limits.SCHEMA,
             renders.SCHEMA,
             deliveries.SCHEMA,
+            templates.SCHEMA,
             accounts.SCHEMA,
             usage.SCHEMA,
         ],
@@ -29,6 +30,7 @@ def sqlite_state(path: Path) -> State:
         limits=limits.SqliteLimits(db),
         renders=renders.SqliteRenders(db),
         deliveries=deliveries.SqliteDeliveries(db),
+        templates=templates.SqliteTemplates(db),
         atomic=SqliteAtomicSteps(db),
         accounts=accounts.SqliteAccounts(db),
         usage=usage.SqliteUsage(db),

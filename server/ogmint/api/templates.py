@@ -1,0 +1,123 @@
+"""Custom templates: ``/api/v2/templates`` create, list, get, update, delete, preview (SPEC §5.1).
+
+Every call needs an API key and takes a burst token; a template belongs to the key's user, and
+anyone else's id is a 404 like an unknown one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sanic import Blueprint, HTTPResponse, Request
+
+from ogmint.api.responses import json, png
+from ogmint.errors import BadJSONError, FieldError, UnauthorizedError, ValidationError
+from ogmint.limits import take_burst
+from ogmint.services import Services
+from ogmint.state.keys import ApiKeyRecord
+from ogmint.state.templates import TemplateMeta
+from ogmint.templates import MAX_NAME, SAMPLE
+
+bp = Blueprint("templates")
+
+TEMPLATE_FIELDS = ("svg", "name")
+
+
+async def _caller(request: Request) -> tuple[Services, ApiKeyRecord]:
+    svc: Services = request.app.ctx.services
+    key = await svc.keys.authenticate(request)
+    if key is None:
+        raise UnauthorizedError("Missing x-api-key header")
+    await take_burst(svc.state.limits, key)
+    return svc, key
+
+
+def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = orjson.loads(request.body or b"")
+    except orjson.JSONDecodeError as e:
+        raise BadJSONError(f"Request body is not valid JSON: {e}") from e
+    if not isinstance(body, dict):
+        raise BadJSONError("Request body must be a JSON object")
+    return body
+
+
+def _upload(body: dict[str, Any], *, strict: bool) -> tuple[str, str | None]:
+    """The ``svg`` and ``name`` fields (``strict``: nothing else is allowed)."""
+    errors = []
+    if strict:
+        errors += [FieldError(k, "unknown field") for k in body if k not in TEMPLATE_FIELDS]
+    svg = body.get("svg")
+    if not isinstance(svg, str) or not svg:
+        errors.append(FieldError("svg", "is required: the template's SVG source as a string"))
+    name = body.get("name")
+    if name is not None and (not isinstance(name, str) or not 0 < len(name) <= MAX_NAME):
+        errors.append(FieldError("name", f"must be a string of 1-{MAX_NAME} characters"))
+    if errors:
+        raise ValidationError("; ".join(f"{e.field}: {e.message}" for e in errors), errors)
+    assert isinstance(svg, str)
+    return svg, name
+
+
+def _as_json(meta: TemplateMeta) -> dict[str, object]:
+    return {
+        "id": meta.id,
+        "name": meta.name,
+        "version": meta.version,
+        "fields": orjson.loads(meta.fields),
+        "createdAt": meta.created_at,
+        "updatedAt": meta.updated_at,
+    }
+
+
+@bp.post("/api/v2/templates")
+async def create_template(request: Request) -> HTTPResponse:
+    svc, key = await _caller(request)
+    svg, name = _upload(_body(request), strict=True)
+    meta = await svc.templates.create(key.user, svg, name)
+    return json({"success": True, "template": _as_json(meta)}, status=201)
+
+
+@bp.get("/api/v2/templates")
+async def list_templates(request: Request) -> HTTPResponse:
+    svc, key = await _caller(request)
+    found = await svc.templates.list(key.user)
+    return json({"success": True, "templates": [_as_json(m) for m in found]})
+
+
+@bp.get("/api/v2/templates/<template_id:str>")
+async def get_template(request: Request, template_id: str) -> HTTPResponse:
+    svc, key = await _caller(request)
+    meta, source = await svc.templates.get(key.user, template_id)
+    return json({"success": True, "template": {**_as_json(meta), "svg": source}})
+
+
+@bp.put("/api/v2/templates/<template_id:str>")
+async def update_template(request: Request, template_id: str) -> HTTPResponse:
+    svc, key = await _caller(request)
+    svg, name = _upload(_body(request), strict=True)
+    meta = await svc.templates.update(key.user, template_id, svg, name)
+    return json({"success": True, "template": _as_json(meta)})
+
+
+@bp.delete("/api/v2/templates/<template_id:str>")
+async def delete_template(request: Request, template_id: str) -> HTTPResponse:
+    svc, key = await _caller(request)
+    await svc.templates.delete(key.user, template_id)
+    return json({"success": True})
+
+
+@bp.post("/api/v2/templates/preview")
+async def preview_template(request: Request) -> HTTPResponse:
+    """The unsaved template rendered with the body's parameters: nothing stored, no quota."""
+    svc, _ = await _caller(request)
+    body = _body(request)
+    svg, _name = _upload(body, strict=False)
+    params = {k: v for k, v in body.items() if k not in TEMPLATE_FIELDS}
+    params.setdefault("template", SAMPLE.template)
+    params.setdefault("title", SAMPLE.title)
+    spec = svc.pipeline.parse(params, strict=True)
+    template = await svc.templates.check(svg)
+    image = await svc.pipeline.render(spec, template, api="v2")
+    return png(image, {"Cache-Control": "no-store"})

@@ -1,0 +1,366 @@
+"""The template sanitiser: customer SVG is hostile input (SPEC §5.1, §7).
+
+Everything here runs before a template is compiled, on built-ins and uploads alike: parsing
+without DTDs, entities or processing instructions (keeping each element's line for errors),
+then bounds on what the document would make the renderer do — ``<use>`` and ``url(#…)``
+references expanded as the renderer would (instances counted, cycles refused), transforms'
+accumulated scale, filters (count, region, blur), gradient stops, geometry numbers, dashes and
+strokes — and, for uploads only, embedded ``data:`` images (PNG/JPEG, pixel-bounded,
+re-encoded). Errors name the element and its line.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import math
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from xml.parsers import expat
+
+from PIL import Image
+
+SVG_NS = "http://www.w3.org/2000/svg"
+OG_NS = "https://ogmint.dev/ns/template"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+WIDTH, HEIGHT = 1200, 630
+_DTD = re.compile(r"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
+_ENCODING = re.compile(r"""^\s*<\?xml[^>]*encoding\s*=\s*["']([^"']*)["']""")
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_URL_REF = re.compile(r"url\(\s*['\"]?([^)'\"]*)", re.IGNORECASE)
+_TRANSFORM = re.compile(r"([a-zA-Z]+)\s*\(([^)]*)\)")
+_DATA_IMAGE = re.compile(r"data:image/(png|jpeg);base64,([A-Za-z0-9+/=\s]*)\Z")
+#: Attributes whose values are names or references, not geometry.
+_NOT_GEOMETRY = frozenset({"id", "href", "class", "font-family", "font-weight"})
+#: What a ``url(#id)`` reference draws again where it is used (gradients are just paint).
+_DRAWN_AGAIN = frozenset({"pattern", "clipPath", "mask", "filter", "marker", "symbol"})
+_FILTER_PRIMITIVES = frozenset(
+    "feGaussianBlur feOffset feFlood feComposite feMerge feBlend feColorMatrix".split()
+)
+
+
+class TemplateError(ValueError):
+    """The template document is invalid or unsafe; says what and, when known, where."""
+
+    def __init__(self, message: str, element: str | None = None, line: int | None = None):
+        self.reason = message
+        self.element = element
+        self.line = line
+        where = ", ".join(
+            p for p in (f"line {line}" if line else "", f"<{element}>" if element else "") if p
+        )
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class TemplateTooLarge(TemplateError):
+    """The source is over the size bound (the API answers 413)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateLimits:
+    """The bounds a template must stay within; each is a setting (``OGMINT_TEMPLATE_*``)."""
+
+    max_bytes: int = 256 * 1024
+    max_elements: int = 2000
+    max_depth: int = 24
+    #: Elements the renderer would draw after expanding every ``<use>`` and ``url(#…)``.
+    max_instances: int = 5000
+    max_filters: int = 8
+    max_filter_primitives: int = 8
+    #: Largest filter region, in multiples of the element's box (or of the canvas).
+    max_filter_region: float = 3.0
+    max_blur: float = 40.0
+    max_stops: int = 32
+    #: Largest accumulated scale of transforms and the root viewBox.
+    max_scale: float = 16.0
+    #: Largest absolute value of any number in a geometry attribute.
+    max_number: float = 100_000.0
+    max_stroke_width: float = 500.0
+    max_dashes: int = 16
+    min_dash_period: float = 2.0
+    max_images: int = 4
+    max_image_pixels: int = 2_000_000
+
+
+def local_name(tag: str) -> tuple[str, str]:
+    ns, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    return ns, local
+
+
+class Document:
+    """A parsed template: the element tree and each element's line."""
+
+    def __init__(self, root: ET.Element, lines: dict[int, int]) -> None:
+        self.root = root
+        self._lines = lines
+
+    def line(self, el: ET.Element) -> int | None:
+        return self._lines.get(id(el))
+
+    def error(self, el: ET.Element, message: str) -> TemplateError:
+        ns, local = local_name(el.tag)
+        return TemplateError(message, f"og:{local}" if ns == OG_NS else local, self.line(el))
+
+
+def parse(source: bytes, limits: TemplateLimits) -> Document:
+    """UTF-8 XML without DTD, entities or processing instructions, within the size bound."""
+    if len(source) > limits.max_bytes:
+        raise TemplateTooLarge(f"template is larger than {limits.max_bytes} bytes")
+    try:
+        # UTF-8 only: a check on bytes could be dodged with another encoding (UTF-16).
+        text = source.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise TemplateError(f"template must be UTF-8 (invalid byte at offset {e.start})") from e
+    declared = _ENCODING.match(text)
+    if declared and declared.group(1).lower().replace("_", "-") not in {"utf-8", "utf8"}:
+        raise TemplateError(f"template must be UTF-8, not {declared.group(1)!r}", line=1)
+    if _DTD.search(text):
+        raise TemplateError("DTDs and entities are not allowed")
+    builder = ET.TreeBuilder()
+    lines: dict[int, int] = {}
+    parser = expat.ParserCreate(namespace_separator="}")
+
+    def qname(name: str) -> str:
+        return "{" + name if "}" in name else name
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        el = builder.start(qname(name), {qname(k): v for k, v in attrs.items()})
+        lines[id(el)] = parser.CurrentLineNumber
+
+    def refuse(what: str) -> None:
+        raise TemplateError(f"{what} are not allowed", line=parser.CurrentLineNumber)
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = lambda name: builder.end(qname(name))
+    parser.CharacterDataHandler = builder.data
+    parser.StartDoctypeDeclHandler = lambda *_: refuse("DTDs")
+    parser.EntityDeclHandler = lambda *_: refuse("entities")
+    parser.ProcessingInstructionHandler = lambda *_: refuse("processing instructions")
+    parser.ExternalEntityRefHandler = lambda *_: refuse("external entities")  # type: ignore[assignment]
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    try:
+        parser.Parse(text, True)
+    except expat.ExpatError as e:
+        raise TemplateError(
+            f"not well-formed XML: {expat.errors.messages[e.code]}", line=e.lineno
+        ) from e
+    except RecursionError as e:  # pragma: no cover - expat itself is iterative
+        raise TemplateError("elements nested too deeply") from e
+    return Document(builder.close(), lines)
+
+
+def check_document(doc: Document, limits: TemplateLimits) -> None:
+    """The whole-document bounds: size of canvas, element count, and the expanded references."""
+    root = doc.root
+    if root.tag != f"{{{SVG_NS}}}svg":
+        raise doc.error(root, "root element must be <svg> in the SVG namespace")
+    if root.get("width") != str(WIDTH) or root.get("height") != str(HEIGHT):
+        raise doc.error(root, f"root <svg> must have width={WIDTH} height={HEIGHT}")
+    elements = sum(1 for _ in root.iter())
+    if elements > limits.max_elements:
+        raise doc.error(root, f"template has {elements} elements, more than {limits.max_elements}")
+    _check_depth(doc, limits)
+    filters = [el for el in root.iter() if local_name(el.tag)[1] == "filter"]
+    if len(filters) > limits.max_filters:
+        raise doc.error(filters[limits.max_filters], f"more than {limits.max_filters} filters")
+    scale = 1.0
+    box = root.get("viewBox")
+    if box is not None:
+        numbers = _numbers(box)
+        if len(numbers) != 4 or numbers[2] <= 0 or numbers[3] <= 0:
+            raise doc.error(root, "viewBox must be four numbers with a positive width and height")
+        scale = max(WIDTH / numbers[2], HEIGHT / numbers[3])
+    _Expansion(doc, limits).walk(root, scale, 0)
+
+
+def _check_depth(doc: Document, limits: TemplateLimits) -> None:
+    stack = [(doc.root, 0)]
+    while stack:  # iterative: the document is not trusted to be shallow
+        el, depth = stack.pop()
+        if depth > limits.max_depth:
+            raise doc.error(el, f"elements nested deeper than {limits.max_depth}")
+        stack.extend((child, depth + 1) for child in el)
+
+
+def check_attribute(
+    doc: Document, el: ET.Element, name: str, value: str, limits: TemplateLimits, custom: bool
+) -> None:
+    """Refuses event handlers, styles, references leaving the document, absurd geometry."""
+    element = local_name(el.tag)[1]
+    lname = name.lower()
+    if lname.startswith("on") or lname == "style":
+        raise doc.error(el, f"attribute {name!r} is not allowed")
+    if lname == "href":
+        if value.startswith("#"):
+            return
+        if custom and element == "image" and value.startswith("data:"):
+            return  # checked and re-encoded by embedded_image
+        raise doc.error(el, "href may only reference elements in the template")
+    for ref in _URL_REF.findall(value):
+        if not ref.startswith("#"):
+            raise doc.error(el, f"url() in {name!r} may only reference elements in the template")
+    if lname in _NOT_GEOMETRY or "{{" in value:
+        return
+    numbers = _numbers(value)
+    if lname == "stddeviation" and any(n > limits.max_blur for n in numbers):
+        raise doc.error(el, f"blur larger than {limits.max_blur:g} is not allowed")
+    if any(abs(n) > limits.max_number for n in numbers):
+        raise doc.error(el, f"{name}: numbers beyond ±{limits.max_number:g} are not allowed")
+    if lname == "stroke-width" and numbers and numbers[0] > limits.max_stroke_width:
+        raise doc.error(el, f"stroke-width larger than {limits.max_stroke_width:g}")
+    if lname == "stroke-dasharray" and numbers and any(n > 0 for n in numbers):
+        if len(numbers) > limits.max_dashes:
+            raise doc.error(el, f"stroke-dasharray has more than {limits.max_dashes} values")
+        # Dashes cost per period along the path: tiny periods explode, dots (0 + gap) do not.
+        if any(n < 0 for n in numbers) or sum(numbers) < limits.min_dash_period:
+            raise doc.error(
+                el, f"stroke-dasharray must repeat every {limits.min_dash_period:g} units or more"
+            )
+    if element == "pattern" and lname in {"width", "height"} and numbers:
+        units = el.get("patternUnits", "objectBoundingBox")
+        smallest = 1.0 if units == "userSpaceOnUse" else 0.01
+        if numbers[0] < smallest and not value.strip().endswith("%"):
+            raise doc.error(el, f"pattern {name} smaller than {smallest:g}")
+
+
+def check_element(doc: Document, el: ET.Element, limits: TemplateLimits) -> None:
+    """Per-element bounds: gradient stops, filter primitives and region."""
+    element = local_name(el.tag)[1]
+    if element in {"linearGradient", "radialGradient"}:
+        stops = sum(1 for c in el if local_name(c.tag)[1] == "stop")
+        if stops > limits.max_stops:
+            raise doc.error(el, f"gradient has {stops} stops, more than {limits.max_stops}")
+    if element == "filter":
+        primitives = sum(1 for c in el if local_name(c.tag)[1] in _FILTER_PRIMITIVES)
+        if primitives > limits.max_filter_primitives:
+            raise doc.error(el, f"filter has more than {limits.max_filter_primitives} primitives")
+        user_space = el.get("filterUnits") == "userSpaceOnUse"
+        for attr, side in (("width", WIDTH), ("height", HEIGHT)):
+            raw = el.get(attr)
+            if raw is None:
+                continue
+            numbers = _numbers(raw)
+            if not numbers:
+                continue
+            n = numbers[0] / 100 if raw.strip().endswith("%") else numbers[0]
+            bound = limits.max_filter_region * (
+                side if user_space and not raw.strip().endswith("%") else 1
+            )
+            if n > bound:
+                raise doc.error(el, f"filter region {attr}={raw!r} is larger than allowed")
+
+
+def embedded_image(doc: Document, el: ET.Element, href: str, limits: TemplateLimits) -> str:
+    """A ``data:`` PNG/JPEG checked (type from the bytes, decoded size) and re-encoded as PNG."""
+    m = _DATA_IMAGE.match(href)
+    if m is None:
+        raise doc.error(el, "images must be data:image/png or data:image/jpeg base64 URLs")
+    try:
+        raw = base64.b64decode(re.sub(r"\s", "", m.group(2)), validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise doc.error(el, "image data is not valid base64") from e
+    kind = (
+        "png"
+        if raw.startswith(b"\x89PNG\r\n\x1a\n")
+        else "jpeg"
+        if raw[:3] == b"\xff\xd8\xff"
+        else ""
+    )
+    if kind != m.group(1):
+        raise doc.error(el, f"image data is not a {m.group(1).upper()} file")
+    try:
+        with Image.open(io.BytesIO(raw), formats=[kind.upper()]) as img:
+            width, height = img.size
+            if width * height > limits.max_image_pixels:
+                raise doc.error(
+                    el, f"image of {width}×{height} pixels is larger than {limits.max_image_pixels}"
+                )
+            img.load()
+            out = io.BytesIO()
+            img.convert("RGBA").save(out, "PNG")
+    except TemplateError:
+        raise
+    except Image.DecompressionBombError as e:
+        raise doc.error(el, "image is a decompression bomb (too many pixels to decode)") from e
+    except (OSError, ValueError, SyntaxError) as e:
+        raise doc.error(el, "image data could not be decoded") from e
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
+class _Expansion:
+    """Walks the document as the renderer draws it: every ``<use>`` and ``url(#id)`` target
+    again at each reference, so fan-out and recursion are seen, bounded by a visit count."""
+
+    def __init__(self, doc: Document, limits: TemplateLimits) -> None:
+        self.doc = doc
+        self.limits = limits
+        self.ids = {el.get("id"): el for el in doc.root.iter() if el.get("id")}
+        self.visits = 0
+        self.active: set[int] = set()
+
+    def targets(self, el: ET.Element) -> list[ET.Element]:
+        """What ``el`` draws again: its ``href`` target (``<use>``, and the templates a
+        pattern or gradient inherits), and each ``url(#id)`` that draws content."""
+        found = []
+        for key, value in el.attrib.items():
+            if local_name(key)[1] == "href":
+                target = self.ids.get(value[1:]) if value.startswith("#") else None
+                found += [target] if target is not None else []
+                continue
+            for ref in _URL_REF.findall(value):
+                target = self.ids.get(ref[1:]) if ref.startswith("#") else None
+                if target is not None and local_name(target.tag)[1] in _DRAWN_AGAIN:
+                    found.append(target)
+        return found
+
+    def walk(self, el: ET.Element, scale: float, depth: int) -> None:
+        doc, limits = self.doc, self.limits
+        self.visits += 1
+        if self.visits > limits.max_instances:
+            raise doc.error(
+                el, f"references expand to more than {limits.max_instances} drawn elements"
+            )
+        if depth > limits.max_depth * 4:
+            raise doc.error(el, "references nested too deeply")
+        key = id(el)
+        if key in self.active:
+            raise doc.error(el, f"recursive reference to #{el.get('id')}")
+        for attr in ("transform", "patternTransform", "gradientTransform"):
+            value = el.get(attr)
+            if value is not None:
+                scale *= _transform_scale(doc, el, value)
+        if scale > limits.max_scale:
+            raise doc.error(el, f"transforms scale by more than {limits.max_scale:g}")
+        if local_name(el.tag)[1] == "feGaussianBlur":
+            deviation = max(_numbers(el.get("stdDeviation", "0")) or [0.0])
+            if deviation * scale > limits.max_blur:
+                raise doc.error(el, f"blur larger than {limits.max_blur:g} once scaled")
+        self.active.add(key)
+        for child in el:
+            self.walk(child, scale, depth + 1)
+        for target in self.targets(el):
+            self.walk(target, scale, depth + 1)
+        self.active.discard(key)
+
+
+def _transform_scale(doc: Document, el: ET.Element, value: str) -> float:
+    scale = 1.0
+    for name, args in _TRANSFORM.findall(value):
+        n = _numbers(args)
+        if name == "matrix" and len(n) == 6:
+            scale *= max(math.hypot(n[0], n[1]), math.hypot(n[2], n[3]), 1.0)
+        elif name == "scale" and n:
+            scale *= max(abs(v) for v in n[:2])
+        elif name in {"skewX", "skewY"} and n:
+            if abs(n[0]) % 180 > 80 and abs(n[0]) % 180 < 100:
+                raise doc.error(el, f"{name}({n[0]:g}) is too steep")
+            scale *= 1 + abs(math.tan(math.radians(n[0])))
+        elif name not in {"translate", "rotate", "matrix", "scale"}:
+            raise doc.error(el, f"unknown transform {name!r}")
+    return scale
+
+
+def _numbers(value: str) -> list[float]:
+    return [float(n) for n in _NUMBER.findall(value)]
