@@ -16,6 +16,13 @@ from console import Console, invite_path
 from support import Reply, request
 
 PASSWORD = "correct horse battery"
+CARD = """<svg xmlns="http://www.w3.org/2000/svg" xmlns:og="https://ogmint.dev/ns/template"
+     width="1200" height="630" viewBox="0 0 1200 630" og:description="Alice's card">
+  <rect width="1200" height="630" fill="{{bg}}"/>
+  <og:text field="title" x="80" y="170" width="1040" height="280" max-size="72" min-size="40"
+           weight="700" max-lines="3" valign="middle"/>
+</svg>
+"""
 PAGES = [
     "/dashboard/settings",
     "/dashboard/usage",
@@ -260,6 +267,33 @@ def test_sign_in_is_rate_limited_per_account_and_per_ip(
     assert others == [401, 401, 401, 429]
 
 
+# -- custom templates -----------------------------------------------------------------------------
+def test_template_editor_shows_errors_at_their_line(srv: Server) -> None:
+    c, _ = signed_in(srv)
+    c.get("/dashboard/templates/new")
+    broken = CARD.replace("  <rect", "  <script>x</script>\n  <rect", 1)
+    refused = c.post("/dashboard/templates/save", {"svg": broken, "name": "Broken"})
+    assert refused.status == 400
+    html = refused.body.decode()
+    assert '<a href="#line-3">Line 3</a>' in html
+    assert re.search(r'<span id="line-3" class="bad">.*&lt;script&gt;', html)
+    editor = html[html.index('id="tpl-svg"') :]
+    assert "&lt;script&gt;x&lt;/script&gt;" in editor[: editor.index("</textarea>")]  # to fix
+    preview = c.post("/dashboard/templates/save", {"svg": CARD, "action": "preview"})
+    assert preview.status == 200
+    assert b'src="data:image/png;base64,' in preview.body
+    live = c.post("/dashboard/templates/preview", {"svg": CARD, "title": "Live"})
+    assert live.status == 200
+    assert live.headers["content-type"] == "image/png"
+    saved = c.post("/dashboard/templates/save", {"svg": CARD, "name": "Mine"})
+    assert saved.status == 303
+    template_id = saved.headers["location"].split("/")[-1].split("?")[0]
+    page = c.get(f"/dashboard/templates/{template_id}").body.decode()
+    assert "Mine" in page
+    assert c.post(f"/dashboard/templates/{template_id}/delete").status == 303
+    assert c.get(f"/dashboard/templates/{template_id}").status == 404
+
+
 # -- pages without JavaScript -------------------------------------------------------------------
 def test_every_page_answers_without_javascript(srv: Server) -> None:
     c, _ = signed_in(srv)
@@ -321,15 +355,28 @@ def test_another_users_things_are_not_found(srv: Server) -> None:
     key = api_key(alice)
     [alice_key] = key_ids(alice.get("/dashboard/settings"))
     slug = v2(srv, key, title="Alice only").json()["slug"]
+    alice.get("/dashboard/templates/new")
+    saved = alice.post("/dashboard/templates/save", {"svg": CARD, "name": "Alice only"})
+    assert saved.status == 303, saved.body[:300]
+    template_id = saved.headers["location"].split("/")[-1].split("?")[0]
     bob, _ = signed_in(srv)
     bob.get("/dashboard/settings")
     assert bob.post(f"/dashboard/keys/{alice_key}/revoke").status == 404
+    # Alice's custom template: not to be seen, edited, deleted or drawn by bob.
+    assert bob.get(f"/dashboard/templates/{template_id}").status == 404
+    changed = bob.post("/dashboard/templates/save", {"svg": CARD, "id": template_id})
+    assert changed.status == 404
+    assert bob.post(f"/dashboard/templates/{template_id}/delete").status == 404
+    assert bob.get(f"/dashboard/preview.png?template={template_id}&title=x").status == 404
+    assert alice.get(f"/dashboard/templates/{template_id}").status == 200
+    assert template_id.encode() in alice.get("/dashboard/templates").body
     assert key_ids(alice.get("/dashboard/settings")) == [alice_key]
     assert bob.post(f"/dashboard/renders/{slug}/deliveries/whatever/redeliver").status == 404
     for path in PAGES:
         html = bob.get(path).body
         assert slug.encode() not in html
         assert alice_key.encode() not in html
+        assert template_id.encode() not in html
         assert b"Alice only" not in html
     # Not an admin: the admin pages do not exist for bob.
     assert bob.get("/dashboard/admin").status == 404
