@@ -22,6 +22,8 @@ from ogmint.templates import MAX_NAME, SAMPLE
 bp = Blueprint("dashboard_editor")
 
 LINE = re.compile(r"\bline (\d+)\b")
+#: "line 4, <script>: …" → "<script>: …" (the page shows the line as a link of its own).
+LEADING_LINE = re.compile(r"^line \d+(, |: )")
 #: What a new template starts from: the smallest document the format accepts.
 STARTER = """<svg xmlns="http://www.w3.org/2000/svg" xmlns:og="https://ogmint.dev/ns/template"
      width="1200" height="630" viewBox="0 0 1200 630" og:description="My card">
@@ -46,7 +48,8 @@ def problems(error: OgmintError) -> list[Problem]:
     out = []
     for m in messages:
         found = LINE.search(m)
-        out.append(Problem(m, int(found.group(1)) if found else None))
+        line = int(found.group(1)) if found else None
+        out.append(Problem(LEADING_LINE.sub("", m) if line else m, line))
     return out
 
 
