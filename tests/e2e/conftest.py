@@ -19,8 +19,10 @@ from playwright.sync_api import Browser, Page, sync_playwright
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one module. Not for the session: while Playwright's sync API is open it
+    keeps an event loop running in this thread, and later tests call ``asyncio.run``."""
     executable = shutil.which("chromium")
     if executable is None:
         pytest.fail("chromium is not installed: `make test` installs it (apt chromium)")
