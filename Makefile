@@ -7,7 +7,7 @@ APT_PACKAGES := redis-server nginx wrk nodejs fonts-noto-color-emoji fonts-noto-
 NATIVE_SRC := $(wildcard native/src/*.rs) native/Cargo.toml Cargo.toml
 STAMP := $(VENV)/.ogmint-installed
 
-.PHONY: run test lint bench golden-update system-deps setup clean
+.PHONY: run test lint bench bench-edge bench-dashboard load drills golden-update system-deps setup clean
 
 run: setup ## Set up and start ogmint on the embedded default (SQLite + local files)
 	$(PY) -m ogmint
@@ -49,6 +49,23 @@ lint: setup
 
 bench: setup
 	$(PY) bench/run.py
+
+# nginx.conf at the edge: cache hits against a plain static nginx (its own RESULTS.md section).
+bench-edge: setup
+	$(PY) bench/edge.py
+
+# Dashboard pages with 10,000 tracked renders, and the CPU tracking adds (its own section).
+bench-dashboard: setup
+	$(PY) bench/dashboard_bench.py
+
+# The whole stack (nginx, two app servers, redis-server, moto S3) under locust, then the
+# drills; reports in bench/out/, summaries in bench/RESULTS.md. Not part of `make test`.
+load: setup
+	$(PY) bench/load.py --drills
+
+# Failover drills during locust runs: kill -9 of an app server, Redis restart, S3 paused 10 s.
+drills: setup
+	$(PY) bench/load.py --no-load --drills
 
 golden-update: setup
 	$(PY) tests/golden/update.py

@@ -1,8 +1,8 @@
 """Dashboard figures: server time of the Renders and Usage pages for a user with 10,000 renders
 this month, and the CPU render tracking adds to a render (issue 12).
 
-Run alone with ``.venv/bin/python bench/dashboard_bench.py``; ``make bench`` runs it too. It
-rewrites only its own section of ``bench/RESULTS.md`` (between the dashboard markers).
+Run with ``make bench-dashboard``; it rewrites only its own section of ``bench/RESULTS.md``
+(which ``make bench`` keeps).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import redis
 
-from harness import PYTHON, REPO, Processes, free_port, http, start_redis
+from harness import PYTHON, REPO, Processes, free_port, http, start_redis, write_section
 from ogmint.state.redis import redis_state
 from ogmint.state.renders import RenderRecord
 from ogmint.state.sqlite import sqlite_state
@@ -30,8 +30,6 @@ from ogmint.state.store import State
 from ogmint.state.usage import Retention, TrackedRender
 from ogmint.usage import Usage
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-START, END = "<!-- dashboard:start -->", "<!-- dashboard:end -->"
 RENDERS = 10_000
 PAGE_ROUNDS = 40
 CPU_CALLS = 300
@@ -256,10 +254,9 @@ def section(f: dict[str, dict[str, float]]) -> str:
             )
     return "\n".join(
         [
-            START,
             "## Dashboard (issue 12)",
             "",
-            "Command: `.venv/bin/python bench/dashboard_bench.py` (also run by `make bench`); "
+            "Command: `make bench-dashboard` (`.venv/bin/python bench/dashboard_bench.py`); "
             f"run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
             "",
             f"Page time for a signed-in user with {RENDERS:,} renders tracked this month: median "
@@ -280,23 +277,13 @@ def section(f: dict[str, dict[str, float]]) -> str:
             "| added µs | target |",
             "|---|---|---|---|---|---|---|",
             *cpu,
-            END,
         ]
     )
 
 
-def write(text: str) -> None:
-    old = RESULTS.read_text() if RESULTS.exists() else ""
-    if START in old and END in old:
-        new = old[: old.index(START)] + text + old[old.index(END) + len(END) :]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    RESULTS.write_text(new)
-
-
 def main() -> None:
     text = section(measure())
-    write(text)
+    write_section("dashboard", text)
     print(text)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -113,6 +114,87 @@ class Processes:
     def __exit__(self, *exc: object) -> None:
         for proc in reversed(list(self._started)):
             self.stop(proc)
+
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def replace_once(text: str, old: str, new: str) -> str:
+    """``text`` with its one ``old`` replaced; a changed nginx.conf fails loudly."""
+    if text.count(old) != 1:
+        raise RuntimeError(f"nginx.conf no longer has exactly one {old!r}")
+    return text.replace(old, new)
+
+
+def repo_conf(
+    upstreams: list[int],
+    port: int,
+    *,
+    data_dir: Path | None = None,
+    s3_endpoint: str = "http://127.0.0.1:9",
+    edits: tuple[tuple[str, str], ...] = (),
+) -> str:
+    """The repo's nginx.conf on ``port``, in front of app servers on ``upstreams``, taking
+    X-Accel files from ``data_dir`` or ``s3_endpoint``; ``edits`` are further replacements."""
+    conf = (REPO / "nginx.conf").read_text()
+    servers = "\n".join(f"server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;" for p in upstreams)
+    files = free_port()
+    conf = replace_once(conf, "server 127.0.0.1:8080;", servers)
+    conf = replace_once(conf, "listen 127.0.0.1:8000;", f"listen 127.0.0.1:{port};")
+    conf = replace_once(conf, "server 127.0.0.1:8001;", f"server 127.0.0.1:{files};")
+    conf = replace_once(conf, "listen 127.0.0.1:8001;", f"listen 127.0.0.1:{files};")
+    if data_dir is not None:
+        conf = replace_once(conf, "alias /srv/ogmint/data/;", f"alias {data_dir}/;")
+    conf = replace_once(conf, "proxy_pass http://127.0.0.1:9000/;", f"proxy_pass {s3_endpoint}/;")
+    for old, new in edits:
+        conf = replace_once(conf, old, new)
+    return conf
+
+
+def start_nginx(
+    procs: Processes, name: str, prefix: Path, conf: str, port: int
+) -> subprocess.Popen[bytes]:
+    """nginx with ``conf`` under the prefix directory ``prefix``, answering on ``port``."""
+    (prefix / "logs").mkdir(parents=True)
+    (prefix / "nginx.conf").write_text(conf)
+    args = [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"]
+    if os.geteuid() == 0:
+        args[-1] += " user root;"  # workers must reach the 0700 temporary directories
+    proc = procs.start(name, args)
+    procs.wait_until(name, proc, lambda: http(f"http://127.0.0.1:{port}/")[0] != 0, 10)
+    return proc
+
+
+RESULTS = REPO / "bench" / "RESULTS.md"
+
+
+def _markers(name: str) -> tuple[str, str]:
+    return f"<!-- section:{name} -->", f"<!-- /section:{name} -->"
+
+
+def write_section(name: str, text: str) -> None:
+    """Puts ``text`` into ``bench/RESULTS.md`` as section ``name``, replacing its last run.
+
+    Sections belong to benchmarks run on their own (``make bench-edge``, ``make load``);
+    ``make bench`` rewrites the rest of the file and keeps them (``kept_sections``).
+    """
+    start, end = _markers(name)
+    block = f"{start}\n{text.strip()}\n{end}\n"
+    old = RESULTS.read_text() if RESULTS.exists() else ""
+    if start in old and end in old:
+        head, _, rest = old.partition(start)
+        new = head + block + rest.partition(end)[2].removeprefix("\n")
+    else:
+        new = old.rstrip("\n") + "\n\n" + block
+    RESULTS.write_text(new)
+
+
+def kept_sections(text: str) -> str:
+    """The ``write_section`` blocks found in ``text``, in order, for appending to a rewrite."""
+    return "".join(
+        f"\n{m.group(0)}\n"
+        for m in re.finditer(r"<!-- section:(\S+) -->.*?<!-- /section:\1 -->", text, re.S)
+    )
 
 
 def redis_answers(port: int) -> bool:

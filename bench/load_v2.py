@@ -258,6 +258,7 @@ def run(
             "OGMINT_REDIS_URL": redis_url,
             "OGMINT_PLAN_QUOTAS": PLAN_QUOTAS,
             "OGMINT_ANONYMOUS_DAILY_LIMIT": "100000000",
+            "OGMINT_IMAGE_RATE_LIMIT": "0",  # wrk fetches /i/ from one address, with no nginx
         }
         if moto is not None:
             env |= {

@@ -14,12 +14,11 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-import dashboard_bench
 import load_v1
 import load_v2
 import render_bench
 import webhooks_bench
-from harness import cpu_snapshot, others_busy
+from harness import cpu_snapshot, kept_sections, others_busy
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "RESULTS.md"
@@ -639,9 +638,8 @@ def main() -> int:
     meta["others_webhooks"] = others_busy(cpu3, cpu4)
     meta["total_s"] = round(time.perf_counter() - started)
 
-    RESULTS.write_text(_report(render, load, load2, hooks, meta))
-    print("dashboard benchmark …", flush=True)
-    dashboard_bench.main()  # its own section, appended to the report just written
+    kept = kept_sections(RESULTS.read_text()) if RESULTS.exists() else ""
+    RESULTS.write_text(_report(render, load, load2, hooks, meta) + kept)
     print(RESULTS.read_text())
     return 0
 

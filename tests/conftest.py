@@ -99,6 +99,7 @@ def start_server(tmp: Path, **env: str) -> Server:
         "OGMINT_HOST": "127.0.0.1",
         "OGMINT_PORT": str(port),
         "OGMINT_DATA_DIR": str(data),
+        "OGMINT_WORKERS": "1",  # tests ask for more where they need them; the box is shared
         **env,
     }
     log = open(tmp / f"server-{port}.log", "wb")  # noqa: SIM115 - lives as long as the process

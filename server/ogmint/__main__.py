@@ -34,7 +34,8 @@ def main() -> int:
     except SettingsError as e:
         print(e, file=sys.stderr)
         return 2
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # 0700: the directory holds the database, webhook secrets included.
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     metrics_dir, temporary = metrics_directory(settings.metrics_dir)
     settings = dataclasses.replace(settings, metrics_dir=str(metrics_dir))
     # prometheus_client reads this when first imported, in this process and in every worker

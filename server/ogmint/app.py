@@ -100,7 +100,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     config = Config()
     # V1 has no body; V2 bodies are small JSON but for template uploads (JSON-escaped SVG).
     config.REQUEST_MAX_SIZE = 2 * settings.template_max_bytes + 64 * 1024
-    config.REQUEST_TIMEOUT = 10
+    config.REQUEST_TIMEOUT = settings.request_timeout
     config.RESPONSE_TIMEOUT = 30
     config.KEEP_ALIVE_TIMEOUT = 15
     config.ACCESS_LOG = settings.access_log

@@ -7,8 +7,19 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 #: The limits a request can run into (SPEC §6): per-user burst bucket, monthly render quota,
-#: anonymous V1 renders per day.
-Limit = Literal["burst", "monthly", "daily"]
+#: anonymous V1 renders per day; and /i/ requests reaching the app per client address (§8).
+Limit = Literal["burst", "monthly", "daily", "image"]
+
+
+#: Bounds of what an error body echoes (SPEC §7: "at most a short excerpt of the input").
+MAX_MESSAGE = 300
+MAX_FIELD = 64
+MAX_DETAILS = 20
+
+
+def excerpt(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, marked with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +52,16 @@ class OgmintError(Exception):
         super().__init__(self.message)
 
     def body(self) -> dict[str, object]:
+        """The JSON error body. Input echoed in messages is cut to a short excerpt and
+        ``details`` to the first few, so a huge or hostile request gets a small answer."""
         return {
             "success": False,
-            "error": self.message,
+            "error": excerpt(self.message, MAX_MESSAGE),
             "code": self.code,
-            "details": [d.as_dict() for d in self.details],
+            "details": [
+                {"field": excerpt(d.field, MAX_FIELD), "message": excerpt(d.message, MAX_MESSAGE)}
+                for d in self.details[:MAX_DETAILS]
+            ],
         }
 
 
@@ -122,10 +138,28 @@ class MethodNotAllowedError(OgmintError):
     default_message = "Method not allowed"
 
 
+class RequestTimeoutError(OgmintError):
+    status = 408
+    code = "request_timeout"
+    default_message = "The request did not arrive in time"
+
+
 class PayloadTooLargeError(OgmintError):
     status = 413
     code = "payload_too_large"
     default_message = "Request body too large"
+
+
+class URITooLongError(OgmintError):
+    status = 414
+    code = "uri_too_long"
+    default_message = "Request URI too long"
+
+
+class HeadersTooLargeError(OgmintError):
+    status = 431
+    code = "headers_too_large"
+    default_message = "Request header fields too large"
 
 
 class RateLimitError(OgmintError):
@@ -168,7 +202,7 @@ class SaturatedError(UnavailableError):
 
 
 class InternalError(OgmintError):
-    """A bug. The body's message is always generic; ``detail`` goes to the log only."""
+    """A bug. The message is generic; ``detail`` goes to the log only."""
 
     def __init__(self, detail: str = "") -> None:
         super().__init__(None)
@@ -186,9 +220,19 @@ _SANIC_STATUS: dict[int, type[OgmintError]] = {
     401: UnauthorizedError,
     404: NotFoundError,
     405: MethodNotAllowedError,
+    408: RequestTimeoutError,
     413: PayloadTooLargeError,
     503: UnavailableError,
 }
+#: Sanic's message when the request line and headers outgrow its header buffer.
+_HEADER_OVERFLOW = "Request header exceeds the size limit"
+
+
+def _header_overflow(buffered: bytes, limit: int) -> OgmintError:
+    """414 when the request line alone outgrew the header buffer, else 431 (Sanic says 413
+    for both)."""
+    line_end = buffered.find(b"\r\n")
+    return URITooLongError() if line_end < 0 or line_end >= limit else HeadersTooLargeError()
 
 
 def _as_ogmint(exception: BaseException) -> OgmintError:
@@ -210,19 +254,31 @@ def make_error_handler(observe: Callable[[OgmintError], None]) -> object:
 
     ``observe`` sees every error answered (metrics count rate limits and saturation there).
     """
+    import asyncio
     import logging
 
     import orjson
     from sanic import HTTPResponse, Request
+    from sanic.exceptions import PayloadTooLarge
     from sanic.handlers import ErrorHandler
 
     log = logging.getLogger("ogmint.errors")
 
     class JsonErrorHandler(ErrorHandler):
         def default(self, request: Request, exception: Exception) -> HTTPResponse:
-            err = _as_ogmint(exception)
+            if isinstance(exception, asyncio.CancelledError):
+                # The client went away (Sanic's RequestCancelled): nobody reads this answer,
+                # and it is no server error.
+                log.info("client disconnected during %s %s", request.method, request.path)
+                return HTTPResponse(status=503)
+            if isinstance(exception, PayloadTooLarge) and str(exception) == _HEADER_OVERFLOW:
+                stream = request.stream
+                buffered = bytes(getattr(stream, "recv_buffer", b""))
+                err = _header_overflow(buffered, getattr(stream, "HEADER_MAX_SIZE", 8192))
+            else:
+                err = _as_ogmint(exception)
             observe(err)
-            if isinstance(err, InternalError):
+            if isinstance(err, InternalError) and err is not exception:
                 log.error(
                     "unhandled error on %s %s", request.method, request.path, exc_info=exception
                 )

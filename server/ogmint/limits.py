@@ -1,5 +1,5 @@
 """Per-user limits shared by V1, V2 and the other keyed calls (SPEC §6): the burst bucket and
-the monthly quota, with their 429s."""
+the monthly quota, with their 429s; and the per-address image (hotlink) limit (SPEC §8)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,14 @@ def burst_refusal(status: LimitStatus) -> RateLimitError:
 def quota_refusal(key: ApiKeyRecord, status: LimitStatus) -> RateLimitError:
     """The 429 for a used-up monthly quota."""
     return refusal(f"Monthly render quota of the {key.plan} plan is used up", "monthly", status)
+
+
+async def take_image(limits: LimitStore, subject: str, per_minute: int) -> None:
+    """One ``/i/`` request of the client address's (``subject``: an IPv4 address or an IPv6
+    /64) hotlink allowance (SPEC §8), or 429."""
+    status = await limits.take_image_token(subject, per_minute / 60, per_minute)
+    if not status.allowed:
+        raise refusal(f"Image limit of {per_minute} requests per minute exceeded", "image", status)
 
 
 async def take_burst(limits: LimitStore, key: ApiKeyRecord) -> LimitStatus:

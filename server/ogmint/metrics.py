@@ -104,7 +104,8 @@ class Metrics:
         )
         rate_limited = Counter(
             "ogmint_rate_limited",
-            "Requests refused by a rate limit: burst, monthly quota or anonymous daily limit.",
+            "Requests refused by a rate limit: burst, monthly quota, anonymous daily limit or "
+            "image (hotlink) limit.",
             ("limit",),
             registry=own,
         )

@@ -9,6 +9,7 @@ for its record.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -31,10 +32,11 @@ from ogmint.storage.base import BlobStorage
 from ogmint.usage import Usage
 
 SLUG_LENGTH = 8
-#: How long a claim protects an in-progress render before another server may take over.
-CLAIM_TTL = 60.0
+#: How long a claim protects an in-progress render before another server may take over. Short,
+#: and refreshed while rendering: the claim of a server that died frees within this.
+CLAIM_TTL = 5.0
 SLUG_ATTEMPTS = 5
-#: Finished renders remembered per worker for dedup hits.
+#: Finished renders remembered per worker (dedup hits, /i/ lookups behind nginx).
 KNOWN_RENDERS = 50_000
 
 
@@ -68,6 +70,7 @@ class RenderService:
         self._dedup_wait = dedup_wait
         self._quotas = dict(quotas)
         self._images = _ImageCache(image_cache_bytes)
+        self._records: OrderedDict[str, RenderRecord] = OrderedDict()
         # (scope, dedup key) → record: a finished render never changes, so dedup hits are
         # answered without a state round trip once this worker has seen them.
         self._known: OrderedDict[tuple[str, str], RenderRecord] = OrderedDict()
@@ -132,6 +135,7 @@ class RenderService:
             await asyncio.sleep(0.02)
             admission = await admit()
         charged = admission.quota or burst
+        keeper = asyncio.create_task(self._keep_claim(scope, dedup))
         try:
             try:
                 record, created = await self._render_and_store(
@@ -143,9 +147,18 @@ class RenderService:
         except BaseException:
             await self._state.renders.release_claim(scope, dedup)
             raise
+        finally:
+            keeper.cancel()
         if not created:
             await self._state.limits.refund_quota(key.user)
         return record, created, charged
+
+    async def _keep_claim(self, scope: str, dedup: str) -> None:
+        """Refreshes this render's claim until cancelled (state trouble: the next try)."""
+        while True:
+            await asyncio.sleep(CLAIM_TTL / 3)
+            with contextlib.suppress(UnavailableError):
+                await self._state.renders.refresh_claim(scope, dedup, CLAIM_TTL)
 
     def _tracking(
         self, key: ApiKeyRecord, spec: RenderSpec, kind: Kind, slug: str = ""
@@ -196,14 +209,27 @@ class RenderService:
                 return existing, False
         raise UnavailableError("Could not allocate a unique slug, retry", retry_after=1)
 
-    async def image(self, slug: str) -> tuple[RenderRecord, bytes] | None:
-        """The stored PNG behind a slug (immutable, so cached in memory by slug)."""
+    async def record(self, slug: str) -> RenderRecord | None:
+        """The render behind a slug, without reading the image (immutable, so remembered)."""
         if len(slug) != SLUG_LENGTH or not slug.isascii() or not slug.isalnum():
             return None
+        record = self._records.get(slug)
+        if record is not None:
+            self._records.move_to_end(slug)
+            return record
+        record = await self._state.renders.get_render(slug)
+        if record is not None:
+            self._records[slug] = record
+            if len(self._records) > KNOWN_RENDERS:
+                self._records.popitem(last=False)
+        return record
+
+    async def image(self, slug: str) -> tuple[RenderRecord, bytes] | None:
+        """The stored PNG behind a slug (immutable, so cached in memory by slug)."""
         cached = self._images.get(slug)
         if cached is not None:
             return cached
-        record = await self._state.renders.get_render(slug)
+        record = await self.record(slug)
         if record is None:
             return None
         data = await self._storage.get(record.storage_key)

@@ -64,6 +64,13 @@ def _positive_int(value: str) -> int:
     return n
 
 
+def _non_negative_int(value: str) -> int:
+    n = int(value)
+    if n < 0:
+        raise ValueError("must be >= 0")
+    return n
+
+
 def _positive_float(value: str) -> float:
     n = float(value)
     if n <= 0:
@@ -94,7 +101,11 @@ class Settings:
 
     host: str = _setting("127.0.0.1", "Address the HTTP server binds to.")
     port: int = _setting(8080, "Port the HTTP server listens on.", int)
-    workers: int = _setting(1, "Number of Sanic worker processes.", _positive_int)
+    workers: int = _setting(
+        os.cpu_count() or 1,
+        "Number of Sanic worker processes (default: one per CPU).",
+        _positive_int,
+    )
     public_url: str = _setting(
         "", "Public base URL used in image links (default: http://HOST:PORT)."
     )
@@ -160,6 +171,24 @@ class Settings:
         2 * 1024 * 1024, "Largest SVG document the renderer accepts.", _positive_int
     )
     max_svg_nodes: int = _setting(20_000, "Most XML nodes in an SVG document.", _positive_int)
+    request_timeout: int = _setting(
+        10,
+        "Seconds a request may take to arrive (408 after); Sanic restarts it on every chunk, "
+        "so nginx in front sets the real deadline.",
+        _positive_int,
+    )
+    image_rate_limit: int = _setting(
+        600,
+        "GET /i/ requests per minute per client IP that reach the app (nginx cache hits never "
+        "do), a token bucket holding one minute's worth; 0 = unlimited.",
+        _non_negative_int,
+    )
+    behind_nginx: bool = _setting(
+        False,
+        "Answer /i/ cache misses with X-Accel-Redirect so nginx (the repo's nginx.conf) "
+        "streams the stored file itself; set only behind it.",
+        _bool,
+    )
     max_templates_per_user: int = _setting(
         100, "Custom templates one user may have (SPEC §5.1).", _positive_int
     )
@@ -322,6 +351,8 @@ def markdown_table() -> str:
     for name, default, description in describe():
         if name == ENV_PREFIX + "TEMPLATES_DIR":
             default = "<repo>/templates"
+        elif name == ENV_PREFIX + "WORKERS":
+            default = "<CPUs>"
         rows.append(f"| `{name}` | `{default}` | {description} |")
     return "\n".join(rows)
 

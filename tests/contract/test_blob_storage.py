@@ -134,6 +134,7 @@ async def test_invalid_keys_are_refused(storage: BlobStorage, key: str) -> None:
         lambda: storage.get(key),
         lambda: storage.head(key),
         lambda: storage.delete(key),
+        lambda: storage.edge_location(key),
     ]
     for operation in operations:
         with pytest.raises(ValueError, match="invalid storage key"):
@@ -182,6 +183,20 @@ async def test_empty_object(storage: BlobStorage) -> None:
     assert stored == StoredObject(KEY, 0, xxh3(b""))
     assert await storage.get(KEY) == b""
     assert await storage.head(KEY) == stored
+
+
+async def test_edge_location_names_the_object_under_an_internal_prefix(
+    storage: BlobStorage,
+) -> None:
+    # Where nginx fetches the object for X-Accel-Redirect (followed end to end, through real
+    # nginx, in tests/integration/test_nginx.py).
+    location = await storage.edge_location("images/ab/abcdEFGH.png")
+    assert location.startswith(("/_ogmint/local/", "/_ogmint/s3/"))
+    path, _, _query = location.partition("?")
+    assert path.endswith("/images/ab/abcdEFGH.png")
+    assert await storage.edge_location("images/ab/abcdEFGH.png") != await storage.edge_location(
+        "images/ab/abcdEFGI.png"
+    )
 
 
 async def test_ping_when_reachable(storage: BlobStorage) -> None:

@@ -101,3 +101,24 @@ async def test_redeliver_makes_a_finished_delivery_due_again(state: State) -> No
     status = await outbox.get_delivery(d.id)
     assert status is not None and status.state == DELIVERED
     assert [a.status for a in status.attempts] == [410, 200]
+
+
+@pytest.mark.parametrize(
+    "first", [(DELIVERED, 200, 0.0), (FAILED, 410, 0.0), (PENDING, 500, 3600.0)]
+)
+async def test_redeliver_during_an_attempt_is_not_overwritten_by_its_outcome(
+    state: State, first: tuple[str, int, float]
+) -> None:
+    d = delivery("slugAAAA")
+    outbox = state.deliveries
+    assert await state.atomic.save_render(record("slugAAAA"), d)
+    (in_flight,) = await outbox.claim_deliveries("w1", 10, lease=30)
+    assert await outbox.redeliver(d.id)  # asked for while the attempt is running
+    await outbox.finish_delivery(in_flight, outcome(*first))
+    status = await outbox.get_delivery(d.id)
+    assert status is not None and status.state == PENDING and len(status.attempts) == 1
+    (again,) = await outbox.claim_deliveries("w2", 10, lease=30)  # due now, not in an hour
+    assert again.delivery.id == d.id and again.attempts == 1
+    await outbox.finish_delivery(again, outcome(DELIVERED))
+    status = await outbox.get_delivery(d.id)
+    assert status is not None and status.state == DELIVERED and len(status.attempts) == 2

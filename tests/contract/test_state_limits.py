@@ -83,20 +83,43 @@ async def test_concurrent_daily_admits_exactly_the_limit(state: State) -> None:
     assert sum(s.allowed for s in got) == 11
 
 
-async def test_bucket_burst_then_refuses(state: State) -> None:
+Take = Callable[[LimitStore, str, float, int], Awaitable[LimitStatus]]
+#: Users' burst buckets and the per-address image buckets behave alike.
+buckets = pytest.mark.parametrize(
+    "take_from",
+    [
+        lambda s, k, r, b: s.take_token(k, r, b),
+        lambda s, k, r, b: s.take_image_token(k, r, b),
+    ],
+    ids=["user", "image"],
+)
+
+
+@buckets
+async def test_bucket_burst_then_refuses(state: State, take_from: Take) -> None:
     now = time.time()
-    got = [await state.limits.take_token("alice", 0.001, 5) for _ in range(7)]
+    got = [await take_from(state.limits, "alice", 0.001, 5) for _ in range(7)]
     assert [s.allowed for s in got] == [True] * 5 + [False] * 2
     assert [s.remaining for s in got] == [4, 3, 2, 1, 0, 0, 0]
     assert all(s.limit == 5 for s in got)
     # While a token is left the bucket is ready within a second; empty, it needs ~1000 s.
     assert all(now < s.reset <= now + 3 for s in got[:4])
     assert all(now + 900 < s.reset < now + 1100 for s in got[4:])
-    assert (await state.limits.take_token("bob", 0.001, 5)).allowed  # buckets are per user
+    assert (await take_from(state.limits, "bob", 0.001, 5)).allowed  # buckets are per subject
 
 
-async def test_bucket_refills_over_time(state: State) -> None:
-    take = state.limits.take_token
+async def test_image_buckets_are_apart_from_user_buckets(state: State) -> None:
+    assert (await state.limits.take_token("1.2.3.4", 0.001, 1)).allowed
+    assert not (await state.limits.take_token("1.2.3.4", 0.001, 1)).allowed
+    assert (await state.limits.take_image_token("1.2.3.4", 0.001, 1)).allowed
+    assert not (await state.limits.take_image_token("1.2.3.4", 0.001, 1)).allowed
+
+
+@buckets
+async def test_bucket_refills_over_time(state: State, take_from: Take) -> None:
+    def take(k: str, r: float, b: int) -> Awaitable[LimitStatus]:
+        return take_from(state.limits, k, r, b)
+
     # One token per second, capacity 1: empty for a second after each token taken.
     for _ in range(2):
         empty = Window(1.0)
@@ -109,6 +132,7 @@ async def test_bucket_refills_over_time(state: State) -> None:
         await empty.wait_out()
 
 
-async def test_concurrent_bucket_admits_exactly_the_burst(state: State) -> None:
-    got = await asyncio.gather(*(state.limits.take_token("alice", 0.001, 5) for _ in range(50)))
+@buckets
+async def test_concurrent_bucket_admits_exactly_the_burst(state: State, take_from: Take) -> None:
+    got = await asyncio.gather(*(take_from(state.limits, "alice", 0.001, 5) for _ in range(50)))
     assert sum(s.allowed for s in got) == 5

@@ -89,3 +89,27 @@ async def test_concurrent_saves_one_slug(state: State) -> None:
     winner = recs[got.index(True)]
     assert await state.renders.find_render("alice", "d1") == winner
     assert [await state.renders.get_render(r.slug) for r in recs if r != winner] == [None] * 9
+
+
+async def test_refresh_keeps_a_live_claim(state: State) -> None:
+    renders = state.renders
+    first = Window(1.0)
+    assert await renders.claim_render("alice", "d1", 1.0)
+    first.started()
+    await renders.refresh_claim("alice", "d1", 30)
+    refreshed_in_time = first.inside()
+    await first.wait_out()
+    if refreshed_in_time:  # the refresh reached a live claim: it holds past the first TTL
+        assert not await renders.claim_render("alice", "d1", 30)
+
+
+async def test_refresh_does_not_revive_a_dropped_or_expired_claim(state: State) -> None:
+    renders = state.renders
+    assert await renders.claim_render("alice", "d1", 30)
+    await renders.release_claim("alice", "d1")
+    await renders.refresh_claim("alice", "d1", 30)
+    assert await renders.claim_render("alice", "d2", 0.2)
+    await asyncio.sleep(0.4)
+    await renders.refresh_claim("alice", "d2", 30)
+    assert await renders.claim_render("alice", "d1", 30)
+    assert await renders.claim_render("alice", "d2", 30)

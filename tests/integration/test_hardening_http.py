@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import os
+import re
+import signal
+import socket
+import stat
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 import pytest
@@ -197,3 +204,87 @@ def test_image_bombs_are_400_and_still_count_for_anonymous_callers(
     assert og(s, template="blog", title="Good", avatar=receiver.url("/good.png")).status == 200
     # Six renders were asked for, five of them failed fetches: the allowance is used up.
     assert_error(og(s, template="blog", title="Seventh"), 429)
+
+
+def raw(server: Server, data: bytes, pause: float = 0.0) -> tuple[int, bytes]:
+    """Sends raw bytes (then waits ``pause`` s) and returns the status and body of the answer."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(data)
+        time.sleep(pause)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+            if b"\r\n\r\n" in answer:
+                head, _, body = answer.partition(b"\r\n\r\n")
+                length = int(re.search(rb"content-length: (\d+)", head, re.I)[1])  # type: ignore[index]
+                if len(body) >= length:
+                    break
+    status = int(answer.split(b" ", 2)[1])
+    return status, answer.partition(b"\r\n\r\n")[2]
+
+
+def test_transport_errors_have_their_own_statuses(server_factory: Callable[..., Server]) -> None:
+    s = server_factory(OGMINT_REQUEST_TIMEOUT="1")
+    status, body = raw(s, b"GET /healthz HTTP/1.1\r\nHost: x\r\n", pause=2.5)
+    assert status == 408 and orjson.loads(body)["code"] == "request_timeout"
+    status, body = raw(s, b"GET /" + b"a" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 414 and orjson.loads(body)["code"] == "uri_too_long"
+    status, body = raw(
+        s, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 10_000 + b"\r\n\r\n"
+    )
+    assert status == 431 and orjson.loads(body)["code"] == "headers_too_large"
+
+
+def test_if_none_match_star_is_304(srv: Server, key: str) -> None:
+    assert og(srv, {"If-None-Match": "*"}, template="blog", title="Star").status == 304
+    url = render(srv, key, {**BODY, "title": "Star V2"}).json()["url"]
+    assert request(url, headers={"If-None-Match": "*"}).status == 304
+    assert request(url).status == 200
+
+
+def test_error_bodies_echo_only_an_excerpt(srv: Server, key: str) -> None:
+    body = assert_error(request(f"{srv.url}/i/{'s' * 4000}"), 404)
+    assert len(body["error"]) <= 300
+    junk = {f"u{i}": 0 for i in range(5000)}
+    body = assert_error(render(srv, key, {**BODY, **junk}), 400)
+    assert len(body["details"]) <= 20 and len(body["error"]) <= 300
+    long_name = {"x" * 3000: 1}
+    body = assert_error(render(srv, key, {**BODY, **long_name}), 400)
+    assert all(len(d["field"]) <= 64 for d in body["details"])
+
+
+@pytest.mark.parametrize("title", [" ", "   \t ", "\u200b\u200b", "\x00\x01", "\u3164", "\u2028"])
+def test_title_that_draws_nothing_is_400(srv: Server, key: str, title: str) -> None:
+    assert_error(og(srv, template="blog", title=title), 400, "title")
+    assert_error(render(srv, key, {**BODY, "title": title}), 400, "title")
+
+
+def test_data_directory_and_database_are_private(srv: Server, key: str) -> None:
+    assert render(srv, key, {**BODY, "title": "Private"}).status in (200, 201)
+    assert stat.S_IMODE(srv.data_dir.stat().st_mode) == 0o700
+    for name in ("ogmint.sqlite3", "ogmint.sqlite3-wal"):
+        assert stat.S_IMODE((srv.data_dir / name).stat().st_mode) == 0o600, name
+
+
+def test_claim_of_a_killed_server_stops_blocking_the_identical_retry(
+    server_factory: Callable[..., Server], origin: tuple[Receiver, str]
+) -> None:
+    receiver, ca_file = origin
+    env = {"OGMINT_OUTBOUND_ALLOW": "127.0.0.1", "OGMINT_OUTBOUND_CA_FILE": ca_file}
+    first = server_factory(**env)
+    second = server_factory(**env, OGMINT_DATA_DIR=str(first.data_dir))  # the same state
+    key = first.create_key("crash", plan="agency")
+    receiver.script["/slow-avatar.png"] = ["slow"]
+    receiver.files["/slow-avatar.png"] = encoded("PNG", (64, 64))
+    body = {**BODY, "title": "Crash mid-render", "avatar": receiver.url("/slow-avatar.png")}
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(render, first, key, body)
+        receiver.wait_for("/slow-avatar.png", 1)  # the first server holds the claim, fetching
+        os.killpg(first.process.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):  # the killed server never answers
+            pending.result()
+    started = time.monotonic()
+    retry = render(second, key, body)
+    assert retry.status == 201, retry.body  # not a 503 after the full OGMINT_DEDUP_WAIT
+    assert time.monotonic() - started < 15

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,10 @@ def test_defaults_and_overrides() -> None:
     assert s.outbound_allow == ("127.0.0.1", "localhost")
     assert s.base_url == "http://127.0.0.1:9000"
     assert Settings.from_env({}).anonymous_daily_limit == 10
+
+
+def test_workers_default_to_the_cpus() -> None:
+    assert Settings.from_env({}).workers == (os.cpu_count() or 1)
 
 
 def test_all_problems_reported_together() -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sanic import Blueprint, HTTPResponse, Request
 
+from ogmint.api.responses import not_modified
 from ogmint.errors import NotFoundError
+from ogmint.limits import take_image
 from ogmint.services import Services
 
 bp = Blueprint("images")
@@ -16,14 +18,27 @@ CACHE_CONTROL = "public, max-age=31536000, immutable"
 @bp.route("/i/<slug:str>", methods=["GET", "HEAD"])  # type: ignore[untyped-decorator]
 async def image(request: Request, slug: str) -> HTTPResponse:
     svc: Services = request.app.ctx.services
-    found = await svc.renders.image(slug)
-    if found is None:
+    if svc.settings.image_rate_limit:
+        # Counted here, so only requests nginx could not answer from its cache count.
+        await take_image(
+            svc.state.limits, svc.proxies.limit_subject(request), svc.settings.image_rate_limit
+        )
+    if svc.settings.behind_nginx:
+        # nginx streams (and caches) the file itself: only the record is needed here.
+        record = await svc.renders.record(slug)
+        data = None
+    else:
+        found = await svc.renders.image(slug)
+        record, data = found if found is not None else (None, None)
+    if record is None:
         raise NotFoundError(f"No image {slug!r}")
-    record, data = found
     etag = f'"{record.etag}"'
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
-    if etag in request.headers.get("if-none-match", ""):
+    if not_modified(request.headers.get("if-none-match", ""), etag):
         return HTTPResponse(status=304, headers=headers)
+    if data is None:
+        headers["X-Accel-Redirect"] = await svc.storage.edge_location(record.storage_key)
+        return HTTPResponse(status=200, headers=headers, content_type="image/png")
     if request.method == "HEAD":
         headers["Content-Length"] = str(len(data))
         return HTTPResponse(status=200, headers=headers, content_type="image/png")

@@ -6,7 +6,7 @@ from functools import partial
 
 from sanic import Blueprint, HTTPResponse, Request
 
-from ogmint.api.responses import png
+from ogmint.api.responses import not_modified, png
 from ogmint.errors import FetchError, OgmintError
 from ogmint.limits import quota_refusal, refusal, take_burst
 from ogmint.services import Services
@@ -27,7 +27,7 @@ async def og_image(request: Request) -> HTTPResponse:
     template = await svc.templates.resolve(key.user if key else None, spec.template)
     etag = svc.pipeline.etag(spec, template)
     headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag}
-    if etag in request.headers.get("if-none-match", ""):
+    if not_modified(request.headers.get("if-none-match", ""), etag):
         return HTTPResponse(status=304, headers=headers)
 
     tracked = None

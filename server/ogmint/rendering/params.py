@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 
@@ -23,6 +24,15 @@ KNOWN = frozenset(
     ["template", "font", "palette", *TEXT_LIMITS, *COLOR_FIELDS, *IMAGE_FIELDS]
     + [a for a in COLOR_FIELDS.values() if a]
 )
+
+
+#: Letters and symbols that draw nothing (Hangul fillers, the blank Braille pattern).
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _visible(text: str) -> bool:
+    """Whether ``text`` draws something: not only spaces, controls, format or unassigned."""
+    return any(unicodedata.category(ch)[0] not in "ZC" and ch not in _BLANK for ch in text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +120,8 @@ def parse_params(
         texts[name] = value or None
     if texts["title"] is None and not any(e.field == "title" for e in errors):
         errors.append(FieldError("title", "is required (1-200 characters)"))
+    elif texts["title"] is not None and not _visible(texts["title"]):
+        errors.append(FieldError("title", "must contain a visible character"))
 
     images: dict[str, str | None] = {}
     for name in IMAGE_FIELDS:

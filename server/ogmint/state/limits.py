@@ -1,5 +1,5 @@
-"""The limits aggregate: the anonymous daily allowance, per-user token buckets and monthly
-quotas."""
+"""The limits aggregate: the anonymous daily allowance, per-user token buckets, monthly quotas
+and per-address image buckets."""
 
 from __future__ import annotations
 
@@ -40,6 +40,10 @@ class LimitStore(Protocol):
 
     async def take_token(self, user: str, rate: float, burst: int) -> LimitStatus:
         """Token bucket: takes one token if available (``rate`` tokens/s, ``burst`` capacity)."""
+
+    async def take_image_token(self, subject: str, rate: float, burst: int) -> LimitStatus:
+        """The same token bucket for ``/i/`` requests of one client address (the hotlink
+        limit), kept apart from the users' buckets."""
 
     async def consume_quota(self, user: str, limit: int) -> LimitStatus:
         """Atomically counts one render against the user's monthly quota if any is left."""

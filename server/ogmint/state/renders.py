@@ -36,5 +36,10 @@ class RenderStore(Protocol):
     async def release_claim(self, user: str, dedup_key: str) -> None:
         """Drops a claim (the render failed)."""
 
+    async def refresh_claim(self, user: str, dedup_key: str, ttl: float) -> None:
+        """Extends a live claim to ``ttl`` seconds from now (its holder is still rendering);
+        an expired or dropped claim stays gone. Claims are short and kept alive this way, so
+        the claim of a server that died stops blocking identical requests within ``ttl``."""
+
     async def get_render(self, slug: str) -> RenderRecord | None:
         """The render behind a slug."""

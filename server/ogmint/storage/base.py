@@ -84,3 +84,7 @@ class BlobStorage(Protocol):
 
     async def ping(self) -> None:
         """Raises ``StorageUnavailable`` if the backend is unreachable."""
+
+    async def edge_location(self, key: str) -> str:
+        """The ``X-Accel-Redirect`` target from which nginx (the repo's nginx.conf) fetches
+        the object itself: a path under ``/_ogmint/``. Computed locally, no request made."""

@@ -43,7 +43,7 @@ class LocalStorage:
 
     async def open(self) -> None:
         """Creates the root directory if needed."""
-        await self._run(self._root.mkdir, parents=True, exist_ok=True)
+        await self._run(self._root.mkdir, mode=0o700, parents=True, exist_ok=True)
 
     async def close(self) -> None:
         """Stops the file threads."""
@@ -86,6 +86,10 @@ class LocalStorage:
         )
         if not ok:
             raise StorageUnavailable(f"storage directory {self._root} is not writable")
+
+    async def edge_location(self, key: str) -> str:
+        """``/_ogmint/local/<key>``: nginx maps it onto this directory."""
+        return "/_ogmint/local/" + check_key(key)
 
     def _path(self, key: str) -> Path:
         return self._root / check_key(key)

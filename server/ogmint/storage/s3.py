@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import aioboto3  # type: ignore[import-untyped]
 import aiohttp
@@ -29,6 +30,8 @@ T = TypeVar("T")
 MAX_ATTEMPTS = 2  # the first request and one retry
 # Our own ETag travels as user metadata (x-amz-meta-xxh3): S3's ETag is MD5 or multipart-shaped.
 ETAG_METADATA = "xxh3"
+#: Lifetime of the presigned URLs handed to nginx: it uses them at once.
+EDGE_URL_SECONDS = 60
 
 
 class S3Storage:
@@ -155,6 +158,19 @@ class S3Storage:
             await self._client.head_bucket(Bucket=self._bucket)
 
         await self._call("ping", check)
+
+    async def edge_location(self, key: str) -> str:
+        """``/_ogmint/s3`` + the path and query of a presigned GET of the object (valid
+        ``EDGE_URL_SECONDS``): nginx sends it on to the S3 endpoint, needing no credentials."""
+        if self._client is None:
+            raise RuntimeError("S3Storage used before open()")
+        url: str = await self._client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self._bucket, "Key": self._name(key)},
+            ExpiresIn=EDGE_URL_SECONDS,
+        )
+        parts = urlsplit(url)
+        return f"/_ogmint/s3{parts.path}?{parts.query}"
 
     def _name(self, key: str) -> str:
         return self._prefix + check_key(key)

@@ -6,6 +6,7 @@ Key layout (``P`` is the prefix, ``ogmint:`` by default)::
     P{d:<subject>}:daily            hash w (UTC day number), n (uses)      expires at next midnight
     P{u:<user>}:quota               hash w (year*12 + month-1), n (renders) expires on the next 1st
     P{u:<user>}:bucket              hash tokens, updated (Redis time, s)    expires once full again
+    P{i:<address>}:bucket           the same, /i/ requests of one client address (hotlink limit)
     P{u:<user>}:user                hash plan
     P{u:<user>}:keys                zset key_id scored by created_at (ms)
     P{u:<user>}:claim:<dedup_key>   string, PX ttl                          the in-flight render

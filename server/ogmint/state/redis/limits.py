@@ -40,9 +40,13 @@ class RedisLimits:
         await self._c.script("refund", [self._c.u(user, "quota")], ["month"])
 
     async def take_token(self, user: str, rate: float, burst: int) -> LimitStatus:
+        return await self._take(self._c.u(user, "bucket"), rate, burst)
+
+    async def take_image_token(self, subject: str, rate: float, burst: int) -> LimitStatus:
+        return await self._take(f"{self._c.prefix}{{i:{subject}}}:bucket", rate, burst)
+
+    async def _take(self, key: str, rate: float, burst: int) -> LimitStatus:
         if rate <= 0:
             raise ValueError("rate must be positive")
-        reply = await self._c.script(
-            "bucket", [self._c.u(user, "bucket")], [repr(float(rate)), burst]
-        )
+        reply = await self._c.script("bucket", [key], [repr(float(rate)), burst])
         return bucket_status(burst, reply)

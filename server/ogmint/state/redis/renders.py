@@ -57,6 +57,11 @@ class RedisRenders:
     async def release_claim(self, user: str, dedup_key: str) -> None:
         await self._c.call(self._c.redis.delete(self.claim_key(user, dedup_key)))
 
+    async def refresh_claim(self, user: str, dedup_key: str, ttl: float) -> None:
+        # PEXPIRE leaves a missing (expired or released) key missing.
+        key = self.claim_key(user, dedup_key)
+        await self._c.call(self._c.redis.pexpire(key, max(int(ttl * 1000), 1)))
+
     async def get_render(self, slug: str) -> RenderRecord | None:
         h = await self._c.hash(self.slug_key(slug))
         return parse_render(h) if h else None

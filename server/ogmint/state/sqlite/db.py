@@ -5,6 +5,7 @@ event loop never waits."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 import time
@@ -31,7 +32,11 @@ class Database:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
 
     async def open(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # 0600 before SQLite creates it (its -wal and -shm files copy these permissions): it
+        # holds webhook secrets.
+        os.close(os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        os.chmod(self._path, 0o600)
         conn = sqlite3.connect(
             self._path, timeout=5.0, isolation_level=None, check_same_thread=False
         )

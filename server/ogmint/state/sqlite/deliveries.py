@@ -80,22 +80,27 @@ class SqliteDeliveries:
                 "ORDER BY due LIMIT ?",
                 (now, now, limit),
             ).fetchall()
+            until = now + lease
             db.executemany(
                 "UPDATE deliveries SET leased_until = ? WHERE id = ?",
-                [(now + lease, row[0]) for row in rows],
+                [(until, row[0]) for row in rows],
             )
-            return [ClaimedDelivery(_delivery(row), int(row[7]), worker) for row in rows]
+            # The lease is the claim's token: finish_delivery sees whether it still holds.
+            return [ClaimedDelivery(_delivery(row), int(row[7]), repr(until)) for row in rows]
 
         return await self._db.run(run, True)
 
     async def finish_delivery(self, claim: ClaimedDelivery, outcome: AttemptOutcome) -> None:
         def run(db: sqlite3.Connection) -> None:
             row = db.execute(
-                "SELECT attempts FROM deliveries WHERE id = ?", (claim.delivery.id,)
+                "SELECT attempts, leased_until FROM deliveries WHERE id = ?", (claim.delivery.id,)
             ).fetchone()
             if row is None:
                 return
             number = int(row[0]) + 1
+            # A redeliver during the attempt dropped the lease: the attempt is recorded, but
+            # the delivery stays due as the redeliver made it.
+            current = float(row[1]) == float(claim.token)
             db.execute(
                 "INSERT INTO delivery_attempts "
                 "(delivery_id, number, at, status, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
@@ -108,6 +113,11 @@ class SqliteDeliveries:
                     outcome.duration_ms,
                 ),
             )
+            if not current:
+                db.execute(
+                    "UPDATE deliveries SET attempts = ? WHERE id = ?", (number, claim.delivery.id)
+                )
+                return
             db.execute(
                 "UPDATE deliveries SET attempts = ?, state = ?, due = ?, leased_until = 0 "
                 "WHERE id = ?",
@@ -157,7 +167,7 @@ class SqliteDeliveries:
     async def redeliver(self, delivery_id: str) -> bool:
         cur = await self._db.run(
             lambda db: db.execute(
-                "UPDATE deliveries SET state = 'pending', due = ? WHERE id = ?",
+                "UPDATE deliveries SET state = 'pending', due = ?, leased_until = 0 WHERE id = ?",
                 (time.time(), delivery_id),
             ),
             True,

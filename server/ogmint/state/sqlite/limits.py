@@ -22,7 +22,14 @@ CREATE TABLE IF NOT EXISTS monthly_usage (
 CREATE TABLE IF NOT EXISTS buckets (
     user_id TEXT PRIMARY KEY, tokens REAL NOT NULL, updated REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS image_buckets (
+    subject TEXT PRIMARY KEY, tokens REAL NOT NULL, updated REAL NOT NULL
+);
 """
+
+#: The two bucket tables: table, subject column.
+USER_BUCKETS = ("buckets", "user_id")
+IMAGE_BUCKETS = ("image_buckets", "subject")
 
 #: The two counters: table, subject column, window column.
 DAILY = ("daily_usage", "subject", "day")
@@ -55,17 +62,27 @@ def quota_status(used: int | None, limit: int) -> LimitStatus:
     return LimitStatus(used is not None, limit, limit - (used or limit), utc_month()[1])
 
 
-def take(db: sqlite3.Connection, user: str, rate: float, burst: int) -> LimitStatus:
-    """Takes a token from the user's bucket if one is there."""
+def take(
+    db: sqlite3.Connection,
+    user: str,
+    rate: float,
+    burst: int,
+    table: tuple[str, str] = USER_BUCKETS,
+) -> LimitStatus:
+    """Takes a token from the user's (or ``table``'s subject's) bucket if one is there."""
+    name, column = table
     now = time.time()
-    row = db.execute("SELECT tokens, updated FROM buckets WHERE user_id = ?", (user,)).fetchone()
+    row = db.execute(
+        f"SELECT tokens, updated FROM {name} WHERE {column} = ?",  # noqa: S608
+        (user,),
+    ).fetchone()
     tokens = float(burst) if row is None else min(burst, row[0] + (now - row[1]) * rate)
     allowed = tokens >= 1.0
     if allowed:
         tokens -= 1.0
     db.execute(
-        "INSERT INTO buckets (user_id, tokens, updated) VALUES (?, ?, ?) "
-        "ON CONFLICT (user_id) DO UPDATE SET tokens = excluded.tokens, "
+        f"INSERT INTO {name} ({column}, tokens, updated) VALUES (?, ?, ?) "  # noqa: S608
+        f"ON CONFLICT ({column}) DO UPDATE SET tokens = excluded.tokens, "
         "updated = excluded.updated",
         (user, tokens, now),
     )
@@ -111,3 +128,9 @@ class SqliteLimits:
 
     async def take_token(self, user: str, rate: float, burst: int) -> LimitStatus:
         return await self._db.run(lambda db: take(db, user, rate, burst), True, durable=False)
+
+    async def take_image_token(self, subject: str, rate: float, burst: int) -> LimitStatus:
+        # Like the burst bucket, nothing is acknowledged by it: no durable commit needed.
+        return await self._db.run(
+            lambda db: take(db, subject, rate, burst, IMAGE_BUCKETS), True, durable=False
+        )

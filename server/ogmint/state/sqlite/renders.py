@@ -106,6 +106,17 @@ class SqliteRenders:
             True,
         )
 
+    async def refresh_claim(self, user: str, dedup_key: str, ttl: float) -> None:
+        def run(db: sqlite3.Connection) -> None:
+            now = time.time()
+            db.execute(
+                "UPDATE claims SET expires = ? "
+                "WHERE user_id = ? AND dedup_key = ? AND expires >= ?",
+                (now + ttl, user, dedup_key, now),
+            )
+
+        await self._db.run(run, True, durable=False)
+
     async def get_render(self, slug: str) -> RenderRecord | None:
         row = await self._db.run(
             lambda db: db.execute(

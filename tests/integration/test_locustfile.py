@@ -1,0 +1,26 @@
+"""A short smoke of ``bench/locustfile.py`` against a plain app server (no nginx), with a key."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT, Server
+
+
+def test_locustfile_runs_clean_against_a_plain_server(server: Server, tmp_path: Path) -> None:
+    env = {**os.environ, "OGMINT_LOAD_API_KEYS": server.create_key("locust")}
+    args = [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py")]
+    args += ["--headless", "-u", "10", "-r", "10", "-t", "8s", "--host", server.url]
+    args += ["--csv", str(tmp_path / "smoke"), "--only-summary"]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    output = (done.stdout + done.stderr)[-4000:]
+    assert done.returncode == 0, output  # locust exits 1 on any failure
+    with (tmp_path / "smoke_stats.csv").open() as f:
+        rows = {row["Name"]: row for row in csv.DictReader(f)}
+    assert int(rows["Aggregated"]["Failure Count"]) == 0, output
+    for name in ("GET /i/{slug}", "GET /api/og (anonymous)", "POST /api/v2/render (new)"):
+        assert name in rows and int(rows[name]["Request Count"]) > 0, output
