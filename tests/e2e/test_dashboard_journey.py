@@ -183,8 +183,8 @@ def test_journey(srv: Server, receiver: Receiver, context: BrowserContext, shots
 
     # Revoke the key: V2 with it answers 401.
     page.get_by_role("link", name="Settings", exact=True).click()
-    page.get_by_role("button", name="Revoke").click()
-    expect(page.get_by_role("button", name="Revoke")).to_have_count(0)
+    page.get_by_role("button", name="Revoke", exact=True).click()
+    expect(page.get_by_role("button", name="Revoke", exact=True)).to_have_count(0)
     shots.take(page, "revoked")
     assert v2(srv, key, template="blog", title="After revoke").status == 401
 
@@ -237,8 +237,8 @@ def test_pages_work_without_javascript(browser: Browser, srv: Server, shots: Sho
         page.get_by_role("button", name="Preview").click()
         expect(page.get_by_label("V1 URL")).to_have_value(re.compile("No\\+script\\+needed"))
         page.get_by_role("link", name="Settings", exact=True).click()
-        page.get_by_role("button", name="Revoke").click()
-        expect(page.get_by_role("button", name="Revoke")).to_have_count(0)
+        page.get_by_role("button", name="Revoke", exact=True).click()
+        expect(page.get_by_role("button", name="Revoke", exact=True)).to_have_count(0)
         page.get_by_role("button", name="Sign out").click()
         expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     finally:
