@@ -8,6 +8,7 @@ Run with ``make bench-dashboard``; it rewrites only its own section of ``bench/R
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import statistics
 import subprocess
@@ -212,6 +213,7 @@ def record_for(slug: str, scope: str) -> RenderRecord:
 
 
 def measure() -> dict[str, dict[str, float]]:
+    load = {"before": os.getloadavg()[0]}
     retention = Retention(400, 1000)
     with tempfile.TemporaryDirectory() as tmp, Processes(Path(tmp)) as procs:
         root = Path(tmp)
@@ -220,7 +222,7 @@ def measure() -> dict[str, dict[str, float]]:
         redis_url = f"redis://127.0.0.1:{redis_port}"
         asyncio.run(_fill(sqlite_state(root / "sqlite" / "ogmint.sqlite3"), retention))
         asyncio.run(_fill(redis_state(redis_url), retention))
-        return {
+        figures = {
             "pages_sqlite": _pages(procs, {}, root / "sqlite"),
             "pages_redis": _pages(procs, {"OGMINT_REDIS_URL": redis_url}, root / "redis"),
             "cpu_sqlite": asyncio.run(_cpu_us(sqlite_state(root / "cpu.sqlite3"), None)),
@@ -257,7 +259,9 @@ def section(f: dict[str, dict[str, float]]) -> str:
             "## Dashboard (issue 12)",
             "",
             "Command: `make bench-dashboard` (`.venv/bin/python bench/dashboard_bench.py`); "
-            f"run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+            f"run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; 1-minute load average "
+            f"{f['load']['before']:.1f} before, {f['load']['after']:.1f} after (2 cores shared "
+            "with other work: absolute figures are noisy, compare within a row).",
             "",
             f"Page time for a signed-in user with {RENDERS:,} renders tracked this month: median "
             f"of {PAGE_ROUNDS} loopback requests (one client, one worker), against `/healthz` and "
