@@ -228,6 +228,8 @@ def measure() -> dict[str, dict[str, float]]:
             "cpu_sqlite": asyncio.run(_cpu_us(sqlite_state(root / "cpu.sqlite3"), None)),
             "cpu_redis": asyncio.run(_cpu_us(redis_state(redis_url, prefix="cpu:"), redis_url)),
         }
+    load["after"] = os.getloadavg()[0]
+    return {**figures, "load": load}
 
 
 def section(f: dict[str, dict[str, float]]) -> str:
