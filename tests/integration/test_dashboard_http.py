@@ -218,6 +218,9 @@ def test_every_post_needs_the_csrf_token(srv: Server) -> None:
         "/dashboard/password",
         "/dashboard/keys/key_x/revoke",
         "/dashboard/renders/abc/deliveries/d/redeliver",
+        "/dashboard/templates/save",
+        "/dashboard/templates/preview",
+        "/dashboard/templates/custom_x/delete",
     ]
     for path in posts:
         assert c.post(path, {"csrf": "forged"}).status == 403, path
