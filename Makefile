@@ -7,22 +7,26 @@ APT_PACKAGES := redis-server nginx wrk nodejs fonts-noto-color-emoji fonts-noto-
 NATIVE_SRC := $(wildcard native/src/*.rs) native/Cargo.toml Cargo.toml
 STAMP := $(VENV)/.ogmint-installed
 
-.PHONY: run test lint bench bench-edge bench-dashboard load drills golden-update system-deps setup clean
+# and benchmarks; nodejs for the JavaScript kit's tests (pytest runs `node --test` against a live
+# server) and the tests that compare webhook bodies with JSON.stringify; chromium for the
+# dashboard's browser tests (Playwright drives it, no browser download). Installed only when
+# something is missing.
 
 run: setup ## Set up and start ogmint on the embedded default (SQLite + local files)
 	$(PY) -m ogmint
 
 test: setup ## Set up everything and run all tests (lint included)
 	$(MAKE) lint
-	cd native && cargo test --release --quiet
+	cd native && OGMINT_TEST_FONT_DIRS="$$($(abspath $(PY)) -c 'import os; from ogmint.rendering.native import bundled_font_dirs; print(os.pathsep.join(bundled_font_dirs()))')" cargo test --release --quiet
 	$(PY) -m pytest -q
 
 setup: system-deps $(STAMP)
 
 # Debian packages: CJK and colour-emoji fonts for the renderer; redis, nginx and wrk for tests
-# and benchmarks; node for the tests that compare webhook bodies with JSON.stringify;
-# chromium for the dashboard's browser tests (Playwright drives it, no browser download).
-# Installed only when something is missing.
+# and benchmarks; nodejs for the JavaScript kit's tests (pytest runs `node --test` against a live
+# server) and the tests that compare webhook bodies with JSON.stringify; chromium for the
+# dashboard's browser tests (Playwright drives it, no browser download). Installed only when
+# something is missing.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -35,20 +39,28 @@ $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-# The editable install builds the Rust extension with maturin (release profile).
-$(STAMP): $(VENV)/bin/python pyproject.toml $(NATIVE_SRC)
+# The editable install builds the Rust extension with maturin (release profile). The Python
+# client kit (clients/python) is installed beside it: its tests run against a live server.
+$(STAMP): $(VENV)/bin/python pyproject.toml clients/python/pyproject.toml $(NATIVE_SRC)
 	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q -e clients/python
 	touch $@
 
 lint: setup
-	$(VENV)/bin/ruff check server tests bench
-	$(VENV)/bin/ruff format --check server tests bench
+	$(VENV)/bin/ruff check server tests bench clients/python
+	$(VENV)/bin/ruff format --check server tests bench clients/python
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest ogmint._native --allowlist stubtest-allowlist.txt
 	cd native && cargo fmt --check && cargo clippy --release --quiet -- -D warnings
 
 bench: setup
 	$(PY) bench/run.py
+	$(PY) bench/takumi_compare.py
+	$(PY) bench/memory_bench.py
+
+# ogmint's blog card against takumi's (bench/takumi: a bench-only crate, built here on first use).
+bench-takumi: setup
+	$(PY) bench/takumi_compare.py
 
 # nginx.conf at the edge: cache hits against a plain static nginx (its own RESULTS.md section).
 bench-edge: setup

@@ -12,7 +12,14 @@ use resvg::usvg::{self, Node, Paint, SpreadMethod, Tree};
 /// Draws `tree` onto `pixmap` at its natural size, as `resvg::render` with an identity
 /// transform does.
 pub fn draw(tree: &Tree, pixmap: &mut PixmapMut) {
-    for node in tree.root().children() {
+    // resvg draws a single node only when it has an area, which a horizontal or vertical line
+    // made visible by its stroke has not; a document with such a node is drawn whole.
+    let nodes = tree.root().children();
+    if nodes.iter().any(|n| n.abs_layer_bounding_box().is_none()) {
+        resvg::render(tree, Transform::identity(), pixmap);
+        return;
+    }
+    for node in nodes {
         if let Node::Path(path) = node {
             if let Some(fill) = GradientRect::of(path, pixmap.width(), pixmap.height()) {
                 fill.paint(pixmap);
@@ -327,6 +334,19 @@ mod tests {
         for svg in &cases {
             assert!(worst_difference(svg) <= 1, "{svg}");
         }
+    }
+
+    #[test]
+    fn lines_drawn_by_their_stroke_alone_are_drawn() {
+        // No area (a horizontal and a vertical line, one dashed) next to a direct gradient fill.
+        let svg = doc(
+            TWO_STOPS,
+            r##"<rect width="300" height="160" fill="url(#g)"/><path d="M10 80 H290" stroke="#fff" stroke-width="2" stroke-dasharray="4 6"/><line x1="150" y1="10" x2="150" y2="150" stroke="#f00" stroke-width="3"/>"##,
+        );
+        let (ours, theirs) = both(&svg);
+        assert_eq!(ours.data(), theirs.data());
+        let white = ours.pixel(12, 79).expect("pixel");
+        assert_eq!((white.red(), white.green(), white.blue()), (255, 255, 255));
     }
 
     #[test]

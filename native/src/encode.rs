@@ -1,30 +1,73 @@
-//! PNG encoding tuned for speed first, then size.
+//! PNG encoding: fast for what changes per render, thorough for what is cached.
 //!
 //! Image data is deflated in bands of rows, each band independent of the others (a full flush
 //! resets the compressor between them). A template's static background is encoded once this
 //! way and cached; a render over it re-encodes only the bands whose pixels changed and copies
 //! the others' compressed bytes. Text covers well under half of a card's rows.
+//!
+//! Cached bands are encoded once per background, so each gets the row filters that make it
+//! smallest (tried per band: smooth gradients differ in which predictor suits them) and the
+//! highest compression level. Bands compressed per render stay unfiltered, at a middle level
+//! over a cached background and at the fastest for documents drawn in one pass.
 use crate::error::RenderError;
 use flate2::{Compress, Compression, FlushCompress};
 use resvg::tiny_skia::{Pixmap, PremultipliedColorU8};
 
-/// zlib level 1 (zlib-rs's `deflate_quick`) without row filters: on rendered cards (smooth
-/// gradients, flat panels, text) it was both the fastest option measured and within ~1.4x of
-/// resvg's default output size; row filters break the long diagonal-gradient matches deflate
-/// finds between rows, and `fdeflate`'s fast mode (only sensible with filters) came out slower
-/// and ~1.7x larger.
-const LEVEL: u32 = 1;
-/// The zlib stream header for deflate with a 32 KiB window at the "fastest" level.
+/// zlib level for whole documents rendered in one pass (`render_svg`), without row filters:
+/// zlib-rs's `deflate_quick`, the fastest option measured on rendered cards (smooth gradients,
+/// flat panels, text); filters break the long diagonal-gradient matches deflate finds between
+/// rows.
+const FAST_LEVEL: u32 = 1;
+/// zlib level for the bands a render redraws over a cached background (the rows text
+/// touches), unfiltered too. On the `blog` card those bands came to 84 KB at level 1, 74 KB
+/// at 2, 68 KB at 3 and 61 KB at 4, in about 1.6x, 2.7x and 3.2x level 1's time; level 4 is
+/// the first whose whole card is clearly smaller than takumi's (issue 14).
+const OVER_LEVEL: u32 = 4;
+/// zlib level for cached bands, compressed once per background.
+const THOROUGH_LEVEL: u32 = 9;
+/// zlib level at which the candidate filterings of a cached band are compared; the smallest
+/// is then compressed at [`THOROUGH_LEVEL`]. On the `blog` card, comparing at level 2 came
+/// within 0.5 % of comparing at level 9 (and level 4 no closer), for a fraction of the time.
+const TRIAL_LEVEL: u32 = 2;
+/// The zlib stream header for deflate with a 32 KiB window (the level bits are informative).
 const ZLIB_HEADER: [u8; 2] = [0x78, 0x01];
 /// A final, empty, fixed-Huffman deflate block: ends a stream of flushed bands.
 const FINAL_BLOCK: [u8; 2] = [0x03, 0x00];
 /// Rows converted and fed to the compressor at a time.
 const CHUNK_ROWS: usize = 8;
-/// PNG's "no filter" row prefix.
-const NO_FILTER: u8 = 0;
 /// Rows per band for cached backgrounds: small enough that text lines leave whole bands
 /// untouched, large enough that restarting the compressor costs little size.
 pub const BAND_ROWS: usize = 16;
+
+/// PNG's row filter types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Filter {
+    None = 0,
+    Sub = 1,
+    Up = 2,
+    Paeth = 4,
+}
+
+/// The filterings tried for a cached band: (first row, other rows). The first row of a band
+/// never refers to the row above it, which belongs to the previous band and may be redrawn
+/// by a render that reuses this one.
+const CANDIDATES: [(Filter, Filter); 4] = [
+    (Filter::None, Filter::None),
+    (Filter::Sub, Filter::Sub),
+    (Filter::Sub, Filter::Up),
+    (Filter::Sub, Filter::Paeth),
+];
+
+/// How hard to work on the bands being compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Effort {
+    /// Every band, once: [`FAST_LEVEL`].
+    Fast,
+    /// The bands a render changed over a cached background: [`OVER_LEVEL`].
+    Over,
+    /// A background's bands, cached: filters tried per band, [`THOROUGH_LEVEL`].
+    Thorough,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Color {
@@ -70,12 +113,12 @@ pub struct Encoded {
 ///
 /// Opaque images (every social card) drop the alpha channel, which saves ~20 % of the work.
 pub fn encode_png(pixmap: &Pixmap) -> Result<Vec<u8>, RenderError> {
-    Ok(encode(pixmap, pixmap.height() as usize, None)?.to_png())
+    Ok(encode(pixmap, pixmap.height() as usize, None, Effort::Fast)?.to_png())
 }
 
-/// Encodes `pixmap` in bands of [`BAND_ROWS`], to be reused by [`encode_png_over`].
+/// Encodes `pixmap` in bands of [`BAND_ROWS`], thoroughly, to be reused by [`encode_png_over`].
 pub fn encode_bands(pixmap: &Pixmap) -> Result<Encoded, RenderError> {
-    encode(pixmap, BAND_ROWS, None)
+    encode(pixmap, BAND_ROWS, None, Effort::Thorough)
 }
 
 /// Encodes `pixmap`, which was drawn over `base` (encoded as `encoded`): bands whose pixels
@@ -88,22 +131,23 @@ pub fn encode_png_over(
     let same_canvas = (pixmap.width(), pixmap.height()) == (base.width(), base.height())
         && (encoded.width, encoded.height) == (base.width(), base.height());
     let reuse = same_canvas.then_some((base, encoded));
-    Ok(encode(pixmap, encoded.band_rows, reuse)?.to_png())
+    Ok(encode(pixmap, encoded.band_rows, reuse, Effort::Over)?.to_png())
 }
 
 fn encode(
     pixmap: &Pixmap,
     band_rows: usize,
     reuse: Option<(&Pixmap, &Encoded)>,
+    effort: Effort,
 ) -> Result<Encoded, RenderError> {
     // Drawing over an opaque base leaves it opaque, so a reused RGB base is tried as RGB.
     let first = reuse.map_or(Color::Rgb, |(_, e)| e.color);
-    if let Some(encoded) = deflate_bands(pixmap, first, band_rows, reuse)? {
+    if let Some(encoded) = deflate_bands(pixmap, first, band_rows, reuse, effort)? {
         return Ok(encoded);
     }
     // Translucent pixels where RGB was hoped for: start again as RGBA, reusing nothing (the
     // base's bands are RGB). Such pixels come early in translucent images.
-    deflate_bands(pixmap, Color::Rgba, band_rows, None)?
+    deflate_bands(pixmap, Color::Rgba, band_rows, None, effort)?
         .ok_or_else(|| RenderError::Encode("RGBA rows refused".into()))
 }
 
@@ -114,14 +158,18 @@ fn deflate_bands(
     color: Color,
     band_rows: usize,
     reuse: Option<(&Pixmap, &Encoded)>,
+    effort: Effort,
 ) -> Result<Option<Encoded>, RenderError> {
     let width = pixmap.width() as usize;
     let row_bytes = width * 4;
-    let line = 1 + width * color.channels();
     let band_rows = band_rows.max(1);
-    let mut compressor = Compress::new(Compression::new(LEVEL), false);
-    // Rows are converted and compressed a few at a time, so they are still in cache.
-    let mut raw = Vec::with_capacity(CHUNK_ROWS * line);
+    let level = match effort {
+        Effort::Fast => FAST_LEVEL,
+        Effort::Over => OVER_LEVEL,
+        Effort::Thorough => THOROUGH_LEVEL,
+    };
+    let mut compressor = Compress::new(Compression::new(level), false);
+    let mut raw = Vec::new();
     let mut bands = Vec::new();
     let pixel_bands = pixmap.data().chunks(band_rows * row_bytes);
     for (index, pixels) in pixel_bands.enumerate() {
@@ -133,34 +181,16 @@ fn deflate_bands(
                 continue;
             }
         }
-        let mut adler = simd_adler32::Adler32::new();
-        let mut deflated = Vec::with_capacity(pixels.len() / 16);
-        for rows in pixels.chunks(CHUNK_ROWS * row_bytes) {
-            raw.clear();
-            for row in rows.chunks_exact(row_bytes) {
-                raw.push(NO_FILTER);
-                let at = raw.len();
-                raw.resize(at + width * color.channels(), 0);
-                match color {
-                    Color::Rgb => {
-                        if !opaque_rgb(row, &mut raw[at..]) {
-                            return Ok(None);
-                        }
-                    }
-                    Color::Rgba => straight_rgba(row, &mut raw[at..]),
-                }
+        let band = match effort {
+            Effort::Fast | Effort::Over => {
+                fast_band(&mut compressor, pixels, width, color, &mut raw)?
             }
-            adler.write(&raw);
-            deflate(&mut compressor, &raw, &mut deflated, FlushCompress::None)?;
-        }
-        // A full flush ends the band byte-aligned and makes what follows refer to nothing
-        // before it, so bands can be spliced in any combination.
-        deflate(&mut compressor, &[], &mut deflated, FlushCompress::Full)?;
-        bands.push(Band {
-            deflated,
-            adler: adler.finish(),
-            raw_len: pixels.len() / 4 * color.channels() + pixels.len() / row_bytes,
-        });
+            Effort::Thorough => thorough_band(&mut compressor, pixels, width, color)?,
+        };
+        let Some(band) = band else {
+            return Ok(None);
+        };
+        bands.push(band);
     }
     Ok(Some(Encoded {
         width: pixmap.width(),
@@ -169,6 +199,170 @@ fn deflate_bands(
         band_rows,
         bands,
     }))
+}
+
+/// Converts one row of premultiplied RGBA to PNG's `color` bytes; false if RGB was asked for
+/// and a pixel is not opaque.
+fn convert_row(row: &[u8], color: Color, out: &mut [u8]) -> bool {
+    match color {
+        Color::Rgb => opaque_rgb(row, out),
+        Color::Rgba => {
+            straight_rgba(row, out);
+            true
+        }
+    }
+}
+
+/// Compresses a band unfiltered at the compressor's level, a few rows at a time so they are
+/// still in cache.
+fn fast_band(
+    compressor: &mut Compress,
+    pixels: &[u8],
+    width: usize,
+    color: Color,
+    raw: &mut Vec<u8>,
+) -> Result<Option<Band>, RenderError> {
+    let row_bytes = width * 4;
+    let line = width * color.channels();
+    let mut adler = simd_adler32::Adler32::new();
+    let mut deflated = Vec::with_capacity(pixels.len() / 16);
+    for rows in pixels.chunks(CHUNK_ROWS * row_bytes) {
+        raw.clear();
+        for row in rows.chunks_exact(row_bytes) {
+            raw.push(Filter::None as u8);
+            let at = raw.len();
+            raw.resize(at + line, 0);
+            if !convert_row(row, color, &mut raw[at..]) {
+                return Ok(None);
+            }
+        }
+        adler.write(raw);
+        deflate(compressor, raw, &mut deflated, FlushCompress::None)?;
+    }
+    finish_band(
+        compressor,
+        deflated,
+        adler.finish(),
+        pixels.len() / row_bytes * (1 + line),
+    )
+}
+
+/// Compresses a band with each of the [`CANDIDATES`] filterings at [`TRIAL_LEVEL`] and keeps
+/// the smallest, compressed again at the compressor's (high) level.
+fn thorough_band(
+    compressor: &mut Compress,
+    pixels: &[u8],
+    width: usize,
+    color: Color,
+) -> Result<Option<Band>, RenderError> {
+    let row_bytes = width * 4;
+    let line = width * color.channels();
+    let rows = pixels.len() / row_bytes;
+    let mut plain = vec![0u8; rows * line];
+    for (row, out) in pixels
+        .chunks_exact(row_bytes)
+        .zip(plain.chunks_exact_mut(line))
+    {
+        if !convert_row(row, color, out) {
+            return Ok(None);
+        }
+    }
+    let bpp = color.channels();
+    let mut trial = Compress::new(Compression::new(TRIAL_LEVEL), false);
+    let mut best: Option<(usize, Vec<u8>)> = None;
+    let mut out = Vec::new();
+    for (first, rest) in CANDIDATES {
+        let filtered = filter_rows(&plain, line, bpp, first, rest);
+        out.clear();
+        trial.reset();
+        deflate(&mut trial, &filtered, &mut out, FlushCompress::Full)?;
+        if best.as_ref().is_none_or(|(size, _)| out.len() < *size) {
+            best = Some((out.len(), filtered));
+        }
+    }
+    let filtered = best.map(|(_, f)| f).unwrap_or_default();
+    let mut deflated = Vec::with_capacity(filtered.len() / 8);
+    deflate(compressor, &filtered, &mut deflated, FlushCompress::None)?;
+    finish_band(
+        compressor,
+        deflated,
+        simd_adler32::adler32(&filtered.as_slice()),
+        filtered.len(),
+    )
+}
+
+/// Ends a band with a full flush: byte-aligned, and what follows refers to nothing before it,
+/// so bands can be spliced in any combination.
+fn finish_band(
+    compressor: &mut Compress,
+    mut deflated: Vec<u8>,
+    adler: u32,
+    raw_len: usize,
+) -> Result<Option<Band>, RenderError> {
+    deflate(compressor, &[], &mut deflated, FlushCompress::Full)?;
+    Ok(Some(Band {
+        deflated,
+        adler,
+        raw_len,
+    }))
+}
+
+/// PNG scanlines of `plain` (rows of `line` bytes, `bpp` bytes per pixel): the first row
+/// filtered with `first`, the others with `rest`, each prefixed with its filter type.
+fn filter_rows(plain: &[u8], line: usize, bpp: usize, first: Filter, rest: Filter) -> Vec<u8> {
+    let mut out = Vec::with_capacity(plain.len() + plain.len() / line);
+    let mut above: Option<&[u8]> = None;
+    for row in plain.chunks_exact(line) {
+        let filter = if above.is_none() { first } else { rest };
+        out.push(filter as u8);
+        let at = out.len();
+        out.extend_from_slice(row);
+        let dst = &mut out[at..];
+        match (filter, above) {
+            (Filter::None, _) => {}
+            (Filter::Sub, _) => {
+                for i in bpp..line {
+                    dst[i] = row[i].wrapping_sub(row[i - bpp]);
+                }
+            }
+            (Filter::Up, Some(up)) => {
+                for i in 0..line {
+                    dst[i] = row[i].wrapping_sub(up[i]);
+                }
+            }
+            (Filter::Paeth, Some(up)) => {
+                for i in 0..line {
+                    let (a, c) = if i >= bpp {
+                        (row[i - bpp], up[i - bpp])
+                    } else {
+                        (0, 0)
+                    };
+                    dst[i] = row[i].wrapping_sub(paeth(a, up[i], c));
+                }
+            }
+            // Up and Paeth with no row above predict from zeros: the row as it is.
+            (Filter::Up | Filter::Paeth, None) => {}
+        }
+        above = Some(row);
+    }
+    out
+}
+
+/// PNG's Paeth predictor.
+fn paeth(a: u8, b: u8, c: u8) -> u8 {
+    let p = i16::from(a) + i16::from(b) - i16::from(c);
+    let (pa, pb, pc) = (
+        (p - i16::from(a)).abs(),
+        (p - i16::from(b)).abs(),
+        (p - i16::from(c)).abs(),
+    );
+    if pa <= pb && pa <= pc {
+        a
+    } else if pb <= pc {
+        b
+    } else {
+        c
+    }
 }
 
 /// Feeds `input` to the compressor, appending what it gives to `out`.
@@ -394,6 +588,68 @@ mod tests {
             (color, &data[..4]),
             (png::ColorType::Rgba, &[0u8, 0, 0, 0][..])
         );
+    }
+
+    #[test]
+    fn reused_bands_never_depend_on_the_row_above_them() {
+        // Columns of noise brightening row by row: no row repeats another, but each predicts
+        // the next, so the cached bands take filters that use the row above.
+        let column = noise(64, 1, 5);
+        let mut base = Pixmap::new(64, 64).expect("pixmap");
+        for (y, row) in base.data_mut().chunks_exact_mut(4 * 64).enumerate() {
+            for (dst, src) in row.chunks_exact_mut(4).zip(column.data().chunks_exact(4)) {
+                let lift = |c: u8| c.wrapping_add(3 * y as u8);
+                dst.copy_from_slice(&[lift(src[0]), lift(src[1]), lift(src[2]), 255]);
+            }
+        }
+        let encoded = encode_bands(&base).expect("bands");
+        // Redraw only the last row of the first band: the second band is reused as it is.
+        let mut over = base.clone();
+        let row = 4 * 64;
+        over.data_mut()[(BAND_ROWS - 1) * row..BAND_ROWS * row].fill(255);
+        let png = encode_png_over(&over, &base, &encoded).expect("over");
+        assert_eq!(decode(&png).1, rgb(&over));
+        // Each cached band starts with a row filtered without the row above, and the rows
+        // after it do predict from above (here, where every row is alike, they should).
+        for band in &encoded.bands {
+            let mut raw = Vec::with_capacity(band.raw_len);
+            flate2::Decompress::new(false)
+                .decompress_vec(&band.deflated, &mut raw, flate2::FlushDecompress::Sync)
+                .expect("inflate band");
+            assert_eq!(raw.len(), band.raw_len);
+            let filters: Vec<u8> = raw.chunks_exact(1 + 64 * 3).map(|r| r[0]).collect();
+            assert!(filters[0] <= Filter::Sub as u8, "{filters:?}");
+            assert!(
+                filters[1..].iter().all(|f| *f >= Filter::Up as u8),
+                "{filters:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_filter_round_trips() {
+        let noisy = noise(33, 9, 3);
+        let plain = rgb(&noisy);
+        let line = 33 * 3;
+        for (first, rest) in CANDIDATES {
+            let filtered = filter_rows(&plain, line, 3, first, rest);
+            let mut png = Vec::new();
+            png.extend_from_slice(b"\x89PNG\r\n\x1a\n");
+            let mut header = Vec::new();
+            header.extend_from_slice(&33u32.to_be_bytes());
+            header.extend_from_slice(&9u32.to_be_bytes());
+            header.extend_from_slice(&[8, 2, 0, 0, 0]);
+            write_chunk(&mut png, b"IHDR", &[&header]);
+            let zlib = {
+                let mut e =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+                std::io::Write::write_all(&mut e, &filtered).expect("deflate");
+                e.finish().expect("zlib")
+            };
+            write_chunk(&mut png, b"IDAT", &[&zlib]);
+            write_chunk(&mut png, b"IEND", &[]);
+            assert_eq!(decode(&png).1, plain, "{first:?} then {rest:?}");
+        }
     }
 
     #[test]

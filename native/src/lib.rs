@@ -9,6 +9,8 @@ pub mod error;
 pub mod fonts;
 mod py;
 pub mod render;
+#[cfg(test)]
+mod test_fonts;
 pub mod text;
 
 use pyo3::prelude::*;

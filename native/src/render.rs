@@ -289,14 +289,6 @@ mod tests {
     const ART: &str = r##"<defs><linearGradient id="bg" x2="1" y2="1"><stop stop-color="#2a0f1f"/><stop offset="1" stop-color="#3d1630"/></linearGradient><radialGradient id="glow" cx="1" cy="0" r="0.9"><stop stop-color="#fb923c" stop-opacity="0.35"/><stop offset="1" stop-color="#fb923c" stop-opacity="0"/></radialGradient></defs><rect width="320" height="160" fill="url(#bg)"/><rect width="320" height="160" fill="url(#glow)"/><rect x="10" y="10" width="300" height="140" rx="12" fill="#3d1630" fill-opacity="0.55"/>"##;
     const CONTENT: &str = r##"<rect x="20" y="20" width="60" height="20" rx="10" fill="#fb923c" fill-opacity="0.18"/><text x="24" y="90" font-family="Inter" font-weight="700" font-size="40" fill="#fff1e6">Layered</text>"##;
 
-    fn fonts() -> FontLibrary {
-        let dir = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../.venv/lib/python3.11/site-packages/fontpkg_inter/files"
-        );
-        FontLibrary::load(&[dir])
-    }
-
     fn doc(body: &str) -> String {
         format!("{HEAD}{body}</svg>")
     }
@@ -307,11 +299,11 @@ mod tests {
 
     #[test]
     fn layers_match_single_pass() {
-        let fonts = fonts();
+        let fonts = crate::test_fonts::library();
         let limits = Limits::default();
         let cache = BackgroundCache::default();
         let (bg, fg) = (doc(ART), doc(CONTENT));
-        let layered = draw_layers(&bg, &fg, "art", &limits, &fonts, &cache)
+        let layered = draw_layers(&bg, &fg, "art", &limits, fonts, &cache)
             .expect("layers")
             .1;
         let whole = parse(&doc(&format!("{ART}{CONTENT}")), &limits, &fonts.options())
@@ -328,7 +320,7 @@ mod tests {
             "largest channel difference {worst:?}"
         );
         // The PNG (unchanged bands copied from the cached background) holds exactly those pixels.
-        let png = render_layers_png(&bg, &fg, "art", &limits, &fonts, &cache).expect("png");
+        let png = render_layers_png(&bg, &fg, "art", &limits, fonts, &cache).expect("png");
         let mut decoder = png::Decoder::new(std::io::Cursor::new(png))
             .read_info()
             .expect("png");
@@ -341,7 +333,7 @@ mod tests {
             .collect();
         assert!(decoded == rgb, "decoded PNG differs from the drawn pixels");
         // The second call is served from the cache and draws the same pixels.
-        let again = draw_layers(&bg, &fg, "art", &limits, &fonts, &cache)
+        let again = draw_layers(&bg, &fg, "art", &limits, fonts, &cache)
             .expect("cached")
             .1;
         assert_eq!(again.data(), layered.data());

@@ -369,7 +369,8 @@ impl TextLayout {
             VAlign::Middle => tb.y + (tb.height - block) / 2.0,
             VAlign::Bottom => tb.y + tb.height - block,
         };
-        let rtl = tb.mirror_rtl && is_rtl(&tb.text);
+        let rtl = is_rtl(&tb.text);
+        let mirror = tb.mirror_rtl && rtl;
         let mut svg = String::with_capacity(256 + tb.text.len() * 2);
         let _ = write!(
             svg,
@@ -378,46 +379,58 @@ impl TextLayout {
             round(size),
             escape(&tb.fill)
         );
+        let space = self
+            .measure_plain(
+                fonts,
+                tb.weight,
+                tb.letter_spacing,
+                &[(family, "x x"), (family, "xx")],
+            )
+            .unwrap_or_else(|_| vec![0.0; 2]);
+        let space_w = (space[0] - space[1]).max(0.0) * size;
         let mut widest = 0.0f32;
         for (i, line) in lines.iter().enumerate() {
             let y = round(top + size * BASELINE + i as f32 * line_step);
-            let line_runs = runs(fonts, family, line);
-            let texts: Vec<&str> = line_runs.iter().map(|r| r.text.as_str()).collect();
+            let pieces = visual_pieces(fonts, family, line, rtl);
+            let plain: Vec<(&str, &str)> =
+                pieces.iter().map(|p| (p.family, p.text.as_str())).collect();
             let widths: Vec<f32> = self
-                .measure(fonts, family, tb.weight, tb.letter_spacing, &texts)
-                .unwrap_or_else(|_| vec![0.0; texts.len()])
+                .measure_plain(fonts, tb.weight, tb.letter_spacing, &plain)
+                .unwrap_or_else(|_| vec![0.0; plain.len()])
                 .into_iter()
                 .map(|w| w * size)
                 .collect();
-            let total: f32 = widths.iter().sum();
+            let gaps = |p: &Piece| (p.left + p.right) as f32 * space_w;
+            let total: f32 = pieces.iter().zip(&widths).map(|(p, w)| w + gaps(p)).sum();
             widest = widest.max(total);
-            let left = match (tb.align, rtl) {
+            let left = match (tb.align, mirror) {
                 (Align::Middle, _) => tb.x + (tb.width - total) / 2.0,
                 (Align::Start, false) | (Align::End, true) => tb.x,
                 (Align::End, false) | (Align::Start, true) => tb.x + tb.width - total,
             };
-            // Every run is its own positioned chunk, so usvg never merges spans of different
-            // fonts (its span merging mishandles emoji ZWJ clusters). RTL paragraphs place
-            // their runs from the right.
-            let mut pen = if rtl { left + total } else { left };
-            for (run, w) in line_runs.iter().zip(&widths) {
-                if rtl {
-                    pen -= w;
+            // Pieces come in visual order, left to right, each its own positioned chunk: usvg
+            // lays out every chunk as a left-to-right paragraph, so the reordering between
+            // directions is done here, and spaces at direction boundaries become gaps between
+            // chunks (inside a chunk they would land on the wrong side). Separate chunks also
+            // keep usvg from merging spans of different fonts (its span merging mishandles
+            // emoji ZWJ clusters).
+            let mut pen = left;
+            for (piece, w) in pieces.iter().zip(&widths) {
+                pen += piece.left as f32 * space_w;
+                if !piece.text.is_empty() {
+                    let font = if piece.family == family {
+                        String::new()
+                    } else {
+                        format!(r#" font-family="'{}'""#, escape(piece.family))
+                    };
+                    let _ = write!(
+                        svg,
+                        r#"<tspan x="{}" y="{y}"{font}>{}</tspan>"#,
+                        round(pen),
+                        escape(&piece.text)
+                    );
                 }
-                let font = if run.family == family {
-                    String::new()
-                } else {
-                    format!(r#" font-family="'{}'""#, escape(run.family))
-                };
-                let _ = write!(
-                    svg,
-                    r#"<tspan x="{}" y="{y}"{font}>{}</tspan>"#,
-                    round(pen),
-                    escape(&run.text)
-                );
-                if !rtl {
-                    pen += w;
-                }
+                pen += w + piece.right as f32 * space_w;
             }
         }
         svg.push_str("</text>");
@@ -562,6 +575,68 @@ fn runs<'a>(fonts: &'a FontLibrary, family: &'a str, text: &str) -> Vec<Run<'a>>
     out
 }
 
+/// A chunk of a line in visual order: one font, one direction, spaces at its edges moved out.
+#[derive(Debug, Clone, PartialEq)]
+struct Piece<'a> {
+    family: &'a str,
+    /// The text in logical order; right-to-left text is wrapped in RLMs so that usvg, which
+    /// shapes every chunk as a left-to-right paragraph, keeps the punctuation at its edges
+    /// right-to-left too (and mirrors brackets).
+    text: String,
+    /// Spaces drawn before (left of) and after (right of) the text.
+    left: usize,
+    right: usize,
+}
+
+const RLM: char = '\u{200F}';
+
+/// Splits a line into [`Piece`]s in visual order, with the bidi algorithm (UAX #9) and a
+/// paragraph direction of right-to-left when `rtl`.
+fn visual_pieces<'a>(
+    fonts: &'a FontLibrary,
+    family: &'a str,
+    line: &str,
+    rtl: bool,
+) -> Vec<Piece<'a>> {
+    use unicode_bidi::{BidiInfo, Level};
+    let level = if rtl { Level::rtl() } else { Level::ltr() };
+    let info = BidiInfo::new(line, Some(level));
+    let mut out = Vec::new();
+    for para in &info.paragraphs {
+        let (levels, level_runs) = info.visual_runs(para, para.range.clone());
+        for range in level_runs {
+            let backwards = levels[range.start].is_rtl();
+            let mut font_runs = runs(fonts, family, &line[range]);
+            if backwards {
+                font_runs.reverse();
+            }
+            for run in font_runs {
+                let core = run.text.trim_matches(' ');
+                let lead = run.text.len() - run.text.trim_start_matches(' ').len();
+                // A run of spaces only counts once.
+                let trail = run.text.len() - lead - core.len();
+                let (left, right) = if backwards {
+                    (trail, lead)
+                } else {
+                    (lead, trail)
+                };
+                let text = match (core.is_empty(), backwards) {
+                    (true, _) => String::new(),
+                    (false, true) => format!("{RLM}{core}{RLM}"),
+                    (false, false) => core.to_string(),
+                };
+                out.push(Piece {
+                    family: run.family,
+                    text,
+                    left,
+                    right,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// Runs `f`, turning a panic inside a dependency into an error instead of an abort.
 pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, RenderError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
@@ -643,6 +718,62 @@ mod tests {
             escape("<a href='x'>&\u{1}"),
             "&lt;a href=&apos;x&apos;&gt;&amp;"
         );
+    }
+
+    /// The line as it appears left to right: spaces where the pieces put them, each piece's
+    /// text (logical order inside a piece) without its direction marks.
+    fn visual(line: &str, rtl: bool) -> String {
+        let fonts = crate::test_fonts::library();
+        visual_pieces(fonts, DEFAULT_FAMILY_FOR_TESTS, line, rtl)
+            .iter()
+            .map(|p| {
+                let text = p.text.trim_matches(RLM);
+                format!("{}{text}{}", " ".repeat(p.left), " ".repeat(p.right))
+            })
+            .collect()
+    }
+
+    const DEFAULT_FAMILY_FOR_TESTS: &str = crate::fonts::DEFAULT_FAMILY;
+
+    #[test]
+    fn spaces_at_direction_boundaries_stay_between_the_words() {
+        // Hebrew paragraph with English inside: one space on each side of the English.
+        assert_eq!(
+            visual("עם English mixed ושוב", true),
+            "ושוב English mixed עם"
+        );
+        assert_eq!(
+            visual("עברית: כותרת עם English", true),
+            "English עברית: כותרת עם"
+        );
+        assert_eq!(
+            visual("in the middle ושוב עברית", true),
+            "ושוב עברית in the middle"
+        );
+        // Arabic with numbers and a Latin brand name: the numbers read left to right.
+        assert_eq!(visual("عام 2024 مع Google", true), "Google مع 2024 عام");
+        // English with an Arabic name: the name is one right-to-left piece.
+        assert_eq!(
+            visual("Interview with محمد الأحمد today", false),
+            "Interview with محمد الأحمد today"
+        );
+    }
+
+    #[test]
+    fn right_to_left_pieces_are_marked_and_left_to_right_ones_are_not() {
+        let fonts = crate::test_fonts::library();
+        let pieces = visual_pieces(fonts, DEFAULT_FAMILY_FOR_TESTS, "שלום (CEO)!", true);
+        let texts: Vec<&str> = pieces.iter().map(|p| p.text.as_str()).collect();
+        assert!(texts.contains(&"CEO"), "{texts:?}");
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.starts_with(RLM) && t.ends_with(RLM) && t.contains("שלום")),
+            "{texts:?}"
+        );
+        assert!(pieces
+            .iter()
+            .all(|p| !p.text.contains(' ') || p.text.contains('ש')));
     }
 
     #[test]

@@ -12,8 +12,9 @@ from sanic.config import Config
 from sanic.response import BaseHTTPResponse
 
 from ogmint.accounts import Accounts, SignInLimits
-from ogmint.api import deliveries, images, meta, templates, v1, v2
+from ogmint.api import deliveries, images, meta, signing_keys, templates, v1, v2
 from ogmint.api.caller import KeyDirectory, TrustedProxies
+from ogmint.api.signed import SigningKeyDirectory
 from ogmint.dashboard.pages import Pages
 from ogmint.dashboard.routes import blueprints as dashboard_blueprints
 from ogmint.errors import make_error_handler
@@ -111,6 +112,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     app.blueprint(v1.bp)
     app.blueprint(v2.bp)
     app.blueprint(deliveries.bp)
+    app.blueprint(signing_keys.bp)
     app.blueprint(templates.bp)
     app.blueprint(images.bp)
     app.blueprint(meta.bp)
@@ -191,6 +193,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             client=client,
             proxies=TrustedProxies(settings.trusted_proxies),
             keys=KeyDirectory(state.keys, settings.key_cache_ttl),
+            signing_keys=SigningKeyDirectory(state.signing_keys, settings.key_cache_ttl),
             outbound=outbound,
             webhooks=webhooks,
             metrics=metrics,

@@ -1,17 +1,28 @@
-"""The ``ogmint`` command: run the server and manage keys, plans and dashboard accounts."""
+"""The ``ogmint`` command: run the server, manage keys, plans, signing keys and dashboard
+accounts, sign URLs."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+import time
 from collections.abc import Sequence
 
 from ogmint.accounts import Accounts, SignInLimits
 from ogmint.app import make_state
+from ogmint.errors import ValidationError
 from ogmint.keys import hash_key, new_key
 from ogmint.settings import Settings, SettingsError
+from ogmint.signed_urls import (
+    SIGNATURE_PARAMS,
+    canonical_query,
+    decode_query,
+    new_signing_key,
+    signature,
+)
 from ogmint.state.keys import PLAN_QUOTAS, KeyStore
+from ogmint.state.signing_keys import SigningKeyStore
 from ogmint.state.store import State
 
 #: The CLI never signs anyone in.
@@ -47,6 +58,21 @@ def _parser() -> argparse.ArgumentParser:
     ucreate.add_argument("--admin", action="store_true", help="may see every user, set plans")
     ureset = users.add_parser("reset", help="print a one-time password-reset link")
     ureset.add_argument("user")
+    signing = sub.add_parser("signing-keys", help="manage a user's keys for signed V1 URLs")
+    signing_actions = signing.add_subparsers(dest="action", required=True)
+    for action, text in [
+        ("create", "create a signing key; its secret is printed once, last"),
+        ("list", "list a user's active signing keys (never the secrets)"),
+        ("revoke", "revoke one of a user's signing keys"),
+    ]:
+        one = signing_actions.add_parser(action, help=text)
+        one.add_argument("--user", required=True)
+        if action == "revoke":
+            one.add_argument("kid")
+    sign = sub.add_parser("sign-url", help="print a signed V1 URL (SPEC §2.1)")
+    sign.add_argument("--kid", required=True, help="the signing key (sk_…)")
+    sign.add_argument("--expires-in", type=int, metavar="SECONDS", help="add exp = now + SECONDS")
+    sign.add_argument("query", help="render parameters as a query, e.g. 'template=blog&title=Hi'")
     return p
 
 
@@ -103,12 +129,59 @@ async def _keys_and_plans(args: argparse.Namespace, state: KeyStore) -> int:
     return 1
 
 
+async def _signing_keys(args: argparse.Namespace, store: SigningKeyStore) -> int:
+    if args.action == "create":
+        kid, secret = new_signing_key()
+        created_at = await store.create_signing_key(args.user, kid, secret)
+        if created_at is None:
+            print(f"no user {args.user} (create an API key for it first)", file=sys.stderr)
+            return 1
+        print(f"created {kid} for user {args.user}")
+        print("store this secret now; it cannot be shown again:")
+        print(secret)
+        return 0
+    if args.action == "list":
+        for k in await store.list_signing_keys(args.user):
+            print(f"{k.kid}\t{k.user}\t{k.created_at}")
+        return 0
+    if await store.revoke_signing_key(args.user, args.kid):
+        print(f"revoked {args.kid} (workers forget it within OGMINT_KEY_CACHE_TTL)")
+        return 0
+    print(f"no active signing key {args.kid} of user {args.user}", file=sys.stderr)
+    return 1
+
+
+async def _sign_url(args: argparse.Namespace, store: SigningKeyStore, base_url: str) -> int:
+    record = await store.find_signing_key(args.kid)
+    if record is None or record.revoked:
+        print(f"no active signing key {args.kid}", file=sys.stderr)
+        return 1
+    pairs = decode_query(args.query.removeprefix("?"))
+    if any(name.decode(errors="replace") in SIGNATURE_PARAMS for name, _ in pairs):
+        print("kid, exp and sig are added by sign-url; leave them out", file=sys.stderr)
+        return 2
+    pairs.append((b"kid", record.kid.encode()))
+    if args.expires_in is not None:
+        pairs.append((b"exp", str(int(time.time()) + args.expires_in).encode()))
+    try:
+        canonical = canonical_query(pairs)
+    except ValidationError as e:
+        print(e.message, file=sys.stderr)
+        return 2
+    print(f"{base_url}/api/og?{canonical}&sig={signature(record.secret, canonical)}")
+    return 0
+
+
 async def _with_state(args: argparse.Namespace, settings: Settings) -> int:
     state = make_state(settings)
     await state.open()
     try:
         if args.command == "users":
             return await _users(args, settings, state)
+        if args.command == "signing-keys":
+            return await _signing_keys(args, state.signing_keys)
+        if args.command == "sign-url":
+            return await _sign_url(args, state.signing_keys, settings.base_url)
         return await _keys_and_plans(args, state.keys)
     finally:
         await state.close()

@@ -113,6 +113,26 @@ class UnauthorizedError(OgmintError):
     default_message = "Missing or invalid API key"
 
 
+class ForbiddenError(OgmintError):
+    status = 403
+    code = "forbidden"
+    default_message = "Forbidden"
+
+
+class SignatureInvalidError(ForbiddenError):
+    """A signed V1 URL whose key is unknown or revoked, or whose ``sig`` does not match."""
+
+    code = "invalid_signature"
+    default_message = "Invalid URL signature (unknown or revoked kid, or wrong sig)"
+
+
+class SignatureExpiredError(ForbiddenError):
+    """A correctly signed V1 URL past its ``exp``."""
+
+    code = "signature_expired"
+    default_message = "The signed URL has expired (exp is in the past)"
+
+
 class NotFoundError(OgmintError):
     status = 404
     code = "not_found"
@@ -136,6 +156,14 @@ class MethodNotAllowedError(OgmintError):
     status = 405
     code = "method_not_allowed"
     default_message = "Method not allowed"
+
+
+class TooManyError(OgmintError):
+    """Creating one more of something would pass its per-user bound."""
+
+    status = 409
+    code = "limit_reached"
+    default_message = "Limit reached"
 
 
 class RequestTimeoutError(OgmintError):

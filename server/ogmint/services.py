@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ogmint.accounts import Accounts
 from ogmint.api.caller import KeyDirectory, TrustedProxies
+from ogmint.api.signed import SigningKeyDirectory
 from ogmint.dashboard.pages import Pages
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
@@ -32,6 +33,7 @@ class Services:
     client: GuardedClient
     proxies: TrustedProxies
     keys: KeyDirectory
+    signing_keys: SigningKeyDirectory
     outbound: AddressPolicy
     webhooks: DeliveryWorker
     metrics: Metrics

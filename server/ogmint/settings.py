@@ -249,7 +249,7 @@ class Settings:
     )
     key_cache_ttl: float = _setting(
         10.0,
-        "Seconds a worker remembers an API key lookup (revocations apply within this).",
+        "Seconds a worker remembers an API key or signing key lookup (revocations apply within this).",
         float,
     )
     dedup_wait: float = _setting(

@@ -103,6 +103,12 @@ def test_journey(srv: Server, receiver: Receiver, context: BrowserContext, shots
     assert page.evaluate("navigator.clipboard.readText()") == key
     shots.take(page, "settings-new-key")
 
+    # A signing key, its secret shown once: from now on the playground signs its V1 URL.
+    page.get_by_role("button", name="Create signing key").click()
+    assert page.get_by_label("New signing secret").input_value().startswith("ogm_sign_")
+    expect(page.get_by_role("button", name="Revoke signing key")).to_have_count(1)
+    shots.take(page, "settings-signing-key")
+
     # A V2 render with that key over HTTP, with a webhook.
     made = v2(
         srv,
@@ -155,6 +161,14 @@ def test_journey(srv: Server, receiver: Receiver, context: BrowserContext, shots
     assert re.fullmatch(r"custom_[0-9A-Za-z]{12,}", template_id)
     custom = v2(srv, key, template=template_id, title="With my own template")
     assert custom.status == 201, custom.body
+    # The playground signs its V1 URL: it renders the custom template with no headers at all.
+    page.goto(f"/dashboard/templates?template={template_id}&title=Signed+card#playground")
+    signed_url = page.get_by_label("V1 URL").input_value()
+    assert "kid=sk_" in signed_url
+    assert "&sig=" in signed_url
+    signed = request(signed_url)
+    assert signed.status == 200, signed.body[:300]
+    assert signed.headers["content-type"] == "image/png"
 
     # The playground's V1 URL renders.
     page.get_by_role("link", name="Templates", exact=True).click()

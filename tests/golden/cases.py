@@ -109,14 +109,53 @@ STRESS_PALETTES = {
 }
 
 
+#: Lines that mix directions, rendered in every template (each shows the title; the other
+#: fields where the template has them). Spaces at the direction boundaries must stay between
+#: the words, numbers and Latin names must read left to right inside right-to-left text.
+MIXED = {
+    "mixed-hebrew": {
+        "title": "עברית: כותרת ארוכה מאוד עם English mixed in the middle ושוב עברית",
+        "description": "מדריך מעשי ל-Redis ו-S3 עם Python 3.11, בלי Docker (ובלי כאב ראש).",
+        "tag": "הנדסה · DevOps",
+        "author": "נועה כהן (CTO)",
+        "avatar": REPRESENTATIVE["avatar"],
+        "logo": REPRESENTATIVE["logo"],
+    },
+    "mixed-arabic": {
+        "title": "إطلاق Ogmint 2.0 مع دعم Redis و Amazon S3 في عام 2026",
+        "description": "أسرع بنسبة 63% من الإصدار 1.4 على معالجات Intel و AMD، مع 12 قالبًا جديدًا.",
+        "tag": "الإصدار 2.0",
+        "author": "ليلى أحمد · Acme Inc.",
+        "avatar": REPRESENTATIVE["avatar"],
+        "logo": REPRESENTATIVE["logo"],
+    },
+    "mixed-english": {
+        "title": "An interview with محمد الأحمد about building search for Arabic at scale",
+        "description": "We talk with ليلى أحمد about 12 years of search, شكرا, and what comes next.",
+        "tag": "Interview",
+        "author": "Hosted by محمد الأحمد",
+        "avatar": REPRESENTATIVE["avatar"],
+        "logo": REPRESENTATIVE["logo"],
+    },
+}
+
+MIXED_PALETTES = {"mixed-hebrew": "midnight", "mixed-arabic": "paper", "mixed-english": "ocean"}
+
+
 def template_names() -> list[str]:
     return sorted(p.stem for p in TEMPLATES.glob("*.svg"))
 
 
 def all_cases() -> list[Case]:
-    """Every template x palette with the representative parameters, then the blog stress set."""
+    """Every template x palette with the representative parameters, the blog stress set, then
+    every template with each mixed-direction set."""
     cases = [Case(f"{t}-{p}", t, p, REPRESENTATIVE) for t in template_names() for p in PALETTES]
     cases += [Case(f"blog-{s}", "blog", STRESS_PALETTES[s], params) for s, params in STRESS.items()]
+    cases += [
+        Case(f"{t}-{m}", t, MIXED_PALETTES[m], params)
+        for t in template_names()
+        for m, params in MIXED.items()
+    ]
     return cases
 
 

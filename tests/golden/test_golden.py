@@ -64,10 +64,7 @@ def _write_diff(case: Case, actual: bytes, delta: np.ndarray) -> str:
 
 #: Templates whose current renders show a known renderer regression against their goldens, by
 #: the reason. Strict: once the renderer is fixed these fail as XPASS and the entry must go.
-KNOWN_REGRESSIONS = {
-    "event": "renderer draws no horizontal/vertical stroked path (zero-area fill bbox): the "
-    "ticket's dotted perforation line is missing; the checked-in goldens show it",
-}
+KNOWN_REGRESSIONS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("case", all_cases(), ids=lambda c: c.name)

@@ -221,6 +221,8 @@ def test_every_post_needs_the_csrf_token(srv: Server) -> None:
         "/dashboard/templates/save",
         "/dashboard/templates/preview",
         "/dashboard/templates/custom_x/delete",
+        "/dashboard/signing-keys",
+        "/dashboard/signing-keys/sk_x/revoke",
     ]
     for path in posts:
         assert c.post(path, {"csrf": "forged"}).status == 403, path
@@ -381,6 +383,15 @@ def test_another_users_things_are_not_found(srv: Server) -> None:
         assert alice_key.encode() not in html
         assert template_id.encode() not in html
         assert b"Alice only" not in html
+    # Alice's signing key: bob cannot revoke it, and never sees it.
+    alice.get("/dashboard/settings")
+    made = alice.post("/dashboard/signing-keys").body.decode()
+    kid = re.search(r"(sk_[0-9A-Za-z]{12})", made)
+    assert kid, made[:500]
+    bob.get("/dashboard/settings")
+    assert bob.post(f"/dashboard/signing-keys/{kid.group(1)}/revoke").status == 404
+    assert kid.group(1).encode() not in bob.get("/dashboard/settings").body
+    assert kid.group(1).encode() in alice.get("/dashboard/settings").body
     # Not an admin: the admin pages do not exist for bob.
     assert bob.get("/dashboard/admin").status == 404
     assert bob.post("/dashboard/admin/users/x/plan", {"plan": "pro"}).status == 404

@@ -9,6 +9,7 @@ import re
 import signal
 import socket
 import stat
+import struct
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -288,3 +289,25 @@ def test_claim_of_a_killed_server_stops_blocking_the_identical_retry(
     retry = render(second, key, body)
     assert retry.status == 201, retry.body  # not a 503 after the full OGMINT_DEDUP_WAIT
     assert time.monotonic() - started < 15
+
+
+def test_client_disconnect_is_logged_quietly(
+    server_factory: Callable[..., Server], origin: tuple[Receiver, str]
+) -> None:
+    receiver, ca_file = origin
+    s = server_factory(OGMINT_OUTBOUND_ALLOW="127.0.0.1", OGMINT_OUTBOUND_CA_FILE=ca_file)
+    receiver.script["/gone.png"] = ["slow"]
+    receiver.files["/gone.png"] = encoded("PNG", (64, 64))
+    query = urllib.parse.urlencode(
+        {"template": "blog", "title": "Gone", "avatar": receiver.url("/gone.png")}
+    )
+    host, port = s.url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(f"GET /api/og?{query} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    receiver.wait_for("/gone.png", 1)  # the server is busy with this request
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()  # a reset: the client is gone
+    time.sleep(1)
+    assert request(s.url + "/healthz").status == 200
+    log = (s.data_dir.parent / f"server-{port}.log").read_text()
+    assert "Traceback" not in log and "unhandled error" not in log, log

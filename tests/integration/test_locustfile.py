@@ -12,7 +12,15 @@ from conftest import ROOT, Server
 
 
 def test_locustfile_runs_clean_against_a_plain_server(server: Server, tmp_path: Path) -> None:
-    env = {**os.environ, "OGMINT_LOAD_API_KEYS": server.create_key("locust")}
+    api_key = server.create_key("locust")
+    # A signing key made beforehand: crawlers asking for their own at spawn would spend the
+    # one test key's burst allowance before the integrator's first render.
+    created = server.cli("signing-keys", "create", "--user", "locust").strip().splitlines()
+    env = {
+        **os.environ,
+        "OGMINT_LOAD_API_KEYS": api_key,
+        "OGMINT_LOAD_SIGNING_KEYS": f"{created[0].split()[1]}:{created[-1]}",
+    }
     args = [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py")]
     args += ["--headless", "-u", "10", "-r", "10", "-t", "8s", "--host", server.url]
     args += ["--csv", str(tmp_path / "smoke"), "--only-summary"]

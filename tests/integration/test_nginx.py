@@ -22,6 +22,7 @@ import pytest
 
 from backends import AWS_ENV, RedisServer, S3Server, free_port
 from conftest import ROOT, Server
+from ogmint_client import SigningKey, image_url
 from support import assert_error, request
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -487,3 +488,21 @@ def test_image_limit_counts_misses_never_hits_across_servers(
         other.close()
     finally:
         e.stop()
+
+
+def test_signed_urls_are_cached_like_other_v1_responses(edge: tuple[Edge, Server]) -> None:
+    e, app = edge
+    url = e.url
+    api_key = app.create_key("edge-signer")
+    reply = request(app.url + "/api/v2/signing-keys", "POST", {"x-api-key": api_key})
+    doc = reply.json()["signingKey"]
+    key = SigningKey(doc["id"], doc["secret"])
+    signed = image_url(url, {"template": "blog", "title": "Signed at the edge"}, key)
+    first = request(signed)
+    assert (first.status, first.headers["x-cache-status"]) == (200, "MISS")
+    again = request(signed)
+    assert (again.status, again.headers["x-cache-status"]) == (200, "HIT")
+    assert again.body == first.body
+    tampered = request(signed.replace("edge", "edgy"))
+    assert assert_error(tampered, 403)["code"] == "invalid_signature"
+    assert assert_error(request(signed.replace("edge", "edgy")), 403)  # 403s are not cached

@@ -75,9 +75,6 @@ def test_nested_svg_data_url_is_refused(renderer: Renderer) -> None:
     assert ink(renderer, body) == 0
 
 
-@pytest.mark.xfail(
-    strict=True, reason="renderer regression: a path whose fill box has no area is not drawn"
-)
 @pytest.mark.parametrize("d", ["M20 100H380", "M200 20V180"], ids=["horizontal", "vertical"])
 def test_axis_aligned_stroked_lines_are_drawn(renderer: Renderer, d: str) -> None:
     assert ink(renderer, f'<path d="{d}" stroke="#000" stroke-width="4"/>') > 300

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 
 import orjson
 import pytest
@@ -144,7 +145,12 @@ def expected_parse(raw: dict[str, object], strict: bool) -> tuple[set[str], dict
         if value is not None and len(value) > limit:
             bad.add(name)
         want[name] = value or None
-    if not want["title"]:
+    title = want["title"]
+    # A title must draw something: not only separators, controls, format characters or fillers.
+    if not isinstance(title, str) or not any(
+        unicodedata.category(c)[0] not in "ZC" and c not in "\u115f\u1160\u3164\uffa0\u2800"
+        for c in title
+    ):
         bad.add("title")
     for name in ("avatar", "logo"):
         value = text(name)

@@ -13,20 +13,26 @@ from ogmint.services import Services
 
 bp = Blueprint("v1")
 
-CACHE_CONTROL = "public, max-age=86400, s-maxage=86400"
+MAX_AGE = 86400
+CACHE_CONTROL = f"public, max-age={MAX_AGE}, s-maxage={MAX_AGE}"
 
 
 @bp.get("/api/og")
 async def og_image(request: Request) -> HTTPResponse:
     svc: Services = request.app.ctx.services
-    key = await svc.keys.authenticate(request)
+    # A signed URL (SPEC §2.1) acts for its key's user, as an x-api-key would.
+    signed = await svc.signing_keys.check(request, MAX_AGE)
+    key = signed.key if signed else await svc.keys.authenticate(request)
     # Repeated names: the first wins; unknown names are ignored (caches append junk).
-    raw = {name: values[0] for name, values in request.args.items()}
+    raw = signed.params if signed else {name: values[0] for name, values in request.args.items()}
     spec = svc.pipeline.parse(raw, strict=False)
     # A custom template is its owner's: anonymous callers get the same 404 as for unknown ids.
     template = await svc.templates.resolve(key.user if key else None, spec.template)
     etag = svc.pipeline.etag(spec, template)
-    headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag}
+    cache = CACHE_CONTROL
+    if signed and signed.max_age < MAX_AGE:  # never cached past exp
+        cache = f"public, max-age={signed.max_age}, s-maxage={signed.max_age}"
+    headers = {"Cache-Control": cache, "ETag": etag}
     if not_modified(request.headers.get("if-none-match", ""), etag):
         return HTTPResponse(status=304, headers=headers)
 
@@ -42,7 +48,8 @@ async def og_image(request: Request) -> HTTPResponse:
             )
         refund = partial(svc.state.limits.refund_daily, subject)
     else:
-        await take_burst(svc.state.limits, key)
+        if signed is None:  # crawler fan-out on a signed URL must not trip the burst limit
+            await take_burst(svc.state.limits, key)
         # Counted for the key's user and tracked for the dashboard in one step.
         tracked = svc.usage.tracking(key.user, "v1", spec.template, spec.title, 200)
         quota = dict(svc.settings.plan_quotas).get(key.plan, 0)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
+from ogmint.api.signing_keys import MAX_ACTIVE_KEYS
 from ogmint.dashboard.auth import Visitor, field, require
-from ogmint.errors import NotFoundError, ValidationError
+from ogmint.errors import NotFoundError, TooManyError, ValidationError
 from ogmint.keys import hash_key, new_key
 from ogmint.services import Services
+from ogmint.signed_urls import new_signing_key
 from ogmint.state.keys import PLAN_QUOTAS, ApiKeyRecord
 
 bp = Blueprint("dashboard_console")
@@ -30,7 +32,11 @@ async def plan_of(svc: Services, user: str) -> str:
 
 
 async def _settings_page(
-    request: Request, me: Visitor, new_key_value: str = "", status: int = 200
+    request: Request,
+    me: Visitor,
+    new_key_value: str = "",
+    status: int = 200,
+    new_signing: tuple[str, str] | None = None,
 ) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     plan = await plan_of(svc, me.user)
@@ -42,6 +48,8 @@ async def _settings_page(
         visitor=me,
         keys=await _keys(svc, me.user),
         new_key=new_key_value,
+        signing_keys=await svc.state.signing_keys.list_signing_keys(me.user),
+        new_signing=new_signing,
         plan=plan,
         quota=quotas.get(plan, 0),
         used=used,
@@ -79,6 +87,30 @@ async def revoke_key(request: Request, key_id: str) -> HTTPResponse:
         raise NotFoundError("No such key")
     await svc.state.keys.revoke_key(key_id)
     svc.keys.forget(mine[key_id].key_hash)
+    return redirect("/dashboard/settings", status=303)
+
+
+@bp.post("/dashboard/signing-keys")
+async def create_signing_key(request: Request) -> HTTPResponse:
+    svc: Services = request.app.ctx.services
+    me = await require(request)
+    store = svc.state.signing_keys
+    if len(await store.list_signing_keys(me.user)) >= MAX_ACTIVE_KEYS:
+        raise TooManyError(f"At most {MAX_ACTIVE_KEYS} active signing keys; revoke one first")
+    kid, secret = new_signing_key()
+    if await store.create_signing_key(me.user, kid, secret) is None:
+        raise ValidationError.field("signingKey", "create an API key first (it creates the user)")
+    # The page itself, not a redirect: the secret is never in a URL or the history.
+    return await _settings_page(request, me, new_signing=(kid, secret), status=201)
+
+
+@bp.post("/dashboard/signing-keys/<kid:str>/revoke")
+async def revoke_signing_key(request: Request, kid: str) -> HTTPResponse:
+    svc: Services = request.app.ctx.services
+    me = await require(request)
+    if not await svc.state.signing_keys.revoke_signing_key(me.user, kid):
+        raise NotFoundError("No such signing key")
+    svc.signing_keys.forget(kid)
     return redirect("/dashboard/settings", status=303)
 
 

@@ -12,6 +12,7 @@ from ogmint.dashboard.auth import require
 from ogmint.errors import TemplateNotFoundError, ValidationError
 from ogmint.rendering.palettes import PALETTES
 from ogmint.services import Services
+from ogmint.signed_urls import canonical_query, decode_query, signature
 
 bp = Blueprint("dashboard_templates")
 
@@ -26,9 +27,19 @@ def playground_params(args: dict[str, str]) -> dict[str, str]:
     return chosen if "title" in chosen else {**SAMPLE, **chosen}
 
 
-def snippets(base_url: str, params: dict[str, str]) -> dict[str, str]:
-    """What the playground shows to paste: V1 URL, V2 curl and the meta tags."""
-    v1 = f"{base_url}/api/og?{urlencode(params)}"
+def signed_query(params: dict[str, str], kid: str, secret: str) -> str:
+    """``params`` as a signed V1 query (SPEC §2.1): ``kid`` added, ``sig`` last."""
+    query = urlencode({**params, "kid": kid})
+    return query + "&sig=" + signature(secret, canonical_query(decode_query(query)))
+
+
+def snippets(
+    base_url: str, params: dict[str, str], signer: tuple[str, str] | None = None
+) -> dict[str, str]:
+    """What the playground shows to paste: V1 URL (signed with ``signer``, a signing key's id
+    and secret, when given), V2 curl and the meta tags."""
+    query = urlencode(params) if signer is None else signed_query(params, *signer)
+    v1 = f"{base_url}/api/og?{query}"
     body = orjson.dumps(params).decode()
     curl = (
         f"curl -X POST {base_url}/api/v2/render \\\n"
@@ -63,6 +74,8 @@ async def templates(request: Request) -> HTTPResponse:
         await svc.templates.resolve(me.user, spec.template)
     except (ValidationError, TemplateNotFoundError) as e:
         error = e.message
+    signing = await svc.state.signing_keys.list_signing_keys(me.user)
+    signer = (signing[-1].kid, signing[-1].secret) if signing else None  # the newest
     return svc.pages.html(
         "templates.html",
         visitor=me,
@@ -71,7 +84,8 @@ async def templates(request: Request) -> HTTPResponse:
         palettes=list(PALETTES),
         params=params,
         preview="/dashboard/preview.png?" + urlencode(params),
-        snippets=snippets(svc.settings.base_url, params),
+        snippets=snippets(svc.settings.base_url, params, signer),
+        signed=signer is not None,
         error=error,
         fonts=[f.name for f in svc.renderer.families],
     )

@@ -11,6 +11,7 @@ from ogmint.state.deliveries import DeliveryStore
 from ogmint.state.keys import KeyStore
 from ogmint.state.limits import LimitStore
 from ogmint.state.renders import RenderStore
+from ogmint.state.signing_keys import SigningKeyStore
 from ogmint.state.templates import TemplateStore
 from ogmint.state.usage import UsageStore
 
@@ -24,6 +25,7 @@ class State:
     limits: LimitStore
     renders: RenderStore
     deliveries: DeliveryStore
+    signing_keys: SigningKeyStore
     templates: TemplateStore
     atomic: AtomicSteps
     accounts: AccountStore

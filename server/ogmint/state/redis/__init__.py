@@ -15,6 +15,8 @@ Key layout (``P`` is the prefix, ``ogmint:`` by default)::
     Pkey:<key_hash>                 hash key_id, user, revoked, created_at
     Pkeyid:<key_id>                 string key_hash
     Pkeys                           zset key_id scored by created_at (ms)
+    P{u:<user>}:signing             zset kid scored by created_at (ms)     the active signing keys
+    Psk:<kid>                       hash kid, user, secret, revoked, ms (created_at)
     Pwh:d:<id>                      hash Delivery + state, attempts, next_at (ms)
     Pwh:a:<id>                      list of attempts (JSON)
     Pwh:slug:<slug>                 list of delivery ids, oldest first
@@ -44,6 +46,7 @@ from ogmint.state.redis.deliveries import RedisDeliveries
 from ogmint.state.redis.keys import RedisKeys
 from ogmint.state.redis.limits import RedisLimits
 from ogmint.state.redis.renders import RedisRenders
+from ogmint.state.redis.signing_keys import RedisSigningKeys
 from ogmint.state.redis.templates import RedisTemplates
 from ogmint.state.redis.usage import RedisUsage
 from ogmint.state.store import State
@@ -64,6 +67,7 @@ def redis_state(
         limits=RedisLimits(client),
         renders=renders,
         deliveries=deliveries,
+        signing_keys=RedisSigningKeys(client),
         templates=RedisTemplates(client),
         atomic=RedisAtomicSteps(client, renders, deliveries, usage),
         accounts=RedisAccounts(client),

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ogmint.state.sqlite import accounts, deliveries, keys, limits, renders, templates, usage
+from ogmint.state.sqlite import (
+    accounts,
+    deliveries,
+    keys,
+    limits,
+    renders,
+    signing_keys,
+    templates,
+    usage,
+)
 from ogmint.state.sqlite.atomic import SqliteAtomicSteps
 from ogmint.state.sqlite.db import Database
 from ogmint.state.store import State
@@ -19,6 +28,7 @@ def sqlite_state(path: Path) -> State:
             limits.SCHEMA,
             renders.SCHEMA,
             deliveries.SCHEMA,
+            signing_keys.SCHEMA,
             templates.SCHEMA,
             accounts.SCHEMA,
             usage.SCHEMA,
@@ -30,6 +40,7 @@ def sqlite_state(path: Path) -> State:
         limits=limits.SqliteLimits(db),
         renders=renders.SqliteRenders(db),
         deliveries=deliveries.SqliteDeliveries(db),
+        signing_keys=signing_keys.SqliteSigningKeys(db),
         templates=templates.SqliteTemplates(db),
         atomic=SqliteAtomicSteps(db),
         accounts=accounts.SqliteAccounts(db),
