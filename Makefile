@@ -3,11 +3,14 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-APT_PACKAGES := redis-server nginx wrk nodejs fonts-noto-color-emoji fonts-noto-cjk
+APT_PACKAGES := redis-server nginx wrk nodejs fonts-noto-color-emoji fonts-noto-cjk chromium
 NATIVE_SRC := $(wildcard native/src/*.rs) native/Cargo.toml Cargo.toml
 STAMP := $(VENV)/.ogmint-installed
 
-.PHONY: run test lint bench bench-takumi bench-edge load drills golden-update system-deps setup clean
+# and benchmarks; nodejs for the JavaScript kit's tests (pytest runs `node --test` against a live
+# server) and the tests that compare webhook bodies with JSON.stringify; chromium for the
+# dashboard's browser tests (Playwright drives it, no browser download). Installed only when
+# something is missing.
 
 run: setup ## Set up and start ogmint on the embedded default (SQLite + local files)
 	$(PY) -m ogmint
@@ -21,7 +24,8 @@ setup: system-deps $(STAMP)
 
 # Debian packages: CJK and colour-emoji fonts for the renderer; redis, nginx and wrk for tests
 # and benchmarks; nodejs for the JavaScript kit's tests (pytest runs `node --test` against a live
-# server) and the tests that compare webhook bodies with JSON.stringify. Installed only when
+# server) and the tests that compare webhook bodies with JSON.stringify; chromium for the
+# dashboard's browser tests (Playwright drives it, no browser download). Installed only when
 # something is missing.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -61,6 +65,10 @@ bench-takumi: setup
 # nginx.conf at the edge: cache hits against a plain static nginx (its own RESULTS.md section).
 bench-edge: setup
 	$(PY) bench/edge.py
+
+# Dashboard pages with 10,000 tracked renders, and the CPU tracking adds (its own section).
+bench-dashboard: setup
+	$(PY) bench/dashboard_bench.py
 
 # The whole stack (nginx, two app servers, redis-server, moto S3) under locust, then the
 # drills; reports in bench/out/, summaries in bench/RESULTS.md. Not part of `make test`.

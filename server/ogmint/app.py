@@ -11,9 +11,12 @@ from sanic import Request, Sanic
 from sanic.config import Config
 from sanic.response import BaseHTTPResponse
 
+from ogmint.accounts import Accounts, SignInLimits
 from ogmint.api import deliveries, images, meta, signing_keys, templates, v1, v2
 from ogmint.api.caller import KeyDirectory, TrustedProxies
 from ogmint.api.signed import SigningKeyDirectory
+from ogmint.dashboard.pages import Pages
+from ogmint.dashboard.routes import blueprints as dashboard_blueprints
 from ogmint.errors import make_error_handler
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
@@ -26,9 +29,11 @@ from ogmint.services import Services
 from ogmint.settings import Settings
 from ogmint.state.sqlite import sqlite_state
 from ogmint.state.store import State
+from ogmint.state.usage import Retention
 from ogmint.storage.base import BlobStorage
 from ogmint.storage.local import LocalStorage
 from ogmint.templates import CustomTemplates, CustomTemplateSettings
+from ogmint.usage import Usage
 from ogmint.webhooks.queue import RetryPolicy
 from ogmint.webhooks.worker import DeliveryWorker
 
@@ -111,6 +116,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     app.blueprint(templates.bp)
     app.blueprint(images.bp)
     app.blueprint(meta.bp)
+    app.blueprint(dashboard_blueprints())
 
     @app.middleware("response")
     def count_request(request: TimedRequest, response: BaseHTTPResponse) -> None:
@@ -161,6 +167,9 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             poll_interval=settings.webhook_poll_interval,
             metrics=metrics,
         )
+        usage = Usage(
+            state.usage, Retention(settings.usage_retention_days, settings.recent_renders_kept)
+        )
         app.ctx.services = Services(
             settings=settings,
             renderer=renderer,
@@ -177,6 +186,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
                 pipeline,
                 state,
                 storage,
+                usage,
                 dedup_wait=settings.dedup_wait,
                 quotas=dict(settings.plan_quotas),
             ),
@@ -187,6 +197,15 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             outbound=outbound,
             webhooks=webhooks,
             metrics=metrics,
+            accounts=Accounts(
+                state.accounts,
+                state.limits,
+                link_ttl=settings.account_link_ttl,
+                session_ttl=settings.session_ttl,
+                sign_in=SignInLimits(settings.sign_in_limit_account, settings.sign_in_limit_ip),
+            ),
+            usage=usage,
+            pages=Pages(),
         )
         webhooks.start()
 

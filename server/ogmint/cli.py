@@ -1,4 +1,5 @@
-"""The ``ogmint`` command: run the server, manage keys, plans and signing keys, sign URLs."""
+"""The ``ogmint`` command: run the server, manage keys, plans, signing keys and dashboard
+accounts, sign URLs."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from ogmint.accounts import Accounts, SignInLimits
 from ogmint.app import make_state
 from ogmint.errors import ValidationError
 from ogmint.keys import hash_key, new_key
@@ -21,6 +23,10 @@ from ogmint.signed_urls import (
 )
 from ogmint.state.keys import PLAN_QUOTAS, KeyStore
 from ogmint.state.signing_keys import SigningKeyStore
+from ogmint.state.store import State
+
+#: The CLI never signs anyone in.
+NO_SIGN_IN = SignInLimits(per_account=1, per_ip=1)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +49,15 @@ def _parser() -> argparse.ArgumentParser:
     setp = plans.add_parser("set", help="change a user's plan")
     setp.add_argument("user")
     setp.add_argument("plan", choices=sorted(PLAN_QUOTAS))
+    users = sub.add_parser("users", help="manage dashboard accounts").add_subparsers(
+        dest="action", required=True
+    )
+    ucreate = users.add_parser("create", help="create an account; prints its invite link")
+    ucreate.add_argument("user")
+    ucreate.add_argument("--email", required=True)
+    ucreate.add_argument("--admin", action="store_true", help="may see every user, set plans")
+    ureset = users.add_parser("reset", help="print a one-time password-reset link")
+    ureset.add_argument("user")
     signing = sub.add_parser("signing-keys", help="manage a user's keys for signed V1 URLs")
     signing_actions = signing.add_subparsers(dest="action", required=True)
     for action, text in [
@@ -59,6 +74,31 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("--expires-in", type=int, metavar="SECONDS", help="add exp = now + SECONDS")
     sign.add_argument("query", help="render parameters as a query, e.g. 'template=blog&title=Hi'")
     return p
+
+
+async def _users(args: argparse.Namespace, settings: Settings, state: State) -> int:
+    accounts = Accounts(
+        state.accounts,
+        state.limits,
+        link_ttl=settings.account_link_ttl,
+        session_ttl=0,
+        sign_in=NO_SIGN_IN,
+    )
+    if args.action == "create":
+        try:
+            token: str | None = await accounts.create(args.user, args.email, admin=args.admin)
+        except ValueError as e:  # AccountExists included
+            print(e, file=sys.stderr)
+            return 1
+    else:
+        token = await accounts.new_link(args.user)
+        if token is None:
+            print(f"no account {args.user}", file=sys.stderr)
+            return 1
+    hours = settings.account_link_ttl / 3600
+    print(f"one-time link for {args.user} (valid {hours:g} h; nothing was e-mailed):")
+    print(f"{settings.base_url}/dashboard/password/{token}")
+    return 0
 
 
 async def _keys_and_plans(args: argparse.Namespace, state: KeyStore) -> int:
@@ -136,6 +176,8 @@ async def _with_state(args: argparse.Namespace, settings: Settings) -> int:
     state = make_state(settings)
     await state.open()
     try:
+        if args.command == "users":
+            return await _users(args, settings, state)
         if args.command == "signing-keys":
             return await _signing_keys(args, state.signing_keys)
         if args.command == "sign-url":

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 #: The text exposition format, version 0.0.4 (what Prometheus scrapes).
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-Api = Literal["v1", "v2"]
+Api = Literal["v1", "v2", "preview"]  # preview: dashboard pictures, never stored or charged
 
 #: Methods labelled as themselves; clients may send any token, which is labelled ``OTHER``.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

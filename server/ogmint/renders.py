@@ -18,7 +18,7 @@ from functools import partial
 
 from ogmint.errors import UnavailableError
 from ogmint.keys import random_base62
-from ogmint.limits import BURST_CAPACITY, BURST_RATE, burst_refusal, quota_refusal, take_burst
+from ogmint.limits import BURST_CAPACITY, BURST_RATE, burst_refusal, quota_refusal
 from ogmint.rendering.params import RenderSpec
 from ogmint.rendering.pipeline import RenderPipeline
 from ogmint.rendering.template import Template
@@ -27,7 +27,9 @@ from ogmint.state.keys import ApiKeyRecord
 from ogmint.state.limits import LimitStatus
 from ogmint.state.renders import RenderRecord
 from ogmint.state.store import State
+from ogmint.state.usage import Kind, Tracking
 from ogmint.storage.base import BlobStorage
+from ogmint.usage import Usage
 
 SLUG_LENGTH = 8
 #: How long a claim protects an in-progress render before another server may take over. Short,
@@ -55,6 +57,7 @@ class RenderService:
         pipeline: RenderPipeline,
         state: State,
         storage: BlobStorage,
+        usage: Usage,
         *,
         dedup_wait: float,
         quotas: Mapping[str, int],
@@ -63,6 +66,7 @@ class RenderService:
         self._pipeline = pipeline
         self._state = state
         self._storage = storage
+        self._usage = usage
         self._dedup_wait = dedup_wait
         self._quotas = dict(quotas)
         self._images = _ImageCache(image_cache_bytes)
@@ -89,13 +93,28 @@ class RenderService:
         dedup = spec.digest(template.digest)  # a template's new version is a new dedup key
         known = self._known.get((scope, dedup))
         if known is not None:
-            return known, False, burst or await take_burst(self._state.limits, key)
+            # Answered from this worker's memory: tracked with the burst token when one is
+            # taken here (one step), on its own when the caller took it already.
+            hit = self._tracking(key, spec, "dedup", known.slug)
+            if burst is not None:
+                await self._usage.track(hit)
+                return known, False, burst
+            taken = await self._state.atomic.take_token(key.user, BURST_RATE, BURST_CAPACITY, hit)
+            if not taken.allowed:
+                raise burst_refusal(taken)
+            return known, False, taken
         deadline = time.monotonic() + self._dedup_wait
         quota = self._quotas.get(key.plan, 0)
         # Burst token, dedup lookup, quota and claim in one round trip; while another request
         # renders the same card, poll (without taking more tokens) until it is recorded.
         admit = partial(
-            self._state.atomic.admit_render, key.user, scope, dedup, quota=quota, ttl=CLAIM_TTL
+            self._state.atomic.admit_render,
+            key.user,
+            scope,
+            dedup,
+            quota=quota,
+            ttl=CLAIM_TTL,
+            track=self._tracking(key, spec, "dedup"),  # if it is a dedup hit
         )
         if burst is None:
             admission = await admit(burst=(BURST_RATE, BURST_CAPACITY))
@@ -120,7 +139,7 @@ class RenderService:
         try:
             try:
                 record, created = await self._render_and_store(
-                    scope, dedup, spec, template, webhook
+                    key, scope, dedup, spec, template, webhook
                 )
             except BaseException:
                 await self._state.limits.refund_quota(key.user)  # errors are free
@@ -141,6 +160,12 @@ class RenderService:
             with contextlib.suppress(UnavailableError):
                 await self._state.renders.refresh_claim(scope, dedup, CLAIM_TTL)
 
+    def _tracking(
+        self, key: ApiKeyRecord, spec: RenderSpec, kind: Kind, slug: str = ""
+    ) -> Tracking:
+        status = 201 if kind == "v2" else 200
+        return self._usage.tracking(key.user, kind, spec.template, spec.title, status, slug)
+
     def _remember(self, record: RenderRecord) -> None:
         self._known[(record.user, record.dedup_key)] = record
         if len(self._known) > KNOWN_RENDERS:
@@ -148,6 +173,7 @@ class RenderService:
 
     async def _render_and_store(
         self,
+        key: ApiKeyRecord,
         scope: str,
         dedup: str,
         spec: RenderSpec,
@@ -157,26 +183,27 @@ class RenderService:
         png = await self._pipeline.render(spec, template, api="v2")
         for _ in range(SLUG_ATTEMPTS):
             slug = random_base62(SLUG_LENGTH)
-            key = storage_key(slug)
-            stored = await self._storage.put(key, png)
+            path = storage_key(slug)
+            stored = await self._storage.put(path, png)
             record = RenderRecord(
                 slug=slug,
                 user=scope,
                 dedup_key=dedup,
-                storage_key=key,
+                storage_key=path,
                 etag=stored.etag,
                 size=stored.size,
                 template=spec.template,
                 created_at=now_iso(),
             )
             delivery = webhook(record) if webhook is not None else None
-            if await self._state.atomic.save_render(record, delivery):
+            tracked = self._tracking(key, spec, "v2", slug)
+            if await self._state.atomic.save_render(record, delivery, tracked):
                 self._images.put(slug, png, record)
                 self._remember(record)
                 return record, True
             # Slug taken (by anyone) or, after a lost claim, this render recorded by another
             # server: drop our copy, then reuse theirs or try a fresh slug.
-            await self._storage.delete(key)
+            await self._storage.delete(path)
             existing = await self._state.renders.find_render(scope, dedup)
             if existing is not None:
                 return existing, False

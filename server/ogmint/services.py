@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ogmint.accounts import Accounts
 from ogmint.api.caller import KeyDirectory, TrustedProxies
 from ogmint.api.signed import SigningKeyDirectory
+from ogmint.dashboard.pages import Pages
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.rendering.native import Renderer
@@ -15,6 +17,7 @@ from ogmint.settings import Settings
 from ogmint.state.store import State
 from ogmint.storage.base import BlobStorage
 from ogmint.templates import CustomTemplates
+from ogmint.usage import Usage
 from ogmint.webhooks.worker import DeliveryWorker
 
 
@@ -34,3 +37,6 @@ class Services:
     outbound: AddressPolicy
     webhooks: DeliveryWorker
     metrics: Metrics
+    accounts: Accounts
+    usage: Usage
+    pages: Pages

@@ -278,6 +278,29 @@ class Settings:
         1.0, "Seconds between checks for due webhook deliveries.", _positive_float
     )
 
+    session_ttl: float = _setting(
+        14 * 86400.0, "Seconds a dashboard sign-in lasts.", _positive_float
+    )
+    account_link_ttl: float = _setting(
+        3 * 86400.0,
+        "Seconds an invite / password-reset link printed by `ogmint users` stays valid.",
+        _positive_float,
+    )
+    sign_in_limit_account: int = _setting(
+        10, "Dashboard sign-in attempts per e-mail address per 15 minutes.", _positive_int
+    )
+    sign_in_limit_ip: int = _setting(
+        50, "Dashboard sign-in attempts per client IP per 15 minutes.", _positive_int
+    )
+    usage_retention_days: int = _setting(
+        400, "Days of per-user daily render counts kept for the dashboard.", _positive_int
+    )
+    recent_renders_kept: int = _setting(
+        1000,
+        "Recent renders listed per user in the dashboard (older ones are dropped).",
+        _positive_int,
+    )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Builds settings from ``env`` (default ``os.environ``), reporting all errors at once."""

@@ -17,10 +17,14 @@ from ogmint.state.limits import LimitStatus
 from ogmint.state.redis import redis_state
 from ogmint.state.redis.client import SCRIPT_DIR, read_scripts
 from ogmint.state.store import State
+from ogmint.state.usage import Retention, TrackedRender
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 TIMEOUT = 0.5
+
+
+TRACKED = TrackedRender("2026-11-05T10:20:30.456Z", "v2", "blog", "t", 201, "slugAAAA")
 
 
 def calls(state: State) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
@@ -49,6 +53,13 @@ def calls(state: State) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
         ("claim_deliveries", lambda: state.deliveries.claim_deliveries("w", 1, lease=5)),
         ("template_version", lambda: state.templates.template_version("alice", "custom_x")),
         ("list_templates", lambda: state.templates.list_templates("alice")),
+        ("create_account", lambda: state.accounts.create_account("bob", "b@x.y", False)),
+        ("get_account", lambda: state.accounts.get_account("alice")),
+        ("use_link", lambda: state.accounts.use_link("h", "pw")),
+        ("get_session", lambda: state.accounts.get_session("s")),
+        ("start_session", lambda: state.accounts.start_session("s", "alice", "c", 5)),
+        ("track", lambda: state.usage.track("alice", TRACKED, Retention(5, 5))),
+        ("recent", lambda: state.usage.recent("alice", 5)),
     ]
 
 

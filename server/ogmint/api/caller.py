@@ -50,6 +50,11 @@ class TrustedProxies:
     def _trusts(self, ip: IPAddress) -> bool:
         return any(ip in n for n in self.networks)
 
+    def from_proxy(self, request: Request) -> bool:
+        """Whether the socket peer is a trusted proxy (so its forwarded headers count)."""
+        peer = _address(str(request.ip))
+        return peer is not None and self._trusts(peer)
+
     def client_ip(self, request: Request) -> IPAddress:
         """The socket peer, or — only when that peer is a trusted proxy — the right-most
         untrusted address of ``X-Forwarded-For``. Hops that are not IP addresses are ignored:
@@ -96,6 +101,10 @@ class KeyDirectory:
                 self._cache.clear()  # cheap bound; entries refill within one TTL
             self._cache[digest] = (now + self._ttl, record)
         return record
+
+    def forget(self, key_hash: str) -> None:
+        """Drops a remembered lookup (this worker then sees a revocation at once)."""
+        self._cache.pop(key_hash, None)
 
     async def authenticate(self, request: Request) -> ApiKeyRecord | None:
         """The caller's key record; None when no key was sent; 401 for an unknown or revoked

@@ -7,8 +7,8 @@ from functools import partial
 from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.responses import not_modified, png
-from ogmint.errors import FetchError
-from ogmint.limits import charge_quota, refusal, take_burst
+from ogmint.errors import FetchError, OgmintError
+from ogmint.limits import quota_refusal, refusal, take_burst
 from ogmint.services import Services
 
 bp = Blueprint("v1")
@@ -36,6 +36,7 @@ async def og_image(request: Request) -> HTTPResponse:
     if not_modified(request.headers.get("if-none-match", ""), etag):
         return HTTPResponse(status=304, headers=headers)
 
+    tracked = None
     if key is None:
         subject = svc.proxies.limit_subject(request)
         status = await svc.state.limits.consume_daily(subject, svc.settings.anonymous_daily_limit)
@@ -49,20 +50,26 @@ async def og_image(request: Request) -> HTTPResponse:
     else:
         if signed is None:  # crawler fan-out on a signed URL must not trip the burst limit
             await take_burst(svc.state.limits, key)
-        status = await charge_quota(
-            svc.state.limits, key, dict(svc.settings.plan_quotas)
-        )  # counted for the key's user
+        # Counted for the key's user and tracked for the dashboard in one step.
+        tracked = svc.usage.tracking(key.user, "v1", spec.template, spec.title, 200)
+        quota = dict(svc.settings.plan_quotas).get(key.plan, 0)
+        status = await svc.state.atomic.charge_quota(key.user, quota, tracked)
+        if not status.allowed:
+            raise quota_refusal(key, status)
         refund = partial(svc.state.limits.refund_quota, key.user)
     headers.update(status.headers())
     try:
         image = await svc.pipeline.render(spec, template, api="v1")
-    except FetchError:
+    except FetchError as e:
         # A fetch that fails still made the server work: anonymous callers pay for it, or
         # failing image bombs would be free (SPEC §7). Key holders' errors stay free.
-        if key is not None:
+        if tracked is not None:
             await refund()
+            await svc.state.usage.fail(tracked, e.status)  # listed as the failure it was
         raise
-    except BaseException:
+    except BaseException as e:
         await refund()  # only a successful render is charged
+        if tracked is not None:
+            await svc.state.usage.fail(tracked, e.status if isinstance(e, OgmintError) else 500)
         raise
     return png(image, headers)

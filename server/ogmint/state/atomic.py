@@ -12,6 +12,7 @@ from typing import Protocol
 from ogmint.state.deliveries import Delivery
 from ogmint.state.limits import LimitStatus
 from ogmint.state.renders import RenderRecord
+from ogmint.state.usage import Tracking
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,18 +37,34 @@ class AtomicSteps(Protocol):
         quota: int,
         ttl: float,
         burst: tuple[float, int] | None = None,
+        track: Tracking | None = None,
     ) -> Admission:
-        """Limits + renders: everything a new render needs before it starts, as one step.
+        """Limits + renders (+ usage): everything a new render needs before it starts, as one
+        step.
 
         In order, stopping at the first that answers: takes a token from ``user``'s bucket
         (``burst`` = rate, capacity; skipped when None); ``scope``'s finished render for
         ``dedup_key``; nothing more while another caller holds its claim; charges one render
-        of ``user``'s monthly ``quota``; claims the render for ``ttl`` seconds.
+        of ``user``'s monthly ``quota``; claims the render for ``ttl`` seconds. A dedup hit is
+        tracked as ``track`` (its slug filled in) when given.
         """
 
-    async def save_render(self, record: RenderRecord, delivery: Delivery | None = None) -> bool:
-        """Renders + deliveries: records the render, its dedup entry and its webhook delivery
-        (queued, due now), and drops the claim, all or nothing.
+    async def save_render(
+        self,
+        record: RenderRecord,
+        delivery: Delivery | None = None,
+        track: Tracking | None = None,
+    ) -> bool:
+        """Renders + deliveries (+ usage): records the render, its dedup entry, its webhook
+        delivery (queued, due now) and its tracking, and drops the claim, all or nothing.
 
         False (and nothing written) when the slug is already taken by any user.
         """
+
+    async def take_token(self, user: str, rate: float, burst: int, track: Tracking) -> LimitStatus:
+        """Limits + usage: ``LimitStore.take_token``, tracking ``track`` when a token was
+        there (a dedup hit answered from a worker's memory)."""
+
+    async def charge_quota(self, user: str, limit: int, track: Tracking) -> LimitStatus:
+        """Limits + usage: ``LimitStore.consume_quota``, tracking ``track`` when charged (a V1
+        render; ``UsageStore.fail`` corrects it if the render then fails)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ogmint.state.accounts import AccountStore
 from ogmint.state.atomic import AtomicSteps
 from ogmint.state.base import Backend
 from ogmint.state.deliveries import DeliveryStore
@@ -12,6 +13,7 @@ from ogmint.state.limits import LimitStore
 from ogmint.state.renders import RenderStore
 from ogmint.state.signing_keys import SigningKeyStore
 from ogmint.state.templates import TemplateStore
+from ogmint.state.usage import UsageStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,8 @@ class State:
     signing_keys: SigningKeyStore
     templates: TemplateStore
     atomic: AtomicSteps
+    accounts: AccountStore
+    usage: UsageStore
 
     async def open(self) -> None:
         await self.backend.open()

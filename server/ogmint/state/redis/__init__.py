@@ -24,12 +24,22 @@ Key layout (``P`` is the prefix, ``ogmint:`` by default)::
     Pwh:retry                       zset delivery id scored by due time (ms)
     P{u:<user>}:template:<id>       hash TemplateMeta + source              a custom template
     P{u:<user>}:templates           zset template id scored by created_at (ms)
+    P{a:<user>}:account             hash email, password (hash), admin, ms (created)
+    P{a:<user>}:link                string: digest of the user's current one-time link  PX ttl
+    P{a:<user>}:sessions            set of the user's session digests (expired ones pruned)
+    P{a:<user>}:usage:<YYYY-MM-DD>  hash v1, v2, dedup (renders that day)    expires after retention
+    P{a:<user>}:recent              list of recent renders (JSON), newest first, trimmed
+    Paccount-email:<email>          string user
+    Paccounts                       zset user scored by created_at (ms)
+    Plink:<digest>                  string user                                           PX ttl
+    Psession:<digest>               hash user, csrf                                       PX ttl
 
 A user's (or subject's) keys share a ``{…}`` hash tag.
 """
 
 from __future__ import annotations
 
+from ogmint.state.redis.accounts import RedisAccounts
 from ogmint.state.redis.atomic import RedisAtomicSteps
 from ogmint.state.redis.client import RedisClient
 from ogmint.state.redis.deliveries import RedisDeliveries
@@ -38,6 +48,7 @@ from ogmint.state.redis.limits import RedisLimits
 from ogmint.state.redis.renders import RedisRenders
 from ogmint.state.redis.signing_keys import RedisSigningKeys
 from ogmint.state.redis.templates import RedisTemplates
+from ogmint.state.redis.usage import RedisUsage
 from ogmint.state.store import State
 
 
@@ -49,6 +60,7 @@ def redis_state(
     client = RedisClient(url, timeout=timeout, prefix=prefix, max_connections=max_connections)
     renders = RedisRenders(client)
     deliveries = RedisDeliveries(client)
+    usage = RedisUsage(client)
     return State(
         backend=client,
         keys=RedisKeys(client),
@@ -57,5 +69,7 @@ def redis_state(
         deliveries=deliveries,
         signing_keys=RedisSigningKeys(client),
         templates=RedisTemplates(client),
-        atomic=RedisAtomicSteps(client, renders, deliveries),
+        atomic=RedisAtomicSteps(client, renders, deliveries, usage),
+        accounts=RedisAccounts(client),
+        usage=usage,
     )

@@ -1,7 +1,9 @@
 --! include _consume.lua
 --! include _bucket.lua
--- KEYS: bucket, finished render, claim, quota. ARGV: rate ('' = take no token), burst, monthly
--- limit, claim ttl (ms). Returns {outcome, bucket reply or {}, render hash or quota reply}:
+--! include _track.lua
+-- KEYS: bucket, finished render, claim, quota, optionally the user's usage day hash and recent
+-- list. ARGV: rate ('' = take no token), burst, monthly limit, claim ttl (ms), with the usage
+-- keys the 8 tracking values of a dedup hit (tracked when it is one). Returns {outcome, bucket reply or {}, render hash or quota reply}:
 -- burst | exists | busy | quota | claimed (see ``AtomicSteps.admit_render``).
 local b = {}
 if ARGV[1] ~= '' then
@@ -9,7 +11,14 @@ if ARGV[1] ~= '' then
   if b[1] == 0 then return {'burst', b} end
 end
 local done = redis.call('HGETALL', KEYS[2])
-if #done > 0 then return {'exists', b, done} end
+if #done > 0 then
+  if #KEYS > 4 then
+    local slug = ''
+    for i = 1, #done, 2 do if done[i] == 'slug' then slug = done[i + 1] end end
+    track(KEYS[5], KEYS[6], track_argv(5), slug)
+  end
+  return {'exists', b, done}
+end
 if redis.call('EXISTS', KEYS[3]) == 1 then return {'busy', b} end
 local q = consume(KEYS[4], tonumber(ARGV[3]), 'month')
 if q[1] == 0 then return {'quota', b, q} end

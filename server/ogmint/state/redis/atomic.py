@@ -10,20 +10,28 @@ from __future__ import annotations
 
 from ogmint.state.atomic import Admission
 from ogmint.state.deliveries import Delivery
+from ogmint.state.limits import LimitStatus
 from ogmint.state.redis.client import RedisClient
 from ogmint.state.redis.deliveries import RedisDeliveries, delivery_fields
 from ogmint.state.redis.limits import bucket_status, counted_status
 from ogmint.state.redis.renders import RedisRenders, parse_render, render_fields
+from ogmint.state.redis.usage import RedisUsage
 from ogmint.state.renders import RenderRecord
+from ogmint.state.usage import Tracking
 
 
 class RedisAtomicSteps:
     def __init__(
-        self, client: RedisClient, renders: RedisRenders, deliveries: RedisDeliveries
+        self,
+        client: RedisClient,
+        renders: RedisRenders,
+        deliveries: RedisDeliveries,
+        usage: RedisUsage,
     ) -> None:
         self._c = client
         self._renders = renders  # their key names
         self._deliveries = deliveries
+        self._usage = usage
 
     async def admit_render(
         self,
@@ -34,6 +42,7 @@ class RedisAtomicSteps:
         quota: int,
         ttl: float,
         burst: tuple[float, int] | None = None,
+        track: Tracking | None = None,
     ) -> Admission:
         if burst is not None and burst[0] <= 0:
             raise ValueError("rate must be positive")
@@ -46,6 +55,10 @@ class RedisAtomicSteps:
             self._c.u(user, "quota"),
         ]
         args: list[str | int | float] = [rate, capacity, quota, max(int(ttl * 1000), 1)]
+        if track is not None:
+            usage_keys, values = self._usage.track_args(track)
+            keys += usage_keys
+            args += values
         outcome, bucket, *rest = await self._c.script("admit", keys, args)
         taken = bucket_status(capacity, bucket) if bucket else None
         if outcome == "exists":
@@ -57,7 +70,12 @@ class RedisAtomicSteps:
             return Admission(taken, quota=charged, claimed=outcome == "claimed")
         return Admission(taken)  # burst refused, or another caller is rendering
 
-    async def save_render(self, record: RenderRecord, delivery: Delivery | None = None) -> bool:
+    async def save_render(
+        self,
+        record: RenderRecord,
+        delivery: Delivery | None = None,
+        track: Tracking | None = None,
+    ) -> bool:
         fields = render_fields(record)
         keys = [
             self._renders.slug_key(record.slug),
@@ -65,6 +83,12 @@ class RedisAtomicSteps:
             self._renders.claim_key(record.user, record.dedup_key),
         ]
         args: list[str | int | float] = [len(fields), *fields]
+        if track is None:
+            args.append("0")
+        else:
+            usage_keys, values = self._usage.track_args(track)
+            keys += usage_keys
+            args += ["1", *values]
         if delivery is not None:
             keys += [
                 self._deliveries.delivery_key(delivery.id),
@@ -73,3 +97,17 @@ class RedisAtomicSteps:
             ]
             args += [delivery.id, *delivery_fields(delivery)]
         return bool(await self._c.script("save", keys, args))
+
+    async def take_token(self, user: str, rate: float, burst: int, track: Tracking) -> LimitStatus:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        usage_keys, values = self._usage.track_args(track)
+        keys = [self._c.u(user, "bucket"), *usage_keys]
+        reply = await self._c.script("token_tracked", keys, [repr(float(rate)), burst, *values])
+        return bucket_status(burst, reply)
+
+    async def charge_quota(self, user: str, limit: int, track: Tracking) -> LimitStatus:
+        usage_keys, values = self._usage.track_args(track)
+        keys = [self._c.u(user, "quota"), *usage_keys]
+        reply = await self._c.script("charge_tracked", keys, [limit, *values])
+        return counted_status(limit, reply)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ogmint.state.sqlite import deliveries, keys, limits, renders, signing_keys, templates
+from ogmint.state.sqlite import (
+    accounts,
+    deliveries,
+    keys,
+    limits,
+    renders,
+    signing_keys,
+    templates,
+    usage,
+)
 from ogmint.state.sqlite.atomic import SqliteAtomicSteps
 from ogmint.state.sqlite.db import Database
 from ogmint.state.store import State
@@ -21,6 +30,8 @@ def sqlite_state(path: Path) -> State:
             deliveries.SCHEMA,
             signing_keys.SCHEMA,
             templates.SCHEMA,
+            accounts.SCHEMA,
+            usage.SCHEMA,
         ],
     )
     return State(
@@ -32,4 +43,6 @@ def sqlite_state(path: Path) -> State:
         signing_keys=signing_keys.SqliteSigningKeys(db),
         templates=templates.SqliteTemplates(db),
         atomic=SqliteAtomicSteps(db),
+        accounts=accounts.SqliteAccounts(db),
+        usage=usage.SqliteUsage(db),
     )

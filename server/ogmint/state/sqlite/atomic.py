@@ -3,14 +3,17 @@ row helpers."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import time
 
 from ogmint.state.atomic import Admission
 from ogmint.state.deliveries import Delivery
+from ogmint.state.limits import LimitStatus
 from ogmint.state.renders import RenderRecord
-from ogmint.state.sqlite import deliveries, limits, renders
+from ogmint.state.sqlite import deliveries, limits, renders, usage
 from ogmint.state.sqlite.db import Database
+from ogmint.state.usage import Tracking
 
 
 class SqliteAtomicSteps:
@@ -26,6 +29,7 @@ class SqliteAtomicSteps:
         quota: int,
         ttl: float,
         burst: tuple[float, int] | None = None,
+        track: Tracking | None = None,
     ) -> Admission:
         def run(db: sqlite3.Connection) -> Admission:
             taken = None if burst is None else limits.take(db, user, *burst)
@@ -33,6 +37,9 @@ class SqliteAtomicSteps:
                 return Admission(taken)
             existing = renders.find(db, scope, dedup_key)
             if existing is not None:
+                if track is not None:
+                    hit = dataclasses.replace(track.render, slug=existing.slug)
+                    usage.track(db, track.user, hit, track.retention)
                 return Admission(taken, existing=existing)
             now = time.time()
             if renders.claimed(db, scope, dedup_key, now):
@@ -47,12 +54,37 @@ class SqliteAtomicSteps:
         # Counters and a claim: nothing acknowledged depends on them surviving a power loss.
         return await self._db.run(run, True, durable=False)
 
-    async def save_render(self, record: RenderRecord, delivery: Delivery | None = None) -> bool:
+    async def save_render(
+        self,
+        record: RenderRecord,
+        delivery: Delivery | None = None,
+        track: Tracking | None = None,
+    ) -> bool:
         def run(db: sqlite3.Connection) -> bool:
             if not renders.insert(db, record):
                 return False
             if delivery is not None:
                 deliveries.insert(db, delivery)  # commits with the render, or neither does
+            if track is not None:
+                usage.track(db, track.user, track.render, track.retention)
             return True
 
         return await self._db.run(run, True)
+
+    async def take_token(self, user: str, rate: float, burst: int, track: Tracking) -> LimitStatus:
+        def run(db: sqlite3.Connection) -> LimitStatus:
+            taken = limits.take(db, user, rate, burst)
+            if taken.allowed:
+                usage.track(db, track.user, track.render, track.retention)
+            return taken
+
+        return await self._db.run(run, True, durable=False)
+
+    async def charge_quota(self, user: str, limit: int, track: Tracking) -> LimitStatus:
+        def run(db: sqlite3.Connection) -> LimitStatus:
+            used = limits.consume(db, limits.MONTHLY, user, limit)
+            if used is not None:
+                usage.track(db, track.user, track.render, track.retention)
+            return limits.quota_status(used, limit)
+
+        return await self._db.run(run, True, durable=False)

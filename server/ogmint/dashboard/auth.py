@@ -1,0 +1,143 @@
+"""Who is signed in, CSRF tokens, cookies and the security headers of every dashboard answer."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from sanic import HTTPResponse, Request
+from sanic.response import redirect
+
+from ogmint.errors import OgmintError
+from ogmint.services import Services
+from ogmint.state.accounts import Account, Session
+
+SESSION_COOKIE = "ogmint_session"
+#: Signed-out forms (sign-in) use a double-submit token: this cookie must equal the form field.
+FORM_COOKIE = "ogmint_form"
+SIGN_IN = "/dashboard/sign-in"
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",  # link tokens sit in the path
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+class CsrfError(OgmintError):
+    status = 403
+    code = "csrf_failed"
+    default_message = "The form expired or did not come from this site; reload and try again"
+
+
+class SignedOut(OgmintError):
+    """A dashboard page was asked for without a session (answered with a redirect)."""
+
+    status = 401
+    code = "signed_out"
+    default_message = "Sign in first"
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """The signed-in account behind a request."""
+
+    account: Account
+    session: Session
+    token: str
+
+    @property
+    def user(self) -> str:
+        return self.account.user
+
+
+def is_https(request: Request, svc: Services) -> bool:
+    """Served over HTTPS: directly, or per ``X-Forwarded-Proto`` from a trusted proxy."""
+    if request.scheme == "https":
+        return True
+    forwarded = str(request.headers.get("x-forwarded-proto", "")).strip().lower()
+    return forwarded == "https" and svc.proxies.from_proxy(request)
+
+
+async def visitor(request: Request) -> Visitor | None:
+    """The signed-in account, or None."""
+    svc: Services = request.app.ctx.services
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or len(token) > 100:
+        return None
+    session = await svc.accounts.session(token)
+    if session is None:
+        return None
+    account = await svc.accounts.store.get_account(session.user)
+    return None if account is None else Visitor(account, session, token)
+
+
+async def require(request: Request) -> Visitor:
+    """The signed-in account, or SignedOut (the blueprint answers with the sign-in page)."""
+    found = await visitor(request)
+    if found is None:
+        raise SignedOut()
+    if request.method == "POST":
+        check_csrf(request, found.session.csrf)
+    return found
+
+
+def check_csrf(request: Request, expected: str) -> None:
+    sent = field(request, "csrf", 100)
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise CsrfError()
+
+
+def form_token(request: Request) -> str:
+    """The double-submit token for a signed-out form: the cookie's, or a new one."""
+    existing = request.cookies.get(FORM_COOKIE)
+    return existing if existing and len(existing) < 100 else secrets.token_urlsafe(24)
+
+
+def check_form_token(request: Request) -> None:
+    check_csrf(request, request.cookies.get(FORM_COOKIE) or "")
+
+
+def set_cookie(
+    request: Request, response: HTTPResponse, name: str, value: str, max_age: int
+) -> None:
+    svc: Services = request.app.ctx.services
+    response.add_cookie(
+        name,
+        value,
+        path="/dashboard",
+        httponly=True,
+        samesite="Lax",
+        secure=is_https(request, svc),
+        max_age=max_age,
+    )
+
+
+def to_sign_in(request: Request) -> HTTPResponse:
+    """303 to the sign-in form, coming back here afterwards (GET pages only)."""
+    target = SIGN_IN
+    if request.method == "GET" and request.path != SIGN_IN:
+        target += "?next=" + quote(request.path, safe="/")
+    return redirect(target, status=303)
+
+
+def local_path(value: str) -> str:
+    """``value`` if it is a dashboard path on this site, else the Settings page."""
+    if value.startswith("/dashboard/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/dashboard/settings"
+
+
+def field(request: Request, name: str, limit: int = 300_000) -> str:
+    """A form field's first value ("" when absent), at most ``limit`` characters."""
+    form = request.form
+    value = form.get(name, "") if form is not None else ""
+    return str(value or "")[:limit]

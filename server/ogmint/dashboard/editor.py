@@ -1,0 +1,156 @@
+"""Custom templates in the dashboard: upload, edit (errors shown at their line), preview, delete.
+
+The work is the templates domain's (``ogmint.templates``), exactly as the API does it; these
+pages only add forms. A template belongs to the signed-in user: anyone else's id is a 404.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+
+from sanic import Blueprint, HTTPResponse, Request
+from sanic.response import redirect
+
+from ogmint.api.responses import png
+from ogmint.dashboard.auth import Visitor, field, require
+from ogmint.errors import OgmintError, TemplateInvalidError, TemplateTooLargeError
+from ogmint.services import Services
+from ogmint.templates import MAX_NAME, SAMPLE
+
+bp = Blueprint("dashboard_editor")
+
+LINE = re.compile(r"\bline (\d+)\b")
+#: "line 4, <script>: …" → "<script>: …" (the page shows the line as a link of its own).
+LEADING_LINE = re.compile(r"^line \d+(, |: )")
+#: What a new template starts from: the smallest document the format accepts.
+STARTER = """<svg xmlns="http://www.w3.org/2000/svg" xmlns:og="https://ogmint.dev/ns/template"
+     width="1200" height="630" viewBox="0 0 1200 630" og:description="My card">
+  <rect width="1200" height="630" fill="{{bg}}"/>
+  <rect x="80" y="120" width="96" height="8" rx="4" fill="{{accent}}"/>
+  <og:text field="title" x="80" y="170" width="1040" height="280" max-size="72" min-size="40"
+           weight="700" max-lines="3" valign="middle"/>
+</svg>
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A refused upload's message and the source line it names, if any."""
+
+    message: str
+    line: int | None
+
+
+def problems(error: OgmintError) -> list[Problem]:
+    messages = [d.message for d in error.details] or [error.message]
+    out = []
+    for m in messages:
+        found = LINE.search(m)
+        line = int(found.group(1)) if found else None
+        out.append(Problem(LEADING_LINE.sub("", m) if line else m, line))
+    return out
+
+
+def _editor(
+    request: Request,
+    me: Visitor,
+    *,
+    template_id: str,
+    name: str,
+    svg: str,
+    status: int = 200,
+    errors: list[Problem] | None = None,
+    preview: str = "",
+) -> HTTPResponse:
+    svc: Services = request.app.ctx.services
+    bad = {p.line for p in errors or [] if p.line}
+    return svc.pages.html(
+        "template_edit.html",
+        status,
+        visitor=me,
+        template_id=template_id,
+        name=name,
+        svg=svg,
+        errors=errors or [],
+        lines=list(enumerate(svg.splitlines(), start=1)) if bad else [],
+        bad=bad,
+        preview=preview,
+        max_name=MAX_NAME,
+    )
+
+
+def _form(request: Request) -> tuple[str, str | None]:
+    svg = field(request, "svg")
+    name = field(request, "name", MAX_NAME).strip() or None
+    return svg, name
+
+
+async def _preview_png(request: Request, svc: Services, svg: str) -> bytes:
+    """The unsaved template drawn with the form's sample text (as the API's preview)."""
+    params = {"template": SAMPLE.template, "title": field(request, "title", 200) or SAMPLE.title}
+    spec = svc.pipeline.parse(params, strict=True)
+    template = await svc.templates.check(svg)
+    return await svc.pipeline.render(spec, template, api="preview")
+
+
+@bp.get("/dashboard/templates/new")
+async def new_template(request: Request) -> HTTPResponse:
+    return _editor(request, await require(request), template_id="", name="", svg=STARTER)
+
+
+@bp.get("/dashboard/templates/<template_id:str>")
+async def edit_template(request: Request, template_id: str) -> HTTPResponse:
+    svc: Services = request.app.ctx.services
+    me = await require(request)
+    meta, source = await svc.templates.get(me.user, template_id)  # another user's: 404
+    return _editor(request, me, template_id=meta.id, name=meta.name, svg=source)
+
+
+@bp.post("/dashboard/templates/save")
+async def save_template(request: Request) -> HTTPResponse:
+    """Creates (no ``id``) or updates the user's template; a refusal shows the editor again."""
+    svc: Services = request.app.ctx.services
+    me = await require(request)
+    svg, name = _form(request)
+    template_id = field(request, "id", 100)
+    try:
+        if field(request, "action", 20) == "preview":
+            image = await _preview_png(request, svc, svg)
+            shown = "data:image/png;base64," + base64.b64encode(image).decode()
+            return _editor(
+                request, me, template_id=template_id, name=name or "", svg=svg, preview=shown
+            )
+        if template_id:
+            meta = await svc.templates.update(me.user, template_id, svg, name)
+        else:
+            meta = await svc.templates.create(me.user, svg, name)
+    except (TemplateInvalidError, TemplateTooLargeError) as e:
+        return _editor(
+            request,
+            me,
+            template_id=template_id,
+            name=name or "",
+            svg=svg,
+            status=e.status,
+            errors=problems(e),
+        )
+    return redirect(f"/dashboard/templates/{meta.id}?saved=1", status=303)
+
+
+@bp.post("/dashboard/templates/<template_id:str>/delete")
+async def delete_template(request: Request, template_id: str) -> HTTPResponse:
+    svc: Services = request.app.ctx.services
+    me = await require(request)
+    await svc.templates.delete(me.user, template_id)
+    return redirect("/dashboard/templates", status=303)
+
+
+@bp.post("/dashboard/templates/preview")
+async def live_preview(request: Request) -> HTTPResponse:
+    """The editor's live preview (JavaScript): a PNG, or the JSON error of the upload."""
+    svc: Services = request.app.ctx.services
+    await require(request)
+    svg, _ = _form(request)
+    return png(await _preview_png(request, svc, svg), {"Cache-Control": "no-store"})

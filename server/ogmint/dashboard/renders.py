@@ -1,0 +1,92 @@
+"""Usage (this month against the quota, per day) and Renders (recent ones, their webhooks)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from markupsafe import Markup
+from sanic import Blueprint, HTTPResponse, Request
+from sanic.response import redirect
+
+from ogmint.dashboard.auth import require
+from ogmint.dashboard.chart import usage_chart
+from ogmint.dashboard.console import plan_of
+from ogmint.errors import NotFoundError
+from ogmint.services import Services
+from ogmint.state.deliveries import DeliveryStatus
+
+bp = Blueprint("dashboard_renders")
+
+PAGE = 50  # renders listed per page; ?n= shows more, up to what is kept
+
+
+async def owns_render(svc: Services, user: str, slug: str) -> bool:
+    """Whether ``slug`` is a render made with one of ``user``'s keys (renders are per key)."""
+    record = await svc.state.renders.get_render(slug)
+    if record is None:
+        return False
+    return record.user in {k.key_id for k in await svc.state.keys.list_keys(user)}
+
+
+async def _deliveries(svc: Services, user: str, slug: str) -> list[DeliveryStatus]:
+    return [s for s in await svc.state.deliveries.list_deliveries(slug) if s.delivery.owner == user]
+
+
+@bp.get("/dashboard/usage")
+async def usage(request: Request) -> HTTPResponse:
+    svc: Services = request.app.ctx.services
+    me = await require(request)
+    days = await svc.usage.month(me.user)
+    plan = await plan_of(svc, me.user)
+    quota = dict(svc.settings.plan_quotas).get(plan, 0)
+    used = sum(d.v1 + d.v2 for d in days)
+    return svc.pages.html(
+        "usage.html",
+        visitor=me,
+        days=[d for d in days if d.v1 or d.v2 or d.dedup],
+        chart=Markup(usage_chart(days)),  # noqa: S704 - built from numbers and escaped labels
+        plan=plan,
+        quota=quota,
+        used=used,
+        v1=sum(d.v1 for d in days),
+        v2=sum(d.v2 for d in days),
+        dedup=sum(d.dedup for d in days),
+    )
+
+
+@bp.get("/dashboard/renders")
+async def renders(request: Request) -> HTTPResponse:
+    svc: Services = request.app.ctx.services
+    me = await require(request)
+    try:
+        n = min(max(int(str(request.args.get("n", PAGE))), 1), svc.settings.recent_renders_kept)
+    except ValueError:
+        n = PAGE
+    recent = await svc.usage.recent(me.user, n)
+    slugs = sorted({r.slug for r in recent if r.slug})
+    found = await asyncio.gather(*(_deliveries(svc, me.user, s) for s in slugs))
+    return svc.pages.html(
+        "renders.html",
+        visitor=me,
+        renders=recent,
+        deliveries=dict(zip(slugs, found, strict=True)),
+        base_url=svc.settings.base_url,
+        more=n * 4 if len(recent) == n and n < svc.settings.recent_renders_kept else 0,
+    )
+
+
+@bp.post("/dashboard/renders/<slug:str>/deliveries/<delivery_id:str>/redeliver")
+async def redeliver(request: Request, slug: str, delivery_id: str) -> HTTPResponse:
+    svc: Services = request.app.ctx.services
+    me = await require(request)
+    found = await svc.state.deliveries.get_delivery(delivery_id)
+    if (
+        found is None
+        or found.delivery.slug != slug
+        or found.delivery.owner != me.user
+        or not await owns_render(svc, me.user, slug)
+        or not await svc.state.deliveries.redeliver(delivery_id)
+    ):
+        raise NotFoundError("No such delivery")
+    svc.webhooks.wake()
+    return redirect(f"/dashboard/renders#r-{slug}", status=303)

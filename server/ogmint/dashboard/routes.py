@@ -1,0 +1,42 @@
+"""All dashboard routes as one blueprint group, with its security headers and sign-in redirect."""
+
+from __future__ import annotations
+
+from sanic import Blueprint, HTTPResponse, Request
+from sanic.blueprint_group import BlueprintGroup
+
+from ogmint.dashboard import console, editor, playground, reference, renders, signin
+from ogmint.dashboard.auth import SECURITY_HEADERS, SignedOut, is_https, to_sign_in
+from ogmint.dashboard.pages import STATIC_DIR
+
+assets = Blueprint("dashboard_static")
+assets.static("/dashboard/static", STATIC_DIR, name="files")
+
+
+def _security_headers(request: Request, response: HTTPResponse) -> None:
+    response.headers.update(SECURITY_HEADERS)
+    if is_https(request, request.app.ctx.services):
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
+
+
+def _signed_out(request: Request, exception: Exception) -> HTTPResponse:
+    return to_sign_in(request)
+
+
+BLUEPRINTS = (
+    signin.bp,
+    console.bp,
+    renders.bp,
+    editor.bp,
+    playground.bp,
+    reference.bp,
+    assets,
+)
+for _bp in BLUEPRINTS:
+    _bp.middleware(_security_headers, "response")
+    _bp.exception(SignedOut)(_signed_out)
+
+
+def blueprints() -> BlueprintGroup:
+    """The dashboard's blueprints, each with the security headers and the sign-in redirect."""
+    return Blueprint.group(*BLUEPRINTS)

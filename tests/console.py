@@ -1,0 +1,68 @@
+"""A cookie-keeping HTTP client for the dashboard's forms, without a browser (and without JS)."""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+
+from support import Reply
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+LINK = re.compile(r"(http://\S+/dashboard/password/\S+)")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+class Console:
+    """One visitor: keeps its cookies, sends the last page's CSRF token with every form."""
+
+    def __init__(self, base: str, headers: dict[str, str] | None = None) -> None:
+        self.base = base
+        self.jar = CookieJar()
+        self.headers = headers or {}
+        self.csrf = ""
+        self._open = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
+        ).open
+
+    def _send(self, req: urllib.request.Request) -> Reply:
+        try:
+            with self._open(req, timeout=30) as r:
+                reply = Reply(r.status, {k.lower(): v for k, v in r.headers.items()}, r.read())
+        except urllib.error.HTTPError as e:
+            reply = Reply(e.code, {k.lower(): v for k, v in e.headers.items()}, e.read())
+        found = CSRF.search(reply.body.decode("utf-8", "replace"))
+        if found:
+            self.csrf = found.group(1)
+        return reply
+
+    def get(self, path: str) -> Reply:
+        return self._send(urllib.request.Request(self.base + path, headers=self.headers))
+
+    def post(self, path: str, fields: dict[str, str] | None = None, csrf: bool = True) -> Reply:
+        data = dict(fields or {})
+        if csrf:
+            data.setdefault("csrf", self.csrf)
+        body = urllib.parse.urlencode(data).encode()
+        headers = {**self.headers, "content-type": "application/x-www-form-urlencoded"}
+        return self._send(urllib.request.Request(self.base + path, body, headers, method="POST"))
+
+    def cookie(self, name: str) -> str | None:
+        return next((c.value for c in self.jar if c.name == name), None)
+
+    def sign_in(self, email: str, password: str) -> Reply:
+        self.get("/dashboard/sign-in")
+        return self.post("/dashboard/sign-in", {"email": email, "password": password})
+
+
+def invite_path(cli_output: str) -> str:
+    """The dashboard path of the one-time link ``ogmint users create/reset`` printed."""
+    found = LINK.search(cli_output)
+    assert found, cli_output
+    return urllib.parse.urlsplit(found.group(1)).path
