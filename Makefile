@@ -7,11 +7,6 @@ APT_PACKAGES := redis-server nginx wrk nodejs fonts-noto-color-emoji fonts-noto-
 NATIVE_SRC := $(wildcard native/src/*.rs) native/Cargo.toml Cargo.toml
 STAMP := $(VENV)/.ogmint-installed
 
-# and benchmarks; nodejs for the JavaScript kit's tests (pytest runs `node --test` against a live
-# server) and the tests that compare webhook bodies with JSON.stringify; chromium for the
-# dashboard's browser tests (Playwright drives it, no browser download). Installed only when
-# something is missing.
-
 run: setup ## Set up and start ogmint on the embedded default (SQLite + local files)
 	$(PY) -m ogmint
 

@@ -20,9 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import PYTHON, Processes, free_port, http, wrk
+from harness import PYTHON, Processes, free_port, http, write_section, wrk
 from load_v1 import WORKERS, wrk_command
-from takumi_compare import write
 
 HEADING = "## Memory over 50,000 unique renders (issue 14)"
 STARTUP_TIMEOUT = 90.0
@@ -148,7 +147,7 @@ def main() -> int:
     text = section(result)
     print(text)
     if not args.no_write:
-        write(text)
+        write_section("memory", text)
     return 0
 
 

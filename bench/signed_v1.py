@@ -25,11 +25,20 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harness import PYTHON, REPO, Processes, free_port, group_cpu, http, wrk, wrk_figures
+from harness import (
+    PYTHON,
+    REPO,
+    Processes,
+    free_port,
+    group_cpu,
+    http,
+    write_section,
+    wrk,
+    wrk_figures,
+)
 from ogmint_client import SigningKey, image_url
 
 LUA = Path(__file__).resolve().with_name("fixed_304.lua")
-RESULTS = Path(__file__).resolve().with_name("RESULTS.md")
 HEADING = "## Signed V1 URLs: cost on the 304 path"
 WORKERS = 2
 PARAMS = {"template": "blog", "title": "Signed card: C++ & ünïcode 🚀", "author": "Ada Lovelace"}
@@ -194,18 +203,6 @@ def section(r: dict) -> str:
     return "\n".join(lines)
 
 
-def write(r: dict) -> None:
-    text = RESULTS.read_text()
-    block = section(r)
-    if HEADING in text:
-        head, rest = text.split(HEADING, 1)
-        tail = rest.split("\n## ", 1)
-        text = head + block + ("\n## " + tail[1] if len(tail) > 1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    RESULTS.write_text(text)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -215,7 +212,7 @@ def main() -> int:
     result = run(args.rounds, args.duration)
     print(json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=2))
     if args.write:
-        write(result)
+        write_section("signed-v1", section(result))
     return 0
 
 

@@ -21,14 +21,13 @@ import sys
 import time
 from pathlib import Path
 
-from harness import cpu_snapshot, others_busy
+from harness import cpu_snapshot, others_busy, write_section
 from reference_card import reference_card_svg
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 CRATE = BENCH / "takumi"
 BINARY = CRATE / "target" / "release" / "ogmint-bench-takumi"
-RESULTS = BENCH / "RESULTS.md"
 OUT = BENCH / "out"
 HEADING = "## ogmint vs takumi (issue 14)"
 #: What issue 14 asks of the blog card against takumi's.
@@ -208,20 +207,6 @@ def section(r: dict) -> str:
     )
 
 
-def write(text: str) -> None:
-    """Replaces the section of RESULTS.md that ``text`` is (its first line is the heading), or
-    appends it."""
-    heading = text.split("\n", 1)[0]
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    start = current.find(heading)
-    if start < 0:
-        RESULTS.write_text(current.rstrip("\n") + "\n\n" + text)
-        return
-    end = current.find("\n## ", start + len(heading))
-    rest = current[end + 1 :] if end >= 0 else ""
-    RESULTS.write_text(current[:start] + text + ("\n" + rest if rest else ""))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=10)
@@ -232,7 +217,7 @@ def main() -> int:
     text = section(result)
     print(text)
     if not args.no_write:
-        write(text)
+        write_section("takumi", text)
     return 0
 
 
