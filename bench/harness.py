@@ -32,6 +32,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def app_env(port: int, data_dir: Path, workers: int) -> dict[str, str]:
+    """The environment of a benchmarked app server on the embedded default: loopback, its own
+    data directory, and an anonymous allowance no benchmark runs out of."""
+    return {
+        **os.environ,
+        "OGMINT_HOST": "127.0.0.1",
+        "OGMINT_PORT": str(port),
+        "OGMINT_WORKERS": str(workers),
+        "OGMINT_DATA_DIR": str(data_dir),
+        "OGMINT_ANONYMOUS_DAILY_LIMIT": "100000000",
+    }
+
+
 def http(
     url: str,
     method: str = "GET",

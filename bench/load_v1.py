@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-from harness import PYTHON, REPO, Processes, free_port, http, wrk
+from harness import PYTHON, REPO, Processes, app_env, free_port, http, wrk
 
 LUA = Path(__file__).resolve().with_name("unique_v1.lua")
 WORKERS = 2
@@ -45,14 +44,7 @@ def run(duration: int = 15, threads: int = 1, connections: int = 8) -> dict:
         tempfile.TemporaryDirectory(prefix="ogmint-bench-") as tmp,
         Processes(Path(tmp)) as procs,
     ):
-        env = {
-            **os.environ,
-            "OGMINT_HOST": "127.0.0.1",
-            "OGMINT_PORT": str(port),
-            "OGMINT_WORKERS": str(WORKERS),
-            "OGMINT_DATA_DIR": str(Path(tmp) / "data"),
-            "OGMINT_ANONYMOUS_DAILY_LIMIT": "100000000",
-        }
+        env = app_env(port, Path(tmp) / "data", WORKERS)
         proc = procs.start("server", [str(PYTHON), "-m", "ogmint"], env)
         startup_s = procs.wait_until(
             "server", proc, lambda: http(base + "/healthz")[0] == 200, STARTUP_TIMEOUT

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import PYTHON, Processes, free_port, http, write_section, wrk
+from harness import PYTHON, Processes, app_env, free_port, http, write_section, wrk
 from load_v1 import WORKERS, wrk_command
 
 HEADING = "## Memory over 50,000 unique renders (issue 14)"
@@ -61,14 +61,7 @@ def run(first: int = 5_000, last: int = 50_000) -> dict:
         tempfile.TemporaryDirectory(prefix="ogmint-bench-") as tmp,
         Processes(Path(tmp)) as procs,
     ):
-        env = {
-            **os.environ,
-            "OGMINT_HOST": "127.0.0.1",
-            "OGMINT_PORT": str(port),
-            "OGMINT_WORKERS": str(WORKERS),
-            "OGMINT_DATA_DIR": str(Path(tmp) / "data"),
-            "OGMINT_ANONYMOUS_DAILY_LIMIT": "100000000",
-        }
+        env = app_env(port, Path(tmp) / "data", WORKERS)
         proc = procs.start("server", [str(PYTHON), "-m", "ogmint"], env)
         procs.wait_until("server", proc, lambda: http(base + "/healthz")[0] == 200, STARTUP_TIMEOUT)
         started = time.monotonic()

@@ -29,6 +29,7 @@ from harness import (
     PYTHON,
     REPO,
     Processes,
+    app_env,
     free_port,
     group_cpu,
     http,
@@ -92,14 +93,7 @@ def run(rounds: int = 5, duration: int = 5) -> dict:
         tempfile.TemporaryDirectory(prefix="ogmint-bench-") as tmp,
         Processes(Path(tmp)) as procs,
     ):
-        env = {
-            **os.environ,
-            "OGMINT_HOST": "127.0.0.1",
-            "OGMINT_PORT": str(port),
-            "OGMINT_WORKERS": str(WORKERS),
-            "OGMINT_DATA_DIR": str(Path(tmp) / "data"),
-            "OGMINT_ANONYMOUS_DAILY_LIMIT": "100000000",
-        }
+        env = app_env(port, Path(tmp) / "data", WORKERS)
         api_key = _cli(env, "keys", "create", "--user", "bench", "--plan", "agency")[-1]
         proc = procs.start("server", [str(PYTHON), "-m", "ogmint"], env)
         procs.wait_until("server", proc, lambda: http(base + "/healthz")[0] == 200, 90)
