@@ -40,7 +40,7 @@ fn main() {
         }
         let tree = parse(&svg, &limits, &options).expect("parse");
         let t1 = Instant::now();
-        let pixmap = rasterise(&tree, &limits).expect("raster");
+        let pixmap = rasterise(&tree, &limits, fonts.glyphs()).expect("raster");
         let t2 = Instant::now();
         bytes = encode_png(&pixmap).expect("encode").len();
         let t3 = Instant::now();

@@ -1,33 +1,69 @@
 //! Drawing a parsed tree onto a pixmap: resvg for everything, except opaque linear-gradient
-//! rectangles aligned to the pixel grid, which are filled directly.
+//! rectangles aligned to the pixel grid, which are filled directly, and plain text, which is
+//! drawn from cached glyph coverage (`glyphs`).
 //!
 //! A card's background is nearly always such a rectangle covering the whole canvas, and
 //! tiny-skia shades gradients through a general pipeline whose float-to-integer step is scalar:
 //! about a third of the time of a typical card. The direct fill computes the same colours
 //! (tiny-skia's formula: linear in `t`, clamped, rounded to 0..=255) in a loop the
 //! compiler vectorises; the tests compare it with resvg pixel by pixel.
+use crate::glyphs::{draw_text, GlyphCache};
 use resvg::tiny_skia::{PixmapMut, Transform};
-use resvg::usvg::{self, Node, Paint, SpreadMethod, Tree};
+use resvg::usvg::{self, fontdb, Group, Node, Paint, SpreadMethod, Tree};
 
 /// Draws `tree` onto `pixmap` at its natural size, as `resvg::render` with an identity
-/// transform does.
-pub fn draw(tree: &Tree, pixmap: &mut PixmapMut) {
+/// transform does; glyphs come from (and go to) `glyphs`.
+pub fn draw(tree: &Tree, pixmap: &mut PixmapMut, glyphs: &GlyphCache) {
     // resvg draws a single node only when it has an area, which a horizontal or vertical line
     // made visible by its stroke has not; a document with such a node is drawn whole.
-    let nodes = tree.root().children();
-    if nodes.iter().any(|n| n.abs_layer_bounding_box().is_none()) {
+    if !all_have_bounds(tree.root()) {
         resvg::render(tree, Transform::identity(), pixmap);
         return;
     }
-    for node in nodes {
-        if let Node::Path(path) = node {
-            if let Some(fill) = GradientRect::of(path, pixmap.width(), pixmap.height()) {
-                fill.paint(pixmap);
-                continue;
+    draw_children(tree.root(), tree.fontdb(), pixmap, glyphs);
+}
+
+fn all_have_bounds(group: &Group) -> bool {
+    group
+        .children()
+        .iter()
+        .all(|n| n.abs_layer_bounding_box().is_some())
+}
+
+/// Draws the children of a group that resvg would draw straight onto the canvas (identity
+/// transform, no opacity, clip, mask, filter or blend mode), one by one.
+fn draw_children(
+    group: &Group,
+    db: &fontdb::Database,
+    pixmap: &mut PixmapMut,
+    glyphs: &GlyphCache,
+) {
+    for node in group.children() {
+        match node {
+            Node::Path(path) => {
+                if let Some(fill) = GradientRect::of(path, pixmap.width(), pixmap.height()) {
+                    fill.paint(pixmap);
+                    continue;
+                }
             }
+            Node::Text(text) => {
+                if draw_text(text, db, glyphs, pixmap) {
+                    continue;
+                }
+            }
+            Node::Group(inner) => {
+                if !inner.should_isolate()
+                    && inner.transform().is_identity()
+                    && all_have_bounds(inner)
+                {
+                    draw_children(inner, db, pixmap, glyphs);
+                    continue;
+                }
+            }
+            Node::Image(_) => {}
         }
         // `render_node` draws a node relative to its own bounding box; shifting by that box
-        // puts it back where `resvg::render` would.
+        // puts it back where `resvg::render` would (every ancestor has an identity transform).
         if let Some(bbox) = node.abs_layer_bounding_box() {
             let at = Transform::from_translate(bbox.x(), bbox.y());
             resvg::render_node(node, at, pixmap);
@@ -290,7 +326,7 @@ mod tests {
         let size = tree.size().to_int_size();
         let mut ours = Pixmap::new(size.width(), size.height()).expect("pixmap");
         let mut theirs = ours.clone();
-        draw(&tree, &mut ours.as_mut());
+        draw(&tree, &mut ours.as_mut(), &GlyphCache::default());
         resvg::render(&tree, Transform::default(), &mut theirs.as_mut());
         (ours, theirs)
     }

@@ -1,4 +1,5 @@
 //! The font library: loaded once per process, shared by every render and every thread.
+use crate::glyphs::GlyphCache;
 use resvg::usvg::fontdb::{Database, Family, Query, Source, Style, ID};
 use resvg::usvg::{FontResolver, ImageHrefResolver, ImageKind, Options};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -42,6 +43,8 @@ pub struct FontLibrary {
     db: Arc<Database>,
     fallback: Arc<Vec<String>>,
     coverage: Mutex<HashMap<(String, char), bool>>,
+    /// Rasterised glyphs of these faces (keyed by face id, so they belong to this library).
+    glyphs: GlyphCache,
 }
 
 impl FontLibrary {
@@ -64,7 +67,13 @@ impl FontLibrary {
             db: Arc::new(db),
             fallback: Arc::new(installed),
             coverage: Mutex::new(HashMap::new()),
+            glyphs: GlyphCache::default(),
         }
+    }
+
+    /// The glyph coverage cache text is drawn from.
+    pub fn glyphs(&self) -> &GlyphCache {
+        &self.glyphs
     }
 
     /// Number of font faces loaded.

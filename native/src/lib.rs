@@ -7,6 +7,7 @@ pub mod draw;
 pub mod encode;
 pub mod error;
 pub mod fonts;
+pub mod glyphs;
 mod py;
 pub mod render;
 #[cfg(test)]

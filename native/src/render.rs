@@ -3,6 +3,7 @@ use crate::draw::draw;
 use crate::encode::{encode_bands, encode_png, encode_png_over, Encoded};
 use crate::error::RenderError;
 use crate::fonts::FontLibrary;
+use crate::glyphs::GlyphCache;
 use resvg::tiny_skia::Pixmap;
 use resvg::usvg::{Options, Tree};
 use std::collections::HashMap;
@@ -73,8 +74,8 @@ fn check_depth(doc: &roxmltree::Document, limit: usize) -> Result<(), RenderErro
     Ok(())
 }
 
-/// Rasterises a parsed tree at its natural size.
-pub fn rasterise(tree: &Tree, limits: &Limits) -> Result<Pixmap, RenderError> {
+/// Rasterises a parsed tree at its natural size, glyphs drawn through `glyphs`.
+pub fn rasterise(tree: &Tree, limits: &Limits, glyphs: &GlyphCache) -> Result<Pixmap, RenderError> {
     let size = tree.size().to_int_size();
     let (width, height) = (size.width(), size.height());
     if width > limits.max_side
@@ -85,7 +86,7 @@ pub fn rasterise(tree: &Tree, limits: &Limits) -> Result<Pixmap, RenderError> {
     }
     let mut pixmap =
         Pixmap::new(width, height).ok_or(RenderError::CanvasTooLarge { width, height })?;
-    draw(tree, &mut pixmap.as_mut());
+    draw(tree, &mut pixmap.as_mut(), glyphs);
     Ok(pixmap)
 }
 
@@ -94,7 +95,7 @@ pub fn render_png(svg: &str, limits: &Limits, fonts: &FontLibrary) -> Result<Vec
     // A panic inside usvg/resvg on hostile input becomes an error, never a crashed worker.
     crate::text::guarded(|| {
         let tree = parse(svg, limits, &fonts.options())?;
-        encode_png(&rasterise(&tree, limits)?)
+        encode_png(&rasterise(&tree, limits, fonts.glyphs())?)
     })?
 }
 
@@ -129,7 +130,11 @@ fn draw_layers(
 ) -> Result<(Arc<Background>, Pixmap), RenderError> {
     let options = fonts.options();
     let base = cache.get_or_render(key, background, || {
-        Background::new(rasterise(&parse(background, limits, &options)?, limits)?)
+        Background::new(rasterise(
+            &parse(background, limits, &options)?,
+            limits,
+            fonts.glyphs(),
+        )?)
     })?;
     let tree = parse(foreground, limits, &options)?;
     let size = tree.size().to_int_size();
@@ -142,7 +147,7 @@ fn draw_layers(
         )));
     }
     let mut pixmap = Pixmap::clone(&base.pixmap);
-    draw(&tree, &mut pixmap.as_mut());
+    draw(&tree, &mut pixmap.as_mut(), fonts.glyphs());
     Ok((base, pixmap))
 }
 
@@ -307,7 +312,7 @@ mod tests {
             .expect("layers")
             .1;
         let whole = parse(&doc(&format!("{ART}{CONTENT}")), &limits, &fonts.options())
-            .and_then(|t| rasterise(&t, &limits))
+            .and_then(|t| rasterise(&t, &limits, fonts.glyphs()))
             .expect("single pass");
         let worst = layered
             .data()
