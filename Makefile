@@ -57,6 +57,11 @@ bench: setup
 bench-takumi: setup
 	$(PY) bench/takumi_compare.py
 
+# Text drawing with and without the glyph coverage cache, interleaved (its own section; uses
+# valgrind for instruction counts when installed).
+bench-glyphs: setup
+	$(PY) bench/glyph_bench.py
+
 # nginx.conf at the edge: cache hits against a plain static nginx (its own RESULTS.md section).
 bench-edge: setup
 	$(PY) bench/edge.py

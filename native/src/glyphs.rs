@@ -442,24 +442,31 @@ fn div255(v: u16) -> u16 {
 
 /// Blends `color` (premultiplied) over `pixels` with per-pixel `coverage`, exactly as tiny-skia's
 /// anti-aliased solid fill does: an opaque colour is lerped by coverage (its `Source` mode), a
-/// translucent one is scaled by coverage, then drawn source-over.
+/// translucent one is scaled by coverage, then drawn source-over. (tiny-skia passes coverage
+/// as `alpha / 255.0` and converts it back with `+ 0.5`, which gives `alpha` again: tested.)
 fn blend_row(pixels: &mut [u8], coverage: &[u8], color: [u16; 4]) {
+    const RUN: usize = 8;
     let opaque = color[3] == 255;
-    for (px, &alpha) in pixels.chunks_exact_mut(4).zip(coverage) {
-        if alpha == 0 {
+    for (px8, cov8) in pixels.chunks_mut(4 * RUN).zip(coverage.chunks(RUN)) {
+        // Most of a text's box is empty: skip eight uncovered pixels at a time.
+        if cov8.iter().all(|&c| c == 0) {
             continue;
         }
-        // tiny-skia passes coverage as a float and converts it back (`from_float`).
-        let c = (f32::from(alpha) * (1.0 / 255.0) * 255.0 + 0.5) as u16;
-        if opaque {
-            for (d, s) in px.iter_mut().zip(color) {
-                *d = div255(u16::from(*d) * (255 - c) + s * c) as u8;
+        for (px, &alpha) in px8.chunks_exact_mut(4).zip(cov8) {
+            let c = u16::from(alpha);
+            if c == 0 {
+                continue;
             }
-        } else {
-            let s = color.map(|v| div255(v * c));
-            let inv = 255 - s[3];
-            for (d, s) in px.iter_mut().zip(s) {
-                *d = (s + div255(u16::from(*d) * inv)) as u8;
+            if opaque {
+                for (d, s) in px.iter_mut().zip(color) {
+                    *d = div255(u16::from(*d) * (255 - c) + s * c) as u8;
+                }
+            } else {
+                let s = color.map(|v| div255(v * c));
+                let inv = 255 - s[3];
+                for (d, s) in px.iter_mut().zip(s) {
+                    *d = (s + div255(u16::from(*d) * inv)) as u8;
+                }
             }
         }
     }
@@ -613,6 +620,14 @@ mod tests {
         }
         // What the refused text rasterised before it was refused stays cached, within bounds.
         assert!(cache.bytes() <= MAX_FRESH_BYTES + 2 * MAX_GLYPH_PIXELS as usize);
+    }
+
+    #[test]
+    fn coverage_round_trips_as_tiny_skia_converts_it() {
+        for alpha in 0..=255u8 {
+            let c = (f32::from(alpha) * (1.0 / 255.0) * 255.0 + 0.5) as u16;
+            assert_eq!(c, u16::from(alpha));
+        }
     }
 
     #[test]
