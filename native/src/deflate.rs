@@ -275,7 +275,10 @@ const RECENT_BITS: u32 = 14;
 
 /// Hash chains over the positions where text was searched: where text pixels repeat farther
 /// away than the pixel to the left or the row above (the same letter twice on a line).
-struct Recent {
+///
+/// Kept from one call of [`reparse`] to the next, uncleared: a chain may lead to positions
+/// recorded for other bytes, which the byte comparisons of every candidate then reject.
+pub struct Recent {
     head: Vec<u32>,
     prev: Vec<u32>,
     /// Positions up to here are in the chains.
@@ -283,7 +286,8 @@ struct Recent {
 }
 
 impl Recent {
-    fn new(len: usize) -> Self {
+    /// Chains for data of up to `len` bytes.
+    pub fn new(len: usize) -> Self {
         Self {
             head: vec![u32::MAX; 1 << RECENT_BITS],
             prev: vec![u32::MAX; len],
@@ -323,7 +327,7 @@ impl Recent {
         consider(bpp, &mut best);
         consider(row, &mut best);
         for _ in 0..TEXT_DEPTH {
-            if seen == u32::MAX || best.0 == left {
+            if seen as usize >= at || best.0 == left {
                 break;
             }
             consider(at - seen as usize, &mut best);
@@ -362,11 +366,15 @@ pub fn reparse(
     base: &[Token],
     row: usize,
     bpp: usize,
+    recent: &mut Recent,
     tokens: &mut Vec<Token>,
 ) {
     let n = data.len();
     tokens.clear();
-    let mut recent = Recent::new(n);
+    recent.inserted = None;
+    if recent.prev.len() < n {
+        recent.prev.resize(n, u32::MAX);
+    }
     // The base token covering `at`, and where it starts.
     let (mut next, mut base_at) = (0, start);
     let mut at = start;
@@ -773,7 +781,7 @@ mod tests {
 
     fn reparsed(data: &[u8], base: &[Token], row: usize) -> Vec<Token> {
         let mut tokens = Vec::new();
-        reparse(data, 0, base, row, 3, &mut tokens);
+        reparse(data, 0, base, row, 3, &mut Recent::new(0), &mut tokens);
         tokens
     }
 

@@ -259,6 +259,7 @@ fn redrawn_run(
     let mut block_start = 0;
     let mut tokens = Vec::new();
     let mut band_tokens = Vec::new();
+    let mut recent = deflate::Recent::new(raw.capacity());
     let mut adler = simd_adler32::Adler32::new();
     let mut raw_len = 0;
     let mut out = BitWriter::new(run.len() * band_raw / 8);
@@ -287,6 +288,7 @@ fn redrawn_run(
             base_tokens,
             line,
             color.channels(),
+            &mut recent,
             &mut band_tokens,
         );
         tokens.extend_from_slice(&band_tokens);
