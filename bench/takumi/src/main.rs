@@ -3,7 +3,8 @@
 //! pill, bold two-line title, description, rule, author) or the reference card of
 //! `bench/reference_card.py` (diagonal gradient, translucent rounded surface with a stroke,
 //! letter-spaced pill tag, two-line title, description, author line with a circular avatar from
-//! PNG bytes). Prints JSON: the milliseconds of each render, whole (layout + raster + PNG) and
+//! PNG bytes), each with the coordinates ogmint gives it, so the two PNGs compare pixel for
+//! pixel. Prints JSON: the milliseconds of each render, whole (layout + raster + PNG) and
 //! without the PNG encoding, and the PNG bytes.
 //!
 //! `ogmint-bench-takumi blog FONT.ttf ROUNDS OUT.png FIRST` — after 10 warm-ups, every render
@@ -23,35 +24,53 @@ fn css(s: &str) -> Style {
     s.parse().expect("valid inline CSS")
 }
 
+/// The `blog` template in the midnight palette, with the coordinates ogmint's layout gives it
+/// (`templates/blog.svg`: 68 px title fitted to its box and set bottom-aligned on two lines).
+/// takumi wraps the title itself, in the template's 1040 px box.
 fn blog_card(title: &str) -> Node {
-    let pill = Node::container([Node::text("ENGINEERING")
-        .with_style(css("font-size: 18px; font-weight: 600; color: #818cf8"))])
+    let surface = Node::container([]).with_style(css(
+        "position: absolute; left: 40px; top: 40px; width: 1120px; height: 550px; \
+         box-sizing: border-box; border-radius: 32px; \
+         background-color: rgba(22, 29, 51, 0.55); border: 1px solid rgba(238, 241, 255, 0.08)",
+    ));
+    let pill = Node::container([Node::text("ENGINEERING").with_style(css(
+        "font-size: 18px; font-weight: 600; line-height: 40px; color: #818cf8",
+    ))])
+    // The width ogmint's pill gets (its measure of the tag plus 2 x 18 px): takumi's
+    // measure of the tag comes out 3 px wider, though its glyphs land on the same pixels.
     .with_style(css(
-        "display: flex; align-self: flex-start; align-items: center; height: 40px; \
-         padding: 0 18px; border-radius: 20px; background-color: rgba(129, 140, 248, 0.18)",
+        "position: absolute; left: 80px; top: 76px; width: 154.23px; height: 40px; \
+         box-sizing: border-box; padding: 0 18px; display: flex; border-radius: 20px; \
+         background-color: rgba(129, 140, 248, 0.18)",
     ));
+    // Baselines 276.84 and 353.
     let title = Node::text(title).with_style(css(
-        "margin-top: 62px; font-size: 64px; font-weight: 700; line-height: 1.12; color: #eef1ff",
+        "position: absolute; left: 80px; top: 213.76px; width: 1040px; font-size: 68px; \
+         font-weight: 700; line-height: 76.16px; color: #eef1ff",
     ));
-    let description = Node::text("How a Rust rasteriser, a font cache and a fast PNG encoder fit.")
-        .with_style(css(
-            "margin-top: 14px; font-size: 30px; line-height: 1.35; color: rgba(238, 241, 255, 0.72)",
-        ));
+    let description = line(
+        "How a Rust rasteriser, a font cache and a fast PNG encoder fit.",
+        80,
+        391.5,
+        "font-size: 30px; font-weight: 400; color: rgba(238, 241, 255, 0.72)",
+    );
     let rule = Node::container([]).with_style(css(
-        "margin-top: auto; height: 1px; background-color: rgba(238, 241, 255, 0.12)",
+        "position: absolute; left: 80px; top: 500px; width: 1040px; height: 1px; \
+         background-color: rgba(238, 241, 255, 0.12)",
     ));
-    let author = Node::text("Ada Lovelace").with_style(css(
-        "margin-top: 28px; margin-bottom: 8px; font-size: 24px; font-weight: 600; color: #eef1ff",
-    ));
-    let surface = Node::container([pill, title, description, rule, author]).with_style(css(
-        "display: flex; flex-direction: column; width: 100%; height: 100%; padding: 36px 40px; \
-         border-radius: 32px; background-color: rgba(22, 29, 51, 0.55); \
-         border: 1px solid rgba(238, 241, 255, 0.08)",
-    ));
-    Node::container([surface]).with_style(css(
-        "display: flex; width: 1200px; height: 630px; padding: 40px; font-family: Inter; \
-         background-image: radial-gradient(circle at 100% 0%, rgba(129, 140, 248, 0.35), \
-         rgba(129, 140, 248, 0) 90%), linear-gradient(135deg, #0b1020, #161d33)",
+    let author = line(
+        "Ada Lovelace",
+        80,
+        527.4,
+        "font-size: 24px; font-weight: 600; color: #eef1ff",
+    );
+    // The glow is the SVG's objectBoundingBox radial gradient (r = 0.9): an ellipse of
+    // 0.9 x 1200 by 0.9 x 630 px centred on the top right corner.
+    Node::container([surface, pill, title, description, rule, author]).with_style(css(
+        "position: relative; width: 1200px; height: 630px; font-family: Inter; \
+         background-image: radial-gradient(1080px 567px at 100% 0%, \
+         rgba(129, 140, 248, 0.35), rgba(129, 140, 248, 0)), \
+         linear-gradient(to bottom right, #0b1020, #161d33)",
     ))
 }
 
