@@ -53,7 +53,7 @@ bench: setup
 	$(PY) bench/takumi_compare.py
 	$(PY) bench/memory_bench.py
 
-# ogmint's blog card against takumi's (bench/takumi: a bench-only crate, built here on first use).
+# ogmint's blog and reference cards against takumi's (bench/takumi: a bench-only crate, built here on first use).
 bench-takumi: setup
 	$(PY) bench/takumi_compare.py
 

@@ -3,6 +3,7 @@
 //! This file only exports; the logic lives in plain Rust modules without PyO3 types.
 #![forbid(unsafe_code)]
 
+pub mod deflate;
 pub mod draw;
 pub mod encode;
 pub mod error;
