@@ -263,12 +263,10 @@ pub fn parse(data: &[u8]) -> Vec<Token> {
     tokens
 }
 
-/// Text matches shorter than this are checked against the next position's (lazy matching).
-/// On the `blog` card's text bands: 60.1 KB without, 59.5 KB with, for ~5 % more time.
-const LAZY_BELOW: usize = 32;
-/// Chain steps per text position. Deeper finds little more (59.2 KB at 8 steps, where one
-/// step gives 60.0 KB); zlib's level 9 reaches 50.3 KB by searching every position's chain
-/// 4096 deep, at ten times the time.
+/// Chain steps per text position. On the `blog` card, one step makes a 1.5 % larger PNG than
+/// two; more steps, or lazy matching as zlib's middle levels do, find under 1 % more for 5-9 %
+/// more render time. zlib's level 9 makes its text bands 15 % smaller than ours by searching
+/// every position's chain 4096 deep, at ten times the time.
 const TEXT_DEPTH: usize = 2;
 /// Buckets of [`Recent`].
 const RECENT_BITS: u32 = 14;
@@ -281,8 +279,6 @@ const RECENT_BITS: u32 = 14;
 pub struct Recent {
     head: Vec<u32>,
     prev: Vec<u32>,
-    /// Positions up to here are in the chains.
-    inserted: Option<usize>,
 }
 
 impl Recent {
@@ -291,7 +287,6 @@ impl Recent {
         Self {
             head: vec![u32::MAX; 1 << RECENT_BITS],
             prev: vec![u32::MAX; len],
-            inserted: None,
         }
     }
 
@@ -302,12 +297,7 @@ impl Recent {
             return (0, 0);
         };
         let left = (data.len() - at).min(MAX_MATCH);
-        let mut seen = if self.inserted.is_some_and(|p| p >= at) {
-            self.prev[at]
-        } else {
-            self.inserted = Some(at);
-            self.insert(here, at)
-        };
+        let mut seen = self.insert(here, at);
         let mut best = (0, 0);
         let consider = |dist: usize, best: &mut (usize, usize)| {
             if dist == 0 || dist > at || dist == best.1 || dist > WINDOW {
@@ -358,7 +348,7 @@ fn load32(data: &[u8], at: usize) -> Option<u32> {
 ///
 /// Each of the base's matches is kept as far as it still holds for `data`; where it does not,
 /// or the base has a literal, the longest of the matches at one pixel (`bpp` bytes) back, one
-/// row back or at the last position with the same four bytes is taken, if any. `base` must
+/// row back or along a short hash chain of earlier searched positions is taken, if any. `base` must
 /// refer only to its own bytes.
 pub fn reparse(
     data: &[u8],
@@ -371,14 +361,12 @@ pub fn reparse(
 ) {
     let n = data.len();
     tokens.clear();
-    recent.inserted = None;
     if recent.prev.len() < n {
         recent.prev.resize(n, u32::MAX);
     }
     // The base token covering `at`, and where it starts.
     let (mut next, mut base_at) = (0, start);
     let mut at = start;
-    let mut pending = None;
     while at < n {
         while let Some(t) = base.get(next).filter(|t| base_at + t.len() <= at) {
             base_at += t.len();
@@ -401,21 +389,7 @@ pub fn reparse(
                 continue;
             }
         }
-        // Text: one step of lazy evaluation, as zlib's middle levels do: a short match is
-        // dropped for a literal when the next position starts a longer one.
-        let (best, best_dist) = match pending.take().filter(|(p, _)| *p == at) {
-            Some((_, found)) => found,
-            None => recent.search(data, at, bpp, row),
-        };
-        if (MIN_MATCH..LAZY_BELOW).contains(&best) && at + 1 < n {
-            let next = recent.search(data, at + 1, bpp, row);
-            if next.0 > best + 1 {
-                tokens.push(Token::literal(data[at]));
-                at += 1;
-                pending = Some((at, next));
-                continue;
-            }
-        }
+        let (best, best_dist) = recent.search(data, at, bpp, row);
         if best >= MIN_MATCH {
             tokens.push(Token::matched(best, best_dist));
             at += best;

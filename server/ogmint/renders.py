@@ -40,13 +40,19 @@ SLUG_ATTEMPTS = 5
 KNOWN_RENDERS = 50_000
 
 
-def storage_key(slug: str) -> str:
-    return f"images/{slug[:2]}/{slug}.png"
+def storage_key(slug: str, at: datetime) -> str:
+    """Where a render made at ``at`` (UTC) is stored: one directory per minute, so the files of
+    concurrent renders share it and the local storage fsyncs it once for all of them."""
+    return f"images/{at:%Y-%m-%d/%H%M}/{slug}.png"
+
+
+def iso(at: datetime) -> str:
+    """UTC ISO-8601 with milliseconds, e.g. 2025-03-08T00:00:00.000Z."""
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def now_iso() -> str:
-    """UTC ISO-8601 with milliseconds, e.g. 2025-03-08T00:00:00.000Z."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso(datetime.now(UTC))
 
 
 class RenderService:
@@ -183,7 +189,8 @@ class RenderService:
         png = await self._pipeline.render(spec, template, api="v2")
         for _ in range(SLUG_ATTEMPTS):
             slug = random_base62(SLUG_LENGTH)
-            path = storage_key(slug)
+            at = datetime.now(UTC)
+            path = storage_key(slug, at)
             stored = await self._storage.put(path, png)
             record = RenderRecord(
                 slug=slug,
@@ -193,7 +200,7 @@ class RenderService:
                 etag=stored.etag,
                 size=stored.size,
                 template=spec.template,
-                created_at=now_iso(),
+                created_at=iso(at),
             )
             delivery = webhook(record) if webhook is not None else None
             tracked = self._tracking(key, spec, "v2", slug)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import socket
+import stat
 import sys
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -240,6 +243,84 @@ async def test_local_is_safe_with_several_processes(tmp_path: Path) -> None:
     assert len(set(data)) == 1 and data[0] in range(4)
     assert 50_000 <= len(data) < 50_025
     assert [p.name for p in (root / "images/ab").iterdir()] == ["shared.png"]
+
+
+class WatchedFsync:
+    """Wraps os.fsync: records what each call made durable, and can slow or fail the directory
+    fsyncs (files are always fsynced for real)."""
+
+    def __init__(self, delay: float = 0.0, fail: bool = False) -> None:
+        self.delay = delay
+        self.fail = fail
+        self.lock = threading.Lock()
+        self.files: set[int] = set()  # inodes whose data an fsync made durable
+        self.entries: set[str] = set()  # paths a successful directory fsync made durable
+        self.directory_calls = 0
+
+    def __call__(self, fd: int) -> None:
+        info = os.fstat(fd)
+        if not stat.S_ISDIR(info.st_mode):
+            os.fsync(fd)
+            with self.lock:
+                self.files.add(info.st_ino)
+            return
+        directory = os.readlink(f"/proc/self/fd/{fd}")
+        listed = [os.path.join(directory, name) for name in os.listdir(fd)]  # before the fsync
+        with self.lock:
+            self.directory_calls += 1
+        time.sleep(self.delay)
+        if self.fail:
+            raise OSError(errno.EIO, "Input/output error")
+        os.fsync(fd)
+        with self.lock:
+            self.entries.update(listed)
+
+
+async def test_local_acknowledges_a_put_only_once_its_file_and_entry_are_durable(
+    tmp_path: Path,
+) -> None:
+    fsync = WatchedFsync(delay=0.02)
+    store = LocalStorage(tmp_path / "root", fsync=fsync)
+    await store.open()
+    for directory in ("images/2026-12-02/0130", "images/other"):  # made, and their parents
+        await store.put(f"{directory}/first.png", b"x")
+    calls = fsync.directory_calls
+    keys = [f"images/2026-12-02/0130/obj{i}.png" for i in range(24)] + ["images/other/one.png"]
+
+    async def put(key: str) -> tuple[int, bool, bool]:
+        await store.put(key, os.urandom(20_000))
+        path = str(tmp_path / "root" / key)
+        # Checked the moment the put returns, before any later fsync could cover it.
+        with fsync.lock:
+            return os.stat(path).st_ino, os.stat(path).st_ino in fsync.files, path in fsync.entries
+
+    results = await asyncio.gather(*(put(k) for k in keys))
+    await store.close()
+    assert all(data and entry for _, data, entry in results)
+    # Concurrent puts shared directory fsyncs: far fewer than one per put.
+    assert fsync.directory_calls - calls <= len(keys) // 2
+
+
+async def test_local_failed_directory_fsync_fails_every_put_waiting_on_it(
+    tmp_path: Path,
+) -> None:
+    fsync = WatchedFsync(delay=0.02)
+    store = LocalStorage(tmp_path / "root", fsync=fsync)
+    await store.open()
+    await store.put("images/d/first.png", b"made the directories")
+    fsync.fail = True
+    calls = fsync.directory_calls
+    outcomes = await asyncio.gather(
+        *(store.put(f"images/d/obj{i}.png", b"x" * 1000) for i in range(12)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(o, StorageUnavailable) for o in outcomes), outcomes
+    # Puts that waited for another's fsync failed with it, without an fsync of their own.
+    assert fsync.directory_calls - calls < len(outcomes)
+    fsync.fail = False
+    await store.put("images/d/after.png", b"recovered")
+    assert await store.get("images/d/after.png") == b"recovered"
+    await store.close()
 
 
 async def test_local_ping_fails_without_directory(tmp_path: Path) -> None:
