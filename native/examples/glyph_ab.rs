@@ -74,7 +74,14 @@ fn main() {
                 draw(&tree, &mut pixmap.as_mut(), fonts.glyphs());
             }
             let t3 = Instant::now();
-            bytes[m] = encode_png_over(&pixmap, &base, &bands).expect("png").len();
+            bytes[m] = encode_png_over(
+                &pixmap,
+                &base,
+                &bands,
+                &vec![true; (base.height() as usize).div_ceil(bands.band_rows())],
+            )
+            .expect("png")
+            .len();
             let t4 = Instant::now();
             for (s, d) in stats[m]
                 .0

@@ -23,6 +23,46 @@ pub fn draw(tree: &Tree, pixmap: &mut PixmapMut, glyphs: &GlyphCache) {
     draw_children(tree.root(), tree.fontdb(), pixmap, glyphs);
 }
 
+/// Which bands of `band_rows` rows drawing `tree` with [`draw`] may change: those that the
+/// bounding boxes of the nodes it draws reach (widened for anti-aliasing), or all of them
+/// when it draws the document whole.
+pub fn bands_drawn(tree: &Tree, height: u32, band_rows: usize) -> Vec<bool> {
+    let band_rows = band_rows.max(1);
+    let mut bands = vec![false; (height as usize).div_ceil(band_rows)];
+    if all_have_bounds(tree.root()) {
+        mark_children(tree.root(), band_rows, &mut bands);
+    } else {
+        bands.fill(true);
+    }
+    bands
+}
+
+/// Marks the bands the children of `group` are drawn in, walking into the groups
+/// [`draw_children`] walks into.
+fn mark_children(group: &Group, band_rows: usize, bands: &mut [bool]) {
+    // Anti-aliased edges stay within the pixel an outline ends in; glyphs drawn from the cache
+    // move by at most 1/32 px. Two rows more on each side leave room for both.
+    const MARGIN: f32 = 2.0;
+    for node in group.children() {
+        if let Node::Group(inner) = node {
+            if !inner.should_isolate() && inner.transform().is_identity() && all_have_bounds(inner)
+            {
+                mark_children(inner, band_rows, bands);
+                continue;
+            }
+        }
+        let Some(bbox) = node.abs_layer_bounding_box() else {
+            bands.fill(true);
+            return;
+        };
+        let first = ((bbox.y() - MARGIN).max(0.0) as usize) / band_rows;
+        let last = ((bbox.y() + bbox.height() + MARGIN).max(0.0) as usize) / band_rows;
+        for band in bands.iter_mut().take(last + 1).skip(first) {
+            *band = true;
+        }
+    }
+}
+
 fn all_have_bounds(group: &Group) -> bool {
     group
         .children()

@@ -117,40 +117,71 @@ pub struct Encoded {
 ///
 /// Opaque images (every social card) drop the alpha channel, which saves ~20 % of the work.
 pub fn encode_png(pixmap: &Pixmap) -> Result<Vec<u8>, RenderError> {
-    Ok(encode(pixmap, pixmap.height() as usize, None, Effort::Fast)?.to_png())
+    Ok(encode(pixmap, pixmap.height() as usize, Effort::Fast)?.to_png())
 }
 
 /// Encodes `pixmap` in bands of [`BAND_ROWS`], thoroughly, to be reused by [`encode_png_over`].
 pub fn encode_bands(pixmap: &Pixmap) -> Result<Encoded, RenderError> {
-    encode(pixmap, BAND_ROWS, None, Effort::Thorough)
+    encode(pixmap, BAND_ROWS, Effort::Thorough)
 }
 
-/// Encodes `pixmap`, which was drawn over `base` (encoded as `encoded`): bands whose pixels
-/// equal the base's are copied from `encoded` instead of compressed again.
+/// Encodes `pixmap`, which was drawn over `base` (encoded as `encoded`) in the bands marked in
+/// `touched` only: the other bands are taken to be the base's, whatever `pixmap` holds there
+/// (the caller need not have copied them), and touched bands whose pixels equal the base's
+/// are copied from `encoded` too instead of compressed again.
 pub fn encode_png_over(
     pixmap: &Pixmap,
     base: &Pixmap,
     encoded: &Encoded,
+    touched: &[bool],
 ) -> Result<Vec<u8>, RenderError> {
     let same_canvas = (pixmap.width(), pixmap.height()) == (base.width(), base.height())
         && (encoded.width, encoded.height) == (base.width(), base.height());
-    let reuse = same_canvas.then_some((base, encoded));
-    Ok(encode(pixmap, encoded.band_rows, reuse, Effort::Over)?.to_png())
+    if !same_canvas {
+        return Err(RenderError::Encode(
+            "drawn over a canvas of another size".into(),
+        ));
+    }
+    let over = Over {
+        base,
+        encoded,
+        touched,
+    };
+    let first = encoded.color;
+    if let Some(png) = deflate_bands(pixmap, first, encoded.band_rows, Some(over), Effort::Over)? {
+        return Ok(png.to_png());
+    }
+    // Translucent pixels drawn over an opaque base (a blend mode that clears): encode the whole
+    // image as RGBA, untouched bands filled in from the base first.
+    let mut whole = pixmap.clone();
+    let band_bytes = encoded.band_rows * base.width() as usize * 4;
+    for (index, (dst, src)) in whole
+        .data_mut()
+        .chunks_mut(band_bytes)
+        .zip(base.data().chunks(band_bytes))
+        .enumerate()
+    {
+        if !touched.get(index).copied().unwrap_or(true) {
+            dst.copy_from_slice(src);
+        }
+    }
+    Ok(encode(&whole, encoded.band_rows, Effort::Over)?.to_png())
 }
 
-fn encode(
-    pixmap: &Pixmap,
-    band_rows: usize,
-    reuse: Option<(&Pixmap, &Encoded)>,
-    effort: Effort,
-) -> Result<Encoded, RenderError> {
-    // Drawing over an opaque base leaves it opaque, so a reused RGB base is tried as RGB.
-    let first = reuse.map_or(Color::Rgb, |(_, e)| e.color);
-    if let Some(encoded) = deflate_bands(pixmap, first, band_rows, reuse, effort)? {
+/// What a render was drawn over: the base's pixels and encoding, and which bands it drew in.
+#[derive(Clone, Copy)]
+struct Over<'a> {
+    base: &'a Pixmap,
+    encoded: &'a Encoded,
+    touched: &'a [bool],
+}
+
+fn encode(pixmap: &Pixmap, band_rows: usize, effort: Effort) -> Result<Encoded, RenderError> {
+    if let Some(encoded) = deflate_bands(pixmap, Color::Rgb, band_rows, None, effort)? {
         return Ok(encoded);
     }
-    // Translucent pixels where RGB was hoped for: start again as RGBA, reusing nothing (the
-    // base's bands are RGB). Such pixels come early in translucent images.
+    // Translucent pixels where RGB was hoped for: start again as RGBA. Such pixels come early
+    // in translucent images.
     deflate_bands(pixmap, Color::Rgba, band_rows, None, effort)?
         .ok_or_else(|| RenderError::Encode("RGBA rows refused".into()))
 }
@@ -161,7 +192,7 @@ fn deflate_bands(
     pixmap: &Pixmap,
     color: Color,
     band_rows: usize,
-    reuse: Option<(&Pixmap, &Encoded)>,
+    reuse: Option<Over<'_>>,
     effort: Effort,
 ) -> Result<Option<Encoded>, RenderError> {
     let width = pixmap.width() as usize;
@@ -176,9 +207,15 @@ fn deflate_bands(
     // Consecutive bands changed over the base, compressed together once the run ends.
     let mut run = 0..0;
     for (index, pixels) in pixmap.data().chunks(band_bytes).enumerate() {
-        if let Some((base, encoded)) = reuse {
+        if let Some(Over {
+            base,
+            encoded,
+            touched,
+        }) = reuse
+        {
             let start = index * band_bytes;
-            let unchanged = base.data().get(start..start + pixels.len()) == Some(pixels);
+            let unchanged = !touched.get(index).copied().unwrap_or(true)
+                || base.data().get(start..start + pixels.len()) == Some(pixels);
             match encoded.bands.get(index).filter(|_| unchanged) {
                 Some(band) => {
                     if !run.is_empty() {
@@ -205,7 +242,7 @@ fn deflate_bands(
         };
         bands.push(band);
     }
-    if let Some((base, encoded)) = reuse.filter(|_| !run.is_empty()) {
+    if let Some(Over { base, encoded, .. }) = reuse.filter(|_| !run.is_empty()) {
         let Some(redrawn) = redrawn_run(pixmap, base, encoded, run, color)? else {
             return Ok(None);
         };
@@ -499,6 +536,11 @@ fn deflate(
 }
 
 impl Encoded {
+    /// Rows per band.
+    pub fn band_rows(&self) -> usize {
+        self.band_rows
+    }
+
     /// Compressed bytes held.
     pub fn size(&self) -> usize {
         self.bands.iter().map(|b| b.deflated.len()).sum()
@@ -674,6 +716,42 @@ mod tests {
         assert_eq!(&data[8..12], &[0, 0, 0, 0]);
     }
 
+    /// Every band of `pixmap` marked as drawn in.
+    fn all(pixmap: &Pixmap) -> Vec<bool> {
+        vec![true; (pixmap.height() as usize).div_ceil(BAND_ROWS)]
+    }
+
+    #[test]
+    fn untouched_bands_are_the_base_s_whatever_the_pixmap_holds() {
+        let base = noise(40, 50, 8);
+        let encoded = encode_bands(&base).expect("bands");
+        // Drawn in band 1 only; the rest of the pixmap was never filled in.
+        let mut drawn = Pixmap::new(40, 50).expect("pixmap");
+        let band = BAND_ROWS * 40 * 4;
+        drawn.data_mut()[band..2 * band].copy_from_slice(&base.data()[band..2 * band]);
+        drawn.data_mut()[band..band + 8].fill(255);
+        let mut expected = base.clone();
+        expected.data_mut()[band..band + 8].fill(255);
+        let touched = [false, true, false, false];
+        let png = encode_png_over(&drawn, &base, &encoded, &touched).expect("over");
+        assert_eq!(decode(&png).1, rgb(&expected));
+        // A translucent pixel drawn there: RGBA, the untouched bands still the base's.
+        drawn.data_mut()[band..band + 4].fill(0);
+        expected.data_mut()[band..band + 4].fill(0);
+        let (color, data) =
+            decode(&encode_png_over(&drawn, &base, &encoded, &touched).expect("rgba"));
+        assert_eq!(color, png::ColorType::Rgba);
+        let opaque: Vec<u8> = data
+            .chunks_exact(4)
+            .skip(1)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect();
+        assert_eq!(opaque, rgb(&expected)[3..]);
+        // Another canvas size is refused rather than misread.
+        let small = Pixmap::new(40, 20).expect("pixmap");
+        assert!(encode_png_over(&small, &base, &encoded, &touched).is_err());
+    }
+
     #[test]
     fn drawing_over_an_encoded_base_reuses_unchanged_bands() {
         let base = noise(90, 100, 1);
@@ -683,16 +761,17 @@ mod tests {
         // Change rows 20..22 only: one band is compressed again, the others are copied.
         let changed = noise(90, 2, 2);
         over.data_mut()[20 * 90 * 4..22 * 90 * 4].copy_from_slice(changed.data());
-        let png = encode_png_over(&over, &base, &encoded).expect("over");
+        let png = encode_png_over(&over, &base, &encoded, &all(&over)).expect("over");
         assert_eq!(decode(&png).1, rgb(&over));
         // Unchanged, the result is the base's own bands.
-        let same = encode_png_over(&base, &base, &encoded).expect("same");
+        let same = encode_png_over(&base, &base, &encoded, &all(&base)).expect("same");
         assert_eq!(decode(&same).1, rgb(&base));
         assert_eq!(same, encoded.to_png());
         // A translucent pixel drawn over an RGB base is still encoded faithfully (as RGBA).
         let mut clear = base.clone();
         clear.data_mut()[..4].fill(0);
-        let (color, data) = decode(&encode_png_over(&clear, &base, &encoded).expect("rgba"));
+        let (color, data) =
+            decode(&encode_png_over(&clear, &base, &encoded, &all(&clear)).expect("rgba"));
         assert_eq!(
             (color, &data[..4]),
             (png::ColorType::Rgba, &[0u8, 0, 0, 0][..])
@@ -716,7 +795,7 @@ mod tests {
                 let row = y * 90 * 4..(y + 1) * 90 * 4;
                 over.data_mut()[row.clone()].copy_from_slice(&changed.data()[row]);
             }
-            let png = encode_png_over(&over, &base, &encoded).expect("over");
+            let png = encode_png_over(&over, &base, &encoded, &all(&over)).expect("over");
             assert_eq!(decode(&png).1, rgb(&over), "step {step}");
         }
     }
@@ -738,7 +817,7 @@ mod tests {
         let mut over = base.clone();
         let row = 4 * 64;
         over.data_mut()[(BAND_ROWS - 1) * row..BAND_ROWS * row].fill(255);
-        let png = encode_png_over(&over, &base, &encoded).expect("over");
+        let png = encode_png_over(&over, &base, &encoded, &all(&over)).expect("over");
         assert_eq!(decode(&png).1, rgb(&over));
         // Each cached band starts with a row filtered without the row above, and the rows
         // after it do predict from above (here, where every row is alike, they should).

@@ -1,5 +1,5 @@
 //! SVG → pixels → PNG, with every input bounded before work is done.
-use crate::draw::draw;
+use crate::draw::{bands_drawn, draw};
 use crate::encode::{encode_bands, encode_png, encode_png_over, Encoded};
 use crate::error::RenderError;
 use crate::fonts::FontLibrary;
@@ -114,9 +114,24 @@ pub fn render_layers_png(
     cache: &BackgroundCache,
 ) -> Result<Vec<u8>, RenderError> {
     crate::text::guarded(|| {
-        let (base, pixmap) = draw_layers(background, foreground, key, limits, fonts, cache)?;
-        encode_png_over(&pixmap, &base.pixmap, &base.encoded)
+        let drawn = draw_layers(background, foreground, key, limits, fonts, cache)?;
+        encode_png_over(
+            &drawn.pixmap,
+            &drawn.base.pixmap,
+            &drawn.base.encoded,
+            &drawn.bands,
+        )
     })?
+}
+
+/// A foreground drawn over a background, before encoding.
+struct Drawn {
+    base: Arc<Background>,
+    /// The background's pixels with the foreground drawn over them, in `bands` only: the
+    /// other rows are left blank, never copied.
+    pixmap: Pixmap,
+    /// Which bands of the background's encoding the foreground may have drawn in.
+    bands: Vec<bool>,
 }
 
 /// The pixels of [`render_layers_png`] before encoding, and the background they were drawn on.
@@ -127,7 +142,7 @@ fn draw_layers(
     limits: &Limits,
     fonts: &FontLibrary,
     cache: &BackgroundCache,
-) -> Result<(Arc<Background>, Pixmap), RenderError> {
+) -> Result<Drawn, RenderError> {
     let options = fonts.options();
     let base = cache.get_or_render(key, background, || {
         Background::new(rasterise(
@@ -146,9 +161,29 @@ fn draw_layers(
             size.height(),
         )));
     }
-    let mut pixmap = Pixmap::clone(&base.pixmap);
+    // Only the bands the foreground reaches get the background's pixels: copying all 3 MB of
+    // a card's background cost more than drawing its text. The rest stays untouched, zeroed
+    // pages never written.
+    let band_rows = base.encoded.band_rows();
+    let bands = bands_drawn(&tree, height, band_rows);
+    let mut pixmap =
+        Pixmap::new(width, height).ok_or(RenderError::CanvasTooLarge { width, height })?;
+    let band_bytes = band_rows * width as usize * 4;
+    for ((dst, src), _) in pixmap
+        .data_mut()
+        .chunks_mut(band_bytes)
+        .zip(base.pixmap.data().chunks(band_bytes))
+        .zip(&bands)
+        .filter(|(_, drawn)| **drawn)
+    {
+        dst.copy_from_slice(src);
+    }
     draw(&tree, &mut pixmap.as_mut(), fonts.glyphs());
-    Ok((base, pixmap))
+    Ok(Drawn {
+        base,
+        pixmap,
+        bands,
+    })
 }
 
 /// A rasterised background with its PNG data encoded in reusable bands.
@@ -302,15 +337,34 @@ mod tests {
         Background::new(Pixmap::new(side, side).ok_or(RenderError::Encode("pixmap".into()))?)
     }
 
+    /// The whole image of `drawn`: its blank bands filled in from the background.
+    fn filled(drawn: &Drawn) -> Pixmap {
+        let mut pixmap = drawn.pixmap.clone();
+        let band_bytes = drawn.base.encoded.band_rows() * pixmap.width() as usize * 4;
+        let base = drawn.base.pixmap.data().chunks(band_bytes);
+        for ((dst, src), used) in pixmap
+            .data_mut()
+            .chunks_mut(band_bytes)
+            .zip(base)
+            .zip(&drawn.bands)
+        {
+            if !used {
+                dst.copy_from_slice(src);
+            }
+        }
+        pixmap
+    }
+
     #[test]
     fn layers_match_single_pass() {
         let fonts = crate::test_fonts::library();
         let limits = Limits::default();
         let cache = BackgroundCache::default();
         let (bg, fg) = (doc(ART), doc(CONTENT));
-        let layered = draw_layers(&bg, &fg, "art", &limits, fonts, &cache)
-            .expect("layers")
-            .1;
+        let drawn = draw_layers(&bg, &fg, "art", &limits, fonts, &cache).expect("layers");
+        // Some bands were left blank (the content does not reach them): fill them in.
+        assert!(drawn.bands.contains(&false) && drawn.bands.contains(&true));
+        let layered = filled(&drawn);
         let whole = parse(&doc(&format!("{ART}{CONTENT}")), &limits, &fonts.options())
             .and_then(|t| rasterise(&t, &limits, fonts.glyphs()))
             .expect("single pass");
@@ -338,10 +392,8 @@ mod tests {
             .collect();
         assert!(decoded == rgb, "decoded PNG differs from the drawn pixels");
         // The second call is served from the cache and draws the same pixels.
-        let again = draw_layers(&bg, &fg, "art", &limits, fonts, &cache)
-            .expect("cached")
-            .1;
-        assert_eq!(again.data(), layered.data());
+        let again = draw_layers(&bg, &fg, "art", &limits, fonts, &cache).expect("cached");
+        assert_eq!(filled(&again).data(), layered.data());
         assert_eq!(cache.len(), 1);
     }
 
