@@ -286,7 +286,7 @@ impl Recent {
     pub fn new(len: usize) -> Self {
         Self {
             head: vec![u32::MAX; 1 << RECENT_BITS],
-            prev: vec![u32::MAX; len],
+            prev: vec![0; len],
         }
     }
 
@@ -362,7 +362,9 @@ pub fn reparse(
     let n = data.len();
     tokens.clear();
     if recent.prev.len() < n {
-        recent.prev.resize(n, u32::MAX);
+        // Any value will do: chains are only walked backwards from `at`, and every candidate
+        // they give is compared byte by byte.
+        recent.prev.resize(n, 0);
     }
     // The base token covering `at`, and where it starts.
     let (mut next, mut base_at) = (0, start);

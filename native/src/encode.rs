@@ -206,6 +206,12 @@ fn deflate_bands(
     let mut bands = Vec::new();
     // Consecutive bands changed over the base, compressed together once the run ends.
     let mut run = 0..0;
+    // The text matcher of every run, sized for a block and its history row.
+    let line = 1 + width * color.channels();
+    let mut recent = deflate::Recent::new(match reuse {
+        Some(_) => line * (1 + BANDS_PER_BLOCK * band_rows.max(1)),
+        None => 0,
+    });
     for (index, pixels) in pixmap.data().chunks(band_bytes).enumerate() {
         if let Some(Over {
             base,
@@ -219,7 +225,9 @@ fn deflate_bands(
             match encoded.bands.get(index).filter(|_| unchanged) {
                 Some(band) => {
                     if !run.is_empty() {
-                        let Some(redrawn) = redrawn_run(pixmap, base, encoded, run, color)? else {
+                        let Some(redrawn) =
+                            redrawn_run(pixmap, base, encoded, run, color, &mut recent)?
+                        else {
                             return Ok(None);
                         };
                         bands.push(redrawn);
@@ -243,7 +251,7 @@ fn deflate_bands(
         bands.push(band);
     }
     if let Some(Over { base, encoded, .. }) = reuse.filter(|_| !run.is_empty()) {
-        let Some(redrawn) = redrawn_run(pixmap, base, encoded, run, color)? else {
+        let Some(redrawn) = redrawn_run(pixmap, base, encoded, run, color, &mut recent)? else {
             return Ok(None);
         };
         bands.push(redrawn);
@@ -286,6 +294,7 @@ fn redrawn_run(
     encoded: &Encoded,
     run: std::ops::Range<usize>,
     color: Color,
+    recent: &mut deflate::Recent,
 ) -> Result<Option<Band>, RenderError> {
     let width = pixmap.width() as usize;
     let band_bytes = encoded.band_rows * width * 4;
@@ -296,7 +305,6 @@ fn redrawn_run(
     let mut block_start = 0;
     let mut tokens = Vec::new();
     let mut band_tokens = Vec::new();
-    let mut recent = deflate::Recent::new(raw.capacity());
     let mut adler = simd_adler32::Adler32::new();
     let mut raw_len = 0;
     let mut out = BitWriter::new(run.len() * band_raw / 8);
@@ -325,7 +333,7 @@ fn redrawn_run(
             base_tokens,
             line,
             color.channels(),
-            &mut recent,
+            recent,
             &mut band_tokens,
         );
         tokens.extend_from_slice(&band_tokens);
