@@ -1,0 +1,108 @@
+"""Two builds of the native extension on the ``blog`` card, in one process, interleaved.
+
+Renderer changes are too small to see across runs on a shared machine; here both builds load
+side by side (each ``_native.abi3.so`` imported from its own path), draw the same foreground
+over the same cached background with a new title each render, in alternating chunks (the
+order flipped every round), and report each side's median thread CPU time and PNG bytes.
+
+``python bench/native_ab.py A.so B.so [--rounds N]`` — e.g. keep a copy of
+``server/ogmint/_native.abi3.so`` before a change, rebuild, and compare the two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+TITLE = "Rendering social cards in under ten milliseconds, take {}"
+DESCRIPTION = "How a Rust rasteriser, a font cache and a fast PNG encoder fit."
+#: Renders per side per round.
+CHUNK = 15
+
+
+def _load(path: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("ogmint._native", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _layers(i: int) -> tuple[str, str, str]:
+    """The blog card's background, foreground (title ``i``) and cache key."""
+    from ogmint.rendering.native import Renderer, bundled_font_dirs
+    from ogmint.rendering.params import parse_params
+    from ogmint.rendering.template import load_directory
+
+    renderer = Renderer(
+        bundled_font_dirs(), threads=1, queue=1, max_svg_bytes=2 << 20, max_nodes=20000
+    )
+    templates = load_directory(REPO / "templates")
+    raw = {
+        "template": "blog",
+        "title": TITLE.format(i),
+        "description": DESCRIPTION,
+        "tag": "Engineering",
+        "author": "Ada Lovelace",
+        "palette": "midnight",
+    }
+    spec = parse_params(
+        raw,
+        strict=False,
+        template_exists=templates.__contains__,
+        resolve_font=renderer.resolve_family,
+    )
+    layers = templates["blog"].layers(spec, {}, renderer)
+    renderer.close()
+    return layers.background, layers.foreground, layers.key
+
+
+def run(paths: list[str], rounds: int) -> list[dict[str, Any]]:
+    from ogmint.rendering.native import bundled_font_dirs
+
+    marker = "take 0"
+    background, foreground, key = _layers(0)
+    assert marker in foreground
+    renderers = [_load(p).Renderer(bundled_font_dirs()) for p in paths]
+    for r in renderers:
+        for i in range(5):
+            r.render_layers(background, foreground.replace(marker, f"take {-1 - i}"), key)
+    cpu: list[list[float]] = [[], []]
+    size = [0, 0]
+    n = 0
+    for rnd in range(rounds):
+        for side in (0, 1) if rnd % 2 == 0 else (1, 0):
+            for i in range(CHUNK):
+                svg = foreground.replace(marker, f"take {n + i}")
+                started = time.thread_time()
+                png = renderers[side].render_layers(background, svg, key)
+                cpu[side].append(time.thread_time() - started)
+                size[side] = len(png)
+        n += CHUNK
+    return [
+        {"build": p, "cpu_ms": statistics.median(c) * 1000, "bytes": b}
+        for p, c, b in zip(paths, cpu, size, strict=True)
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("a")
+    parser.add_argument("b")
+    parser.add_argument("--rounds", type=int, default=30)
+    args = parser.parse_args()
+    a, b = run([args.a, args.b], args.rounds)
+    for side in (a, b):
+        print(f"{side['build']}: median CPU {side['cpu_ms']:.3f} ms, PNG {side['bytes']:,} bytes")
+    print(f"B / A CPU: {b['cpu_ms'] / a['cpu_ms']:.3f}x, bytes: {b['bytes'] / a['bytes']:.3f}x")
+
+
+if __name__ == "__main__":
+    main()
