@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness import write_section
+from harness import BlogCards, write_section
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -52,36 +52,15 @@ def titles(count: int) -> list[str]:
 
 def write_layers(directory: Path, count: int) -> None:
     """``bg.svg`` and ``fg<i>.svg`` of the ``blog`` template, as the V1 path builds them."""
-    from ogmint.rendering.native import Renderer, bundled_font_dirs
-    from ogmint.rendering.params import parse_params
-    from ogmint.rendering.template import load_directory
-
-    renderer = Renderer(
-        bundled_font_dirs(), threads=1, queue=1, max_svg_bytes=2 << 20, max_nodes=20000
-    )
-    templates = load_directory(REPO / "templates")
+    cards = BlogCards()
     try:
         for i, title in enumerate(titles(count)):
-            raw = {
-                "template": "blog",
-                "title": title,
-                "description": "How a Rust rasteriser, a font cache and a fast PNG encoder fit.",
-                "tag": "Engineering",
-                "author": "Ada Lovelace",
-                "palette": "midnight",
-            }
-            spec = parse_params(
-                raw,
-                strict=False,
-                template_exists=templates.__contains__,
-                resolve_font=renderer.resolve_family,
-            )
-            layers = templates["blog"].layers(spec, {}, renderer)
+            layers = cards.layers(title)
             (directory / f"fg{i:04d}.svg").write_text(layers.foreground)
             if i == 0:
                 (directory / "bg.svg").write_text(layers.background)
     finally:
-        renderer.close()
+        cards.close()
 
 
 def font_dirs() -> str:

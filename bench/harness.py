@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = REPO / ".venv" / "bin" / "python"
@@ -303,3 +304,53 @@ def group_cpu(pgid: int) -> float:
         if int(rest[2]) == pgid:  # pgrp
             total += int(rest[11]) + int(rest[12])  # utime, stime
     return total / HZ
+
+
+#: The benchmarks' `blog` card: everything but the title (and what a caller adds) fixed.
+BLOG_CARD = {
+    "template": "blog",
+    "description": "How a Rust rasteriser, a font cache and a fast PNG encoder fit.",
+    "tag": "Engineering",
+    "author": "Ada Lovelace",
+    "palette": "midnight",
+}
+
+
+class BlogCards:
+    """The V1 path for the `blog` card in this process (``parse_params`` → template → PNG),
+    on a one-thread renderer with the bundled fonts. ``close()`` when done."""
+
+    def __init__(self) -> None:
+        # Imported here: the load benchmarks use this module without the extension built.
+        from ogmint.rendering.native import Renderer, bundled_font_dirs
+        from ogmint.rendering.template import load_directory
+
+        self.renderer = Renderer(
+            bundled_font_dirs(), threads=1, queue=1, max_svg_bytes=2 << 20, max_nodes=20000
+        )
+        self.templates = load_directory(REPO / "templates")
+        self.blog = self.templates["blog"]
+
+    def spec(self, title: str, **extra: str) -> Any:
+        """The card's validated parameters (a ``RenderSpec``) with ``title`` and ``extra``."""
+        from ogmint.rendering.params import parse_params
+
+        return parse_params(
+            {**BLOG_CARD, "title": title, **extra},
+            strict=False,
+            template_exists=self.templates.__contains__,
+            resolve_font=self.renderer.resolve_family,
+        )
+
+    def layers(self, title: str) -> Any:
+        """The card's background and foreground SVG and background key."""
+        return self.blog.layers(self.spec(title), {}, self.renderer)
+
+    def png(self, title: str, images: Mapping[str, bytes] | None = None, **extra: str) -> bytes:
+        """The card rendered as V1 renders it."""
+        from ogmint.rendering.pipeline import render_png
+
+        return render_png(self.renderer, self.blog, self.spec(title, **extra), images or {})
+
+    def close(self) -> None:
+        self.renderer.close()

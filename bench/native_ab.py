@@ -15,13 +15,12 @@ import argparse
 import importlib.util
 import statistics
 import time
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from harness import BlogCards
+
 TITLE = "Rendering social cards in under ten milliseconds, take {}"
-DESCRIPTION = "How a Rust rasteriser, a font cache and a fast PNG encoder fit."
 #: Renders per side per round.
 CHUNK = 15
 
@@ -37,30 +36,9 @@ def _load(path: str) -> ModuleType:
 
 def _layers(i: int) -> tuple[str, str, str]:
     """The blog card's background, foreground (title ``i``) and cache key."""
-    from ogmint.rendering.native import Renderer, bundled_font_dirs
-    from ogmint.rendering.params import parse_params
-    from ogmint.rendering.template import load_directory
-
-    renderer = Renderer(
-        bundled_font_dirs(), threads=1, queue=1, max_svg_bytes=2 << 20, max_nodes=20000
-    )
-    templates = load_directory(REPO / "templates")
-    raw = {
-        "template": "blog",
-        "title": TITLE.format(i),
-        "description": DESCRIPTION,
-        "tag": "Engineering",
-        "author": "Ada Lovelace",
-        "palette": "midnight",
-    }
-    spec = parse_params(
-        raw,
-        strict=False,
-        template_exists=templates.__contains__,
-        resolve_font=renderer.resolve_family,
-    )
-    layers = templates["blog"].layers(spec, {}, renderer)
-    renderer.close()
+    cards = BlogCards()
+    layers = cards.layers(TITLE.format(i))
+    cards.close()
     return layers.background, layers.foreground, layers.key
 
 

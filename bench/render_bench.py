@@ -26,9 +26,9 @@ from types import ModuleType
 import numpy as np
 from PIL import Image
 
+from harness import BlogCards
 from reference_card import avatar_png, reference_card_svg
 
-REPO = Path(__file__).resolve().parents[1]
 WARMUP = 10
 ROUNDS = 200
 SCALING_RENDERS = 80
@@ -130,10 +130,7 @@ def run(rounds: int = ROUNDS, warmup: int = WARMUP, out_dir: Path | None = None)
     import resvg_py
 
     native = _import_native()
-    from ogmint.rendering.native import Renderer, bundled_font_dirs
-    from ogmint.rendering.params import RenderSpec, parse_params
-    from ogmint.rendering.pipeline import render_png
-    from ogmint.rendering.template import load_directory
+    from ogmint.rendering.native import bundled_font_dirs
 
     font_dirs = bundled_font_dirs()
     svg = reference_card_svg()
@@ -151,45 +148,22 @@ def run(rounds: int = ROUNDS, warmup: int = WARMUP, out_dir: Path | None = None)
     }
 
     # The V1 endpoint's path (server/ogmint/rendering/pipeline.py): parse → template → PNG.
-    renderer = Renderer(font_dirs, threads=1, queue=1, max_svg_bytes=2 << 20, max_nodes=20000)
-    templates = load_directory(REPO / "templates")
-    blog = templates["blog"]
-    avatar = avatar_png()
+    # A unique title per call, as in the load test: nothing may be served from a cache.
+    cards = BlogCards()
+    avatar = {"avatar": avatar_png()}
+    url = "https://example.com/ada.png"  # stands in for the fetched image
 
-    def blog_spec(i: int, with_avatar: bool) -> tuple[RenderSpec, dict[str, bytes]]:
-        # A unique title per call, as in the load test: nothing may be served from a cache.
-        raw = {
-            "template": "blog",
-            "title": f"Rendering social cards in under ten milliseconds, take {i}",
-            "description": "How a Rust rasteriser, a font cache and a fast PNG encoder fit.",
-            "tag": "Engineering",
-            "author": "Ada Lovelace",
-            "palette": "midnight",
-        }
-        if with_avatar:
-            raw["avatar"] = "https://example.com/ada.png"  # stands in for the fetched image
-        spec = parse_params(
-            raw,
-            strict=False,
-            template_exists=templates.__contains__,
-            resolve_font=renderer.resolve_family,
-        )
-        return spec, ({"avatar": avatar} if with_avatar else {})
+    def title(i: int) -> str:
+        return f"Rendering social cards in under ten milliseconds, take {i}"
 
-    contenders["blog template"] = lambda i: render_png(
-        renderer, blog, *blog_spec(i, with_avatar=False)
-    )
-    contenders["blog template + avatar"] = lambda i: render_png(
-        renderer, blog, *blog_spec(i, with_avatar=True)
-    )
+    contenders["blog template"] = lambda i: cards.png(title(i))
+    contenders["blog template + avatar"] = lambda i: cards.png(title(i), avatar, avatar=url)
     # The same minus rasterising: what parameter parsing and text fitting cost on their own.
-    contenders["blog template, SVG only"] = lambda i: blog.layers(
-        *blog_spec(i, with_avatar=False), renderer
-    ).foreground.encode()
+    contenders["blog template, SVG only"] = lambda i: cards.layers(title(i)).foreground.encode()
 
     timings = _interleaved(contenders, warmup, rounds)
     pngs = {name: fn(0) for name, fn in contenders.items()}
-    renderer.close()
+    cards.close()
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, png in pngs.items():

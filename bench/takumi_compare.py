@@ -25,7 +25,7 @@ from pathlib import Path
 
 from PIL import Image, ImageChops
 
-from harness import cpu_snapshot, others_busy, write_section
+from harness import BlogCards, cpu_snapshot, others_busy, write_section
 from reference_card import avatar_png, reference_card_svg
 
 BENCH = Path(__file__).resolve().parent
@@ -44,7 +44,6 @@ SPEED_TARGET = 5.0
 BLOG_TARGET_MS = 3.0
 
 TITLE = "Rendering social cards in under ten milliseconds, take {}"
-DESCRIPTION = "How a Rust rasteriser, a font cache and a fast PNG encoder fit."
 
 
 def build() -> float:
@@ -89,35 +88,12 @@ def _difference(ours: Path, theirs: Path) -> dict:
 
 
 def run(chunks: int = 10, per_chunk: int = 30) -> dict:
-    from ogmint.rendering.native import Renderer, bundled_font_dirs
-    from ogmint.rendering.params import parse_params
-    from ogmint.rendering.pipeline import render_png
-    from ogmint.rendering.template import load_directory
-
     built_s = build()
-    renderer = Renderer(
-        bundled_font_dirs(), threads=1, queue=1, max_svg_bytes=2 << 20, max_nodes=20000
-    )
-    templates = load_directory(REPO / "templates")
-    blog = templates["blog"]
+    cards = BlogCards()
+    renderer = cards.renderer
 
     def render(i: int, **colors: str) -> bytes:
-        raw = {
-            "template": "blog",
-            "title": TITLE.format(i),
-            "description": DESCRIPTION,
-            "tag": "Engineering",
-            "author": "Ada Lovelace",
-            "palette": "midnight",
-            **colors,
-        }
-        spec = parse_params(
-            raw,
-            strict=False,
-            template_exists=templates.__contains__,
-            resolve_font=renderer.resolve_family,
-        )
-        return render_png(renderer, blog, spec, {})
+        return cards.png(TITLE.format(i), **colors)
 
     # A new background (colours never seen before): rasterised and encoded once, then cached.
     first_ms: list[float] = []
@@ -162,7 +138,7 @@ def run(chunks: int = 10, per_chunk: int = 30) -> dict:
     (OUT / "ogmint-blog.png").write_bytes(blog_png)
     reference = renderer.render_svg(svg)
     (OUT / "ogmint-reference.png").write_bytes(reference)
-    renderer.close()
+    cards.close()
     return {
         "chunks": chunks,
         "per_chunk": per_chunk,
