@@ -1,6 +1,7 @@
 //! Same-run A/B of text drawing for `bench/glyph_bench.py`: the `blog` card's foreground drawn
 //! over its cached background with resvg filling the glyphs (`resvg`, what `draw` did before
-//! the glyph cache) and with the glyph cache (`cached`), as `render_layers_png` does it
+//! the glyph cache) and with the glyph cache (`cached`, plain texts laid out without usvg by
+//! `parse_document`), as `render_layers_png` does it
 //! (parse, copy of the background, draw, PNG over the background's bands).
 //!
 //! `glyph_ab FONTDIRS DIR ROUNDS MODE` with `DIR` holding `bg.svg` and `fg*.svg` (one unique
@@ -10,10 +11,16 @@ use _native::{
     draw::draw,
     encode::{encode_bands, encode_png_over},
     fonts::FontLibrary,
-    render::{parse, rasterise, Limits},
+    render::{parse, parse_document, rasterise, Document, Limits},
 };
 use resvg::tiny_skia::{Pixmap, Transform};
 use std::time::{Duration, Instant};
+
+/// A foreground as each mode parses it.
+enum Parsed {
+    Usvg(resvg::usvg::Tree),
+    Ours(Document),
+}
 
 struct Stages([Vec<Duration>; 4]);
 
@@ -47,7 +54,7 @@ fn main() {
         .map(|p| std::fs::read_to_string(p).expect("fg"))
         .collect();
     let base = rasterise(
-        &parse(&bg, &limits, &options).expect("bg"),
+        &parse_document(&bg, &limits, &fonts).expect("bg"),
         &limits,
         fonts.glyphs(),
     )
@@ -64,14 +71,21 @@ fn main() {
         let fg = &fgs[round % fgs.len()];
         for (m, name) in modes.iter().enumerate() {
             let t0 = Instant::now();
-            let tree = parse(fg, &limits, &options).expect("fg");
+            let parsed = if *name == "resvg" {
+                Parsed::Usvg(parse(fg, &limits, &options).expect("fg"))
+            } else {
+                Parsed::Ours(parse_document(fg, &limits, &fonts).expect("fg"))
+            };
             let t1 = Instant::now();
             let mut pixmap = Pixmap::clone(&base);
             let t2 = Instant::now();
-            if *name == "resvg" {
-                resvg::render(&tree, Transform::identity(), &mut pixmap.as_mut());
-            } else {
-                draw(&tree, &mut pixmap.as_mut(), fonts.glyphs());
+            match &parsed {
+                Parsed::Usvg(tree) => {
+                    resvg::render(tree, Transform::identity(), &mut pixmap.as_mut())
+                }
+                Parsed::Ours(doc) => {
+                    draw(&doc.tree, &doc.texts, &mut pixmap.as_mut(), fonts.glyphs())
+                }
             }
             let t3 = Instant::now();
             bytes[m] = encode_png_over(

@@ -6,7 +6,7 @@
 use _native::{
     encode::encode_png,
     fonts::FontLibrary,
-    render::{parse, rasterise, render_layers_png, BackgroundCache, Limits},
+    render::{parse_document, rasterise, render_layers_png, BackgroundCache, Limits},
 };
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,6 @@ fn main() {
         .map(|p| std::fs::read_to_string(p).expect("background"));
     let fonts = FontLibrary::load(&dirs);
     let limits = Limits::default();
-    let options = fonts.options();
     let cache = BackgroundCache::default();
     let (mut p, mut r, mut e, mut t) = (vec![], vec![], vec![], vec![]);
     let mut bytes = 0;
@@ -38,9 +37,9 @@ fn main() {
             t.push(t0.elapsed());
             continue;
         }
-        let tree = parse(&svg, &limits, &options).expect("parse");
+        let doc = parse_document(&svg, &limits, &fonts).expect("parse");
         let t1 = Instant::now();
-        let pixmap = rasterise(&tree, &limits, fonts.glyphs()).expect("raster");
+        let pixmap = rasterise(&doc, &limits, fonts.glyphs()).expect("raster");
         let t2 = Instant::now();
         bytes = encode_png(&pixmap).expect("encode").len();
         let t3 = Instant::now();

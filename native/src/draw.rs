@@ -1,36 +1,87 @@
 //! Drawing a parsed tree onto a pixmap: resvg for everything, except opaque linear-gradient
 //! rectangles aligned to the pixel grid, which are filled directly, and plain text, which is
-//! drawn from cached glyph coverage (`glyphs`).
+//! drawn from cached glyph coverage (`glyphs`): usvg's text nodes, and the plain texts
+//! `plain_text` laid out before usvg parsed the document, each in the place of its
+//! placeholder path (see `render::parse_document`).
 //!
 //! A card's background is nearly always such a rectangle covering the whole canvas, and
 //! tiny-skia shades gradients through a general pipeline whose float-to-integer step is scalar:
 //! about a third of the time of a typical card. The direct fill computes the same colours
 //! (tiny-skia's formula: linear in `t`, clamped, rounded to 0..=255) in a loop the
 //! compiler vectorises; the tests compare it with resvg pixel by pixel.
-use crate::glyphs::{draw_text, GlyphCache};
+use crate::glyphs::{draw_text, GlyphCache, TextPlan};
 use resvg::tiny_skia::{PixmapMut, Transform};
 use resvg::usvg::{self, fontdb, Group, Node, Paint, SpreadMethod, Tree};
 
+/// The id prefix of the path standing in for `texts[n]` (`{PLACEHOLDER}{n}`).
+pub const PLACEHOLDER: &str = "ogmint-plain-text-";
+
 /// Draws `tree` onto `pixmap` at its natural size, as `resvg::render` with an identity
-/// transform does; glyphs come from (and go to) `glyphs`.
-pub fn draw(tree: &Tree, pixmap: &mut PixmapMut, glyphs: &GlyphCache) {
+/// transform does, with `texts` at their placeholders; glyphs come from (and go to) `glyphs`.
+pub fn draw(tree: &Tree, texts: &[TextPlan], pixmap: &mut PixmapMut, glyphs: &GlyphCache) {
     // resvg draws a single node only when it has an area, which a horizontal or vertical line
-    // made visible by its stroke has not; a document with such a node is drawn whole.
+    // made visible by its stroke has not; a document with such a node is drawn whole
+    // (`parse_document` lays out no text for such a document).
     if !all_have_bounds(tree.root()) {
         resvg::render(tree, Transform::identity(), pixmap);
         return;
     }
-    draw_children(tree.root(), tree.fontdb(), pixmap, glyphs);
+    let scene = Scene { texts, glyphs };
+    scene.draw_children(tree.root(), tree.fontdb(), pixmap);
+}
+
+/// The text plan a placeholder path stands for.
+fn placeholder<'a>(node: &Node, texts: &'a [TextPlan]) -> Option<&'a TextPlan> {
+    let Node::Path(path) = node else {
+        return None;
+    };
+    let n: usize = path.id().strip_prefix(PLACEHOLDER)?.parse().ok()?;
+    texts.get(n)
+}
+
+/// The placeholders `draw` reaches, by number, each only when drawn with an identity
+/// transform; `None` if the document is drawn whole.
+pub fn placeholders_reached(tree: &Tree) -> Option<Vec<usize>> {
+    fn walk(group: &Group, out: &mut Vec<usize>) {
+        for node in group.children() {
+            match node {
+                Node::Path(path) => {
+                    if let Some(n) = path
+                        .id()
+                        .strip_prefix(PLACEHOLDER)
+                        .and_then(|n| n.parse().ok())
+                    {
+                        if path.abs_transform().is_identity() {
+                            out.push(n);
+                        }
+                    }
+                }
+                Node::Group(inner) if descends(inner) => walk(inner, out),
+                _ => {}
+            }
+        }
+    }
+    if !all_have_bounds(tree.root()) {
+        return None;
+    }
+    let mut out = Vec::new();
+    walk(tree.root(), &mut out);
+    Some(out)
+}
+
+/// Whether `draw` draws the children of `group` one by one (else resvg draws it whole).
+fn descends(group: &Group) -> bool {
+    !group.should_isolate() && group.transform().is_identity() && all_have_bounds(group)
 }
 
 /// Which bands of `band_rows` rows drawing `tree` with [`draw`] may change: those that the
 /// bounding boxes of the nodes it draws reach (widened for anti-aliasing), or all of them
 /// when it draws the document whole.
-pub fn bands_drawn(tree: &Tree, height: u32, band_rows: usize) -> Vec<bool> {
+pub fn bands_drawn(tree: &Tree, texts: &[TextPlan], height: u32, band_rows: usize) -> Vec<bool> {
     let band_rows = band_rows.max(1);
     let mut bands = vec![false; (height as usize).div_ceil(band_rows)];
     if all_have_bounds(tree.root()) {
-        mark_children(tree.root(), band_rows, &mut bands);
+        mark_children(tree.root(), texts, band_rows, &mut bands);
     } else {
         bands.fill(true);
     }
@@ -39,27 +90,36 @@ pub fn bands_drawn(tree: &Tree, height: u32, band_rows: usize) -> Vec<bool> {
 
 /// Marks the bands the children of `group` are drawn in, walking into the groups
 /// [`draw_children`] walks into.
-fn mark_children(group: &Group, band_rows: usize, bands: &mut [bool]) {
+fn mark_children(group: &Group, texts: &[TextPlan], band_rows: usize, bands: &mut [bool]) {
     // Anti-aliased edges stay within the pixel an outline ends in; glyphs drawn from the cache
     // move by at most 1/32 px. Two rows more on each side leave room for both.
     const MARGIN: f32 = 2.0;
+    let mark = |bands: &mut [bool], top: f32, bottom: f32| {
+        let first = ((top - MARGIN).max(0.0) as usize) / band_rows;
+        let last = ((bottom + MARGIN).max(0.0) as usize) / band_rows;
+        for band in bands.iter_mut().take(last + 1).skip(first) {
+            *band = true;
+        }
+    };
     for node in group.children() {
         if let Node::Group(inner) = node {
-            if !inner.should_isolate() && inner.transform().is_identity() && all_have_bounds(inner)
-            {
-                mark_children(inner, band_rows, bands);
+            if descends(inner) {
+                mark_children(inner, texts, band_rows, bands);
                 continue;
             }
+        }
+        if let Some(text) = placeholder(node, texts) {
+            // The rows its glyph masks cover, exactly.
+            if let Some((top, bottom)) = text.rows() {
+                mark(bands, top as f32, bottom as f32);
+            }
+            continue;
         }
         let Some(bbox) = node.abs_layer_bounding_box() else {
             bands.fill(true);
             return;
         };
-        let first = ((bbox.y() - MARGIN).max(0.0) as usize) / band_rows;
-        let last = ((bbox.y() + bbox.height() + MARGIN).max(0.0) as usize) / band_rows;
-        for band in bands.iter_mut().take(last + 1).skip(first) {
-            *band = true;
-        }
+        mark(bands, bbox.y(), bbox.y() + bbox.height());
     }
 }
 
@@ -70,43 +130,47 @@ fn all_have_bounds(group: &Group) -> bool {
         .all(|n| n.abs_layer_bounding_box().is_some())
 }
 
-/// Draws the children of a group that resvg would draw straight onto the canvas (identity
-/// transform, no opacity, clip, mask, filter or blend mode), one by one.
-fn draw_children(
-    group: &Group,
-    db: &fontdb::Database,
-    pixmap: &mut PixmapMut,
-    glyphs: &GlyphCache,
-) {
-    for node in group.children() {
-        match node {
-            Node::Path(path) => {
-                if let Some(fill) = GradientRect::of(path, pixmap.width(), pixmap.height()) {
-                    fill.paint(pixmap);
-                    continue;
-                }
+/// What [`draw`] draws besides the tree: the plain texts and the glyph cache.
+struct Scene<'a> {
+    texts: &'a [TextPlan],
+    glyphs: &'a GlyphCache,
+}
+
+impl Scene<'_> {
+    /// Draws the children of a group that resvg would draw straight onto the canvas (identity
+    /// transform, no opacity, clip, mask, filter or blend mode), one by one.
+    fn draw_children(&self, group: &Group, db: &fontdb::Database, pixmap: &mut PixmapMut) {
+        for node in group.children() {
+            if let Some(text) = placeholder(node, self.texts) {
+                text.draw(pixmap);
+                continue;
             }
-            Node::Text(text) => {
-                if draw_text(text, db, glyphs, pixmap) {
-                    continue;
+            match node {
+                Node::Path(path) => {
+                    if let Some(fill) = GradientRect::of(path, pixmap.width(), pixmap.height()) {
+                        fill.paint(pixmap);
+                        continue;
+                    }
                 }
-            }
-            Node::Group(inner) => {
-                if !inner.should_isolate()
-                    && inner.transform().is_identity()
-                    && all_have_bounds(inner)
-                {
-                    draw_children(inner, db, pixmap, glyphs);
-                    continue;
+                Node::Text(text) => {
+                    if draw_text(text, db, self.glyphs, pixmap) {
+                        continue;
+                    }
                 }
+                Node::Group(inner) => {
+                    if descends(inner) {
+                        self.draw_children(inner, db, pixmap);
+                        continue;
+                    }
+                }
+                Node::Image(_) => {}
             }
-            Node::Image(_) => {}
-        }
-        // `render_node` draws a node relative to its own bounding box; shifting by that box
-        // puts it back where `resvg::render` would (every ancestor has an identity transform).
-        if let Some(bbox) = node.abs_layer_bounding_box() {
-            let at = Transform::from_translate(bbox.x(), bbox.y());
-            resvg::render_node(node, at, pixmap);
+            // `render_node` draws a node relative to its own bounding box; shifting by that box
+            // puts it back where `resvg::render` would (every ancestor has an identity transform).
+            if let Some(bbox) = node.abs_layer_bounding_box() {
+                let at = Transform::from_translate(bbox.x(), bbox.y());
+                resvg::render_node(node, at, pixmap);
+            }
         }
     }
 }
@@ -366,7 +430,7 @@ mod tests {
         let size = tree.size().to_int_size();
         let mut ours = Pixmap::new(size.width(), size.height()).expect("pixmap");
         let mut theirs = ours.clone();
-        draw(&tree, &mut ours.as_mut(), &GlyphCache::default());
+        draw(&tree, &[], &mut ours.as_mut(), &GlyphCache::default());
         resvg::render(&tree, Transform::default(), &mut theirs.as_mut());
         (ours, theirs)
     }

@@ -76,6 +76,11 @@ impl FontLibrary {
         &self.glyphs
     }
 
+    /// The font database every render uses.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
     /// Number of font faces loaded.
     pub fn face_count(&self) -> usize {
         self.db.len()

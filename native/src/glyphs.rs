@@ -9,8 +9,10 @@
 //! accumulates for the merged path) and blended with tiny-skia's lowp formulas.
 //!
 //! Only text a solid colour fills, without stroke, decoration or colour/bitmap glyphs, takes
-//! this path; anything else is left to resvg. The rounded phase moves a glyph by at most
+//! this path; anything else is left to resvg. Glyphs come from usvg's layout of a text node
+//! ([`draw_text`]) or from `plain_text`'s identical one ([`TextPlan::of_plain`]). The rounded phase moves a glyph by at most
 //! 1/32 px: edge pixels can differ from resvg by a few levels, never the shapes.
+use crate::plain_text::{Placed, PlainText};
 use resvg::tiny_skia::{Color, FillRule, Mask, Path, PathBuilder, PixmapMut, Transform};
 use resvg::usvg::{self, fontdb, FontOpticalSizing, Node, Paint, Text, TextRendering};
 use std::collections::HashMap;
@@ -181,16 +183,78 @@ pub fn draw_text(
             None => return false,
         }
     }
-    for plan in &plans {
-        plan.draw(pixmap);
-    }
+    TextPlan(plans).draw(pixmap);
     true
+}
+
+/// A text's spans, ready to draw from cached glyphs.
+pub struct TextPlan(Vec<SpanPlan>);
+
+impl TextPlan {
+    /// Plans `text` (laid out by `plain_text`, in device space); `None` if it cannot be drawn
+    /// from the cache (glyphs too large, too many new masks), as for [`draw_text`].
+    pub fn of_plain(text: &PlainText, db: &fontdb::Database, cache: &GlyphCache) -> Option<Self> {
+        if text.variations.len() > MAX_AXES {
+            return None;
+        }
+        let mut fresh = 0;
+        let paint = premultiplied(text.color, text.opacity);
+        text.chunks
+            .iter()
+            .map(|glyphs| {
+                // Automatic optical sizing (a plain text never sets it) and nonzero winding
+                // (what usvg gives every text span).
+                plan_glyphs(
+                    paint,
+                    &text.variations,
+                    true,
+                    false,
+                    glyphs.iter().copied(),
+                    Transform::identity(),
+                    db,
+                    cache,
+                    &mut fresh,
+                )
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(Self)
+    }
+
+    /// Draws the spans in order, as [`draw_text`] does.
+    pub fn draw(&self, pixmap: &mut PixmapMut) {
+        for plan in &self.0 {
+            plan.draw(pixmap);
+        }
+    }
+
+    /// The device rows (`top..bottom`) the glyphs' coverage reaches, if any.
+    pub fn rows(&self) -> Option<(i32, i32)> {
+        self.0
+            .iter()
+            .flat_map(|p| &p.glyphs)
+            .filter(|(m, _, _)| m.height > 0)
+            .map(|(m, _, y)| (*y, y + m.height as i32))
+            .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
+    }
 }
 
 /// A span's glyphs, placed on the canvas, and the colour they are filled with.
 struct SpanPlan {
     color: [u16; 4],
     glyphs: Vec<(Arc<GlyphMask>, i32, i32)>,
+}
+
+/// A solid paint as resvg sets it (opacity rounded to 8 bits) and tiny-skia loads it
+/// (premultiplied), in 0..=255.
+fn premultiplied(c: usvg::Color, opacity: usvg::Opacity) -> [u16; 4] {
+    let premultiplied = Color::from_rgba8(c.red, c.green, c.blue, opacity.to_u8()).premultiply();
+    let channel = |v: f32| (v * 255.0 + 0.5) as u16;
+    [
+        channel(premultiplied.red()),
+        channel(premultiplied.green()),
+        channel(premultiplied.blue()),
+        channel(premultiplied.alpha()),
+    ]
 }
 
 /// The plan of one span; `Some(None)` when it draws nothing, `None` when resvg must draw the text.
@@ -216,24 +280,48 @@ fn plan_span(
     let Paint::Color(c) = fill.paint() else {
         return None;
     };
-    // As resvg sets the paint (opacity rounded to 8 bits) and tiny-skia loads it (premultiplied).
-    let premultiplied =
-        Color::from_rgba8(c.red, c.green, c.blue, fill.opacity().to_u8()).premultiply();
-    let channel = |v: f32| (v * 255.0 + 0.5) as u16;
-    let color = [
-        channel(premultiplied.red()),
-        channel(premultiplied.green()),
-        channel(premultiplied.blue()),
-        channel(premultiplied.alpha()),
-    ];
+    let glyphs = span.positioned_glyphs.iter().map(|g| Placed {
+        font: g.font,
+        id: g.id.0,
+        font_size: g.font_size(),
+        outline: g.outline_transform(),
+    });
+    plan_glyphs(
+        premultiplied(*c, fill.opacity()),
+        &span.variations,
+        span.font_optical_sizing == FontOpticalSizing::Auto,
+        fill.rule() == usvg::FillRule::EvenOdd,
+        glyphs,
+        to_device,
+        db,
+        cache,
+        fresh,
+    )
+    .map(Some)
+}
+
+/// Places `glyphs` (of one span) from the cache, rasterising the missing masks; `None` when
+/// resvg must draw the text.
+#[allow(clippy::too_many_arguments)]
+fn plan_glyphs(
+    color: [u16; 4],
+    variations: &[usvg::FontVariation],
+    optical_sizing: bool,
+    even_odd: bool,
+    glyphs: impl ExactSizeIterator<Item = Placed>,
+    to_device: Transform,
+    db: &fontdb::Database,
+    cache: &GlyphCache,
+    fresh: &mut usize,
+) -> Option<SpanPlan> {
     let mut axes = [(0, 0); MAX_AXES];
-    for (slot, v) in axes.iter_mut().zip(&span.variations) {
+    for (slot, v) in axes.iter_mut().zip(variations) {
         *slot = (u32::from_be_bytes(v.tag), v.value.to_bits());
     }
-    let even_odd = fill.rule() == usvg::FillRule::EvenOdd;
-    let mut glyphs = Vec::with_capacity(span.positioned_glyphs.len());
-    for glyph in &span.positioned_glyphs {
-        let ts = to_device.pre_concat(glyph.outline_transform());
+    let auto = optical_sizing && !variations.iter().any(|v| &v.tag == b"opsz");
+    let mut placed = Vec::with_capacity(glyphs.len());
+    for glyph in glyphs {
+        let ts = to_device.pre_concat(glyph.outline);
         let linear = [ts.sx, ts.ky, ts.kx, ts.sy];
         let placeable = linear.iter().all(|v| v.is_finite())
             && ts.tx.abs() < MAX_COORD
@@ -243,14 +331,11 @@ fn plan_span(
         }
         let (x, qx) = split_phase(ts.tx);
         let (y, qy) = split_phase(ts.ty);
-        let auto_opsz = (span.font_optical_sizing == FontOpticalSizing::Auto
-            && !span.variations.iter().any(|v| &v.tag == b"opsz"))
-        .then(|| glyph.font_size().to_bits());
         let key = Key {
             font: glyph.font,
-            glyph: glyph.id.0,
+            glyph: glyph.id,
             axes,
-            auto_opsz,
+            auto_opsz: auto.then(|| glyph.font_size.to_bits()),
             linear: linear.map(f32::to_bits),
             even_odd,
             phase: (qx, qy),
@@ -258,7 +343,7 @@ fn plan_span(
         let mask = match cache.get(&key) {
             Some(mask) => mask,
             None => {
-                let mask = Arc::new(rasterise(db, &key, span, glyph)?);
+                let mask = Arc::new(rasterise(db, &key, variations, &glyph)?);
                 *fresh += mask.coverage.len();
                 if *fresh > MAX_FRESH_BYTES {
                     return None;
@@ -268,10 +353,13 @@ fn plan_span(
             }
         };
         if mask.width > 0 {
-            glyphs.push((Arc::clone(&mask), x + mask.left, y + mask.top));
+            placed.push((Arc::clone(&mask), x + mask.left, y + mask.top));
         }
     }
-    Some(Some(SpanPlan { color, glyphs }))
+    Some(SpanPlan {
+        color,
+        glyphs: placed,
+    })
 }
 
 /// A device coordinate as its whole pixel and its fraction in 1/`SUBPIXEL_STEPS` steps.
@@ -290,8 +378,8 @@ fn split_phase(v: f32) -> (i32, u8) {
 fn rasterise(
     db: &fontdb::Database,
     key: &Key,
-    span: &usvg::layout::Span,
-    glyph: &usvg::layout::PositionedGlyph,
+    variations: &[usvg::FontVariation],
+    glyph: &Placed,
 ) -> Option<GlyphMask> {
     let empty = GlyphMask {
         left: 0,
@@ -300,11 +388,11 @@ fn rasterise(
         height: 0,
         coverage: Vec::new(),
     };
-    let mut variations = span.variations.clone();
+    let mut variations = variations.to_vec();
     if key.auto_opsz.is_some() {
-        variations.push(usvg::FontVariation::new(*b"opsz", glyph.font_size()));
+        variations.push(usvg::FontVariation::new(*b"opsz", glyph.font_size));
     }
-    let Some(outline) = outline(db, glyph.font, glyph.id.0, &variations) else {
+    let Some(outline) = outline(db, glyph.font, glyph.id, &variations) else {
         return Some(empty);
     };
     let [sx, ky, kx, sy] = key.linear.map(f32::from_bits);
@@ -489,7 +577,7 @@ mod tests {
         let tree = parse(&svg, &Limits::default(), &fonts.options()).expect("svg");
         let mut ours = Pixmap::new(600, 200).expect("pixmap");
         let mut theirs = ours.clone();
-        draw(&tree, &mut ours.as_mut(), cache);
+        draw(&tree, &[], &mut ours.as_mut(), cache);
         resvg::render(&tree, Transform::identity(), &mut theirs.as_mut());
         let mut differing = 0;
         let (mut worst, mut sum) = (0u8, 0u64);

@@ -9,6 +9,7 @@ pub mod encode;
 pub mod error;
 pub mod fonts;
 pub mod glyphs;
+pub mod plain_text;
 mod py;
 pub mod render;
 #[cfg(test)]

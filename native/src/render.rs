@@ -1,12 +1,14 @@
 //! SVG → pixels → PNG, with every input bounded before work is done.
-use crate::draw::{bands_drawn, draw};
+use crate::draw::{bands_drawn, draw, placeholders_reached, PLACEHOLDER};
 use crate::encode::{encode_bands, encode_png, encode_png_over, Encoded};
 use crate::error::RenderError;
 use crate::fonts::FontLibrary;
-use crate::glyphs::GlyphCache;
+use crate::glyphs::{GlyphCache, TextPlan};
+use crate::plain_text;
 use resvg::tiny_skia::Pixmap;
 use resvg::usvg::{Options, Tree};
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 /// Bounds applied to every document before it is rasterised.
@@ -38,6 +40,84 @@ impl Default for Limits {
 
 /// Parses an SVG document into a render tree, enforcing `limits`.
 pub fn parse(svg: &str, limits: &Limits, options: &Options) -> Result<Tree, RenderError> {
+    let doc = parse_xml(svg, limits)?;
+    Tree::from_xmltree(&doc, options).map_err(|e| RenderError::InvalidSvg(e.to_string()))
+}
+
+/// A parsed document: usvg's tree, and the plain texts laid out without usvg, each drawn in
+/// the place of its placeholder path in the tree.
+pub struct Document {
+    pub tree: Tree,
+    pub texts: Vec<TextPlan>,
+}
+
+/// Parses an SVG document as [`parse`] does, but lays out and plans its plain `<text>`
+/// elements itself (`plain_text`): usvg sees a placeholder path in the place of each, so it
+/// neither shapes them nor builds their outlines. The same pixels either way.
+pub fn parse_document(
+    svg: &str,
+    limits: &Limits,
+    fonts: &FontLibrary,
+) -> Result<Document, RenderError> {
+    let options = fonts.options();
+    let doc = parse_xml(svg, limits)?;
+    let plain = plain_texts(&doc, svg, fonts);
+    if !plain.is_empty() {
+        let mut replaced = String::with_capacity(svg.len());
+        let mut at = 0;
+        for (n, (range, _)) in plain.iter().enumerate() {
+            replaced.push_str(&svg[at..range.start]);
+            let _ = write!(
+                replaced,
+                r#"<path id="{PLACEHOLDER}{n}" d="M0 0H1V1Z" fill="none"/>"#
+            );
+            at = range.end;
+        }
+        replaced.push_str(&svg[at..]);
+        let tree = parse(&replaced, limits, &options)?;
+        // Each placeholder must be drawn where the text would have been, untransformed;
+        // otherwise usvg lays out every text after all.
+        let mut reached = placeholders_reached(&tree).unwrap_or_default();
+        reached.sort_unstable();
+        if reached.iter().copied().eq(0..plain.len()) {
+            let texts = plain.into_iter().map(|(_, plan)| plan).collect();
+            return Ok(Document { tree, texts });
+        }
+    }
+    let tree =
+        Tree::from_xmltree(&doc, &options).map_err(|e| RenderError::InvalidSvg(e.to_string()))?;
+    Ok(Document {
+        tree,
+        texts: Vec::new(),
+    })
+}
+
+/// The `<text>` elements of `doc` that `plain_text` lays out and the glyph cache can draw,
+/// with their byte ranges in `svg`, in document order. None when the document has CSS or
+/// `<use>` (which could style or copy a text), or already names a placeholder.
+fn plain_texts(
+    doc: &roxmltree::Document,
+    svg: &str,
+    fonts: &FontLibrary,
+) -> Vec<(std::ops::Range<usize>, TextPlan)> {
+    let risky = |n: &roxmltree::Node| {
+        n.is_pi() || (n.is_element() && matches!(n.tag_name().name(), "style" | "use"))
+    };
+    if svg.contains(PLACEHOLDER) || doc.descendants().any(|n| risky(&n)) {
+        return Vec::new();
+    }
+    let db = fonts.database();
+    doc.descendants()
+        .filter(|n| n.is_element() && n.tag_name().name() == "text")
+        .filter_map(|n| {
+            let text = plain_text::lay_out(n, db)?;
+            Some((n.range(), TextPlan::of_plain(&text, db, fonts.glyphs())?))
+        })
+        .collect()
+}
+
+/// Parses the XML of a document, enforcing `limits`.
+fn parse_xml<'a>(svg: &'a str, limits: &Limits) -> Result<roxmltree::Document<'a>, RenderError> {
     if svg.len() > limits.max_svg_bytes {
         return Err(RenderError::InputTooLarge {
             size: svg.len(),
@@ -56,7 +136,7 @@ pub fn parse(svg: &str, limits: &Limits, options: &Options) -> Result<Tree, Rend
         other => RenderError::InvalidSvg(other.to_string()),
     })?;
     check_depth(&doc, limits.max_depth)?;
-    Tree::from_xmltree(&doc, options).map_err(|e| RenderError::InvalidSvg(e.to_string()))
+    Ok(doc)
 }
 
 fn check_depth(doc: &roxmltree::Document, limit: usize) -> Result<(), RenderError> {
@@ -74,9 +154,13 @@ fn check_depth(doc: &roxmltree::Document, limit: usize) -> Result<(), RenderErro
     Ok(())
 }
 
-/// Rasterises a parsed tree at its natural size, glyphs drawn through `glyphs`.
-pub fn rasterise(tree: &Tree, limits: &Limits, glyphs: &GlyphCache) -> Result<Pixmap, RenderError> {
-    let size = tree.size().to_int_size();
+/// Rasterises a parsed document at its natural size, glyphs drawn through `glyphs`.
+pub fn rasterise(
+    doc: &Document,
+    limits: &Limits,
+    glyphs: &GlyphCache,
+) -> Result<Pixmap, RenderError> {
+    let size = doc.tree.size().to_int_size();
     let (width, height) = (size.width(), size.height());
     if width > limits.max_side
         || height > limits.max_side
@@ -86,7 +170,7 @@ pub fn rasterise(tree: &Tree, limits: &Limits, glyphs: &GlyphCache) -> Result<Pi
     }
     let mut pixmap =
         Pixmap::new(width, height).ok_or(RenderError::CanvasTooLarge { width, height })?;
-    draw(tree, &mut pixmap.as_mut(), glyphs);
+    draw(&doc.tree, &doc.texts, &mut pixmap.as_mut(), glyphs);
     Ok(pixmap)
 }
 
@@ -94,8 +178,8 @@ pub fn rasterise(tree: &Tree, limits: &Limits, glyphs: &GlyphCache) -> Result<Pi
 pub fn render_png(svg: &str, limits: &Limits, fonts: &FontLibrary) -> Result<Vec<u8>, RenderError> {
     // A panic inside usvg/resvg on hostile input becomes an error, never a crashed worker.
     crate::text::guarded(|| {
-        let tree = parse(svg, limits, &fonts.options())?;
-        encode_png(&rasterise(&tree, limits, fonts.glyphs())?)
+        let doc = parse_document(svg, limits, fonts)?;
+        encode_png(&rasterise(&doc, limits, fonts.glyphs())?)
     })?
 }
 
@@ -143,15 +227,14 @@ fn draw_layers(
     fonts: &FontLibrary,
     cache: &BackgroundCache,
 ) -> Result<Drawn, RenderError> {
-    let options = fonts.options();
     let base = cache.get_or_render(key, background, || {
         Background::new(rasterise(
-            &parse(background, limits, &options)?,
+            &parse_document(background, limits, fonts)?,
             limits,
             fonts.glyphs(),
         )?)
     })?;
-    let tree = parse(foreground, limits, &options)?;
+    let Document { tree, texts } = parse_document(foreground, limits, fonts)?;
     let size = tree.size().to_int_size();
     let (width, height) = (base.pixmap.width(), base.pixmap.height());
     if (size.width(), size.height()) != (width, height) {
@@ -165,7 +248,7 @@ fn draw_layers(
     // a card's background cost more than drawing its text. The rest stays untouched, zeroed
     // pages never written.
     let band_rows = base.encoded.band_rows();
-    let bands = bands_drawn(&tree, height, band_rows);
+    let bands = bands_drawn(&tree, &texts, height, band_rows);
     let mut pixmap =
         Pixmap::new(width, height).ok_or(RenderError::CanvasTooLarge { width, height })?;
     let band_bytes = band_rows * width as usize * 4;
@@ -178,7 +261,7 @@ fn draw_layers(
     {
         dst.copy_from_slice(src);
     }
-    draw(&tree, &mut pixmap.as_mut(), fonts.glyphs());
+    draw(&tree, &texts, &mut pixmap.as_mut(), fonts.glyphs());
     Ok(Drawn {
         base,
         pixmap,
@@ -365,8 +448,8 @@ mod tests {
         // Some bands were left blank (the content does not reach them): fill them in.
         assert!(drawn.bands.contains(&false) && drawn.bands.contains(&true));
         let layered = filled(&drawn);
-        let whole = parse(&doc(&format!("{ART}{CONTENT}")), &limits, &fonts.options())
-            .and_then(|t| rasterise(&t, &limits, fonts.glyphs()))
+        let whole = parse_document(&doc(&format!("{ART}{CONTENT}")), &limits, fonts)
+            .and_then(|d| rasterise(&d, &limits, fonts.glyphs()))
             .expect("single pass");
         let worst = layered
             .data()
