@@ -436,7 +436,7 @@ fn rasterise(
 }
 
 /// The outline of `glyph` in font units, as usvg reads it (skrifa, unhinted, at `variations`).
-fn outline(
+pub(crate) fn outline(
     db: &fontdb::Database,
     font: fontdb::ID,
     glyph: u32,

@@ -196,6 +196,11 @@ fn font_weight(value: Option<&str>) -> u16 {
 struct Font {
     id: ID,
     units_per_em: u16,
+    /// Ascent and descent in font units, rounded as usvg rounds them.
+    ascent: i16,
+    descent: i16,
+    /// Whether the font has an `opsz` axis (usvg then sets it to the font size).
+    opsz: bool,
 }
 
 /// usvg's default font selector and `load_font`, refusing colour fonts (drawn by resvg).
@@ -260,6 +265,9 @@ fn select_font(
         x_height.map(|_| Font {
             id,
             units_per_em: metrics.units_per_em,
+            ascent: metrics.ascent.round() as i16,
+            descent: metrics.descent.round() as i16,
+            opsz: font.axes().get_by_tag(skrifa::Tag::new(b"opsz")).is_some(),
         })
     })?
 }
@@ -350,18 +358,16 @@ struct Cluster {
 }
 
 /// usvg's clustering (`form_glyph_clusters`), `apply_letter_spacing` and horizontal
-/// positioning with `text-anchor: start`, then each glyph's outline transform.
-fn place(
+/// positioning with `text-anchor: start` (each cluster's transform set).
+fn position(
     text: &str,
     font: &Font,
-    glyphs: Vec<Glyph>,
+    glyphs: &[Glyph],
     font_size: f32,
     letter_spacing: f32,
-    x: f32,
-    y: f32,
-) -> Vec<Placed> {
+) -> Vec<Cluster> {
     let mut clusters = Vec::new();
-    let mut rest = &glyphs[..];
+    let mut rest = glyphs;
     while let Some(first) = rest.first() {
         let len = rest
             .iter()
@@ -389,7 +395,7 @@ fn place(
         });
     }
     if clusters.is_empty() {
-        return Vec::new();
+        return clusters;
     }
     if !letter_spacing.approx_zero_ulps(4) {
         let last = clusters.len() - 1;
@@ -420,6 +426,20 @@ fn place(
         cluster.transform = cluster.transform.pre_translate(pen + shift_x, shift_y);
         pen += cluster.advance;
     }
+    clusters
+}
+
+/// Each glyph's outline transform in a chunk at `(x, y)`.
+fn place(
+    text: &str,
+    font: &Font,
+    glyphs: Vec<Glyph>,
+    font_size: f32,
+    letter_spacing: f32,
+    x: f32,
+    y: f32,
+) -> Vec<Placed> {
+    let clusters = position(text, font, &glyphs, font_size, letter_spacing);
     let shift = -0.0f32 + 0.0;
     let span_ts = Transform::default()
         .pre_translate(x, y)
@@ -444,6 +464,74 @@ fn place(
         }
     }
     out
+}
+
+/// What `Text::bounding_box().width()` is for `<text x="0" y="..." font-family=families
+/// font-weight=weight font-size=font_size letter-spacing=letter_spacing
+/// xml:space="preserve">text</text>` (attribute values as written, unescaped): the union of
+/// the clusters' metric boxes. `None` when usvg would drop the text (no ink: its width is
+/// then 0) or this module cannot tell (colour fonts, control characters), for the caller to
+/// ask usvg.
+pub fn measure(
+    db: &Database,
+    families: &str,
+    weight: &str,
+    font_size: &str,
+    letter_spacing: Option<&str>,
+    text: &str,
+) -> Option<f32> {
+    if text.is_empty() || text.chars().any(|c| (c as u32) < 0x20) {
+        return None;
+    }
+    let font_size = user_length(font_size, None).filter(|s| *s > 0.0 && s.is_finite())?;
+    let weight = font_weight(Some(weight));
+    let letter_spacing = match letter_spacing {
+        Some(v) => user_length(v, Some(font_size))?,
+        None => 0.0,
+    };
+    let variations = [FontVariation::new(*b"wght", f32::from(weight))];
+    let font = select_font(db, families, weight, &variations)?;
+    let glyphs = shape(db, &font, text, font_size, &variations)?;
+    let clusters = position(text, &font, &glyphs, font_size, letter_spacing);
+    let scale = font_size / f32::from(font.units_per_em);
+    let height = f32::from(font.ascent) * scale - f32::from(font.descent) * scale;
+    let inked = has_ink(db, &font, &clusters, font_size, &variations);
+    if clusters.is_empty() || !(height > 0.0) || !inked {
+        return None;
+    }
+    let (mut left, mut right) = (f32::INFINITY, f32::NEG_INFINITY);
+    for cluster in &clusters {
+        // `convert_span`: a cluster without advance still gets a box one unit wide.
+        let advance = if cluster.advance <= 0.0 {
+            1.0
+        } else {
+            cluster.advance
+        };
+        let x = cluster.transform.tx;
+        left = left.min(x);
+        right = right.max(advance + x);
+    }
+    Some(right - left)
+}
+
+/// Whether some glyph has an outline with an area, as usvg's `flatten` needs to keep a text.
+fn has_ink(
+    db: &Database,
+    font: &Font,
+    clusters: &[Cluster],
+    font_size: f32,
+    variations: &[FontVariation],
+) -> bool {
+    let mut variations = variations.to_vec();
+    if font.opsz {
+        variations.push(FontVariation::new(*b"opsz", font_size));
+    }
+    clusters.iter().flat_map(|c| &c.glyphs).any(|(id, _)| {
+        crate::glyphs::outline(db, font.id, *id, &variations).is_some_and(|p| {
+            let b = p.bounds();
+            b.width() > 0.0 && b.height() > 0.0
+        })
+    })
 }
 
 /// usvg's list of scripts letter spacing does not apply to (cursive ones).

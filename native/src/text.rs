@@ -315,6 +315,28 @@ impl TextLayout {
                 }
             }
         }
+        // Most texts are measured by laying them out as usvg would (`plain_text::measure`,
+        // the same figure); the rest in one usvg parse.
+        let measured: Vec<(usize, f32)> = missing
+            .iter()
+            .filter_map(|&i| {
+                let (fam, t) = texts[i];
+                let w = measure_plain_text(fonts, fam, weight, spacing, t)?;
+                Some((i, w / MEASURE_SIZE))
+            })
+            .collect();
+        if !measured.is_empty() {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.len() > CACHE_LIMIT {
+                cache.clear();
+            }
+            for &(i, w) in &measured {
+                out[i] = w;
+                let (fam, t) = texts[i];
+                cache.insert(key(fam, t), w);
+            }
+            missing.retain(|i| !measured.iter().any(|(j, _)| j == i));
+        }
         if missing.is_empty() {
             return Ok(out);
         }
@@ -669,6 +691,33 @@ fn font_attrs(family: &str, weight: u16, spacing: f32) -> String {
     s
 }
 
+/// The width usvg gives the text `measure_plain` writes for `(family, t)`, without parsing it;
+/// `None` when it must be parsed (see `plain_text::measure`).
+fn measure_plain_text(
+    fonts: &FontLibrary,
+    family: &str,
+    weight: u16,
+    spacing: f32,
+    t: &str,
+) -> Option<f32> {
+    // `escape` drops characters XML forbids; such text is left to the parse.
+    let dropped = |c: char| (c as u32) < 0x20 || matches!(c, '\u{FFFE}' | '\u{FFFF}');
+    if family.chars().any(dropped) || t.chars().any(dropped) {
+        return None;
+    }
+    // What `font_attrs` writes, as usvg reads it back.
+    let families = format!("'{}', sans-serif", family.replace('\'', ""));
+    let spacing = (spacing != 0.0).then(|| format!("{}em", round(spacing)));
+    crate::plain_text::measure(
+        fonts.database(),
+        &families,
+        &weight.to_string(),
+        &MEASURE_SIZE.to_string(),
+        spacing.as_deref(),
+        t,
+    )
+}
+
 fn round(v: f32) -> f32 {
     (v * 100.0).round() / 100.0
 }
@@ -774,6 +823,79 @@ mod tests {
         assert!(pieces
             .iter()
             .all(|p| !p.text.contains(' ') || p.text.contains('ש')));
+    }
+
+    /// usvg's width of the text `measure_plain` writes, by parsing it.
+    fn usvg_width(fonts: &FontLibrary, family: &str, weight: u16, spacing: f32, t: &str) -> f32 {
+        let svg = format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text id="m" x="0" y="100" {} font-size="{MEASURE_SIZE}" xml:space="preserve">{}</text></svg>"#,
+            font_attrs(family, weight, spacing),
+            escape(t)
+        );
+        let tree = Tree::from_str(&svg, &fonts.options()).expect("svg");
+        match tree.node_by_id("m") {
+            Some(Node::Text(t)) => t.bounding_box().width(),
+            _ => 0.0,
+        }
+    }
+
+    #[test]
+    fn widths_match_usvg_bit_for_bit() {
+        let fonts = crate::test_fonts::library();
+        let texts = [
+            "x x",
+            "xx",
+            "AVATAR Wave To,",
+            "Rendering social cards in under",
+            "ten milliseconds, take 0",
+            "fi ffl “quoted” — dash",
+            "Zoë Łukasz Ελληνικά кириллица",
+            "\u{200F}עברית: כותרת עם\u{200F}",
+            "\u{200F}إصدار من أوغمينت\u{200F}",
+            "2024",
+            "你好，世界",
+            "Cafe\u{301}",
+            "ש",
+            "…",
+            "-",
+            ".",
+        ];
+        let (mut fast, mut total) = (0, 0);
+        for (family, weight) in [
+            ("Inter", 700),
+            ("Inter", 450),
+            ("Heebo", 400),
+            ("Noto Sans Arabic", 600),
+            ("Noto Sans CJK SC", 400),
+        ] {
+            for spacing in [0.0, 0.02, -0.05] {
+                for t in texts {
+                    total += 1;
+                    let theirs = usvg_width(fonts, family, weight, spacing, t);
+                    if let Some(ours) = measure_plain_text(fonts, family, weight, spacing, t) {
+                        fast += 1;
+                        assert_eq!(
+                            ours.to_bits(),
+                            theirs.to_bits(),
+                            "{family} {weight} {spacing} {t:?}: {ours} vs {theirs}"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(fast, total);
+        // Text without ink (usvg drops it), emoji and control characters go to usvg.
+        for (family, t) in [
+            ("Inter", "\u{200B}"),
+            ("Noto Color Emoji", "🚀"),
+            ("Inter", "a\u{1}b"),
+        ] {
+            assert_eq!(
+                measure_plain_text(fonts, family, 400, 0.0, t),
+                None,
+                "{t:?}"
+            );
+        }
     }
 
     #[test]
