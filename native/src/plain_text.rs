@@ -496,7 +496,7 @@ pub fn measure(
     let scale = font_size / f32::from(font.units_per_em);
     let height = f32::from(font.ascent) * scale - f32::from(font.descent) * scale;
     let inked = has_ink(db, &font, &clusters, font_size, &variations);
-    if clusters.is_empty() || !(height > 0.0) || !inked {
+    if clusters.is_empty() || height.is_nan() || height <= 0.0 || !inked {
         return None;
     }
     let (mut left, mut right) = (f32::INFINITY, f32::NEG_INFINITY);
