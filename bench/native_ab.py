@@ -5,8 +5,10 @@ side by side (each ``_native.abi3.so`` imported from its own path), draw the sam
 over the same cached background with a new title each render, in alternating chunks (the
 order flipped every round), and report each side's median thread CPU time and PNG bytes.
 
-``python bench/native_ab.py A.so B.so [--rounds N]`` — e.g. keep a copy of
-``server/ogmint/_native.abi3.so`` before a change, rebuild, and compare the two.
+``python bench/native_ab.py A.so B.so [--rounds N] [--v1]`` — e.g. keep a copy of
+``server/ogmint/_native.abi3.so`` before a change, rebuild, and compare the two. With ``--v1``
+each render is the whole V1 path of the card (``parse_params``, fitting the text areas, the
+template, the layered render), with each build's own text-measurement cache.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import statistics
+import sys
 import time
 from types import ModuleType
 from typing import Any
@@ -32,6 +35,60 @@ def _load(path: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _renderer_module(native: ModuleType) -> ModuleType:
+    """A copy of ``ogmint.rendering.native`` bound to the extension module ``native``."""
+    import ogmint
+
+    spec = importlib.util.find_spec("ogmint.rendering.native")
+    if spec is None or spec.loader is None:
+        raise SystemExit("ogmint.rendering.native not found")
+    module = importlib.util.module_from_spec(spec)
+    saved = sys.modules.get("ogmint._native"), getattr(ogmint, "_native", None)
+    sys.modules["ogmint._native"] = native
+    ogmint._native = native  # type: ignore[attr-defined]
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        if saved[0] is not None:
+            sys.modules["ogmint._native"] = saved[0]
+        ogmint._native = saved[1]  # type: ignore[attr-defined]
+    return module
+
+
+def run_v1(paths: list[str], rounds: int) -> list[dict[str, Any]]:
+    from ogmint.rendering.native import bundled_font_dirs
+    from ogmint.rendering.pipeline import render_png
+
+    cards = BlogCards()
+    renderers = [
+        _renderer_module(_load(p)).Renderer(
+            bundled_font_dirs(), threads=1, queue=1, max_svg_bytes=2 << 20, max_nodes=20000
+        )
+        for p in paths
+    ]
+    for r in renderers:
+        for i in range(5):
+            render_png(r, cards.blog, cards.spec(TITLE.format(-1 - i)), {})
+    cpu: list[list[float]] = [[], []]
+    size = [0, 0]
+    n = 0
+    for rnd in range(rounds):
+        for side in (0, 1) if rnd % 2 == 0 else (1, 0):
+            for i in range(CHUNK):
+                started = time.thread_time()
+                png = render_png(renderers[side], cards.blog, cards.spec(TITLE.format(n + i)), {})
+                cpu[side].append(time.thread_time() - started)
+                size[side] = len(png)
+        n += CHUNK
+    for r in renderers:
+        r.close()
+    cards.close()
+    return [
+        {"build": p, "cpu_ms": statistics.median(c) * 1000, "bytes": b}
+        for p, c, b in zip(paths, cpu, size, strict=True)
+    ]
 
 
 def _layers(i: int) -> tuple[str, str, str]:
@@ -75,8 +132,9 @@ def main() -> None:
     parser.add_argument("a")
     parser.add_argument("b")
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--v1", action="store_true", help="time the whole V1 path")
     args = parser.parse_args()
-    a, b = run([args.a, args.b], args.rounds)
+    a, b = (run_v1 if args.v1 else run)([args.a, args.b], args.rounds)
     for side in (a, b):
         print(f"{side['build']}: median CPU {side['cpu_ms']:.3f} ms, PNG {side['bytes']:,} bytes")
     print(f"B / A CPU: {b['cpu_ms'] / a['cpu_ms']:.3f}x, bytes: {b['bytes'] / a['bytes']:.3f}x")
