@@ -1,5 +1,6 @@
 //! The font library: loaded once per process, shared by every render and every thread.
 use crate::glyphs::GlyphCache;
+use crate::plain_text::Shapers;
 use resvg::usvg::fontdb::{Database, Family, Query, Source, Style, ID};
 use resvg::usvg::{FontResolver, ImageHrefResolver, ImageKind, Options};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -45,6 +46,8 @@ pub struct FontLibrary {
     coverage: Mutex<HashMap<(String, char), bool>>,
     /// Rasterised glyphs of these faces (keyed by face id, so they belong to this library).
     glyphs: GlyphCache,
+    /// Shaping data of these faces, keyed the same way.
+    shapers: Shapers,
 }
 
 impl FontLibrary {
@@ -68,12 +71,18 @@ impl FontLibrary {
             fallback: Arc::new(installed),
             coverage: Mutex::new(HashMap::new()),
             glyphs: GlyphCache::default(),
+            shapers: Shapers::default(),
         }
     }
 
     /// The glyph coverage cache text is drawn from.
     pub fn glyphs(&self) -> &GlyphCache {
         &self.glyphs
+    }
+
+    /// The shaping data of the faces `plain_text` shapes with.
+    pub fn shapers(&self) -> &Shapers {
+        &self.shapers
     }
 
     /// The font database every render uses.

@@ -7,10 +7,13 @@
 //! query, harfrust shaping per bidi run, clusters, letter spacing and transforms, in the same
 //! floating-point order — so each glyph gets bit for bit the font, id and transform usvg
 //! gives it (the tests compare them). Anything outside that subset is left to usvg.
+use crate::fonts::FontLibrary;
 use resvg::tiny_skia::Transform;
 use resvg::usvg::fontdb::{self, Database, ID};
 use resvg::usvg::{ApproxZeroUlps, Color, FontVariation, Opacity};
 use roxmltree::Node;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use svgtypes::{FontFamily, Length, LengthUnit};
 
 const SVG_NS: &str = "http://www.w3.org/2000/svg";
@@ -40,7 +43,8 @@ pub struct PlainText {
 
 /// Lays out `text` (a `<text>` element) as usvg would, or `None` if it is outside the subset
 /// handled here. The caller makes sure the document has no CSS and no `<use>`.
-pub fn lay_out(text: Node, db: &Database) -> Option<PlainText> {
+pub fn lay_out(text: Node, fonts: &FontLibrary) -> Option<PlainText> {
+    let db = fonts.database();
     if !is_svg(text, "text") || !attributes_within(text, TEXT_ATTRIBUTES) {
         return None;
     }
@@ -105,7 +109,7 @@ pub fn lay_out(text: Node, db: &Database) -> Option<PlainText> {
             .and_then(|n| n.attribute("font-family"))
             .unwrap_or("");
         let font = select_font(db, families, weight, &variations)?;
-        let glyphs = shape(db, &font, chars, font_size, &variations)?;
+        let glyphs = shape(fonts, &font, chars, font_size, &variations)?;
         chunks.push(place(chars, &font, glyphs, font_size, letter_spacing, x, y));
     }
     Some(PlainText {
@@ -272,6 +276,24 @@ fn select_font(
     })?
 }
 
+/// harfrust's shaping data of each face used (its lookup caches), built once: usvg builds it
+/// for every text, about a third of the shaping time. Caches only, so the glyphs are the
+/// same. At most one entry per face of the library.
+#[derive(Default)]
+pub struct Shapers(Mutex<HashMap<ID, Arc<harfrust::ShaperData>>>);
+
+impl Shapers {
+    fn get(&self, id: ID, font: &harfrust::FontRef) -> Arc<harfrust::ShaperData> {
+        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(data) = lock().get(&id) {
+            return Arc::clone(data);
+        }
+        // Built outside the lock; two threads may both build it once.
+        let data = Arc::new(harfrust::ShaperData::new(font));
+        Arc::clone(lock().entry(id).or_insert(data))
+    }
+}
+
 /// A shaped glyph (usvg's `layout::Glyph`).
 struct Glyph {
     id: u32,
@@ -285,14 +307,14 @@ struct Glyph {
 /// harfrust with the span's variations (and an automatic `opsz`). No fallback: the font
 /// library resolves fallback before usvg sees the text.
 fn shape(
-    db: &Database,
+    fonts: &FontLibrary,
     font: &Font,
     text: &str,
     font_size: f32,
     variations: &[FontVariation],
 ) -> Option<Vec<Glyph>> {
-    db.with_face_data(font.id, |data, index| {
-        use harfrust::{ShapeOptions, ShaperData, ShaperInstance, Tag, UnicodeBuffer, Variation};
+    fonts.database().with_face_data(font.id, |data, index| {
+        use harfrust::{ShapeOptions, ShaperInstance, Tag, UnicodeBuffer, Variation};
         use skrifa::MetadataProvider;
         let hr_font = harfrust::FontRef::from_index(data, index).ok()?;
         let mut variations: Vec<Variation> = variations
@@ -312,7 +334,7 @@ fn shape(
         let bidi = unicode_bidi::BidiInfo::new(text, Some(unicode_bidi::Level::ltr()));
         let paragraph = bidi.paragraphs.first()?;
         let instance = ShaperInstance::from_variations(&hr_font, &variations);
-        let shaper_data = ShaperData::new(&hr_font);
+        let shaper_data = fonts.shapers().get(font.id, &hr_font);
         let shaper = shaper_data
             .shaper(&hr_font)
             .instance(Some(&instance))
@@ -473,7 +495,7 @@ fn place(
 /// then 0) or this module cannot tell (colour fonts, control characters), for the caller to
 /// ask usvg.
 pub fn measure(
-    db: &Database,
+    fonts: &FontLibrary,
     families: &str,
     weight: &str,
     font_size: &str,
@@ -490,8 +512,9 @@ pub fn measure(
         None => 0.0,
     };
     let variations = [FontVariation::new(*b"wght", f32::from(weight))];
+    let db = fonts.database();
     let font = select_font(db, families, weight, &variations)?;
-    let glyphs = shape(db, &font, text, font_size, &variations)?;
+    let glyphs = shape(fonts, &font, text, font_size, &variations)?;
     let clusters = position(text, &font, &glyphs, font_size, letter_spacing);
     let scale = font_size / f32::from(font.units_per_em);
     let height = f32::from(font.ascent) * scale - f32::from(font.descent) * scale;
@@ -720,7 +743,7 @@ mod tests {
             let ours: Vec<Option<PlainText>> = xml
                 .descendants()
                 .filter(|n| n.has_tag_name("text"))
-                .map(|n| lay_out(n, fonts.database()))
+                .map(|n| lay_out(n, fonts))
                 .collect();
             assert_eq!(ours.len(), theirs.len(), "{body}");
             for (mine, usvg) in ours.iter().zip(&theirs) {

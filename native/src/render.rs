@@ -110,7 +110,7 @@ fn plain_texts(
     doc.descendants()
         .filter(|n| n.is_element() && n.tag_name().name() == "text")
         .filter_map(|n| {
-            let text = plain_text::lay_out(n, db)?;
+            let text = plain_text::lay_out(n, fonts)?;
             Some((n.range(), TextPlan::of_plain(&text, db, fonts.glyphs())?))
         })
         .collect()

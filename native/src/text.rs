@@ -709,7 +709,7 @@ fn measure_plain_text(
     let families = format!("'{}', sans-serif", family.replace('\'', ""));
     let spacing = (spacing != 0.0).then(|| format!("{}em", round(spacing)));
     crate::plain_text::measure(
-        fonts.database(),
+        fonts,
         &families,
         &weight.to_string(),
         &MEASURE_SIZE.to_string(),
