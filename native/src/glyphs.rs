@@ -10,8 +10,9 @@
 //!
 //! Only text a solid colour fills, without stroke, decoration or colour/bitmap glyphs, takes
 //! this path; anything else is left to resvg. Glyphs come from usvg's layout of a text node
-//! ([`draw_text`]) or from `plain_text`'s identical one ([`TextPlan::of_plain`]). The rounded phase moves a glyph by at most
-//! 1/32 px: edge pixels can differ from resvg by a few levels, never the shapes.
+//! ([`draw_text`]) or from `plain_text`'s identical one ([`TextPlan::of_plain`]). The rounded
+//! phase moves a glyph by at most 1/32 px: edge pixels can differ from resvg by a few levels,
+//! never the shapes.
 use crate::plain_text::{Placed, PlainText};
 use resvg::tiny_skia::{Color, FillRule, Mask, Path, PathBuilder, PixmapMut, Transform};
 use resvg::usvg::{self, fontdb, FontOpticalSizing, Node, Paint, Text, TextRendering};
@@ -192,12 +193,19 @@ pub struct TextPlan(Vec<SpanPlan>);
 
 impl TextPlan {
     /// Plans `text` (laid out by `plain_text`, in device space); `None` if it cannot be drawn
-    /// from the cache (glyphs too large, too many new masks), as for [`draw_text`].
-    pub fn of_plain(text: &PlainText, db: &fontdb::Database, cache: &GlyphCache) -> Option<Self> {
+    /// from the cache (glyphs too large, too many new masks), as for [`draw_text`]. `held`
+    /// counts the bytes of new masks the plans of a document hold until it is drawn: all of
+    /// them together get the budget one text drawn by [`draw_text`] has.
+    pub fn of_plain(
+        text: &PlainText,
+        db: &fontdb::Database,
+        cache: &GlyphCache,
+        held: &mut usize,
+    ) -> Option<Self> {
         if text.variations.len() > MAX_AXES {
             return None;
         }
-        let mut fresh = 0;
+        let mut fresh = *held;
         let paint = premultiplied(text.color, text.opacity);
         text.chunks
             .iter()
@@ -217,7 +225,10 @@ impl TextPlan {
                 )
             })
             .collect::<Option<Vec<_>>>()
-            .map(Self)
+            .map(|plans| {
+                *held = fresh;
+                Self(plans)
+            })
     }
 
     /// Draws the spans in order, as [`draw_text`] does.

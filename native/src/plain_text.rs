@@ -782,6 +782,38 @@ mod tests {
     }
 
     #[test]
+    fn plans_of_a_document_share_one_budget() {
+        let fonts = crate::test_fonts::library();
+        let limits = Limits::default();
+        // Eight texts of large glyphs, each at its own sub-pixel phase (so none reuses the
+        // others' masks): more new masks than one document's plans may hold.
+        let body: String = (0..8u8)
+            .map(|i| {
+                let tspan = format!(
+                    r#"<tspan x="{}" y="{}">ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789</tspan>"#,
+                    f32::from(i) / 16.0,
+                    200.0 + f32::from(i) / 16.0
+                );
+                text(r##"font-family="Inter" font-size="231.5" fill="#fff""##, &tspan)
+            })
+            .collect();
+        let svg = doc(&body);
+        let ours = parse_document(&svg, &limits, fonts).expect("svg");
+        assert!(
+            !ours.texts.is_empty() && ours.texts.len() < 8,
+            "{}",
+            ours.texts.len()
+        );
+        let theirs = Document {
+            tree: parse(&svg, &limits, &fonts.options()).expect("svg"),
+            texts: Vec::new(),
+        };
+        let a = rasterise(&ours, &limits, fonts.glyphs()).expect("ours");
+        let b = rasterise(&theirs, &limits, fonts.glyphs()).expect("theirs");
+        assert!(a.data() == b.data(), "pixels differ");
+    }
+
+    #[test]
     fn other_documents_are_left_to_usvg() {
         let fonts = crate::test_fonts::library();
         let plain = text(

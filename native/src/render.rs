@@ -107,11 +107,13 @@ fn plain_texts(
         return Vec::new();
     }
     let db = fonts.database();
+    let mut held = 0;
     doc.descendants()
         .filter(|n| n.is_element() && n.tag_name().name() == "text")
         .filter_map(|n| {
             let text = plain_text::lay_out(n, fonts)?;
-            Some((n.range(), TextPlan::of_plain(&text, db, fonts.glyphs())?))
+            let plan = TextPlan::of_plain(&text, db, fonts.glyphs(), &mut held)?;
+            Some((n.range(), plan))
         })
         .collect()
 }
