@@ -433,7 +433,8 @@ fn position(
             }
         }
     }
-    // `resolve_clusters_positions_horizontal` without dx/dy/rotate (all shifts zero).
+    // `resolve_clusters_positions_horizontal` without dx/dy/rotate (all shifts zero). Its zero
+    // terms are kept so the floating-point steps (and signed zeros) are usvg's own.
     let (shift_x, shift_y) = (0.0f32, 0.0f32);
     let mut left = f32::INFINITY;
     let mut advance = 0.0f32;
@@ -462,6 +463,7 @@ fn place(
     y: f32,
 ) -> Vec<Placed> {
     let clusters = position(text, font, &glyphs, font_size, letter_spacing);
+    // `resolve_baseline` with no baseline shift and the auto baseline: `-0.0 + 0.0`.
     let shift = -0.0f32 + 0.0;
     let span_ts = Transform::default()
         .pre_translate(x, y)
