@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from sanic import Blueprint, HTTPResponse, Request
 
+from ogmint.api.requests import key_holder
 from ogmint.api.responses import json
-from ogmint.errors import NotFoundError, UnauthorizedError
-from ogmint.limits import take_burst
+from ogmint.errors import NotFoundError
 from ogmint.services import Services
 from ogmint.state.deliveries import DeliveryStatus
 from ogmint.state.keys import ApiKeyRecord
@@ -20,11 +20,7 @@ bp = Blueprint("deliveries")
 
 async def _owned_render(request: Request, slug: str) -> tuple[Services, ApiKeyRecord]:
     """The caller's key, after checking that its user owns the render ``slug`` (else 404)."""
-    svc: Services = request.app.ctx.services
-    key = await svc.keys.authenticate(request)
-    if key is None:
-        raise UnauthorizedError("Missing x-api-key header")
-    await take_burst(svc.state.limits, key)
+    svc, key = await key_holder(request)
     record = await svc.state.renders.get_render(slug)
     # Renders are recorded per API key (dedup is per key); deliveries are shown per user.
     if record is None or record.user not in {

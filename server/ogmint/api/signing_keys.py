@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from sanic import Blueprint, HTTPResponse, Request
 
+from ogmint.api.requests import key_holder
 from ogmint.api.responses import json
 from ogmint.errors import NotFoundError, TooManyError, UnauthorizedError
-from ogmint.limits import take_burst
-from ogmint.services import Services
 from ogmint.signed_urls import new_signing_key
-from ogmint.state.keys import ApiKeyRecord
 
 bp = Blueprint("signing_keys")
 
@@ -21,18 +19,9 @@ bp = Blueprint("signing_keys")
 MAX_ACTIVE_KEYS = 20
 
 
-async def _caller(request: Request) -> tuple[Services, ApiKeyRecord]:
-    svc: Services = request.app.ctx.services
-    key = await svc.keys.authenticate(request)
-    if key is None:
-        raise UnauthorizedError("Missing x-api-key header")
-    await take_burst(svc.state.limits, key)
-    return svc, key
-
-
 @bp.post("/api/v2/signing-keys")
 async def create_signing_key(request: Request) -> HTTPResponse:
-    svc, key = await _caller(request)
+    svc, key = await key_holder(request)
     store = svc.state.signing_keys
     if len(await store.list_signing_keys(key.user)) >= MAX_ACTIVE_KEYS:
         raise TooManyError(f"At most {MAX_ACTIVE_KEYS} active signing keys; revoke one first")
@@ -46,7 +35,7 @@ async def create_signing_key(request: Request) -> HTTPResponse:
 
 @bp.get("/api/v2/signing-keys")
 async def list_signing_keys(request: Request) -> HTTPResponse:
-    svc, key = await _caller(request)
+    svc, key = await key_holder(request)
     found = await svc.state.signing_keys.list_signing_keys(key.user)
     keys = [{"id": k.kid, "createdAt": k.created_at} for k in found]
     return json({"success": True, "signingKeys": keys})
@@ -54,7 +43,7 @@ async def list_signing_keys(request: Request) -> HTTPResponse:
 
 @bp.delete("/api/v2/signing-keys/<kid:str>")
 async def revoke_signing_key(request: Request, kid: str) -> HTTPResponse:
-    svc, key = await _caller(request)
+    svc, key = await key_holder(request)
     if not await svc.state.signing_keys.revoke_signing_key(key.user, kid):
         raise NotFoundError("No such signing key")
     svc.signing_keys.forget(kid)

@@ -11,36 +11,15 @@ from typing import Any
 import orjson
 from sanic import Blueprint, HTTPResponse, Request
 
+from ogmint.api.requests import json_object, key_holder
 from ogmint.api.responses import json, png
-from ogmint.errors import BadJSONError, FieldError, UnauthorizedError, ValidationError
-from ogmint.limits import take_burst
-from ogmint.services import Services
-from ogmint.state.keys import ApiKeyRecord
+from ogmint.errors import FieldError, ValidationError
 from ogmint.state.templates import TemplateMeta
 from ogmint.templates import MAX_NAME, SAMPLE
 
 bp = Blueprint("templates")
 
 TEMPLATE_FIELDS = ("svg", "name")
-
-
-async def _caller(request: Request) -> tuple[Services, ApiKeyRecord]:
-    svc: Services = request.app.ctx.services
-    key = await svc.keys.authenticate(request)
-    if key is None:
-        raise UnauthorizedError("Missing x-api-key header")
-    await take_burst(svc.state.limits, key)
-    return svc, key
-
-
-def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = orjson.loads(request.body or b"")
-    except orjson.JSONDecodeError as e:
-        raise BadJSONError(f"Request body is not valid JSON: {e}") from e
-    if not isinstance(body, dict):
-        raise BadJSONError("Request body must be a JSON object")
-    return body
 
 
 def _upload(body: dict[str, Any], *, strict: bool) -> tuple[str, str | None]:
@@ -73,37 +52,37 @@ def _as_json(meta: TemplateMeta) -> dict[str, object]:
 
 @bp.post("/api/v2/templates")
 async def create_template(request: Request) -> HTTPResponse:
-    svc, key = await _caller(request)
-    svg, name = _upload(_body(request), strict=True)
+    svc, key = await key_holder(request)
+    svg, name = _upload(json_object(request), strict=True)
     meta = await svc.templates.create(key.user, svg, name)
     return json({"success": True, "template": _as_json(meta)}, status=201)
 
 
 @bp.get("/api/v2/templates")
 async def list_templates(request: Request) -> HTTPResponse:
-    svc, key = await _caller(request)
+    svc, key = await key_holder(request)
     found = await svc.templates.list(key.user)
     return json({"success": True, "templates": [_as_json(m) for m in found]})
 
 
 @bp.get("/api/v2/templates/<template_id:str>")
 async def get_template(request: Request, template_id: str) -> HTTPResponse:
-    svc, key = await _caller(request)
+    svc, key = await key_holder(request)
     meta, source = await svc.templates.get(key.user, template_id)
     return json({"success": True, "template": {**_as_json(meta), "svg": source}})
 
 
 @bp.put("/api/v2/templates/<template_id:str>")
 async def update_template(request: Request, template_id: str) -> HTTPResponse:
-    svc, key = await _caller(request)
-    svg, name = _upload(_body(request), strict=True)
+    svc, key = await key_holder(request)
+    svg, name = _upload(json_object(request), strict=True)
     meta = await svc.templates.update(key.user, template_id, svg, name)
     return json({"success": True, "template": _as_json(meta)})
 
 
 @bp.delete("/api/v2/templates/<template_id:str>")
 async def delete_template(request: Request, template_id: str) -> HTTPResponse:
-    svc, key = await _caller(request)
+    svc, key = await key_holder(request)
     await svc.templates.delete(key.user, template_id)
     return json({"success": True})
 
@@ -111,8 +90,8 @@ async def delete_template(request: Request, template_id: str) -> HTTPResponse:
 @bp.post("/api/v2/templates/preview")
 async def preview_template(request: Request) -> HTTPResponse:
     """The unsaved template rendered with the body's parameters: nothing stored, no quota."""
-    svc, _ = await _caller(request)
-    body = _body(request)
+    svc, _ = await key_holder(request)
+    body = json_object(request)
     svg, _name = _upload(body, strict=False)
     params = {k: v for k, v in body.items() if k not in TEMPLATE_FIELDS}
     params.setdefault("template", SAMPLE.template)

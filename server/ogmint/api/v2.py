@@ -10,16 +10,14 @@ import json as stdlib_json
 from functools import partial
 from typing import Any
 
-import orjson
 from sanic import Blueprint, HTTPResponse, Request
 
+from ogmint.api.requests import json_object, key_required
 from ogmint.api.responses import json
 from ogmint.errors import (
-    BadJSONError,
     FieldError,
     OgmintError,
     PayloadTooLargeError,
-    UnauthorizedError,
     ValidationError,
 )
 from ogmint.limits import take_burst
@@ -37,16 +35,6 @@ MAX_METADATA_BYTES = 4096
 WEBHOOK_FIELDS = ("webhookUrl", "webhookSecret", "metadata")
 #: Request-time DNS check of ``webhookUrl``: bounded, the attempts check again anyway.
 RESOLVE_TIMEOUT = 2.0
-
-
-def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = orjson.loads(request.body or b"")
-    except orjson.JSONDecodeError as e:
-        raise BadJSONError(f"Request body is not valid JSON: {e}") from e
-    if not isinstance(body, dict):
-        raise BadJSONError("Request body must be a JSON object")
-    return body
 
 
 def _metadata_problem(metadata: object, raw: bytes) -> str | None:
@@ -90,7 +78,7 @@ def _webhook_fields(body: dict[str, Any], raw: bytes) -> None:
 
 def _render_request(request: Request, svc: Services) -> tuple[RenderSpec, dict[str, Any]]:
     """The render asked for, and the request body (for its webhook fields)."""
-    body = _body(request)
+    body = json_object(request)
     _webhook_fields(body, request.body)
     spec = svc.pipeline.parse(
         {k: v for k, v in body.items() if k not in WEBHOOK_FIELDS}, strict=True
@@ -100,12 +88,9 @@ def _render_request(request: Request, svc: Services) -> tuple[RenderSpec, dict[s
 
 @bp.post("/api/v2/render")
 async def create_render(request: Request) -> HTTPResponse:
-    svc: Services = request.app.ctx.services
     if len(request.body or b"") > MAX_BODY_BYTES:
         raise PayloadTooLargeError(f"Request body larger than {MAX_BODY_BYTES} bytes")
-    key = await svc.keys.authenticate(request)
-    if key is None:
-        raise UnauthorizedError("Missing x-api-key header")
+    svc, key = await key_required(request)
     try:
         spec, body = _render_request(request, svc)
         template = await svc.templates.resolve(key.user, spec.template)
