@@ -468,9 +468,9 @@ def _v2_section(load: dict) -> list[str]:
                 ("v1_key_unique", "V1 with a key"),
             )
         )
-        + ". The same render costs both the same; V2 also writes the PNG, fsyncs it and its",
-        "directory entry (the 201 promises a durable image; renders finishing together share",
-        "one directory fsync) and records the render in Redis, work V1 does not do.",
+        + ". The same render costs both the same; V2 also writes the PNG and waits for a",
+        "`syncfs` covering it and its directory entry (the 201 promises a durable image; renders",
+        "finishing together share one) and records the render in Redis, work V1 does not do.",
         "",
         "Like for like (the ceiling answering as many bytes as `/i/` does): `/i/{slug}` / ceiling = "
         f"**{ratios['images_over_sized_ceiling']:.1%}**. Server start to healthy: "

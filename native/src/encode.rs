@@ -9,18 +9,22 @@
 //! smallest (tried per band: smooth gradients differ in which predictor suits them) and the
 //! highest compression level. Bands a render redraws are written unfiltered by
 //! [`crate::deflate`], which reuses the matches found once in the background's own unfiltered
-//! bytes; documents drawn in one pass use zlib's fastest level.
+//! bytes. Documents drawn in one pass (`render_svg`) are compressed whole, unfiltered, by
+//! [`deflate::ImageDeflate`], which searches where image bytes repeat (the row above and the
+//! pixels beside it: diagonal gradients) before a short hash chain.
 use crate::deflate::{self, BitWriter, Token};
 use crate::error::RenderError;
 use flate2::{Compress, Compression, FlushCompress};
 use resvg::tiny_skia::{Pixmap, PremultipliedColorU8};
 use std::sync::OnceLock;
 
-/// zlib level for whole documents rendered in one pass (`render_svg`), without row filters:
-/// zlib-rs's `deflate_quick`, the fastest option measured on rendered cards (smooth gradients,
-/// flat panels, text); filters break the long diagonal-gradient matches deflate finds between
-/// rows.
-const FAST_LEVEL: u32 = 1;
+/// Rows of a document drawn in one pass per Huffman block: codes fit to each part of the image
+/// (on the reference card 16 rows are 1 % larger, 64 rows the same as 32). Row filters are not
+/// used: on rendered cards every filter, chosen per image or per row (png's MinSum), made
+/// zlib's output 20-50 % larger, as they break the long matches between rows of a gradient.
+const IMAGE_BLOCK_ROWS: usize = 32;
+/// Rows converted and fed to the compressor at a time.
+const CHUNK_ROWS: usize = 8;
 /// zlib level for cached bands, compressed once per background.
 const THOROUGH_LEVEL: u32 = 9;
 /// zlib level at which the candidate filterings of a cached band are compared; the smallest
@@ -31,8 +35,6 @@ const TRIAL_LEVEL: u32 = 2;
 const ZLIB_HEADER: [u8; 2] = [0x78, 0x01];
 /// A final, empty, fixed-Huffman deflate block: ends a stream of flushed bands.
 const FINAL_BLOCK: [u8; 2] = [0x03, 0x00];
-/// Rows converted and fed to the compressor at a time.
-const CHUNK_ROWS: usize = 8;
 /// Redrawn bands Huffman-coded together in one block: fewer block headers, codes still fit
 /// to the content (on the `blog` card 75.9 KB with one band per block, 75.4 KB with four).
 const BANDS_PER_BLOCK: usize = 4;
@@ -62,7 +64,7 @@ const CANDIDATES: [(Filter, Filter); 4] = [
 /// How hard to work on the bands being compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Effort {
-    /// Every band, once: [`FAST_LEVEL`].
+    /// A whole document drawn in one pass: [`deflate::ImageDeflate`].
     Fast,
     /// The bands a render changed over a cached background: [`crate::deflate`].
     Over,
@@ -165,7 +167,7 @@ pub fn encode_png_over(
             dst.copy_from_slice(src);
         }
     }
-    Ok(encode(&whole, encoded.band_rows, Effort::Over)?.to_png())
+    encode_png(&whole)
 }
 
 /// What a render was drawn over: the base's pixels and encoding, and which bands it drew in.
@@ -197,12 +199,8 @@ fn deflate_bands(
 ) -> Result<Option<Encoded>, RenderError> {
     let width = pixmap.width() as usize;
     let band_bytes = band_rows.max(1) * width * 4;
-    let level = match effort {
-        Effort::Fast | Effort::Over => FAST_LEVEL,
-        Effort::Thorough => THOROUGH_LEVEL,
-    };
-    let mut compressor = Compress::new(Compression::new(level), false);
-    let mut raw = Vec::new();
+    let mut compressor = (effort == Effort::Thorough)
+        .then(|| Compress::new(Compression::new(THOROUGH_LEVEL), false));
     let mut bands = Vec::new();
     // Consecutive bands changed over the base, compressed together once the run ends.
     let mut run = 0..0;
@@ -239,11 +237,10 @@ fn deflate_bands(
             }
             continue;
         }
-        let band = match effort {
-            Effort::Fast | Effort::Over => {
-                fast_band(&mut compressor, pixels, width, color, &mut raw)?
-            }
-            Effort::Thorough => thorough_band(&mut compressor, pixels, width, color)?,
+        let band = match compressor.as_mut() {
+            Some(compressor) => thorough_band(compressor, pixels, width, color)?,
+            // Bands drawn over a base are handled above: this is the whole image, one pass.
+            None => image_band(pixels, width, color),
         };
         let Some(band) = band else {
             return Ok(None);
@@ -372,33 +369,31 @@ fn convert_row(row: &[u8], color: Color, out: &mut [u8]) -> bool {
     }
 }
 
-/// Compresses a band unfiltered at the compressor's level, a few rows at a time so they are
-/// still in cache.
-fn fast_band(
-    compressor: &mut Compress,
-    pixels: &[u8],
-    width: usize,
-    color: Color,
-    raw: &mut Vec<u8>,
-) -> Result<Option<Band>, RenderError> {
-    let row_bytes = width * 4;
-    let line = width * color.channels();
+/// Compresses `pixels` (whole rows: the image drawn in one pass) unfiltered, with
+/// [`deflate::ImageDeflate`], a few rows at a time so they are still in cache; `None` if RGB
+/// was asked for and a pixel is not opaque.
+fn image_band(pixels: &[u8], width: usize, color: Color) -> Option<Band> {
+    let line = 1 + width * color.channels();
+    let raw_len = pixels.len() / (4 * width).max(1) * line;
+    let mut deflater = deflate::ImageDeflate::new(
+        line,
+        color.channels(),
+        IMAGE_BLOCK_ROWS * line,
+        raw_len / 16,
+    );
     let mut adler = simd_adler32::Adler32::new();
-    let mut deflated = Vec::with_capacity(pixels.len() / 16);
-    for rows in pixels.chunks(CHUNK_ROWS * row_bytes) {
-        raw.clear();
-        if unfiltered(rows, width, color, raw).is_none() {
-            return Ok(None);
-        }
-        adler.write(raw);
-        deflate(compressor, raw, &mut deflated, FlushCompress::None)?;
+    for rows in pixels.chunks((CHUNK_ROWS * 4 * width).max(1)) {
+        let input = deflater.input();
+        let start = input.len();
+        unfiltered(rows, width, color, input)?;
+        adler.write(&input[start..]);
+        deflater.compress();
     }
-    finish_band(
-        compressor,
-        deflated,
-        adler.finish(),
-        pixels.len() / row_bytes * (1 + line),
-    )
+    Some(Band {
+        deflated: deflater.finish(),
+        adler: adler.finish(),
+        raw_len,
+    })
 }
 
 /// Compresses a band with each of the [`CANDIDATES`] filterings at [`TRIAL_LEVEL`] and keeps

@@ -41,8 +41,8 @@ KNOWN_RENDERS = 50_000
 
 
 def storage_key(slug: str, at: datetime) -> str:
-    """Where a render made at ``at`` (UTC) is stored: one directory per minute, so the files of
-    concurrent renders share it and the local storage fsyncs it once for all of them."""
+    """Where a render made at ``at`` (UTC) is stored: one directory per minute, so concurrent
+    renders touch one directory, and the local storage's commit rounds few directory blocks."""
     return f"images/{at:%Y-%m-%d/%H%M}/{slug}.png"
 
 

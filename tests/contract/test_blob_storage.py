@@ -6,7 +6,6 @@ import asyncio
 import errno
 import os
 import socket
-import stat
 import sys
 import threading
 import time
@@ -19,7 +18,7 @@ import xxhash
 
 from backends import S3Server
 from ogmint.storage import BlobStorage, StorageUnavailable, StoredObject
-from ogmint.storage.local import LocalStorage
+from ogmint.storage.local import LocalStorage, syncfs
 from ogmint.storage.s3 import S3Storage
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -220,7 +219,7 @@ async def test_local_writes_leave_no_temporary_files(tmp_path: Path) -> None:
 WRITER = """
 import asyncio, sys
 from pathlib import Path
-from ogmint.storage.local import LocalStorage
+from ogmint.storage.local import LocalStorage, syncfs
 
 async def main() -> None:
     store = LocalStorage(Path(sys.argv[1]))
@@ -245,82 +244,118 @@ async def test_local_is_safe_with_several_processes(tmp_path: Path) -> None:
     assert [p.name for p in (root / "images/ab").iterdir()] == ["shared.png"]
 
 
-class WatchedFsync:
-    """Wraps os.fsync: records what each call made durable, and can slow or fail the directory
-    fsyncs (files are always fsynced for real)."""
+class WatchedSync:
+    """Wraps the storage's ``syncfs``: records what each successful call made durable (every
+    file and entry under the root when it was called), and can slow or fail the calls."""
 
-    def __init__(self, delay: float = 0.0, fail: bool = False) -> None:
+    def __init__(self, root: Path, delay: float = 0.0, fail: bool = False) -> None:
+        self.root = root
         self.delay = delay
         self.fail = fail
         self.lock = threading.Lock()
-        self.files: set[int] = set()  # inodes whose data an fsync made durable
-        self.entries: set[str] = set()  # paths a successful directory fsync made durable
-        self.directory_calls = 0
+        self.files: set[int] = set()  # inodes whose data a sync made durable
+        self.entries: set[str] = set()  # paths a sync made durable
+        self.snapshots: list[dict[str, int]] = []  # path → inode, as each successful sync saw it
+        self.calls = 0
 
     def __call__(self, fd: int) -> None:
-        info = os.fstat(fd)
-        if not stat.S_ISDIR(info.st_mode):
-            os.fsync(fd)
-            with self.lock:
-                self.files.add(info.st_ino)
-            return
-        directory = os.readlink(f"/proc/self/fd/{fd}")
-        listed = [os.path.join(directory, name) for name in os.listdir(fd)]  # before the fsync
+        listed = {  # before the sync: a file written later is not covered by it
+            os.path.join(d, name): os.stat(os.path.join(d, name)).st_ino
+            for d, _, names in os.walk(self.root)
+            for name in names
+        }
         with self.lock:
-            self.directory_calls += 1
+            self.calls += 1
         time.sleep(self.delay)
         if self.fail:
             raise OSError(errno.EIO, "Input/output error")
-        os.fsync(fd)
+        syncfs(fd)
         with self.lock:
+            self.files.update(listed.values())
             self.entries.update(listed)
+            self.snapshots.append(listed)
 
 
 async def test_local_acknowledges_a_put_only_once_its_file_and_entry_are_durable(
     tmp_path: Path,
 ) -> None:
-    fsync = WatchedFsync(delay=0.02)
-    store = LocalStorage(tmp_path / "root", fsync=fsync)
+    root = tmp_path / "root"
+    sync = WatchedSync(root, delay=0.02)
+    store = LocalStorage(root, sync=sync)
     await store.open()
-    for directory in ("images/2026-12-02/0130", "images/other"):  # made, and their parents
-        await store.put(f"{directory}/first.png", b"x")
-    calls = fsync.directory_calls
-    keys = [f"images/2026-12-02/0130/obj{i}.png" for i in range(24)] + ["images/other/one.png"]
+    await store.put("images/2026-12-02/0130/first.png", b"x")
+    calls = sync.calls
+    keys = [f"images/2026-12-02/0130/obj{i}.png" for i in range(24)]
+    keys += ["images/other/one.png", "images/2026-12-02/0131/new-directory.png"]
 
-    async def put(key: str) -> tuple[int, bool, bool]:
+    async def put(i: int, key: str) -> tuple[bool, bool]:
+        await asyncio.sleep(i % 5 * 0.007)  # some arrive while a round's sync is running
         await store.put(key, os.urandom(20_000))
-        path = str(tmp_path / "root" / key)
-        # Checked the moment the put returns, before any later fsync could cover it.
-        with fsync.lock:
-            return os.stat(path).st_ino, os.stat(path).st_ino in fsync.files, path in fsync.entries
+        path = str(root / key)
+        # Checked the moment the put returns, before any later sync could cover it.
+        with sync.lock:
+            return os.stat(path).st_ino in sync.files, path in sync.entries
 
-    results = await asyncio.gather(*(put(k) for k in keys))
+    results = await asyncio.gather(*(put(i, k) for i, k in enumerate(keys)))
     await store.close()
-    assert all(data and entry for _, data, entry in results)
-    # Concurrent puts shared directory fsyncs: far fewer than one per put.
-    assert fsync.directory_calls - calls <= len(keys) // 2
+    assert all(data and entry for data, entry in results), results
+    # New directories' entries too: their parents' listings were covered by the syncs.
+    assert str(root / "images/2026-12-02/0131/new-directory.png") in sync.entries
+    # Concurrent puts shared syncs: far fewer than one per put.
+    assert sync.calls - calls <= len(keys) // 2
 
 
-async def test_local_failed_directory_fsync_fails_every_put_waiting_on_it(
+async def test_local_replaces_an_object_only_once_the_new_data_is_durable(
     tmp_path: Path,
 ) -> None:
-    fsync = WatchedFsync(delay=0.02)
-    store = LocalStorage(tmp_path / "root", fsync=fsync)
+    root = tmp_path / "root"
+    sync = WatchedSync(root)
+    store = LocalStorage(root, sync=sync)
+    await store.open()
+    await store.put(KEY, b"old" * 1000)
+    path = str(root / KEY)
+    old = os.stat(path).st_ino
+    await store.put(KEY, b"new" * 1000)
+    new = os.stat(path).st_ino
+    assert new != old and await store.get(KEY) == b"new" * 1000
+    await store.close()
+    # A sync covered the new file while the key still named the old one: a crash at any point
+    # leaves the old or the new object, never a file whose data was not yet written.
+    assert any(seen.get(path) == old and new in seen.values() for seen in sync.snapshots)
+
+
+async def test_local_failed_sync_fails_every_put_of_its_round(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    sync = WatchedSync(root, delay=0.02)
+    store = LocalStorage(root, sync=sync)
     await store.open()
     await store.put("images/d/first.png", b"made the directories")
-    fsync.fail = True
-    calls = fsync.directory_calls
+    await store.put(KEY, b"kept")
+    sync.fail = True
+    calls = sync.calls
     outcomes = await asyncio.gather(
         *(store.put(f"images/d/obj{i}.png", b"x" * 1000) for i in range(12)),
+        store.put(KEY, b"never acknowledged"),
         return_exceptions=True,
     )
     assert all(isinstance(o, StorageUnavailable) for o in outcomes), outcomes
-    # Puts that waited for another's fsync failed with it, without an fsync of their own.
-    assert fsync.directory_calls - calls < len(outcomes)
-    fsync.fail = False
+    # Puts that waited for another's sync failed with it, without a sync of their own.
+    assert sync.calls - calls < len(outcomes)
+    # A replacement whose data was never synced did not replace anything.
+    assert await store.get(KEY) == b"kept"
+    assert not [p for p in root.rglob("*") if p.name.endswith("~tmp")]
+    sync.fail = False
     await store.put("images/d/after.png", b"recovered")
     assert await store.get("images/d/after.png") == b"recovered"
     await store.close()
+
+
+async def test_local_put_after_close_is_unavailable(tmp_path: Path) -> None:
+    store = LocalStorage(tmp_path / "root")
+    await store.open()
+    await store.close()
+    with pytest.raises(StorageUnavailable):
+        await store.put(KEY, b"late")
 
 
 async def test_local_ping_fails_without_directory(tmp_path: Path) -> None:

@@ -1,26 +1,34 @@
 """Images as files under one directory (the embedded default).
 
 Writes are atomic and durable: the bytes go to a temporary file beside the target, which is
-fsynced, renamed over the target, and the directory fsynced. Readers therefore see the old or
-the new object, never a partial one, and several processes may share the directory.
+renamed onto the target, and the file system is synced before the put returns. Readers
+therefore see the old or the new object, never a partial one, and several processes may share
+the directory.
 
-The directory fsyncs of concurrent puts are group-committed (``_GroupCommit``): a put whose
-rename is done waits for a directory fsync that started after it, and one fsync serves every
-put waiting for the same directories (renders made at about the same time share one, see
-``renders.storage_key``). A put returns only after its file and its directory entry are
-durable; a failed fsync fails every put that waited on it.
+Puts are committed in rounds by one thread (group commit, ``_Committer``): it writes and
+renames every put waiting, then makes all of them durable with one ``syncfs(2)`` — the files'
+data, their directory entries and any directory made, in one journal commit instead of a file
+fsync and a directory fsync per image. A put returns only after a sync that started after its
+rename has succeeded; a failed sync fails every put of its round. A new key's file is renamed
+into place before that sync (it is not acknowledged yet, so a crash can at worst leave a file
+nobody was told about); replacing an existing file waits for a sync of the new data first, so
+a crash never leaves a replaced object half-written. Needs Linux 5.8 or later, whose
+``syncfs`` reports write-back errors.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import errno
 import functools
 import os
 import secrets
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,26 +38,52 @@ from ogmint.storage.base import StorageUnavailable, StoredObject, check_key, con
 _TEMP_SUFFIX = "~tmp"
 #: Directories remembered as existing; forgotten when full (then only looked at again).
 _KNOWN_DIRS = 4096
+#: ``syncfs`` returns write-back errors (not just 0) from this kernel on.
+SYNCFS_REPORTS_ERRORS = (5, 8)
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
 
 T = TypeVar("T")
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def syncfs(fd: int) -> None:
+    """``syncfs(2)`` on the file system holding ``fd``: every write to it so far is durable."""
+    if _libc.syncfs(fd) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+
+
+def _rename_new(source: str, target: str) -> bool:
+    """Renames ``source`` to ``target`` unless ``target`` exists (then False)."""
+    done = _libc.renameat2(
+        _AT_FDCWD, source.encode(), _AT_FDCWD, target.encode(), _RENAME_NOREPLACE
+    )
+    if done == 0:
+        return True
+    code = ctypes.get_errno()
+    if code == errno.EEXIST:
+        return False
+    raise OSError(code, os.strerror(code), target)
+
+
+def _kernel() -> tuple[int, int]:
+    major, minor = os.uname().release.split(".")[:2]
+    return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
 
 
 class LocalStorage:
     """``BlobStorage`` on a local directory; ``content_type`` is not stored.
 
-    ``fsync`` is ``os.fsync`` unless a test wraps it to watch or fail the durable steps.
+    ``sync`` is ``syncfs`` unless a test wraps it to watch or fail the durable step.
     """
 
-    def __init__(self, root: Path, *, fsync: Callable[[int], None] = os.fsync) -> None:
+    def __init__(self, root: Path, *, sync: Callable[[int], None] = syncfs) -> None:
         self._root = root
-        self._fsync = fsync
-        # Directories made or seen by this instance: a put then costs no stat calls for them.
-        # Directories are never removed by ogmint, so the set cannot go stale.
-        self._dirs: set[str] = set()
-        self._commits = _GroupCommit(self._fsync_dir)
-        # File work has threads of its own: a busy shared executor must not delay a durable
-        # write (or a read serving an image).
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="storage")
+        self._committer = _Committer(str(root), sync)
+        # Reads have threads of their own: a busy shared executor must not delay serving an
+        # image.
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="storage")
 
     async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(
@@ -57,18 +91,25 @@ class LocalStorage:
         )
 
     async def open(self) -> None:
-        """Creates the root directory if needed."""
+        """Creates the root directory if needed and starts the commit thread."""
+        if _kernel() < SYNCFS_REPORTS_ERRORS:
+            raise StorageUnavailable("local storage needs Linux 5.8 or later (syncfs errors)")
         await self._run(self._root.mkdir, mode=0o700, parents=True, exist_ok=True)
+        await self._run(self._committer.start)
 
     async def close(self) -> None:
-        """Stops the file threads."""
+        """Commits the puts still waiting, then stops the threads."""
+        await self._run(self._committer.stop)
         self._pool.shutdown(wait=False)
 
     async def put(self, key: str, data: bytes, content_type: str = "image/png") -> StoredObject:
         """Atomically replaces the file for ``key``; durable on return."""
         path = str(self._path(key))
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        self._committer.submit(_Put(path, data, loop, done))
         try:
-            await self._run(self._write, path, data)
+            await done
         except OSError as e:
             raise StorageUnavailable(f"cannot write {key}: {e.strerror}") from e
         return StoredObject(key, len(data), content_etag(data))
@@ -109,106 +150,148 @@ class LocalStorage:
     def _path(self, key: str) -> Path:
         return self._root / check_key(key)
 
-    def _write(self, path: str, data: bytes) -> None:
+
+@dataclass(slots=True)
+class _Put:
+    path: str
+    data: bytes
+    loop: asyncio.AbstractEventLoop
+    done: asyncio.Future[None]
+    temp: str = ""  # set while the file waits to replace an existing one
+    error: OSError | None = None
+
+
+class _Committer:
+    """The thread that writes puts and makes them durable, in rounds.
+
+    A round takes every put submitted so far: writes each to a temporary file and renames it
+    into place (an existing target is replaced only after a sync of the new data), then
+    syncs the file system once. Puts submitted meanwhile wait for the next round, so each is
+    acknowledged by a sync that started after its rename. A failed sync fails its whole round.
+    """
+
+    def __init__(self, root: str, sync: Callable[[int], None]) -> None:
+        self._root = root
+        self._sync = sync
+        self._cond = threading.Condition()
+        self._waiting: list[_Put] = []
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._root_fd = -1
+        # Directories made or seen here: a put then costs no stat calls for them. Directories
+        # are never removed by ogmint, so the set cannot go stale.
+        self._dirs: set[str] = set()
+
+    def start(self) -> None:
+        # Held open: syncfs reports the write-back errors seen since this descriptor was opened.
+        self._root_fd = os.open(self._root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self._thread = threading.Thread(target=self._serve, name="storage-commit", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._root_fd >= 0:
+            os.close(self._root_fd)
+            self._root_fd = -1
+
+    def submit(self, put: _Put) -> None:
+        with self._cond:
+            if self._stopping or self._thread is None:
+                raise StorageUnavailable("local storage is not open")
+            self._waiting.append(put)
+            self._cond.notify()
+
+    def _serve(self) -> None:
+        while True:
+            with self._cond:
+                while not self._waiting and not self._stopping:
+                    self._cond.wait()
+                if not self._waiting:
+                    return
+                puts, self._waiting = self._waiting, []
+            self._commit(puts)
+            _acknowledge(puts)
+
+    def _commit(self, puts: list[_Put]) -> None:
+        """Writes, renames and syncs one round; each put's ``error`` says how it went."""
+        replacing = []
+        for put in puts:
+            try:
+                if not self._write(put):
+                    replacing.append(put)
+            except OSError as e:
+                put.error = e
+        written = [put for put in puts if put.error is None]
+        try:
+            if replacing:
+                self._sync(self._root_fd)  # the new data first, then it replaces the old
+                for put in replacing:
+                    os.replace(put.temp, put.path)
+            if written:
+                self._sync(self._root_fd)
+        except OSError as e:
+            for put in written:
+                put.error = e
+            for put in replacing:
+                _unlink(put.temp)
+
+    def _write(self, put: _Put) -> bool:
+        """Writes the file under a temporary name and renames it into place if that is new
+        (True); else leaves it under ``put.temp`` to replace the existing one (False)."""
         # Plain os calls: this runs once per render, and tempfile/pathlib helpers cost more
         # CPU than the syscalls they wrap.
-        directory = os.path.dirname(path)
+        directory = os.path.dirname(put.path)
         if directory not in self._dirs:
             self._make_dirs(directory)
             if len(self._dirs) >= _KNOWN_DIRS:
                 self._dirs.clear()
             self._dirs.add(directory)
-        temp = f"{path}.{secrets.token_hex(6)}{_TEMP_SUFFIX}"
+        temp = f"{put.path}.{secrets.token_hex(6)}{_TEMP_SUFFIX}"
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
             try:
-                view = memoryview(data)
+                view = memoryview(put.data)
                 while view:
                     view = view[os.write(fd, view) :]
                 os.fchmod(fd, 0o644)  # whatever the umask: a proxy may serve these files
-                self._fsync(fd)  # concurrent puts' file fsyncs share the journal's commits
             finally:
                 os.close(fd)
-            os.replace(temp, path)
+            if _rename_new(temp, put.path):
+                return True
         except BaseException:
             _unlink(temp)
             raise
-        self._commits.sync(directory)
+        put.temp = temp
+        return False
 
     def _make_dirs(self, directory: str) -> None:
-        """Creates ``directory`` below the root, fsyncing each parent that gains an entry."""
-        root = str(self._root)
-        missing: list[str] = []
-        while directory != root and not os.path.isdir(directory):
-            missing.append(directory)
-            directory = os.path.dirname(directory)
-        for d in reversed(missing):
-            with contextlib.suppress(FileExistsError):  # another process may have just made it
-                os.mkdir(d)
-            self._fsync_dir(os.path.dirname(d))
-
-    def _fsync_dir(self, directory: str) -> None:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            self._fsync(fd)
-        finally:
-            os.close(fd)
+        """Creates ``directory`` below the root (the round's sync makes the entries durable)."""
+        os.makedirs(directory, exist_ok=True)  # another process may have just made it
 
 
-class _GroupCommit:
-    """Directory fsyncs shared by the threads that need them (group commit).
+def _acknowledge(puts: list[_Put]) -> None:
+    """Resolves the round's futures, with one wake-up per event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Put]] = {}
+    for put in puts:
+        by_loop.setdefault(put.loop, []).append(put)
+    for loop, mine in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop awaits nothing any more
+            loop.call_soon_threadsafe(_resolve, mine)
 
-    A thread calls ``sync(directory)`` after its rename and returns once an fsync of that
-    directory that started after the call has succeeded. While one round of fsyncs runs, the
-    threads arriving meanwhile wait; then one of them runs the next round for all of them,
-    fsyncing each of their directories once. A failed round fails every thread it covered.
-    """
 
-    def __init__(self, fsync_dir: Callable[[str], None]) -> None:
-        self._fsync_dir = fsync_dir
-        self._cond = threading.Condition()
-        self._dirty: set[str] = set()  # directories renamed into since the last round began
-        self._tickets = 0  # syncs asked for so far; each caller holds one
-        self._durable = 0  # every ticket up to this one is durable
-        self._failed: tuple[int, int, OSError] | None = None  # (after, up to, error) of a round
-        self._running = False
-
-    def sync(self, directory: str) -> None:
-        """Returns when ``directory``'s entries as of now are durable; OSError if not."""
-        with self._cond:
-            self._tickets += 1
-            ticket = self._tickets
-            self._dirty.add(directory)
-            while True:
-                if self._durable >= ticket:
-                    return
-                failed = self._failed
-                if failed is not None and failed[0] < ticket <= failed[1]:
-                    raise failed[2]
-                if not self._running:
-                    break
-                self._cond.wait()
-            # This thread runs the next round, for every ticket taken so far.
-            self._running = True
-            after, upto = self._durable, self._tickets
-            directories, self._dirty = self._dirty, set()
-        error: OSError | None = None
-        try:
-            for d in sorted(directories):
-                self._fsync_dir(d)
-        except OSError as e:
-            error = e
-        finally:
-            with self._cond:
-                self._running = False
-                if error is None:
-                    self._durable = upto
-                else:
-                    self._failed = (after, upto, error)
-                    self._dirty |= directories  # the next round fsyncs them again
-                self._cond.notify_all()
-        if error is not None:
-            raise error
+def _resolve(puts: list[_Put]) -> None:
+    for put in puts:
+        if put.done.cancelled():
+            continue
+        if put.error is None:
+            put.done.set_result(None)
+        else:
+            put.done.set_exception(put.error)
 
 
 def _read(path: Path) -> bytes | None:
