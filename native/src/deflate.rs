@@ -300,28 +300,13 @@ impl Recent {
         let left = (data.len() - at).min(MAX_MATCH);
         let mut seen = self.insert(here, at);
         let mut best = (0, 0);
-        let consider = |dist: usize, best: &mut (usize, usize)| {
-            if dist == 0 || dist > at || dist == best.1 || dist > WINDOW {
-                return;
-            }
-            let there = load32(data, at - dist).unwrap_or(!here);
-            if there == here {
-                let len = 4 + common(&data[at - dist + 4..], &data[at + 4..], left - 4);
-                if len > best.0 {
-                    *best = (len, dist);
-                }
-            } else if dist == bpp && (there ^ here) & 0x00ff_ffff == 0 && best.0 < 3 {
-                // One pixel repeated: three bytes, still cheaper than three literals.
-                *best = (3, dist);
-            }
-        };
-        consider(bpp, &mut best);
-        consider(row, &mut best);
+        consider(data, at, here, left, bpp, bpp, &mut best);
+        consider(data, at, here, left, bpp, row, &mut best);
         for _ in 0..TEXT_DEPTH {
             if seen as usize >= at || best.0 == left {
                 break;
             }
-            consider(at - seen as usize, &mut best);
+            consider(data, at, here, left, bpp, at - seen as usize, &mut best);
             seen = self.prev[seen as usize];
         }
         best
@@ -608,7 +593,8 @@ fn consider(
     dist: usize,
     best: &mut (usize, usize),
 ) {
-    if dist == 0 || dist > i || dist > WINDOW || dist == best.1 {
+    // Nothing beats a match of all that is left.
+    if dist == 0 || dist > i || dist > WINDOW || dist == best.1 || best.0 >= left {
         return;
     }
     // The byte that would make this candidate better is checked first.
