@@ -18,6 +18,7 @@ import importlib.util
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -57,6 +58,28 @@ def _renderer_module(native: ModuleType) -> ModuleType:
     return module
 
 
+def _alternate(
+    paths: list[str], rounds: int, render: Callable[[int, int], bytes]
+) -> list[dict[str, Any]]:
+    """Median thread CPU and PNG bytes of ``render(side, n)`` (card ``n`` on build ``side``),
+    in chunks of ``CHUNK`` alternating between the builds, the order flipped every round."""
+    cpu: list[list[float]] = [[], []]
+    size = [0, 0]
+    n = 0
+    for rnd in range(rounds):
+        for side in (0, 1) if rnd % 2 == 0 else (1, 0):
+            for i in range(CHUNK):
+                started = time.thread_time()
+                png = render(side, n + i)
+                cpu[side].append(time.thread_time() - started)
+                size[side] = len(png)
+        n += CHUNK
+    return [
+        {"build": p, "cpu_ms": statistics.median(c) * 1000, "bytes": b}
+        for p, c, b in zip(paths, cpu, size, strict=True)
+    ]
+
+
 def run_v1(paths: list[str], rounds: int) -> list[dict[str, Any]]:
     from ogmint.rendering.native import bundled_font_dirs
     from ogmint.rendering.pipeline import render_png
@@ -71,24 +94,15 @@ def run_v1(paths: list[str], rounds: int) -> list[dict[str, Any]]:
     for r in renderers:
         for i in range(5):
             render_png(r, cards.blog, cards.spec(TITLE.format(-1 - i)), {})
-    cpu: list[list[float]] = [[], []]
-    size = [0, 0]
-    n = 0
-    for rnd in range(rounds):
-        for side in (0, 1) if rnd % 2 == 0 else (1, 0):
-            for i in range(CHUNK):
-                started = time.thread_time()
-                png = render_png(renderers[side], cards.blog, cards.spec(TITLE.format(n + i)), {})
-                cpu[side].append(time.thread_time() - started)
-                size[side] = len(png)
-        n += CHUNK
+    figures = _alternate(
+        paths,
+        rounds,
+        lambda side, n: render_png(renderers[side], cards.blog, cards.spec(TITLE.format(n)), {}),
+    )
     for r in renderers:
         r.close()
     cards.close()
-    return [
-        {"build": p, "cpu_ms": statistics.median(c) * 1000, "bytes": b}
-        for p, c, b in zip(paths, cpu, size, strict=True)
-    ]
+    return figures
 
 
 def _layers(i: int) -> tuple[str, str, str]:
@@ -109,22 +123,13 @@ def run(paths: list[str], rounds: int) -> list[dict[str, Any]]:
     for r in renderers:
         for i in range(5):
             r.render_layers(background, foreground.replace(marker, f"take {-1 - i}"), key)
-    cpu: list[list[float]] = [[], []]
-    size = [0, 0]
-    n = 0
-    for rnd in range(rounds):
-        for side in (0, 1) if rnd % 2 == 0 else (1, 0):
-            for i in range(CHUNK):
-                svg = foreground.replace(marker, f"take {n + i}")
-                started = time.thread_time()
-                png = renderers[side].render_layers(background, svg, key)
-                cpu[side].append(time.thread_time() - started)
-                size[side] = len(png)
-        n += CHUNK
-    return [
-        {"build": p, "cpu_ms": statistics.median(c) * 1000, "bytes": b}
-        for p, c, b in zip(paths, cpu, size, strict=True)
-    ]
+    return _alternate(
+        paths,
+        rounds,
+        lambda side, n: renderers[side].render_layers(
+            background, foreground.replace(marker, f"take {n}"), key
+        ),
+    )
 
 
 def main() -> None:
