@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from harness import REPO
-from native_ab import _load
+from native_ab import alternate, load_build
 from reference_card import reference_card_svg
 
 #: Renders per side, document and round.
@@ -58,25 +58,21 @@ def builds(paths: list[str], rounds: int) -> list[dict[str, Any]]:
     )
     docs = documents(fitter)
     fitter.close()
-    renderers = [_load(p).Renderer(bundled_font_dirs()) for p in paths]
-    cpu: dict[str, list[list[float]]] = {name: [[], []] for name in docs}
-    size: dict[str, list[int]] = {name: [0, 0] for name in docs}
+    renderers = [load_build(p).Renderer(bundled_font_dirs()) for p in paths]
     for r in renderers:
         for svg in docs.values():
             r.render_svg(svg)
-    for rnd in range(rounds):
-        for side in (0, 1) if rnd % 2 == 0 else (1, 0):
-            for name, svg in docs.items():
-                for _ in range(CHUNK):
-                    started = time.thread_time()
-                    png = renderers[side].render_svg(svg)
-                    cpu[name][side].append(time.thread_time() - started)
-                size[name][side] = len(png)
+    figures = {
+        name: alternate(
+            paths, rounds, lambda side, _n, svg=svg: renderers[side].render_svg(svg), CHUNK
+        )
+        for name, svg in docs.items()
+    }
     return [
         {
             "document": name,
-            "cpu_ms": [statistics.median(c) * 1000 for c in cpu[name]],
-            "bytes": size[name],
+            "cpu_ms": [f["cpu_ms"] for f in figures[name]],
+            "bytes": [f["bytes"] for f in figures[name]],
         }
         for name in docs
     ]
@@ -154,7 +150,7 @@ def main() -> None:
         )
     from ogmint.rendering.native import bundled_font_dirs
 
-    png = _load(args.b).Renderer(bundled_font_dirs()).render_svg(reference_card_svg())
+    png = load_build(args.b).Renderer(bundled_font_dirs()).render_svg(reference_card_svg())
     print()
     print("| reference card pixels | zlib level | bytes | zlib ms |")
     print("| --- | ---: | ---: | ---: |")

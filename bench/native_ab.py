@@ -29,7 +29,7 @@ TITLE = "Rendering social cards in under ten milliseconds, take {}"
 CHUNK = 15
 
 
-def _load(path: str) -> ModuleType:
+def load_build(path: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location("ogmint._native", path)
     if spec is None or spec.loader is None:
         raise SystemExit(f"cannot load {path}")
@@ -58,22 +58,22 @@ def _renderer_module(native: ModuleType) -> ModuleType:
     return module
 
 
-def _alternate(
-    paths: list[str], rounds: int, render: Callable[[int, int], bytes]
+def alternate(
+    paths: list[str], rounds: int, render: Callable[[int, int], bytes], chunk: int = CHUNK
 ) -> list[dict[str, Any]]:
     """Median thread CPU and PNG bytes of ``render(side, n)`` (card ``n`` on build ``side``),
-    in chunks of ``CHUNK`` alternating between the builds, the order flipped every round."""
+    in chunks of ``chunk`` alternating between the builds, the order flipped every round."""
     cpu: list[list[float]] = [[], []]
     size = [0, 0]
     n = 0
     for rnd in range(rounds):
         for side in (0, 1) if rnd % 2 == 0 else (1, 0):
-            for i in range(CHUNK):
+            for i in range(chunk):
                 started = time.thread_time()
                 png = render(side, n + i)
                 cpu[side].append(time.thread_time() - started)
                 size[side] = len(png)
-        n += CHUNK
+        n += chunk
     return [
         {"build": p, "cpu_ms": statistics.median(c) * 1000, "bytes": b}
         for p, c, b in zip(paths, cpu, size, strict=True)
@@ -86,7 +86,7 @@ def run_v1(paths: list[str], rounds: int) -> list[dict[str, Any]]:
 
     cards = BlogCards()
     renderers = [
-        _renderer_module(_load(p)).Renderer(
+        _renderer_module(load_build(p)).Renderer(
             bundled_font_dirs(), threads=1, queue=1, max_svg_bytes=2 << 20, max_nodes=20000
         )
         for p in paths
@@ -94,7 +94,7 @@ def run_v1(paths: list[str], rounds: int) -> list[dict[str, Any]]:
     for r in renderers:
         for i in range(5):
             render_png(r, cards.blog, cards.spec(TITLE.format(-1 - i)), {})
-    figures = _alternate(
+    figures = alternate(
         paths,
         rounds,
         lambda side, n: render_png(renderers[side], cards.blog, cards.spec(TITLE.format(n)), {}),
@@ -119,11 +119,11 @@ def run(paths: list[str], rounds: int) -> list[dict[str, Any]]:
     marker = "take 0"
     background, foreground, key = _layers(0)
     assert marker in foreground
-    renderers = [_load(p).Renderer(bundled_font_dirs()) for p in paths]
+    renderers = [load_build(p).Renderer(bundled_font_dirs()) for p in paths]
     for r in renderers:
         for i in range(5):
             r.render_layers(background, foreground.replace(marker, f"take {-1 - i}"), key)
-    return _alternate(
+    return alternate(
         paths,
         rounds,
         lambda side, n: renderers[side].render_layers(
