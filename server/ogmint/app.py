@@ -202,7 +202,11 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
                 state.limits,
                 link_ttl=settings.account_link_ttl,
                 session_ttl=settings.session_ttl,
-                sign_in=SignInLimits(settings.sign_in_limit_account, settings.sign_in_limit_ip),
+                sign_in=SignInLimits(
+                    settings.sign_in_limit_account,
+                    settings.sign_in_limit_ip,
+                    settings.password_change_limit,
+                ),
             ),
             usage=usage,
             pages=Pages(),

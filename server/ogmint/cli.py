@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from ogmint.accounts import Accounts, SignInLimits
 from ogmint.app import make_state
-from ogmint.errors import ValidationError
-from ogmint.keys import hash_key, new_key
+from ogmint.errors import TooManyError, ValidationError
+from ogmint.keys import hash_key, issue_key
 from ogmint.settings import Settings, SettingsError
 from ogmint.signed_urls import (
     SIGNATURE_PARAMS,
@@ -101,10 +101,13 @@ async def _users(args: argparse.Namespace, settings: Settings, state: State) -> 
     return 0
 
 
-async def _keys_and_plans(args: argparse.Namespace, state: KeyStore) -> int:
+async def _keys_and_plans(args: argparse.Namespace, state: KeyStore, max_keys: int) -> int:
     if args.command == "keys" and args.action == "create":
-        key_id, key = new_key()
-        await state.create_key(args.user, key_id, hash_key(key), args.plan)
+        try:
+            key_id, key = await issue_key(state, args.user, args.plan, max_keys)
+        except TooManyError as e:
+            print(f"user {args.user}: {e.message}", file=sys.stderr)
+            return 1
         record = await state.find_key(hash_key(key))
         plan = record.plan if record else args.plan
         print(f"created {key_id} for user {args.user} (plan {plan})")
@@ -182,7 +185,7 @@ async def _with_state(args: argparse.Namespace, settings: Settings) -> int:
             return await _signing_keys(args, state.signing_keys)
         if args.command == "sign-url":
             return await _sign_url(args, state.signing_keys, settings.base_url)
-        return await _keys_and_plans(args, state.keys)
+        return await _keys_and_plans(args, state.keys, settings.max_api_keys_per_user)
     finally:
         await state.close()
 

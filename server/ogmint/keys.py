@@ -1,4 +1,4 @@
-"""API key material: generation and the stored (hashed) form."""
+"""API key material: generation and the stored (hashed) form; issuing a user's keys."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import hashlib
 import re
 import secrets
 import string
+
+from ogmint.errors import TooManyError
+from ogmint.state.keys import KeyStore
 
 KEY_PREFIX = "ogm_live_"
 KEY_LENGTH = 40
@@ -39,3 +42,14 @@ def is_key_shaped(key: str) -> bool:
 def hash_key(key: str) -> str:
     """The stored form of an API key: SHA-256 hex (keys are 238-bit random, so no KDF needed)."""
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def issue_key(
+    store: KeyStore, user: str, plan: str | None, max_active: int
+) -> tuple[str, str]:
+    """A new key for ``user`` (key_id, secret key), unless the user already has ``max_active``
+    unrevoked keys (409: the CLI and the dashboard share this bound)."""
+    key_id, key = new_key()
+    if not await store.create_key(user, key_id, hash_key(key), plan, max_active):
+        raise TooManyError(f"At most {max_active} active API keys per user; revoke one first")
+    return key_id, key

@@ -11,6 +11,7 @@ from sanic import Blueprint, HTTPResponse, Request
 from ogmint.api.requests import key_holder
 from ogmint.api.responses import json
 from ogmint.errors import NotFoundError
+from ogmint.limits import redelivery_budget
 from ogmint.services import Services
 from ogmint.state.deliveries import DeliveryStatus
 from ogmint.state.keys import ApiKeyRecord
@@ -68,6 +69,8 @@ async def redeliver(request: Request, slug: str, delivery_id: str) -> HTTPRespon
     found = await svc.state.deliveries.get_delivery(delivery_id)
     if found is None or found.delivery.slug != slug or found.delivery.owner != key.user:
         raise NotFoundError("No such delivery")
+    # Each redelivery is an outbound request: the user's allowance, shared with the dashboard.
+    await redelivery_budget(svc.settings.redeliver_limit).spend(svc.state.limits, key.user)
     if not await svc.state.deliveries.redeliver(delivery_id):
         raise NotFoundError("No such delivery")
     svc.webhooks.wake()

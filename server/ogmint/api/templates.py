@@ -14,6 +14,7 @@ from sanic import Blueprint, HTTPResponse, Request
 from ogmint.api.requests import json_object, key_holder
 from ogmint.api.responses import json, png
 from ogmint.errors import FieldError, ValidationError
+from ogmint.limits import preview_budget
 from ogmint.state.templates import TemplateMeta
 from ogmint.templates import MAX_NAME, SAMPLE
 
@@ -89,8 +90,10 @@ async def delete_template(request: Request, template_id: str) -> HTTPResponse:
 
 @bp.post("/api/v2/templates/preview")
 async def preview_template(request: Request) -> HTTPResponse:
-    """The unsaved template rendered with the body's parameters: nothing stored, no quota."""
-    svc, _ = await key_holder(request)
+    """The unsaved template rendered with the body's parameters: nothing stored, no monthly
+    quota; the user's preview allowance (shared with the dashboard) instead."""
+    svc, key = await key_holder(request)
+    await preview_budget(svc.settings.preview_limit).spend(svc.state.limits, key.user)
     body = json_object(request)
     svg, _name = _upload(body, strict=False)
     params = {k: v for k, v in body.items() if k not in TEMPLATE_FIELDS}

@@ -8,7 +8,7 @@ from sanic.response import redirect
 from ogmint.api.signing_keys import MAX_ACTIVE_KEYS
 from ogmint.dashboard.auth import Visitor, field, require
 from ogmint.errors import NotFoundError, TooManyError, ValidationError
-from ogmint.keys import hash_key, new_key
+from ogmint.keys import issue_key
 from ogmint.services import Services
 from ogmint.signed_urls import new_signing_key
 from ogmint.state.keys import PLAN_QUOTAS, ApiKeyRecord
@@ -18,6 +18,7 @@ bp = Blueprint("dashboard_console")
 PASSWORD_ERRORS = {
     "current": "Current password is incorrect.",
     "password": "The new password must be 10 to 1024 characters.",
+    "attempts": "Too many attempts to change the password; try again in a few minutes.",
 }
 
 
@@ -72,8 +73,7 @@ async def settings(request: Request) -> HTTPResponse:
 async def create_key(request: Request) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await require(request)
-    key_id, key = new_key()
-    await svc.state.keys.create_key(me.user, key_id, hash_key(key), None)
+    _, key = await issue_key(svc.state.keys, me.user, None, svc.settings.max_api_keys_per_user)
     # Answered with the page itself (not a redirect) so the key is never in a URL or history.
     return await _settings_page(request, me, new_key_value=key, status=201)
 

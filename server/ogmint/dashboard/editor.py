@@ -15,7 +15,13 @@ from sanic.response import redirect
 
 from ogmint.api.responses import png
 from ogmint.dashboard.auth import Visitor, field, require
-from ogmint.errors import OgmintError, TemplateInvalidError, TemplateTooLargeError
+from ogmint.errors import (
+    OgmintError,
+    RateLimitError,
+    TemplateInvalidError,
+    TemplateTooLargeError,
+)
+from ogmint.limits import preview_budget
 from ogmint.services import Services
 from ogmint.templates import MAX_NAME, SAMPLE
 
@@ -87,8 +93,10 @@ def _form(request: Request) -> tuple[str, str | None]:
     return svg, name
 
 
-async def _preview_png(request: Request, svc: Services, svg: str) -> bytes:
-    """The unsaved template drawn with the form's sample text (as the API's preview)."""
+async def _preview_png(request: Request, svc: Services, user: str, svg: str) -> bytes:
+    """The unsaved template drawn with the form's sample text (as the API's preview), from the
+    user's preview allowance."""
+    await preview_budget(svc.settings.preview_limit).spend(svc.state.limits, user)
     params = {"template": SAMPLE.template, "title": field(request, "title", 200) or SAMPLE.title}
     spec = svc.pipeline.parse(params, strict=True)
     template = await svc.templates.check(svg)
@@ -117,7 +125,7 @@ async def save_template(request: Request) -> HTTPResponse:
     template_id = field(request, "id", 100)
     try:
         if field(request, "action", 20) == "preview":
-            image = await _preview_png(request, svc, svg)
+            image = await _preview_png(request, svc, me.user, svg)
             shown = "data:image/png;base64," + base64.b64encode(image).decode()
             return _editor(
                 request, me, template_id=template_id, name=name or "", svg=svg, preview=shown
@@ -126,8 +134,8 @@ async def save_template(request: Request) -> HTTPResponse:
             meta = await svc.templates.update(me.user, template_id, svg, name)
         else:
             meta = await svc.templates.create(me.user, svg, name)
-    except (TemplateInvalidError, TemplateTooLargeError) as e:
-        return _editor(
+    except (TemplateInvalidError, TemplateTooLargeError, RateLimitError) as e:
+        page = _editor(
             request,
             me,
             template_id=template_id,
@@ -136,6 +144,8 @@ async def save_template(request: Request) -> HTTPResponse:
             status=e.status,
             errors=problems(e),
         )
+        page.headers.update(e.headers)  # a used-up preview allowance: its Retry-After
+        return page
     return redirect(f"/dashboard/templates/{meta.id}?saved=1", status=303)
 
 
@@ -151,6 +161,6 @@ async def delete_template(request: Request, template_id: str) -> HTTPResponse:
 async def live_preview(request: Request) -> HTTPResponse:
     """The editor's live preview (JavaScript): a PNG, or the JSON error of the upload."""
     svc: Services = request.app.ctx.services
-    await require(request)
+    me = await require(request)
     svg, _ = _form(request)
-    return png(await _preview_png(request, svc, svg), {"Cache-Control": "no-store"})
+    return png(await _preview_png(request, svc, me.user, svg), {"Cache-Control": "no-store"})

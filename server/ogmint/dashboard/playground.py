@@ -10,6 +10,7 @@ from sanic import Blueprint, HTTPResponse, Request
 from ogmint.api.responses import png
 from ogmint.dashboard.auth import require
 from ogmint.errors import TemplateNotFoundError, ValidationError
+from ogmint.limits import preview_budget
 from ogmint.rendering.palettes import PALETTES
 from ogmint.services import Services
 from ogmint.signed_urls import canonical_query, decode_query, signature
@@ -93,9 +94,11 @@ async def templates(request: Request) -> HTTPResponse:
 
 @bp.get("/dashboard/preview.png")
 async def preview(request: Request) -> HTTPResponse:
-    """A picture for the signed-in user's pages: not stored, no quota (the render pool bounds it)."""
+    """A picture for the signed-in user's pages: not stored, no monthly quota; the user's
+    preview allowance (shared with the API's previews) instead."""
     svc: Services = request.app.ctx.services
     me = await require(request)
+    await preview_budget(svc.settings.preview_limit).spend(svc.state.limits, me.user)
     raw = {name: values[0] for name, values in request.args.items()}
     spec = svc.pipeline.parse(raw, strict=False)
     template = await svc.templates.resolve(me.user, spec.template)  # another user's: 404

@@ -12,6 +12,7 @@ from ogmint.dashboard.auth import require
 from ogmint.dashboard.chart import usage_chart
 from ogmint.dashboard.console import plan_of
 from ogmint.errors import NotFoundError
+from ogmint.limits import redelivery_budget
 from ogmint.services import Services
 from ogmint.state.deliveries import DeliveryStatus
 
@@ -85,8 +86,11 @@ async def redeliver(request: Request, slug: str, delivery_id: str) -> HTTPRespon
         or found.delivery.slug != slug
         or found.delivery.owner != me.user
         or not await owns_render(svc, me.user, slug)
-        or not await svc.state.deliveries.redeliver(delivery_id)
     ):
+        raise NotFoundError("No such delivery")
+    # Each redelivery is an outbound request: the user's allowance, shared with the API's.
+    await redelivery_budget(svc.settings.redeliver_limit).spend(svc.state.limits, me.user)
+    if not await svc.state.deliveries.redeliver(delivery_id):
         raise NotFoundError("No such delivery")
     svc.webhooks.wake()
     return redirect(f"/dashboard/renders#r-{slug}", status=303)

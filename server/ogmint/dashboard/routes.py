@@ -4,13 +4,33 @@ from __future__ import annotations
 
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.blueprint_group import BlueprintGroup
+from sanic.response import file
 
 from ogmint.dashboard import console, editor, playground, reference, renders, signin
 from ogmint.dashboard.auth import SECURITY_HEADERS, SignedOut, is_https, to_sign_in
 from ogmint.dashboard.pages import STATIC_DIR
+from ogmint.errors import NotFoundError
 
 assets = Blueprint("dashboard_static")
-assets.static("/dashboard/static", STATIC_DIR, name="files")
+#: The static files, by name: nothing else under the directory (or outside it) is served, and
+#: no client path ever reaches the file system.
+STATIC_FILES = {
+    "dashboard.css": "text/css; charset=utf-8",
+    "dashboard.js": "text/javascript; charset=utf-8",
+}
+
+
+@assets.get("/dashboard/static/<name:str>")
+async def static_file(request: Request, name: str) -> HTTPResponse:
+    kind = STATIC_FILES.get(name)
+    if kind is None:
+        raise NotFoundError()
+    return await file(STATIC_DIR / name, mime_type=kind, headers={"Cache-Control": "no-cache"})
+
+
+@assets.get("/dashboard/static/")
+async def static_index(request: Request) -> HTTPResponse:
+    raise NotFoundError()
 
 
 def _security_headers(request: Request, response: HTTPResponse) -> None:
