@@ -128,7 +128,7 @@ async def admin(request: Request) -> HTTPResponse:
             {
                 "account": account,
                 "plan": plan,
-                "keys": len(await _keys(svc, account.user)),
+                "active_keys": len(await _keys(svc, account.user)),
                 "used": await svc.usage.month_total(account.user),
             }
         )
