@@ -747,3 +747,59 @@ def test_dashboard_junk_through_the_edge_is_no_500(edge: tuple[Edge, Server]) ->
                 assert status in (200, 303), (path, cookie, status, body[:200])
     assert_error(request(e.url + "/dashboard/static/"), 404)
     assert_error(request(e.url + "/dashboard/static/%00"), 400)  # nginx refuses a NUL itself
+
+
+ETAG = re.compile(r'"[0-9a-f]{32}"')  # one quoted xxh3-128 of the bytes, nothing else
+
+
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_image_etag_is_one_quoted_value_on_every_path(
+    backend: str,
+    server_factory: Callable[..., Server],
+    redis_server: RedisServer,
+    s3_server: S3Server,
+    tmp_path: Path,
+) -> None:
+    env = {"OGMINT_TRUSTED_PROXIES": PROXY_ADDRESS}
+    if backend == "s3":
+        env |= {
+            **redis_server.namespace(),
+            "OGMINT_S3_BUCKET": s3_server.bucket,
+            "OGMINT_S3_ENDPOINT": s3_server.endpoint_url,
+            "OGMINT_S3_REGION": s3_server.region,
+            "OGMINT_S3_PREFIX": f"etag-{tmp_path.name}/",
+            **AWS_ENV,
+        }
+    behind = server_factory(**env, OGMINT_BEHIND_NGINX="true")
+    shared = env if backend == "s3" else {**env, "OGMINT_DATA_DIR": str(behind.data_dir)}
+    maker = server_factory(**shared)  # renders: its answers come from its memory
+    cold = server_factory(**shared)  # never saw the render: reads the stored file
+    e = start_edge(tmp_path / "nginx", [behind], s3_endpoint=s3_server.endpoint_url)
+    try:
+        headers = {"content-type": "application/json", "x-api-key": maker.create_key("etags")}
+        body = orjson.dumps({"template": "blog", "title": f"ETag on {backend}"})
+        made = request(maker.url + "/api/v2/render", "POST", headers, body)
+        assert made.status == 201, made.body
+        path = f"/i/{made.json()['slug']}"
+        answers = {
+            "memory": request(maker.url + path),
+            "memory HEAD": request(maker.url + path, "HEAD"),
+            "storage": request(cold.url + path),
+            "storage HEAD": request(cold.url + path, "HEAD"),
+            "x-accel": request(behind.url + path),
+            "edge miss": request(e.url + path),
+            "edge hit": request(e.url + path),
+        }
+        assert answers["edge hit"].headers["x-cache-status"] == "HIT"
+        etags = {name: reply.headers["etag"] for name, reply in answers.items()}
+        assert all(ETAG.fullmatch(tag) for tag in etags.values()), etags
+        assert len(set(etags.values())) == 1, etags
+        etag = etags["memory"]
+        for url in (maker.url, cold.url, behind.url, e.url):
+            for sent in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+                again = request(url + path, headers={"If-None-Match": sent})
+                assert (again.status, again.headers["etag"]) == (304, etag), (url, sent)
+            other = request(url + path, headers={"If-None-Match": '"other"'})
+            assert other.status == 200, url
+    finally:
+        e.stop()
