@@ -38,6 +38,7 @@ async def _settings_page(
     new_key_value: str = "",
     status: int = 200,
     new_signing: tuple[str, str] | None = None,
+    key_error: str = "",
 ) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     plan = await plan_of(svc, me.user)
@@ -49,6 +50,7 @@ async def _settings_page(
         visitor=me,
         keys=await _keys(svc, me.user),
         new_key=new_key_value,
+        key_error=key_error,
         signing_keys=await svc.state.signing_keys.list_signing_keys(me.user),
         new_signing=new_signing,
         plan=plan,
@@ -73,7 +75,10 @@ async def settings(request: Request) -> HTTPResponse:
 async def create_key(request: Request) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await require(request)
-    _, key = await issue_key(svc.state.keys, me.user, None, svc.settings.max_api_keys_per_user)
+    try:
+        _, key = await issue_key(svc.state.keys, me.user, None, svc.settings.max_api_keys_per_user)
+    except TooManyError as e:
+        return await _settings_page(request, me, status=e.status, key_error=e.message)
     # Answered with the page itself (not a redirect) so the key is never in a URL or history.
     return await _settings_page(request, me, new_key_value=key, status=201)
 
