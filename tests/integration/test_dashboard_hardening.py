@@ -134,6 +134,9 @@ def test_static_files_are_served(srv: Server) -> None:
         assert reply.status == 200
         assert reply.headers["content-type"].startswith(kind)
         assert reply.headers["x-content-type-options"] == "nosniff"
+        assert request(f"{srv.url}/dashboard/static/{name}", "HEAD").status == 200
+        since = {"If-Modified-Since": reply.headers["last-modified"]}
+        assert request(f"{srv.url}/dashboard/static/{name}", headers=since).status == 304
 
 
 # -- CSRF on every POST the router has ----------------------------------------------------------

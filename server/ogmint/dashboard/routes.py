@@ -20,12 +20,14 @@ STATIC_FILES = {
 }
 
 
-@assets.get("/dashboard/static/<name:str>")
+@assets.route("/dashboard/static/<name:str>", methods=["GET", "HEAD"])  # type: ignore[untyped-decorator]
 async def static_file(request: Request, name: str) -> HTTPResponse:
     kind = STATIC_FILES.get(name)
     if kind is None:
         raise NotFoundError()
-    return await file(STATIC_DIR / name, mime_type=kind, headers={"Cache-Control": "no-cache"})
+    # Sanic's default is "no-cache" with Last-Modified: revalidated on every use (304), so a
+    # new version is seen at once.
+    return await file(STATIC_DIR / name, request_headers=request.headers, mime_type=kind)
 
 
 @assets.get("/dashboard/static/")
