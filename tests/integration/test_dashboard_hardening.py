@@ -266,7 +266,10 @@ def test_redeliveries_are_bounded_across_api_and_dashboard(srv: Server) -> None:
     c.get("/dashboard/renders")
     refused = assert_error(by_api(), 429)
     assert "Redelivery limit of 3 per hour" in refused["error"]
-    assert_error(c.post(page), 429)
+    over = c.post(page)
+    assert over.status == 429
+    assert int(over.headers["retry-after"]) > 0
+    assert 'role="alert">Redelivery limit of 3 per hour reached' in over.body.decode()
 
 
 # -- API keys per user --------------------------------------------------------------------------

@@ -8,10 +8,10 @@ from markupsafe import Markup
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
-from ogmint.dashboard.auth import require
+from ogmint.dashboard.auth import Visitor, require
 from ogmint.dashboard.chart import usage_chart
 from ogmint.dashboard.console import plan_of
-from ogmint.errors import NotFoundError
+from ogmint.errors import NotFoundError, RateLimitError
 from ogmint.limits import redelivery_budget
 from ogmint.services import Services
 from ogmint.state.deliveries import DeliveryStatus
@@ -57,8 +57,13 @@ async def usage(request: Request) -> HTTPResponse:
 
 @bp.get("/dashboard/renders")
 async def renders(request: Request) -> HTTPResponse:
+    return await _renders_page(request, await require(request))
+
+
+async def _renders_page(
+    request: Request, me: Visitor, status: int = 200, error: str = ""
+) -> HTTPResponse:
     svc: Services = request.app.ctx.services
-    me = await require(request)
     try:
         n = min(max(int(str(request.args.get("n", PAGE))), 1), svc.settings.recent_renders_kept)
     except ValueError:
@@ -68,7 +73,9 @@ async def renders(request: Request) -> HTTPResponse:
     found = await asyncio.gather(*(_deliveries(svc, me.user, s) for s in slugs))
     return svc.pages.html(
         "renders.html",
+        status,
         visitor=me,
+        error=error,
         renders=recent,
         deliveries=dict(zip(slugs, found, strict=True)),
         base_url=svc.settings.base_url,
@@ -89,7 +96,12 @@ async def redeliver(request: Request, slug: str, delivery_id: str) -> HTTPRespon
     ):
         raise NotFoundError("No such delivery")
     # Each redelivery is an outbound request: the user's allowance, shared with the API's.
-    await redelivery_budget(svc.settings.redeliver_limit).spend(svc.state.limits, me.user)
+    try:
+        await redelivery_budget(svc.settings.redeliver_limit).spend(svc.state.limits, me.user)
+    except RateLimitError as e:
+        page = await _renders_page(request, me, e.status, e.message)
+        page.headers.update(e.headers)
+        return page
     if not await svc.state.deliveries.redeliver(delivery_id):
         raise NotFoundError("No such delivery")
     svc.webhooks.wake()

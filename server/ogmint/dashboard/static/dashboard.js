@@ -43,6 +43,15 @@ function livePlayground(form) {
   if (!image) return;
   let timer = 0;
   let url = "";
+  // The page's own picture failed (a used-up preview allowance, say): ask once why. It may
+  // have failed before this script ran.
+  const explain = async () => {
+    if (!status || image.src.startsWith("blob:")) return;
+    const answer = await fetch(image.src).catch(() => null);
+    if (answer) url = await showPreview(answer, image, status, url);
+  };
+  if (image.complete && !image.naturalWidth) explain();
+  else image.addEventListener("error", explain, { once: true });
   form.addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(async () => {
