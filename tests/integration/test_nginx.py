@@ -606,6 +606,7 @@ def test_errors_nginx_answers_itself_are_json(edge: tuple[Edge, Server], slug: s
         (b"GET /?" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n" + close, 414),
         (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n" + close, 431),
         (b"POST /api/v2/render HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n" + close, 413),
+        (b"TRACE / HTTP/1.1\r\nHost: x\r\n" + close, 405),
     ]
     for raw, expected in cases:
         _json_error(*_raw(e.port, raw), expected)
