@@ -11,12 +11,15 @@ from sanic import Request, Sanic
 from sanic.config import Config
 from sanic.response import BaseHTTPResponse
 
-from ogmint.accounts import Accounts, SignInLimits
 from ogmint.api import deliveries, images, meta, signing_keys, templates, v1, v2
 from ogmint.api.caller import KeyDirectory, TrustedProxies
 from ogmint.api.signed import SigningKeyDirectory
 from ogmint.dashboard.pages import Pages
 from ogmint.dashboard.routes import blueprints as dashboard_blueprints
+from ogmint.domain.accounts import Accounts, SignInLimits
+from ogmint.domain.renders import RenderService
+from ogmint.domain.templates import CustomTemplates, CustomTemplateSettings
+from ogmint.domain.usage import Usage
 from ogmint.errors import make_error_handler
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
@@ -24,7 +27,6 @@ from ogmint.rendering.images import ImageFetcher
 from ogmint.rendering.native import Renderer, bundled_font_dirs
 from ogmint.rendering.pipeline import RenderPipeline
 from ogmint.rendering.template import TemplateLimits, load_directory
-from ogmint.renders import RenderService
 from ogmint.services import Services
 from ogmint.settings import Settings
 from ogmint.state.sqlite import sqlite_state
@@ -32,8 +34,6 @@ from ogmint.state.store import State
 from ogmint.state.usage import Retention
 from ogmint.storage.base import BlobStorage
 from ogmint.storage.local import LocalStorage
-from ogmint.templates import CustomTemplates, CustomTemplateSettings
-from ogmint.usage import Usage
 from ogmint.webhooks.queue import RetryPolicy
 from ogmint.webhooks.worker import DeliveryWorker
 

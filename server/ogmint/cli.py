@@ -9,8 +9,8 @@ import sys
 import time
 from collections.abc import Sequence
 
-from ogmint.accounts import Accounts, SignInLimits
 from ogmint.app import make_state
+from ogmint.domain.accounts import Accounts, SignInLimits
 from ogmint.errors import ValidationError
 from ogmint.keys import hash_key, new_key
 from ogmint.settings import Settings, SettingsError

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ogmint.accounts import Accounts
 from ogmint.api.caller import KeyDirectory, TrustedProxies
 from ogmint.api.signed import SigningKeyDirectory
 from ogmint.dashboard.pages import Pages
+from ogmint.domain.accounts import Accounts
+from ogmint.domain.renders import RenderService
+from ogmint.domain.templates import CustomTemplates
+from ogmint.domain.usage import Usage
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.rendering.native import Renderer
 from ogmint.rendering.pipeline import RenderPipeline
-from ogmint.renders import RenderService
 from ogmint.settings import Settings
 from ogmint.state.store import State
 from ogmint.storage.base import BlobStorage
-from ogmint.templates import CustomTemplates
-from ogmint.usage import Usage
 from ogmint.webhooks.worker import DeliveryWorker
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from ogmint.domain.templates import CustomTemplates, CustomTemplateSettings
 from ogmint.errors import TemplateInvalidError, TemplateLimitError, TemplateNotFoundError
 from ogmint.rendering.native import Renderer
 from ogmint.rendering.template import TemplateLimits, load_directory
 from ogmint.state.sqlite import sqlite_state
-from ogmint.templates import CustomTemplates, CustomTemplateSettings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.responses import not_modified
+from ogmint.domain.limits import take_image
 from ogmint.errors import NotFoundError
-from ogmint.limits import take_image
 from ogmint.services import Services
 
 bp = Blueprint("images")

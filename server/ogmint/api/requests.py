@@ -7,8 +7,8 @@ from typing import Any
 import orjson
 from sanic import Request
 
+from ogmint.domain.limits import take_burst
 from ogmint.errors import BadJSONError, UnauthorizedError
-from ogmint.limits import take_burst
 from ogmint.services import Services
 from ogmint.state.keys import ApiKeyRecord
 

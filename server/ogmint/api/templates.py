@@ -13,9 +13,9 @@ from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.requests import json_object, key_holder
 from ogmint.api.responses import json, png
+from ogmint.domain.templates import MAX_NAME, SAMPLE
 from ogmint.errors import FieldError, ValidationError
 from ogmint.state.templates import TemplateMeta
-from ogmint.templates import MAX_NAME, SAMPLE
 
 bp = Blueprint("templates")
 

@@ -7,8 +7,8 @@ from functools import partial
 from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.responses import not_modified, png
+from ogmint.domain.limits import quota_refusal, refusal, take_burst
 from ogmint.errors import FetchError, OgmintError
-from ogmint.limits import quota_refusal, refusal, take_burst
 from ogmint.services import Services
 
 bp = Blueprint("v1")

@@ -14,13 +14,13 @@ from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.requests import json_object, key_required
 from ogmint.api.responses import json
+from ogmint.domain.limits import take_burst
 from ogmint.errors import (
     FieldError,
     OgmintError,
     PayloadTooLargeError,
     ValidationError,
 )
-from ogmint.limits import take_burst
 from ogmint.rendering.params import RenderSpec
 from ogmint.services import Services
 from ogmint.webhooks.payload import MAX_DEPTH, NotRepresentable, js_json, shape

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
-from ogmint.accounts import SignInFailed
 from ogmint.dashboard.auth import (
     FORM_COOKIE,
     SESSION_COOKIE,
@@ -17,6 +16,7 @@ from ogmint.dashboard.auth import (
     set_cookie,
     visitor,
 )
+from ogmint.domain.accounts import SignInFailed
 from ogmint.errors import RateLimitError, ValidationError
 from ogmint.services import Services
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from ogmint.domain.renders import now_iso
 from ogmint.errors import (
     FieldError,
     TemplateInvalidError,
@@ -35,7 +36,6 @@ from ogmint.rendering.template import (
     TemplateTooLarge,
     compile_template,
 )
-from ogmint.renders import now_iso
 from ogmint.state.templates import TemplateMeta, TemplateStore
 
 ID_LENGTH = 16

@@ -16,9 +16,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
 
+from ogmint.domain.limits import BURST_CAPACITY, BURST_RATE, burst_refusal, quota_refusal
+from ogmint.domain.usage import Usage
 from ogmint.errors import UnavailableError
 from ogmint.keys import random_base62
-from ogmint.limits import BURST_CAPACITY, BURST_RATE, burst_refusal, quota_refusal
 from ogmint.rendering.params import RenderSpec
 from ogmint.rendering.pipeline import RenderPipeline
 from ogmint.rendering.template import Template
@@ -29,7 +30,6 @@ from ogmint.state.renders import RenderRecord
 from ogmint.state.store import State
 from ogmint.state.usage import Kind, Tracking
 from ogmint.storage.base import BlobStorage
-from ogmint.usage import Usage
 
 SLUG_LENGTH = 8
 #: How long a claim protects an in-progress render before another server may take over. Short,
