@@ -30,8 +30,8 @@ from pathlib import Path
 import orjson
 
 from harness import PYTHON, REPO, Processes, free_port, http, start_redis
+from ogmint.domain.keys import hash_key, new_key
 from ogmint.domain.templates import SAMPLE
-from ogmint.keys import hash_key, new_key
 from ogmint.rendering.native import Renderer, bundled_font_dirs
 from ogmint.rendering.template import compile_template
 from ogmint.state.redis import redis_state

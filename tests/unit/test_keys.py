@@ -6,7 +6,8 @@ import re
 import string
 from collections import Counter
 
-from ogmint.keys import KEY_PREFIX, hash_key, new_key, random_base62
+from ogmint.domain.keys import KEY_PREFIX, hash_key, new_key
+from ogmint.ids import random_base62
 
 BASE62 = string.digits + string.ascii_letters
 

@@ -89,10 +89,8 @@ def _form(request: Request) -> tuple[str, str | None]:
 
 async def _preview_png(request: Request, svc: Services, svg: str) -> bytes:
     """The unsaved template drawn with the form's sample text (as the API's preview)."""
-    params = {"template": SAMPLE.template, "title": field(request, "title", 200) or SAMPLE.title}
-    spec = svc.pipeline.parse(params, strict=True)
-    template = await svc.templates.check(svg)
-    return await svc.pipeline.render(spec, template, api="preview")
+    params = {"title": field(request, "title", 200) or SAMPLE.title}
+    return await svc.renders.preview_upload(svg, params, api="preview")
 
 
 @bp.get("/dashboard/templates/new")

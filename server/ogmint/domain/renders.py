@@ -1,9 +1,10 @@
-"""V2 renders: dedup, quota, render, durable store, record — in that order (SPEC §3, §6).
+"""Renders (SPEC §2, §3, §6): V1 images made on request, V2 renders stored behind a slug, and
+previews — with the limits, tracking and refunds that come with each.
 
-The image is stored before the render is recorded, so a crash in between leaves at most an
-orphaned file, never a slug pointing at nothing. Identical concurrent requests, on any number
-of app servers, are serialised by a claim in the shared state: one renders, the others wait
-for its record.
+V2: dedup, quota, render, durable store, record — in that order. The image is stored before the
+render is recorded, so a crash in between leaves at most an orphaned file, never a slug pointing
+at nothing. Identical concurrent requests, on any number of app servers, are serialised by a
+claim in the shared state: one renders, the others wait for its record.
 """
 
 from __future__ import annotations
@@ -11,15 +12,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
-from ogmint.domain.limits import BURST_CAPACITY, BURST_RATE, burst_refusal, quota_refusal
+from ogmint.cache import BoundedCache
+from ogmint.clock import iso
+from ogmint.domain.gallery import KNOWN_RENDERS, SLUG_LENGTH, Gallery, storage_key
+from ogmint.domain.json_body import json_object
+from ogmint.domain.limits import Limits, burst_refusal, quota_refusal
+from ogmint.domain.plans import Plans
+from ogmint.domain.templates import SAMPLE, TemplateCatalogue
 from ogmint.domain.usage import Usage
-from ogmint.errors import UnavailableError
-from ogmint.keys import random_base62
+from ogmint.domain.webhooks import WEBHOOK_FIELDS, Webhooks, webhook_ask
+from ogmint.errors import FetchError, OgmintError, UnavailableError
+from ogmint.ids import random_base62
+from ogmint.metrics import Api
 from ogmint.rendering.params import RenderSpec
 from ogmint.rendering.pipeline import RenderPipeline
 from ogmint.rendering.template import Template
@@ -29,74 +39,162 @@ from ogmint.state.limits import LimitStatus
 from ogmint.state.renders import RenderRecord
 from ogmint.state.store import State
 from ogmint.state.usage import Kind, Tracking
-from ogmint.storage.base import BlobStorage
 
-SLUG_LENGTH = 8
 #: How long a claim protects an in-progress render before another server may take over. Short,
 #: and refreshed while rendering: the claim of a server that died frees within this.
 CLAIM_TTL = 5.0
 SLUG_ATTEMPTS = 5
-#: Finished renders remembered per worker (dedup hits, /i/ lookups behind nginx).
-KNOWN_RENDERS = 50_000
 
 
-def storage_key(slug: str, at: datetime) -> str:
-    """Where a render made at ``at`` (UTC) is stored: one directory per minute, so concurrent
-    renders touch one directory, and the local storage's commit rounds few directory blocks."""
-    return f"images/{at:%Y-%m-%d/%H%M}/{slug}.png"
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A V1 request's card, known before rendering: what to draw and its ETag."""
+
+    spec: RenderSpec
+    template: Template
+    etag: str
 
 
-def iso(at: datetime) -> str:
-    """UTC ISO-8601 with milliseconds, e.g. 2025-03-08T00:00:00.000Z."""
-    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+@dataclass(frozen=True, slots=True)
+class Created:
+    """A V2 render: its record, whether this request made it, the limit status for the
+    headers, and whether a webhook delivery was queued with it."""
+
+    record: RenderRecord
+    created: bool
+    status: LimitStatus
+    dispatched: bool
 
 
-def now_iso() -> str:
-    return iso(datetime.now(UTC))
-
-
-class RenderService:
-    """Creates renders for API keys and serves stored images."""
+class Renders:
+    """Makes cards: V1 images, stored V2 renders, previews."""
 
     def __init__(
         self,
         pipeline: RenderPipeline,
+        templates: TemplateCatalogue,
         state: State,
-        storage: BlobStorage,
+        gallery: Gallery,
         usage: Usage,
+        limits: Limits,
+        plans: Plans,
+        webhooks: Webhooks,
         *,
         dedup_wait: float,
-        quotas: Mapping[str, int],
-        image_cache_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self._pipeline = pipeline
+        self._templates = templates
         self._state = state
-        self._storage = storage
+        self._gallery = gallery
         self._usage = usage
+        self._limits = limits
+        self._plans = plans
+        self._webhooks = webhooks
         self._dedup_wait = dedup_wait
-        self._quotas = dict(quotas)
-        self._images = _ImageCache(image_cache_bytes)
-        self._records: OrderedDict[str, RenderRecord] = OrderedDict()
         # (scope, dedup key) → record: a finished render never changes, so dedup hits are
         # answered without a state round trip once this worker has seen them.
-        self._known: OrderedDict[tuple[str, str], RenderRecord] = OrderedDict()
+        self._known: BoundedCache[tuple[str, str], RenderRecord] = BoundedCache(KNOWN_RENDERS)
 
-    async def create(
+    def parse(self, raw: Mapping[str, object], *, strict: bool) -> RenderSpec:
+        """Validates raw parameters into a spec (400 naming every bad field)."""
+        return self._pipeline.parse(raw, strict=strict, template_exists=self._templates.exists)
+
+    # -- V1 -------------------------------------------------------------------------------------
+    async def card(self, user: str | None, raw: Mapping[str, object]) -> Card:
+        """The card a V1 request asks for (unknown names are ignored). A custom template is its
+        owner's: anonymous callers get the same 404 as for unknown ids."""
+        spec = self.parse(raw, strict=False)
+        template = await self._templates.resolve(user, spec.template)
+        return Card(spec, template, self._pipeline.etag(spec, template))
+
+    async def image(
+        self, card: Card, key: ApiKeyRecord | None, *, subject: str, signed: bool
+    ) -> tuple[bytes, LimitStatus]:
+        """Renders a V1 card, charged to ``key``'s user (its quota) or, without a key, to the
+        anonymous daily limit of ``subject``; the PNG and the limit status for the headers.
+
+        Only a successful render is charged. A fetch that fails still made the server work:
+        anonymous callers pay for it, or failing image bombs would be free (SPEC §7); key
+        holders' errors stay free and are listed as the failures they were.
+        """
+        spec = card.spec
+        tracked: Tracking | None = None
+        refund: Callable[[], Awaitable[None]]
+        if key is None:
+            status = await self._limits.take_daily(subject)
+            refund = partial(self._limits.refund_daily, subject)
+        else:
+            if not signed:  # crawler fan-out on a signed URL must not trip the burst limit
+                await self._limits.take_burst(key)
+            # Counted for the key's user and tracked for the dashboard in one step.
+            tracked = self._usage.tracking(key.user, "v1", spec.template, spec.title, 200)
+            quota = self._plans.quota(key.plan)
+            status = await self._state.atomic.charge_quota(key.user, quota, tracked)
+            if not status.allowed:
+                raise quota_refusal(key, status)
+            refund = partial(self._limits.refund_quota, key.user)
+        try:
+            image = await self._pipeline.render(spec, card.template, api="v1")
+        except FetchError as e:
+            if tracked is not None:
+                await refund()
+                await self._usage.fail(tracked, e.status)
+            raise
+        except BaseException as e:
+            await refund()
+            if tracked is not None:
+                await self._usage.fail(tracked, e.status if isinstance(e, OgmintError) else 500)
+            raise
+        return image, status
+
+    # -- V2 -------------------------------------------------------------------------------------
+    async def create(self, key: ApiKeyRecord, body: bytes) -> Created:
+        """The V2 render a request body (a JSON object) asks for, stored (SPEC §3).
+
+        Every request takes one burst token (429 when none is left), refused ones too; a new
+        render is charged to the monthly quota (429 when used up). With ``webhookUrl``, a new
+        render also queues its ``render.completed`` delivery, atomically with its record; dedup
+        hits queue nothing.
+        """
+        try:
+            fields = json_object(body)
+            ask = webhook_ask(fields, body)
+            spec = self.parse(
+                {k: v for k, v in fields.items() if k not in WEBHOOK_FIELDS}, strict=True
+            )
+            template = await self._templates.resolve(key.user, spec.template)
+        except OgmintError:
+            await self._limits.take_burst(key)  # refused requests count too; a 429 comes first
+            raise
+        webhook = None
+        burst = None
+        if ask is not None:
+            # The token first: the address check resolves a name, which a client out of tokens
+            # must not be able to make us do.
+            burst = await self._limits.take_burst(key)
+            webhook = await self._webhooks.admit(key.user, ask)
+        # Without a token taken yet, it is taken with the dedup lookup, quota and claim at once.
+        record, created, status = await self._stored(key, spec, template, webhook, burst)
+        dispatched = created and webhook is not None
+        if dispatched:
+            self._webhooks.wake()
+        return Created(record, created, status, dispatched)
+
+    async def _stored(
         self,
         key: ApiKeyRecord,
         spec: RenderSpec,
         template: Template,
-        webhook: Callable[[RenderRecord], Delivery] | None = None,
-        burst: LimitStatus | None = None,
+        webhook: Callable[[RenderRecord], Delivery] | None,
+        burst: LimitStatus | None,
     ) -> tuple[RenderRecord, bool, LimitStatus]:
         """The render for ``spec``: (record, newly created, the limit status for headers).
 
-        Takes the request's burst token unless the caller already did (``burst``; 429 when
-        none is left) and charges the monthly quota for a new render only (429 when used up). ``webhook`` builds the delivery queued with a
-        new render, in the same atomic step that records it; dedup hits queue nothing (SPEC §3).
+        Takes the request's burst token unless the caller already did (``burst``).
         """
         scope = key.key_id  # SPEC §3: dedup is per API key
         dedup = spec.digest(template.digest)  # a template's new version is a new dedup key
+        rate, capacity = self._limits.burst
         known = self._known.get((scope, dedup))
         if known is not None:
             # Answered from this worker's memory: tracked with the burst token when one is
@@ -105,12 +203,12 @@ class RenderService:
             if burst is not None:
                 await self._usage.track(hit)
                 return known, False, burst
-            taken = await self._state.atomic.take_token(key.user, BURST_RATE, BURST_CAPACITY, hit)
+            taken = await self._state.atomic.take_token(key.user, rate, capacity, hit)
             if not taken.allowed:
                 raise burst_refusal(taken)
             return known, False, taken
         deadline = time.monotonic() + self._dedup_wait
-        quota = self._quotas.get(key.plan, 0)
+        quota = self._plans.quota(key.plan)
         # Burst token, dedup lookup, quota and claim in one round trip; while another request
         # renders the same card, poll (without taking more tokens) until it is recorded.
         admit = partial(
@@ -123,7 +221,7 @@ class RenderService:
             track=self._tracking(key, spec, "dedup"),  # if it is a dedup hit
         )
         if burst is None:
-            admission = await admit(burst=(BURST_RATE, BURST_CAPACITY))
+            admission = await admit(burst=(rate, capacity))
             burst = admission.burst
             assert burst is not None  # a token was asked for
             if not burst.allowed:
@@ -148,7 +246,7 @@ class RenderService:
                     key, scope, dedup, spec, template, webhook
                 )
             except BaseException:
-                await self._state.limits.refund_quota(key.user)  # errors are free
+                await self._limits.refund_quota(key.user)  # errors are free
                 raise
         except BaseException:
             await self._state.renders.release_claim(scope, dedup)
@@ -156,7 +254,7 @@ class RenderService:
         finally:
             keeper.cancel()
         if not created:
-            await self._state.limits.refund_quota(key.user)
+            await self._limits.refund_quota(key.user)
         return record, created, charged
 
     async def _keep_claim(self, scope: str, dedup: str) -> None:
@@ -173,9 +271,7 @@ class RenderService:
         return self._usage.tracking(key.user, kind, spec.template, spec.title, status, slug)
 
     def _remember(self, record: RenderRecord) -> None:
-        self._known[(record.user, record.dedup_key)] = record
-        if len(self._known) > KNOWN_RENDERS:
-            self._known.popitem(last=False)
+        self._known.put((record.user, record.dedup_key), record)
 
     async def _render_and_store(
         self,
@@ -191,7 +287,7 @@ class RenderService:
             slug = random_base62(SLUG_LENGTH)
             at = datetime.now(UTC)
             path = storage_key(slug, at)
-            stored = await self._storage.put(path, png)
+            stored = await self._gallery.store(path, png)
             record = RenderRecord(
                 slug=slug,
                 user=scope,
@@ -205,70 +301,30 @@ class RenderService:
             delivery = webhook(record) if webhook is not None else None
             tracked = self._tracking(key, spec, "v2", slug)
             if await self._state.atomic.save_render(record, delivery, tracked):
-                self._images.put(slug, png, record)
+                self._gallery.remember(record, png)
                 self._remember(record)
                 return record, True
             # Slug taken (by anyone) or, after a lost claim, this render recorded by another
             # server: drop our copy, then reuse theirs or try a fresh slug.
-            await self._storage.delete(path)
+            await self._gallery.discard(path)
             existing = await self._state.renders.find_render(scope, dedup)
             if existing is not None:
                 return existing, False
         raise UnavailableError("Could not allocate a unique slug, retry", retry_after=1)
 
-    async def record(self, slug: str) -> RenderRecord | None:
-        """The render behind a slug, without reading the image (immutable, so remembered)."""
-        if len(slug) != SLUG_LENGTH or not slug.isascii() or not slug.isalnum():
-            return None
-        record = self._records.get(slug)
-        if record is not None:
-            self._records.move_to_end(slug)
-            return record
-        record = await self._state.renders.get_render(slug)
-        if record is not None:
-            self._records[slug] = record
-            if len(self._records) > KNOWN_RENDERS:
-                self._records.popitem(last=False)
-        return record
+    # -- previews -------------------------------------------------------------------------------
+    async def preview(self, user: str, raw: Mapping[str, object]) -> bytes:
+        """A card for the user's dashboard pages: not stored, no quota (the render pool bounds
+        it); another user's template is a 404."""
+        spec = self.parse(raw, strict=False)
+        template = await self._templates.resolve(user, spec.template)
+        return await self._pipeline.render(spec, template, api="preview")
 
-    async def image(self, slug: str) -> tuple[RenderRecord, bytes] | None:
-        """The stored PNG behind a slug (immutable, so cached in memory by slug)."""
-        cached = self._images.get(slug)
-        if cached is not None:
-            return cached
-        record = await self.record(slug)
-        if record is None:
-            return None
-        data = await self._storage.get(record.storage_key)
-        if data is None:
-            return None
-        self._images.put(slug, data, record)
-        return record, data
-
-
-class _ImageCache:
-    """A byte-bounded LRU of immutable images by slug."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self._max = max_bytes
-        self._size = 0
-        self._items: OrderedDict[str, tuple[RenderRecord | None, bytes]] = OrderedDict()
-
-    def get(self, slug: str) -> tuple[RenderRecord, bytes] | None:
-        item = self._items.get(slug)
-        if item is None or item[0] is None:
-            return None
-        self._items.move_to_end(slug)
-        return item[0], item[1]
-
-    def put(self, slug: str, data: bytes, record: RenderRecord | None = None) -> None:
-        if len(data) > self._max:
-            return
-        old = self._items.pop(slug, None)
-        if old is not None:
-            self._size -= len(old[1])
-        self._items[slug] = (record, data)
-        self._size += len(data)
-        while self._size > self._max:
-            _, (_, evicted) = self._items.popitem(last=False)
-            self._size -= len(evicted)
+    async def preview_upload(self, svg: str, params: dict[str, Any], *, api: Api) -> bytes:
+        """An unsaved template (checked as an upload is) drawn with ``params`` (the sample
+        card's template and title unless given): nothing stored, no quota."""
+        params.setdefault("template", SAMPLE.template)
+        params.setdefault("title", SAMPLE.title)
+        spec = self.parse(params, strict=True)
+        template = await self._templates.check(svg)
+        return await self._pipeline.render(spec, template, api=api)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ogmint.errors import ValidationError
-from ogmint.keys import random_base62
+from ogmint.ids import random_base62
 from ogmint.net import AddressPolicy, OutboundError, parse_target
 from ogmint.state.deliveries import DELIVERED, FAILED, PENDING, Delivery
 from ogmint.state.renders import RenderRecord

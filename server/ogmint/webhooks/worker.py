@@ -14,8 +14,8 @@ import logging
 import os
 import time
 
-from ogmint.domain.renders import now_iso
-from ogmint.keys import random_base62
+from ogmint.clock import now_iso
+from ogmint.ids import random_base62
 from ogmint.metrics import Metrics
 from ogmint.net import GuardedClient, OutboundError
 from ogmint.state.base import StateUnavailable
