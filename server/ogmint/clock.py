@@ -18,3 +18,8 @@ def now_iso() -> str:
 def unix_iso(seconds: float) -> str:
     """A Unix time as :func:`iso` writes it."""
     return iso(datetime.fromtimestamp(seconds, UTC))
+
+
+def ms_iso(ms: int) -> str:
+    """A Unix time in whole milliseconds (Redis ``TIME``) as :func:`iso` writes it, exactly."""
+    return iso(datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=ms % 1000 * 1000))

@@ -36,7 +36,7 @@ class Gallery:
         self._storage = storage
         self._records: BoundedCache[str, RenderRecord] = BoundedCache(KNOWN_RENDERS)
         self._images: BoundedCache[str, tuple[RenderRecord, bytes]] = BoundedCache(
-            KNOWN_RENDERS, max_weight=image_cache_bytes, weigh=_image_bytes
+            None, max_weight=image_cache_bytes, weigh=_image_bytes
         )
 
     async def store(self, path: str, png: bytes) -> StoredObject:

@@ -7,7 +7,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from ogmint.cache import BoundedCache
+from ogmint.cache import Remembered
 from ogmint.domain.plans import Plans
 from ogmint.errors import NotFoundError, UnauthorizedError
 from ogmint.ids import new_id, random_base62
@@ -56,24 +56,11 @@ class ApiKeys:
     def __init__(self, store: KeyStore, plans: Plans, ttl: float) -> None:
         self._store = store
         self._plans = plans
-        self._ttl = ttl
-        # (record,): an unknown key is remembered as (None,)
-        self._cache: BoundedCache[str, tuple[ApiKeyRecord | None]] = BoundedCache(
-            CACHED_KEYS, ttl=ttl
-        )
+        self._find = Remembered(store.find_key, ttl, CACHED_KEYS)
 
     @property
     def plans(self) -> Plans:
         return self._plans
-
-    async def _find(self, digest: str) -> ApiKeyRecord | None:
-        hit = self._cache.get(digest)
-        if hit is not None:
-            return hit[0]
-        record = await self._store.find_key(digest)
-        if self._ttl > 0:
-            self._cache.put(digest, (record,))
-        return record
 
     async def authenticate(self, key: str | None) -> ApiKeyRecord | None:
         """The record of the key a caller sent; None when none was sent; 401 for an unknown or
@@ -119,7 +106,7 @@ class ApiKeys:
         if key_id not in mine:
             raise NotFoundError("No such key")
         await self._store.revoke_key(key_id)
-        self._cache.pop(mine[key_id].key_hash)
+        self._find.forget(mine[key_id].key_hash)
 
     async def plan_of(self, user: str) -> str:
         """The user's plan (users without a key yet are on ``free``)."""

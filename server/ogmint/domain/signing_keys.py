@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from ogmint.cache import BoundedCache
+from ogmint.cache import Remembered
 from ogmint.errors import NotFoundError, SignatureInvalidError, TooManyError, ValidationError
 from ogmint.signed_urls import (
     SIGNATURE_PARAMS,
@@ -52,20 +52,7 @@ class SigningKeys:
 
     def __init__(self, store: SigningKeyStore, ttl: float) -> None:
         self._store = store
-        self._ttl = ttl
-        # (record,): an unknown kid is remembered as (None,)
-        self._cache: BoundedCache[str, tuple[SigningKeyRecord | None]] = BoundedCache(
-            CACHED_KEYS, ttl=ttl
-        )
-
-    async def _find(self, kid: str) -> SigningKeyRecord | None:
-        hit = self._cache.get(kid)
-        if hit is not None:
-            return hit[0]
-        record = await self._store.find_signing_key(kid)
-        if self._ttl > 0:
-            self._cache.put(kid, (record,))
-        return record
+        self._find = Remembered(store.find_signing_key, ttl, CACHED_KEYS)
 
     async def check(self, query: str, longest_max_age: int) -> SignedRequest | None:
         """None for an unsigned query; the verified request; else 400 (repeated parameter,
@@ -105,7 +92,7 @@ class SigningKeys:
         """Revokes one of ``user``'s active keys; False if it is not one."""
         if not await self._store.revoke_signing_key(user, kid):
             return False
-        self._cache.pop(kid)
+        self._find.forget(kid)
         return True
 
     async def sign(self, kid: str, query: str, expires_in: int | None = None) -> str:
