@@ -16,7 +16,7 @@ from ogmint.state.sqlite import sqlite_state
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 LAUNCH = (ROOT / "templates" / "examples" / "launch-card.svg").read_text()
 
 
