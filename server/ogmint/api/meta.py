@@ -11,7 +11,6 @@ from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.responses import json
 from ogmint.metrics import CONTENT_TYPE
-from ogmint.rendering.palettes import PALETTES
 from ogmint.services import Services
 
 bp = Blueprint("meta")
@@ -38,7 +37,7 @@ async def templates(request: Request) -> HTTPResponse:
             "accentColor": c.accent,
             "surfaceColor": c.surface,
         }
-        for name, c in PALETTES.items()
+        for name, c in svc.templates.palettes.items()
     }
     return json(
         {"success": True, "templates": items, "palettes": palettes},

@@ -10,7 +10,6 @@ from sanic import Blueprint, HTTPResponse, Request
 from ogmint.api.responses import png
 from ogmint.dashboard.auth import require
 from ogmint.errors import TemplateNotFoundError, ValidationError
-from ogmint.rendering.palettes import PALETTES
 from ogmint.services import Services
 from ogmint.signed_urls import canonical_query, decode_query, signature
 
@@ -81,7 +80,7 @@ async def templates(request: Request) -> HTTPResponse:
         visitor=me,
         builtins=svc.templates.builtins,
         custom=await svc.templates.list(me.user),
-        palettes=list(PALETTES),
+        palettes=list(svc.templates.palettes),
         params=params,
         preview="/dashboard/preview.png?" + urlencode(params),
         snippets=snippets(svc.settings.base_url, params, signer),

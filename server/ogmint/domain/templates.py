@@ -27,7 +27,7 @@ from ogmint.errors import (
 )
 from ogmint.ids import new_id
 from ogmint.rendering.native import FontInfo, Renderer, RenderError
-from ogmint.rendering.palettes import DEFAULT
+from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors
 from ogmint.rendering.params import RenderSpec
 from ogmint.rendering.pipeline import CUSTOM_PREFIX
 from ogmint.rendering.template import (
@@ -102,6 +102,11 @@ class TemplateCatalogue:
     def fonts(self) -> Sequence[FontInfo]:
         """The font families templates may name."""
         return self._renderer.families
+
+    @property
+    def palettes(self) -> Mapping[str, Colors]:
+        """The named colour palettes a render may ask for."""
+        return PALETTES
 
     def exists(self, name: str) -> bool:
         """Whether ``name`` may name a template: a built-in, or any custom id (which exist is

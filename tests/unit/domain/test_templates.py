@@ -81,3 +81,12 @@ async def test_the_test_render_has_a_time_budget(tmp_path: Path, renderer: Rende
         assert await state.templates.list_templates("alice") == []
     finally:
         await state.close()
+
+
+async def test_the_catalogue_knows_what_exists(service: TemplateCatalogue) -> None:
+    names = [t.name for t in service.builtins]
+    assert "blog" in names and "minimal" in names
+    assert service.exists("blog") and service.exists("custom_anything")  # owners checked later
+    assert not service.exists("nope")
+    assert "Inter" in [f.name for f in service.fonts]
+    assert "midnight" in service.palettes
