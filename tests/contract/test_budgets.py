@@ -7,14 +7,14 @@ import asyncio
 
 import pytest
 
-from ogmint.errors import RateLimitError
-from ogmint.limits import (
+from ogmint.domain.limits import (
+    Limits,
     password_budget,
     preview_budget,
     redelivery_budget,
     sign_in_budgets,
-    take_burst,
 )
+from ogmint.errors import RateLimitError
 from ogmint.state.keys import ApiKeyRecord
 from ogmint.state.store import State
 
@@ -48,7 +48,7 @@ async def test_budgets_and_the_burst_bucket_are_apart(state: State) -> None:
     await redelivery_budget(1).spend(state.limits, "alice")
     await password_budget(1).spend(state.limits, "alice")
     key = ApiKeyRecord("k1", "h1", "alice", "free", False, "")
-    await take_burst(state.limits, key)
+    await Limits(state.limits, anonymous_daily=1, image_per_minute=0).take_burst(key)
     with pytest.raises(RateLimitError) as refused:
         await redelivery_budget(1).spend(state.limits, "alice")
     assert refused.value.limit == "redeliver"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import cast
 
+from ogmint.clock import ms_iso
 from ogmint.state.keys import ApiKeyRecord
 from ogmint.state.redis.client import RedisClient
 
@@ -35,9 +35,8 @@ class RedisKeys:
         if not reply:
             return False
         sec, usec = reply
-        created = datetime.fromtimestamp(int(sec), UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        created_at = f"{created}.{int(usec) // 1000:03d}Z"
         ms = int(sec) * 1000 + int(usec) // 1000
+        created_at = ms_iso(ms)
         r = c.redis
         if not await c.call(r.set(c.g(f"keyid:{key_id}"), key_hash, nx=True)):
             await c.call(r.zrem(listed, key_id))

@@ -1,11 +1,10 @@
-"""Per-user limits shared by V1, V2 and the other keyed calls (SPEC §6): the burst bucket and
-the monthly quota, with their 429s; the per-address image (hotlink) limit (SPEC §8); and the
-budgets of work done without a render quota: previews, webhook redeliveries, sign-in and
-change-password attempts."""
+"""Limits (SPEC §6, §8): each user's burst bucket and monthly quota, anonymous V1 renders per
+address and day, and ``/i/`` requests per address — with their 429s; and the budgets of work
+done without a render quota: previews, webhook redeliveries, sign-in and change-password
+attempts."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ogmint.errors import Limit, RateLimitError
@@ -34,32 +33,6 @@ def burst_refusal(status: LimitStatus) -> RateLimitError:
 def quota_refusal(key: ApiKeyRecord, status: LimitStatus) -> RateLimitError:
     """The 429 for a used-up monthly quota."""
     return refusal(f"Monthly render quota of the {key.plan} plan is used up", "monthly", status)
-
-
-async def take_image(limits: LimitStore, subject: str, per_minute: int) -> None:
-    """One ``/i/`` request of the client address's (``subject``: an IPv4 address or an IPv6
-    /64) hotlink allowance (SPEC §8), or 429."""
-    status = await limits.take_image_token(subject, per_minute / 60, per_minute)
-    if not status.allowed:
-        raise refusal(f"Image limit of {per_minute} requests per minute exceeded", "image", status)
-
-
-async def take_burst(limits: LimitStore, key: ApiKeyRecord) -> LimitStatus:
-    """One request of the user's burst allowance, or 429."""
-    status = await limits.take_token(key.user, BURST_RATE, BURST_CAPACITY)
-    if not status.allowed:
-        raise burst_refusal(status)
-    return status
-
-
-async def charge_quota(
-    limits: LimitStore, key: ApiKeyRecord, quotas: Mapping[str, int]
-) -> LimitStatus:
-    """One render of the user's monthly quota (``quotas`` by plan), or 429."""
-    status = await limits.consume_quota(key.user, quotas.get(key.plan, 0))
-    if not status.allowed:
-        raise quota_refusal(key, status)
-    return status
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,3 +103,73 @@ def password_budget(per_user: int) -> Budget:
         ATTEMPT_WINDOW,
         "Too many attempts to change the password; try again later",
     )
+
+
+class Limits:
+    """The limits every front door applies the same way."""
+
+    def __init__(
+        self,
+        store: LimitStore,
+        *,
+        anonymous_daily: int,
+        image_per_minute: int,
+        previews_per_hour: int = 600,
+        redeliveries_per_hour: int = 30,
+    ) -> None:
+        self._store = store
+        self._anonymous_daily = anonymous_daily
+        self._image_per_minute = image_per_minute
+        self._previews = preview_budget(previews_per_hour)
+        self._redeliveries = redelivery_budget(redeliveries_per_hour)
+
+    async def take_preview(self, user: str) -> LimitStatus:
+        """One of the user's previews (API and dashboard share them), or 429."""
+        return await self._previews.spend(self._store, user)
+
+    async def take_redelivery(self, user: str) -> LimitStatus:
+        """One of the user's webhook redeliveries (API and dashboard share them), or 429."""
+        return await self._redeliveries.spend(self._store, user)
+
+    @property
+    def burst(self) -> tuple[float, int]:
+        """The burst bucket every key holder has: (tokens per second, capacity)."""
+        return BURST_RATE, BURST_CAPACITY
+
+    async def take_burst(self, key: ApiKeyRecord) -> LimitStatus:
+        """One request of the user's burst allowance, or 429."""
+        status = await self._store.take_token(key.user, BURST_RATE, BURST_CAPACITY)
+        if not status.allowed:
+            raise burst_refusal(status)
+        return status
+
+    async def take_image(self, subject: str) -> None:
+        """One ``/i/`` request of the client address's (``subject``: an IPv4 address or an
+        IPv6 /64) hotlink allowance (SPEC §8), or 429; nothing when the limit is off."""
+        per_minute = self._image_per_minute
+        if not per_minute:
+            return
+        status = await self._store.take_image_token(subject, per_minute / 60, per_minute)
+        if not status.allowed:
+            raise refusal(
+                f"Image limit of {per_minute} requests per minute exceeded", "image", status
+            )
+
+    async def take_daily(self, subject: str) -> LimitStatus:
+        """One anonymous V1 render of the address's daily allowance, or 429."""
+        status = await self._store.consume_daily(subject, self._anonymous_daily)
+        if not status.allowed:
+            raise refusal(
+                "Daily limit for anonymous renders reached; send an x-api-key for more",
+                "daily",
+                status,
+            )
+        return status
+
+    async def refund_daily(self, subject: str) -> None:
+        """Gives back an anonymous render that was not made."""
+        await self._store.refund_daily(subject)
+
+    async def refund_quota(self, user: str) -> None:
+        """Gives back a charged render that was not made (or was a dedup hit)."""
+        await self._store.refund_quota(user)
