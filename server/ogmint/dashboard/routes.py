@@ -30,11 +30,6 @@ async def static_file(request: Request, name: str) -> HTTPResponse:
     return await file(STATIC_DIR / name, request_headers=request.headers, mime_type=kind)
 
 
-@assets.get("/dashboard/static/")
-async def static_index(request: Request) -> HTTPResponse:
-    raise NotFoundError()
-
-
 def _security_headers(request: Request, response: HTTPResponse) -> None:
     response.headers.update(SECURITY_HEADERS)
     if is_https(request, request.app.ctx.services):
