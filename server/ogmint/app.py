@@ -111,7 +111,12 @@ def accounts_of(
         state.limits,
         link_ttl=settings.account_link_ttl,
         session_ttl=settings.session_ttl,
-        sign_in=sign_in or SignInLimits(settings.sign_in_limit_account, settings.sign_in_limit_ip),
+        sign_in=sign_in
+        or SignInLimits(
+            settings.sign_in_limit_account,
+            settings.sign_in_limit_ip,
+            settings.password_change_limit,
+        ),
     )
 
 
@@ -123,7 +128,12 @@ async def operations(settings: Settings) -> AsyncIterator[Operations]:
     try:
         yield Operations(
             settings=settings,
-            keys=ApiKeys(state.keys, Plans(settings.plan_quotas), ttl=0),
+            keys=ApiKeys(
+                state.keys,
+                Plans(settings.plan_quotas),
+                ttl=0,
+                max_active=settings.max_api_keys_per_user,
+            ),
             signing_keys=SigningKeys(state.signing_keys, ttl=0),
             # The CLI never signs anyone in.
             accounts=accounts_of(settings, state, sign_in=SignInLimits(1, 1)),
@@ -233,12 +243,16 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             metrics=metrics,
         )
         plans = Plans(settings.plan_quotas)
-        keys = ApiKeys(state.keys, plans, settings.key_cache_ttl)
+        keys = ApiKeys(
+            state.keys, plans, settings.key_cache_ttl, max_active=settings.max_api_keys_per_user
+        )
         usage = usage_of(settings, state)
         limits = Limits(
             state.limits,
             anonymous_daily=settings.anonymous_daily_limit,
             image_per_minute=settings.image_rate_limit,
+            previews_per_hour=settings.preview_limit,
+            redeliveries_per_hour=settings.redeliver_limit,
         )
         catalogue = TemplateCatalogue(
             state.templates,
@@ -267,7 +281,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             templates=catalogue,
             keys=keys,
             signing_keys=SigningKeys(state.signing_keys, settings.key_cache_ttl),
-            deliveries=Deliveries(state.deliveries, state.renders, keys, webhooks.wake),
+            deliveries=Deliveries(state.deliveries, state.renders, keys, limits, webhooks.wake),
             accounts=accounts_of(settings, state),
             usage=usage,
             limits=limits,

@@ -287,10 +287,34 @@ class Settings:
         _positive_float,
     )
     sign_in_limit_account: int = _setting(
-        10, "Dashboard sign-in attempts per e-mail address per 15 minutes.", _positive_int
+        10,
+        "Dashboard sign-in attempts per e-mail address from one client IP per 15 minutes "
+        "(never per address alone: that would let anyone lock its owner out).",
+        _positive_int,
     )
     sign_in_limit_ip: int = _setting(
         50, "Dashboard sign-in attempts per client IP per 15 minutes.", _positive_int
+    )
+    password_change_limit: int = _setting(
+        5,
+        "Dashboard change-password attempts (current password checks) per user per 15 minutes.",
+        _positive_int,
+    )
+    preview_limit: int = _setting(
+        600,
+        "Previews per user per hour, shared by POST /api/v2/templates/preview and the "
+        "dashboard's pictures and template previews (a token bucket holding an hour's worth).",
+        _positive_int,
+    )
+    redeliver_limit: int = _setting(
+        30,
+        "Webhook redeliveries per user per hour, API and dashboard together (a token bucket).",
+        _positive_int,
+    )
+    max_api_keys_per_user: int = _setting(
+        20,
+        "Active (unrevoked) API keys one user may have; CLI and dashboard refuse more.",
+        _positive_int,
     )
     usage_retention_days: int = _setting(
         400, "Days of per-user daily render counts kept for the dashboard.", _positive_int

@@ -314,15 +314,21 @@ class Renders:
 
     # -- previews -------------------------------------------------------------------------------
     async def preview(self, user: str, raw: Mapping[str, object]) -> bytes:
-        """A card for the user's dashboard pages: not stored, no quota (the render pool bounds
-        it); another user's template is a 404."""
+        """A card for the user's dashboard pages: not stored, no monthly quota; one of the
+        user's previews (429 past them); another user's template is a 404."""
+        await self._limits.take_preview(user)
         spec = self.parse(raw, strict=False)
         template = await self._templates.resolve(user, spec.template)
         return await self._pipeline.render(spec, template, api="preview")
 
-    async def preview_upload(self, svg: str, params: dict[str, Any], *, api: Api) -> bytes:
-        """An unsaved template (checked as an upload is) drawn with ``params`` (the sample
-        card's template and title unless given): nothing stored, no quota."""
+    async def preview_upload(
+        self, user: str, svg: str, params: dict[str, Any], *, api: Api
+    ) -> bytes:
+        """An unsaved template (checked as an upload is: a test render) drawn with ``params``
+        (the sample card's template and title unless given): nothing stored, no monthly quota;
+        one of the user's previews, an allowance the API and the dashboard share (429 past
+        it), taken before any work."""
+        await self._limits.take_preview(user)
         params.setdefault("template", SAMPLE.template)
         params.setdefault("title", SAMPLE.title)
         spec = self.parse(params, strict=True)
