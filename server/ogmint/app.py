@@ -46,7 +46,10 @@ def make_state(settings: Settings) -> State:
         from ogmint.state.redis import redis_state
 
         return redis_state(
-            settings.redis_url, timeout=settings.dependency_timeout, prefix=settings.redis_prefix
+            settings.redis_url,
+            timeout=settings.dependency_timeout,
+            prefix=settings.redis_prefix,
+            replicas=settings.redis_replicas_required,
         )
     return sqlite_state(settings.database_path)
 

@@ -91,6 +91,18 @@ def _redis_prefix(value: str) -> str:
     return value
 
 
+def _redis_url(value: str) -> str:
+    if value:
+        from ogmint.state.redis.address import parse_redis_url  # only where Redis is used
+
+        parse_redis_url(value)
+    return value
+
+
+def _auto_count(value: str) -> int | None:
+    return None if value.strip().lower() == "auto" else _non_negative_int(value)
+
+
 def _setting(default: Any, description: str, parse: Callable[[str], Any] = str) -> Any:
     return field(default=default, metadata={"description": description, "parse": parse})
 
@@ -228,7 +240,17 @@ class Settings:
         "at start; empty = a fresh temporary directory.",
     )
     redis_url: str = _setting(
-        "", "Redis URL (redis://…) for shared state; empty = embedded SQLite in DATA_DIR."
+        "",
+        "Redis URL for shared state: redis://[:password@]host:port[/db], or "
+        "redis+sentinel://[:password@]host:port[,host:port…]/service_name[/db] for a "
+        "Sentinel-managed primary; empty = embedded SQLite in DATA_DIR.",
+        _redis_url,
+    )
+    redis_replicas: int | None = _setting(
+        None,
+        "Replicas that must confirm every Redis write (WAIT) before it is acknowledged, else "
+        "503; auto = 1 with redis+sentinel://, 0 otherwise.",
+        _auto_count,
     )
     redis_prefix: str = _setting(
         "ogmint:",
@@ -327,6 +349,13 @@ class Settings:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
+    def redis_replicas_required(self) -> int:
+        """How many replicas confirm each write: the setting, or its ``auto`` default."""
+        if self.redis_replicas is not None:
+            return self.redis_replicas
+        return 1 if self.redis_url.lower().startswith("redis+sentinel:") else 0
+
+    @property
     def database_path(self) -> Path:
         return self.data_dir / "ogmint.sqlite3"
 
@@ -335,7 +364,7 @@ def describe() -> list[tuple[str, str, str]]:
     """(variable, default, description) for every setting: the README's table comes from this."""
     out = []
     for f in fields(Settings):
-        default = f.default
+        default = "auto" if f.default is None else f.default
         if isinstance(default, tuple):
             default = ",".join(
                 d if isinstance(d, str) else f"{d:g}" if isinstance(d, float) else f"{d[0]}={d[1]}"

@@ -28,8 +28,12 @@ class RedisKeys:
         if not await c.script("create", [c.g(f"key:{key_hash}")], list(fields)):
             await c.call(r.delete(c.g(f"keyid:{key_id}")))
             raise ValueError("key hash already exists")
-        await c.call(r.zadd(c.u(user, "keys"), {key_id: ms}))
-        await c.call(r.zadd(c.g("keys"), {key_id: ms}))
+        pipe = r.pipeline(transaction=False)
+        pipe.zadd(c.u(user, "keys"), {key_id: ms})
+        pipe.zadd(c.g("keys"), {key_id: ms})
+        for reply in await c.execute(pipe):  # the last writes: replicated before returning
+            if isinstance(reply, Exception):
+                raise reply
 
     async def find_key(self, key_hash: str) -> ApiKeyRecord | None:
         c = self._c
