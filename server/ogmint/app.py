@@ -33,6 +33,7 @@ from ogmint.state.usage import Retention
 from ogmint.storage.base import BlobStorage
 from ogmint.storage.local import LocalStorage
 from ogmint.templates import CustomTemplates, CustomTemplateSettings
+from ogmint.tracing import start_tracing
 from ogmint.usage import Usage
 from ogmint.webhooks.queue import RetryPolicy
 from ogmint.webhooks.worker import DeliveryWorker
@@ -131,8 +132,24 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             perf_counter() - request.started,
         )
 
+    if settings.otel_exporter_otlp_endpoint:  # off: no middleware at all
+
+        @app.middleware("request")
+        def trace_request(request: TimedRequest) -> None:
+            route = request.route
+            request.ctx.trace = request.app.ctx.services.tracing.request(
+                request.headers, request.method, "" if route is None else route.path
+            )
+
+        @app.middleware("response")
+        def end_trace(request: TimedRequest, response: BaseHTTPResponse) -> None:
+            started = getattr(request.ctx, "trace", None)
+            if started is not None:
+                request.app.ctx.services.tracing.end_request(started, response.status)
+
     @app.before_server_start
     async def start(app: Sanic[Any, Any]) -> None:
+        tracing = start_tracing(settings)
         renderer = Renderer(
             [*bundled_font_dirs(), *settings.font_dirs],
             threads=settings.render_threads,
@@ -159,7 +176,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         storage = make_storage(settings)
         await storage.open()
         builtins = load_directory(settings.templates_dir)
-        pipeline = RenderPipeline(renderer, builtins, fetcher, metrics)
+        pipeline = RenderPipeline(renderer, builtins, fetcher, metrics, tracing)
         webhooks = DeliveryWorker(
             state.deliveries,
             client,
@@ -169,6 +186,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             concurrency=settings.webhook_concurrency,
             poll_interval=settings.webhook_poll_interval,
             metrics=metrics,
+            tracing=tracing,
         )
         usage = Usage(
             state.usage, Retention(settings.usage_retention_days, settings.recent_renders_kept)
@@ -192,6 +210,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
                 usage,
                 dedup_wait=settings.dedup_wait,
                 quotas=dict(settings.plan_quotas),
+                tracing=tracing,
             ),
             client=client,
             proxies=TrustedProxies(settings.trusted_proxies),
@@ -209,6 +228,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             ),
             usage=usage,
             pages=Pages(),
+            tracing=tracing,
         )
         webhooks.start()
 
@@ -221,5 +241,6 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         await services.storage.close()
         services.pipeline.close()
         services.renderer.close()
+        services.tracing.close()
 
     return app

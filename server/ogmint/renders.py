@@ -29,6 +29,7 @@ from ogmint.state.renders import RenderRecord
 from ogmint.state.store import State
 from ogmint.state.usage import Kind, Tracking
 from ogmint.storage.base import BlobStorage
+from ogmint.tracing import Tracing
 from ogmint.usage import Usage
 
 SLUG_LENGTH = 8
@@ -68,7 +69,9 @@ class RenderService:
         dedup_wait: float,
         quotas: Mapping[str, int],
         image_cache_bytes: int = 64 * 1024 * 1024,
+        tracing: Tracing | None = None,
     ) -> None:
+        self._tracing = tracing or Tracing()
         self._pipeline = pipeline
         self._state = state
         self._storage = storage
@@ -105,7 +108,10 @@ class RenderService:
             if burst is not None:
                 await self._usage.track(hit)
                 return known, False, burst
-            taken = await self._state.atomic.take_token(key.user, BURST_RATE, BURST_CAPACITY, hit)
+            with self._tracing.span("admit", {"ogmint.api": "v2"}):
+                taken = await self._state.atomic.take_token(
+                    key.user, BURST_RATE, BURST_CAPACITY, hit
+                )
             if not taken.allowed:
                 raise burst_refusal(taken)
             return known, False, taken
@@ -122,14 +128,15 @@ class RenderService:
             ttl=CLAIM_TTL,
             track=self._tracking(key, spec, "dedup"),  # if it is a dedup hit
         )
-        if burst is None:
-            admission = await admit(burst=(BURST_RATE, BURST_CAPACITY))
-            burst = admission.burst
-            assert burst is not None  # a token was asked for
-            if not burst.allowed:
-                raise burst_refusal(burst)
-        else:
-            admission = await admit()
+        with self._tracing.span("admit", {"ogmint.api": "v2"}):
+            if burst is None:
+                admission = await admit(burst=(BURST_RATE, BURST_CAPACITY))
+                burst = admission.burst
+                assert burst is not None  # a token was asked for
+                if not burst.allowed:
+                    raise burst_refusal(burst)
+            else:
+                admission = await admit()
         while not admission.claimed:
             if admission.existing is not None:
                 self._remember(admission.existing)
@@ -191,7 +198,8 @@ class RenderService:
             slug = random_base62(SLUG_LENGTH)
             at = datetime.now(UTC)
             path = storage_key(slug, at)
-            stored = await self._storage.put(path, png)
+            with self._tracing.span("store", {"ogmint.bytes": len(png)}):
+                stored = await self._storage.put(path, png)
             record = RenderRecord(
                 slug=slug,
                 user=scope,
@@ -204,7 +212,10 @@ class RenderService:
             )
             delivery = webhook(record) if webhook is not None else None
             tracked = self._tracking(key, spec, "v2", slug)
-            if await self._state.atomic.save_render(record, delivery, tracked):
+            with self._tracing.span("save", {"ogmint.webhook": delivery is not None}) as span:
+                saved = await self._state.atomic.save_render(record, delivery, tracked)
+                span.set_attribute("ogmint.created", saved)
+            if saved:
                 self._images.put(slug, png, record)
                 self._remember(record)
                 return record, True

@@ -17,6 +17,7 @@ from ogmint.settings import Settings
 from ogmint.state.store import State
 from ogmint.storage.base import BlobStorage
 from ogmint.templates import CustomTemplates
+from ogmint.tracing import Tracing
 from ogmint.usage import Usage
 from ogmint.webhooks.worker import DeliveryWorker
 
@@ -40,3 +41,4 @@ class Services:
     accounts: Accounts
     usage: Usage
     pages: Pages
+    tracing: Tracing

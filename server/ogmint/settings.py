@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -103,8 +103,36 @@ def _auto_count(value: str) -> int | None:
     return None if value.strip().lower() == "auto" else _non_negative_int(value)
 
 
-def _setting(default: Any, description: str, parse: Callable[[str], Any] = str) -> Any:
-    return field(default=default, metadata={"description": description, "parse": parse})
+def _headers(value: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in _csv(value):
+        name, eq, v = item.partition("=")
+        if not eq or not name.strip():
+            raise ValueError("expected name=value pairs, comma-separated")
+        pairs.append((name.strip(), v.strip()))
+    return tuple(pairs)
+
+
+def _ratio(value: str) -> float:
+    n = float(value)
+    if not 0 <= n <= 1:
+        raise ValueError("must be from 0 to 1")
+    return n
+
+
+def _setting(
+    default: Any, description: str, parse: Callable[[str], Any] = str, *, standard: bool = False
+) -> Any:
+    """A field read from ``OGMINT_<NAME>``, or from ``<NAME>`` itself for a ``standard``
+    variable another tool defines (OpenTelemetry's ``OTEL_*``)."""
+    metadata = {"description": description, "parse": parse, "standard": standard}
+    return field(default=default, metadata=metadata)
+
+
+def env_name(f: Field[Any]) -> str:
+    """The environment variable a settings field is read from."""
+    prefix = "" if f.metadata["standard"] else ENV_PREFIX
+    return prefix + f.name.upper()
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +351,31 @@ class Settings:
         _positive_int,
     )
 
+    otel_exporter_otlp_endpoint: str = _setting(
+        "",
+        "OpenTelemetry: OTLP/HTTP (protobuf) collector base URL; spans go to <it>/v1/traces. "
+        "Empty = no tracing (nothing sent, nothing loaded).",
+        standard=True,
+    )
+    otel_exporter_otlp_headers: tuple[tuple[str, str], ...] = _setting(
+        (),
+        "OpenTelemetry: name=value headers sent with every export (e.g. auth).",
+        _headers,
+        standard=True,
+    )
+    otel_service_name: str = _setting(
+        "ogmint", "OpenTelemetry: the service.name of every span.", standard=True
+    )
+    otel_traces_sampler_arg: float = _setting(
+        1.0,
+        "OpenTelemetry: the share of traces kept (0-1; a traced caller's decision is followed).",
+        _ratio,
+        standard=True,
+    )
+    otel_bsp_schedule_delay: int = _setting(
+        5000, "OpenTelemetry: milliseconds between span exports.", _positive_int, standard=True
+    )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Builds settings from ``env`` (default ``os.environ``), reporting all errors at once."""
@@ -330,7 +383,7 @@ class Settings:
         values: dict[str, Any] = {}
         problems: list[str] = []
         for f in fields(cls):
-            name = ENV_PREFIX + f.name.upper()
+            name = env_name(f)
             if name in env:
                 try:
                     values[f.name] = f.metadata["parse"](env[name])
@@ -370,7 +423,7 @@ def describe() -> list[tuple[str, str, str]]:
                 d if isinstance(d, str) else f"{d:g}" if isinstance(d, float) else f"{d[0]}={d[1]}"
                 for d in default
             )
-        out.append((ENV_PREFIX + f.name.upper(), str(default), f.metadata["description"]))
+        out.append((env_name(f), str(default), f.metadata["description"]))
     return out
 
 

@@ -37,26 +37,29 @@ async def og_image(request: Request) -> HTTPResponse:
         return HTTPResponse(status=304, headers=headers)
 
     tracked = None
-    if key is None:
-        subject = svc.proxies.limit_subject(request)
-        status = await svc.state.limits.consume_daily(subject, svc.settings.anonymous_daily_limit)
-        if not status.allowed:
-            raise refusal(
-                "Daily limit for anonymous renders reached; send an x-api-key for more",
-                "daily",
-                status,
+    with svc.tracing.span("admit", {"ogmint.api": "v1", "ogmint.anonymous": key is None}):
+        if key is None:
+            subject = svc.proxies.limit_subject(request)
+            status = await svc.state.limits.consume_daily(
+                subject, svc.settings.anonymous_daily_limit
             )
-        refund = partial(svc.state.limits.refund_daily, subject)
-    else:
-        if signed is None:  # crawler fan-out on a signed URL must not trip the burst limit
-            await take_burst(svc.state.limits, key)
-        # Counted for the key's user and tracked for the dashboard in one step.
-        tracked = svc.usage.tracking(key.user, "v1", spec.template, spec.title, 200)
-        quota = dict(svc.settings.plan_quotas).get(key.plan, 0)
-        status = await svc.state.atomic.charge_quota(key.user, quota, tracked)
-        if not status.allowed:
-            raise quota_refusal(key, status)
-        refund = partial(svc.state.limits.refund_quota, key.user)
+            if not status.allowed:
+                raise refusal(
+                    "Daily limit for anonymous renders reached; send an x-api-key for more",
+                    "daily",
+                    status,
+                )
+            refund = partial(svc.state.limits.refund_daily, subject)
+        else:
+            if signed is None:  # crawler fan-out on a signed URL must not trip the burst limit
+                await take_burst(svc.state.limits, key)
+            # Counted for the key's user and tracked for the dashboard in one step.
+            tracked = svc.usage.tracking(key.user, "v1", spec.template, spec.title, 200)
+            quota = dict(svc.settings.plan_quotas).get(key.plan, 0)
+            status = await svc.state.atomic.charge_quota(key.user, quota, tracked)
+            if not status.allowed:
+                raise quota_refusal(key, status)
+            refund = partial(svc.state.limits.refund_quota, key.user)
     headers.update(status.headers())
     try:
         image = await svc.pipeline.render(spec, template, api="v1")
