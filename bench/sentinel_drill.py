@@ -78,6 +78,7 @@ class Group:
     def start_redis(self, port: int, replica_of: int | None = None) -> None:
         binary = shutil.which("redis-server") or "redis-server"
         args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+        args += ["--dir", str(self.tmp)]  # a syncing replica writes the snapshot there
         args += ["--appendonly", "no", "--repl-diskless-sync-delay", "0"]
         if replica_of is not None:
             args += ["--replicaof", "127.0.0.1", str(replica_of)]

@@ -175,7 +175,9 @@ class RedisServer(_ServerProcess):
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.fail("redis-server is not installed: `make test` installs it (apt redis-server)")
+        # Its own directory: a replica writes the primary's snapshot there while syncing.
         args = [binary, "--port", str(self.port), "--bind", "127.0.0.1"]
+        args += ["--dir", str(self.log_path.parent)]
         if self.replica_of is not None:
             args += ["--replicaof", "127.0.0.1", str(self.replica_of)]
         # A replica's full sync starts at once (Redis waits 5 s for more replicas by default).
