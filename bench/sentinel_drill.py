@@ -264,7 +264,8 @@ def main() -> int:
             f"default `WAIT 1`; {USERS} clients each send a new V2 render every {INTERVAL} s, "
             "alternating between the app servers; the fault comes after "
             f"{BEFORE:.0f} s, traffic goes on {AFTER:.0f} s after the group is healthy again. "
-            "Times are from the fault. The app servers are never restarted.",
+            "Times are from the fault. The app servers are never restarted. Host load average "
+            f"at the start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores, shared).",
             "",
         ]
         for fault in ("kill", "failover"):
