@@ -320,14 +320,15 @@ class SentinelGroup:
             except (redis.RedisError, OSError, StopIteration):
                 return False
 
-        self.wait_until(ready, "a healthy primary, replica and three sentinels")
+        self.wait_until(ready, "a healthy primary, replica and three sentinels", timeout=40)
 
     def stop(self) -> None:
         for server in [*self.sentinels, *self.servers]:
             server.stop()
 
 
-def _sentinel_group(directory: Path) -> Iterator[SentinelGroup]:
+def sentinel_group_in(directory: Path) -> Iterator[SentinelGroup]:
+    """Starts a Sentinel group logging to ``directory``; stops it when the generator closes."""
     primary = RedisServer(free_port(), directory / "primary.log")
     replica = RedisServer(free_port(), directory / "replica.log", replica_of=primary.port)
     group = SentinelGroup([primary, replica], [])
@@ -345,13 +346,14 @@ def _sentinel_group(directory: Path) -> Iterator[SentinelGroup]:
         group.stop()
 
 
-@pytest.fixture
-def sentinel_group(tmp_path: Path) -> Iterator[SentinelGroup]:
-    """A fresh Sentinel-managed primary + replica (three sentinels), for one test to break."""
-    yield from _sentinel_group(tmp_path)
+@pytest.fixture(scope="module")
+def sentinel_group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelGroup]:
+    """A Sentinel-managed primary + replica (three sentinels) for one test module to break;
+    each test waits for it to be healthy first (``wait_healthy``)."""
+    yield from sentinel_group_in(tmp_path_factory.mktemp("sentinel"))
 
 
 @pytest.fixture(scope="session")
 def shared_sentinel_group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelGroup]:
     """A Sentinel group shared by the session's tests. Do not break it."""
-    yield from _sentinel_group(tmp_path_factory.mktemp("sentinel"))
+    yield from sentinel_group_in(tmp_path_factory.mktemp("sentinel"))

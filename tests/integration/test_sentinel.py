@@ -44,10 +44,12 @@ def render(server: Server, key: str, title: str) -> Reply:
     return request(server.url + "/api/v2/render", "POST", headers, orjson.dumps(body))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def apps(
-    sentinel_group: SentinelGroup, s3_server: S3Server, tmp_path: Path
+    sentinel_group: SentinelGroup, s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[Server]]:
+    """Two app servers for the whole module: they follow every failover without a restart."""
+    tmp_path = tmp_path_factory.mktemp("apps")
     env = {
         "OGMINT_REDIS_URL": sentinel_group.url,
         "OGMINT_REDIS_PREFIX": PREFIX,
@@ -106,7 +108,8 @@ def test_failover_during_a_burst_loses_no_acknowledged_render(
     apps: list[Server], sentinel_group: SentinelGroup, fault: str
 ) -> None:
     group = sentinel_group
-    keys = [apps[0].create_key(f"drill{u}", plan="agency") for u in range(USERS)]
+    group.wait_healthy()
+    keys = [apps[0].create_key(f"{fault}{u}", plan="agency") for u in range(USERS)]
     pids = [s.process.pid for s in apps]
     old = group.primary()
     with Burst(apps, keys) as burst:
@@ -159,6 +162,7 @@ def test_writes_fail_closed_while_no_replica_confirms(
 ) -> None:
     """With the replica down a write cannot be made failover-safe: 503, not a 201 that a
     failover could lose. Back once the replica is."""
+    sentinel_group.wait_healthy()
     key = apps[0].create_key("lonely", plan="agency")
     assert render(apps[0], key, "Before").status == 201
     replica = next(s for s in sentinel_group.servers if s is not sentinel_group.primary())
