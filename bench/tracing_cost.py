@@ -4,8 +4,8 @@ run, interleaved; plus the cost of one do-nothing span in a microbenchmark.
 
     .venv/bin/python bench/tracing_cost.py [--baseline REV] [--rounds 6] [--requests 150]
 
-The baseline is ``REV``'s ``server/`` and ``templates/`` (default: the commit before tracing
-was added) with this tree's native extension. Both app servers run one worker on the embedded
+The baseline is ``REV``'s ``server/`` and ``templates/`` (default: ``main`` while it has no
+tracing code, else the commit before tracing was added) with this tree's native extension. Both app servers run one worker on the embedded
 default; one keep-alive client sends the same V1 request to each in turn, ``--requests`` at a
 time, and the servers' process-group CPU time is read from /proc around each chunk.
 """
@@ -30,6 +30,13 @@ QUERY = "/api/og?template=blog&title=Tracing+off&author=Ada&palette=midnight"
 
 
 def before_tracing() -> str:
+    """``main`` while it has no tracing code (this branch not merged yet), else the commit
+    before tracing was added."""
+    on_main = subprocess.run(
+        ["git", "cat-file", "-e", "main:server/ogmint/tracing.py"], cwd=REPO, capture_output=True
+    )
+    if on_main.returncode != 0:
+        return "main"
     out = subprocess.run(
         ["git", "log", "--diff-filter=A", "--format=%H", "--", "server/ogmint/tracing.py"],
         cwd=REPO,
