@@ -164,13 +164,15 @@ def test_writes_fail_closed_while_no_replica_confirms(
     sentinel_group.wait_healthy()
     key = apps[0].create_key("lonely", plan="agency")
     assert render(apps[0], key, "Before").status == 201
-    replica = next(s for s in sentinel_group.servers if s is not sentinel_group.primary())
+    primary = sentinel_group.primary()
+    replica = next(s for s in sentinel_group.servers if s is not primary)
     replica.stop()
     try:
         reply = render(apps[0], key, "Unconfirmed")
         assert_error(reply, 503)
         assert int(reply.headers["retry-after"]) >= 1
     finally:
+        replica.replica_of = primary.port
         replica.start()
     sentinel_group.wait_healthy()
     assert render(apps[1], key, "After").status == 201
