@@ -258,7 +258,8 @@ def main() -> int:
         lines = [
             "### Redis Sentinel drill (issue 21, item 6)",
             "",
-            "Command: `.venv/bin/python bench/sentinel_drill.py` — a redis-server primary and one "
+            "Command: `.venv/bin/python bench/sentinel_drill.py` (`make drills` and `make load` "
+            "run it after the others) — a redis-server primary and one "
             "replica, three redis-sentinel (`down-after-milliseconds` 1500), moto S3, two app "
             f"servers (one worker each) on `{group.url.split('//')[0]}//…/{SERVICE}` with the "
             f"default `WAIT 1`; {USERS} clients each send a new V2 render every {INTERVAL} s, "
