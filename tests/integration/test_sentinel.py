@@ -12,15 +12,18 @@ from __future__ import annotations
 import concurrent.futures
 import threading
 import time
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import orjson
 import pytest
 import redis
+from redis import exceptions as rx
 
 from backends import AWS_ENV, SENTINEL_SERVICE, S3Server, SentinelGroup
 from conftest import Server, start_server
+from ogmint.state.redis.client import _PrimaryConnection
 from support import Reply, assert_error, request
 
 PREFIX = "drill:"
@@ -176,3 +179,34 @@ def test_writes_fail_closed_while_no_replica_confirms(
         replica.start()
     sentinel_group.wait_healthy()
     assert render(apps[1], key, "After").status == 201
+
+
+async def test_only_a_server_that_says_it_is_primary_is_used(
+    sentinel_group: SentinelGroup,
+) -> None:
+    """A sentinel that has not heard of a failover names the old primary; a connection to a
+    server that is not (or no longer) the primary is refused, so its stale copy is never read.
+    An ACL user without ROLE cannot check, and trusts the sentinels."""
+    sentinel_group.wait_healthy()
+    primary = sentinel_group.primary()
+    replica = next(s for s in sentinel_group.servers if s is not primary)
+    with redis.Redis(port=primary.port) as r:
+        r.acl_setuser(
+            "norole", enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all", "-role"]
+        )
+    pool = types.SimpleNamespace(is_master=True, check_connection=False)  # what the pool reads
+
+    async def opens(port: int, **auth: str) -> bool:
+        conn = _PrimaryConnection(connection_pool=pool, host="127.0.0.1", port=port, **auth)
+        try:
+            await conn._connect()
+            await conn.on_connect_check_health()
+            return True
+        except rx.ConnectionError:
+            return False
+        finally:
+            await conn.disconnect()
+
+    assert await opens(primary.port)
+    assert not await opens(replica.port)
+    assert await opens(primary.port, username="norole", password="pw")

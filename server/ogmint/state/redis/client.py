@@ -76,7 +76,10 @@ class _PrimaryConnection(SentinelManagedConnection):
     async def on_connect_check_health(self, check_health: bool = True) -> None:
         await super().on_connect_check_health(check_health=check_health)
         await self.send_command("ROLE", check_health=False)
-        role = await self.read_response()
+        try:
+            role = await self.read_response()
+        except rx.NoPermissionError:
+            return  # an ACL user without ROLE: trust the sentinels (README, Scale-out)
         if not isinstance(role, list) or not role or role[0] not in ("master", b"master"):
             raise rx.ConnectionError("the server named as primary is not the primary (yet)")
 
