@@ -46,7 +46,11 @@ class RedisKeys:
             await c.call(r.delete(c.g(f"keyid:{key_id}")))
             await c.call(r.zrem(listed, key_id))
             raise ValueError("key hash already exists")
-        await c.call(r.zadd(c.g("keys"), {key_id: ms}))
+        pipe = r.pipeline(transaction=False)
+        pipe.zadd(c.g("keys"), {key_id: ms})
+        for reply in await c.execute(pipe):  # the last write: replicated before returning
+            if isinstance(reply, Exception):
+                raise reply
         return True
 
     async def find_key(self, key_hash: str) -> ApiKeyRecord | None:
