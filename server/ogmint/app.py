@@ -30,6 +30,7 @@ from ogmint.domain.renders import Renders
 from ogmint.domain.signing_keys import SigningKeys
 from ogmint.domain.templates import CustomTemplateSettings, TemplateCatalogue
 from ogmint.domain.usage import Usage
+from ogmint.domain.users import Users
 from ogmint.domain.webhooks import Webhooks
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
@@ -130,17 +131,21 @@ async def operations(settings: Settings) -> AsyncIterator[Operations]:
     state = make_state(settings)
     await state.open()
     try:
+        keys = ApiKeys(
+            state.keys,
+            Plans(settings.plan_quotas),
+            ttl=0,
+            max_active=settings.max_api_keys_per_user,
+        )
+        signing_keys = SigningKeys(state.signing_keys, ttl=0)
+        # The CLI never signs anyone in.
+        accounts = accounts_of(settings, state, sign_in=SignInLimits(1, 1))
         yield Operations(
             settings=settings,
-            keys=ApiKeys(
-                state.keys,
-                Plans(settings.plan_quotas),
-                ttl=0,
-                max_active=settings.max_api_keys_per_user,
-            ),
-            signing_keys=SigningKeys(state.signing_keys, ttl=0),
-            # The CLI never signs anyone in.
-            accounts=accounts_of(settings, state, sign_in=SignInLimits(1, 1)),
+            keys=keys,
+            signing_keys=signing_keys,
+            accounts=accounts,
+            users=Users(accounts, keys, signing_keys, usage_of(settings, state)),
         )
     finally:
         await state.close()
@@ -284,6 +289,8 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             custom_template_settings(settings),
         )
         gallery = Gallery(state.renders, storage)
+        signing_keys = SigningKeys(state.signing_keys, settings.key_cache_ttl)
+        accounts = accounts_of(settings, state)
         app.ctx.services = Services(
             settings=settings,
             metrics=metrics,
@@ -304,13 +311,14 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             gallery=gallery,
             templates=catalogue,
             keys=keys,
-            signing_keys=SigningKeys(state.signing_keys, settings.key_cache_ttl),
+            signing_keys=signing_keys,
             deliveries=Deliveries(state.deliveries, state.renders, keys, limits, webhooks.wake),
-            accounts=accounts_of(settings, state),
+            accounts=accounts,
             usage=usage,
             limits=limits,
             plans=plans,
             health=Health(state),
+            users=Users(accounts, keys, signing_keys, usage),
         )
         app.ctx.resources = Resources(webhooks, client, state, storage, pipeline, renderer, tracing)
         webhooks.start()

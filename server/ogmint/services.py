@@ -19,6 +19,7 @@ from ogmint.domain.renders import Renders
 from ogmint.domain.signing_keys import SigningKeys
 from ogmint.domain.templates import TemplateCatalogue
 from ogmint.domain.usage import Usage
+from ogmint.domain.users import Users
 from ogmint.metrics import Metrics
 from ogmint.settings import Settings
 
@@ -40,6 +41,7 @@ class Services:
     limits: Limits
     plans: Plans
     health: Health
+    users: Users
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +52,4 @@ class Operations:
     keys: ApiKeys
     signing_keys: SigningKeys
     accounts: Accounts
+    users: Users

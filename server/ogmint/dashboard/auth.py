@@ -81,7 +81,9 @@ async def visitor(request: Request) -> Visitor | None:
     if session is None:
         return None
     account = await svc.accounts.account(session.user)
-    return None if account is None else Visitor(account, session, token)
+    if account is None or account.disabled:
+        return None
+    return Visitor(account, session, token)
 
 
 async def require(request: Request) -> Visitor:

@@ -124,6 +124,10 @@ class Accounts:
         assert token is not None
         return token
 
+    async def set_disabled(self, user: str, disabled: bool) -> bool:
+        """Disables (ending every session) or enables an account; False if there is none."""
+        return await self._store.set_disabled(user, disabled)
+
     async def new_link(self, user: str) -> str | None:
         """A fresh one-time link token for the user (replacing older ones); None if no account."""
         token = secrets.token_urlsafe(32)
@@ -154,6 +158,8 @@ class Accounts:
         stored = account.password_hash if account else ""
         if not await self._verify(stored, password[:MAX_PASSWORD]) or account is None:
             raise SignInFailed()
+        if account.disabled:  # told apart only after the right password: nothing to probe
+            raise SignInFailed("This account is disabled; ask your operator")
         return await self.start_session(account.user)
 
     async def start_session(self, user: str) -> tuple[str, Session]:
@@ -164,6 +170,14 @@ class Accounts:
 
     async def session(self, token: str) -> Session | None:
         return await self._store.get_session(digest(token))
+
+    async def put_flash(self, token: str, text: str, ttl: float = 300) -> None:
+        """A message (a secret shown once included) for the session's next page."""
+        await self._store.put_flash(digest(token), text, ttl)
+
+    async def take_flash(self, token: str) -> str | None:
+        """The session's message, removed as it is read."""
+        return await self._store.take_flash(digest(token))
 
     async def sign_out(self, token: str) -> None:
         await self._store.end_session(digest(token))
