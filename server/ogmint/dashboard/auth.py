@@ -144,7 +144,7 @@ def local_path(value: str) -> str:
     """``value`` if it is a dashboard path on this site, else the Settings page."""
     if value.startswith("/dashboard/") and not value.startswith("//") and "\\" not in value:
         return value
-    return "/dashboard/settings"
+    return "/dashboard"
 
 
 def field(request: Request, name: str, limit: int = 300_000) -> str:

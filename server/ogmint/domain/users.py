@@ -64,9 +64,7 @@ class Users:
         such account). Returns how many keys were revoked."""
         if not await self._accounts.set_disabled(user, True):
             raise NotFoundError("No such user")
-        revoked = 0
-        for key in await self._keys.active(user):
-            revoked += await self._keys.revoke(key.key_id)
+        revoked = await self._keys.revoke_all(user)
         for signing in await self._signing_keys.listed(user):
             revoked += await self._signing_keys.revoke(user, signing.kid)
         return revoked

@@ -62,7 +62,10 @@ function livePlayground(form) {
       if (!params.get("title")) return;
       const answer = await fetch("/dashboard/preview.png?" + params.toString());
       url = await showPreview(answer, image, status, url);
-    }, 300);
+      // The crop boxes show the same picture.
+      for (const crop of form.parentElement.querySelectorAll("img[data-crop]")) crop.src = image.src;
+      if (status && answer.ok) status.textContent = "Preview updated. Press Preview to update the URL, curl and tags below.";
+    }, 350);
   });
 }
 
@@ -83,7 +86,27 @@ function liveTemplatePreview(form) {
   });
 }
 
+// A colour picker and its hex field say the same colour; the hex field is the one submitted
+// (so the form works without JavaScript), the picker only writes into it.
+function pairColours(picker) {
+  const text = document.getElementById(picker.dataset.pair);
+  if (!text) return;
+  picker.addEventListener("input", () => {
+    text.value = picker.value.slice(1);
+    text.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+  text.addEventListener("input", () => {
+    const hex = text.value.trim().replace(/^#/, "");
+    if (/^[0-9a-fA-F]{6}$/.test(hex)) picker.value = "#" + hex.toLowerCase();
+    else if (/^[0-9a-fA-F]{3}$/.test(hex)) picker.value = "#" + hex.replace(/./g, "$&$&").toLowerCase();
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  for (const picker of document.querySelectorAll("input[type=color][data-pair]")) pairColours(picker);
+  for (const select of document.querySelectorAll("select[data-submit-on-change]")) {
+    select.addEventListener("change", () => select.form.requestSubmit());
+  }
   for (const button of document.querySelectorAll("button.copy[data-copy]")) {
     button.addEventListener("click", () => copyFrom(button.dataset.copy, button));
   }
