@@ -82,7 +82,8 @@ async def start(request: Request) -> HTTPResponse:
         visitor=me,
         flash=shown,
         has_key=bool(keys),
-        rendered=rendered[0] if rendered else None,
+        # One with a stored picture to show, if any.
+        rendered=next((r for r in rendered if r.slug), rendered[0] if rendered else None),
         has_signing=bool(signing),
         api_key=api_key,
         first=snippets(base, FIRST, signer, api_key or "YOUR_API_KEY"),

@@ -46,7 +46,7 @@ OUTPUT = ("size", "format", "scale")
 FORMATS = ("png", "webp", "jpeg")
 SCALES = ("1", "2", "3")
 #: Long text gets a text area; the rest one line.
-LONG = 150
+LONG = 300
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,7 +82,7 @@ function liveTemplatePreview(form) {
   };
   form.addEventListener("input", () => {
     clearTimeout(timer);
-    timer = setTimeout(refresh, 500);
+    timer = setTimeout(refresh, 400);
   });
 }
 
@@ -103,6 +103,9 @@ function pairColours(picker) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  // On a phone the tabs scroll sideways: show the current one.
+  const current = document.querySelector(".tabs [aria-current]");
+  if (current) current.parentElement.scrollLeft = current.offsetLeft - 16;
   for (const picker of document.querySelectorAll("input[type=color][data-pair]")) pairColours(picker);
   for (const select of document.querySelectorAll("select[data-submit-on-change]")) {
     select.addEventListener("change", () => select.form.requestSubmit());
