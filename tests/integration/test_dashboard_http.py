@@ -539,11 +539,22 @@ def test_renders_filter_by_template_and_api(srv: Server) -> None:
     c, _ = signed_in(srv)
     key = api_key(c)
     assert v2(srv, key, template="blog", title="Blog V2").status == 201
-    v1 = request(srv.url + "/api/og?template=docs&title=Docs+V1", headers={"x-api-key": key})
+    v1 = request(
+        srv.url + "/api/og?template=docs&title=Docs+V1&palette=paper&tag=Guide",
+        headers={"x-api-key": key},
+    )
     assert v1.status == 200
     everything = c.get("/dashboard/renders").body.decode()
     assert "Blog V2" in everything and "Docs V1" in everything
-    assert 'alt="V1 render: Docs V1"' in everything  # V1 renders get a thumbnail too
+    # V1 renders get a thumbnail too, drawn again from their parameters (palette resolved).
+    thumb = re.search(r'<img class="thumb" src="([^"]+)" alt="V1 render: Docs V1"', everything)
+    assert thumb, everything
+    src = thumb.group(1).replace("&amp;", "&")
+    assert src.startswith("/dashboard/preview.png?template=docs&title=Docs+V1&tag=Guide&")
+    assert "bgColor=" in src
+    drawn = c.get(src)
+    assert drawn.status == 200 and drawn.headers["content-type"] == "image/png"
+
     docs = c.get("/dashboard/renders?template=docs").body.decode()
     assert "Docs V1" in docs and "Blog V2" not in docs
     v2_only = c.get("/dashboard/renders?api=v2").body.decode()

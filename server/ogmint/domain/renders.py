@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
+from urllib.parse import urlencode
 
 from ogmint.cache import BoundedCache
 from ogmint.clock import iso
@@ -65,6 +66,25 @@ class Created:
     created: bool
     status: LimitStatus
     dispatched: bool
+
+
+def replay_query(spec: RenderSpec) -> str:
+    """A V1 render's parameters as a query that draws it again for its thumbnail: text and
+    colours as resolved, fetched pictures left out (a thumbnail never fetches)."""
+    c = spec.colors
+    found = {
+        "template": spec.template,
+        "title": spec.title,
+        "description": spec.description,
+        "tag": spec.tag,
+        "author": spec.author,
+        "font": spec.font,
+        "bgColor": c.bg,
+        "textColor": c.text,
+        "accentColor": c.accent,
+        "surfaceColor": c.surface,
+    }
+    return urlencode({k: v for k, v in found.items() if v})
 
 
 class Renders:
@@ -131,7 +151,9 @@ class Renders:
                 if not signed:  # crawler fan-out on a signed URL must not trip the burst limit
                     await self._limits.take_burst(key)
                 # Counted for the key's user and tracked for the dashboard in one step.
-                tracked = self._usage.tracking(key.user, "v1", spec.template, spec.title, 200)
+                tracked = self._usage.tracking(
+                    key.user, "v1", spec.template, spec.title, 200, params=replay_query(spec)
+                )
                 quota = self._plans.quota(key.plan)
                 status = await self._state.atomic.charge_quota(key.user, quota, tracked)
                 if not status.allowed:
