@@ -1,20 +1,27 @@
 """Custom templates (SPEC §5.1): upload, version, delete, and look them up for renders.
 
-An upload is hostile input: it is sanitised and compiled (``rendering/template.py``), then
-rendered once with sample text within a time budget. The version is the source's content
-digest. Renders look up the current version in the shared state on every request (one read),
-so after an update answers no app server renders the old one; compiled templates are cached
-per worker by version, which never changes meaning.
+An upload is hostile input: it is sanitised, its cost bounded and compiled
+(``rendering/template.py``), then rendered with sample content once per distinct combination
+of its ``og:if``/``og:unless`` branches — compiling and every render within one time budget,
+which the native renderer enforces itself (a render past it is abandoned). The version is the
+source's content digest. Renders look up the current version in the shared state on every
+request (one read), so after an update answers no app server renders the old one; compiled
+templates are cached per worker by version, which never changes meaning, bounded by bytes.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import io
+import itertools
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import orjson
+from PIL import Image
 
 from ogmint.errors import (
     FieldError,
@@ -24,9 +31,9 @@ from ogmint.errors import (
     TemplateTooLargeError,
 )
 from ogmint.keys import random_base62
-from ogmint.rendering.native import Renderer, RenderError
+from ogmint.rendering.native import Renderer, RenderError, RenderTimeoutError
 from ogmint.rendering.palettes import DEFAULT
-from ogmint.rendering.params import RenderSpec
+from ogmint.rendering.params import IMAGE_FIELDS, RenderSpec
 from ogmint.rendering.pipeline import CUSTOM_PREFIX
 from ogmint.rendering.template import (
     Template,
@@ -53,6 +60,35 @@ SAMPLE = RenderSpec(
     font="Inter",
     colors=DEFAULT,
 )
+#: Where the test render's sample images claim to come from (never fetched).
+SAMPLE_IMAGE_URL = "https://ogmint.invalid/sample.png"
+
+
+@functools.cache
+def sample_image() -> bytes:
+    """The PNG drawn for every image field in test renders (made once)."""
+    out = io.BytesIO()
+    Image.new("RGBA", (480, 480), (128, 128, 128, 255)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_renders(template: Template) -> Iterator[tuple[RenderSpec, dict[str, bytes]]]:
+    """The sample content once per combination of the fields the template's branches depend
+    on (present or absent), everything present first; at most 2⁵ (the optional fields)."""
+    varied = sorted(template.condition_fields() - {"title"})  # the title is always present
+    for absent in itertools.chain.from_iterable(
+        itertools.combinations(varied, n) for n in range(len(varied) + 1)
+    ):
+        spec = dataclasses.replace(
+            SAMPLE,
+            description=None if "description" in absent else SAMPLE.description,
+            tag=None if "tag" in absent else SAMPLE.tag,
+            author=None if "author" in absent else SAMPLE.author,
+            avatar=None if "avatar" in absent else SAMPLE_IMAGE_URL,
+            logo=None if "logo" in absent else SAMPLE_IMAGE_URL,
+        )
+        images = {f: sample_image() for f in IMAGE_FIELDS if f not in absent}
+        yield spec, images
 
 
 def fields_json(template: Template) -> str:
@@ -69,8 +105,8 @@ def fields_json(template: Template) -> str:
 class CustomTemplateSettings:
     limits: TemplateLimits
     max_per_user: int
-    render_budget: float  # seconds the upload's test render may take
-    cache_entries: int  # compiled templates kept per worker
+    render_budget: float  # seconds an upload's check (compile + test renders) may take
+    cache_bytes: int  # bytes of compiled templates kept per worker
 
 
 class CustomTemplates:
@@ -88,6 +124,7 @@ class CustomTemplates:
         self._builtins = dict(builtins)
         self._settings = settings
         self._compiled: OrderedDict[str, Template] = OrderedDict()
+        self._compiled_bytes = 0
 
     # -- renders ------------------------------------------------------------------------------
     async def resolve(self, user: str | None, name: str) -> Template:
@@ -116,9 +153,17 @@ class CustomTemplates:
         return template
 
     def _remember(self, template: Template) -> None:
+        size = template.size()
+        if size > self._settings.cache_bytes:
+            return
+        old = self._compiled.pop(template.digest, None)
+        if old is not None:
+            self._compiled_bytes -= old.size()
         self._compiled[template.digest] = template
-        while len(self._compiled) > self._settings.cache_entries:
-            self._compiled.popitem(last=False)
+        self._compiled_bytes += size
+        while self._compiled_bytes > self._settings.cache_bytes:
+            _, dropped = self._compiled.popitem(last=False)
+            self._compiled_bytes -= dropped.size()
 
     # -- uploads ------------------------------------------------------------------------------
     def _compile(self, name: str, source: str) -> Template:
@@ -130,23 +175,38 @@ class CustomTemplates:
             raise TemplateInvalidError.field("svg", str(e)) from e
 
     def _check(self, name: str, source: str) -> Template:
-        """Compiles and test-renders (in the render pool): the template, or a typed 400/413."""
+        """Compiles and test-renders every branch combination (in the render pool), all
+        within the budget: the template, or a typed 400/413."""
         if len(source) > self._settings.limits.max_bytes:  # characters ≤ bytes: cheap first
             raise TemplateTooLargeError(
                 f"template is larger than {self._settings.limits.max_bytes} bytes"
             )
-        template = self._compile(name, source)
-        started = time.perf_counter()
-        try:
-            self._renderer.render_svg(template.render(SAMPLE, {}, self._renderer))
-        except (RenderError, ValueError) as e:
-            raise TemplateInvalidError.field("svg", f"the test render failed: {e}") from e
-        took = time.perf_counter() - started
         budget = self._settings.render_budget
-        if took > budget:
-            raise TemplateInvalidError.field(
-                "svg", f"the test render took {took:.2f} s, more than the {budget:g} s allowed"
-            )
+        deadline = time.perf_counter() + budget
+        too_slow = TemplateInvalidError.field(
+            "svg", f"the test render took longer than the {budget:g} s allowed"
+        )
+        template = self._compile(name, source)
+        drawn: set[str] = set()
+        for spec, images in test_renders(template):
+            try:
+                layers = template.layers(spec, images, self._renderer)
+                if layers.foreground in drawn:
+                    continue  # another combination drew the same document
+                drawn.add(layers.foreground)
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    raise too_slow
+                # As renders draw it: the background cached, the branches in the foreground.
+                self._renderer.render_layers(
+                    layers.background, layers.foreground, layers.key, timeout=left
+                )
+            except RenderTimeoutError as e:
+                raise too_slow from e
+            except (RenderError, ValueError) as e:
+                raise TemplateInvalidError.field("svg", f"the test render failed: {e}") from e
+        if time.perf_counter() > deadline:
+            raise too_slow
         return template
 
     async def check(self, source: str) -> Template:

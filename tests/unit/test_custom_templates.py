@@ -10,7 +10,7 @@ import pytest
 
 from ogmint.errors import TemplateInvalidError, TemplateLimitError, TemplateNotFoundError
 from ogmint.rendering.native import Renderer
-from ogmint.rendering.template import TemplateLimits, load_directory
+from ogmint.rendering.template import TemplateLimits, compile_template, load_directory
 from ogmint.state.sqlite import sqlite_state
 from ogmint.templates import CustomTemplates, CustomTemplateSettings
 
@@ -24,12 +24,16 @@ def variant(n: int) -> str:
     return LAUNCH.replace('max-size="68"', f'max-size="{60 + n}"')
 
 
+#: Room for two compiled variants, not three.
+CACHE_BYTES = compile_template("x", variant(0).encode(), custom=True).size() * 5 // 2
+
+
 @pytest.fixture
 async def service(tmp_path: Path, renderer: Renderer) -> AsyncIterator[CustomTemplates]:
     state = sqlite_state(tmp_path / "state.db")
     await state.open()
     settings = CustomTemplateSettings(
-        TemplateLimits(), max_per_user=4, render_budget=5.0, cache_entries=2
+        TemplateLimits(), max_per_user=4, render_budget=5.0, cache_bytes=CACHE_BYTES
     )
     yield CustomTemplates(state.templates, renderer, load_directory(ROOT / "templates"), settings)
     await state.close()
@@ -54,7 +58,8 @@ async def test_compiled_cache_is_bounded(service: CustomTemplates) -> None:
     metas = [await service.create("alice", variant(n), None) for n in range(4)]
     for meta in metas * 2:
         assert (await service.resolve("alice", meta.id)).digest == meta.version
-    assert len(service._compiled) == 2  # the bound (cache_entries), not one per version
+    assert len(service._compiled) == 2  # the bound (cache_bytes), not one per version
+    assert service._compiled_bytes <= CACHE_BYTES
 
 
 async def test_refusals_are_typed(service: CustomTemplates) -> None:
@@ -73,7 +78,7 @@ async def test_the_test_render_has_a_time_budget(tmp_path: Path, renderer: Rende
     await state.open()
     try:
         settings = CustomTemplateSettings(
-            TemplateLimits(), max_per_user=4, render_budget=1e-6, cache_entries=2
+            TemplateLimits(), max_per_user=4, render_budget=1e-6, cache_bytes=CACHE_BYTES
         )
         strict = CustomTemplates(state.templates, renderer, {}, settings)
         with pytest.raises(TemplateInvalidError, match="the test render took"):
