@@ -43,6 +43,10 @@ _NOT_NUMBERS = re.compile(
 _NOT_GEOMETRY = frozenset({"id", "href", "class", "font-family", "font-weight"})
 #: What a ``url(#id)`` reference draws again where it is used (gradients are just paint).
 _DRAWN_AGAIN = frozenset({"pattern", "clipPath", "mask", "filter", "marker", "symbol"})
+#: Elements whose content is drawn only where they are referenced.
+_DEFINITIONS = frozenset(
+    "defs symbol clipPath mask pattern marker filter linearGradient radialGradient".split()
+)
 _FILTER_PRIMITIVES = frozenset(
     "feGaussianBlur feOffset feFlood feComposite feMerge feBlend feColorMatrix".split()
 )
@@ -75,7 +79,8 @@ class TemplateLimits:
     #: Elements the renderer would draw after expanding every ``<use>`` and ``url(#…)``.
     max_instances: int = 5000
     max_filters: int = 8
-    max_filter_primitives: int = 8
+    #: A hard cap; the cost model (``cost.max_filter_work``) bounds what they cost.
+    max_filter_primitives: int = 24
     #: Largest filter region, in multiples of the element's box (or of the canvas).
     max_filter_region: float = 3.0
     max_blur: float = 40.0
@@ -333,9 +338,12 @@ class _Expansion:
         depth: int,
         inherited: Inherited = Inherited(),  # noqa: B008 - frozen
         via: ET.Element | None = None,
+        drawn: bool = True,
     ) -> None:
-        """Visits ``el`` drawn at ``scale``, with what it inherits; ``via`` is the element
-        that references it (a ``<use>`` sizes the viewport of the ``<symbol>`` it draws)."""
+        """Visits ``el`` at ``scale``, with what it inherits; ``via`` is the element that
+        references it (a ``<use>`` sizes the viewport of the ``<symbol>`` it draws). Content
+        that is only a definition where it stands (in ``<defs>``, a ``<symbol>``…) is checked
+        but costs nothing there: it is counted where it is referenced."""
         doc, limits = self.doc, self.limits
         self.visits += 1
         if self.visits > limits.max_instances:
@@ -348,7 +356,9 @@ class _Expansion:
         if key in self.active:
             raise doc.error(el, f"recursive reference to #{el.get('id')}")
         ns, element = local_name(el.tag)
-        for attr in ("transform", "patternTransform", "gradientTransform"):
+        # A gradientTransform only maps paint coordinates (design tools scale unit gradients
+        # by hundreds); it draws nothing larger, so it is not a zoom.
+        for attr in ("transform", "patternTransform"):
             value = el.get(attr)
             if value is not None:
                 scale *= _transform_scale(doc, el, value)
@@ -362,13 +372,14 @@ class _Expansion:
                 raise doc.error(el, f"blur larger than {limits.max_blur:g} once scaled")
         inherited = inherited.child(el)
         try:
-            if ns == SVG_NS:  # og: elements are drawn by the renderer's own text and images
+            if drawn and ns == SVG_NS:  # og: elements: the renderer's own text and images
                 self.cost.visit(el, element, scale, inherited)
         except CostExceeded as e:
             raise doc.error(el, str(e)) from e
         self.active.add(key)
+        children_drawn = drawn and not (element in _DEFINITIONS and via is None)
         for child in el:
-            self.walk(child, scale, depth + 1, inherited)
+            self.walk(child, scale, depth + 1, inherited, drawn=children_drawn)
         # A <use> passes on what it inherits; paint servers and effects start afresh.
         passed = inherited if element == "use" else Inherited()
         for target in self.targets(el):
@@ -387,6 +398,8 @@ class _Expansion:
             raise self.doc.error(
                 el, "viewBox must be four numbers with a positive width and height"
             )
+        if element == "symbol" and via is None:
+            return 1.0  # a definition: drawn (and sized) only by the <use>s reaching it
         sized = via if element == "symbol" and via is not None else el
         bounding_box = element == "pattern" and el.get("patternUnits") != "userSpaceOnUse"
 
