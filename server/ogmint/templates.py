@@ -72,7 +72,7 @@ def sample_image() -> bytes:
     return out.getvalue()
 
 
-def test_renders(template: Template) -> Iterator[tuple[RenderSpec, dict[str, bytes]]]:
+def sample_renders(template: Template) -> Iterator[tuple[RenderSpec, dict[str, bytes]]]:
     """The sample content once per combination of the fields the template's branches depend
     on (present or absent), everything present first; at most 2⁵ (the optional fields)."""
     varied = sorted(template.condition_fields() - {"title"})  # the title is always present
@@ -188,7 +188,7 @@ class CustomTemplates:
         )
         template = self._compile(name, source)
         drawn: set[str] = set()
-        for spec, images in test_renders(template):
+        for spec, images in sample_renders(template):
             try:
                 layers = template.layers(spec, images, self._renderer)
                 if layers.foreground in drawn:

@@ -10,14 +10,32 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ogmint.errors import SaturatedError
-from ogmint.rendering.native import Capacity, Renderer, RenderError, RenderTimeoutError
+from ogmint.errors import RenderTimedOutError, SaturatedError
+from ogmint.metrics import Metrics
+from ogmint.net import AddressPolicy, GuardedClient
+from ogmint.rendering.cost import CostLimits
+from ogmint.rendering.images import ImageFetcher
+from ogmint.rendering.native import (
+    Capacity,
+    Renderer,
+    RenderError,
+    RenderTimeoutError,
+    bundled_font_dirs,
+)
+from ogmint.rendering.pipeline import RenderPipeline
+from ogmint.rendering.template import TemplateLimits, compile_template
+from ogmint.templates import SAMPLE
 
 #: One filtered full-canvas rectangle: one node resvg draws without a way to stop it.
 FILTER = (
     '<filter id="f" x="-10%" y="-10%" width="120%" height="120%">'
     '<feGaussianBlur stdDeviation="8"/><feOffset dx="4" dy="4"/></filter>'
 )
+
+
+OG_NS = 'xmlns:og="https://ogmint.dev/ns/template"'
+TITLE = '<og:text field="title" x="72" y="72" width="1000" height="300" max-size="60"/>'
+LENIENT = TemplateLimits(cost=CostLimits(max_filter_work=1e6, max_paint=1e6))
 
 
 def slow(nodes: int) -> str:
@@ -128,3 +146,31 @@ async def test_a_unit_cancelled_before_it_started_gives_its_slot_back() -> None:
         await running
         await asyncio.sleep(0.05)
         assert capacity.inflight == 0
+
+
+async def test_a_render_past_its_timeout_is_a_503_and_frees_its_slot() -> None:
+    """What a stored template at the edge of its budget gives on a busy server: a typed 503
+    (nothing charged), never a 500 or a slot held for good."""
+    strict = Renderer(
+        bundled_font_dirs(),
+        threads=1,
+        queue=0,
+        max_svg_bytes=1 << 20,
+        max_nodes=20000,
+        timeout=0.05,
+    )
+    client = GuardedClient(AddressPolicy(), ca_file="", timeout=1.0, max_bytes=1 << 20)
+    fetcher = ImageFetcher(
+        client, capacity=strict.capacity, threads=1, max_pixels=1 << 20, cache_bytes=1 << 20
+    )
+    pipeline = RenderPipeline(strict, {}, fetcher, Metrics(None))
+    source = slow(20).replace("</svg>", TITLE + "</svg>").replace("<svg ", f"<svg {OG_NS} ", 1)
+    template = compile_template("slow", source.encode(), LENIENT, custom=True)
+    try:
+        with pytest.raises(RenderTimedOutError) as timed_out:
+            await pipeline.render(SAMPLE, template, api="v2")
+        assert timed_out.value.status == 503 and timed_out.value.code == "render_timeout"
+        assert strict.capacity.inflight == 0
+    finally:
+        pipeline.close()
+        strict.close()

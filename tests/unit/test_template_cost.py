@@ -89,7 +89,8 @@ def test_small_blurs_weigh_more() -> None:
         return (
             f'<defs><filter id="f" x="0" y="0" width="1" height="1"><feGaussianBlur '
             f'stdDeviation="{deviation}"/></filter></defs>'
-            + '<rect width="1200" height="630" filter="url(#f)"/>' * 2
+            + '<rect width="1200" height="630" filter="url(#f)"/>'
+            * 2
         )
 
     compiles(blur("8"))  # 0.76 Mpx × 4 × 2
@@ -97,7 +98,7 @@ def test_small_blurs_weigh_more() -> None:
 
 
 def test_merge_nodes_are_bounded_and_counted() -> None:
-    merge = '<feMerge>' + '<feMergeNode in="SourceGraphic"/>' * 17 + "</feMerge>"
+    merge = "<feMerge>" + '<feMergeNode in="SourceGraphic"/>' * 17 + "</feMerge>"
     body = f'<defs><filter id="f">{merge}</filter></defs><rect width="10" height="10" filter="url(#f)"/>'
     refused(body, "17 nodes, more than 16")
     compiles(body, max_merge_nodes=17)
