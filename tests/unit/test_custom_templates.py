@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from ogmint.errors import TemplateInvalidError, TemplateLimitError, TemplateNotFoundError
-from ogmint.rendering.native import Renderer
 from ogmint.rendering.cost import CostLimits
+from ogmint.rendering.native import Renderer
 from ogmint.rendering.template import Template, TemplateLimits, compile_template, load_directory
 from ogmint.state.sqlite import sqlite_state
 from ogmint.templates import CustomTemplates, CustomTemplateSettings, sample_renders
@@ -122,7 +122,7 @@ async def test_every_branch_is_test_rendered_within_the_budget(
         )
         service = CustomTemplates(state.templates, renderer, {}, settings)
         started = time.perf_counter()
-        with pytest.raises(TemplateInvalidError, match="longer than the 0.3 s allowed"):
+        with pytest.raises(TemplateInvalidError, match=r"longer than the 0\.3 s allowed"):
             await service.create("alice", branch(attribute), None)
         # Abandoned at the budget, give or take the one filtered node running then.
         assert time.perf_counter() - started < budget + 1.5
@@ -162,7 +162,7 @@ async def test_compiling_counts_within_the_budget(
             return compile_(name, source)
 
         monkeypatch.setattr(service, "_compile", slow_compile)
-        with pytest.raises(TemplateInvalidError, match="longer than the 0.2 s allowed"):
+        with pytest.raises(TemplateInvalidError, match=r"longer than the 0\.2 s allowed"):
             await service.create("alice", LAUNCH, None)
     finally:
         await state.close()

@@ -250,7 +250,7 @@ OG_IMAGE = '<og:image field="avatar" x="0" y="0" width="80" height="80" {}/>'
 )
 def test_og_numbers_out_of_range_are_refused(element: str, attribute: str) -> None:
     for body in (element.format(attribute), f'<g og:unless="tag">{element.format(attribute)}</g>'):
-        with pytest.raises(TemplateError, match="out of range|whole number|min-size"):
+        with pytest.raises(TemplateError, match=r"out of range|whole number|min-size"):
             compiles(body)
 
 
