@@ -203,7 +203,13 @@ fn rasterise_within(
     }
     let mut pixmap =
         Pixmap::new(width, height).ok_or(RenderError::CanvasTooLarge { width, height })?;
-    draw_within(&doc.tree, &doc.texts, &mut pixmap.as_mut(), glyphs, deadline)?;
+    draw_within(
+        &doc.tree,
+        &doc.texts,
+        &mut pixmap.as_mut(),
+        glyphs,
+        deadline,
+    )?;
     Ok(pixmap)
 }
 
@@ -305,7 +311,13 @@ fn draw_layers(
     {
         dst.copy_from_slice(src);
     }
-    draw_within(&tree, &texts, &mut pixmap.as_mut(), fonts.glyphs(), deadline)?;
+    draw_within(
+        &tree,
+        &texts,
+        &mut pixmap.as_mut(),
+        fonts.glyphs(),
+        deadline,
+    )?;
     Ok(Drawn {
         base,
         pixmap,
@@ -488,7 +500,8 @@ mod tests {
         let limits = Limits::default();
         let cache = BackgroundCache::default();
         let (bg, fg) = (doc(ART), doc(CONTENT));
-        let drawn = draw_layers(&bg, &fg, "art", &limits, fonts, &cache, Deadline::NONE).expect("layers");
+        let drawn =
+            draw_layers(&bg, &fg, "art", &limits, fonts, &cache, Deadline::NONE).expect("layers");
         // Some bands were left blank (the content does not reach them): fill them in.
         assert!(drawn.bands.contains(&false) && drawn.bands.contains(&true));
         let layered = filled(&drawn);
@@ -506,7 +519,8 @@ mod tests {
             "largest channel difference {worst:?}"
         );
         // The PNG (unchanged bands copied from the cached background) holds exactly those pixels.
-        let png = render_layers_png(&bg, &fg, "art", &limits, fonts, &cache, Deadline::NONE).expect("png");
+        let png = render_layers_png(&bg, &fg, "art", &limits, fonts, &cache, Deadline::NONE)
+            .expect("png");
         let mut decoder = png::Decoder::new(std::io::Cursor::new(png))
             .read_info()
             .expect("png");
@@ -519,7 +533,8 @@ mod tests {
             .collect();
         assert!(decoded == rgb, "decoded PNG differs from the drawn pixels");
         // The second call is served from the cache and draws the same pixels.
-        let again = draw_layers(&bg, &fg, "art", &limits, fonts, &cache, Deadline::NONE).expect("cached");
+        let again =
+            draw_layers(&bg, &fg, "art", &limits, fonts, &cache, Deadline::NONE).expect("cached");
         assert_eq!(filled(&again).data(), layered.data());
         assert_eq!(cache.len(), 1);
     }
@@ -565,6 +580,20 @@ mod tests {
             fg_too_long,
             Err(RenderError::InputTooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn an_expired_deadline_abandons_the_render_and_caches_nothing() {
+        let fonts = FontLibrary::load::<&str>(&[]);
+        let limits = Limits::default();
+        let expired = Deadline::after(std::time::Duration::ZERO);
+        let whole = render_png(&doc(ART), &limits, &fonts, expired);
+        assert_eq!(whole, Err(RenderError::DeadlineExceeded));
+        assert!(render_png(&doc(ART), &limits, &fonts, Deadline::NONE).is_ok());
+        let cache = BackgroundCache::default();
+        let layered = render_layers_png(&doc(ART), &doc(""), "k", &limits, &fonts, &cache, expired);
+        assert_eq!(layered, Err(RenderError::DeadlineExceeded));
+        assert!(cache.is_empty());
     }
 
     #[test]
