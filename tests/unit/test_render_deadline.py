@@ -60,7 +60,7 @@ def test_a_render_stops_at_its_timeout_within_one_node(renderer: Renderer) -> No
         renderer.render_svg(slow(40), timeout=timeout)
     took = time.perf_counter() - started
     # Checked before every node: at most the node running when time ran out, never all 40.
-    assert took < timeout + 2 * one_node + 0.1, (took, one_node)
+    assert took < timeout + 3 * one_node + 0.2, (took, one_node)
 
 
 def test_layered_renders_stop_too(renderer: Renderer) -> None:
