@@ -289,7 +289,7 @@ def test_slow_uploads_are_abandoned_at_the_budget_while_built_ins_render(
     one = SLOW_ART[: SLOW_ART.index("/>", SLOW_ART.index("<rect")) + 2]
     started = time.monotonic()
     renderer.render_svg(
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="630">{one}</svg>'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="630">{one}</svg>', 60
     )
     one_node = time.monotonic() - started
     for reply, elapsed in answers:
