@@ -85,6 +85,7 @@ def custom_template_settings(settings: Settings) -> CustomTemplateSettings:
                 max_merge_nodes=settings.template_max_merge_nodes,
                 max_paint=settings.template_max_paint,
                 max_dash_segments=settings.template_max_dash_segments,
+                max_path_segments=settings.template_max_path_segments,
                 max_text_chars=settings.template_max_text_chars,
             ),
         ),

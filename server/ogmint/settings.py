@@ -240,6 +240,12 @@ class Settings:
         "Most dash segments a template's dashed outlines draw (length ÷ dash period, all uses).",
         _positive_int,
     )
+    template_max_path_segments: int = _setting(
+        200_000,
+        "Most path and polyline segments a template draws (all uses), counted as the values "
+        "of their data (an upper bound).",
+        _positive_int,
+    )
     template_max_text_chars: int = _setting(
         2000, "Most characters of static <text> a template draws (all uses).", _positive_int
     )

@@ -138,6 +138,17 @@ def test_dash_segments_follow_outline_length_and_inheritance() -> None:
     refused(used + '<use href="#p"/>' * 21, "dash segments")
 
 
+def test_path_segments_are_bounded_counting_uses() -> None:
+    path = '<defs><path id="p" d="M0 0' + " l1 1" * 3333 + '"/></defs>'  # 10,002 values
+    compiles(path + '<use href="#p"/>' * 19)
+    refused(path + '<use href="#p"/>' * 20, "more than 200000 path segments")
+    points = " ".join(f"{i},{i}" for i in range(2000))
+    refused(
+        f'<defs><polyline id="l" points="{points}"/></defs>' + '<use href="#l"/>' * 101,
+        "path segments",
+    )
+
+
 def test_static_text_is_bounded_counting_uses() -> None:
     text = '<text id="t" x="0" y="50" font-family="Inter" font-size="20">{}</text>'
     compiles(text.format("x" * 2000))

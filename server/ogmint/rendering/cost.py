@@ -10,6 +10,7 @@ renderer draws it (``<use>`` and ``url(#…)`` fan-out included) with the scale 
 - painted pixels: each shape's box clipped to the canvas, weighted for gradient/pattern paint
   and for the layer an isolated group (opacity, clip, mask, filter) is drawn into;
 - dash segments: each dashed outline's length ÷ its dash period × the values per period;
+- outline segments: each path's (and polyline's) segments, as often as it is drawn;
 - static text: characters drawn by ``<text>``.
 
 Geometry is estimated from the attributes (shapes, path data, transforms); what cannot be
@@ -61,6 +62,8 @@ class CostLimits:
     max_paint: float = 200.0
     #: Σ dash segments over every dashed outline drawn.
     max_dash_segments: int = 100_000
+    #: Σ segments of every path and polyline drawn.
+    max_path_segments: int = 200_000
     #: Σ characters of static ``<text>`` drawn.
     max_text_chars: int = 2_000
 
@@ -111,14 +114,20 @@ class Cost:
         self.filter_work = 0.0
         self.paint = 0.0
         self.dash_segments = 0.0
+        self.path_segments = 0
         self.text_chars = 0
         self._boxes: dict[int, Box | None] = {}
+        #: Per element, as for boxes: a <use> fan-out must not parse the same path again.
+        self._lengths: dict[int, float] = {}
+        self._segment_counts: dict[int, int] = {}
 
     # -- visits -------------------------------------------------------------------------------
     def visit(self, el: ET.Element, element: str, scale: float, inherited: Inherited) -> None:
         """Counts one drawing of ``el`` at ``scale`` (device pixels per user unit)."""
         if element in SHAPES:
             self._paint(self.box(el), scale, PAINT_SERVER_WEIGHT if inherited.paint_server else 0)
+            if element in {"path", "polyline", "polygon"}:
+                self._segments(el, element)
             if inherited.dashes is not None and element != "image":
                 self._dashes(el, element, inherited.dashes)
         elif element == "text":
@@ -149,9 +158,27 @@ class Cost:
                 "(large shapes, gradients and layers drawn many times)"
             )
 
+    def _segments(self, el: ET.Element, element: str) -> None:
+        count = self._segment_counts.get(id(el))
+        if count is None:
+            if element == "path":
+                count = len(_PATH_TOKEN.findall(el.get("d", "")))  # ≥ its segments
+            else:
+                count = len(numbers(el.get("points", ""))) // 2
+            self._segment_counts[id(el)] = count
+        self.path_segments += count
+        if self.path_segments > self.limits.max_path_segments:
+            raise CostExceeded(
+                f"draws more than {self.limits.max_path_segments} path segments "
+                "(long paths drawn many times)"
+            )
+
     def _dashes(self, el: ET.Element, element: str, dashes: tuple[float, int]) -> None:
         period, values = dashes
-        self.dash_segments += outline_length(el, element) / period * values
+        length = self._lengths.get(id(el))
+        if length is None:
+            length = self._lengths[id(el)] = outline_length(el, element)
+        self.dash_segments += length / period * values
         if self.dash_segments > self.limits.max_dash_segments:
             raise CostExceeded(
                 f"dashed outlines draw more than {self.limits.max_dash_segments} dash segments"

@@ -315,10 +315,18 @@ class _Expansion:
         self.visits = 0
         self.active: set[int] = set()
         self.cost = Cost(limits.cost, (WIDTH, HEIGHT), self.ids)
+        #: Each element's references, found once: a fan-out must not rescan long attributes.
+        self._targets: dict[int, list[ET.Element]] = {}
 
     def targets(self, el: ET.Element) -> list[ET.Element]:
         """What ``el`` draws again: its ``href`` target (``<use>``, and the templates a
         pattern or gradient inherits), and each ``url(#id)`` that draws content."""
+        known = self._targets.get(id(el))
+        if known is None:
+            known = self._targets[id(el)] = self._find_targets(el)
+        return known
+
+    def _find_targets(self, el: ET.Element) -> list[ET.Element]:
         found = []
         for key, value in el.attrib.items():
             if local_name(key)[1] == "href":
