@@ -13,10 +13,10 @@ import statistics
 import time
 from pathlib import Path
 
+from ogmint.domain.templates import SAMPLE
 from ogmint.rendering.cost import Cost
 from ogmint.rendering.native import Renderer, bundled_font_dirs
 from ogmint.rendering.template import TemplateError, compile_template
-from ogmint.templates import SAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
 SETS = {

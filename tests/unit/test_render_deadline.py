@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from ogmint.domain.templates import SAMPLE
 from ogmint.errors import RenderTimedOutError, SaturatedError
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
@@ -24,7 +25,6 @@ from ogmint.rendering.native import (
 )
 from ogmint.rendering.pipeline import RenderPipeline
 from ogmint.rendering.template import TemplateLimits, compile_template
-from ogmint.templates import SAMPLE
 
 #: One filtered full-canvas rectangle: one node resvg draws without a way to stop it.
 FILTER = (
@@ -163,7 +163,7 @@ async def test_a_render_past_its_timeout_is_a_503_and_frees_its_slot() -> None:
     fetcher = ImageFetcher(
         client, capacity=strict.capacity, threads=1, max_pixels=1 << 20, cache_bytes=1 << 20
     )
-    pipeline = RenderPipeline(strict, {}, fetcher, Metrics(None))
+    pipeline = RenderPipeline(strict, fetcher, Metrics(None))
     source = slow(20).replace("</svg>", TITLE + "</svg>").replace("<svg ", f"<svg {OG_NS} ", 1)
     template = compile_template("slow", source.encode(), LENIENT, custom=True)
     try:

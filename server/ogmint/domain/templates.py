@@ -1,4 +1,5 @@
-"""Custom templates (SPEC §5.1): upload, version, delete, and look them up for renders.
+"""The template catalogue: the built-ins and users' custom templates (SPEC §5.1) — which exist,
+the one a render names, listing, and upload, version, delete.
 
 An upload is hostile input: it is sanitised, its cost bounded and compiled
 (``rendering/template.py``), then rendered with sample content once per distinct combination
@@ -16,13 +17,14 @@ import functools
 import io
 import itertools
 import time
-from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
 from PIL import Image
 
+from ogmint.cache import BoundedCache
+from ogmint.clock import now_iso
 from ogmint.errors import (
     FieldError,
     TemplateInvalidError,
@@ -30,9 +32,9 @@ from ogmint.errors import (
     TemplateNotFoundError,
     TemplateTooLargeError,
 )
-from ogmint.keys import random_base62
-from ogmint.rendering.native import Renderer, RenderError, RenderTimeoutError
-from ogmint.rendering.palettes import DEFAULT
+from ogmint.ids import new_id
+from ogmint.rendering.native import FontInfo, Renderer, RenderError, RenderTimeoutError
+from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors
 from ogmint.rendering.params import IMAGE_FIELDS, RenderSpec
 from ogmint.rendering.pipeline import CUSTOM_PREFIX
 from ogmint.rendering.template import (
@@ -42,8 +44,8 @@ from ogmint.rendering.template import (
     TemplateTooLarge,
     compile_template,
 )
-from ogmint.renders import now_iso
-from ogmint.state.templates import TemplateMeta, TemplateStore
+from ogmint.state.templates import TemplateMeta as TemplateMeta
+from ogmint.state.templates import TemplateStore
 
 ID_LENGTH = 16
 MAX_NAME = 100
@@ -109,8 +111,8 @@ class CustomTemplateSettings:
     cache_bytes: int  # bytes of compiled templates kept per worker
 
 
-class CustomTemplates:
-    """Users' templates on top of the built-ins."""
+class TemplateCatalogue:
+    """The built-in templates and, on top of them, users' own."""
 
     def __init__(
         self,
@@ -123,8 +125,31 @@ class CustomTemplates:
         self._renderer = renderer
         self._builtins = dict(builtins)
         self._settings = settings
-        self._compiled: OrderedDict[str, Template] = OrderedDict()
-        self._compiled_bytes = 0
+        # version → compiled template: a version never changes meaning; bounded by bytes
+        self._compiled: BoundedCache[str, Template] = BoundedCache(
+            None, max_weight=settings.cache_bytes, weigh=Template.size
+        )
+
+    # -- what exists ----------------------------------------------------------------------------
+    @property
+    def builtins(self) -> Sequence[Template]:
+        """The built-in templates, in their directory's order."""
+        return list(self._builtins.values())
+
+    @property
+    def fonts(self) -> Sequence[FontInfo]:
+        """The font families templates may name."""
+        return self._renderer.families
+
+    @property
+    def palettes(self) -> Mapping[str, Colors]:
+        """The named colour palettes a render may ask for."""
+        return PALETTES
+
+    def exists(self, name: str) -> bool:
+        """Whether ``name`` may name a template: a built-in, or any custom id (which exist is
+        known only per user, at :meth:`resolve`)."""
+        return name in self._builtins or name.startswith(CUSTOM_PREFIX)
 
     # -- renders ------------------------------------------------------------------------------
     async def resolve(self, user: str | None, name: str) -> Template:
@@ -141,7 +166,6 @@ class CustomTemplates:
             raise missing
         cached = self._compiled.get(version)
         if cached is not None:
-            self._compiled.move_to_end(version)
             return cached
         found = await self._store.get_template(user, name)
         if found is None:
@@ -153,17 +177,7 @@ class CustomTemplates:
         return template
 
     def _remember(self, template: Template) -> None:
-        size = template.size()
-        if size > self._settings.cache_bytes:
-            return
-        old = self._compiled.pop(template.digest, None)
-        if old is not None:
-            self._compiled_bytes -= old.size()
-        self._compiled[template.digest] = template
-        self._compiled_bytes += size
-        while self._compiled_bytes > self._settings.cache_bytes:
-            _, dropped = self._compiled.popitem(last=False)
-            self._compiled_bytes -= dropped.size()
+        self._compiled.put(template.digest, template)
 
     # -- uploads ------------------------------------------------------------------------------
     def _compile(self, name: str, source: str) -> Template:
@@ -214,7 +228,7 @@ class CustomTemplates:
         return await self._renderer.run(lambda: self._check(CUSTOM_PREFIX + "preview", source))
 
     async def create(self, user: str, source: str, name: str | None) -> TemplateMeta:
-        template_id = CUSTOM_PREFIX + random_base62(ID_LENGTH)
+        template_id = new_id(CUSTOM_PREFIX, ID_LENGTH)
         template = await self._renderer.run(lambda: self._check(template_id, source))
         stamp = now_iso()
         meta = TemplateMeta(
