@@ -3,6 +3,7 @@
 //! This file only exports; the logic lives in plain Rust modules without PyO3 types.
 #![forbid(unsafe_code)]
 
+pub mod deadline;
 pub mod deflate;
 pub mod draw;
 pub mod encode;
@@ -24,6 +25,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<py::FittedText>()?;
     m.add_class::<py::FontFamily>()?;
     m.add("RenderError", m.py().get_type::<py::RenderError>())?;
+    m.add(
+        "RenderTimeoutError",
+        m.py().get_type::<py::RenderTimeoutError>(),
+    )?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

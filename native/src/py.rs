@@ -1,5 +1,6 @@
 //! PyO3 adapter: Python arguments → Rust options, GIL released while working,
 //! Rust errors → Python exceptions. No rendering logic lives here.
+use crate::deadline::Deadline;
 use crate::error::RenderError as Error;
 use crate::fonts::FontLibrary;
 use crate::render::{render_layers_png, render_png, BackgroundCache, Limits};
@@ -17,8 +18,28 @@ create_exception!(
     "The SVG or layout request was refused or could not be rendered."
 );
 
+create_exception!(
+    _native,
+    RenderTimeoutError,
+    RenderError,
+    "The render ran past its timeout and was abandoned."
+);
+
 fn to_py(e: Error) -> PyErr {
-    RenderError::new_err(e.to_string())
+    match e {
+        Error::DeadlineExceeded => RenderTimeoutError::new_err(e.to_string()),
+        other => RenderError::new_err(other.to_string()),
+    }
+}
+
+/// The deadline `timeout` seconds from now (`None`: no deadline).
+fn deadline(timeout: Option<f64>) -> PyResult<Deadline> {
+    match timeout {
+        None => Ok(Deadline::NONE),
+        Some(t) => std::time::Duration::try_from_secs_f64(t)
+            .map(Deadline::after)
+            .map_err(|_| PyValueError::new_err(format!("timeout must be ≥ 0 seconds, not {t}"))),
+    }
 }
 
 #[derive(FromPyObject)]
@@ -101,9 +122,17 @@ impl Renderer {
         self.fonts.face_count()
     }
 
-    /// Rasterises an SVG document to PNG bytes.
-    fn render_svg<'py>(&self, py: Python<'py>, svg: SvgInput) -> PyResult<Bound<'py, PyBytes>> {
-        let png = py.detach(|| render_png(svg.text()?, &self.limits, &self.fonts));
+    /// Rasterises an SVG document to PNG bytes, abandoning it with `RenderTimeoutError` once
+    /// `timeout` seconds have passed.
+    #[pyo3(signature = (svg, *, timeout=None))]
+    fn render_svg<'py>(
+        &self,
+        py: Python<'py>,
+        svg: SvgInput,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let deadline = deadline(timeout)?;
+        let png = py.detach(|| render_png(svg.text()?, &self.limits, &self.fonts, deadline));
         Ok(PyBytes::new(py, &png.map_err(to_py)?))
     }
 
@@ -112,13 +141,17 @@ impl Renderer {
     /// The background's pixels are cached under `background_key` (bounded, least recently
     /// used evicted), so static template art is rasterised once; a key reused with different
     /// art renders afresh. Both documents must have the same size; both are held to the limits.
+    /// Abandoned with `RenderTimeoutError` once `timeout` seconds have passed.
+    #[pyo3(signature = (background_svg, foreground_svg, background_key, *, timeout=None))]
     fn render_layers<'py>(
         &self,
         py: Python<'py>,
         background_svg: SvgInput,
         foreground_svg: SvgInput,
         background_key: &str,
+        timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyBytes>> {
+        let deadline = deadline(timeout)?;
         let png = py.detach(|| {
             render_layers_png(
                 background_svg.text()?,
@@ -127,6 +160,7 @@ impl Renderer {
                 &self.limits,
                 &self.fonts,
                 &self.backgrounds,
+                deadline,
             )
         });
         Ok(PyBytes::new(py, &png.map_err(to_py)?))

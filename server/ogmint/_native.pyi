@@ -2,10 +2,20 @@
 
 from typing import final
 
-__all__ = ["FittedText", "FontFamily", "RenderError", "Renderer", "__version__"]
+__all__ = [
+    "FittedText",
+    "FontFamily",
+    "RenderError",
+    "RenderTimeoutError",
+    "Renderer",
+    "__version__",
+]
 
 class RenderError(ValueError):
     """The SVG or layout request was refused or could not be rendered."""
+
+class RenderTimeoutError(RenderError):
+    """The render ran past its timeout and was abandoned."""
 
 @final
 class FittedText:
@@ -50,9 +60,14 @@ class Renderer:
     ) -> Renderer: ...
     @property
     def face_count(self) -> int: ...
-    def render_svg(self, svg: str | bytes) -> bytes: ...
+    def render_svg(self, svg: str | bytes, *, timeout: float | None = None) -> bytes: ...
     def render_layers(
-        self, background_svg: str | bytes, foreground_svg: str | bytes, background_key: str
+        self,
+        background_svg: str | bytes,
+        foreground_svg: str | bytes,
+        background_key: str,
+        *,
+        timeout: float | None = None,
     ) -> bytes: ...
     def fit_text(
         self,

@@ -7,10 +7,10 @@ from collections.abc import Callable, Mapping
 
 import xxhash
 
-from ogmint.errors import RenderFailedError
+from ogmint.errors import RenderFailedError, RenderTimedOutError
 from ogmint.metrics import Api, Metrics
 from ogmint.rendering.images import ImageFetcher
-from ogmint.rendering.native import Renderer, RenderError
+from ogmint.rendering.native import Renderer, RenderError, RenderTimeoutError
 from ogmint.rendering.params import RenderSpec, parse_params
 from ogmint.rendering.template import Template
 from ogmint.tracing import Tracing
@@ -90,6 +90,8 @@ class RenderPipeline:
         ):
             try:
                 return await renderer.run(lambda: render_png(renderer, template, spec, images))
+            except RenderTimeoutError as e:
+                raise RenderTimedOutError() from e
             except (RenderError, ValueError) as e:  # what the checks let through never 500s
                 raise RenderFailedError(f"The template could not be rendered: {e}") from e
 

@@ -45,6 +45,24 @@ MAX_ELEMENTS = DEFAULT_LIMITS.max_elements
 MAX_DEPTH = DEFAULT_LIMITS.max_depth
 #: Largest number an og: element attribute may hold (positions, sizes).
 MAX_OG_NUMBER = 10_000.0
+#: The range of each numeric og: attribute whose meaning has a narrower one than a position:
+#: ``(lowest, highest, whole number)``; anything outside is refused at upload, so no stored
+#: template can hand the renderer a value it cannot take (a weight must fit a u16).
+OG_RANGES: dict[str, tuple[float, float, bool]] = {
+    "width": (0.01, MAX_OG_NUMBER, False),
+    "height": (0.01, MAX_OG_NUMBER, False),
+    "max-width": (0.01, MAX_OG_NUMBER, False),
+    "max-size": (1.0, 1000.0, False),
+    "min-size": (1.0, 1000.0, False),
+    "size": (1.0, 1000.0, False),
+    "weight": (1.0, 1000.0, True),
+    "line-height": (0.5, 5.0, False),
+    "max-lines": (1.0, 100.0, True),
+    "letter-spacing": (-1.0, 1.0, False),
+    "padding": (0.0, 1000.0, False),
+    "fill-opacity": (0.0, 1.0, False),
+    "radius": (0.0, MAX_OG_NUMBER, False),
+}
 
 #: SVG elements a template may use; everything else (script, foreignObject, …) is refused.
 ALLOWED_ELEMENTS = frozenset(
@@ -149,6 +167,14 @@ class Template:
     background: tuple[Part, ...] = field(repr=False)
     foreground: tuple[Part, ...] = field(repr=False)
 
+    def condition_fields(self) -> frozenset[str]:
+        """The fields some ``og:if``/``og:unless`` depends on."""
+        return frozenset(f for cond in _conds(self.parts) for f in cond.fields)
+
+    def size(self) -> int:
+        """Roughly the bytes this compiled template holds (its static strings dominate)."""
+        return sum(_part_size(p) for p in (*self.parts, *self.background, *self.foreground))
+
     def render(self, spec: RenderSpec, images: Mapping[str, bytes], fitter: TextFitter) -> str:
         """The whole SVG document for ``spec`` (previews); ``images`` maps field → PNG bytes."""
         return self._build(self.parts, spec, images, fitter)
@@ -183,6 +209,25 @@ class Layers:
     background: str
     foreground: str
     key: str
+
+
+def _conds(parts: tuple[Part, ...]) -> Iterator[Cond]:
+    for part in parts:
+        if isinstance(part, Cond):
+            yield part
+            yield from _conds(part.parts)
+
+
+#: What a part object costs besides its strings (CPython object headers and fields).
+_PART_OVERHEAD = 64
+
+
+def _part_size(part: Part) -> int:
+    if isinstance(part, str):
+        return len(part) + _PART_OVERHEAD
+    if isinstance(part, Cond):
+        return _PART_OVERHEAD + sum(_part_size(p) for p in part.parts)
+    return 4 * _PART_OVERHEAD
 
 
 def _paint(paint: Paint, colors: Colors) -> str:
@@ -443,6 +488,8 @@ class _Compiler:
         if local == "text":
             if name in IMAGE_FIELDS:
                 raise TemplateError(f"og:text cannot show image field {name!r}")
+            if a.num("min-size", a.num("max-size")) > a.num("max-size"):
+                raise TemplateError("og:text min-size must not be larger than max-size")
             box = {
                 "x": a.num("x"),
                 "y": a.num("y"),
@@ -534,8 +581,13 @@ class _Attrs:
             number = float(value)
         except ValueError as e:
             raise TemplateError(f"og:{self.tag} {key}={value!r} is not a number") from e
-        if not math.isfinite(number) or abs(number) > MAX_OG_NUMBER:
-            raise TemplateError(f"og:{self.tag} {key}={value!r} is out of range")
+        lowest, highest, whole = OG_RANGES.get(key, (-MAX_OG_NUMBER, MAX_OG_NUMBER, False))
+        if not math.isfinite(number) or not lowest <= number <= highest:
+            raise TemplateError(
+                f"og:{self.tag} {key}={value!r} is out of range ({lowest:g} to {highest:g})"
+            )
+        if whole and not number.is_integer():
+            raise TemplateError(f"og:{self.tag} {key}={value!r} must be a whole number")
         return number
 
     def choice(self, key: str, options: tuple[str, ...]) -> str:
