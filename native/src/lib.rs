@@ -3,6 +3,8 @@
 //! This file only exports; the logic lives in plain Rust modules without PyO3 types.
 #![forbid(unsafe_code)]
 
+#[cfg(test)]
+mod conformance;
 pub mod deflate;
 pub mod draw;
 pub mod encode;
