@@ -25,6 +25,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<py::Renderer>()?;
     m.add_class::<py::FittedText>()?;
     m.add_class::<py::FontFamily>()?;
+    m.add_class::<py::CacheStats>()?;
     m.add("RenderError", m.py().get_type::<py::RenderError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

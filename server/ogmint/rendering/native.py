@@ -23,6 +23,7 @@ SYSTEM_FONT_DIRS = ("/usr/share/fonts/opentype/noto", "/usr/share/fonts/truetype
 
 RenderError = _native.RenderError
 FittedText = _native.FittedText
+CacheStats = _native.CacheStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,10 @@ class Renderer:
     def render_layers(self, background: str, foreground: str, key: str) -> bytes:
         """Draws ``foreground`` over the cached raster of ``background`` (keyed by ``key``)."""
         return self._native.render_layers(background, foreground, key)
+
+    def cache_stats(self) -> list[tuple[str, CacheStats]]:
+        """The glyph and background caches' hits, misses and bytes so far, by cache name."""
+        return self._native.cache_stats()
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Runs ``fn`` in the render pool, or refuses with 503 when the pool and queue are full."""

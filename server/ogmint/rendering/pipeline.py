@@ -89,6 +89,8 @@ class RenderPipeline:
         label = "custom" if spec.template.startswith(CUSTOM_PREFIX) else spec.template
         with self._metrics.rendering(api, label):
             try:
-                return await renderer.run(lambda: render_png(renderer, template, spec, images))
+                png = await renderer.run(lambda: render_png(renderer, template, spec, images))
             except (RenderError, ValueError) as e:  # what the checks let through never 500s
                 raise RenderFailedError(f"The template could not be rendered: {e}") from e
+        self._metrics.observe_caches(renderer.cache_stats())
+        return png
