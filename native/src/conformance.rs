@@ -6,7 +6,8 @@
 //! transparent canvas and transforms. Each is rendered by ogmint (`render_png`, and
 //! `render_layers_png` with its text as the foreground: plain-text layout, the glyph cache,
 //! the direct gradient fill, band encoding, our PNG encoder) and by resvg 0.49 (the crate
-//! ogmint links: `resvg::render` and tiny-skia's PNG encoder). The decoded images must agree
+//! ogmint links: `resvg::render` and tiny-skia's PNG encoder, on the document with the same
+//! fallback runs). The decoded images must agree
 //! as resvg's own test harness compares images: fully transparent pixels are equal, otherwise
 //! every straight-alpha channel within ±1.
 //!
@@ -463,9 +464,13 @@ fn decode(png_bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     (info.width, info.height, rgba)
 }
 
-/// resvg's reference: its own render of the document, encoded by tiny-skia, decoded.
+/// resvg's reference: its own render of the document, encoded by tiny-skia, decoded. The
+/// document gets the same fallback runs as ogmint gives it (`fallback`, a choice of fonts
+/// made before any rendering), so both draw the same glyphs.
 fn reference(svg: &str, fonts: &FontLibrary) -> (u32, u32, Vec<u8>, Vec<u8>) {
-    let tree = Tree::from_str(svg, &fonts.options()).expect("svg");
+    let doc = roxmltree::Document::parse(svg).expect("xml");
+    let split = crate::fallback::split_runs(svg, &doc, fonts);
+    let tree = Tree::from_str(split.as_deref().unwrap_or(svg), &fonts.options()).expect("svg");
     let size = tree.size().to_int_size();
     let mut pixmap = Pixmap::new(size.width(), size.height()).expect("pixmap");
     resvg::render(&tree, Transform::identity(), &mut pixmap.as_mut());

@@ -9,6 +9,7 @@ pub mod deflate;
 pub mod draw;
 pub mod encode;
 pub mod error;
+mod fallback;
 pub mod fonts;
 pub mod glyphs;
 pub mod plain_text;

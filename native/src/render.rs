@@ -61,6 +61,12 @@ pub fn parse_document(
 ) -> Result<Document, RenderError> {
     let options = fonts.options();
     let doc = parse_xml(svg, limits)?;
+    // Text its fonts lack split into fallback runs; kept as it was if that breaks a limit.
+    let runs = crate::fallback::split_runs(svg, &doc, fonts);
+    let (svg, doc) = match runs.as_deref().map(|s| (s, parse_xml(s, limits))) {
+        Some((split, Ok(split_doc))) => (split, split_doc),
+        _ => (svg, doc),
+    };
     let plain = plain_texts(&doc, svg, fonts);
     if !plain.is_empty() {
         let mut replaced = String::with_capacity(svg.len());

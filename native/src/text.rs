@@ -667,7 +667,7 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, RenderError> {
 
 /// Characters that belong to the preceding character's cluster: joiners, variation selectors,
 /// combining marks, emoji modifiers and tags.
-fn is_attached(c: char) -> bool {
+pub(crate) fn is_attached(c: char) -> bool {
     matches!(c as u32,
         0x0300..=0x036F | 0x200C | 0x200D | 0xFE00..=0xFE0F | 0x20D0..=0x20FF
         | 0x1F3FB..=0x1F3FF | 0xE0020..=0xE007F)
