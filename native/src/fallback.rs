@@ -87,7 +87,9 @@ fn fallback_runs(
                 continue;
             }
         }
-        let family = if neutral {
+        // A font the document names keeps every character it has (emoji too, unlike
+        // fitted text, which prefers colour emoji).
+        let family = if neutral || fonts.covers(&primary, c) {
             primary.as_str()
         } else {
             fonts.family_for_char(&primary, c)
@@ -270,6 +272,17 @@ mod tests {
         assert!(split.contains(
             r#"Hi <tspan font-family="'Noto Sans Devanagari'">नमस्ते दुनिया </tspan><tspan font-family="'Noto Color Emoji'">🎉 </tspan>&amp; <tspan font-family="'Noto Sans CJK SC'">日本</tspan>"#
         ), "{split}");
+    }
+
+    #[test]
+    fn a_named_font_keeps_what_it_has() {
+        // The CJK font has U+2600, which colour emoji has too: it stays.
+        let body = r#"<text x="10" y="50" font-family="Noto Sans CJK SC">晴れ ☀ 🎉</text>"#;
+        let split = split(body).expect("split");
+        assert!(
+            split.contains(r#">晴れ ☀ <tspan font-family="'Noto Color Emoji'">🎉</tspan>"#),
+            "{split}"
+        );
     }
 
     #[test]
