@@ -469,7 +469,7 @@ fn decode(png_bytes: &[u8]) -> (u32, u32, Vec<u8>) {
 /// made before any rendering), so both draw the same glyphs.
 fn reference(svg: &str, fonts: &FontLibrary) -> (u32, u32, Vec<u8>, Vec<u8>) {
     let doc = roxmltree::Document::parse(svg).expect("xml");
-    let split = crate::fallback::split_runs(svg, &doc, fonts);
+    let split = crate::fallback::split_runs(svg, &doc, fonts, usize::MAX);
     let tree = Tree::from_str(split.as_deref().unwrap_or(svg), &fonts.options()).expect("svg");
     let size = tree.size().to_int_size();
     let mut pixmap = Pixmap::new(size.width(), size.height()).expect("pixmap");

@@ -19,8 +19,14 @@ use std::fmt::Write as _;
 const SVG_NS: &str = "http://www.w3.org/2000/svg";
 
 /// `svg` with the runs of text its fonts lack wrapped in fallback `<tspan>`s, or `None` when
-/// every character has its font already (fitted text, most templates).
-pub fn split_runs(svg: &str, doc: &Document, fonts: &FontLibrary) -> Option<String> {
+/// every character has its font already (fitted text, most templates) or the result would
+/// be longer than `max_len` bytes.
+pub fn split_runs(
+    svg: &str,
+    doc: &Document,
+    fonts: &FontLibrary,
+    max_len: usize,
+) -> Option<String> {
     let mut out = String::new();
     let mut at = 0;
     for node in doc.descendants().filter(|n| n.is_text()) {
@@ -30,8 +36,20 @@ pub fn split_runs(svg: &str, doc: &Document, fonts: &FontLibrary) -> Option<Stri
         let Some(runs) = fallback_runs(parent, node.text().unwrap_or(""), fonts) else {
             continue;
         };
-        let range = node.range();
-        out.push_str(&svg[at..range.start]);
+        // roxmltree merges text, CDATA and references into one node whose range covers only
+        // the first piece: the content runs up to the next node or the parent's end tag.
+        let start = node.range().start;
+        let end = match node.next_sibling() {
+            Some(next) => next.range().start,
+            None => match svg[..parent.range().end].rfind("</") {
+                Some(end) => end,
+                None => continue,
+            },
+        };
+        if end < start {
+            continue;
+        }
+        out.push_str(&svg[at..start]);
         for (family, text) in runs {
             match family {
                 Some(family) => {
@@ -44,8 +62,11 @@ pub fn split_runs(svg: &str, doc: &Document, fonts: &FontLibrary) -> Option<Stri
                 }
                 None => out.push_str(&escape(&text)),
             }
+            if out.len() > max_len {
+                return None;
+            }
         }
-        at = range.end;
+        at = end;
     }
     if at == 0 {
         return None;
@@ -181,7 +202,7 @@ mod tests {
     fn split(body: &str) -> Option<String> {
         let svg = doc(body);
         let xml = Document::parse(&svg).expect("xml");
-        split_runs(&svg, &xml, crate::test_fonts::library())
+        split_runs(&svg, &xml, crate::test_fonts::library(), usize::MAX)
     }
 
     /// Glyphs usvg lays out for the document's texts: (missing, total).
@@ -272,6 +293,29 @@ mod tests {
         assert!(split.contains(
             r#"Hi <tspan font-family="'Noto Sans Devanagari'">नमस्ते दुनिया </tspan><tspan font-family="'Noto Color Emoji'">🎉 </tspan>&amp; <tspan font-family="'Noto Sans CJK SC'">日本</tspan>"#
         ), "{split}");
+    }
+
+    #[test]
+    fn entities_and_cdata_are_rewritten_whole() {
+        let body = "<text x=\"10\" y=\"50\">a&amp;b<![CDATA[ 日本 <c> ]]>&#x41;\n</text>";
+        let split = split(body).expect("split");
+        assert!(
+            split.contains("<text x=\"10\" y=\"50\">a&amp;b <tspan font-family=\"'Noto Sans CJK SC'\">日本 &lt;</tspan>c&gt; A\n</text>"),
+            "{split}"
+        );
+    }
+
+    #[test]
+    fn the_result_is_bounded() {
+        let svg = doc(&format!(
+            r#"<text x="1" y="50">{}</text>"#,
+            "a日".repeat(100)
+        ));
+        let xml = Document::parse(&svg).expect("xml");
+        let fonts = crate::test_fonts::library();
+        let split = split_runs(&svg, &xml, fonts, usize::MAX).expect("split");
+        assert!(split_runs(&svg, &xml, fonts, split.len()).is_some());
+        assert!(split_runs(&svg, &xml, fonts, split.len() - 100).is_none());
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub fn parse_document(
     let options = fonts.options();
     let doc = parse_xml(svg, limits)?;
     // Text its fonts lack split into fallback runs; kept as it was if that breaks a limit.
-    let runs = crate::fallback::split_runs(svg, &doc, fonts);
+    let runs = crate::fallback::split_runs(svg, &doc, fonts, limits.max_svg_bytes);
     let (svg, doc) = match runs.as_deref().map(|s| (s, parse_xml(s, limits))) {
         Some((split, Ok(split_doc))) => (split, split_doc),
         _ => (svg, doc),
