@@ -156,7 +156,7 @@ class Metrics:
         )
         self._caches: dict[str, tuple[Counter, Counter, Gauge]] = {}
         #: Each cache's totals at the last observation: the counters advance by the difference.
-        self._cache_seen: dict[str, tuple[int, int]] = {}
+        self._cache_seen: dict[str, tuple[int, int, int]] = {}
         self._http: dict[tuple[str | None, str, int], tuple[Counter, Histogram]] = {}
         self._renders: dict[tuple[str, str], Counter] = {}
 
@@ -208,14 +208,18 @@ class Metrics:
                     self._cache_misses.labels(name),
                     self._cache_bytes.labels(name),
                 )
-            hits, misses = self._cache_seen.get(name, (0, 0))
+            hits, misses, held = self._cache_seen.get(name, (0, 0, -1))
             # Totals only grow; a smaller one is a new cache, counted from zero.
             if counts.hits < hits or counts.misses < misses:
                 hits = misses = 0
-            children[0].inc(counts.hits - hits)
-            children[1].inc(counts.misses - misses)
-            children[2].set(counts.bytes)
-            self._cache_seen[name] = (counts.hits, counts.misses)
+            # Each write to a multi-process value costs microseconds: only what changed.
+            if counts.hits != hits:
+                children[0].inc(counts.hits - hits)
+            if counts.misses != misses:
+                children[1].inc(counts.misses - misses)
+            if counts.bytes != held:
+                children[2].set(counts.bytes)
+            self._cache_seen[name] = (counts.hits, counts.misses, counts.bytes)
 
     def dedup_hit(self) -> None:
         """A V2 request answered with the image an identical earlier request rendered."""
