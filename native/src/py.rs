@@ -77,6 +77,28 @@ pub struct FontFamily {
     variable: bool,
 }
 
+/// What one of the renderer's caches holds and how it has served since it was made.
+#[pyclass(frozen, get_all, module = "ogmint._native")]
+pub struct CacheStats {
+    hits: u64,
+    misses: u64,
+    bytes: usize,
+    entries: usize,
+    max_bytes: usize,
+}
+
+impl From<crate::glyphs::CacheStats> for CacheStats {
+    fn from(s: crate::glyphs::CacheStats) -> Self {
+        Self {
+            hits: s.hits,
+            misses: s.misses,
+            bytes: s.bytes,
+            entries: s.entries,
+            max_bytes: s.max_bytes,
+        }
+    }
+}
+
 /// The renderer: fonts loaded once, safe to share between threads.
 #[pyclass(frozen, module = "ogmint._native")]
 pub struct Renderer {
@@ -232,6 +254,15 @@ impl Renderer {
             height: fitted.height,
             width: fitted.width,
         })
+    }
+
+    /// The glyph coverage cache's and the background cache's statistics, by name
+    /// (`glyph`, `background`).
+    fn cache_stats(&self) -> Vec<(&'static str, CacheStats)> {
+        vec![
+            ("glyph", self.fonts.glyphs().stats().into()),
+            ("background", self.backgrounds.stats().into()),
+        ]
     }
 
     /// The installed font families, sorted by name.

@@ -3,6 +3,7 @@
 from typing import final
 
 __all__ = [
+    "CacheStats",
     "FittedText",
     "FontFamily",
     "RenderError",
@@ -44,6 +45,21 @@ class FontFamily:
     def weights(self) -> list[int]: ...
     @property
     def variable(self) -> bool: ...
+
+@final
+class CacheStats:
+    """What one of the renderer's caches holds and how it has served since it was made."""
+
+    @property
+    def hits(self) -> int: ...
+    @property
+    def misses(self) -> int: ...
+    @property
+    def bytes(self) -> int: ...
+    @property
+    def entries(self) -> int: ...
+    @property
+    def max_bytes(self) -> int: ...
 
 @final
 class Renderer:
@@ -89,6 +105,7 @@ class Renderer:
         letter_spacing: float = 0.0,
         mirror_rtl: bool = True,
     ) -> FittedText: ...
+    def cache_stats(self) -> list[tuple[str, CacheStats]]: ...
     def families(self) -> list[FontFamily]: ...
     def resolve_family(self, name: str) -> str | None: ...
 

@@ -27,6 +27,7 @@ SYSTEM_FONT_DIRS = ("/usr/share/fonts/opentype/noto", "/usr/share/fonts/truetype
 RenderError = _native.RenderError
 RenderTimeoutError = _native.RenderTimeoutError
 FittedText = _native.FittedText
+CacheStats = _native.CacheStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,10 @@ class Renderer:
         return self._native.render_layers(
             background, foreground, key, timeout=self.timeout if timeout is None else timeout
         )
+
+    def cache_stats(self) -> list[tuple[str, CacheStats]]:
+        """The glyph and background caches' hits, misses and bytes so far, by cache name."""
+        return self._native.cache_stats()
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Runs ``fn`` in the render pool, or refuses with 503 when the pool and queue are full."""

@@ -89,11 +89,13 @@ class RenderPipeline:
             self._metrics.rendering(api, label),
         ):
             try:
-                return await renderer.run(lambda: render_png(renderer, template, spec, images))
+                png = await renderer.run(lambda: render_png(renderer, template, spec, images))
             except RenderTimeoutError as e:
                 raise RenderTimedOutError() from e
             except (RenderError, ValueError) as e:  # what the checks let through never 500s
                 raise RenderFailedError(f"The template could not be rendered: {e}") from e
+        self._metrics.observe_caches(renderer.cache_stats())
+        return png
 
     async def _fetch(self, field: str, url: str) -> bytes:
         with self._tracing.span("fetch", {"ogmint.field": field}):
