@@ -126,6 +126,7 @@ impl TextLayout {
             if cap > 0 {
                 let lines = wrap(&segments, tb.width / size);
                 if lines.len() <= cap && lines.iter().all(|l| l.width <= tb.width / size + 1e-3) {
+                    let lines = balance(&segments, tb.width / size, lines);
                     let texts = lines.iter().map(|l| l.text.clone()).collect();
                     return Ok(self.emit(fonts, tb, &family, size, texts, false));
                 }
@@ -145,6 +146,8 @@ impl TextLayout {
         if truncated {
             let last = lines.pop().unwrap_or_default();
             lines.push(self.ellipsize(fonts, &family, tb, size, &last.text)?);
+        } else {
+            lines = balance(&fine, tb.width / size, lines);
         }
         let texts = lines.into_iter().map(|l| l.text).collect();
         Ok(self.emit(fonts, tb, &family, size, texts, truncated))
@@ -507,6 +510,37 @@ fn wrap(segments: &[Segment], limit: f32) -> Vec<Line> {
     lines
 }
 
+/// Evens out wrapped lines like CSS `text-wrap: balance`: the narrowest width that still
+/// wraps `segments` into as many lines as `lines` (the greedy wrap at `limit`), found by
+/// bisection. Only widths change, so what fitted still fits; a lone short last word moves
+/// up its line's neighbours instead.
+fn balance(segments: &[Segment], limit: f32, lines: Vec<Line>) -> Vec<Line> {
+    let n = lines.len();
+    if n < 2 {
+        return lines;
+    }
+    let widest_segment = segments.iter().map(|s| s.width).fold(0.0f32, f32::max);
+    // No line can be narrower than the widest piece, nor than the ink spread evenly.
+    let ink: f32 = segments.iter().map(|s| s.width).sum();
+    let (mut lo, mut hi) = (widest_segment.max(ink / n as f32), limit);
+    if lo >= hi {
+        return lines;
+    }
+    let mut best = lines;
+    // 10 halvings bring the width within 0.1 % of the box of the narrowest.
+    for _ in 0..10 {
+        let mid = (lo + hi) / 2.0;
+        let candidate = wrap(segments, mid);
+        if candidate.len() <= n {
+            hi = mid;
+            best = candidate;
+        } else {
+            lo = mid;
+        }
+    }
+    best
+}
+
 fn finish(mut line: Line) -> Line {
     let trimmed = line.text.trim_end().len();
     line.text.truncate(trimmed);
@@ -759,6 +793,44 @@ mod tests {
         let segs = vec![seg(1.0, 0.25), seg(1.0, 0.25), seg(1.0, 0.25)];
         assert_eq!(wrap(&segs, 2.3).len(), 2);
         assert_eq!(wrap(&segs, 3.5).len(), 1);
+    }
+
+    fn word(text: &str, w: f32) -> Segment {
+        Segment {
+            text: format!("{text} "),
+            width: w,
+            space: 0.25,
+            hard_break: false,
+        }
+    }
+
+    #[test]
+    fn balance_leaves_no_lone_last_word() {
+        // Greedy: "aaaa bbbb cccc" / "dd" — balanced: two lines of similar width.
+        let segs = vec![
+            word("aaaa", 4.0),
+            word("bbbb", 4.0),
+            word("cccc", 4.0),
+            word("dd", 2.0),
+        ];
+        let greedy = wrap(&segs, 13.0);
+        assert_eq!(greedy.len(), 2);
+        assert_eq!(greedy[1].text, "dd");
+        let balanced = balance(&segs, 13.0, greedy);
+        let texts: Vec<&str> = balanced.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["aaaa bbbb", "cccc dd"]);
+        assert!(balanced.iter().all(|l| l.width <= 13.0));
+    }
+
+    #[test]
+    fn balance_keeps_the_line_count_and_single_lines() {
+        let segs = vec![word("a", 1.0), word("b", 1.0)];
+        let one = wrap(&segs, 10.0);
+        assert_eq!(balance(&segs, 10.0, one.clone()).len(), 1);
+        let segs: Vec<Segment> = (0..7).map(|_| word("xx", 2.0)).collect();
+        let greedy = wrap(&segs, 9.0);
+        let balanced = balance(&segs, 9.0, greedy.clone());
+        assert_eq!(balanced.len(), greedy.len());
     }
 
     #[test]

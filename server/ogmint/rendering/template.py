@@ -38,7 +38,8 @@ from ogmint.rendering.sanitiser import (
 
 __all__ = ["Template", "TemplateError", "TemplateLimits", "TemplateTooLarge", "compile_template"]
 
-PLACEHOLDER = re.compile(r"\{\{(bg|text|accent|surface)\}\}")
+#: Colour placeholders: the four colours and the tones derived from them (palettes.Tones).
+PLACEHOLDER = re.compile(r"\{\{(bg|text|accent|surface|muted|accentText|tint)\}\}")
 DEFAULT_LIMITS = TemplateLimits()
 MAX_TEMPLATE_BYTES = DEFAULT_LIMITS.max_bytes
 MAX_ELEMENTS = DEFAULT_LIMITS.max_elements
@@ -186,7 +187,7 @@ class Layers:
 
 
 def _paint(paint: Paint, colors: Colors) -> str:
-    return "".join(p if isinstance(p, str) else "#" + getattr(colors, p.name) for p in paint)
+    return "".join(p if isinstance(p, str) else "#" + colors.tone(p.name) for p in paint)
 
 
 def _emit(
@@ -201,7 +202,7 @@ def _emit(
         if isinstance(part, str):
             out.append(part)
         elif isinstance(part, Color):
-            out.append("#" + getattr(spec.colors, part.name))
+            out.append("#" + spec.colors.tone(part.name))
         elif isinstance(part, Cond):
             if all((f in present) != part.negate for f in part.fields):
                 _emit(part.parts, out, spec, images, fitter, present)
