@@ -12,7 +12,9 @@ use std::sync::Mutex;
 use unicode_linebreak::{linebreaks, BreakOpportunity};
 
 const ELLIPSIS: &str = "\u{2026}";
-/// Font size at which widths are measured; they scale linearly with size.
+/// Font size of the width test (widths are measured at the size they are drawn at: with an
+/// `opsz` axis, usvg shapes every size differently, so widths do not scale linearly).
+#[cfg(test)]
 const MEASURE_SIZE: f32 = 100.0;
 /// Height of a line's ink box relative to the font size (ascender + descender).
 const LINE_BOX: f32 = 1.2;
@@ -115,13 +117,15 @@ impl TextLayout {
             .resolve_family(&tb.family)
             .unwrap_or_else(|| crate::fonts::DEFAULT_FAMILY.to_string());
         let text = normalise(&tb.text);
-        let segments = self.segments(fonts, &family, tb.weight, tb.letter_spacing, &text)?;
-        if segments.is_empty() {
-            return Ok(self.emit(fonts, tb, &family, tb.max_size, Vec::new(), false));
-        }
         let step = ((tb.max_size - tb.min_size) / 24.0).max(1.0);
-        let mut size = tb.max_size;
+        // Sizes as `emit` writes them, so measuring and drawing agree.
+        let mut size = round(tb.max_size);
+        let min_size = round(tb.min_size).min(size);
         loop {
+            let segments = self.segments(fonts, &family, tb, &text, size)?;
+            if segments.is_empty() {
+                return Ok(self.emit(fonts, tb, &family, size, Vec::new(), false));
+            }
             let cap = line_capacity(tb, size);
             if cap > 0 {
                 let lines = wrap(&segments, tb.width / size);
@@ -131,14 +135,15 @@ impl TextLayout {
                     return Ok(self.emit(fonts, tb, &family, size, texts, false));
                 }
             }
-            if size <= tb.min_size {
+            if size <= min_size {
                 break;
             }
-            size = (size - step).max(tb.min_size);
+            size = round((size - step).max(min_size));
         }
         // Nothing fits at the minimum size: break inside words if needed, then clamp.
-        let size = tb.min_size;
+        let size = min_size;
         let cap = line_capacity(tb, size).max(1);
+        let segments = self.segments(fonts, &family, tb, &text, size)?;
         let fine = self.split_wide(fonts, &family, tb, size, segments)?;
         let mut lines = wrap(&fine, tb.width / size);
         let truncated = lines.len() > cap;
@@ -159,10 +164,11 @@ impl TextLayout {
         &self,
         fonts: &FontLibrary,
         family: &str,
-        weight: u16,
-        spacing: f32,
+        tb: &TextBox,
         text: &str,
+        size: f32,
     ) -> Result<Vec<Segment>, RenderError> {
+        let (weight, spacing) = (tb.weight, tb.letter_spacing);
         let mut pieces = Vec::new();
         let mut start = 0;
         for (end, kind) in linebreaks(text) {
@@ -175,8 +181,8 @@ impl TextLayout {
             }
         }
         let trimmed: Vec<&str> = pieces.iter().map(|(p, _)| p.trim_end()).collect();
-        let widths = self.measure(fonts, family, weight, spacing, &trimmed)?;
-        let space = self.measure(fonts, family, weight, spacing, &["x x", "xx"])?;
+        let widths = self.measure(fonts, family, weight, spacing, size, &trimmed)?;
+        let space = self.measure(fonts, family, weight, spacing, size, &["x x", "xx"])?;
         let space_w = (space[0] - space[1]).max(0.0);
         Ok(pieces
             .iter()
@@ -211,7 +217,8 @@ impl TextLayout {
             }
             let chars: Vec<String> = seg.text.trim_end().chars().map(String::from).collect();
             let refs: Vec<&str> = chars.iter().map(String::as_str).collect();
-            let widths = self.measure(fonts, family, tb.weight, tb.letter_spacing, &refs)?;
+            let widths =
+                self.measure(fonts, family, tb.weight, tb.letter_spacing, size, &refs)?;
             let n = chars.len();
             for (i, (c, w)) in chars.into_iter().zip(widths).enumerate() {
                 let last = i + 1 == n;
@@ -244,7 +251,14 @@ impl TextLayout {
         loop {
             let candidate: String = chars.iter().collect::<String>().trim_end().to_string();
             let candidate = format!("{candidate}{ELLIPSIS}");
-            let w = self.measure(fonts, family, tb.weight, tb.letter_spacing, &[&candidate])?[0];
+            let w = self.measure(
+                fonts,
+                family,
+                tb.weight,
+                tb.letter_spacing,
+                size,
+                &[&candidate],
+            )?[0];
             if w <= limit || chars.is_empty() {
                 return Ok(Line {
                     text: candidate,
@@ -262,18 +276,25 @@ impl TextLayout {
         }
     }
 
-    /// Widths of `texts` at 1 px font size. Each text is split into font runs (see [`runs`]),
-    /// and each run is measured on its own, from the cache or with usvg in one parse.
+    /// Widths of `texts` drawn at `size`, divided by `size`. Each text is split into font runs
+    /// (see [`runs`]), and each run is measured on its own, from the cache or with usvg in one
+    /// parse.
     fn measure(
         &self,
         fonts: &FontLibrary,
         family: &str,
         weight: u16,
         spacing: f32,
+        size: f32,
         texts: &[&str],
     ) -> Result<Vec<f32>, RenderError> {
-        let space =
-            self.measure_plain(fonts, weight, spacing, &[(family, "x x"), (family, "xx")])?;
+        let space = self.measure_plain(
+            fonts,
+            weight,
+            spacing,
+            size,
+            &[(family, "x x"), (family, "xx")],
+        )?;
         let space_w = (space[0] - space[1]).max(0.0);
         let split: Vec<Vec<Run>> = texts.iter().map(|t| runs(fonts, family, t)).collect();
         let plain: Vec<(&str, &str)> = split
@@ -281,7 +302,7 @@ impl TextLayout {
             .flatten()
             .map(|r| (r.family, r.text.trim_end()))
             .collect();
-        let widths = self.measure_plain(fonts, weight, spacing, &plain)?;
+        let widths = self.measure_plain(fonts, weight, spacing, size, &plain)?;
         let mut widths = widths.into_iter();
         Ok(split
             .iter()
@@ -297,15 +318,16 @@ impl TextLayout {
             .collect())
     }
 
-    /// Widths of single-font texts at 1 px font size.
+    /// Widths of single-font texts drawn at `size`, divided by `size`.
     fn measure_plain(
         &self,
         fonts: &FontLibrary,
         weight: u16,
         spacing: f32,
+        size: f32,
         texts: &[(&str, &str)],
     ) -> Result<Vec<f32>, RenderError> {
-        let key = |fam: &str, t: &str| (format!("{fam}|{spacing}"), weight, t.to_string());
+        let key = |fam: &str, t: &str| (format!("{fam}|{spacing}|{size}"), weight, t.to_string());
         let mut out = vec![0.0f32; texts.len()];
         let mut missing = Vec::new();
         {
@@ -324,8 +346,8 @@ impl TextLayout {
             .iter()
             .filter_map(|&i| {
                 let (fam, t) = texts[i];
-                let w = measure_plain_text(fonts, fam, weight, spacing, t)?;
-                Some((i, w / MEASURE_SIZE))
+                let w = measure_plain_text(fonts, fam, weight, spacing, size, t)?;
+                Some((i, w / size))
             })
             .collect();
         if !measured.is_empty() {
@@ -349,7 +371,7 @@ impl TextLayout {
             let (fam, t) = texts[i];
             let _ = write!(
                 svg,
-                r#"<text id="m{i}" x="0" y="100" {} font-size="{MEASURE_SIZE}" xml:space="preserve">{}</text>"#,
+                r#"<text id="m{i}" x="0" y="100" {} font-size="{size}" xml:space="preserve">{}</text>"#,
                 font_attrs(fam, weight, spacing),
                 escape(t)
             );
@@ -363,7 +385,7 @@ impl TextLayout {
         }
         for &i in &missing {
             let w = match tree.node_by_id(&format!("m{i}")) {
-                Some(Node::Text(t)) => t.bounding_box().width() / MEASURE_SIZE,
+                Some(Node::Text(t)) => t.bounding_box().width() / size,
                 _ => 0.0,
             };
             out[i] = w;
@@ -409,6 +431,7 @@ impl TextLayout {
                 fonts,
                 tb.weight,
                 tb.letter_spacing,
+                size,
                 &[(family, "x x"), (family, "xx")],
             )
             .unwrap_or_else(|_| vec![0.0; 2]);
@@ -420,7 +443,7 @@ impl TextLayout {
             let plain: Vec<(&str, &str)> =
                 pieces.iter().map(|p| (p.family, p.text.as_str())).collect();
             let widths: Vec<f32> = self
-                .measure_plain(fonts, tb.weight, tb.letter_spacing, &plain)
+                .measure_plain(fonts, tb.weight, tb.letter_spacing, size, &plain)
                 .unwrap_or_else(|_| vec![0.0; plain.len()])
                 .into_iter()
                 .map(|w| w * size)
@@ -732,6 +755,7 @@ fn measure_plain_text(
     family: &str,
     weight: u16,
     spacing: f32,
+    size: f32,
     t: &str,
 ) -> Option<f32> {
     // `escape` drops characters XML forbids; such text is left to the parse.
@@ -746,7 +770,7 @@ fn measure_plain_text(
         fonts,
         &families,
         &weight.to_string(),
-        &MEASURE_SIZE.to_string(),
+        &size.to_string(),
         spacing.as_deref(),
         t,
     )
@@ -944,7 +968,9 @@ mod tests {
                 for t in texts {
                     total += 1;
                     let theirs = usvg_width(fonts, family, weight, spacing, t);
-                    if let Some(ours) = measure_plain_text(fonts, family, weight, spacing, t) {
+                    if let Some(ours) =
+                        measure_plain_text(fonts, family, weight, spacing, MEASURE_SIZE, t)
+                    {
                         fast += 1;
                         assert_eq!(
                             ours.to_bits(),
@@ -963,7 +989,7 @@ mod tests {
             ("Inter", "a\u{1}b"),
         ] {
             assert_eq!(
-                measure_plain_text(fonts, family, 400, 0.0, t),
+                measure_plain_text(fonts, family, 400, 0.0, MEASURE_SIZE, t),
                 None,
                 "{t:?}"
             );
