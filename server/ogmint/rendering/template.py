@@ -11,6 +11,7 @@ import base64
 import hashlib
 import math
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,13 @@ DEFAULT_LIMITS = TemplateLimits()
 MAX_TEMPLATE_BYTES = DEFAULT_LIMITS.max_bytes
 MAX_ELEMENTS = DEFAULT_LIMITS.max_elements
 MAX_DEPTH = DEFAULT_LIMITS.max_depth
+#: Condition suffix: ``logo.wide`` holds for a wordmark-shaped image (see :func:`_is_wide`).
+WIDE = ".wide"
+#: Condition suffix: ``title.rtl`` holds when the field reads right to left (its first strong
+#: character is Hebrew, Arabic, …), so a template can mirror what sits beside it.
+RTL = ".rtl"
+#: Width/height from which an image counts as wide (a wordmark rather than a mark).
+WIDE_ASPECT = 1.6
 #: Largest number an og: element attribute may hold (positions, sizes).
 MAX_OG_NUMBER = 10_000.0
 
@@ -116,6 +124,7 @@ class ImageSlot:
     shape: str
     radius: float
     fit: str
+    align: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +181,8 @@ class Template:
     ) -> str:
         present = {f for f in (*TEXT_LIMITS, *IMAGE_FIELDS) if spec.text(f)}
         present &= {f for f in present if f not in IMAGE_FIELDS or f in images}
+        present |= {f + WIDE for f in IMAGE_FIELDS if f in present and _is_wide(images[f])}
+        present |= {f + RTL for f in TEXT_LIMITS if f in present and _is_rtl(spec.text(f) or "")}
         out: list[str] = []
         _emit(parts, out, spec, images, fitter, present)
         return "".join(out)
@@ -260,6 +271,27 @@ def _emit_pill(p: PillSlot, out: list[str], spec: RenderSpec, fitter: TextFitter
     out.append(fitted.svg)
 
 
+def _is_rtl(text: str) -> bool:
+    """The base direction of ``text`` by its first strong character (UAX #9 rules P2, P3),
+    as the renderer decides it."""
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind == "L":
+            return False
+        if kind in ("R", "AL"):
+            return True
+    return False
+
+
+def _is_wide(png: bytes) -> bool:
+    """Whether a PNG (the server re-encodes every image as one) is at least
+    :data:`WIDE_ASPECT` times as wide as tall, read from its IHDR chunk."""
+    if len(png) < 24 or png[12:16] != b"IHDR":
+        return False
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    return height > 0 and width >= WIDE_ASPECT * height
+
+
 def _emit_image(s: ImageSlot, out: list[str], png: bytes) -> None:
     clip = f"ogmint-clip-{s.index}"
     if s.shape == "circle":
@@ -267,7 +299,8 @@ def _emit_image(s: ImageSlot, out: list[str], png: bytes) -> None:
         shape = f'<circle cx="{s.x + s.width / 2}" cy="{s.y + s.height / 2}" r="{r}"/>'
     else:
         shape = f'<rect x="{s.x}" y="{s.y}" width="{s.width}" height="{s.height}" rx="{s.radius}"/>'
-    aspect = "xMidYMid slice" if s.fit == "cover" else "xMidYMid meet"
+    x_align = {"start": "xMin", "middle": "xMid", "end": "xMax"}[s.align]
+    aspect = "xMidYMid slice" if s.fit == "cover" else f"{x_align}YMid meet"
     data = base64.b64encode(png).decode("ascii")
     out.append(
         f'<clipPath id="{clip}">{shape}</clipPath>'
@@ -430,7 +463,7 @@ class _Compiler:
                 fields = tuple(names.split())
                 for f in fields:
                     try:
-                        _check_field(f)
+                        _check_condition(f)
                     except TemplateError as e:
                         raise self.doc.error(el, e.reason) from e
                 parts = [Cond(fields, negate, tuple(_merge(parts)))]
@@ -491,8 +524,22 @@ class _Compiler:
                 shape=a.choice("shape", ("circle", "rect")),
                 radius=a.num("radius", 0.0),
                 fit=a.choice("fit", ("cover", "contain")),
+                align=a.choice("align", ("middle", "start", "end")),
             )
         raise TemplateError(f"unknown element og:{local}")
+
+
+def _check_condition(name: str) -> None:
+    """A condition names a field, ``<image field>.wide`` or ``<text field>.rtl``."""
+    field, dot, suffix = name.partition(".")
+    _check_field(field)
+    if dot and not (
+        ("." + suffix == WIDE and field in IMAGE_FIELDS)
+        or ("." + suffix == RTL and field in TEXT_LIMITS)
+    ):
+        raise TemplateError(
+            f"unknown condition {name!r}: use a field, <image>{WIDE} or <text field>{RTL}"
+        )
 
 
 def _check_field(name: str) -> None:
