@@ -128,9 +128,9 @@ impl TextLayout {
             }
             let cap = line_capacity(tb, size);
             if cap > 0 {
-                let lines = wrap(&segments, tb.width / size);
+                let (lines, limit) = self.wrap_measured(fonts, &family, tb, size, &segments)?;
                 if lines.len() <= cap && lines.iter().all(|l| l.width <= tb.width / size + 1e-3) {
-                    let lines = balance(&segments, tb.width / size, lines);
+                    let lines = self.balanced(fonts, &family, tb, size, &segments, limit, lines)?;
                     let texts = lines.iter().map(|l| l.text.clone()).collect();
                     return Ok(self.emit(fonts, tb, &family, size, texts, false));
                 }
@@ -145,17 +145,101 @@ impl TextLayout {
         let cap = line_capacity(tb, size).max(1);
         let segments = self.segments(fonts, &family, tb, &text, size)?;
         let fine = self.split_wide(fonts, &family, tb, size, segments)?;
-        let mut lines = wrap(&fine, tb.width / size);
+        let (mut lines, limit) = self.wrap_measured(fonts, &family, tb, size, &fine)?;
         let truncated = lines.len() > cap;
         lines.truncate(cap);
         if truncated {
             let last = lines.pop().unwrap_or_default();
             lines.push(self.ellipsize(fonts, &family, tb, size, &last.text)?);
         } else {
-            lines = balance(&fine, tb.width / size, lines);
+            lines = self.balanced(fonts, &family, tb, size, &fine, limit, lines)?;
+        }
+        // A line still wider than the box (shaping across a forced break) is clamped too.
+        for line in &mut lines {
+            if line.width > tb.width / size + 1e-3 {
+                *line = self.ellipsize(fonts, &family, tb, size, &line.text)?;
+            }
         }
         let texts = lines.into_iter().map(|l| l.text).collect();
         Ok(self.emit(fonts, tb, &family, size, texts, truncated))
+    }
+
+    /// Greedy wrapping whose lines are measured as drawn — shaping across segment boundaries
+    /// (kerning, a glyph's side bearings, bidi reordering) makes a line wider than the sum of
+    /// its segments — and wrapped again narrower until every line fits the box. Returns the
+    /// lines (widths at 1 px) and the wrapping width that produced them.
+    fn wrap_measured(
+        &self,
+        fonts: &FontLibrary,
+        family: &str,
+        tb: &TextBox,
+        size: f32,
+        segments: &[Segment],
+    ) -> Result<(Vec<Line>, f32), RenderError> {
+        let target = tb.width / size;
+        let mut limit = target;
+        let mut lines = Vec::new();
+        for _ in 0..6 {
+            lines = wrap(segments, limit);
+            let mut widest = 0.0f32;
+            for line in &mut lines {
+                line.width = self.line_width(fonts, family, tb, size, &line.text)? / size;
+                widest = widest.max(line.width);
+            }
+            if widest <= target + 1e-3 {
+                break;
+            }
+            limit -= widest - target + 1e-3;
+            if limit <= 0.0 {
+                break;
+            }
+        }
+        Ok((lines, limit))
+    }
+
+    /// [`balance`]d lines when they still fit measured as drawn, else `lines`.
+    #[allow(clippy::too_many_arguments)]
+    fn balanced(
+        &self,
+        fonts: &FontLibrary,
+        family: &str,
+        tb: &TextBox,
+        size: f32,
+        segments: &[Segment],
+        limit: f32,
+        lines: Vec<Line>,
+    ) -> Result<Vec<Line>, RenderError> {
+        let mut candidate = balance(segments, limit, lines.clone());
+        for line in &mut candidate {
+            line.width = self.line_width(fonts, family, tb, size, &line.text)? / size;
+            if line.width > tb.width / size + 1e-3 {
+                return Ok(lines);
+            }
+        }
+        Ok(candidate)
+    }
+
+    /// The width of `line` at `size` in pixels, exactly as [`Self::emit`] lays it out.
+    fn line_width(
+        &self,
+        fonts: &FontLibrary,
+        family: &str,
+        tb: &TextBox,
+        size: f32,
+        line: &str,
+    ) -> Result<f32, RenderError> {
+        let (weight, spacing) = (tb.weight, tb.letter_spacing);
+        let space =
+            self.measure_plain(fonts, weight, spacing, size, &[(family, "x x"), (family, "xx")])?;
+        let space_w = (space[0] - space[1]).max(0.0) * size;
+        let pieces = visual_pieces(fonts, family, line, is_rtl(&tb.text));
+        let plain: Vec<(&str, &str)> = pieces.iter().map(|p| (p.family, p.text.as_str())).collect();
+        let widths = self.measure_plain(fonts, weight, spacing, size, &plain)?;
+        Ok(pieces
+            .iter()
+            .zip(widths)
+            .map(|(p, w)| w * size + (p.left + p.right) as f32 * space_w)
+            .sum())
     }
 
     /// Splits text at line-break opportunities (UAX #14, which also gives CJK's per-character
@@ -251,14 +335,7 @@ impl TextLayout {
         loop {
             let candidate: String = chars.iter().collect::<String>().trim_end().to_string();
             let candidate = format!("{candidate}{ELLIPSIS}");
-            let w = self.measure(
-                fonts,
-                family,
-                tb.weight,
-                tb.letter_spacing,
-                size,
-                &[&candidate],
-            )?[0];
+            let w = self.line_width(fonts, family, tb, size, &candidate)? / size;
             if w <= limit || chars.is_empty() {
                 return Ok(Line {
                     text: candidate,
