@@ -229,8 +229,13 @@ impl TextLayout {
         line: &str,
     ) -> Result<f32, RenderError> {
         let (weight, spacing) = (tb.weight, tb.letter_spacing);
-        let space =
-            self.measure_plain(fonts, weight, spacing, size, &[(family, "x x"), (family, "xx")])?;
+        let space = self.measure_plain(
+            fonts,
+            weight,
+            spacing,
+            size,
+            &[(family, "x x"), (family, "xx")],
+        )?;
         let space_w = (space[0] - space[1]).max(0.0) * size;
         let pieces = visual_pieces(fonts, family, line, is_rtl(&tb.text));
         let plain: Vec<(&str, &str)> = pieces.iter().map(|p| (p.family, p.text.as_str())).collect();
@@ -301,8 +306,7 @@ impl TextLayout {
             }
             let chars: Vec<String> = seg.text.trim_end().chars().map(String::from).collect();
             let refs: Vec<&str> = chars.iter().map(String::as_str).collect();
-            let widths =
-                self.measure(fonts, family, tb.weight, tb.letter_spacing, size, &refs)?;
+            let widths = self.measure(fonts, family, tb.weight, tb.letter_spacing, size, &refs)?;
             let n = chars.len();
             for (i, (c, w)) in chars.into_iter().zip(widths).enumerate() {
                 let last = i + 1 == n;

@@ -69,9 +69,7 @@ def canonical_query(pairs: list[tuple[bytes, bytes]], *, colors: bool = True) ->
 
     A repeated name (however it was encoded) is a 400: which value counts would be ambiguous.
     """
-    signed = sorted(
-        _canonical_color(n, v) if colors else (n, v) for n, v in pairs if n != b"sig"
-    )
+    signed = sorted(_canonical_color(n, v) if colors else (n, v) for n, v in pairs if n != b"sig")
     for (a, _), (b, _) in pairwise(signed):
         if a == b:
             raise _repeated(a)

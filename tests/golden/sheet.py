@@ -17,10 +17,9 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cases import (  # noqa: E402
+from cases import (
     REPRESENTATIVE,
     STRESS,
-    Case,
     avatar_png,
     load_templates,
     logo_png,
@@ -28,11 +27,11 @@ from cases import (  # noqa: E402
     template_names,
 )
 
-from ogmint.rendering.images import _to_png as reencode  # noqa: E402
-from ogmint.rendering.palettes import PALETTES  # noqa: E402
-from ogmint.rendering.params import IMAGE_FIELDS, parse_params  # noqa: E402
-from ogmint.rendering.pipeline import IMAGE_SIDES, render_png  # noqa: E402
-from ogmint.settings import Settings  # noqa: E402
+from ogmint.rendering.images import _to_png as reencode
+from ogmint.rendering.palettes import PALETTES
+from ogmint.rendering.params import IMAGE_FIELDS, parse_params
+from ogmint.rendering.pipeline import IMAGE_SIDES, render_png
+from ogmint.settings import Settings
 
 SCALE = 3
 
@@ -95,7 +94,9 @@ def render(renderer, templates, template: str, palette: str | None, params: dict
     if palette:
         raw["palette"] = palette
     spec = parse_params(
-        raw, strict=True, template_exists=templates.__contains__,
+        raw,
+        strict=True,
+        template_exists=templates.__contains__,
         resolve_font=renderer.resolve_family,
     )
     sources = {"avatar": avatar_png(), "logo": logo_png()}

@@ -99,7 +99,9 @@ def texts(
 
 def spec_of(params: Mapping[str, str], renderer: Renderer) -> RenderSpec:
     return parse_params(
-        params, strict=True, template_exists=TEMPLATES.__contains__,
+        params,
+        strict=True,
+        template_exists=TEMPLATES.__contains__,
         resolve_font=renderer.resolve_family,
     )
 
@@ -182,10 +184,25 @@ def test_palettes_keep_aa_for_every_tone() -> None:
 
 WORDS = st.sampled_from(
     [
-        "edge", "rendering", "Überschrift", "naïve", "Supercalifragilisticexpialidocious" * 2,
+        "edge",
+        "rendering",
+        "Überschrift",
+        "naïve",
+        "Supercalifragilisticexpialidocious" * 2,
         "https://example.com/a/very/long/path/to/some-resource?with=query&and=more",
-        "WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW", "שלום", "עברית", "مرحبا", "بالعالم",
-        "日本語のテキスト", "你好世界", "🚀", "🎉🎉", "👩‍💻", "—", "(2026)", "x" * 60,
+        "WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW",
+        "שלום",
+        "עברית",
+        "مرحبا",
+        "بالعالم",
+        "日本語のテキスト",
+        "你好世界",
+        "🚀",
+        "🎉🎉",
+        "👩‍💻",
+        "—",
+        "(2026)",
+        "x" * 60,
     ]
 )
 
@@ -211,15 +228,23 @@ def test_no_ink_outside_the_text_boxes(name: str, renderer: Renderer) -> None:
 
     @FAST
     @given(
-        title=phrase(200), description=phrase(500), tag=phrase(50), author=phrase(100),
-        with_avatar=st.booleans(), palette=st.sampled_from(sorted(PALETTES)),
+        title=phrase(200),
+        description=phrase(500),
+        tag=phrase(50),
+        author=phrase(100),
+        with_avatar=st.booleans(),
+        palette=st.sampled_from(sorted(PALETTES)),
     )
     def check(
         title: str, description: str, tag: str, author: str, with_avatar: bool, palette: str
     ) -> None:
         params = {
-            "template": name, "title": title, "description": description, "tag": tag,
-            "author": author, "palette": palette,
+            "template": name,
+            "title": title,
+            "description": description,
+            "tag": tag,
+            "author": author,
+            "palette": palette,
         }
         images = {}
         if with_avatar:
@@ -258,4 +283,3 @@ def _box(call: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[slice, slice]
     x0, x1 = max(0, int(x - 2)), min(shape[1], int(np.ceil(x + w + 2)))
     y0, y1 = max(0, int(y - dy)), min(shape[0], int(np.ceil(y + h + dy)))
     return slice(y0, y1), slice(x0, x1)
-

@@ -156,9 +156,13 @@ def expected_parse(raw: dict[str, object], strict: bool) -> tuple[set[str], dict
             bad.add(name)
         want[name] = value or None
         # Only spaces, NBSPs, zero-width characters: absent (the title is refused instead).
-        if name != "title" and value and not any(
-            unicodedata.category(c)[0] not in "ZC" and c not in "\u115f\u1160\u3164\uffa0\u2800"
-            for c in value
+        if (
+            name != "title"
+            and value
+            and not any(
+                unicodedata.category(c)[0] not in "ZC" and c not in "\u115f\u1160\u3164\uffa0\u2800"
+                for c in value
+            )
         ):
             want[name] = None
     title = want["title"]

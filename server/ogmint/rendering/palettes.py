@@ -41,7 +41,7 @@ class Colors:
 
     def tone(self, name: str) -> str:
         """A colour a template may name: the four above or a derived tone (see :class:`Tones`)."""
-        return getattr(self, name) if name in _BASE else getattr(tones(self), name)
+        return str(getattr(self if name in _BASE else tones(self), name))
 
 
 _BASE = frozenset(("bg", "text", "accent", "surface"))
@@ -73,7 +73,7 @@ class Tones:
     muted: str
     #: The accent as far as it can be used for text (labels, versions) — or as a solid fill
     #: under ``{{bg}}`` text: the accent moved towards the text colour until both hold AA.
-    accentText: str  # noqa: N815 - the placeholder's name
+    accentText: str
     #: An accent-washed backdrop for pills and tiles (text on it keeps AA).
     tint: str
 
@@ -94,9 +94,7 @@ def derive(
         t = max(_INK, key=lambda c: contrast(b, c))
     if text is not None and bg is None and contrast(b, t) < AA:
         b = max(_INK, key=lambda c: contrast(t, c))
-    s = surface or (
-        base.surface if bg is None and text is None else _derived_surface(b, t)
-    )
+    s = surface or (base.surface if bg is None and text is None else _derived_surface(b, t))
     return Colors(bg=b, text=t, accent=accent or base.accent, surface=_safe_surface(b, t, s))
 
 
@@ -138,9 +136,7 @@ def tones(c: Colors) -> Tones:
         return all(contrast(ink, b) >= target for b in backdrops)
 
     # Muted: up to 30 % of the way to the background; the text itself always holds.
-    muted = next(
-        (m for k in range(30, 0, -2) if holds(m := mix(c.text, c.bg, k / 100))), c.text
-    )
+    muted = next((m for k in range(30, 0, -2) if holds(m := mix(c.text, c.bg, k / 100))), c.text)
     accent_text = next(
         (a for k in range(0, 101, 5) if holds(a := mix(c.accent, c.text, k / 100))), c.text
     )
@@ -153,7 +149,9 @@ def _blends(colors: tuple[str, ...]) -> list[str]:
     out = set(colors)
     weights = [w for w in product(range(5), repeat=len(colors)) if sum(w) == 4]
     for w in weights:
-        rgb = [sum(wi * _rgb(c)[ch] for wi, c in zip(w, colors, strict=True)) / 4 for ch in range(3)]
+        rgb = [
+            sum(wi * _rgb(c)[ch] for wi, c in zip(w, colors, strict=True)) / 4 for ch in range(3)
+        ]
         out.add("".join(f"{round(v):02x}" for v in rgb))
     return sorted(out)
 
@@ -169,7 +167,10 @@ def _rgb(hex6: str) -> tuple[int, int, int]:
     return int(hex6[0:2], 16), int(hex6[2:4], 16), int(hex6[4:6], 16)
 
 
-_LINEAR = [(s / 12.92 if s <= 0.04045 else ((s + 0.055) / 1.055) ** 2.4) for s in (c / 255 for c in range(256))]
+_LINEAR = [
+    (s / 12.92 if s <= 0.04045 else ((s + 0.055) / 1.055) ** 2.4)
+    for s in (c / 255 for c in range(256))
+]
 
 
 @lru_cache(maxsize=16384)

@@ -155,17 +155,18 @@ def parse_params(
     for name, alias in COLOR_FIELDS.items():
         key = name.removesuffix("Color")
         given[key] = None
-        value = string(name)
-        alias_value = string(alias) if alias else None
+        # Each spelling given (name, alias), canonicalised; None where it is no colour.
         parsed = {
-            src: (raw_value, parse_color(raw_value))
-            for src, raw_value in ((name, value), (alias, alias_value))
-            if src is not None and raw_value is not None
+            src: parse_color(value)
+            for src in (name, alias)
+            if src is not None and (value := string(src)) is not None
         }
-        for src, (raw_value, color) in parsed.items():
-            if color is None:
-                errors.append(FieldError(src, "must be a colour: rrggbb or rgb, '#' optional"))
-        colors = {c for _, c in parsed.values()}
+        errors += [
+            FieldError(src, "must be a colour: rrggbb or rgb, '#' optional")
+            for src, color in parsed.items()
+            if color is None
+        ]
+        colors = set(parsed.values())
         if None in colors:
             continue
         if len(colors) > 1:
