@@ -127,11 +127,24 @@ impl TextLayout {
                 return Ok(self.emit(fonts, tb, &family, size, Vec::new(), false));
             }
             let cap = line_capacity(tb, size);
-            if cap > 0 {
+            let target = tb.width / size;
+            let fits = |lines: &[Line]| {
+                lines.len() <= cap && lines.iter().all(|l| l.width <= target + 1e-3)
+            };
+            let greedy = wrap(&segments, target);
+            if cap > 0 && fits(&greedy) {
+                // Usually the segments' widths add up to the line's: balance on them, then
+                // measure the lines as drawn (`emit` reuses those measurements).
+                let lines = balance(&segments, target, greedy);
+                if let Some(lines) = self.measured(fonts, &family, tb, size, lines)? {
+                    let texts = lines.into_iter().map(|l| l.text).collect();
+                    return Ok(self.emit(fonts, tb, &family, size, texts, false));
+                }
+                // They did not: wrap measuring every line.
                 let (lines, limit) = self.wrap_measured(fonts, &family, tb, size, &segments)?;
-                if lines.len() <= cap && lines.iter().all(|l| l.width <= tb.width / size + 1e-3) {
+                if fits(&lines) {
                     let lines = self.balanced(fonts, &family, tb, size, &segments, limit, lines)?;
-                    let texts = lines.iter().map(|l| l.text.clone()).collect();
+                    let texts = lines.into_iter().map(|l| l.text).collect();
                     return Ok(self.emit(fonts, tb, &family, size, texts, false));
                 }
             }
@@ -197,6 +210,24 @@ impl TextLayout {
         Ok((lines, limit))
     }
 
+    /// `lines` with their widths measured as drawn, or `None` when one is wider than the box.
+    fn measured(
+        &self,
+        fonts: &FontLibrary,
+        family: &str,
+        tb: &TextBox,
+        size: f32,
+        mut lines: Vec<Line>,
+    ) -> Result<Option<Vec<Line>>, RenderError> {
+        for line in &mut lines {
+            line.width = self.line_width(fonts, family, tb, size, &line.text)? / size;
+            if line.width > tb.width / size + 1e-3 {
+                return Ok(None);
+            }
+        }
+        Ok(Some(lines))
+    }
+
     /// [`balance`]d lines when they still fit measured as drawn, else `lines`.
     #[allow(clippy::too_many_arguments)]
     fn balanced(
@@ -209,14 +240,10 @@ impl TextLayout {
         limit: f32,
         lines: Vec<Line>,
     ) -> Result<Vec<Line>, RenderError> {
-        let mut candidate = balance(segments, limit, lines.clone());
-        for line in &mut candidate {
-            line.width = self.line_width(fonts, family, tb, size, &line.text)? / size;
-            if line.width > tb.width / size + 1e-3 {
-                return Ok(lines);
-            }
-        }
-        Ok(candidate)
+        let candidate = balance(segments, limit, lines.clone());
+        Ok(self
+            .measured(fonts, family, tb, size, candidate)?
+            .unwrap_or(lines))
     }
 
     /// The width of `line` at `size` in pixels, exactly as [`Self::emit`] lays it out.
