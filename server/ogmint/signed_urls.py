@@ -17,7 +17,7 @@ from itertools import pairwise
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 from ogmint.errors import SignatureExpiredError, SignatureInvalidError, ValidationError
-from ogmint.keys import random_base62
+from ogmint.ids import random_base62
 from ogmint.rendering.palettes import parse_color
 
 KID_PREFIX = "sk_"
