@@ -21,7 +21,7 @@ CUSTOM_PREFIX = "custom_"
 #: Largest side fetched images are reduced to before rendering (2x their size on the card).
 IMAGE_SIDES = {"avatar": 192, "logo": 480}
 #: Part of every ETag, so a renderer upgrade invalidates caches.
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"  # 2: balanced wrapping, derived colour tones (issue 22)
 
 
 def render_png(
