@@ -4,6 +4,7 @@ navigation and the page's main buttons reachable, tables stacked into rows on th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,6 +78,11 @@ def test_the_playground_shows_its_preview_beside_the_form(
         # The colour picker writes its hex field, which the form submits.
         page.get_by_label("Accent picker").fill("#ff8800")
         expect(page.get_by_label("Accent", exact=True)).to_have_value("ff8800")
+        # The URL follows the form as it changes (JavaScript), before any button is pressed.
+        page.get_by_label("Title").fill("Live title")
+        expect(page.get_by_label("V1 URL")).to_have_value(re.compile(r"title=Live\+title"))
+        assert "accentColor=ff8800" in page.get_by_label("V1 URL").input_value()
+        page.get_by_label("Title").fill("Hello from ogmint")
         page.get_by_role("button", name="Preview").click()
         assert "accentColor=ff8800" in page.get_by_label("V1 URL").input_value()
         tags = page.get_by_label("Meta tags").input_value()

@@ -141,29 +141,47 @@ def accepts_output(svc: Services) -> bool:
     return True
 
 
-@bp.get("/dashboard/templates")
-async def templates(request: Request) -> HTTPResponse:
-    svc: Services = request.app.ctx.services
-    me = await require(request)
+@dataclass(frozen=True, slots=True)
+class Playground:
+    """What the playground shows for a request's parameters."""
+
+    fields: list[Field]
+    params: dict[str, str]
+    snippets: dict[str, str]
+    signed: bool
+    error: str
+
+
+async def playground(request: Request, svc: Services, user: str) -> Playground:
+    """The chosen template's fields, the parameters kept for it, and what to paste."""
     args = {k: str(v[0]) for k, v in request.args.items()}
     name = args.get("template", "").strip() or SAMPLE["template"]
     error = ""
     fields: list[Field] = []
     try:
-        fields = form_fields((await svc.templates.resolve(me.user, name)).fields)
+        fields = form_fields((await svc.templates.resolve(user, name)).fields)
     except (ValidationError, TemplateNotFoundError) as e:
         error = e.message
-    output = accepts_output(svc)
     params = playground_params(args, [f.name for f in fields] or ["title"])
-    if not output:
+    if not accepts_output(svc):
         params = {k: v for k, v in params.items() if k not in OUTPUT}
     if not error:
         try:
             svc.renders.parse(params, strict=False)
         except ValidationError as e:
             error = e.message + "".join(f" {d.field}: {d.message}." for d in e.details)
-    signing = await svc.signing_keys.listed(me.user)
+    signing = await svc.signing_keys.listed(user)
     signer = (signing[-1].kid, signing[-1].secret) if signing else None  # the newest
+    shown = snippets(svc.settings.base_url, params, signer)
+    return Playground(fields, params, shown, signer is not None, error)
+
+
+@bp.get("/dashboard/templates")
+async def templates(request: Request) -> HTTPResponse:
+    svc: Services = request.app.ctx.services
+    me = await require(request)
+    found = await playground(request, svc, me.user)
+    params = found.params
     palette: Colors = svc.templates.palettes.get(params.get("palette", ""), DEFAULT)
     width, height = pixels(params)
     return svc.pages.html(
@@ -173,19 +191,34 @@ async def templates(request: Request) -> HTTPResponse:
         custom=await svc.templates.list(me.user),
         palettes=list(svc.templates.palettes),
         params=params,
-        fields=fields,
+        fields=found.fields,
         colours=[(p, label, getattr(palette, c)) for p, label, c in COLOURS],
-        output=output,
+        output=accepts_output(svc),
         sizes=SIZES,
         formats=FORMATS,
         scales=SCALES,
         width=width,
         height=height,
         preview="/dashboard/preview.png?" + urlencode(params),
-        snippets=snippets(svc.settings.base_url, params, signer),
-        signed=signer is not None,
-        error=error,
+        snippets=found.snippets,
+        signed=found.signed,
+        error=found.error,
         fonts=[f.name for f in svc.templates.fonts],
+    )
+
+
+@bp.get("/dashboard/playground.json")
+async def playground_json(request: Request) -> HTTPResponse:
+    """What to paste for the form as it is now (the live playground keeps them current)."""
+    svc: Services = request.app.ctx.services
+    me = await require(request)
+    found = await playground(request, svc, me.user)
+    width, height = pixels(found.params)
+    body = {**found.snippets, "width": width, "height": height, "error": found.error}
+    return HTTPResponse(
+        orjson.dumps(body),
+        content_type="application/json",
+        headers={"Cache-Control": "no-store"},
     )
 
 

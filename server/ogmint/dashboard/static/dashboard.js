@@ -60,11 +60,22 @@ function livePlayground(form) {
         if (String(value).trim()) params.append(name, String(value));
       }
       if (!params.get("title")) return;
-      const answer = await fetch("/dashboard/preview.png?" + params.toString());
+      const [answer, pasted] = await Promise.all([
+        fetch("/dashboard/preview.png?" + params.toString()),
+        fetch("/dashboard/playground.json?" + params.toString()).then((r) => r.json()).catch(() => null),
+      ]);
       url = await showPreview(answer, image, status, url);
-      // The crop boxes show the same picture.
+      // The crop boxes show the same picture; the URL, curl and tags follow the form.
       for (const crop of form.parentElement.querySelectorAll("img[data-crop]")) crop.src = image.src;
-      if (status && answer.ok) status.textContent = "Preview updated. Press Preview to update the URL, curl and tags below.";
+      if (pasted && !pasted.error) {
+        const set = (id, value) => { const f = document.getElementById(id); if (f) f.value = value; };
+        set("v1-url", pasted.v1);
+        set("v2-curl", pasted.curl);
+        set("meta-tags", pasted.meta);
+        const link = document.getElementById("v1-link");
+        if (link) link.href = pasted.v1;
+        if (status && answer.ok) status.textContent = pasted.width + "×" + pasted.height + " px";
+      }
     }, 350);
   });
 }
