@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -142,7 +142,24 @@ def prepared(browser: Browser, srv: Server, folder: Path) -> tuple[dict[str, str
     return made, state
 
 
-def main(out: Path, launch: Callable[..., Browser] | None = None) -> None:
+def first_visit(browser: Browser, srv: Server, out: Path) -> None:
+    """A newcomer's Getting started at each width: before and just after making a key."""
+    for width in WIDTHS:
+        context = browser.new_context(base_url=srv.url, viewport={"width": width, "height": 900})
+        try:
+            page = context.new_page()
+            sign_up(srv, page, f"newcomer{width}")
+            settle(page)
+            page.screenshot(path=str(out / f"{width}-first-visit.png"), full_page=True)
+            page.get_by_role("button", name="Create API key").click()
+            settle(page)
+            page.screenshot(path=str(out / f"{width}-first-key.png"), full_page=True)
+            print(f"{width}-first-visit.png {width}-first-key.png")
+        finally:
+            context.close()
+
+
+def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         srv = start_server(Path(tmp), OGMINT_OUTBOUND_ALLOW="127.0.0.1")
@@ -150,6 +167,7 @@ def main(out: Path, launch: Callable[..., Browser] | None = None) -> None:
             browser = p.chromium.launch(
                 executable_path=shutil.which("chromium"), args=["--no-sandbox"]
             )
+            first_visit(browser, srv, out)
             made, state = prepared(browser, srv, Path(tmp))
             for width in WIDTHS:
                 for name, page, missing in walk(browser, srv, width, made, state):
