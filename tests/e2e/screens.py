@@ -103,8 +103,8 @@ def settle(page: Page) -> None:
 def walk(
     browser: Browser, srv: Server, width: int, made: dict[str, str], state: str
 ) -> Iterator[tuple[str, Page, list[str]]]:
-    """Each page at ``width`` (signed in with the saved ``state``), with the URLs that
-    answered 404 while it loaded."""
+    """Each page at ``width`` (signed in with the saved ``state``), with what went wrong while
+    it loaded: URLs that answered 404 and console errors (a CSP refusal included)."""
     context: BrowserContext = browser.new_context(
         base_url=srv.url,
         viewport={"width": width, "height": 900},
@@ -116,6 +116,10 @@ def walk(
             page = context.new_page()
             missing: list[str] = []
             page.on("response", lambda r, m=missing: m.append(r.url) if r.status == 404 else None)
+            page.on(
+                "console",
+                lambda c, m=missing: m.append("console: " + c.text) if c.type == "error" else None,
+            )
             # Every picture loads eagerly, so the screenshot shows them all.
             page.goto(path)
             page.evaluate(
@@ -174,7 +178,7 @@ def main(out: Path) -> None:
                     page.screenshot(path=str(out / f"{width}-{name}.png"), full_page=True)
                     wide = page.evaluate("document.documentElement.scrollWidth")
                     flag = "" if wide <= width else f"  SCROLLS SIDEWAYS ({wide} px)"
-                    gone = f"  404: {missing}" if missing else ""
+                    gone = f"  problems: {missing}" if missing else ""
                     print(f"{width}-{name}.png{flag}{gone}")
             browser.close()
         finally:

@@ -1,5 +1,6 @@
 """Every dashboard page in a real Chromium at a 390 px phone and a 1280 px screen (issue 25): no
-sideways scrolling, nothing missing (no 404 while a page loads: the favicon included), the
+sideways scrolling, nothing missing (no 404 while a page loads: the favicon included) and no
+console error (nothing the CSP refuses), the
 navigation and the page's main buttons reachable, tables stacked into rows on the phone."""
 
 from __future__ import annotations
