@@ -102,6 +102,7 @@ function liveTemplatePreview(form) {
 function pairColours(picker) {
   const text = document.getElementById(picker.dataset.pair);
   if (!text) return;
+  picker.hidden = false;  // of no use without this script, so shown only with it
   picker.addEventListener("input", () => {
     text.value = picker.value.slice(1);
     text.dispatchEvent(new Event("input", { bubbles: true }));
