@@ -44,6 +44,7 @@ from ogmint.state.store import State
 from ogmint.state.usage import Retention
 from ogmint.storage.base import BlobStorage
 from ogmint.storage.local import LocalStorage
+from ogmint.tracing import Tracing, start_tracing
 from ogmint.webhooks.queue import RetryPolicy
 from ogmint.webhooks.worker import DeliveryWorker
 
@@ -56,7 +57,10 @@ def make_state(settings: Settings) -> State:
         from ogmint.state.redis import redis_state
 
         return redis_state(
-            settings.redis_url, timeout=settings.dependency_timeout, prefix=settings.redis_prefix
+            settings.redis_url,
+            timeout=settings.dependency_timeout,
+            prefix=settings.redis_prefix,
+            replicas=settings.redis_replicas_required,
         )
     return sqlite_state(settings.database_path)
 
@@ -111,7 +115,12 @@ def accounts_of(
         state.limits,
         link_ttl=settings.account_link_ttl,
         session_ttl=settings.session_ttl,
-        sign_in=sign_in or SignInLimits(settings.sign_in_limit_account, settings.sign_in_limit_ip),
+        sign_in=sign_in
+        or SignInLimits(
+            settings.sign_in_limit_account,
+            settings.sign_in_limit_ip,
+            settings.password_change_limit,
+        ),
     )
 
 
@@ -123,7 +132,12 @@ async def operations(settings: Settings) -> AsyncIterator[Operations]:
     try:
         yield Operations(
             settings=settings,
-            keys=ApiKeys(state.keys, Plans(settings.plan_quotas), ttl=0),
+            keys=ApiKeys(
+                state.keys,
+                Plans(settings.plan_quotas),
+                ttl=0,
+                max_active=settings.max_api_keys_per_user,
+            ),
             signing_keys=SigningKeys(state.signing_keys, ttl=0),
             # The CLI never signs anyone in.
             accounts=accounts_of(settings, state, sign_in=SignInLimits(1, 1)),
@@ -142,6 +156,7 @@ class Resources:
     storage: BlobStorage
     pipeline: RenderPipeline
     renderer: Renderer
+    tracing: Tracing
 
     async def close(self) -> None:
         await self.webhooks.stop()
@@ -150,6 +165,7 @@ class Resources:
         await self.storage.close()
         self.pipeline.close()
         self.renderer.close()
+        self.tracing.close()  # exports the last spans
 
 
 class TimedRequest(Request[Any, Any]):
@@ -194,8 +210,24 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             perf_counter() - request.started,
         )
 
+    if settings.otel_exporter_otlp_endpoint:  # off: no middleware at all
+
+        @app.middleware("request")
+        def trace_request(request: TimedRequest) -> None:
+            route = request.route
+            request.ctx.trace = request.app.ctx.resources.tracing.request(
+                request.headers, request.method, "" if route is None else route.path
+            )
+
+        @app.middleware("response")
+        def end_trace(request: TimedRequest, response: BaseHTTPResponse) -> None:
+            started = getattr(request.ctx, "trace", None)
+            if started is not None:
+                request.app.ctx.resources.tracing.end_request(started, response.status)
+
     @app.before_server_start
     async def start(app: Sanic[Any, Any]) -> None:
+        tracing = start_tracing(settings)
         renderer = Renderer(
             [*bundled_font_dirs(), *settings.font_dirs],
             threads=settings.render_threads,
@@ -221,7 +253,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         await state.open()
         storage = make_storage(settings)
         await storage.open()
-        pipeline = RenderPipeline(renderer, fetcher, metrics)
+        pipeline = RenderPipeline(renderer, fetcher, metrics, tracing)
         webhooks = DeliveryWorker(
             state.deliveries,
             client,
@@ -231,14 +263,19 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             concurrency=settings.webhook_concurrency,
             poll_interval=settings.webhook_poll_interval,
             metrics=metrics,
+            tracing=tracing,
         )
         plans = Plans(settings.plan_quotas)
-        keys = ApiKeys(state.keys, plans, settings.key_cache_ttl)
+        keys = ApiKeys(
+            state.keys, plans, settings.key_cache_ttl, max_active=settings.max_api_keys_per_user
+        )
         usage = usage_of(settings, state)
         limits = Limits(
             state.limits,
             anonymous_daily=settings.anonymous_daily_limit,
             image_per_minute=settings.image_rate_limit,
+            previews_per_hour=settings.preview_limit,
+            redeliveries_per_hour=settings.redeliver_limit,
         )
         catalogue = TemplateCatalogue(
             state.templates,
@@ -262,19 +299,20 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
                 plans,
                 Webhooks(outbound, settings.base_url, webhooks.wake),
                 dedup_wait=settings.dedup_wait,
+                tracing=tracing,
             ),
             gallery=gallery,
             templates=catalogue,
             keys=keys,
             signing_keys=SigningKeys(state.signing_keys, settings.key_cache_ttl),
-            deliveries=Deliveries(state.deliveries, state.renders, keys, webhooks.wake),
+            deliveries=Deliveries(state.deliveries, state.renders, keys, limits, webhooks.wake),
             accounts=accounts_of(settings, state),
             usage=usage,
             limits=limits,
             plans=plans,
             health=Health(state),
         )
-        app.ctx.resources = Resources(webhooks, client, state, storage, pipeline, renderer)
+        app.ctx.resources = Resources(webhooks, client, state, storage, pipeline, renderer, tracing)
         webhooks.start()
 
     @app.after_server_stop
