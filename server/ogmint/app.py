@@ -188,7 +188,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
                 storage,
                 usage,
                 dedup_wait=settings.dedup_wait,
-                quotas=dict(settings.plan_quotas),
+                plans=settings.plans,
             ),
             client=client,
             proxies=TrustedProxies(settings.trusted_proxies),

@@ -3,15 +3,10 @@ the monthly quota, with their 429s; and the per-address image (hotlink) limit (S
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from ogmint.errors import Limit, RateLimitError
+from ogmint.plans import Burst, Plans
 from ogmint.state.keys import ApiKeyRecord
 from ogmint.state.limits import LimitStatus, LimitStore
-
-#: Burst limit for every key holder: 5 requests per second (token bucket).
-BURST_RATE = 5.0
-BURST_CAPACITY = 5
 
 
 def refusal(message: str, limit: Limit, status: LimitStatus) -> RateLimitError:
@@ -23,9 +18,9 @@ def refusal(message: str, limit: Limit, status: LimitStatus) -> RateLimitError:
     )
 
 
-def burst_refusal(status: LimitStatus) -> RateLimitError:
+def burst_refusal(burst: Burst, status: LimitStatus) -> RateLimitError:
     """The 429 for an empty burst bucket."""
-    return refusal("Burst limit of 5 requests per second exceeded", "burst", status)
+    return refusal(f"Burst limit of {burst.rate:g} requests per second exceeded", "burst", status)
 
 
 def quota_refusal(key: ApiKeyRecord, status: LimitStatus) -> RateLimitError:
@@ -41,19 +36,10 @@ async def take_image(limits: LimitStore, subject: str, per_minute: int) -> None:
         raise refusal(f"Image limit of {per_minute} requests per minute exceeded", "image", status)
 
 
-async def take_burst(limits: LimitStore, key: ApiKeyRecord) -> LimitStatus:
-    """One request of the user's burst allowance, or 429."""
-    status = await limits.take_token(key.user, BURST_RATE, BURST_CAPACITY)
+async def take_burst(limits: LimitStore, key: ApiKeyRecord, plans: Plans) -> LimitStatus:
+    """One request of the user's burst allowance (its plan's bucket), or 429."""
+    burst = plans.burst(key.plan)
+    status = await limits.take_token(key.user, burst.rate, burst.capacity)
     if not status.allowed:
-        raise burst_refusal(status)
-    return status
-
-
-async def charge_quota(
-    limits: LimitStore, key: ApiKeyRecord, quotas: Mapping[str, int]
-) -> LimitStatus:
-    """One render of the user's monthly quota (``quotas`` by plan), or 429."""
-    status = await limits.consume_quota(key.user, quotas.get(key.plan, 0))
-    if not status.allowed:
-        raise quota_refusal(key, status)
+        raise burst_refusal(burst, status)
     return status

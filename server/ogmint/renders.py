@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 
 from ogmint.errors import UnavailableError
 from ogmint.keys import random_base62
-from ogmint.limits import BURST_CAPACITY, BURST_RATE, burst_refusal, quota_refusal
+from ogmint.limits import burst_refusal, quota_refusal
+from ogmint.plans import Plans
 from ogmint.rendering.params import RenderSpec
 from ogmint.rendering.pipeline import RenderPipeline
 from ogmint.rendering.template import Template
@@ -66,7 +67,7 @@ class RenderService:
         usage: Usage,
         *,
         dedup_wait: float,
-        quotas: Mapping[str, int],
+        plans: Plans,
         image_cache_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self._pipeline = pipeline
@@ -74,7 +75,7 @@ class RenderService:
         self._storage = storage
         self._usage = usage
         self._dedup_wait = dedup_wait
-        self._quotas = dict(quotas)
+        self._plans = plans
         self._images = _ImageCache(image_cache_bytes)
         self._records: OrderedDict[str, RenderRecord] = OrderedDict()
         # (scope, dedup key) → record: a finished render never changes, so dedup hits are
@@ -105,12 +106,15 @@ class RenderService:
             if burst is not None:
                 await self._usage.track(hit)
                 return known, False, burst
-            taken = await self._state.atomic.take_token(key.user, BURST_RATE, BURST_CAPACITY, hit)
+            bucket = self._plans.burst(key.plan)
+            taken = await self._state.atomic.take_token(
+                key.user, bucket.rate, bucket.capacity, hit
+            )
             if not taken.allowed:
-                raise burst_refusal(taken)
+                raise burst_refusal(bucket, taken)
             return known, False, taken
         deadline = time.monotonic() + self._dedup_wait
-        quota = self._quotas.get(key.plan, 0)
+        quota = self._plans.quota(key.plan)
         # Burst token, dedup lookup, quota and claim in one round trip; while another request
         # renders the same card, poll (without taking more tokens) until it is recorded.
         admit = partial(
@@ -123,11 +127,12 @@ class RenderService:
             track=self._tracking(key, spec, "dedup"),  # if it is a dedup hit
         )
         if burst is None:
-            admission = await admit(burst=(BURST_RATE, BURST_CAPACITY))
+            bucket = self._plans.burst(key.plan)
+            admission = await admit(burst=(bucket.rate, bucket.capacity))
             burst = admission.burst
             assert burst is not None  # a token was asked for
             if not burst.allowed:
-                raise burst_refusal(burst)
+                raise burst_refusal(bucket, burst)
         else:
             admission = await admit()
         while not admission.claimed:

@@ -25,7 +25,7 @@ async def key_required(request: Request) -> tuple[Services, ApiKeyRecord]:
 async def key_holder(request: Request) -> tuple[Services, ApiKeyRecord]:
     """As ``key_required``, with one token of the key's burst limit taken (429 when out)."""
     svc, key = await key_required(request)
-    await take_burst(svc.state.limits, key)
+    await take_burst(svc.state.limits, key, svc.settings.plans)
     return svc, key
 
 

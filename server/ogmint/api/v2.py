@@ -95,7 +95,8 @@ async def create_render(request: Request) -> HTTPResponse:
         spec, body = _render_request(request, svc)
         template = await svc.templates.resolve(key.user, spec.template)
     except OgmintError:
-        await take_burst(svc.state.limits, key)  # refused requests count too; a 429 comes first
+        # Refused requests count too; a 429 comes first.
+        await take_burst(svc.state.limits, key, svc.settings.plans)
         raise
     url = body.get("webhookUrl")
     webhook = None
@@ -103,7 +104,7 @@ async def create_render(request: Request) -> HTTPResponse:
     if isinstance(url, str):
         # The token first: the address check resolves a name, which a client out of tokens
         # must not be able to make us do.
-        burst = await take_burst(svc.state.limits, key)
+        burst = await take_burst(svc.state.limits, key, svc.settings.plans)
         await check_webhook_url(url, svc.outbound, RESOLVE_TIMEOUT)
         webhook = partial(
             new_delivery,

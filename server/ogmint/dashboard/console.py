@@ -11,7 +11,7 @@ from ogmint.errors import NotFoundError, TooManyError, ValidationError
 from ogmint.keys import hash_key, new_key
 from ogmint.services import Services
 from ogmint.signed_urls import new_signing_key
-from ogmint.state.keys import PLAN_QUOTAS, ApiKeyRecord
+from ogmint.state.keys import ApiKeyRecord
 
 bp = Blueprint("dashboard_console")
 
@@ -133,7 +133,7 @@ async def admin(request: Request) -> HTTPResponse:
             }
         )
     return svc.pages.html(
-        "admin.html", visitor=me, rows=rows, plans=sorted(PLAN_QUOTAS, key=PLAN_QUOTAS.__getitem__)
+        "admin.html", visitor=me, rows=rows, plans=svc.settings.plans.names
     )
 
 
@@ -144,8 +144,9 @@ async def set_plan(request: Request, user: str) -> HTTPResponse:
     if not me.account.admin:
         raise NotFoundError()
     plan = field(request, "plan")
-    if plan not in PLAN_QUOTAS:
-        raise ValidationError.field("plan", f"one of {', '.join(PLAN_QUOTAS)}")
+    problem = svc.settings.plans.check(plan)
+    if problem is not None:
+        raise ValidationError.field("plan", problem)
     if await svc.accounts.store.get_account(user) is None:
         raise NotFoundError("No such user")
     if not await svc.state.keys.set_plan(user, plan):

@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-#: Monthly render quotas per plan (SPEC §6).
-PLAN_QUOTAS = {"free": 100, "starter": 1_000, "pro": 10_000, "agency": 50_000}
-
 
 @dataclass(frozen=True, slots=True)
 class ApiKeyRecord:
