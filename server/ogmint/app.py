@@ -25,6 +25,7 @@ from ogmint.rendering.native import Renderer, bundled_font_dirs
 from ogmint.rendering.pipeline import RenderPipeline
 from ogmint.rendering.template import TemplateLimits, load_directory
 from ogmint.renders import RenderService
+from ogmint.repeats import RepeatCache
 from ogmint.services import Services
 from ogmint.settings import Settings
 from ogmint.state.sqlite import sqlite_state
@@ -167,6 +168,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             poll_interval=settings.webhook_poll_interval,
             metrics=metrics,
         )
+        repeats = RepeatCache(state.repeats, storage, settings.repeat_cache_bytes)
         usage = Usage(
             state.usage, Retention(settings.usage_retention_days, settings.recent_renders_kept)
         )
@@ -181,6 +183,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
                 renderer,
                 builtins,
                 custom_template_settings(settings),
+                forget_images=repeats.forget_template,
             ),
             renders=RenderService(
                 pipeline,
@@ -190,6 +193,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
                 dedup_wait=settings.dedup_wait,
                 plans=settings.plans,
             ),
+            repeats=repeats,
             client=client,
             proxies=TrustedProxies(settings.trusted_proxies),
             keys=KeyDirectory(state.keys, settings.key_cache_ttl),
@@ -213,6 +217,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     async def stop(app: Sanic[Any, Any]) -> None:
         services: Services = app.ctx.services
         await services.webhooks.stop()
+        await services.repeats.close()
         await services.client.close()
         await services.state.close()
         await services.storage.close()

@@ -13,6 +13,7 @@ from ogmint.accounts import Accounts, SignInLimits
 from ogmint.app import make_state
 from ogmint.errors import ValidationError
 from ogmint.keys import hash_key, new_key
+from ogmint.plans import Plans
 from ogmint.settings import Settings, SettingsError
 from ogmint.signed_urls import (
     SIGNATURE_PARAMS,
@@ -21,7 +22,6 @@ from ogmint.signed_urls import (
     new_signing_key,
     signature,
 )
-from ogmint.plans import Plans
 from ogmint.state.keys import KeyStore
 from ogmint.state.signing_keys import SigningKeyStore
 from ogmint.state.store import State

@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 
 #: The limits a request can run into (SPEC §6): per-user burst bucket, monthly render quota,
 #: anonymous V1 renders per day; and /i/ requests reaching the app per client address (§8).
-Limit = Literal["burst", "monthly", "daily", "image"]
+Limit = Literal["burst", "monthly", "daily", "image", "signing_key"]
 
 
 #: Bounds of what an error body echoes (SPEC §7: "at most a short excerpt of the input").
@@ -123,14 +123,21 @@ class SignatureInvalidError(ForbiddenError):
     """A signed V1 URL whose key is unknown or revoked, or whose ``sig`` does not match."""
 
     code = "invalid_signature"
-    default_message = "Invalid URL signature (unknown or revoked kid, or wrong sig)"
+    default_message = (
+        "Invalid URL signature (unknown or revoked kid, or wrong sig). Sign the URL again with "
+        "an active signing key: `ogmint sign-url`, a client kit, or the README section "
+        "'Embed in your pages'"
+    )
 
 
 class SignatureExpiredError(ForbiddenError):
     """A correctly signed V1 URL past its ``exp``."""
 
     code = "signature_expired"
-    default_message = "The signed URL has expired (exp is in the past)"
+    default_message = (
+        "The signed URL has expired (exp is in the past). Sign it again with a later exp, or "
+        "none: `ogmint sign-url`, a client kit, or the README section 'Embed in your pages'"
+    )
 
 
 class NotFoundError(OgmintError):

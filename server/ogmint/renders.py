@@ -107,9 +107,7 @@ class RenderService:
                 await self._usage.track(hit)
                 return known, False, burst
             bucket = self._plans.burst(key.plan)
-            taken = await self._state.atomic.take_token(
-                key.user, bucket.rate, bucket.capacity, hit
-            )
+            taken = await self._state.atomic.take_token(key.user, bucket.rate, bucket.capacity, hit)
             if not taken.allowed:
                 raise burst_refusal(bucket, taken)
             return known, False, taken

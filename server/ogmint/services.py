@@ -13,6 +13,7 @@ from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.rendering.native import Renderer
 from ogmint.rendering.pipeline import RenderPipeline
 from ogmint.renders import RenderService
+from ogmint.repeats import RepeatCache
 from ogmint.settings import Settings
 from ogmint.state.store import State
 from ogmint.storage.base import BlobStorage
@@ -29,6 +30,7 @@ class Services:
     state: State
     storage: BlobStorage
     renders: RenderService
+    repeats: RepeatCache
     templates: CustomTemplates
     client: GuardedClient
     proxies: TrustedProxies

@@ -108,6 +108,12 @@ class SignedQuery:
         if self.exp is not None and self.exp <= now:
             raise SignatureExpiredError()
 
+    def canonical_spelling(self) -> str:
+        """The one spelling of this signed query that is served (SPEC §2.1): the canonical
+        query, then ``sig``. Caches key on the raw URL, so every other spelling that verifies
+        is redirected here: one cache entry per signed card."""
+        return f"{self.canonical()}&sig={encode(self.sig.encode())}"
+
     def max_age(self, now: float, longest: int) -> int:
         """How long the response may be cached: ``longest``, never past ``exp``."""
         if self.exp is None:

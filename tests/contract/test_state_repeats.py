@@ -16,9 +16,7 @@ DAY = 86400.0
 
 
 def entry(n: int, size: int = 100, template: str = "", key: str = "") -> RepeatEntry:
-    return RepeatEntry(
-        f"{n:032x}", key or f"repeats/{n:032x}-a.png", size, "image/png", template
-    )
+    return RepeatEntry(f"{n:032x}", key or f"repeats/{n:032x}-a.png", size, "image/png", template)
 
 
 async def test_saved_entries_are_found_by_etag(state: State) -> None:

@@ -30,11 +30,17 @@ VECTORS = json.loads((ROOT / "clients" / "test-vectors.json").read_text())
 #: Tiny monthly quota for the starter plan, so that counting for the key's user shows quickly.
 QUOTAS = "free=100,starter=3,pro=10000,agency=50000"
 KEY_CACHE_TTL = 0.5
+#: How long caches may keep a signed image (OGMINT_SIGNED_MAX_AGE; 300 s by default).
+SIGNED_MAX_AGE = 3600
 
 
 @pytest.fixture(scope="module", params=["embedded", "redis"])
 def srv(request: pytest.FixtureRequest, server_factory: Callable[..., Server]) -> Server:
-    env = {"OGMINT_PLAN_QUOTAS": QUOTAS, "OGMINT_KEY_CACHE_TTL": str(KEY_CACHE_TTL)}
+    env = {
+        "OGMINT_PLAN_QUOTAS": QUOTAS,
+        "OGMINT_KEY_CACHE_TTL": str(KEY_CACHE_TTL),
+        "OGMINT_SIGNED_MAX_AGE": str(SIGNED_MAX_AGE),
+    }
     if request.param == "redis":
         redis: RedisServer = request.getfixturevalue("redis_server")
         env["OGMINT_REDIS_URL"] = redis.url + "/13"
@@ -164,13 +170,19 @@ def test_urls_signed_every_way_render_for_the_keys_user(srv: Server) -> None:
     for url in (kit, hand):
         reply = request(url)  # no headers at all, like a crawler
         assert_png(reply)
-        assert reply.headers["x-ratelimit-limit"] == "3"  # the key's user's plan, not anonymous
+        # A public URL tells nobody the signer's plan or usage (issue 19, item 12).
+        assert not any(h.startswith("x-ratelimit") for h in reply.headers), reply.headers
     third = request(image_url(srv.url, {"template": "blog", "title": "Third"}, key))
     assert_png(third)
-    assert third.headers["x-ratelimit-remaining"] == "0"
     fourth = request(image_url(srv.url, {"template": "blog", "title": "Fourth"}, key))
-    assert assert_error(fourth, 429)["code"] == "rate_limited"  # the user's monthly quota
-    assert request(kit).status == 429  # a repeat renders again (no nginx here), so is counted
+    body = assert_error(fourth, 429)  # the key's user's monthly quota (starter: 3), not anonymous
+    assert body["code"] == "rate_limited"
+    assert "starter" not in body["error"] and "3" not in body["error"]
+    assert set(fourth.headers) & {"x-ratelimit-limit", "x-ratelimit-remaining"} == set()
+    assert int(fourth.headers["retry-after"]) > 0
+    again = request(kit)  # a repeat of a rendered card is free (SPEC §2), even now
+    assert_png(again)
+    assert again.body == request(kit).body
 
 
 def test_js_kit_signs_for_a_live_server(srv: Server) -> None:
@@ -248,7 +260,8 @@ def test_cache_control_is_bounded_by_exp(srv: Server) -> None:
     assert 60 <= age <= 120  # the time left, never more
     assert soon.headers["cache-control"] == f"public, max-age={age}, s-maxage={age}"
     lasting = request(image_url(srv.url, params, key, int(time.time()) + 10 * 86400))
-    assert lasting.headers["cache-control"] == "public, max-age=86400, s-maxage=86400"
+    age = SIGNED_MAX_AGE  # OGMINT_SIGNED_MAX_AGE bounds every signed image
+    assert lasting.headers["cache-control"] == f"public, max-age={age}, s-maxage={age}"
     not_modified = request(
         image_url(srv.url, params, key, int(time.time()) + 60),
         headers={"if-none-match": soon.headers["etag"]},

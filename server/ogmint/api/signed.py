@@ -20,6 +20,11 @@ class SignedRequest:
     key: ApiKeyRecord  # the key's user and plan, as the limits and templates expect them
     params: dict[str, str]  # the render parameters (kid, exp and sig removed)
     max_age: int  # how long the answer may be cached (never past ``exp``)
+    canonical: str | None  # the canonical query when the request spelled it otherwise
+
+    @property
+    def kid(self) -> str:
+        return self.key.key_id
 
 
 class SigningKeyDirectory:
@@ -54,7 +59,8 @@ class SigningKeyDirectory:
     async def check(self, request: Request, longest_max_age: int) -> SignedRequest | None:
         """None for an unsigned URL; the verified request; else 400 (repeated parameter,
         bad ``exp``) or 403 ``invalid_signature`` / ``signature_expired``."""
-        signed = parse_signed(request.query_string)
+        query = request.query_string
+        signed = parse_signed(query)
         if signed is None:
             return None
         record = await self.find(signed.kid)
@@ -70,4 +76,10 @@ class SigningKeyDirectory:
             revoked=False,
             created_at=record.created_at,
         )
-        return SignedRequest(key, signed.params, signed.max_age(now, longest_max_age))
+        canonical = signed.canonical_spelling()
+        return SignedRequest(
+            key,
+            signed.params,
+            signed.max_age(now, longest_max_age),
+            None if canonical == query else canonical,
+        )

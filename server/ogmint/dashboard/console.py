@@ -132,9 +132,7 @@ async def admin(request: Request) -> HTTPResponse:
                 "used": await svc.usage.month_total(account.user),
             }
         )
-    return svc.pages.html(
-        "admin.html", visitor=me, rows=rows, plans=svc.settings.plans.names
-    )
+    return svc.pages.html("admin.html", visitor=me, rows=rows, plans=svc.settings.plans.names)
 
 
 @bp.post("/dashboard/admin/users/<user:str>/plan")
