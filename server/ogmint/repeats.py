@@ -137,12 +137,16 @@ class RepeatCache:
     async def forget_template(self, template: str) -> None:
         """Drops a deleted custom template's images (SPEC §2): from the index now, so none is
         served again; their blobs are deleted afterwards."""
+        await self._settle()  # a save under way may be of this template: drop it too
         freed = await self._store.drop_template_repeats(template)
         if freed:
             self._spawn(self._delete(freed))
 
     async def close(self) -> None:
         """Waits for the saves and deletions under way (the worker is stopping)."""
+        await self._settle()
+
+    async def _settle(self) -> None:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
