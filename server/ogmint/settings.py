@@ -271,7 +271,8 @@ class Settings:
     )
     plan_quotas: tuple[tuple[str, int], ...] = _setting(
         (("free", 100), ("starter", 1_000), ("pro", 10_000), ("agency", 50_000)),
-        "Monthly renders per plan, as plan=count pairs (SPEC defaults).",
+        "Monthly renders per plan, as plan=count pairs (SPEC defaults); name new plans here "
+        "(free is required: new users' plan).",
         _quotas,
     )
     plan_bursts: tuple[tuple[str, float], ...] = _setting(
@@ -287,8 +288,8 @@ class Settings:
     )
     signed_max_age: int = _setting(
         300,
-        "Seconds caches (nginx, CDNs, browsers) may keep a signed V1 image (never past exp): "
-        "how long one can outlive its revoked kid.",
+        "Seconds CDNs and browsers may keep a signed V1 image (never past exp; the repo's "
+        "nginx.conf does not cache them): how long one can outlive its revoked kid.",
         _non_negative_int,
     )
     signing_key_rate_limit: int = _setting(
