@@ -56,6 +56,7 @@ async def og_image(request: Request) -> HTTPResponse:
         return HTTPResponse(status=304, headers=headers)
     repeat = await svc.repeats.find(etag)
     if repeat is not None:  # a repeat is free (SPEC §2)
+        svc.metrics.repeat_hit()
         return HTTPResponse(repeat.data, headers=headers, content_type=repeat.content_type)
 
     tracked = None
