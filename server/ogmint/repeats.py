@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +33,10 @@ REPEAT_TTL = 86400.0
 MAX_PENDING = 64
 #: How long an identical request waits for this worker's render of the same card.
 WAIT_FOR_RENDER = 30.0
+#: Bytes of recent repeats each worker keeps in memory, and for how long (seconds): a card
+#: fetched again and again costs no storage read (an S3 GET) each time.
+MEMORY_BYTES = 32 * 1024 * 1024
+MEMORY_TTL = 300.0
 _EXTENSIONS = {"image/png": "png", "image/webp": "webp", "image/jpeg": "jpg"}
 
 
@@ -62,6 +68,7 @@ class RepeatCache:
         self._storage = storage
         self._max = max_bytes
         self._pending: dict[str, Repeat] = {}  # rendered here, being saved
+        self._recent = _Recent(min(MEMORY_BYTES, max_bytes), MEMORY_TTL)
         self._rendering: dict[str, asyncio.Future[Repeat | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -86,9 +93,9 @@ class RepeatCache:
                 done = None
             if done is not None:
                 return done
-        pending = self._pending.get(key)
-        if pending is not None:
-            return pending
+        known = self._pending.get(key) or self._recent.get(key)
+        if known is not None:
+            return known
         entry = await self._store.find_repeat(key, REPEAT_TTL)
         if entry is None:
             return None
@@ -100,7 +107,9 @@ class RepeatCache:
         if data is None:
             await self._store.drop_repeat(key, entry.storage_key)
             return None
-        return Repeat(data, entry.content_type)
+        found = Repeat(data, entry.content_type)
+        self._recent.put(key, found)
+        return found
 
     async def render(
         self,
@@ -167,6 +176,7 @@ class RepeatCache:
             return
         finally:
             self._pending.pop(key, None)
+        self._recent.put(key, image)
         await self._delete(freed)
 
     async def _delete(self, keys: list[str]) -> None:
@@ -175,3 +185,38 @@ class RepeatCache:
                 await self._storage.delete(path)
             except DependencyError as e:  # an orphaned blob, nothing served from it
                 log.warning("repeat cache: %s not deleted: %s", path, e)
+
+
+class _Recent:
+    """A byte-bounded LRU of images by ETag digest, each kept at most ``ttl`` seconds (the
+    shared index decides what is a repeat; this only saves reading it back again)."""
+
+    def __init__(self, max_bytes: int, ttl: float) -> None:
+        self._max = max_bytes
+        self._ttl = ttl
+        self._size = 0
+        self._items: OrderedDict[str, tuple[float, Repeat]] = OrderedDict()
+
+    def get(self, key: str) -> Repeat | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        if item[0] < time.monotonic():
+            self._pop(key)
+            return None
+        self._items.move_to_end(key)
+        return item[1]
+
+    def put(self, key: str, image: Repeat) -> None:
+        if len(image.data) > self._max:
+            return
+        self._pop(key)
+        self._items[key] = (time.monotonic() + self._ttl, image)
+        self._size += len(image.data)
+        while self._size > self._max:
+            self._pop(next(iter(self._items)))
+
+    def _pop(self, key: str) -> None:
+        item = self._items.pop(key, None)
+        if item is not None:
+            self._size -= len(item[1].data)
