@@ -33,7 +33,7 @@ KEY_CACHE_TTL = 0.5
 #: How long caches may keep a signed image (OGMINT_SIGNED_MAX_AGE; 300 s by default).
 SIGNED_MAX_AGE = 3600
 #: Renders (not repeats) per minute of one signing key's URLs (OGMINT_SIGNING_KEY_RATE_LIMIT).
-SIGNED_RENDERS = 20
+SIGNED_RENDERS = 40
 
 
 @pytest.fixture(scope="module", params=["embedded", "redis"])
