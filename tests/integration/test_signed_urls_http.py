@@ -239,6 +239,8 @@ def test_tampering_expiry_and_unknown_keys_are_refused(srv: Server) -> None:
         reply = request(bad)
         body = assert_error(reply, 403)  # JSON, never an image
         assert body["code"] == code, (bad, body)
+        for hint in ("ogmint sign-url", "Embed in your pages"):  # how to sign one right
+            assert hint in body["error"], body
     repeated = url.replace("title=Original", "title=Original&title=Original")
     assert assert_error(request(repeated), 400, "title")
     # With a valid signature an invalid x-api-key is beside the point: the URL is the credential.
