@@ -80,7 +80,8 @@ class RepeatCache:
         """The cached image for ``etag``, or None (then the caller renders, within its limits).
 
         Waits for this worker's render of the same card, if one is in progress. A blob that
-        the index names but the storage lost is a miss (and leaves the index).
+        the index names but the storage lost (or a crash cut short) is a miss, and leaves the
+        index.
         """
         if not self.enabled:
             return None
@@ -104,7 +105,7 @@ class RepeatCache:
         except DependencyError as e:
             log.warning("repeat cache: storage unavailable, rendering instead: %s", e)
             return None
-        if data is None:
+        if data is None or len(data) != entry.size:  # lost, or cut short by a crash
             await self._store.drop_repeat(key, entry.storage_key)
             return None
         found = Repeat(data, entry.content_type)
@@ -168,7 +169,9 @@ class RepeatCache:
         path = storage_key(key, image.content_type, datetime.now(UTC))
         custom = template if template.startswith(CUSTOM_PREFIX) else ""
         try:
-            stored = await self._storage.put(path, image.data, image.content_type)
+            # A copy: no durable write (syncfs) per render; a crash may cut it short, which
+            # the size check in find() catches.
+            stored = await self._storage.put(path, image.data, image.content_type, durable=False)
             entry = RepeatEntry(key, path, stored.size, image.content_type, custom)
             freed = await self._store.save_repeat(entry, REPEAT_TTL, self._max)
         except DependencyError as e:  # a cache: the next request renders again
