@@ -13,8 +13,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ogmint.plans import Plans
-
 ENV_PREFIX = "OGMINT_"
 
 
@@ -374,11 +372,6 @@ class Settings:
         if problems or settings is None:
             raise SettingsError("invalid settings: " + "; ".join(problems))
         return settings
-
-    @property
-    def plans(self) -> Plans:
-        """The configured plans: quotas and bursts."""
-        return Plans(dict(self.plan_quotas), dict(self.plan_bursts))
 
     @property
     def base_url(self) -> str:

@@ -408,3 +408,15 @@ def test_admin_sees_users_and_sets_plans(srv: Server) -> None:
     assert b"Plan <strong>agency</strong>" in user.get("/dashboard/settings").body
     assert admin.post(f"/dashboard/admin/users/{name}/plan", {"plan": "gold"}).status == 400
     assert admin.post("/dashboard/admin/users/nobody-x/plan", {"plan": "pro"}).status == 404
+
+
+def test_admin_plans_are_the_settings(server_factory: Callable[..., Server]) -> None:
+    # A plan OGMINT_PLAN_QUOTAS adds is offered and assignable; one it leaves out is not.
+    srv = server_factory(OGMINT_PLAN_QUOTAS="free=100,platinum=7")
+    user, name = signed_in(srv)
+    api_key(user)
+    admin, _ = signed_in(srv, "--admin")
+    assert b"platinum" in admin.get("/dashboard/admin").body
+    assert admin.post(f"/dashboard/admin/users/{name}/plan", {"plan": "platinum"}).status == 303
+    assert b"Plan <strong>platinum</strong>" in user.get("/dashboard/settings").body
+    assert admin.post(f"/dashboard/admin/users/{name}/plan", {"plan": "pro"}).status == 400

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ogmint.repeats import RepeatCache
+from ogmint.domain.repeats import RepeatCache
 from ogmint.state.sqlite import sqlite_state
 from ogmint.state.store import State
 from ogmint.storage.local import LocalStorage

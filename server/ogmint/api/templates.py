@@ -13,9 +13,8 @@ from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.requests import json_object, key_holder
 from ogmint.api.responses import json, png
+from ogmint.domain.templates import MAX_NAME, TemplateMeta
 from ogmint.errors import FieldError, ValidationError
-from ogmint.state.templates import TemplateMeta
-from ogmint.templates import MAX_NAME, SAMPLE
 
 bp = Blueprint("templates")
 
@@ -94,9 +93,5 @@ async def preview_template(request: Request) -> HTTPResponse:
     body = json_object(request)
     svg, _name = _upload(body, strict=False)
     params = {k: v for k, v in body.items() if k not in TEMPLATE_FIELDS}
-    params.setdefault("template", SAMPLE.template)
-    params.setdefault("title", SAMPLE.title)
-    spec = svc.pipeline.parse(params, strict=True)
-    template = await svc.templates.check(svg)
-    image = await svc.pipeline.render(spec, template, api="v2")
+    image = await svc.renders.preview_upload(svg, params, api="v2")
     return png(image, {"Cache-Control": "no-store"})

@@ -10,9 +10,9 @@ from urllib.parse import quote
 from sanic import HTTPResponse, Request
 from sanic.response import redirect
 
+from ogmint.domain.accounts import Account, Session
 from ogmint.errors import OgmintError
 from ogmint.services import Services
-from ogmint.state.accounts import Account, Session
 
 SESSION_COOKIE = "ogmint_session"
 #: Signed-out forms (sign-in) use a double-submit token: this cookie must equal the form field.
@@ -64,7 +64,7 @@ def is_https(request: Request, svc: Services) -> bool:
     if request.scheme == "https":
         return True
     forwarded = str(request.headers.get("x-forwarded-proto", "")).strip().lower()
-    return forwarded == "https" and svc.proxies.from_proxy(request)
+    return forwarded == "https" and svc.proxies.from_proxy(str(request.ip))
 
 
 async def visitor(request: Request) -> Visitor | None:
@@ -76,7 +76,7 @@ async def visitor(request: Request) -> Visitor | None:
     session = await svc.accounts.session(token)
     if session is None:
         return None
-    account = await svc.accounts.store.get_account(session.user)
+    account = await svc.accounts.account(session.user)
     return None if account is None else Visitor(account, session, token)
 
 

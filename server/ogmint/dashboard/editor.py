@@ -1,6 +1,6 @@
 """Custom templates in the dashboard: upload, edit (errors shown at their line), preview, delete.
 
-The work is the templates domain's (``ogmint.templates``), exactly as the API does it; these
+The work is the templates domain's (``ogmint.domain.templates``), exactly as the API does it; these
 pages only add forms. A template belongs to the signed-in user: anyone else's id is a 404.
 """
 
@@ -15,9 +15,9 @@ from sanic.response import redirect
 
 from ogmint.api.responses import png
 from ogmint.dashboard.auth import Visitor, field, require
+from ogmint.domain.templates import MAX_NAME, SAMPLE
 from ogmint.errors import OgmintError, TemplateInvalidError, TemplateTooLargeError
 from ogmint.services import Services
-from ogmint.templates import MAX_NAME, SAMPLE
 
 bp = Blueprint("dashboard_editor")
 
@@ -89,10 +89,8 @@ def _form(request: Request) -> tuple[str, str | None]:
 
 async def _preview_png(request: Request, svc: Services, svg: str) -> bytes:
     """The unsaved template drawn with the form's sample text (as the API's preview)."""
-    params = {"template": SAMPLE.template, "title": field(request, "title", 200) or SAMPLE.title}
-    spec = svc.pipeline.parse(params, strict=True)
-    template = await svc.templates.check(svg)
-    return await svc.pipeline.render(spec, template, api="preview")
+    params = {"title": field(request, "title", 200) or SAMPLE.title}
+    return await svc.renders.preview_upload(svg, params, api="preview")
 
 
 @bp.get("/dashboard/templates/new")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import xxhash
 
@@ -34,32 +34,23 @@ def render_png(
 class RenderPipeline:
     """Validates parameters and renders them with a template (built-in or custom)."""
 
-    def __init__(
-        self,
-        renderer: Renderer,
-        templates: Mapping[str, Template],
-        fetcher: ImageFetcher,
-        metrics: Metrics,
-    ) -> None:
+    def __init__(self, renderer: Renderer, fetcher: ImageFetcher, metrics: Metrics) -> None:
         self._renderer = renderer
-        self._templates = dict(templates)
         self._fetcher = fetcher
         self._metrics = metrics
-
-    @property
-    def templates(self) -> Mapping[str, Template]:
-        return self._templates
 
     def close(self) -> None:
         """Stops the image decoding pool."""
         self._fetcher.close()
 
-    def parse(self, raw: Mapping[str, object], *, strict: bool) -> RenderSpec:
+    def parse(
+        self, raw: Mapping[str, object], *, strict: bool, template_exists: Callable[[str], bool]
+    ) -> RenderSpec:
         """Validates raw parameters into a spec (400 naming every bad field)."""
         return parse_params(
             raw,
             strict=strict,
-            template_exists=lambda name: name in self._templates or name.startswith(CUSTOM_PREFIX),
+            template_exists=template_exists,
             resolve_font=self._renderer.resolve_family,
         )
 

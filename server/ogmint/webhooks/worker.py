@@ -14,10 +14,10 @@ import logging
 import os
 import time
 
-from ogmint.keys import random_base62
+from ogmint.clock import now_iso
+from ogmint.ids import random_base62
 from ogmint.metrics import Metrics
 from ogmint.net import GuardedClient, OutboundError
-from ogmint.renders import now_iso
 from ogmint.state.base import StateUnavailable
 from ogmint.state.deliveries import AttemptOutcome, ClaimedDelivery, DeliveryStore
 from ogmint.webhooks.queue import RetryPolicy

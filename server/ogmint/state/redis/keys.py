@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import cast
 
+from ogmint.clock import ms_iso
 from ogmint.state.keys import ApiKeyRecord
 from ogmint.state.redis.client import RedisClient
 
@@ -18,9 +18,8 @@ class RedisKeys:
         # before the key, the key record before the listings.
         c = self._c
         sec, usec = await c.script("ensure_user", [c.u(user, "user")], [plan or ""])
-        created = datetime.fromtimestamp(int(sec), UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        created_at = f"{created}.{int(usec) // 1000:03d}Z"
         ms = int(sec) * 1000 + int(usec) // 1000
+        created_at = ms_iso(ms)
         r = c.redis
         if not await c.call(r.set(c.g(f"keyid:{key_id}"), key_hash, nx=True)):
             raise ValueError(f"key id {key_id!r} already exists")

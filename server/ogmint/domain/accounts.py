@@ -18,7 +18,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ogmint.errors import FieldError, RateLimitError, ValidationError
-from ogmint.state.accounts import Account, AccountStore, Session
+from ogmint.state.accounts import Account as Account
+from ogmint.state.accounts import AccountStore
+from ogmint.state.accounts import Session as Session
 from ogmint.state.limits import LimitStore
 
 MIN_PASSWORD = 10
@@ -83,9 +85,13 @@ class Accounts:
         self._sign_in = sign_in
         self._hasher = hasher or PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 
-    @property
-    def store(self) -> AccountStore:
-        return self._store
+    async def account(self, user: str) -> Account | None:
+        """The user's account, if there is one."""
+        return await self._store.get_account(user)
+
+    async def accounts(self) -> list[Account]:
+        """Every account (the admin's list)."""
+        return await self._store.list_accounts()
 
     @cached_property
     def _decoy(self) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ogmint.errors import DependencyError
-from ogmint.keys import random_base62
+from ogmint.ids import random_base62
 from ogmint.rendering.pipeline import CUSTOM_PREFIX
 from ogmint.state.repeats import RepeatEntry, RepeatStore
 from ogmint.storage.base import BlobStorage
