@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ogmint.cache import BoundedCache
 from ogmint.errors import DependencyError
 from ogmint.ids import random_base62
 from ogmint.rendering.pipeline import CUSTOM_PREFIX
@@ -68,7 +67,12 @@ class RepeatCache:
         self._storage = storage
         self._max = max_bytes
         self._pending: dict[str, Repeat] = {}  # rendered here, being saved
-        self._recent = _Recent(min(MEMORY_BYTES, max_bytes), MEMORY_TTL)
+        self._recent: BoundedCache[str, Repeat] = BoundedCache(
+            None,
+            ttl=MEMORY_TTL,
+            max_weight=min(MEMORY_BYTES, max_bytes),
+            weigh=lambda image: len(image.data),
+        )
         self._rendering: dict[str, asyncio.Future[Repeat | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -188,38 +192,3 @@ class RepeatCache:
                 await self._storage.delete(path)
             except DependencyError as e:  # an orphaned blob, nothing served from it
                 log.warning("repeat cache: %s not deleted: %s", path, e)
-
-
-class _Recent:
-    """A byte-bounded LRU of images by ETag digest, each kept at most ``ttl`` seconds (the
-    shared index decides what is a repeat; this only saves reading it back again)."""
-
-    def __init__(self, max_bytes: int, ttl: float) -> None:
-        self._max = max_bytes
-        self._ttl = ttl
-        self._size = 0
-        self._items: OrderedDict[str, tuple[float, Repeat]] = OrderedDict()
-
-    def get(self, key: str) -> Repeat | None:
-        item = self._items.get(key)
-        if item is None:
-            return None
-        if item[0] < time.monotonic():
-            self._pop(key)
-            return None
-        self._items.move_to_end(key)
-        return item[1]
-
-    def put(self, key: str, image: Repeat) -> None:
-        if len(image.data) > self._max:
-            return
-        self._pop(key)
-        self._items[key] = (time.monotonic() + self._ttl, image)
-        self._size += len(image.data)
-        while self._size > self._max:
-            self._pop(next(iter(self._items)))
-
-    def _pop(self, key: str) -> None:
-        item = self._items.pop(key, None)
-        if item is not None:
-            self._size -= len(item[1].data)
