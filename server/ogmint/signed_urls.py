@@ -94,8 +94,9 @@ class SignedQuery:
     def canonical(self) -> str:
         return canonical_query(self.pairs)
 
-    def verify(self, secret: str, now: float) -> None:
-        """403 ``invalid_signature`` for a wrong ``sig``, then 403 ``signature_expired``."""
+    def verify(self, secret: str, now: float) -> bool:
+        """403 ``invalid_signature`` for a wrong ``sig``, then 403 ``signature_expired``;
+        whether the query as sent (before ``&sig=``) is exactly what was signed."""
         sig = self.sig.encode()
         # The kits send the canonical form itself, sig last. Only canonical forms are ever
         # signed, so a match on the query as sent proves it without re-encoding; any other
@@ -107,12 +108,25 @@ class SignedQuery:
             raise SignatureInvalidError()
         if self.exp is not None and self.exp <= now:
             raise SignatureExpiredError()
+        return fast
 
     def canonical_spelling(self) -> str:
         """The one spelling of this signed query that is served (SPEC §2.1): the canonical
         query, then ``sig``. Caches key on the raw URL, so every other spelling that verifies
         is redirected here: one cache entry per signed card."""
         return f"{self.canonical()}&sig={encode(self.sig.encode())}"
+
+    def served_spelling(self, query: str, exact: bool) -> str | None:
+        """None when ``query`` (as sent) is the spelling to serve, else that spelling.
+
+        ``exact`` is :meth:`verify`'s answer: the query before ``&sig=`` is what was signed.
+        Signers sign the canonical form, so that query is canonical (checked without
+        re-encoding: an HMAC match), and it is the one spelling if ``sig`` is sent as is.
+        """
+        if exact and query.endswith("&sig=" + self.sig):
+            return None
+        spelling = self.canonical_spelling()
+        return None if spelling == query else spelling
 
     def max_age(self, now: float, longest: int) -> int:
         """How long the response may be cached: ``longest``, never past ``exp``."""

@@ -55,6 +55,9 @@ def test_vector(vector: dict) -> None:  # type: ignore[type-arg]
         signed = parse_signed(query)
         assert signed is not None
         assert signed.canonical_spelling() == vector["signed_query"]
+        exact = signed.verify(SECRET, NOW) if vector["expect"]["status"] == 200 else False
+        served = signed.served_spelling(query, exact)
+        assert served == (None if query == vector["signed_query"] else vector["signed_query"])
 
 
 @pytest.mark.parametrize("case", VECTORS["refused"], ids=lambda v: v["name"])

@@ -65,7 +65,7 @@ class SigningKeys:
         if record is None or record.revoked:
             raise SignatureInvalidError()
         now = time.time()
-        signed.verify(record.secret, now)
+        exact = signed.verify(record.secret, now)
         key = ApiKeyRecord(
             key_id=record.kid,
             key_hash="",  # a signing key is no API key: there is no hash to look it up by
@@ -75,13 +75,8 @@ class SigningKeys:
             created_at=record.created_at,
         )
         # Only the canonical spelling is served; others are redirected to it (SPEC §2.1).
-        canonical = signed.canonical_spelling()
-        return SignedRequest(
-            key,
-            signed.params,
-            signed.max_age(now, longest_max_age),
-            None if canonical == query else canonical,
-        )
+        canonical = signed.served_spelling(query, exact)
+        return SignedRequest(key, signed.params, signed.max_age(now, longest_max_age), canonical)
 
     async def create(self, user: str) -> NewSigningKey | None:
         """A new key for ``user`` (409 past the cap); None if there is no
