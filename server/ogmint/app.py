@@ -45,6 +45,7 @@ from ogmint.state.store import State
 from ogmint.state.usage import Retention
 from ogmint.storage.base import BlobStorage
 from ogmint.storage.local import LocalStorage
+from ogmint.tracing import Tracing, start_tracing
 from ogmint.webhooks.queue import RetryPolicy
 from ogmint.webhooks.worker import DeliveryWorker
 
@@ -57,7 +58,10 @@ def make_state(settings: Settings) -> State:
         from ogmint.state.redis import redis_state
 
         return redis_state(
-            settings.redis_url, timeout=settings.dependency_timeout, prefix=settings.redis_prefix
+            settings.redis_url,
+            timeout=settings.dependency_timeout,
+            prefix=settings.redis_prefix,
+            replicas=settings.redis_replicas_required,
         )
     return sqlite_state(settings.database_path)
 
@@ -112,7 +116,12 @@ def accounts_of(
         state.limits,
         link_ttl=settings.account_link_ttl,
         session_ttl=settings.session_ttl,
-        sign_in=sign_in or SignInLimits(settings.sign_in_limit_account, settings.sign_in_limit_ip),
+        sign_in=sign_in
+        or SignInLimits(
+            settings.sign_in_limit_account,
+            settings.sign_in_limit_ip,
+            settings.password_change_limit,
+        ),
     )
 
 
@@ -124,7 +133,12 @@ async def operations(settings: Settings) -> AsyncIterator[Operations]:
     try:
         yield Operations(
             settings=settings,
-            keys=ApiKeys(state.keys, Plans(settings.plan_quotas, settings.plan_bursts), ttl=0),
+            keys=ApiKeys(
+                state.keys,
+                Plans(settings.plan_quotas, settings.plan_bursts),
+                ttl=0,
+                max_active=settings.max_api_keys_per_user,
+            ),
             signing_keys=SigningKeys(state.signing_keys, ttl=0),
             # The CLI never signs anyone in.
             accounts=accounts_of(settings, state, sign_in=SignInLimits(1, 1)),
@@ -144,6 +158,7 @@ class Resources:
     storage: BlobStorage
     pipeline: RenderPipeline
     renderer: Renderer
+    tracing: Tracing
 
     async def close(self) -> None:
         await self.webhooks.stop()
@@ -153,6 +168,7 @@ class Resources:
         await self.storage.close()
         self.pipeline.close()
         self.renderer.close()
+        self.tracing.close()  # exports the last spans
 
 
 class TimedRequest(Request[Any, Any]):
@@ -197,8 +213,24 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             perf_counter() - request.started,
         )
 
+    if settings.otel_exporter_otlp_endpoint:  # off: no middleware at all
+
+        @app.middleware("request")
+        def trace_request(request: TimedRequest) -> None:
+            route = request.route
+            request.ctx.trace = request.app.ctx.resources.tracing.request(
+                request.headers, request.method, "" if route is None else route.path
+            )
+
+        @app.middleware("response")
+        def end_trace(request: TimedRequest, response: BaseHTTPResponse) -> None:
+            started = getattr(request.ctx, "trace", None)
+            if started is not None:
+                request.app.ctx.resources.tracing.end_request(started, response.status)
+
     @app.before_server_start
     async def start(app: Sanic[Any, Any]) -> None:
+        tracing = start_tracing(settings)
         renderer = Renderer(
             [*bundled_font_dirs(), *settings.font_dirs],
             threads=settings.render_threads,
@@ -224,7 +256,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         await state.open()
         storage = make_storage(settings)
         await storage.open()
-        pipeline = RenderPipeline(renderer, fetcher, metrics)
+        pipeline = RenderPipeline(renderer, fetcher, metrics, tracing)
         webhooks = DeliveryWorker(
             state.deliveries,
             client,
@@ -234,9 +266,12 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             concurrency=settings.webhook_concurrency,
             poll_interval=settings.webhook_poll_interval,
             metrics=metrics,
+            tracing=tracing,
         )
         plans = Plans(settings.plan_quotas, settings.plan_bursts)
-        keys = ApiKeys(state.keys, plans, settings.key_cache_ttl)
+        keys = ApiKeys(
+            state.keys, plans, settings.key_cache_ttl, max_active=settings.max_api_keys_per_user
+        )
         usage = usage_of(settings, state)
         limits = Limits(
             state.limits,
@@ -244,6 +279,8 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             anonymous_daily=settings.anonymous_daily_limit,
             image_per_minute=settings.image_rate_limit,
             signed_per_minute=settings.signing_key_rate_limit,
+            previews_per_hour=settings.preview_limit,
+            redeliveries_per_hour=settings.redeliver_limit,
         )
         repeats = RepeatCache(state.repeats, storage, settings.repeat_cache_bytes)
         catalogue = TemplateCatalogue(
@@ -270,19 +307,22 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
                 Webhooks(outbound, settings.base_url, webhooks.wake),
                 repeats,
                 dedup_wait=settings.dedup_wait,
+                tracing=tracing,
             ),
             gallery=gallery,
             templates=catalogue,
             keys=keys,
             signing_keys=SigningKeys(state.signing_keys, settings.key_cache_ttl),
-            deliveries=Deliveries(state.deliveries, state.renders, keys, webhooks.wake),
+            deliveries=Deliveries(state.deliveries, state.renders, keys, limits, webhooks.wake),
             accounts=accounts_of(settings, state),
             usage=usage,
             limits=limits,
             plans=plans,
             health=Health(state),
         )
-        app.ctx.resources = Resources(webhooks, repeats, client, state, storage, pipeline, renderer)
+        app.ctx.resources = Resources(
+            webhooks, repeats, client, state, storage, pipeline, renderer, tracing
+        )
         webhooks.start()
 
     @app.after_server_stop

@@ -6,8 +6,20 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 #: The limits a request can run into (SPEC §6): per-user burst bucket, monthly render quota,
-#: anonymous V1 renders per day; and /i/ requests reaching the app per client address (§8).
-Limit = Literal["burst", "monthly", "daily", "image", "signing_key"]
+#: anonymous V1 renders per day; /i/ requests reaching the app per client address (§8); renders
+#: of one signing key's URLs (§2.1); and the budgets of work the dashboard and API do without a
+#: render quota (previews, webhook redeliveries, sign-in and change-password attempts).
+Limit = Literal[
+    "burst",
+    "monthly",
+    "daily",
+    "image",
+    "signing_key",
+    "preview",
+    "redeliver",
+    "sign_in",
+    "password",
+]
 
 
 #: Bounds of what an error body echoes (SPEC §7: "at most a short excerpt of the input").
