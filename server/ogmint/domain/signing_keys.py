@@ -65,7 +65,7 @@ class SigningKeys:
         if record is None or record.revoked:
             raise SignatureInvalidError()
         now = time.time()
-        exact = signed.verify(record.secret, now)
+        form = signed.verify(record.secret, now)
         key = ApiKeyRecord(
             key_id=record.kid,
             key_hash="",  # a signing key is no API key: there is no hash to look it up by
@@ -75,7 +75,7 @@ class SigningKeys:
             created_at=record.created_at,
         )
         # Only the canonical spelling is served; others are redirected to it (SPEC §2.1).
-        canonical = signed.served_spelling(query, exact)
+        canonical = signed.served_spelling(query, form)
         return SignedRequest(key, signed.params, signed.max_age(now, longest_max_age), canonical)
 
     async def create(self, user: str) -> NewSigningKey | None:
