@@ -27,6 +27,7 @@ from ogmint.domain.keys import ApiKeys
 from ogmint.domain.limits import Limits
 from ogmint.domain.plans import Plans
 from ogmint.domain.renders import Renders
+from ogmint.domain.repeats import RepeatCache
 from ogmint.domain.signing_keys import SigningKeys
 from ogmint.domain.templates import CustomTemplateSettings, TemplateCatalogue
 from ogmint.domain.usage import Usage
@@ -143,7 +144,7 @@ async def operations(settings: Settings) -> AsyncIterator[Operations]:
             settings=settings,
             keys=ApiKeys(
                 state.keys,
-                Plans(settings.plan_quotas),
+                Plans(settings.plan_quotas, settings.plan_bursts),
                 ttl=0,
                 max_active=settings.max_api_keys_per_user,
             ),
@@ -160,6 +161,7 @@ class Resources:
     """What one worker opened at start and closes at stop."""
 
     webhooks: DeliveryWorker
+    repeats: RepeatCache
     client: GuardedClient
     state: State
     storage: BlobStorage
@@ -169,6 +171,7 @@ class Resources:
 
     async def close(self) -> None:
         await self.webhooks.stop()
+        await self.repeats.close()  # the saves under way, before storage and state close
         await self.client.close()
         await self.state.close()
         await self.storage.close()
@@ -275,23 +278,27 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             metrics=metrics,
             tracing=tracing,
         )
-        plans = Plans(settings.plan_quotas)
+        plans = Plans(settings.plan_quotas, settings.plan_bursts)
         keys = ApiKeys(
             state.keys, plans, settings.key_cache_ttl, max_active=settings.max_api_keys_per_user
         )
         usage = usage_of(settings, state)
         limits = Limits(
             state.limits,
+            plans,
             anonymous_daily=settings.anonymous_daily_limit,
             image_per_minute=settings.image_rate_limit,
+            signed_per_minute=settings.signing_key_rate_limit,
             previews_per_hour=settings.preview_limit,
             redeliveries_per_hour=settings.redeliver_limit,
         )
+        repeats = RepeatCache(state.repeats, storage, settings.repeat_cache_bytes)
         catalogue = TemplateCatalogue(
             state.templates,
             renderer,
             load_directory(settings.templates_dir),
             custom_template_settings(settings),
+            forget_images=repeats.forget_template,
         )
         gallery = Gallery(state.renders, storage)
         app.ctx.services = Services(
@@ -308,6 +315,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
                 limits,
                 plans,
                 Webhooks(outbound, settings.base_url, webhooks.wake),
+                repeats,
                 dedup_wait=settings.dedup_wait,
                 tracing=tracing,
             ),
@@ -322,7 +330,9 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             plans=plans,
             health=Health(state),
         )
-        app.ctx.resources = Resources(webhooks, client, state, storage, pipeline, renderer, tracing)
+        app.ctx.resources = Resources(
+            webhooks, repeats, client, state, storage, pipeline, renderer, tracing
+        )
         webhooks.start()
 
     @app.after_server_stop

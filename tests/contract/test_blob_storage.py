@@ -60,6 +60,15 @@ async def test_put_then_get_returns_the_exact_bytes(storage: BlobStorage) -> Non
     assert await storage.get(KEY) == data
 
 
+async def test_a_put_that_need_not_be_durable_is_readable_at_once(storage: BlobStorage) -> None:
+    data = os.urandom(3000)
+    stored = await storage.put(KEY, data, durable=False)
+    assert stored == StoredObject(KEY, len(data), xxh3(data))
+    assert await storage.get(KEY) == data
+    await storage.put(KEY, b"replaced", durable=False)
+    assert await storage.get(KEY) == b"replaced"
+
+
 async def test_head_reports_size_and_content_etag(storage: BlobStorage) -> None:
     data = os.urandom(3000)
     stored = await storage.put(KEY, data)
@@ -322,6 +331,19 @@ async def test_local_replaces_an_object_only_once_the_new_data_is_durable(
     # A sync covered the new file while the key still named the old one: a crash at any point
     # leaves the old or the new object, never a file whose data was not yet written.
     assert any(seen.get(path) == old and new in seen.values() for seen in sync.snapshots)
+
+
+async def test_local_puts_that_need_not_be_durable_wait_for_no_sync(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    sync = WatchedSync(root)
+    store = LocalStorage(root, sync=sync)
+    await store.open()
+    await store.put("repeats/a.png", b"a" * 100, durable=False)
+    await store.put("repeats/a.png", b"b" * 100, durable=False)  # a replacement too
+    assert sync.calls == 0
+    await store.put("images/durable.png", b"c" * 100)
+    assert sync.calls >= 1
+    await store.close()
 
 
 async def test_local_failed_sync_fails_every_put_of_its_round(tmp_path: Path) -> None:

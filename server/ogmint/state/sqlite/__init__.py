@@ -10,6 +10,7 @@ from ogmint.state.sqlite import (
     keys,
     limits,
     renders,
+    repeats,
     signing_keys,
     templates,
     usage,
@@ -32,6 +33,7 @@ def sqlite_state(path: Path) -> State:
             templates.SCHEMA,
             accounts.SCHEMA,
             usage.SCHEMA,
+            repeats.SCHEMA,
         ],
     )
     return State(
@@ -45,4 +47,5 @@ def sqlite_state(path: Path) -> State:
         atomic=SqliteAtomicSteps(db),
         accounts=accounts.SqliteAccounts(db),
         usage=usage.SqliteUsage(db),
+        repeats=repeats.SqliteRepeats(db),
     )
