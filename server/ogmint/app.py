@@ -104,6 +104,9 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     config.REQUEST_TIMEOUT = settings.request_timeout
     config.RESPONSE_TIMEOUT = 30
     config.KEEP_ALIVE_TIMEOUT = 15
+    # SIGTERM: stop accepting, let requests in flight finish (each one's render and commit
+    # round with it), then run the after_server_stop below (SPEC §9).
+    config.GRACEFUL_SHUTDOWN_TIMEOUT = settings.graceful_timeout
     config.ACCESS_LOG = settings.access_log
     config.FALLBACK_ERROR_FORMAT = "json"
     app = Sanic("ogmint", config=config, request_class=TimedRequest)
