@@ -7,7 +7,6 @@ import argparse
 import asyncio
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Sequence
 
@@ -15,7 +14,7 @@ from ogmint.accounts import Accounts, SignInLimits
 from ogmint.app import make_state
 from ogmint.errors import ValidationError
 from ogmint.keys import hash_key, new_key
-from ogmint.operator import missing_state, state_location
+from ogmint.operator import health_url, missing_state, state_location
 from ogmint.settings import Settings, SettingsError
 from ogmint.signed_urls import (
     SIGNATURE_PARAMS,
@@ -198,16 +197,11 @@ async def _sign_url(args: argparse.Namespace, store: SigningKeyStore, base_url: 
 
 
 def _health(settings: Settings, ready: bool) -> int:
-    host = "127.0.0.1" if settings.host in {"0.0.0.0", ""} else settings.host  # noqa: S104
-    if host == "::":
-        host = "::1"
-    if ":" in host:
-        host = f"[{host}]"
-    url = f"http://{host}:{settings.port}/{'readyz' if ready else 'healthz'}"
+    url = health_url(settings, ready=ready)
     try:
         with urllib.request.urlopen(url, timeout=4) as r:
             ok = r.status == 200
-    except (OSError, urllib.error.URLError) as e:
+    except OSError as e:  # refused, timed out, or an HTTP error status
         print(f"{url}: {e}", file=sys.stderr)
         return 1
     print(f"{url}: {'ok' if ok else 'not ok'}")

@@ -40,6 +40,16 @@ def missing_state(settings: Settings) -> str | None:
     )
 
 
+def health_url(settings: Settings, *, ready: bool = False) -> str:
+    """Where this machine reaches the server's /healthz (or /readyz): a wildcard bind address
+    is asked on loopback."""
+    wildcard = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}  # noqa: S104
+    host = wildcard.get(settings.host, settings.host)
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}/{'readyz' if ready else 'healthz'}"
+
+
 def cli_command() -> str:
     """How to invoke the ``ogmint`` command beside this Python: on the PATH, the plain name;
     else its path (relative when under the working directory, as ``.venv/bin/ogmint``)."""
