@@ -15,6 +15,7 @@ from sanic import Sanic
 from sanic.worker.loader import AppLoader
 
 from ogmint.app import create_app, make_state
+from ogmint.lifecycle import stop_waiting_for_starts_on_shutdown
 from ogmint.operator import startup_text
 from ogmint.settings import Settings, SettingsError
 
@@ -72,6 +73,7 @@ def main() -> int:
         if settings.workers == 1:
             Sanic.serve_single(primary=app)
         else:
+            stop_waiting_for_starts_on_shutdown()
             Sanic.serve(primary=app, app_loader=loader)
     finally:
         if temporary:

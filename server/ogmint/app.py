@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -18,6 +19,7 @@ from ogmint.api.signed import SigningKeyDirectory
 from ogmint.dashboard.pages import Pages
 from ogmint.dashboard.routes import blueprints as dashboard_blueprints
 from ogmint.errors import make_error_handler
+from ogmint.lifecycle import defer_stop_signals, in_worker_process, stop_when_serving
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.rendering.images import ImageFetcher
@@ -110,6 +112,9 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     config.ACCESS_LOG = settings.access_log
     config.FALLBACK_ERROR_FORMAT = "json"
     app = Sanic("ogmint", config=config, request_class=TimedRequest)
+    if in_worker_process():
+        defer_stop_signals()
+        app.after_server_start(lambda app: stop_when_serving(partial(app.stop, terminate=False)))
     metrics = Metrics(Path(settings.metrics_dir) if settings.metrics_dir else None)
     app.error_handler = make_error_handler(metrics.observe_error)  # type: ignore[assignment]
     app.blueprint(v1.bp)

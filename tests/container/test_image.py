@@ -4,6 +4,7 @@ and SIGTERM stops it cleanly (exit 0)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -11,6 +12,7 @@ import orjson
 import pytest
 
 from backends import free_port
+from receiver import wait_until
 from support import request
 
 from .conftest import LIMITS, exec_in, podman, wait_healthy
@@ -51,11 +53,16 @@ def test_runs_as_non_root_with_the_data_volume(container: tuple[str, str]) -> No
     assert [m["Destination"] for m in mounts] == ["/data"]  # a volume: survives the container
 
 
+def logs(name: str) -> str:
+    done = podman("logs", name)
+    return done.stdout + done.stderr
+
+
 def test_start_up_text_and_healthcheck(container: tuple[str, str]) -> None:
     name, url = container
-    logs = podman("logs", name).stdout + podman("logs", name).stderr
-    assert f"dashboard: {url}/dashboard" in logs
-    assert "ogmint users create admin --email you@example.com --admin" in logs
+    text = logs(name)
+    assert f"dashboard: {url}/dashboard" in text
+    assert "ogmint users create admin --email you@example.com --admin" in text
     assert exec_in(name, "ogmint", "health").strip().endswith("ok")
     healthcheck = orjson.loads(podman("inspect", name).stdout)[0]["Config"]["Healthcheck"]
     assert healthcheck["Test"] == ["CMD", "ogmint", "health"]
@@ -87,12 +94,19 @@ def test_sigterm_stops_it_with_exit_0(image: str) -> None:
     # Its own container: the module's one is still needed by the tests above.
     name = f"ogmint-stop-{uuid.uuid4().hex[:8]}"
     port = free_port()
-    podman("run", "-d", "--name", name, *LIMITS, "-p", f"127.0.0.1:{port}:8080", image)
+    podman(
+        "run", "-d", "--name", name, *LIMITS, "-e", "OGMINT_WORKERS=2",
+        "-p", f"127.0.0.1:{port}:8080", image,
+    )  # fmt: skip
     try:
         wait_healthy(f"http://127.0.0.1:{port}/healthz")
+        wait_until(lambda: logs(name).count("Worker ready") == 2 or None, timeout=60)
+        stopped_at = time.monotonic()
         podman("stop", "-t", "30", name, timeout=60)  # SIGTERM first, SIGKILL after 30 s
+        took = time.monotonic() - stopped_at
         state = orjson.loads(podman("inspect", name).stdout)[0]["State"]
-        assert state["ExitCode"] == 0, podman("logs", name).stderr[-2000:]
-        assert "Server Stopped" in podman("logs", name).stdout + podman("logs", name).stderr
+        assert state["ExitCode"] == 0, logs(name)[-2000:]
+        assert "Server Stopped" in logs(name)
+        assert took < 20, took  # idle: nothing to drain
     finally:
         podman("rm", "-f", "-v", "-t", "0", name, check=False)
