@@ -15,6 +15,7 @@ import orjson
 import pytest
 
 from backends import free_port
+from receiver import wait_until
 from support import request, until_admitted
 
 from .conftest import GLOBAL_FLAGS, LIMITS, ROOT, build_args, podman, wait_healthy
@@ -45,7 +46,12 @@ class Stack:
             "OGMINT_WORKERS": "1",  # two app servers on a shared 2-core machine
         }
 
-    def __call__(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    def ready(self, app: str) -> bool:
+        return self("exec", "-T", app, "ogmint", "health", "--ready", check=False).returncode == 0
+
+    def __call__(
+        self, *args: str, timeout: float = 600, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             [
                 *compose_command(),
@@ -67,7 +73,7 @@ class Stack:
             text=True,
             timeout=timeout,
         )
-        if done.returncode != 0:
+        if check and done.returncode != 0:
             raise AssertionError(
                 f"podman-compose {' '.join(args)}: {done.stdout[-2000:]}\n{done.stderr[-3000:]}"
             )
@@ -79,7 +85,11 @@ def test_up_renders_through_nginx_on_two_app_servers_and_down(image: str) -> Non
     stack("build", "nginx", "redis", "s3", timeout=1800)
     stack("up", "-d")
     try:
-        wait_healthy(stack.url + "/healthz", timeout=120)
+        # Both app servers up (nginx counts one that refused a connection as down for 10 s),
+        # then nginx answering.
+        for app in ("app1", "app2"):
+            wait_until(lambda app=app: stack.ready(app) or None, timeout=120, step=0.5)
+        wait_healthy(stack.url + "/healthz", timeout=60)
         renders_through_nginx(stack)
     except BaseException:
         logs = stack("logs")
