@@ -5,12 +5,12 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # What serving needs: Python's venv and the renderer's CJK and colour-emoji fonts.
 RUN_APT := python3-venv fonts-noto-color-emoji fonts-noto-cjk
-# What only tests and benchmarks need: redis, nginx and wrk; nodejs for the JavaScript kit's
-# tests (pytest runs `node --test` against a live server) and the tests that compare webhook
-# bodies with JSON.stringify; chromium for the dashboard's browser tests (Playwright drives it,
+# What only tests and benchmarks need: redis (and redis-sentinel for the failover drill), nginx
+# and wrk; nodejs for the JavaScript kit's tests (pytest runs `node --test` against a live
+# server) and the tests that compare webhook bodies with JSON.stringify; chromium for the dashboard's browser tests (Playwright drives it,
 # no browser download); podman, runc, debootstrap and podman's DNS plugin for the container
 # image and compose tests (tests/container).
-TEST_APT := redis-server nginx wrk nodejs chromium podman runc debootstrap \
+TEST_APT := redis-server redis-sentinel nginx wrk nodejs chromium podman runc debootstrap \
 	golang-github-containernetworking-plugin-dnsname
 NATIVE_SRC := $(wildcard native/src/*.rs) native/Cargo.toml Cargo.toml
 STAMP := $(VENV)/.ogmint-installed

@@ -17,7 +17,7 @@ from itertools import pairwise
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 from ogmint.errors import SignatureExpiredError, SignatureInvalidError, ValidationError
-from ogmint.keys import random_base62
+from ogmint.ids import random_base62
 
 KID_PREFIX = "sk_"
 SIGNING_SECRET_PREFIX = "ogm_sign_"  # noqa: S105 - a format marker, not a secret

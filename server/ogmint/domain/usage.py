@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from ogmint.state.usage import DayCount, Kind, Retention, TrackedRender, Tracking, UsageStore
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from ogmint.clock import now_iso
+from ogmint.state.usage import DayCount as DayCount
+from ogmint.state.usage import Kind, Retention, Tracking, UsageStore
+from ogmint.state.usage import TrackedRender as TrackedRender
 
 
 def month_days(today: date) -> list[str]:
@@ -25,21 +24,21 @@ class Usage:
         self._store = store
         self._retention = retention
 
-    @property
-    def store(self) -> UsageStore:
-        return self._store
-
     def tracking(
         self, user: str, kind: Kind, template: str, title: str, status: int, slug: str = ""
     ) -> Tracking:
         """What the atomic render steps track for this request, stamped now."""
         # Titles are ≤ 200 code points (SPEC §1); ids of custom templates are short too.
-        render = TrackedRender(_now_iso(), kind, template[:100], title[:200], status, slug)
+        render = TrackedRender(now_iso(), kind, template[:100], title[:200], status, slug)
         return Tracking(user, render, self._retention)
 
     async def track(self, tracked: Tracking) -> None:
         """Tracks a render on its own (where no atomic step is made anyway)."""
         await self._store.track(tracked.user, tracked.render, tracked.retention)
+
+    async def fail(self, tracked: Tracking, status: int) -> None:
+        """Lists a tracked render as the failure it turned out to be (``status``)."""
+        await self._store.fail(tracked, status)
 
     async def month(self, user: str, today: date | None = None) -> list[DayCount]:
         """This month's counts, one entry per day (zeros included)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from ogmint.accounts import Accounts, SignInFailed, SignInLimits
+from ogmint.domain.accounts import Accounts, SignInFailed, SignInLimits
 from ogmint.state.sqlite import sqlite_state
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -1,4 +1,4 @@
-"""Key material: random names are uniform over base62, keys look as SPEC §6 says."""
+"""The id maker: random names are uniform over base62."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 import string
 from collections import Counter
 
-from ogmint.keys import KEY_PREFIX, hash_key, new_key, random_base62
+from ogmint.ids import new_id, random_base62
 
 BASE62 = string.digits + string.ascii_letters
 
@@ -28,9 +28,5 @@ def test_random_base62_is_unbiased() -> None:
     assert abs(first / rest - 1) < 0.06
 
 
-def test_new_key_shape_and_hash() -> None:
-    key_id, key = new_key()
-    assert re.fullmatch(r"key_[0-9A-Za-z]{12}", key_id)
-    assert re.fullmatch(KEY_PREFIX + r"[0-9A-Za-z]{40}", key)
-    assert hash_key(key) == hash_key(key) != hash_key(new_key()[1])
-    assert key not in hash_key(key)
+def test_new_id_is_its_prefix_and_random_base62() -> None:
+    assert re.fullmatch(r"msg_[0-9A-Za-z]{24}", new_id("msg_", 24))

@@ -1,4 +1,5 @@
-"""Custom templates (SPEC §5.1): upload, version, delete, and look them up for renders.
+"""The template catalogue: the built-ins and users' custom templates (SPEC §5.1) — which exist,
+the one a render names, listing, and upload, version, delete.
 
 An upload is hostile input: it is sanitised and compiled (``rendering/template.py``), then
 rendered once with sample text within a time budget. The version is the source's content
@@ -10,12 +11,13 @@ per worker by version, which never changes meaning.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
 
+from ogmint.cache import BoundedCache
+from ogmint.clock import now_iso
 from ogmint.errors import (
     FieldError,
     TemplateInvalidError,
@@ -23,9 +25,9 @@ from ogmint.errors import (
     TemplateNotFoundError,
     TemplateTooLargeError,
 )
-from ogmint.keys import random_base62
-from ogmint.rendering.native import Renderer, RenderError
-from ogmint.rendering.palettes import DEFAULT
+from ogmint.ids import new_id
+from ogmint.rendering.native import FontInfo, Renderer, RenderError
+from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors
 from ogmint.rendering.params import RenderSpec
 from ogmint.rendering.pipeline import CUSTOM_PREFIX
 from ogmint.rendering.template import (
@@ -35,8 +37,8 @@ from ogmint.rendering.template import (
     TemplateTooLarge,
     compile_template,
 )
-from ogmint.renders import now_iso
-from ogmint.state.templates import TemplateMeta, TemplateStore
+from ogmint.state.templates import TemplateMeta as TemplateMeta
+from ogmint.state.templates import TemplateStore
 
 ID_LENGTH = 16
 MAX_NAME = 100
@@ -73,8 +75,8 @@ class CustomTemplateSettings:
     cache_entries: int  # compiled templates kept per worker
 
 
-class CustomTemplates:
-    """Users' templates on top of the built-ins."""
+class TemplateCatalogue:
+    """The built-in templates and, on top of them, users' own."""
 
     def __init__(
         self,
@@ -87,7 +89,29 @@ class CustomTemplates:
         self._renderer = renderer
         self._builtins = dict(builtins)
         self._settings = settings
-        self._compiled: OrderedDict[str, Template] = OrderedDict()
+        # version → compiled template: a version never changes meaning
+        self._compiled: BoundedCache[str, Template] = BoundedCache(settings.cache_entries)
+
+    # -- what exists ----------------------------------------------------------------------------
+    @property
+    def builtins(self) -> Sequence[Template]:
+        """The built-in templates, in their directory's order."""
+        return list(self._builtins.values())
+
+    @property
+    def fonts(self) -> Sequence[FontInfo]:
+        """The font families templates may name."""
+        return self._renderer.families
+
+    @property
+    def palettes(self) -> Mapping[str, Colors]:
+        """The named colour palettes a render may ask for."""
+        return PALETTES
+
+    def exists(self, name: str) -> bool:
+        """Whether ``name`` may name a template: a built-in, or any custom id (which exist is
+        known only per user, at :meth:`resolve`)."""
+        return name in self._builtins or name.startswith(CUSTOM_PREFIX)
 
     # -- renders ------------------------------------------------------------------------------
     async def resolve(self, user: str | None, name: str) -> Template:
@@ -104,7 +128,6 @@ class CustomTemplates:
             raise missing
         cached = self._compiled.get(version)
         if cached is not None:
-            self._compiled.move_to_end(version)
             return cached
         found = await self._store.get_template(user, name)
         if found is None:
@@ -116,9 +139,7 @@ class CustomTemplates:
         return template
 
     def _remember(self, template: Template) -> None:
-        self._compiled[template.digest] = template
-        while len(self._compiled) > self._settings.cache_entries:
-            self._compiled.popitem(last=False)
+        self._compiled.put(template.digest, template)
 
     # -- uploads ------------------------------------------------------------------------------
     def _compile(self, name: str, source: str) -> Template:
@@ -154,7 +175,7 @@ class CustomTemplates:
         return await self._renderer.run(lambda: self._check(CUSTOM_PREFIX + "preview", source))
 
     async def create(self, user: str, source: str, name: str | None) -> TemplateMeta:
-        template_id = CUSTOM_PREFIX + random_base62(ID_LENGTH)
+        template_id = new_id(CUSTOM_PREFIX, ID_LENGTH)
         template = await self._renderer.run(lambda: self._check(template_id, source))
         stamp = now_iso()
         meta = TemplateMeta(
