@@ -35,6 +35,7 @@ from ogmint.domain.webhooks import Webhooks
 from ogmint.lifecycle import defer_stop_signals, in_worker_process, stop_when_serving
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
+from ogmint.rendering.cost import CostLimits
 from ogmint.rendering.images import ImageFetcher
 from ogmint.rendering.native import Renderer, bundled_font_dirs
 from ogmint.rendering.pipeline import RenderPipeline
@@ -95,10 +96,18 @@ def custom_template_settings(settings: Settings) -> CustomTemplateSettings:
             max_stops=settings.template_max_stops,
             max_images=settings.template_max_images,
             max_image_pixels=settings.template_image_max_pixels,
+            cost=CostLimits(
+                max_filter_work=settings.template_max_filter_work,
+                max_merge_nodes=settings.template_max_merge_nodes,
+                max_paint=settings.template_max_paint,
+                max_dash_segments=settings.template_max_dash_segments,
+                max_path_segments=settings.template_max_path_segments,
+                max_text_chars=settings.template_max_text_chars,
+            ),
         ),
         max_per_user=settings.max_templates_per_user,
         render_budget=settings.template_render_budget,
-        cache_entries=settings.template_cache_entries,
+        cache_bytes=settings.template_cache_bytes,
     )
 
 
@@ -242,6 +251,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             queue=settings.render_queue,
             max_svg_bytes=settings.max_svg_bytes,
             max_nodes=settings.max_svg_nodes,
+            timeout=settings.render_timeout,
         )
         outbound = AddressPolicy(settings.outbound_allow, ports=(443, *settings.outbound_ports))
         client = GuardedClient(

@@ -230,6 +230,14 @@ class SaturatedError(UnavailableError):
     default_message = "Render capacity exhausted, retry shortly"
 
 
+class RenderTimedOutError(UnavailableError):
+    """The renderer abandoned a render that ran past its timeout (a busy server, or a
+    template at the edge of its budget); nothing was charged."""
+
+    code = "render_timeout"
+    default_message = "The render took longer than allowed, retry shortly"
+
+
 class InternalError(OgmintError):
     """A bug. The message is generic; ``detail`` goes to the log only."""
 

@@ -168,6 +168,11 @@ class Settings:
     render_queue: int = _setting(
         16, "Renders allowed to wait per worker before answering 503.", int
     )
+    render_timeout: float = _setting(
+        2.0,
+        "Seconds one rasterisation may take before the renderer abandons it (503).",
+        _positive_float,
+    )
     anonymous_daily_limit: int = _setting(
         10, "V1 renders per UTC day per client IP without an API key.", int
     )
@@ -260,11 +265,45 @@ class Settings:
     template_image_max_pixels: int = _setting(
         2_000_000, "Largest embedded template image, in decoded pixels.", _positive_int
     )
-    template_render_budget: float = _setting(
-        1.0, "Seconds the test render of an uploaded template may take (else 400).", _positive_float
+    template_max_filter_work: float = _setting(
+        12.0,
+        "Most filter work in a template: Σ per filter application (<use> fan-out counted) of its "
+        "region in megapixels × its primitives (blurs and merge nodes weighted).",
+        _positive_float,
     )
-    template_cache_entries: int = _setting(
-        256, "Compiled custom templates kept per worker, by version.", _positive_int
+    template_max_merge_nodes: int = _setting(
+        16, "Most <feMergeNode>s in one <feMerge> of a template.", _positive_int
+    )
+    template_max_paint: float = _setting(
+        200.0,
+        "Most pixels a template paints, in canvases (Σ per drawn shape of its area, weighted "
+        "for gradients and layers).",
+        _positive_float,
+    )
+    template_max_dash_segments: int = _setting(
+        100_000,
+        "Most dash segments a template's dashed outlines draw (length ÷ dash period, all uses).",
+        _positive_int,
+    )
+    template_max_path_segments: int = _setting(
+        200_000,
+        "Most path and polyline segments a template draws (all uses), counted as the values "
+        "of their data (an upper bound).",
+        _positive_int,
+    )
+    template_max_text_chars: int = _setting(
+        2000, "Most characters of static <text> a template draws (all uses).", _positive_int
+    )
+    template_render_budget: float = _setting(
+        1.0,
+        "Seconds an uploaded template's check may take — compiling and the test render of "
+        "every og:if/og:unless branch — (else 400).",
+        _positive_float,
+    )
+    template_cache_bytes: int = _setting(
+        32 * 1024 * 1024,
+        "Bytes of compiled custom templates kept per worker (least recently used dropped).",
+        _positive_int,
     )
     access_log: bool = _setting(False, "Log every request (costs throughput).", _bool)
     metrics_dir: str = _setting(

@@ -7,10 +7,10 @@ from collections.abc import Callable, Mapping
 
 import xxhash
 
-from ogmint.errors import RenderFailedError
+from ogmint.errors import RenderFailedError, RenderTimedOutError
 from ogmint.metrics import Api, Metrics
 from ogmint.rendering.images import ImageFetcher
-from ogmint.rendering.native import Renderer, RenderError
+from ogmint.rendering.native import Renderer, RenderError, RenderTimeoutError
 from ogmint.rendering.params import RenderSpec, parse_params
 from ogmint.rendering.template import Template
 from ogmint.tracing import Tracing
@@ -21,7 +21,7 @@ CUSTOM_PREFIX = "custom_"
 #: Largest side fetched images are reduced to before rendering (2x their size on the card).
 IMAGE_SIDES = {"avatar": 192, "logo": 480}
 #: Part of every ETag, so a renderer upgrade invalidates caches.
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"  # 2: balanced wrapping, derived colour tones (issue 22)
 
 
 def render_png(
@@ -89,9 +89,13 @@ class RenderPipeline:
             self._metrics.rendering(api, label),
         ):
             try:
-                return await renderer.run(lambda: render_png(renderer, template, spec, images))
+                png = await renderer.run(lambda: render_png(renderer, template, spec, images))
+            except RenderTimeoutError as e:
+                raise RenderTimedOutError() from e
             except (RenderError, ValueError) as e:  # what the checks let through never 500s
                 raise RenderFailedError(f"The template could not be rendered: {e}") from e
+        self._metrics.observe_caches(renderer.cache_stats())
+        return png
 
     async def _fetch(self, field: str, url: str) -> bytes:
         with self._tracing.span("fetch", {"ogmint.field": field}):

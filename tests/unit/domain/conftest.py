@@ -87,7 +87,7 @@ async def domain(tmp_path: Path, renderer: Renderer) -> AsyncIterator[Domain]:
         renderer,
         load_directory(ROOT / "templates"),
         CustomTemplateSettings(
-            TemplateLimits(), max_per_user=4, render_budget=5.0, cache_entries=8
+            TemplateLimits(), max_per_user=4, render_budget=5.0, cache_bytes=8 << 20
         ),
     )
     gallery = Gallery(state.renders, storage)
