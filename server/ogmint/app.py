@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -32,6 +33,7 @@ from ogmint.domain.signing_keys import SigningKeys
 from ogmint.domain.templates import CustomTemplateSettings, TemplateCatalogue
 from ogmint.domain.usage import Usage
 from ogmint.domain.webhooks import Webhooks
+from ogmint.lifecycle import defer_stop_signals, in_worker_process, stop_when_serving
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.rendering.cost import CostLimits
@@ -198,9 +200,15 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     config.REQUEST_TIMEOUT = settings.request_timeout
     config.RESPONSE_TIMEOUT = 30
     config.KEEP_ALIVE_TIMEOUT = 15
+    # SIGTERM: stop accepting, let requests in flight finish (each one's render and commit
+    # round with it), then run the after_server_stop below (SPEC §9).
+    config.GRACEFUL_SHUTDOWN_TIMEOUT = settings.graceful_timeout
     config.ACCESS_LOG = settings.access_log
     config.FALLBACK_ERROR_FORMAT = "json"
     app = Sanic("ogmint", config=config, request_class=TimedRequest)
+    if in_worker_process():
+        defer_stop_signals()
+        app.after_server_start(lambda app: stop_when_serving(partial(app.stop, terminate=False)))
     metrics = Metrics(Path(settings.metrics_dir) if settings.metrics_dir else None)
     app.error_handler = make_error_handler(metrics.observe_error)
     app.blueprint(v1.bp)

@@ -247,6 +247,11 @@ class Settings:
         "so nginx in front sets the real deadline.",
         _positive_int,
     )
+    graceful_timeout: float = _setting(
+        20.0,
+        "Seconds a SIGTERM waits for requests, renders and commits in flight before exiting.",
+        _positive_float,
+    )
     image_rate_limit: int = _setting(
         600,
         "GET /i/ requests per minute per client IP that reach the app (nginx cache hits never "
