@@ -9,6 +9,7 @@ pub mod encode;
 pub mod error;
 pub mod fonts;
 pub mod glyphs;
+pub mod pixels;
 pub mod plain_text;
 mod py;
 pub mod render;
@@ -23,6 +24,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<py::Renderer>()?;
     m.add_class::<py::FittedText>()?;
     m.add_class::<py::FontFamily>()?;
+    m.add_class::<py::RawImage>()?;
     m.add("RenderError", m.py().get_type::<py::RenderError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

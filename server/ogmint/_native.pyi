@@ -2,7 +2,7 @@
 
 from typing import final
 
-__all__ = ["FittedText", "FontFamily", "RenderError", "Renderer", "__version__"]
+__all__ = ["FittedText", "FontFamily", "RawImage", "RenderError", "Renderer", "__version__"]
 
 class RenderError(ValueError):
     """The SVG or layout request was refused or could not be rendered."""
@@ -36,6 +36,19 @@ class FontFamily:
     def variable(self) -> bool: ...
 
 @final
+class RawImage:
+    """Straight pixels of a render, for an encoder of another format."""
+
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+
+@final
 class Renderer:
     """The renderer: fonts loaded once, safe to share between threads."""
 
@@ -54,6 +67,15 @@ class Renderer:
     def render_layers(
         self, background_svg: str | bytes, foreground_svg: str | bytes, background_key: str
     ) -> bytes: ...
+    def render_svg_pixels(self, svg: str | bytes, *, matte: str | None = None) -> RawImage: ...
+    def render_layers_pixels(
+        self,
+        background_svg: str | bytes,
+        foreground_svg: str | bytes,
+        background_key: str,
+        *,
+        matte: str | None = None,
+    ) -> RawImage: ...
     def fit_text(
         self,
         text: str,

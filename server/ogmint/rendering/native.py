@@ -15,11 +15,14 @@ from typing import TypeVar
 
 from ogmint import _native
 from ogmint.errors import SaturatedError
+from ogmint.rendering.formats import Output, encode
 
 T = TypeVar("T")
 
 #: Debian's packages for what PyPI lacks: CJK and colour emoji.
 SYSTEM_FONT_DIRS = ("/usr/share/fonts/opentype/noto", "/usr/share/fonts/truetype/noto")
+
+PNG = Output()
 
 RenderError = _native.RenderError
 FittedText = _native.FittedText
@@ -97,13 +100,24 @@ class Renderer:
         """Fits text into a template box (call from the render pool)."""
         return self._native.fit_text(text, **box)  # type: ignore[arg-type]
 
-    def render_svg(self, svg: str) -> bytes:
-        """Rasterises an SVG to PNG (call from the render pool); raises :class:`RenderError`."""
-        return self._native.render_svg(svg)
+    def render_svg(self, svg: str, output: Output = PNG) -> bytes:
+        """Rasterises an SVG to ``output``'s format (call from the render pool); raises
+        :class:`RenderError`."""
+        if not output.lossy:
+            return self._native.render_svg(svg)
+        matte = output.matte if output.format == "jpeg" else None
+        return encode(self._native.render_svg_pixels(svg, matte=matte), output)
 
-    def render_layers(self, background: str, foreground: str, key: str) -> bytes:
-        """Draws ``foreground`` over the cached raster of ``background`` (keyed by ``key``)."""
-        return self._native.render_layers(background, foreground, key)
+    def render_layers(
+        self, background: str, foreground: str, key: str, output: Output = PNG
+    ) -> bytes:
+        """Draws ``foreground`` over the cached raster of ``background`` (keyed by ``key``),
+        encoded as ``output`` says."""
+        if not output.lossy:
+            return self._native.render_layers(background, foreground, key)
+        matte = output.matte if output.format == "jpeg" else None
+        raw = self._native.render_layers_pixels(background, foreground, key, matte=matte)
+        return encode(raw, output)
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Runs ``fn`` in the render pool, or refuses with 503 when the pool and queue are full."""
