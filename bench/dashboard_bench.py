@@ -24,12 +24,12 @@ from pathlib import Path
 import redis
 
 from harness import PYTHON, REPO, Processes, free_port, http, start_redis, write_section
+from ogmint.domain.usage import Usage
 from ogmint.state.redis import redis_state
 from ogmint.state.renders import RenderRecord
 from ogmint.state.sqlite import sqlite_state
 from ogmint.state.store import State
 from ogmint.state.usage import Retention, TrackedRender
-from ogmint.usage import Usage
 
 RENDERS = 10_000
 PAGE_ROUNDS = 40

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ogmint.keys import random_base62
+from ogmint.ids import random_base62
 from ogmint.state.deliveries import Delivery
 from ogmint.state.renders import RenderRecord
 from ogmint.state.sqlite import sqlite_state

@@ -38,8 +38,8 @@ STRATEGY_REPEATS = 5
 
 def documents(renderer: Any) -> dict[str, str]:
     """The reference card and every template's preview, as full SVG documents."""
+    from ogmint.domain.templates import SAMPLE
     from ogmint.rendering.template import compile_template
-    from ogmint.templates import SAMPLE
 
     docs = {"reference card": reference_card_svg()}
     for directory, custom in ((REPO / "templates", False), (REPO / "templates" / "examples", True)):

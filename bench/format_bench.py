@@ -47,9 +47,14 @@ def main() -> None:
     for fmt in FORMATS:
         output = Output(fmt, QUALITY)
         cases["blog (layers)"][fmt] = lambda n, output=output: renderer.render_layers(
-            layers.background, layers.foreground.replace(marker, f"take {n}"), layers.key, output
+            layers.background,
+            layers.foreground.replace(marker, f"take {n}"),
+            layers.key,
+            output=output,
         )
-        cases["reference"][fmt] = lambda _n, output=output: renderer.render_svg(reference, output)
+        cases["reference"][fmt] = lambda _n, output=output: renderer.render_svg(
+            reference, output=output
+        )
     for fns in cases.values():  # warm the background cache and the fonts
         for fn in fns.values():
             fn(-1)

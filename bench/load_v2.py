@@ -46,7 +46,7 @@ from harness import (
     wrk,
     wrk_figures,
 )
-from ogmint.keys import hash_key, new_key
+from ogmint.domain.keys import hash_key, new_key
 from ogmint.state.redis import redis_state
 
 BENCH = Path(__file__).resolve().parent

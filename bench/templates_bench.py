@@ -30,13 +30,13 @@ from pathlib import Path
 import orjson
 
 from harness import PYTHON, REPO, Processes, free_port, http, start_redis
-from ogmint.keys import hash_key, new_key
+from ogmint.domain.keys import hash_key, new_key
+from ogmint.domain.templates import SAMPLE
 from ogmint.rendering.native import Renderer, bundled_font_dirs
 from ogmint.rendering.template import compile_template
 from ogmint.state.redis import redis_state
 from ogmint.state.sqlite import sqlite_state
 from ogmint.state.templates import TemplateMeta
-from ogmint.templates import SAMPLE
 
 USERS = 150
 WORKERS = 2

@@ -46,7 +46,7 @@ from harness import (
     http,
     start_redis,
 )
-from ogmint.keys import hash_key, new_key
+from ogmint.domain.keys import hash_key, new_key
 from ogmint.state.deliveries import Delivery
 from ogmint.state.redis import redis_state
 from ogmint.state.renders import RenderRecord

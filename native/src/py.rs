@@ -1,5 +1,6 @@
 //! PyO3 adapter: Python arguments → Rust options, GIL released while working,
 //! Rust errors → Python exceptions. No rendering logic lives here.
+use crate::deadline::Deadline;
 use crate::error::RenderError as Error;
 use crate::fonts::FontLibrary;
 use crate::pixels::Pixels;
@@ -20,8 +21,28 @@ create_exception!(
     "The SVG or layout request was refused or could not be rendered."
 );
 
+create_exception!(
+    _native,
+    RenderTimeoutError,
+    RenderError,
+    "The render ran past its timeout and was abandoned."
+);
+
 fn to_py(e: Error) -> PyErr {
-    RenderError::new_err(e.to_string())
+    match e {
+        Error::DeadlineExceeded => RenderTimeoutError::new_err(e.to_string()),
+        other => RenderError::new_err(other.to_string()),
+    }
+}
+
+/// The deadline `timeout` seconds from now (`None`: no deadline).
+fn deadline(timeout: Option<f64>) -> PyResult<Deadline> {
+    match timeout {
+        None => Ok(Deadline::NONE),
+        Some(t) => std::time::Duration::try_from_secs_f64(t)
+            .map(Deadline::after)
+            .map_err(|_| PyValueError::new_err(format!("timeout must be ≥ 0 seconds, not {t}"))),
+    }
 }
 
 /// A matte colour `#rrggbb` (or `None`).
@@ -96,6 +117,28 @@ pub struct FontFamily {
     variable: bool,
 }
 
+/// What one of the renderer's caches holds and how it has served since it was made.
+#[pyclass(frozen, get_all, module = "ogmint._native")]
+pub struct CacheStats {
+    hits: u64,
+    misses: u64,
+    bytes: usize,
+    entries: usize,
+    max_bytes: usize,
+}
+
+impl From<crate::glyphs::CacheStats> for CacheStats {
+    fn from(s: crate::glyphs::CacheStats) -> Self {
+        Self {
+            hits: s.hits,
+            misses: s.misses,
+            bytes: s.bytes,
+            entries: s.entries,
+            max_bytes: s.max_bytes,
+        }
+    }
+}
+
 /// The renderer: fonts loaded once, safe to share between threads.
 #[pyclass(frozen, module = "ogmint._native")]
 pub struct Renderer {
@@ -141,9 +184,17 @@ impl Renderer {
         self.fonts.face_count()
     }
 
-    /// Rasterises an SVG document to PNG bytes.
-    fn render_svg<'py>(&self, py: Python<'py>, svg: SvgInput) -> PyResult<Bound<'py, PyBytes>> {
-        let png = py.detach(|| render_png(svg.text()?, &self.limits, &self.fonts));
+    /// Rasterises an SVG document to PNG bytes, abandoning it with `RenderTimeoutError` once
+    /// `timeout` seconds have passed.
+    #[pyo3(signature = (svg, *, timeout=None))]
+    fn render_svg<'py>(
+        &self,
+        py: Python<'py>,
+        svg: SvgInput,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let deadline = deadline(timeout)?;
+        let png = py.detach(|| render_png(svg.text()?, &self.limits, &self.fonts, deadline));
         Ok(PyBytes::new(py, &png.map_err(to_py)?))
     }
 
@@ -152,13 +203,17 @@ impl Renderer {
     /// The background's pixels are cached under `background_key` (bounded, least recently
     /// used evicted), so static template art is rasterised once; a key reused with different
     /// art renders afresh. Both documents must have the same size; both are held to the limits.
+    /// Abandoned with `RenderTimeoutError` once `timeout` seconds have passed.
+    #[pyo3(signature = (background_svg, foreground_svg, background_key, *, timeout=None))]
     fn render_layers<'py>(
         &self,
         py: Python<'py>,
         background_svg: SvgInput,
         foreground_svg: SvgInput,
         background_key: &str,
+        timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyBytes>> {
+        let deadline = deadline(timeout)?;
         let png = py.detach(|| {
             render_layers_png(
                 background_svg.text()?,
@@ -167,26 +222,32 @@ impl Renderer {
                 &self.limits,
                 &self.fonts,
                 &self.backgrounds,
+                deadline,
             )
         });
         Ok(PyBytes::new(py, &png.map_err(to_py)?))
     }
 
     /// [`Self::render_svg`]'s pixels, unencoded: flattened on `matte` (`#rrggbb`) when given.
-    #[pyo3(signature = (svg, *, matte=None))]
+    #[pyo3(signature = (svg, *, matte=None, timeout=None))]
     fn render_svg_pixels(
         &self,
         py: Python<'_>,
         svg: SvgInput,
         matte: Option<&str>,
+        timeout: Option<f64>,
     ) -> PyResult<RawImage> {
         let matte = parse_matte(matte)?;
-        let pixels = py.detach(|| render_pixels(svg.text()?, &self.limits, &self.fonts, matte));
+        let deadline = deadline(timeout)?;
+        let pixels =
+            py.detach(|| render_pixels(svg.text()?, &self.limits, &self.fonts, matte, deadline));
         Ok(RawImage::new(py, pixels.map_err(to_py)?))
     }
 
     /// [`Self::render_layers`]'s pixels, unencoded, as [`Self::render_svg_pixels`].
-    #[pyo3(signature = (background_svg, foreground_svg, background_key, *, matte=None))]
+    #[pyo3(signature = (background_svg, foreground_svg, background_key, *, matte=None,
+                        timeout=None))]
+    #[allow(clippy::too_many_arguments)]
     fn render_layers_pixels(
         &self,
         py: Python<'_>,
@@ -194,8 +255,10 @@ impl Renderer {
         foreground_svg: SvgInput,
         background_key: &str,
         matte: Option<&str>,
+        timeout: Option<f64>,
     ) -> PyResult<RawImage> {
         let matte = parse_matte(matte)?;
+        let deadline = deadline(timeout)?;
         let pixels = py.detach(|| {
             render_layers_pixels(
                 background_svg.text()?,
@@ -205,6 +268,7 @@ impl Renderer {
                 &self.fonts,
                 &self.backgrounds,
                 matte,
+                deadline,
             )
         });
         Ok(RawImage::new(py, pixels.map_err(to_py)?))
@@ -276,6 +340,15 @@ impl Renderer {
             height: fitted.height,
             width: fitted.width,
         })
+    }
+
+    /// The glyph coverage cache's and the background cache's statistics, by name
+    /// (`glyph`, `background`).
+    fn cache_stats(&self) -> Vec<(&'static str, CacheStats)> {
+        vec![
+            ("glyph", self.fonts.glyphs().stats().into()),
+            ("background", self.backgrounds.stats().into()),
+        ]
     }
 
     /// The installed font families, sorted by name.

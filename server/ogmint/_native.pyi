@@ -2,10 +2,22 @@
 
 from typing import final
 
-__all__ = ["FittedText", "FontFamily", "RawImage", "RenderError", "Renderer", "__version__"]
+__all__ = [
+    "CacheStats",
+    "FittedText",
+    "FontFamily",
+    "RawImage",
+    "RenderError",
+    "RenderTimeoutError",
+    "Renderer",
+    "__version__",
+]
 
 class RenderError(ValueError):
     """The SVG or layout request was refused or could not be rendered."""
+
+class RenderTimeoutError(RenderError):
+    """The render ran past its timeout and was abandoned."""
 
 @final
 class FittedText:
@@ -49,6 +61,21 @@ class RawImage:
     def data(self) -> bytes: ...
 
 @final
+class CacheStats:
+    """What one of the renderer's caches holds and how it has served since it was made."""
+
+    @property
+    def hits(self) -> int: ...
+    @property
+    def misses(self) -> int: ...
+    @property
+    def bytes(self) -> int: ...
+    @property
+    def entries(self) -> int: ...
+    @property
+    def max_bytes(self) -> int: ...
+
+@final
 class Renderer:
     """The renderer: fonts loaded once, safe to share between threads."""
 
@@ -63,11 +90,18 @@ class Renderer:
     ) -> Renderer: ...
     @property
     def face_count(self) -> int: ...
-    def render_svg(self, svg: str | bytes) -> bytes: ...
+    def render_svg(self, svg: str | bytes, *, timeout: float | None = None) -> bytes: ...
     def render_layers(
-        self, background_svg: str | bytes, foreground_svg: str | bytes, background_key: str
+        self,
+        background_svg: str | bytes,
+        foreground_svg: str | bytes,
+        background_key: str,
+        *,
+        timeout: float | None = None,
     ) -> bytes: ...
-    def render_svg_pixels(self, svg: str | bytes, *, matte: str | None = None) -> RawImage: ...
+    def render_svg_pixels(
+        self, svg: str | bytes, *, matte: str | None = None, timeout: float | None = None
+    ) -> RawImage: ...
     def render_layers_pixels(
         self,
         background_svg: str | bytes,
@@ -75,6 +109,7 @@ class Renderer:
         background_key: str,
         *,
         matte: str | None = None,
+        timeout: float | None = None,
     ) -> RawImage: ...
     def fit_text(
         self,
@@ -96,6 +131,7 @@ class Renderer:
         letter_spacing: float = 0.0,
         mirror_rtl: bool = True,
     ) -> FittedText: ...
+    def cache_stats(self) -> list[tuple[str, CacheStats]]: ...
     def families(self) -> list[FontFamily]: ...
     def resolve_family(self, name: str) -> str | None: ...
 

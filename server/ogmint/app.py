@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -11,29 +14,38 @@ from sanic import Request, Sanic
 from sanic.config import Config
 from sanic.response import BaseHTTPResponse
 
-from ogmint.accounts import Accounts, SignInLimits
 from ogmint.api import deliveries, images, meta, signing_keys, templates, v1, v2
-from ogmint.api.caller import KeyDirectory, TrustedProxies
-from ogmint.api.signed import SigningKeyDirectory
+from ogmint.api.errors import make_error_handler
 from ogmint.dashboard.pages import Pages
 from ogmint.dashboard.routes import blueprints as dashboard_blueprints
-from ogmint.errors import make_error_handler
+from ogmint.domain.accounts import Accounts, SignInLimits
+from ogmint.domain.addresses import TrustedProxies
+from ogmint.domain.deliveries import Deliveries
+from ogmint.domain.gallery import Gallery
+from ogmint.domain.health import Health
+from ogmint.domain.keys import ApiKeys
+from ogmint.domain.limits import Limits
+from ogmint.domain.plans import Plans
+from ogmint.domain.renders import Renders
+from ogmint.domain.signing_keys import SigningKeys
+from ogmint.domain.templates import CustomTemplateSettings, TemplateCatalogue
+from ogmint.domain.usage import Usage
+from ogmint.domain.webhooks import Webhooks
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
+from ogmint.rendering.cost import CostLimits
 from ogmint.rendering.images import ImageFetcher
 from ogmint.rendering.native import Renderer, bundled_font_dirs
 from ogmint.rendering.pipeline import RenderPipeline
 from ogmint.rendering.template import TemplateLimits, load_directory
-from ogmint.renders import RenderService
-from ogmint.services import Services
+from ogmint.services import Operations, Services
 from ogmint.settings import Settings
 from ogmint.state.sqlite import sqlite_state
 from ogmint.state.store import State
 from ogmint.state.usage import Retention
 from ogmint.storage.base import BlobStorage
 from ogmint.storage.local import LocalStorage
-from ogmint.templates import CustomTemplates, CustomTemplateSettings
-from ogmint.usage import Usage
+from ogmint.tracing import Tracing, start_tracing
 from ogmint.webhooks.queue import RetryPolicy
 from ogmint.webhooks.worker import DeliveryWorker
 
@@ -46,7 +58,10 @@ def make_state(settings: Settings) -> State:
         from ogmint.state.redis import redis_state
 
         return redis_state(
-            settings.redis_url, timeout=settings.dependency_timeout, prefix=settings.redis_prefix
+            settings.redis_url,
+            timeout=settings.dependency_timeout,
+            prefix=settings.redis_prefix,
+            replicas=settings.redis_replicas_required,
         )
     return sqlite_state(settings.database_path)
 
@@ -79,11 +94,87 @@ def custom_template_settings(settings: Settings) -> CustomTemplateSettings:
             max_stops=settings.template_max_stops,
             max_images=settings.template_max_images,
             max_image_pixels=settings.template_image_max_pixels,
+            cost=CostLimits(
+                max_filter_work=settings.template_max_filter_work,
+                max_merge_nodes=settings.template_max_merge_nodes,
+                max_paint=settings.template_max_paint,
+                max_dash_segments=settings.template_max_dash_segments,
+                max_path_segments=settings.template_max_path_segments,
+                max_text_chars=settings.template_max_text_chars,
+            ),
         ),
         max_per_user=settings.max_templates_per_user,
         render_budget=settings.template_render_budget,
-        cache_entries=settings.template_cache_entries,
+        cache_bytes=settings.template_cache_bytes,
     )
+
+
+def usage_of(settings: Settings, state: State) -> Usage:
+    """Render tracking, kept as long as the settings say."""
+    retention = Retention(settings.usage_retention_days, settings.recent_renders_kept)
+    return Usage(state.usage, retention)
+
+
+def accounts_of(
+    settings: Settings, state: State, *, sign_in: SignInLimits | None = None
+) -> Accounts:
+    """Dashboard accounts (``sign_in``: the sign-in limits, the settings' by default)."""
+    return Accounts(
+        state.accounts,
+        state.limits,
+        link_ttl=settings.account_link_ttl,
+        session_ttl=settings.session_ttl,
+        sign_in=sign_in
+        or SignInLimits(
+            settings.sign_in_limit_account,
+            settings.sign_in_limit_ip,
+            settings.password_change_limit,
+        ),
+    )
+
+
+@asynccontextmanager
+async def operations(settings: Settings) -> AsyncIterator[Operations]:
+    """The domain services for one ``ogmint`` command, on the configured state store."""
+    state = make_state(settings)
+    await state.open()
+    try:
+        yield Operations(
+            settings=settings,
+            keys=ApiKeys(
+                state.keys,
+                Plans(settings.plan_quotas),
+                ttl=0,
+                max_active=settings.max_api_keys_per_user,
+            ),
+            signing_keys=SigningKeys(state.signing_keys, ttl=0),
+            # The CLI never signs anyone in.
+            accounts=accounts_of(settings, state, sign_in=SignInLimits(1, 1)),
+        )
+    finally:
+        await state.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """What one worker opened at start and closes at stop."""
+
+    webhooks: DeliveryWorker
+    client: GuardedClient
+    state: State
+    storage: BlobStorage
+    pipeline: RenderPipeline
+    renderer: Renderer
+    tracing: Tracing
+
+    async def close(self) -> None:
+        await self.webhooks.stop()
+        await self.client.close()
+        await self.state.close()
+        await self.storage.close()
+        self.pipeline.close()
+        self.renderer.close()
+        self.tracing.close()  # exports the last spans
 
 
 class TimedRequest(Request[Any, Any]):
@@ -108,7 +199,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     config.FALLBACK_ERROR_FORMAT = "json"
     app = Sanic("ogmint", config=config, request_class=TimedRequest)
     metrics = Metrics(Path(settings.metrics_dir) if settings.metrics_dir else None)
-    app.error_handler = make_error_handler(metrics.observe_error)  # type: ignore[assignment]
+    app.error_handler = make_error_handler(metrics.observe_error)
     app.blueprint(v1.bp)
     app.blueprint(v2.bp)
     app.blueprint(deliveries.bp)
@@ -128,14 +219,31 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             perf_counter() - request.started,
         )
 
+    if settings.otel_exporter_otlp_endpoint:  # off: no middleware at all
+
+        @app.middleware("request")
+        def trace_request(request: TimedRequest) -> None:
+            route = request.route
+            request.ctx.trace = request.app.ctx.resources.tracing.request(
+                request.headers, request.method, "" if route is None else route.path
+            )
+
+        @app.middleware("response")
+        def end_trace(request: TimedRequest, response: BaseHTTPResponse) -> None:
+            started = getattr(request.ctx, "trace", None)
+            if started is not None:
+                request.app.ctx.resources.tracing.end_request(started, response.status)
+
     @app.before_server_start
     async def start(app: Sanic[Any, Any]) -> None:
+        tracing = start_tracing(settings)
         renderer = Renderer(
             [*bundled_font_dirs(), *settings.font_dirs],
             threads=settings.render_threads,
             queue=settings.render_queue,
             max_svg_bytes=settings.max_svg_bytes,
             max_nodes=settings.max_svg_nodes,
+            timeout=settings.render_timeout,
         )
         outbound = AddressPolicy(settings.outbound_allow, ports=(443, *settings.outbound_ports))
         client = GuardedClient(
@@ -155,8 +263,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         await state.open()
         storage = make_storage(settings)
         await storage.open()
-        builtins = load_directory(settings.templates_dir)
-        pipeline = RenderPipeline(renderer, builtins, fetcher, metrics)
+        pipeline = RenderPipeline(renderer, fetcher, metrics, tracing)
         webhooks = DeliveryWorker(
             state.deliveries,
             client,
@@ -166,57 +273,60 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             concurrency=settings.webhook_concurrency,
             poll_interval=settings.webhook_poll_interval,
             metrics=metrics,
+            tracing=tracing,
         )
-        usage = Usage(
-            state.usage, Retention(settings.usage_retention_days, settings.recent_renders_kept)
+        plans = Plans(settings.plan_quotas)
+        keys = ApiKeys(
+            state.keys, plans, settings.key_cache_ttl, max_active=settings.max_api_keys_per_user
         )
+        usage = usage_of(settings, state)
+        limits = Limits(
+            state.limits,
+            anonymous_daily=settings.anonymous_daily_limit,
+            image_per_minute=settings.image_rate_limit,
+            previews_per_hour=settings.preview_limit,
+            redeliveries_per_hour=settings.redeliver_limit,
+        )
+        catalogue = TemplateCatalogue(
+            state.templates,
+            renderer,
+            load_directory(settings.templates_dir),
+            custom_template_settings(settings),
+        )
+        gallery = Gallery(state.renders, storage)
         app.ctx.services = Services(
             settings=settings,
-            renderer=renderer,
-            pipeline=pipeline,
-            state=state,
-            storage=storage,
-            templates=CustomTemplates(
-                state.templates,
-                renderer,
-                builtins,
-                custom_template_settings(settings),
-            ),
-            renders=RenderService(
-                pipeline,
-                state,
-                storage,
-                usage,
-                dedup_wait=settings.dedup_wait,
-                quotas=dict(settings.plan_quotas),
-            ),
-            client=client,
-            proxies=TrustedProxies(settings.trusted_proxies),
-            keys=KeyDirectory(state.keys, settings.key_cache_ttl),
-            signing_keys=SigningKeyDirectory(state.signing_keys, settings.key_cache_ttl),
-            outbound=outbound,
-            webhooks=webhooks,
             metrics=metrics,
-            accounts=Accounts(
-                state.accounts,
-                state.limits,
-                link_ttl=settings.account_link_ttl,
-                session_ttl=settings.session_ttl,
-                sign_in=SignInLimits(settings.sign_in_limit_account, settings.sign_in_limit_ip),
-            ),
-            usage=usage,
             pages=Pages(),
+            proxies=TrustedProxies(settings.trusted_proxies),
+            renders=Renders(
+                pipeline,
+                catalogue,
+                state,
+                gallery,
+                usage,
+                limits,
+                plans,
+                Webhooks(outbound, settings.base_url, webhooks.wake),
+                dedup_wait=settings.dedup_wait,
+                tracing=tracing,
+            ),
+            gallery=gallery,
+            templates=catalogue,
+            keys=keys,
+            signing_keys=SigningKeys(state.signing_keys, settings.key_cache_ttl),
+            deliveries=Deliveries(state.deliveries, state.renders, keys, limits, webhooks.wake),
+            accounts=accounts_of(settings, state),
+            usage=usage,
+            limits=limits,
+            plans=plans,
+            health=Health(state),
         )
+        app.ctx.resources = Resources(webhooks, client, state, storage, pipeline, renderer, tracing)
         webhooks.start()
 
     @app.after_server_stop
     async def stop(app: Sanic[Any, Any]) -> None:
-        services: Services = app.ctx.services
-        await services.webhooks.stop()
-        await services.client.close()
-        await services.state.close()
-        await services.storage.close()
-        services.pipeline.close()
-        services.renderer.close()
+        await app.ctx.resources.close()
 
     return app

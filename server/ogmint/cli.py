@@ -6,27 +6,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
 from collections.abc import Sequence
 
-from ogmint.accounts import Accounts, SignInLimits
-from ogmint.app import make_state
-from ogmint.errors import ValidationError
-from ogmint.keys import hash_key, new_key
+from ogmint.app import operations
+from ogmint.errors import NotFoundError, TooManyError, ValidationError
+from ogmint.services import Operations
 from ogmint.settings import Settings, SettingsError
-from ogmint.signed_urls import (
-    SIGNATURE_PARAMS,
-    canonical_query,
-    decode_query,
-    new_signing_key,
-    signature,
-)
-from ogmint.state.keys import PLAN_QUOTAS, KeyStore
-from ogmint.state.signing_keys import SigningKeyStore
-from ogmint.state.store import State
-
-#: The CLI never signs anyone in.
-NO_SIGN_IN = SignInLimits(per_account=1, per_ip=1)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     create = keys.add_parser("create", help="create a key; the key is printed once, last")
     create.add_argument("--user", required=True)
-    create.add_argument("--plan", choices=sorted(PLAN_QUOTAS), default=None)
+    create.add_argument("--plan", default=None, help="one of OGMINT_PLAN_QUOTAS' plans")
     listing = keys.add_parser("list", help="list keys (never the keys themselves)")
     listing.add_argument("--user")
     revoke = keys.add_parser("revoke", help="revoke a key by its id")
@@ -48,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     setp = plans.add_parser("set", help="change a user's plan")
     setp.add_argument("user")
-    setp.add_argument("plan", choices=sorted(PLAN_QUOTAS))
+    setp.add_argument("plan", help="one of OGMINT_PLAN_QUOTAS' plans")
     users = sub.add_parser("users", help="manage dashboard accounts").add_subparsers(
         dest="action", required=True
     )
@@ -76,115 +61,109 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-async def _users(args: argparse.Namespace, settings: Settings, state: State) -> int:
-    accounts = Accounts(
-        state.accounts,
-        state.limits,
-        link_ttl=settings.account_link_ttl,
-        session_ttl=0,
-        sign_in=NO_SIGN_IN,
-    )
+async def _users(args: argparse.Namespace, ops: Operations) -> int:
     if args.action == "create":
         try:
-            token: str | None = await accounts.create(args.user, args.email, admin=args.admin)
+            token: str | None = await ops.accounts.create(args.user, args.email, admin=args.admin)
         except ValueError as e:  # AccountExists included
             print(e, file=sys.stderr)
             return 1
     else:
-        token = await accounts.new_link(args.user)
+        token = await ops.accounts.new_link(args.user)
         if token is None:
             print(f"no account {args.user}", file=sys.stderr)
             return 1
-    hours = settings.account_link_ttl / 3600
+    hours = ops.settings.account_link_ttl / 3600
     print(f"one-time link for {args.user} (valid {hours:g} h; nothing was e-mailed):")
-    print(f"{settings.base_url}/dashboard/password/{token}")
+    print(f"{ops.settings.base_url}/dashboard/password/{token}")
     return 0
 
 
-async def _keys_and_plans(args: argparse.Namespace, state: KeyStore) -> int:
+def _plan_refused(plan: str, ops: Operations) -> int:
+    print(f"no plan {plan!r}: one of {', '.join(ops.keys.plans.names())}", file=sys.stderr)
+    return 2
+
+
+async def _keys_and_plans(args: argparse.Namespace, ops: Operations) -> int:
     if args.command == "keys" and args.action == "create":
-        key_id, key = new_key()
-        await state.create_key(args.user, key_id, hash_key(key), args.plan)
-        record = await state.find_key(hash_key(key))
-        plan = record.plan if record else args.plan
-        print(f"created {key_id} for user {args.user} (plan {plan})")
+        if args.plan is not None and args.plan not in ops.keys.plans:
+            return _plan_refused(args.plan, ops)
+        try:
+            made = await ops.keys.create(args.user, args.plan)
+        except TooManyError as e:
+            print(f"user {args.user}: {e.message}", file=sys.stderr)
+            return 1
+        print(f"created {made.key_id} for user {args.user} (plan {made.plan})")
         print("store this key now; it cannot be shown again:")
-        print(key)
+        print(made.key)
         return 0
     if args.command == "keys" and args.action == "list":
-        for k in await state.list_keys(args.user):
+        for k in await ops.keys.listed(args.user):
             status = "revoked" if k.revoked else "active"
             print(f"{k.key_id}\t{k.user}\t{k.plan}\t{status}\t{k.created_at}")
         return 0
     if args.command == "keys" and args.action == "revoke":
-        if await state.revoke_key(args.key_id):
+        if await ops.keys.revoke(args.key_id):
             print(f"revoked {args.key_id}")
             return 0
         print(f"no key {args.key_id}", file=sys.stderr)
         return 1
-    if await state.set_plan(args.user, args.plan):
+    if args.plan not in ops.keys.plans:
+        return _plan_refused(args.plan, ops)
+    if await ops.keys.set_plan(args.user, args.plan):
         print(f"user {args.user} is now on plan {args.plan}")
         return 0
     print(f"no user {args.user}", file=sys.stderr)
     return 1
 
 
-async def _signing_keys(args: argparse.Namespace, store: SigningKeyStore) -> int:
+async def _signing_keys(args: argparse.Namespace, ops: Operations) -> int:
     if args.action == "create":
-        kid, secret = new_signing_key()
-        created_at = await store.create_signing_key(args.user, kid, secret)
-        if created_at is None:
+        try:
+            made = await ops.signing_keys.create(args.user)
+        except TooManyError as e:
+            print(e.message, file=sys.stderr)
+            return 1
+        if made is None:
             print(f"no user {args.user} (create an API key for it first)", file=sys.stderr)
             return 1
-        print(f"created {kid} for user {args.user}")
+        print(f"created {made.kid} for user {args.user}")
         print("store this secret now; it cannot be shown again:")
-        print(secret)
+        print(made.secret)
         return 0
     if args.action == "list":
-        for k in await store.list_signing_keys(args.user):
+        for k in await ops.signing_keys.listed(args.user):
             print(f"{k.kid}\t{k.user}\t{k.created_at}")
         return 0
-    if await store.revoke_signing_key(args.user, args.kid):
+    if await ops.signing_keys.revoke(args.user, args.kid):
         print(f"revoked {args.kid} (workers forget it within OGMINT_KEY_CACHE_TTL)")
         return 0
     print(f"no active signing key {args.kid} of user {args.user}", file=sys.stderr)
     return 1
 
 
-async def _sign_url(args: argparse.Namespace, store: SigningKeyStore, base_url: str) -> int:
-    record = await store.find_signing_key(args.kid)
-    if record is None or record.revoked:
-        print(f"no active signing key {args.kid}", file=sys.stderr)
-        return 1
-    pairs = decode_query(args.query.removeprefix("?"))
-    if any(name.decode(errors="replace") in SIGNATURE_PARAMS for name, _ in pairs):
-        print("kid, exp and sig are added by sign-url; leave them out", file=sys.stderr)
-        return 2
-    pairs.append((b"kid", record.kid.encode()))
-    if args.expires_in is not None:
-        pairs.append((b"exp", str(int(time.time()) + args.expires_in).encode()))
+async def _sign_url(args: argparse.Namespace, ops: Operations) -> int:
     try:
-        canonical = canonical_query(pairs)
+        query = await ops.signing_keys.sign(args.kid, args.query, args.expires_in)
+    except NotFoundError as e:
+        print(e.message, file=sys.stderr)
+        return 1
     except ValidationError as e:
         print(e.message, file=sys.stderr)
         return 2
-    print(f"{base_url}/api/og?{canonical}&sig={signature(record.secret, canonical)}")
+    print(f"{ops.settings.base_url}/api/og?{query}")
     return 0
 
 
-async def _with_state(args: argparse.Namespace, settings: Settings) -> int:
-    state = make_state(settings)
-    await state.open()
-    try:
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    async with operations(settings) as ops:
         if args.command == "users":
-            return await _users(args, settings, state)
+            return await _users(args, ops)
         if args.command == "signing-keys":
-            return await _signing_keys(args, state.signing_keys)
+            return await _signing_keys(args, ops)
         if args.command == "sign-url":
-            return await _sign_url(args, state.signing_keys, settings.base_url)
-        return await _keys_and_plans(args, state.keys)
-    finally:
-        await state.close()
+            return await _sign_url(args, ops)
+        return await _keys_and_plans(args, ops)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -198,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as e:
         print(e, file=sys.stderr)
         return 2
-    return asyncio.run(_with_state(args, settings))
+    return asyncio.run(_run(args, settings))
 
 
 if __name__ == "__main__":

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 #: The limits a request can run into (SPEC §6): per-user burst bucket, monthly render quota,
-#: anonymous V1 renders per day; and /i/ requests reaching the app per client address (§8).
-Limit = Literal["burst", "monthly", "daily", "image"]
+#: anonymous V1 renders per day; /i/ requests reaching the app per client address (§8); and
+#: the budgets of work the dashboard and API do without a render quota (previews, webhook
+#: redeliveries, sign-in and change-password attempts).
+Limit = Literal["burst", "monthly", "daily", "image", "preview", "redeliver", "sign_in", "password"]
 
 
 #: Bounds of what an error body echoes (SPEC §7: "at most a short excerpt of the input").
@@ -229,6 +230,14 @@ class SaturatedError(UnavailableError):
     default_message = "Render capacity exhausted, retry shortly"
 
 
+class RenderTimedOutError(UnavailableError):
+    """The renderer abandoned a render that ran past its timeout (a busy server, or a
+    template at the edge of its budget); nothing was charged."""
+
+    code = "render_timeout"
+    default_message = "The render took longer than allowed, retry shortly"
+
+
 class InternalError(OgmintError):
     """A bug. The message is generic; ``detail`` goes to the log only."""
 
@@ -238,89 +247,3 @@ class InternalError(OgmintError):
 
     def __str__(self) -> str:
         return self.detail
-
-
-# ---------------------------------------------------------------------------------------------
-# The one handler that writes every error body, Sanic's own errors included.
-
-_SANIC_STATUS: dict[int, type[OgmintError]] = {
-    400: ValidationError,
-    401: UnauthorizedError,
-    404: NotFoundError,
-    405: MethodNotAllowedError,
-    408: RequestTimeoutError,
-    413: PayloadTooLargeError,
-    503: UnavailableError,
-}
-#: Sanic's message when the request line and headers outgrow its header buffer.
-_HEADER_OVERFLOW = "Request header exceeds the size limit"
-
-
-def _header_overflow(buffered: bytes, limit: int) -> OgmintError:
-    """414 when the request line alone outgrew the header buffer, else 431 (Sanic says 413
-    for both)."""
-    line_end = buffered.find(b"\r\n")
-    return URITooLongError() if line_end < 0 or line_end >= limit else HeadersTooLargeError()
-
-
-def _as_ogmint(exception: BaseException) -> OgmintError:
-    from sanic.exceptions import SanicException
-
-    if isinstance(exception, OgmintError):
-        return exception
-    if isinstance(exception, SanicException) and exception.status_code in _SANIC_STATUS:
-        cls = _SANIC_STATUS[exception.status_code]
-        return cls() if cls is UnavailableError else cls(cls.default_message)
-    if isinstance(exception, SanicException) and 400 <= exception.status_code < 500:
-        err = ValidationError("Bad request")
-        return err
-    return InternalError()
-
-
-def make_error_handler(observe: Callable[[OgmintError], None]) -> object:
-    """Builds the Sanic error handler (imported lazily so this module stays framework-light).
-
-    ``observe`` sees every error answered (metrics count rate limits and saturation there).
-    """
-    import asyncio
-    import logging
-
-    import orjson
-    from sanic import HTTPResponse, Request
-    from sanic.exceptions import PayloadTooLarge
-    from sanic.handlers import ErrorHandler
-
-    log = logging.getLogger("ogmint.errors")
-
-    class JsonErrorHandler(ErrorHandler):
-        def default(self, request: Request, exception: Exception) -> HTTPResponse:
-            if isinstance(exception, asyncio.CancelledError):
-                # The client went away (Sanic's RequestCancelled): nobody reads this answer,
-                # and it is no server error.
-                log.info("client disconnected during %s %s", request.method, request.path)
-                return HTTPResponse(status=503)
-            if isinstance(exception, PayloadTooLarge) and str(exception) == _HEADER_OVERFLOW:
-                stream = request.stream
-                buffered = bytes(getattr(stream, "recv_buffer", b""))
-                err = _header_overflow(buffered, getattr(stream, "HEADER_MAX_SIZE", 8192))
-            else:
-                err = _as_ogmint(exception)
-            observe(err)
-            if isinstance(err, InternalError) and err is not exception:
-                log.error(
-                    "unhandled error on %s %s", request.method, request.path, exc_info=exception
-                )
-            elif isinstance(err, DependencyError):
-                log.warning("%s %s: %s", request.method, request.path, err.detail)
-            headers = dict(err.headers)
-            extra = getattr(exception, "headers", None)
-            if err is not exception and isinstance(extra, dict):
-                headers.update({k: str(v) for k, v in extra.items() if k.lower() == "allow"})
-            return HTTPResponse(
-                orjson.dumps(err.body()),
-                status=err.status,
-                headers=headers,
-                content_type="application/json",
-            )
-
-    return JsonErrorHandler()

@@ -1,42 +1,52 @@
-"""The implementations one worker uses, chosen once by ``create_app``."""
+"""What the front doors (API, dashboard) use: the domain services one worker runs, its metrics
+and the settings they show. Built once by ``create_app``; no state store, storage or network
+client in here — those are the domain's to use."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ogmint.accounts import Accounts
-from ogmint.api.caller import KeyDirectory, TrustedProxies
-from ogmint.api.signed import SigningKeyDirectory
 from ogmint.dashboard.pages import Pages
+from ogmint.domain.accounts import Accounts
+from ogmint.domain.addresses import TrustedProxies
+from ogmint.domain.deliveries import Deliveries
+from ogmint.domain.gallery import Gallery
+from ogmint.domain.health import Health
+from ogmint.domain.keys import ApiKeys
+from ogmint.domain.limits import Limits
+from ogmint.domain.plans import Plans
+from ogmint.domain.renders import Renders
+from ogmint.domain.signing_keys import SigningKeys
+from ogmint.domain.templates import TemplateCatalogue
+from ogmint.domain.usage import Usage
 from ogmint.metrics import Metrics
-from ogmint.net import AddressPolicy, GuardedClient
-from ogmint.rendering.native import Renderer
-from ogmint.rendering.pipeline import RenderPipeline
-from ogmint.renders import RenderService
 from ogmint.settings import Settings
-from ogmint.state.store import State
-from ogmint.storage.base import BlobStorage
-from ogmint.templates import CustomTemplates
-from ogmint.usage import Usage
-from ogmint.webhooks.worker import DeliveryWorker
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
     settings: Settings
-    renderer: Renderer
-    pipeline: RenderPipeline
-    state: State
-    storage: BlobStorage
-    renders: RenderService
-    templates: CustomTemplates
-    client: GuardedClient
-    proxies: TrustedProxies
-    keys: KeyDirectory
-    signing_keys: SigningKeyDirectory
-    outbound: AddressPolicy
-    webhooks: DeliveryWorker
     metrics: Metrics
+    pages: Pages
+    proxies: TrustedProxies
+    renders: Renders
+    gallery: Gallery
+    templates: TemplateCatalogue
+    keys: ApiKeys
+    signing_keys: SigningKeys
+    deliveries: Deliveries
     accounts: Accounts
     usage: Usage
-    pages: Pages
+    limits: Limits
+    plans: Plans
+    health: Health
+
+
+@dataclass(frozen=True, slots=True)
+class Operations:
+    """The domain services the ``ogmint`` command uses."""
+
+    settings: Settings
+    keys: ApiKeys
+    signing_keys: SigningKeys
+    accounts: Accounts

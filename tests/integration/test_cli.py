@@ -80,3 +80,28 @@ def test_default_plan_quotas_are_the_specs(srv: Server, plan: str, quota: int) -
     assert reply.status == 201, reply.body
     assert reply.headers["x-ratelimit-limit"] == str(quota)
     assert reply.headers["x-ratelimit-remaining"] == str(quota - 1)
+
+
+def test_a_plan_named_only_in_the_settings_can_be_assigned(
+    server_factory: Callable[..., Server],
+) -> None:
+    # OGMINT_PLAN_QUOTAS is the only list of plans: one it adds is a plan like the others.
+    srv = server_factory(OGMINT_KEY_CACHE_TTL="0", OGMINT_PLAN_QUOTAS="free=100,platinum=7")
+    key = srv.cli("keys", "create", "--user", "pat").strip().splitlines()[-1]
+    done = srv.cli_process("plans", "set", "pat", "platinum")
+    assert done.returncode == 0, done.stderr
+    assert render(srv, key, "On platinum").headers["x-ratelimit-limit"] == "7"
+    made = srv.cli_process("keys", "create", "--user", "quinn", "--plan", "platinum")
+    assert made.returncode == 0, made.stderr
+    refused = srv.cli_process("plans", "set", "pat", "pro")  # not a plan of this server
+    assert refused.returncode == 2 and "platinum" in refused.stderr
+
+
+def test_the_cli_keeps_to_the_active_signing_keys_cap(srv: Server) -> None:
+    srv.create_key("sky")  # the user exists once it has an API key
+    for _ in range(20):
+        srv.cli("signing-keys", "create", "--user", "sky")
+    over = srv.cli_process("signing-keys", "create", "--user", "sky")
+    assert over.returncode == 1 and "At most 20 active signing keys" in over.stderr
+    listed = srv.cli_process("signing-keys", "list", "--user", "sky").stdout
+    assert len(listed.strip().splitlines()) == 20

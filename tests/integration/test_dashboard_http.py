@@ -12,7 +12,7 @@ import pytest
 
 from backends import RedisServer
 from conftest import Server
-from console import Console, invite_path
+from console import Console, dashboard_routes, invite_path
 from support import Reply, request
 
 PASSWORD = "correct horse battery"
@@ -212,18 +212,8 @@ def test_password_change_ends_other_sessions(srv: Server) -> None:
 def test_every_post_needs_the_csrf_token(srv: Server) -> None:
     c, _ = signed_in(srv)
     c.get("/dashboard/settings")
-    posts = [
-        "/dashboard/keys",
-        "/dashboard/sign-out",
-        "/dashboard/password",
-        "/dashboard/keys/key_x/revoke",
-        "/dashboard/renders/abc/deliveries/d/redeliver",
-        "/dashboard/templates/save",
-        "/dashboard/templates/preview",
-        "/dashboard/templates/custom_x/delete",
-        "/dashboard/signing-keys",
-        "/dashboard/signing-keys/sk_x/revoke",
-    ]
+    posts = [path for method, path in dashboard_routes() if method == "POST"]  # the router's
+    assert "/dashboard/admin/users/x0/plan" in posts
     for path in posts:
         assert c.post(path, {"csrf": "forged"}).status == 403, path
         assert c.post(path, csrf=False).status == 403, path
@@ -408,3 +398,15 @@ def test_admin_sees_users_and_sets_plans(srv: Server) -> None:
     assert b"Plan <strong>agency</strong>" in user.get("/dashboard/settings").body
     assert admin.post(f"/dashboard/admin/users/{name}/plan", {"plan": "gold"}).status == 400
     assert admin.post("/dashboard/admin/users/nobody-x/plan", {"plan": "pro"}).status == 404
+
+
+def test_admin_plans_are_the_settings(server_factory: Callable[..., Server]) -> None:
+    # A plan OGMINT_PLAN_QUOTAS adds is offered and assignable; one it leaves out is not.
+    srv = server_factory(OGMINT_PLAN_QUOTAS="free=100,platinum=7")
+    user, name = signed_in(srv)
+    api_key(user)
+    admin, _ = signed_in(srv, "--admin")
+    assert b"platinum" in admin.get("/dashboard/admin").body
+    assert admin.post(f"/dashboard/admin/users/{name}/plan", {"plan": "platinum"}).status == 303
+    assert b"Plan <strong>platinum</strong>" in user.get("/dashboard/settings").body
+    assert admin.post(f"/dashboard/admin/users/{name}/plan", {"plan": "pro"}).status == 400

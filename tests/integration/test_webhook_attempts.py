@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from backends import RedisServer
-from ogmint.keys import random_base62
+from ogmint.ids import random_base62
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.state.deliveries import Delivery

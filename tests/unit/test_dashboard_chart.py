@@ -9,8 +9,8 @@ from datetime import date
 
 from ogmint.dashboard.chart import usage_chart
 from ogmint.dashboard.playground import snippets
+from ogmint.domain.usage import month_days
 from ogmint.state.usage import DayCount
-from ogmint.usage import month_days
 
 SVG = "{http://www.w3.org/2000/svg}"
 

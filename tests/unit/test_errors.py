@@ -11,8 +11,8 @@ from sanic import Request, Sanic
 from sanic.compat import Header
 from sanic.exceptions import ServerError
 
+from ogmint.api.errors import make_error_handler as make_handler
 from ogmint.errors import InternalError, OgmintError, SaturatedError, ValidationError
-from ogmint.errors import make_error_handler as make_handler
 from ogmint.state.base import StateUnavailable
 from ogmint.storage.base import StorageUnavailable
 

@@ -10,9 +10,9 @@ from xml.sax.saxutils import quoteattr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ogmint.domain.templates import SAMPLE
 from ogmint.rendering.native import Renderer
 from ogmint.rendering.template import TemplateError, compile_template
-from ogmint.templates import SAMPLE
 
 HEAD = (
     '<svg xmlns="http://www.w3.org/2000/svg" xmlns:og="https://ogmint.dev/ns/template" '

@@ -10,24 +10,9 @@ from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.requests import key_holder
 from ogmint.api.responses import json
-from ogmint.errors import NotFoundError
-from ogmint.services import Services
-from ogmint.state.deliveries import DeliveryStatus
-from ogmint.state.keys import ApiKeyRecord
+from ogmint.domain.deliveries import DeliveryStatus
 
 bp = Blueprint("deliveries")
-
-
-async def _owned_render(request: Request, slug: str) -> tuple[Services, ApiKeyRecord]:
-    """The caller's key, after checking that its user owns the render ``slug`` (else 404)."""
-    svc, key = await key_holder(request)
-    record = await svc.state.renders.get_render(slug)
-    # Renders are recorded per API key (dedup is per key); deliveries are shown per user.
-    if record is None or record.user not in {
-        k.key_id for k in await svc.state.keys.list_keys(key.user)
-    }:
-        raise NotFoundError("No such render")
-    return svc, key
 
 
 def _as_json(status: DeliveryStatus) -> dict[str, object]:
@@ -55,20 +40,13 @@ def _as_json(status: DeliveryStatus) -> dict[str, object]:
 
 @bp.get("/api/v2/renders/<slug:str>/deliveries")
 async def list_deliveries(request: Request, slug: str) -> HTTPResponse:
-    svc, key = await _owned_render(request, slug)
-    found = [
-        s for s in await svc.state.deliveries.list_deliveries(slug) if s.delivery.owner == key.user
-    ]
+    svc, key = await key_holder(request)
+    found = await svc.deliveries.of_render(key.user, slug)
     return json({"success": True, "slug": slug, "deliveries": [_as_json(s) for s in found]})
 
 
 @bp.post("/api/v2/renders/<slug:str>/deliveries/<delivery_id:str>/redeliver")
 async def redeliver(request: Request, slug: str, delivery_id: str) -> HTTPResponse:
-    svc, key = await _owned_render(request, slug)
-    found = await svc.state.deliveries.get_delivery(delivery_id)
-    if found is None or found.delivery.slug != slug or found.delivery.owner != key.user:
-        raise NotFoundError("No such delivery")
-    if not await svc.state.deliveries.redeliver(delivery_id):
-        raise NotFoundError("No such delivery")
-    svc.webhooks.wake()
+    svc, key = await key_holder(request)
+    await svc.deliveries.redeliver(key.user, slug, delivery_id)
     return json({"success": True, "id": delivery_id, "state": "pending"}, status=202)

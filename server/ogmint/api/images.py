@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sanic import Blueprint, HTTPResponse, Request
 
+from ogmint.api.requests import client_subject
 from ogmint.api.responses import not_modified
 from ogmint.errors import NotFoundError
-from ogmint.limits import take_image
 from ogmint.services import Services
 
 bp = Blueprint("images")
@@ -20,15 +20,13 @@ async def image(request: Request, slug: str) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     if svc.settings.image_rate_limit:
         # Counted here, so only requests nginx could not answer from its cache count.
-        await take_image(
-            svc.state.limits, svc.proxies.limit_subject(request), svc.settings.image_rate_limit
-        )
+        await svc.limits.take_image(client_subject(request))
     if svc.settings.behind_nginx:
         # nginx streams (and caches) the file itself: only the record is needed here.
-        record = await svc.renders.record(slug)
+        record = await svc.gallery.record(slug)
         data = None
     else:
-        found = await svc.renders.image(slug)
+        found = await svc.gallery.image(slug)
         record, data = found if found is not None else (None, None)
     if record is None:
         raise NotFoundError(f"No image {slug!r}")
@@ -37,7 +35,7 @@ async def image(request: Request, slug: str) -> HTTPResponse:
     if not_modified(request.headers.get("if-none-match", ""), etag):
         return HTTPResponse(status=304, headers=headers)
     if data is None:
-        headers["X-Accel-Redirect"] = await svc.storage.edge_location(record.storage_key)
+        headers["X-Accel-Redirect"] = await svc.gallery.edge_location(record)
         return HTTPResponse(status=200, headers=headers, content_type="image/png")
     if request.method == "HEAD":
         headers["Content-Length"] = str(len(data))

@@ -10,9 +10,7 @@ from importlib import resources
 from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.responses import json
-from ogmint.errors import UnavailableError
 from ogmint.metrics import CONTENT_TYPE
-from ogmint.rendering.palettes import PALETTES
 from ogmint.services import Services
 
 bp = Blueprint("meta")
@@ -30,7 +28,7 @@ async def templates(request: Request) -> HTTPResponse:
                 for f in t.fields
             ],
         }
-        for t in svc.pipeline.templates.values()
+        for t in svc.templates.builtins
     ]
     palettes = {
         name: {
@@ -39,7 +37,7 @@ async def templates(request: Request) -> HTTPResponse:
             "accentColor": c.accent,
             "surfaceColor": c.surface,
         }
-        for name, c in PALETTES.items()
+        for name, c in svc.templates.palettes.items()
     }
     return json(
         {"success": True, "templates": items, "palettes": palettes},
@@ -52,7 +50,7 @@ async def fonts(request: Request) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     items = [
         {"family": f.name, "weights": list(f.weights), "variable": f.variable}
-        for f in svc.renderer.families
+        for f in svc.templates.fonts
     ]
     return json(
         {"success": True, "default": "Inter", "fonts": items},
@@ -68,10 +66,7 @@ async def healthz(request: Request) -> HTTPResponse:
 @bp.get("/readyz")
 async def readyz(request: Request) -> HTTPResponse:
     svc: Services = request.app.ctx.services
-    try:
-        await svc.state.ping()
-    except Exception as e:
-        raise UnavailableError("State store is unreachable", retry_after=2) from e
+    await svc.health.check()
     return json({"status": "ready"})
 
 

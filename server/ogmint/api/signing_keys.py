@@ -10,33 +10,25 @@ from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.requests import key_holder
 from ogmint.api.responses import json
-from ogmint.errors import NotFoundError, TooManyError, UnauthorizedError
-from ogmint.signed_urls import new_signing_key
+from ogmint.errors import NotFoundError, UnauthorizedError
 
 bp = Blueprint("signing_keys")
-
-#: Active signing keys per user: enough for rotation and one per site, bounded against abuse.
-MAX_ACTIVE_KEYS = 20
 
 
 @bp.post("/api/v2/signing-keys")
 async def create_signing_key(request: Request) -> HTTPResponse:
     svc, key = await key_holder(request)
-    store = svc.state.signing_keys
-    if len(await store.list_signing_keys(key.user)) >= MAX_ACTIVE_KEYS:
-        raise TooManyError(f"At most {MAX_ACTIVE_KEYS} active signing keys; revoke one first")
-    kid, secret = new_signing_key()
-    created_at = await store.create_signing_key(key.user, kid, secret)
-    if created_at is None:  # the user was removed since its key was cached
+    made = await svc.signing_keys.create(key.user)
+    if made is None:  # the user was removed since its key was cached
         raise UnauthorizedError("Invalid API key")
-    body = {"id": kid, "secret": secret, "createdAt": created_at}
+    body = {"id": made.kid, "secret": made.secret, "createdAt": made.created_at}
     return json({"success": True, "signingKey": body}, status=201)
 
 
 @bp.get("/api/v2/signing-keys")
 async def list_signing_keys(request: Request) -> HTTPResponse:
     svc, key = await key_holder(request)
-    found = await svc.state.signing_keys.list_signing_keys(key.user)
+    found = await svc.signing_keys.listed(key.user)
     keys = [{"id": k.kid, "createdAt": k.created_at} for k in found]
     return json({"success": True, "signingKeys": keys})
 
@@ -44,7 +36,6 @@ async def list_signing_keys(request: Request) -> HTTPResponse:
 @bp.delete("/api/v2/signing-keys/<kid:str>")
 async def revoke_signing_key(request: Request, kid: str) -> HTTPResponse:
     svc, key = await key_holder(request)
-    if not await svc.state.signing_keys.revoke_signing_key(key.user, kid):
+    if not await svc.signing_keys.revoke(key.user, kid):
         raise NotFoundError("No such signing key")
-    svc.signing_keys.forget(kid)
     return json({"success": True})

@@ -5,30 +5,17 @@ from __future__ import annotations
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
-from ogmint.api.signing_keys import MAX_ACTIVE_KEYS
 from ogmint.dashboard.auth import Visitor, field, require
 from ogmint.errors import NotFoundError, TooManyError, ValidationError
-from ogmint.keys import hash_key, new_key
 from ogmint.services import Services
-from ogmint.signed_urls import new_signing_key
-from ogmint.state.keys import PLAN_QUOTAS, ApiKeyRecord
 
 bp = Blueprint("dashboard_console")
 
 PASSWORD_ERRORS = {
     "current": "Current password is incorrect.",
     "password": "The new password must be 10 to 1024 characters.",
+    "attempts": "Too many attempts to change the password; try again in a few minutes.",
 }
-
-
-async def _keys(svc: Services, user: str) -> list[ApiKeyRecord]:
-    return [k for k in await svc.state.keys.list_keys(user) if not k.revoked]
-
-
-async def plan_of(svc: Services, user: str) -> str:
-    """The user's plan (users without a key yet are on ``free``)."""
-    keys = await svc.state.keys.list_keys(user)
-    return keys[0].plan if keys else "free"
 
 
 async def _settings_page(
@@ -37,21 +24,22 @@ async def _settings_page(
     new_key_value: str = "",
     status: int = 200,
     new_signing: tuple[str, str] | None = None,
+    key_error: str = "",
 ) -> HTTPResponse:
     svc: Services = request.app.ctx.services
-    plan = await plan_of(svc, me.user)
-    quotas = dict(svc.settings.plan_quotas)
+    plan, quota = await svc.keys.quota_of(me.user)
     used = await svc.usage.month_total(me.user)
     return svc.pages.html(
         "settings.html",
         status,
         visitor=me,
-        keys=await _keys(svc, me.user),
+        keys=await svc.keys.active(me.user),
         new_key=new_key_value,
-        signing_keys=await svc.state.signing_keys.list_signing_keys(me.user),
+        key_error=key_error,
+        signing_keys=await svc.signing_keys.listed(me.user),
         new_signing=new_signing,
         plan=plan,
-        quota=quotas.get(plan, 0),
+        quota=quota,
         used=used,
         password_error=PASSWORD_ERRORS.get(str(request.args.get("error", "")), ""),
         password_changed=request.args.get("changed") == "password",
@@ -72,21 +60,19 @@ async def settings(request: Request) -> HTTPResponse:
 async def create_key(request: Request) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await require(request)
-    key_id, key = new_key()
-    await svc.state.keys.create_key(me.user, key_id, hash_key(key), None)
+    try:
+        made = await svc.keys.create(me.user)
+    except TooManyError as e:
+        return await _settings_page(request, me, status=e.status, key_error=e.message)
     # Answered with the page itself (not a redirect) so the key is never in a URL or history.
-    return await _settings_page(request, me, new_key_value=key, status=201)
+    return await _settings_page(request, me, new_key_value=made.key, status=201)
 
 
 @bp.post("/dashboard/keys/<key_id:str>/revoke")
 async def revoke_key(request: Request, key_id: str) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await require(request)
-    mine = {k.key_id: k for k in await _keys(svc, me.user)}
-    if key_id not in mine:
-        raise NotFoundError("No such key")
-    await svc.state.keys.revoke_key(key_id)
-    svc.keys.forget(mine[key_id].key_hash)
+    await svc.keys.revoke_own(me.user, key_id)
     return redirect("/dashboard/settings", status=303)
 
 
@@ -94,23 +80,19 @@ async def revoke_key(request: Request, key_id: str) -> HTTPResponse:
 async def create_signing_key(request: Request) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await require(request)
-    store = svc.state.signing_keys
-    if len(await store.list_signing_keys(me.user)) >= MAX_ACTIVE_KEYS:
-        raise TooManyError(f"At most {MAX_ACTIVE_KEYS} active signing keys; revoke one first")
-    kid, secret = new_signing_key()
-    if await store.create_signing_key(me.user, kid, secret) is None:
+    made = await svc.signing_keys.create(me.user)
+    if made is None:
         raise ValidationError.field("signingKey", "create an API key first (it creates the user)")
     # The page itself, not a redirect: the secret is never in a URL or the history.
-    return await _settings_page(request, me, new_signing=(kid, secret), status=201)
+    return await _settings_page(request, me, new_signing=(made.kid, made.secret), status=201)
 
 
 @bp.post("/dashboard/signing-keys/<kid:str>/revoke")
 async def revoke_signing_key(request: Request, kid: str) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await require(request)
-    if not await svc.state.signing_keys.revoke_signing_key(me.user, kid):
+    if not await svc.signing_keys.revoke(me.user, kid):
         raise NotFoundError("No such signing key")
-    svc.signing_keys.forget(kid)
     return redirect("/dashboard/settings", status=303)
 
 
@@ -120,21 +102,17 @@ async def admin(request: Request) -> HTTPResponse:
     me = await require(request)
     if not me.account.admin:
         raise NotFoundError()
-    accounts = await svc.accounts.store.list_accounts()
     rows = []
-    for account in accounts:
-        plan = await plan_of(svc, account.user)
+    for account in await svc.accounts.accounts():
         rows.append(
             {
                 "account": account,
-                "plan": plan,
-                "keys": len(await _keys(svc, account.user)),
+                "plan": await svc.keys.plan_of(account.user),
+                "active_keys": len(await svc.keys.active(account.user)),
                 "used": await svc.usage.month_total(account.user),
             }
         )
-    return svc.pages.html(
-        "admin.html", visitor=me, rows=rows, plans=sorted(PLAN_QUOTAS, key=PLAN_QUOTAS.__getitem__)
-    )
+    return svc.pages.html("admin.html", visitor=me, rows=rows, plans=svc.plans.names())
 
 
 @bp.post("/dashboard/admin/users/<user:str>/plan")
@@ -144,10 +122,9 @@ async def set_plan(request: Request, user: str) -> HTTPResponse:
     if not me.account.admin:
         raise NotFoundError()
     plan = field(request, "plan")
-    if plan not in PLAN_QUOTAS:
-        raise ValidationError.field("plan", f"one of {', '.join(PLAN_QUOTAS)}")
-    if await svc.accounts.store.get_account(user) is None:
+    svc.plans.check(plan)
+    if await svc.accounts.account(user) is None:
         raise NotFoundError("No such user")
-    if not await svc.state.keys.set_plan(user, plan):
+    if not await svc.keys.set_plan(user, plan):
         raise ValidationError.field("plan", "the user has no API key yet, so no plan to change")
     return redirect("/dashboard/admin", status=303)

@@ -10,7 +10,6 @@ from sanic import Blueprint, HTTPResponse, Request
 from ogmint.api.responses import png
 from ogmint.dashboard.auth import require
 from ogmint.errors import TemplateNotFoundError, ValidationError
-from ogmint.rendering.palettes import PALETTES
 from ogmint.services import Services
 from ogmint.signed_urls import canonical_query, decode_query, signature
 
@@ -70,34 +69,33 @@ async def templates(request: Request) -> HTTPResponse:
     params = playground_params(args)
     error = ""
     try:
-        spec = svc.pipeline.parse(params, strict=False)
+        spec = svc.renders.parse(params, strict=False)
         await svc.templates.resolve(me.user, spec.template)
     except (ValidationError, TemplateNotFoundError) as e:
         error = e.message
-    signing = await svc.state.signing_keys.list_signing_keys(me.user)
+    signing = await svc.signing_keys.listed(me.user)
     signer = (signing[-1].kid, signing[-1].secret) if signing else None  # the newest
     return svc.pages.html(
         "templates.html",
         visitor=me,
-        builtins=list(svc.pipeline.templates.values()),
+        builtins=svc.templates.builtins,
         custom=await svc.templates.list(me.user),
-        palettes=list(PALETTES),
+        palettes=list(svc.templates.palettes),
         params=params,
         preview="/dashboard/preview.png?" + urlencode(params),
         snippets=snippets(svc.settings.base_url, params, signer),
         signed=signer is not None,
         error=error,
-        fonts=[f.name for f in svc.renderer.families],
+        fonts=[f.name for f in svc.templates.fonts],
     )
 
 
 @bp.get("/dashboard/preview.png")
 async def preview(request: Request) -> HTTPResponse:
-    """A picture for the signed-in user's pages: not stored, no quota (the render pool bounds it)."""
+    """A picture for the signed-in user's pages: not stored, no monthly quota; the user's
+    preview allowance (shared with the API's previews) instead."""
     svc: Services = request.app.ctx.services
     me = await require(request)
     raw = {name: values[0] for name, values in request.args.items()}
-    spec = svc.pipeline.parse(raw, strict=False)
-    template = await svc.templates.resolve(me.user, spec.template)  # another user's: 404
-    image = await svc.pipeline.render(spec, template, api="preview")
+    image = await svc.renders.preview(me.user, raw)  # another user's template: 404
     return png(image, {"Cache-Control": "private, max-age=3600"})

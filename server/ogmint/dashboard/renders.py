@@ -8,28 +8,14 @@ from markupsafe import Markup
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
-from ogmint.dashboard.auth import require
+from ogmint.dashboard.auth import Visitor, require
 from ogmint.dashboard.chart import usage_chart
-from ogmint.dashboard.console import plan_of
-from ogmint.errors import NotFoundError
+from ogmint.errors import RateLimitError
 from ogmint.services import Services
-from ogmint.state.deliveries import DeliveryStatus
 
 bp = Blueprint("dashboard_renders")
 
 PAGE = 50  # renders listed per page; ?n= shows more, up to what is kept
-
-
-async def owns_render(svc: Services, user: str, slug: str) -> bool:
-    """Whether ``slug`` is a render made with one of ``user``'s keys (renders are per key)."""
-    record = await svc.state.renders.get_render(slug)
-    if record is None:
-        return False
-    return record.user in {k.key_id for k in await svc.state.keys.list_keys(user)}
-
-
-async def _deliveries(svc: Services, user: str, slug: str) -> list[DeliveryStatus]:
-    return [s for s in await svc.state.deliveries.list_deliveries(slug) if s.delivery.owner == user]
 
 
 @bp.get("/dashboard/usage")
@@ -37,8 +23,7 @@ async def usage(request: Request) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await require(request)
     days = await svc.usage.month(me.user)
-    plan = await plan_of(svc, me.user)
-    quota = dict(svc.settings.plan_quotas).get(plan, 0)
+    plan, quota = await svc.keys.quota_of(me.user)
     used = sum(d.v1 + d.v2 for d in days)
     return svc.pages.html(
         "usage.html",
@@ -56,18 +41,25 @@ async def usage(request: Request) -> HTTPResponse:
 
 @bp.get("/dashboard/renders")
 async def renders(request: Request) -> HTTPResponse:
+    return await _renders_page(request, await require(request))
+
+
+async def _renders_page(
+    request: Request, me: Visitor, status: int = 200, error: str = ""
+) -> HTTPResponse:
     svc: Services = request.app.ctx.services
-    me = await require(request)
     try:
         n = min(max(int(str(request.args.get("n", PAGE))), 1), svc.settings.recent_renders_kept)
     except ValueError:
         n = PAGE
     recent = await svc.usage.recent(me.user, n)
     slugs = sorted({r.slug for r in recent if r.slug})
-    found = await asyncio.gather(*(_deliveries(svc, me.user, s) for s in slugs))
+    found = await asyncio.gather(*(svc.deliveries.listed(me.user, s) for s in slugs))
     return svc.pages.html(
         "renders.html",
+        status,
         visitor=me,
+        error=error,
         renders=recent,
         deliveries=dict(zip(slugs, found, strict=True)),
         base_url=svc.settings.base_url,
@@ -79,14 +71,10 @@ async def renders(request: Request) -> HTTPResponse:
 async def redeliver(request: Request, slug: str, delivery_id: str) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await require(request)
-    found = await svc.state.deliveries.get_delivery(delivery_id)
-    if (
-        found is None
-        or found.delivery.slug != slug
-        or found.delivery.owner != me.user
-        or not await owns_render(svc, me.user, slug)
-        or not await svc.state.deliveries.redeliver(delivery_id)
-    ):
-        raise NotFoundError("No such delivery")
-    svc.webhooks.wake()
+    try:
+        await svc.deliveries.redeliver(me.user, slug, delivery_id)
+    except RateLimitError as e:
+        page = await _renders_page(request, me, e.status, e.message)
+        page.headers.update(e.headers)
+        return page
     return redirect(f"/dashboard/renders#r-{slug}", status=303)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
-from ogmint.accounts import SignInFailed
+from ogmint.api.requests import client_subject
 from ogmint.dashboard.auth import (
     FORM_COOKIE,
     SESSION_COOKIE,
@@ -17,6 +17,7 @@ from ogmint.dashboard.auth import (
     set_cookie,
     visitor,
 )
+from ogmint.domain.accounts import SignInFailed
 from ogmint.errors import RateLimitError, ValidationError
 from ogmint.services import Services
 
@@ -52,7 +53,7 @@ async def sign_in(request: Request) -> HTTPResponse:
     email = field(request, "email", MAX_FIELD)
     password = field(request, "password", MAX_FIELD)
     try:
-        token, _ = await svc.accounts.sign_in(email, password, svc.proxies.limit_subject(request))
+        token, _ = await svc.accounts.sign_in(email, password, client_subject(request))
     except SignInFailed as e:
         return _sign_in_page(request, 401, e.message, email)
     except RateLimitError as e:
@@ -126,4 +127,6 @@ async def change_password(request: Request) -> HTTPResponse:
         )
     except ValidationError as e:
         return redirect("/dashboard/settings?error=" + e.details[0].field, status=303)
+    except RateLimitError:
+        return redirect("/dashboard/settings?error=attempts", status=303)
     return redirect("/dashboard/settings?changed=password", status=303)

@@ -58,6 +58,11 @@ class Output:
     def lossy(self) -> bool:
         return self.format != "png"
 
+    @property
+    def jpeg_matte(self) -> str | None:
+        """The colour transparent pixels are flattened on: JPEG only (WebP keeps alpha)."""
+        return self.matte if self.format == "jpeg" else None
+
 
 def encode(raw: Pixels, output: Output) -> bytes:
     """``raw`` (straight RGB/RGBA pixels from the renderer) as WebP or JPEG."""

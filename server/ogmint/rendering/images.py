@@ -14,13 +14,13 @@ import asyncio
 import io
 import logging
 import struct
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from yarl import URL
 
+from ogmint.cache import BoundedCache
 from ogmint.errors import FetchError, FieldError
 from ogmint.net import ConnectionFailed, FetchTimeout, GuardedClient, OutboundError
 from ogmint.rendering.native import Capacity
@@ -124,9 +124,9 @@ class ImageFetcher:
         self._capacity = capacity
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode")
         self._max_pixels = max_pixels
-        self._cache_bytes = cache_bytes
-        self._cached = 0
-        self._cache: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._cache: BoundedCache[tuple[str, int], bytes] = BoundedCache(
+            None, max_weight=cache_bytes, weigh=len
+        )
         self._inflight: dict[tuple[str, int], asyncio.Task[bytes]] = {}
 
     def close(self) -> None:
@@ -147,7 +147,6 @@ class ImageFetcher:
         key = (url, max_side)
         cached = self._cache.get(key)
         if cached is not None:
-            self._cache.move_to_end(key)
             return cached
         task = self._inflight.get(key)
         if task is None:
@@ -180,11 +179,4 @@ class ImageFetcher:
         # exception() also marks a failure as retrieved when every waiter has gone.
         if task.cancelled() or task.exception() is not None:
             return
-        png = task.result()
-        if len(png) > self._cache_bytes:
-            return
-        self._cache[key] = png
-        self._cached += len(png)
-        while self._cached > self._cache_bytes:
-            _, evicted = self._cache.popitem(last=False)
-            self._cached -= len(evicted)
+        self._cache.put(key, task.result())

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ogmint.errors import ValidationError
-from ogmint.keys import random_base62
+from ogmint.ids import new_id
 from ogmint.net import AddressPolicy, OutboundError, parse_target
 from ogmint.state.deliveries import DELIVERED, FAILED, PENDING, Delivery
 from ogmint.state.renders import RenderRecord
@@ -36,7 +36,7 @@ def new_delivery(
 ) -> Delivery:
     """The ``render.completed`` delivery for a new render, with a fresh ``webhook-id``."""
     return Delivery(
-        id="msg_" + random_base62(24),
+        id=new_id("msg_", 24),
         slug=record.slug,
         owner=owner,
         url=url,

@@ -7,16 +7,11 @@ they delete from the user's set, so, like the render scripts, they need a single
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import cast
 
+from ogmint.clock import ms_iso
 from ogmint.state.accounts import Account, AccountExists, Session
 from ogmint.state.redis.client import RedisClient
-
-
-def _iso_ms(ms: int) -> str:
-    at = datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{at}.{ms % 1000:03d}Z"
 
 
 class RedisAccounts:
@@ -38,7 +33,7 @@ class RedisAccounts:
         if not reply:
             raise AccountExists(f"user {user!r} or e-mail {email!r} already has an account")
         ms = int(reply[0]) * 1000 + int(reply[1]) // 1000
-        return Account(user, email, "", admin, _iso_ms(ms))
+        return Account(user, email, "", admin, ms_iso(ms))
 
     async def get_account(self, user: str) -> Account | None:
         h = cast(
@@ -46,7 +41,7 @@ class RedisAccounts:
         )
         if not h:
             return None
-        return Account(user, h["email"], h["password"], h["admin"] == "1", _iso_ms(int(h["ms"])))
+        return Account(user, h["email"], h["password"], h["admin"] == "1", ms_iso(int(h["ms"])))
 
     async def find_account(self, email: str) -> Account | None:
         user = await self._c.call(self._c.redis.get(self._c.g(f"account-email:{email}")))

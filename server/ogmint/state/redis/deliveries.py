@@ -8,12 +8,12 @@ the ``retry`` zset until a worker moves it to the stream.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import cast
 
 import orjson
 from redis import exceptions as rx
 
+from ogmint.clock import ms_iso
 from ogmint.state.deliveries import (
     PENDING,
     Attempt,
@@ -155,7 +155,7 @@ class RedisDeliveries:
                         Attempt(a["number"], a["at"], a["status"], a["error"], a["duration_ms"])
                         for a in sorted(parsed, key=lambda a: int(a["number"]))
                     ),
-                    _iso_ms(int(next_at)) if h["state"] == PENDING and next_at else None,
+                    ms_iso(int(next_at)) if h["state"] == PENDING and next_at else None,
                 )
             )
         return out
@@ -185,8 +185,3 @@ def _delivery(h: dict[str, str]) -> Delivery:
         body=h["body"].encode(),
         created_at=h["created_at"],
     )
-
-
-def _iso_ms(ms: int) -> str:
-    stamp = datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
-    return stamp.replace("+00:00", "Z")

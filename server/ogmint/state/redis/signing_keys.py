@@ -3,9 +3,9 @@ active ones in ``P{u:<user>}:signing`` (zset kid scored by creation time, ms).""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import cast
 
+from ogmint.clock import ms_iso
 from ogmint.state.redis.client import RedisClient
 from ogmint.state.signing_keys import SigningKeyRecord
 
@@ -20,7 +20,7 @@ class RedisSigningKeys:
         now = await c.script("signing_create", keys, [kid, user, secret])
         if not now:
             return None
-        return _iso_ms(int(now[0]) * 1000 + int(now[1]) // 1000)
+        return ms_iso(int(now[0]) * 1000 + int(now[1]) // 1000)
 
     async def find_signing_key(self, kid: str) -> SigningKeyRecord | None:
         c = self._c
@@ -50,11 +50,6 @@ class RedisSigningKeys:
         return bool(await c.script("signing_revoke", keys, [kid, user]))
 
 
-def _iso_ms(ms: int) -> str:
-    stamp = datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{stamp}.{ms % 1000:03d}Z"
-
-
 def _record(h: dict[str, str], plan: str | None) -> SigningKeyRecord:
     return SigningKeyRecord(
         kid=h["kid"],
@@ -62,5 +57,5 @@ def _record(h: dict[str, str], plan: str | None) -> SigningKeyRecord:
         plan=plan or "free",
         secret=h["secret"],
         revoked=h["revoked"] == "1",
-        created_at=_iso_ms(int(h["ms"])),
+        created_at=ms_iso(int(h["ms"])),
     )

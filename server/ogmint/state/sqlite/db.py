@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -107,9 +106,3 @@ class Database:
             return await asyncio.get_running_loop().run_in_executor(self._pool, call)
         except sqlite3.OperationalError as e:  # locked for longer than the busy timeout, disk…
             raise StateUnavailable(str(e)) from e
-
-
-def iso(ts: float) -> str:
-    """Unix time as UTC ISO-8601 with milliseconds."""
-    stamp = datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
-    return stamp.replace("+00:00", "Z")

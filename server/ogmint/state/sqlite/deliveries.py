@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
+from ogmint.clock import unix_iso
 from ogmint.state.deliveries import (
     PENDING,
     Attempt,
@@ -14,7 +15,7 @@ from ogmint.state.deliveries import (
     Delivery,
     DeliveryStatus,
 )
-from ogmint.state.sqlite.db import Database, iso
+from ogmint.state.sqlite.db import Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -142,7 +143,7 @@ class SqliteDeliveries:
                     _delivery(row),
                     state,
                     tuple(Attempt(*a) for a in attempts),
-                    iso(due) if state == PENDING else None,
+                    unix_iso(due) if state == PENDING else None,
                 )
             )
         return out

@@ -1,0 +1,82 @@
+"""The stored images behind ``/i/{slug}`` (SPEC §8): where a render's PNG is kept, and the
+records and images of finished renders, remembered per worker (they never change)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ogmint.cache import BoundedCache
+from ogmint.state.renders import RenderRecord, RenderStore
+from ogmint.storage.base import BlobStorage, StoredObject
+
+SLUG_LENGTH = 8
+#: Finished renders remembered per worker (dedup hits, /i/ lookups behind nginx).
+KNOWN_RENDERS = 50_000
+#: Stored images kept in memory per worker.
+IMAGE_CACHE_BYTES = 64 * 1024 * 1024
+
+
+def storage_key(slug: str, at: datetime) -> str:
+    """Where a render made at ``at`` (UTC) is stored: one directory per minute, so concurrent
+    renders touch one directory, and the local storage's commit rounds few directory blocks."""
+    return f"images/{at:%Y-%m-%d/%H%M}/{slug}.png"
+
+
+def _image_bytes(item: tuple[RenderRecord, bytes]) -> int:
+    return len(item[1])
+
+
+class Gallery:
+    """Stored renders by slug: their records and their images."""
+
+    def __init__(
+        self, renders: RenderStore, storage: BlobStorage, image_cache_bytes: int = IMAGE_CACHE_BYTES
+    ) -> None:
+        self._renders = renders
+        self._storage = storage
+        self._records: BoundedCache[str, RenderRecord] = BoundedCache(KNOWN_RENDERS)
+        self._images: BoundedCache[str, tuple[RenderRecord, bytes]] = BoundedCache(
+            None, max_weight=image_cache_bytes, weigh=_image_bytes
+        )
+
+    async def store(self, path: str, png: bytes) -> StoredObject:
+        """Stores a new render's PNG at ``path`` (refusing to overwrite)."""
+        return await self._storage.put(path, png)
+
+    async def discard(self, path: str) -> None:
+        """Deletes a stored PNG that no record points at."""
+        await self._storage.delete(path)
+
+    def remember(self, record: RenderRecord, png: bytes) -> None:
+        """Keeps a render just recorded (and its image) for the next ``/i/`` requests."""
+        self._images.put(record.slug, (record, png))
+
+    async def record(self, slug: str) -> RenderRecord | None:
+        """The render behind a slug, without reading the image (immutable, so remembered)."""
+        if len(slug) != SLUG_LENGTH or not slug.isascii() or not slug.isalnum():
+            return None
+        record = self._records.get(slug)
+        if record is not None:
+            return record
+        record = await self._renders.get_render(slug)
+        if record is not None:
+            self._records.put(slug, record)
+        return record
+
+    async def image(self, slug: str) -> tuple[RenderRecord, bytes] | None:
+        """The stored PNG behind a slug (immutable, so cached in memory by slug)."""
+        cached = self._images.get(slug)
+        if cached is not None:
+            return cached
+        record = await self.record(slug)
+        if record is None:
+            return None
+        data = await self._storage.get(record.storage_key)
+        if data is None:
+            return None
+        self._images.put(slug, (record, data))
+        return record, data
+
+    async def edge_location(self, record: RenderRecord) -> str:
+        """Where nginx reads the stored file from (``X-Accel-Redirect``)."""
+        return await self._storage.edge_location(record.storage_key)
