@@ -174,7 +174,7 @@ def brands_of(
     (both called only when a brand is saved)."""
 
     async def fetch_logo(url: str) -> bytes:
-        return await (await fetcher()).fetch_png("logo", url, IMAGE_SIDES["logo"])
+        return await (await fetcher()).fetch_png("logo", url, IMAGE_SIDES["logo"], fresh=True)
 
     return Brands(
         state.brands,
