@@ -1,5 +1,5 @@
-"""The ``ogmint`` command: run the server, manage keys, plans, signing keys and dashboard
-accounts, sign URLs."""
+"""The ``ogmint`` command: run the server, manage keys, plans, signing keys, brands and
+dashboard accounts, sign URLs."""
 
 from __future__ import annotations
 
@@ -10,13 +10,24 @@ import urllib.request
 from collections.abc import Sequence
 
 from ogmint.app import operations
-from ogmint.errors import NotFoundError, TooManyError, ValidationError
+from ogmint.domain.brands import look_of
+from ogmint.errors import BrandLimitError, NotFoundError, TooManyError, ValidationError
 from ogmint.operator import health_url, missing_state, state_location
 from ogmint.services import Operations
 from ogmint.settings import Settings, SettingsError
 
 #: Commands that only read the state (the others say where they write).
-READS = {("keys", "list"), ("signing-keys", "list"), ("sign-url", None)}
+READS = {("keys", "list"), ("signing-keys", "list"), ("brands", "list"), ("sign-url", None)}
+#: ``brands create`` options and the brand fields they set.
+BRAND_FLAGS = (
+    ("--bg-color", "bgColor"),
+    ("--text-color", "textColor"),
+    ("--accent-color", "accentColor"),
+    ("--surface-color", "surfaceColor"),
+    ("--palette", "palette"),
+    ("--font", "font"),
+    ("--logo", "logo"),
+)
 #: Options of every command that opens the state: without --init none creates a new one.
 _STATE_OPTIONS = argparse.ArgumentParser(add_help=False)
 _STATE_OPTIONS.add_argument(
@@ -77,6 +88,24 @@ def _parser() -> argparse.ArgumentParser:
         one.add_argument("--user", required=True)
         if action == "revoke":
             one.add_argument("kid")
+    brands = sub.add_parser("brands", help="manage a user's brands (saved looks, SPEC §6.1)")
+    brand_actions = brands.add_subparsers(dest="action", required=True)
+    blist = brand_actions.add_parser(
+        "list", help="list a user's brands, newest first", parents=state
+    )
+    blist.add_argument("--user", required=True)
+    bcreate = brand_actions.add_parser(
+        "create", help="create a brand; a logo is fetched now, once; prints its id", parents=state
+    )
+    bcreate.add_argument("--user", required=True)
+    bcreate.add_argument("--name", required=True)
+    for flag, _field in BRAND_FLAGS:
+        bcreate.add_argument(flag)
+    bdelete = brand_actions.add_parser(
+        "delete", help="delete one of a user's brands", parents=state
+    )
+    bdelete.add_argument("--user", required=True)
+    bdelete.add_argument("brand_id")
     sign = sub.add_parser("sign-url", help="print a signed V1 URL (SPEC §2.1)", parents=state)
     sign.add_argument("--kid", required=True, help="the signing key (sk_…)")
     sign.add_argument("--expires-in", type=int, metavar="SECONDS", help="add exp = now + SECONDS")
@@ -165,6 +194,39 @@ async def _signing_keys(args: argparse.Namespace, ops: Operations) -> int:
     return 1
 
 
+async def _brands(args: argparse.Namespace, ops: Operations) -> int:
+    if args.action == "list":
+        for b in await ops.brands.list(args.user):
+            look = " ".join(f"{k}={v}" for k, v in look_of(b).items() if v is not None)
+            print(f"{b.id}\t{b.name}\t{b.created_at}\t{look}")
+        return 0
+    if args.action == "create":
+        body: dict[str, object] = {"name": args.name}
+        for flag, field in BRAND_FLAGS:
+            value = getattr(args, flag.removeprefix("--").replace("-", "_"))
+            if value is not None:
+                body[field] = value
+        try:
+            made = await ops.brands.create(args.user, body)
+        except ValidationError as e:
+            for d in e.details:
+                print(f"{d.field}: {d.message}", file=sys.stderr)
+            return 2
+        except BrandLimitError as e:
+            print(e.message, file=sys.stderr)
+            return 1
+        print(f"created {made.id} for user {args.user}")
+        print(made.id)
+        return 0
+    try:
+        await ops.brands.delete(args.user, args.brand_id)
+    except NotFoundError:
+        print(f"no brand {args.brand_id} of user {args.user}", file=sys.stderr)
+        return 1
+    print(f"deleted {args.brand_id}")
+    return 0
+
+
 async def _sign_url(args: argparse.Namespace, ops: Operations) -> int:
     try:
         query = await ops.signing_keys.sign(args.kid, args.query, args.expires_in)
@@ -203,6 +265,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             return await _users(args, ops)
         if args.command == "signing-keys":
             return await _signing_keys(args, ops)
+        if args.command == "brands":
+            return await _brands(args, ops)
         if args.command == "sign-url":
             return await _sign_url(args, ops)
         return await _keys_and_plans(args, ops)

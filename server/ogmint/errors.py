@@ -111,6 +111,13 @@ class TemplateLimitError(OgmintError):
     code = "template_limit_reached"
 
 
+class BrandLimitError(OgmintError):
+    """The user already has as many brands as allowed."""
+
+    status = 400
+    code = "brand_limit_reached"
+
+
 class RenderFailedError(OgmintError):
     """The renderer refused a document (a template it cannot draw)."""
 
@@ -162,6 +169,13 @@ class TemplateNotFoundError(NotFoundError):
 
     code = "template_not_found"
     default_message = "Custom template not found"
+
+
+class BrandNotFoundError(NotFoundError):
+    """Unknown, deleted or someone else's brand: the same answer for all (SPEC §6.1)."""
+
+    code = "brand_not_found"
+    default_message = "Brand not found"
 
 
 class TemplateTooLargeError(OgmintError):

@@ -267,6 +267,7 @@ class Settings:
     max_templates_per_user: int = _setting(
         100, "Custom templates one user may have (SPEC §5.1).", _positive_int
     )
+    max_brands_per_user: int = _setting(50, "Brands one user may have (SPEC §6.1).", _positive_int)
     template_max_bytes: int = _setting(
         256 * 1024, "Largest custom template source, in bytes (413 above).", _positive_int
     )

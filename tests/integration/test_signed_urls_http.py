@@ -189,8 +189,10 @@ def test_urls_signed_every_way_render_for_the_keys_user(srv: Server) -> None:
 
 
 def test_js_kit_signs_for_a_live_server(srv: Server) -> None:
-    _, key = user_with_key(srv, "sk-js")
-    out = run_node_tests(OGMINT_URL=srv.url, OGMINT_KID=key.kid, OGMINT_SECRET=key.secret)
+    api_key, key = user_with_key(srv, "sk-js")
+    out = run_node_tests(
+        OGMINT_URL=srv.url, OGMINT_KID=key.kid, OGMINT_SECRET=key.secret, OGMINT_API_KEY=api_key
+    )
     assert "# skipped 1" in out  # only the webhook capture (tested in test_kits_http.py)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from ogmint.cache import BoundedCache
 from ogmint.clock import iso
+from ogmint.domain.brands import Brands
 from ogmint.domain.gallery import KNOWN_RENDERS, SLUG_LENGTH, Gallery, storage_key
 from ogmint.domain.json_body import json_object
 from ogmint.domain.limits import Limits, burst_refusal, quota_refusal, signed_quota_refusal
@@ -94,6 +95,7 @@ class Renders:
         webhooks: Webhooks,
         repeats: RepeatCache,
         *,
+        brands: Brands,
         dedup_wait: float,
         tracing: Tracing | None = None,
     ) -> None:
@@ -107,6 +109,7 @@ class Renders:
         self._plans = plans
         self._webhooks = webhooks
         self._repeats = repeats
+        self._brands = brands
         self._dedup_wait = dedup_wait
         # (scope, dedup key) → record: a finished render never changes, so dedup hits are
         # answered without a state round trip once this worker has seen them.
@@ -116,11 +119,22 @@ class Renders:
         """Validates raw parameters into a spec (400 naming every bad field)."""
         return self._pipeline.parse(raw, strict=strict, template_exists=self._templates.exists)
 
+    async def spec(
+        self, user: str | None, raw: Mapping[str, object], *, strict: bool
+    ) -> RenderSpec:
+        """Validates raw parameters with ``user``'s brand, if they name one (SPEC §6.1), filling
+        in what they do not set; another user's or an anonymous caller's brand is a 404."""
+        brand_id = raw.get("brand")
+        if brand_id is None or brand_id == "":
+            return self.parse(raw, strict=strict)
+        brand = await self._brands.resolve(user, brand_id)
+        return brand.finish(self.parse(brand.fill(raw), strict=strict))
+
     # -- V1 -------------------------------------------------------------------------------------
     async def card(self, user: str | None, raw: Mapping[str, object]) -> Card:
         """The card a V1 request asks for (unknown names are ignored). A custom template is its
         owner's: anonymous callers get the same 404 as for unknown ids."""
-        spec = self.parse(raw, strict=False)
+        spec = await self.spec(user, raw, strict=False)
         template = await self._templates.resolve(user, spec.template)
         return Card(spec, template, self._pipeline.etag(spec, template))
 
@@ -192,8 +206,8 @@ class Renders:
         try:
             fields = json_object(body)
             ask = webhook_ask(fields, body)
-            spec = self.parse(
-                {k: v for k, v in fields.items() if k not in WEBHOOK_FIELDS}, strict=True
+            spec = await self.spec(
+                key.user, {k: v for k, v in fields.items() if k not in WEBHOOK_FIELDS}, strict=True
             )
             template = await self._templates.resolve(key.user, spec.template)
         except OgmintError:
@@ -356,7 +370,7 @@ class Renders:
         """A card for the user's dashboard pages: not stored, no monthly quota; one of the
         user's previews (429 past them); another user's template is a 404."""
         await self._limits.take_preview(user)
-        spec = self.parse(raw, strict=False)
+        spec = await self.spec(user, raw, strict=False)
         template = await self._templates.resolve(user, spec.template)
         return await self._pipeline.render(spec, template, api="preview")
 
@@ -370,6 +384,6 @@ class Renders:
         await self._limits.take_preview(user)
         params.setdefault("template", SAMPLE.template)
         params.setdefault("title", SAMPLE.title)
-        spec = self.parse(params, strict=True)
+        spec = await self.spec(user, params, strict=True)
         template = await self._templates.check(svg)
         return await self._pipeline.render(spec, template, api=api)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ogmint.state.accounts import AccountStore
 from ogmint.state.atomic import AtomicSteps
 from ogmint.state.base import Backend
+from ogmint.state.brands import BrandStore
 from ogmint.state.deliveries import DeliveryStore
 from ogmint.state.keys import KeyStore
 from ogmint.state.limits import LimitStore
@@ -28,6 +29,7 @@ class State:
     deliveries: DeliveryStore
     signing_keys: SigningKeyStore
     templates: TemplateStore
+    brands: BrandStore
     atomic: AtomicSteps
     accounts: AccountStore
     usage: UsageStore

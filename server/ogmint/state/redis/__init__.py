@@ -24,6 +24,8 @@ Key layout (``P`` is the prefix, ``ogmint:`` by default)::
     Pwh:retry                       zset delivery id scored by due time (ms)
     P{u:<user>}:template:<id>       hash TemplateMeta + source              a custom template
     P{u:<user>}:templates           zset template id scored by created_at (ms)
+    P{u:<user>}:brand:<id>          hash BrandMeta + logo (PNG, base64)      a brand
+    P{u:<user>}:brands              zset brand id scored by created_at (ms)
     P{a:<user>}:account             hash email, password (hash), admin, ms (created)
     P{a:<user>}:link                string: digest of the user's current one-time link  PX ttl
     P{a:<user>}:sessions            set of the user's session digests (expired ones pruned)
@@ -46,6 +48,7 @@ from __future__ import annotations
 
 from ogmint.state.redis.accounts import RedisAccounts
 from ogmint.state.redis.atomic import RedisAtomicSteps
+from ogmint.state.redis.brands import RedisBrands
 from ogmint.state.redis.client import RedisClient
 from ogmint.state.redis.deliveries import RedisDeliveries
 from ogmint.state.redis.keys import RedisKeys
@@ -82,6 +85,7 @@ def redis_state(
         deliveries=deliveries,
         signing_keys=RedisSigningKeys(client),
         templates=RedisTemplates(client),
+        brands=RedisBrands(client),
         atomic=RedisAtomicSteps(client, renders, deliveries, usage),
         accounts=RedisAccounts(client),
         usage=usage,

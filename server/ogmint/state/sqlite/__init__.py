@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ogmint.state.sqlite import (
     accounts,
+    brands,
     deliveries,
     keys,
     limits,
@@ -31,6 +32,7 @@ def sqlite_state(path: Path) -> State:
             deliveries.SCHEMA,
             signing_keys.SCHEMA,
             templates.SCHEMA,
+            brands.SCHEMA,
             accounts.SCHEMA,
             usage.SCHEMA,
             repeats.SCHEMA,
@@ -44,6 +46,7 @@ def sqlite_state(path: Path) -> State:
         deliveries=deliveries.SqliteDeliveries(db),
         signing_keys=signing_keys.SqliteSigningKeys(db),
         templates=templates.SqliteTemplates(db),
+        brands=brands.SqliteBrands(db),
         atomic=SqliteAtomicSteps(db),
         accounts=accounts.SqliteAccounts(db),
         usage=usage.SqliteUsage(db),
