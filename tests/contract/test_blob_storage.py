@@ -170,7 +170,11 @@ async def test_concurrent_puts_of_different_keys(storage: BlobStorage) -> None:
 
 async def test_concurrent_puts_of_one_key_leave_one_whole_version(storage: BlobStorage) -> None:
     versions = [bytes([i]) * (10_000 + i) for i in range(20)]
-    await asyncio.gather(*(storage.put(KEY, v) for v in versions))
+    results = await asyncio.gather(*(storage.put(KEY, v) for v in versions), return_exceptions=True)
+    # A store may refuse some of the racing puts as unavailable (moto's server answers a few
+    # of them 500 on a loaded machine, as S3 may): what must never happen is a torn object.
+    assert all(isinstance(r, StoredObject | StorageUnavailable) for r in results), results
+    assert any(isinstance(r, StoredObject) for r in results)
     final = await storage.get(KEY)
     assert final in versions
     assert await storage.head(KEY) == StoredObject(KEY, len(final or b""), xxh3(final or b""))
