@@ -68,6 +68,10 @@ def with_data(srv: Server, page: Page) -> dict[str, str]:
         "template=blog&title=A+V1+card+that+failed&avatar=https%3A%2F%2F10.0.0.1%2Fa.png",
     ):
         request(srv.url + "/api/og?" + query, headers={"x-api-key": key})
+    look = {"name": "Acme", "palette": "paper", "accentColor": "e4572e", "font": "Inter"}
+    made["brand"] = request(srv.url + "/api/v2/brands", "POST", headers, orjson.dumps(look)).json()[
+        "brand"
+    ]["id"]
     body = orjson.dumps({"svg": CARD, "name": "Launch card"})
     made["custom"] = request(srv.url + "/api/v2/templates", "POST", headers, body).json()[
         "template"
@@ -86,6 +90,8 @@ def pages(made: dict[str, str]) -> list[tuple[str, str]]:
         ("playground-custom", "/dashboard/templates?template=" + made["custom"]),
         ("template-new", "/dashboard/templates/new"),
         ("template-edit", "/dashboard/templates/" + made["custom"]),
+        ("brands", "/dashboard/brands"),
+        ("playground-brand", "/dashboard/templates?brand=" + made["brand"]),
         ("api", "/dashboard/api"),
         ("admin", "/dashboard/admin"),
     ]

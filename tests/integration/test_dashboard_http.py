@@ -559,3 +559,26 @@ def test_renders_filter_by_template_and_api(srv: Server) -> None:
     assert "Docs V1" in docs and "Blog V2" not in docs
     v2_only = c.get("/dashboard/renders?api=v2").body.decode()
     assert "Blog V2" in v2_only and "Docs V1" not in v2_only
+
+
+def test_brands_page_creates_lists_and_deletes(srv: Server) -> None:
+    c, _ = signed_in(srv)
+    api_key(c)
+    c.get("/dashboard/brands")
+    bad = c.post("/dashboard/brands", {"name": "Acme", "accentColor": "nothex"})
+    assert bad.status == 400 and 'role="alert"' in bad.body.decode()
+    assert 'value="Acme"' in bad.body.decode()  # the form keeps what was typed
+    made = c.post("/dashboard/brands", {"name": "Acme", "accentColor": "#E4572E"})
+    assert made.status == 303
+    page = c.get("/dashboard/brands").body.decode()
+    brand = re.search(r"(brand_[0-9A-Za-z]{12})", page)
+    assert brand and "Brand “Acme” saved" in page and "e4572e" in page
+    playground = c.get(f"/dashboard/templates?brand={brand.group(1)}").body.decode()
+    assert f'<option value="{brand.group(1)}" selected>Acme</option>' in playground
+    assert f"brand={brand.group(1)}" in playground  # in the preview, URL and curl
+    other, _ = signed_in(srv)
+    other.get("/dashboard/brands")
+    assert other.post(f"/dashboard/brands/{brand.group(1)}/delete").status == 404
+    assert 'role="alert"' in other.get(f"/dashboard/templates?brand={brand.group(1)}").body.decode()
+    assert c.post(f"/dashboard/brands/{brand.group(1)}/delete").status == 303
+    assert brand.group(1) not in c.get("/dashboard/brands").body.decode().split("deleted")[1]

@@ -19,6 +19,7 @@ NAV = (
     ("Usage", "/dashboard/usage"),
     ("Renders", "/dashboard/renders"),
     ("Templates", "/dashboard/templates"),
+    ("Brands", "/dashboard/brands"),
     ("API", "/dashboard/api"),
 )
 

@@ -16,7 +16,7 @@ from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.responses import png
 from ogmint.dashboard.auth import require
-from ogmint.errors import TemplateNotFoundError, ValidationError
+from ogmint.errors import BrandNotFoundError, TemplateNotFoundError, ValidationError
 from ogmint.rendering.palettes import DEFAULT, Colors
 from ogmint.rendering.template import FieldInfo
 from ogmint.services import Services
@@ -32,7 +32,7 @@ COLOURS = (
     ("accentColor", "Accent", "accent"),
     ("surfaceColor", "Surface", "surface"),
 )
-STYLE = ("palette", "font", *(c[0] for c in COLOURS))
+STYLE = ("brand", "palette", "font", *(c[0] for c in COLOURS))
 #: Output parameters (SPEC §1.1), offered once the render pipeline accepts them.
 SIZES = {
     "og": (1200, 630),
@@ -167,9 +167,11 @@ async def playground(request: Request, svc: Services, user: str) -> Playground:
         params = {k: v for k, v in params.items() if k not in OUTPUT}
     if not error:
         try:
-            svc.renders.parse(params, strict=False)
+            await svc.renders.spec(user, params, strict=False)  # a brand of theirs included
         except ValidationError as e:
             error = e.message + "".join(f" {d.field}: {d.message}." for d in e.details)
+        except BrandNotFoundError as e:
+            error = e.message
     signing = await svc.signing_keys.listed(user)
     signer = (signing[-1].kid, signing[-1].secret) if signing else None  # the newest
     shown = snippets(svc.settings.base_url, params, signer)
@@ -189,6 +191,7 @@ async def templates(request: Request) -> HTTPResponse:
         visitor=me,
         builtins=svc.templates.builtins,
         custom=await svc.templates.list(me.user),
+        brands=await svc.brands.list(me.user),
         palettes=list(svc.templates.palettes),
         params=params,
         fields=found.fields,

@@ -6,7 +6,7 @@ from sanic import Blueprint, HTTPResponse, Request
 from sanic.blueprint_group import BlueprintGroup
 from sanic.response import file
 
-from ogmint.dashboard import console, editor, playground, reference, renders, signin
+from ogmint.dashboard import brands, console, editor, playground, reference, renders, signin
 from ogmint.dashboard.auth import SECURITY_HEADERS, SignedOut, is_https, to_sign_in
 from ogmint.dashboard.pages import STATIC_DIR
 from ogmint.errors import NotFoundError
@@ -55,6 +55,7 @@ BLUEPRINTS = (
     renders.bp,
     editor.bp,
     playground.bp,
+    brands.bp,
     reference.bp,
     assets,
 )
