@@ -40,6 +40,7 @@ def test_params_keep_the_templates_fields_and_the_look() -> None:
         "palette": "paper",
     }
     assert playground_params({"template": "docs"}, ["title"])["title"] == "Hello from ogmint"
+    assert "palette" not in playground_params({"brand": "brand_x"}, ["title"])
 
 
 def test_meta_tags_say_the_size_and_the_alt_text() -> None:

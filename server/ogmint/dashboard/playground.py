@@ -75,7 +75,10 @@ def playground_params(args: dict[str, str], fields: list[str]) -> dict[str, str]
     allowed = ("template", *fields, *STYLE, *OUTPUT)
     chosen = {f: args[f].strip() for f in allowed if args.get(f, "").strip()}
     chosen = {k: v.removeprefix("#") if k.endswith("Color") else v for k, v in chosen.items()}
-    return chosen if "title" in chosen else {**SAMPLE, **chosen}
+    if "title" in chosen:
+        return chosen
+    sample = {k: v for k, v in SAMPLE.items() if k != "palette" or "brand" not in chosen}
+    return {**sample, **chosen}  # a brand's own palette is not overridden by the sample's
 
 
 def signed_query(params: dict[str, str], kid: str, secret: str) -> str:
