@@ -4,6 +4,8 @@ installs from its tarball into a fresh project (offline) and passes its tests fr
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, Server
+from ogmint_client import Client
 
 KIT = ROOT / "clients" / "python"
 JS = ROOT / "clients" / "js"
@@ -77,3 +80,63 @@ with Client(sys.argv[1], sys.argv[2]) as og:
     # -I: isolated (no PYTHONPATH, no user site): only what the venv holds.
     out = run(python, "-I", "-c", script, srv.url, key, version)
     assert out.strip().startswith(f"{srv.url}/i/")
+
+
+def npm_pack(dest: Path) -> Path:
+    """``npm pack`` of the JS kit (offline: it has no dependencies); the tarball."""
+    env = {**os.environ, "npm_config_cache": str(dest / ".npm"), "npm_config_offline": "true"}
+    out = run("npm", "pack", "--json", "--pack-destination", dest, cwd=JS, env=env)
+    (packed,) = json.loads(out)
+    files = {f["path"] for f in packed["files"]}
+    assert files == {"package.json", "ogmint.mjs", "ogmint.d.ts", "README.md"}
+    return dest / packed["filename"]
+
+
+def install_packed(tmp_path: Path) -> Path:
+    """A fresh project with the packed kit installed from its tarball; its directory."""
+    tarball = npm_pack(tmp_path)
+    project = tmp_path / "project"
+    (project / "test").mkdir(parents=True)
+    (project / "package.json").write_text('{"name": "consumer", "private": true, "type": "module"}')
+    env = {**os.environ, "npm_config_cache": str(tmp_path / ".npm"), "npm_config_offline": "true"}
+    run("npm", "install", "--no-audit", "--no-fund", tarball, cwd=project, env=env)
+    installed = json.loads((project / "node_modules" / "ogmint" / "package.json").read_text())
+    assert installed["version"] == json.loads((JS / "package.json").read_text())["version"]
+    return project
+
+
+def test_js_kit_packs_installs_and_passes_its_tests_live(srv: Server, tmp_path: Path) -> None:
+    project = install_packed(tmp_path)
+    for name in ("ogmint.test.mjs", "recipes.test.mjs", "recipe-hooks.mjs"):
+        shutil.copy(JS / "test" / name, project / "test")
+    shutil.copytree(JS / "recipes", project / "recipes")  # "ogmint" is now the installed package
+    api_key = srv.create_key("js-packed")
+    key = Client(srv.url, api_key).signing_keys.create()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "OGMINT_VECTORS": str(ROOT / "clients" / "test-vectors.json"),
+        "OGMINT_URL": srv.url,
+        "OGMINT_KID": key.kid,
+        "OGMINT_SECRET": key.secret,
+        "OGMINT_SIGNING_SECRET": key.secret,
+        "OGMINT_API_KEY": api_key,
+    }
+    out = run("node", "--test", "test/", cwd=project, env=env)
+    assert "# fail 0" in out and "# skipped 1" in out  # only the webhook capture
+
+
+def test_readme_recipes_are_the_tested_files_and_run_against_a_live_server(srv: Server) -> None:
+    readme = (ROOT / "README.md").read_text()
+    recipes = sorted((JS / "recipes").glob("*.mjs"))
+    assert len(recipes) == 5
+    for recipe in recipes:
+        assert recipe.read_text().rstrip("\n") in readme, f"{recipe.name} is not in the README"
+    key = Client(srv.url, srv.create_key("recipes")).signing_keys.create()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "OGMINT_URL": srv.url,
+        "OGMINT_KID": key.kid,
+        "OGMINT_SIGNING_SECRET": key.secret,
+    }
+    out = run("node", "--test", JS / "test" / "recipes.test.mjs", env=env)
+    assert "# pass 5" in out and "# fail 0" in out and "# skipped 0" in out

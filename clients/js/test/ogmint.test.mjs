@@ -260,3 +260,46 @@ test("the .d.ts declares every export, and package.json points at both files", (
     }
   });
 });
+
+test("live: createClient renders, dedups, types its errors, manages templates and keys", { skip: !(live && process.env.OGMINT_API_KEY) }, async () => {
+  const pace = () => new Promise((resolve) => setTimeout(resolve, 250)); // the 5/s burst limit
+  const og = createClient(live, process.env.OGMINT_API_KEY);
+  const title = `Rendered by the JS kit ${Date.now()}`;
+  const first = await og.render({ template: "blog", title });
+  assert.match(first.slug, /^[A-Za-z0-9]{8}$/);
+  assert.equal(first.url, `${live}/i/${first.slug}`);
+  const image = await fetch(first.url);
+  assert.equal(image.headers.get("content-type"), "image/png");
+  await pace();
+  const again = await og.render({ template: "blog", title });
+  assert.deepEqual([again.slug, again.cached], [first.slug, true]);
+  await pace();
+  const bad = await og.render({ template: "blog", title: "x", palette: "neon" }).catch((e) => e);
+  assert.ok(bad instanceof OgmintApiError);
+  assert.deepEqual([bad.status, bad.code, bad.details.map((d) => d.field)], [400, "invalid_parameters", ["palette"]]);
+  await pace();
+  const svg =
+    '<svg xmlns="http://www.w3.org/2000/svg" xmlns:og="https://ogmint.dev/ns/template" ' +
+    'width="1200" height="630" viewBox="0 0 1200 630"><rect width="1200" height="630" fill="{{bg}}"/>' +
+    '<og:text field="title" x="80" y="170" width="1040" height="280" max-size="72" min-size="40"/></svg>';
+  const made = await og.templates.create({ svg, name: "JS kit card" });
+  assert.match(made.id, /^custom_/);
+  await pace();
+  assert.equal((await og.templates.get(made.id)).svg.length > 0, true);
+  await pace();
+  const png = await og.templates.preview({ svg });
+  assert.deepEqual([...png.slice(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+  await pace();
+  await og.templates.delete(made.id);
+  await pace();
+  const key = await og.signingKeys.create();
+  assert.match(key.id, /^sk_/);
+  await pace();
+  assert.ok((await og.signingKeys.list()).some((k) => k.id === key.id));
+  const url = await signUrl(live, { template: "blog", title: "Signed with a new key" }, { kid: key.id, secret: key.secret });
+  assert.equal((await fetch(url)).status, 200);
+  await pace();
+  await og.signingKeys.revoke(key.id);
+  await pace();
+  assert.ok(!(await og.signingKeys.list()).some((k) => k.id === key.id));
+});
