@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -28,10 +29,12 @@ from ogmint.domain.keys import ApiKeys
 from ogmint.domain.limits import Limits
 from ogmint.domain.plans import Plans
 from ogmint.domain.renders import Renders
+from ogmint.domain.repeats import RepeatCache
 from ogmint.domain.signing_keys import SigningKeys
 from ogmint.domain.templates import CustomTemplateSettings, TemplateCatalogue
 from ogmint.domain.usage import Usage
 from ogmint.domain.webhooks import Webhooks
+from ogmint.lifecycle import defer_stop_signals, in_worker_process, stop_when_serving
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.rendering.cost import CostLimits
@@ -222,7 +225,7 @@ async def operations(settings: Settings) -> AsyncIterator[Operations]:
             settings=settings,
             keys=ApiKeys(
                 state.keys,
-                Plans(settings.plan_quotas),
+                Plans(settings.plan_quotas, settings.plan_bursts),
                 ttl=0,
                 max_active=settings.max_api_keys_per_user,
             ),
@@ -241,6 +244,7 @@ class Resources:
     """What one worker opened at start and closes at stop."""
 
     webhooks: DeliveryWorker
+    repeats: RepeatCache
     client: GuardedClient
     state: State
     storage: BlobStorage
@@ -250,6 +254,7 @@ class Resources:
 
     async def close(self) -> None:
         await self.webhooks.stop()
+        await self.repeats.close()  # the saves under way, before storage and state close
         await self.client.close()
         await self.state.close()
         await self.storage.close()
@@ -276,9 +281,15 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     config.REQUEST_TIMEOUT = settings.request_timeout
     config.RESPONSE_TIMEOUT = 30
     config.KEEP_ALIVE_TIMEOUT = 15
+    # SIGTERM: stop accepting, let requests in flight finish (each one's render and commit
+    # round with it), then run the after_server_stop below (SPEC §9).
+    config.GRACEFUL_SHUTDOWN_TIMEOUT = settings.graceful_timeout
     config.ACCESS_LOG = settings.access_log
     config.FALLBACK_ERROR_FORMAT = "json"
     app = Sanic("ogmint", config=config, request_class=TimedRequest)
+    if in_worker_process():
+        defer_stop_signals()
+        app.after_server_start(lambda app: stop_when_serving(partial(app.stop, terminate=False)))
     metrics = Metrics(Path(settings.metrics_dir) if settings.metrics_dir else None)
     app.error_handler = make_error_handler(metrics.observe_error)
     app.blueprint(v1.bp)
@@ -338,23 +349,27 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             metrics=metrics,
             tracing=tracing,
         )
-        plans = Plans(settings.plan_quotas)
+        plans = Plans(settings.plan_quotas, settings.plan_bursts)
         keys = ApiKeys(
             state.keys, plans, settings.key_cache_ttl, max_active=settings.max_api_keys_per_user
         )
         usage = usage_of(settings, state)
         limits = Limits(
             state.limits,
+            plans,
             anonymous_daily=settings.anonymous_daily_limit,
             image_per_minute=settings.image_rate_limit,
+            signed_per_minute=settings.signing_key_rate_limit,
             previews_per_hour=settings.preview_limit,
             redeliveries_per_hour=settings.redeliver_limit,
         )
+        repeats = RepeatCache(state.repeats, storage, settings.repeat_cache_bytes)
         catalogue = TemplateCatalogue(
             state.templates,
             renderer,
             load_directory(settings.templates_dir),
             custom_template_settings(settings),
+            forget_images=repeats.forget_template,
         )
         gallery = Gallery(state.renders, storage)
 
@@ -376,6 +391,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
                 limits,
                 plans,
                 Webhooks(outbound, settings.base_url, webhooks.wake),
+                repeats,
                 brands=brand_book,
                 dedup_wait=settings.dedup_wait,
                 tracing=tracing,
@@ -392,7 +408,9 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             plans=plans,
             health=Health(state),
         )
-        app.ctx.resources = Resources(webhooks, client, state, storage, pipeline, renderer, tracing)
+        app.ctx.resources = Resources(
+            webhooks, repeats, client, state, storage, pipeline, renderer, tracing
+        )
         webhooks.start()
 
     @app.after_server_stop

@@ -39,8 +39,9 @@ MAX_NAME = 100
 #: What a brand may set besides its name, in the order responses list them.
 LOOK_FIELDS = ("bgColor", "textColor", "accentColor", "surfaceColor", "palette", "font", "logo")
 BRAND_FIELDS = ("name", *LOOK_FIELDS)
-#: Largest stored logo (a re-encoded PNG of at most 480x480 pixels; photos of noise only).
-MAX_LOGO_BYTES = 512 * 1024
+#: Largest stored logo: a safety net, as a re-encoded PNG of at most 480x480 RGBA pixels
+#: (0.9 MB raw) stays under it even for noise.
+MAX_LOGO_BYTES = 1024 * 1024
 #: Brands kept per worker for renders, by version (a version never changes meaning).
 CACHE_BYTES = 16 << 20
 

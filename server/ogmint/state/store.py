@@ -12,6 +12,7 @@ from ogmint.state.deliveries import DeliveryStore
 from ogmint.state.keys import KeyStore
 from ogmint.state.limits import LimitStore
 from ogmint.state.renders import RenderStore
+from ogmint.state.repeats import RepeatStore
 from ogmint.state.signing_keys import SigningKeyStore
 from ogmint.state.templates import TemplateStore
 from ogmint.state.usage import UsageStore
@@ -32,6 +33,7 @@ class State:
     atomic: AtomicSteps
     accounts: AccountStore
     usage: UsageStore
+    repeats: RepeatStore
 
     async def open(self) -> None:
         await self.backend.open()

@@ -18,6 +18,7 @@ from ogmint.domain.keys import ApiKeys
 from ogmint.domain.limits import Limits
 from ogmint.domain.plans import Plans
 from ogmint.domain.renders import Renders
+from ogmint.domain.repeats import RepeatCache
 from ogmint.domain.signing_keys import SigningKeys
 from ogmint.domain.templates import CustomTemplateSettings, TemplateCatalogue
 from ogmint.domain.usage import Usage
@@ -94,11 +95,14 @@ async def domain(tmp_path: Path, renderer: Renderer) -> AsyncIterator[Domain]:
     keys = ApiKeys(state.keys, plans, ttl=60.0, max_active=MAX_KEYS)
     limits = Limits(
         state.limits,
+        plans,
         anonymous_daily=ANONYMOUS_DAILY,
         image_per_minute=0,
+        signed_per_minute=0,
         previews_per_hour=PREVIEWS,
         redeliveries_per_hour=REDELIVERIES,
     )
+    repeats = RepeatCache(state.repeats, storage, 1 << 20)
     usage = Usage(state.usage, Retention(days=31, recent=100))
     templates = TemplateCatalogue(
         state.templates,
@@ -133,6 +137,7 @@ async def domain(tmp_path: Path, renderer: Renderer) -> AsyncIterator[Domain]:
         limits,
         plans,
         Webhooks(outbound, "https://og.example.test", lambda: woken.append("render")),
+        repeats,
         brands=brands,
         dedup_wait=2.0,
     )
@@ -154,6 +159,7 @@ async def domain(tmp_path: Path, renderer: Renderer) -> AsyncIterator[Domain]:
         deliveries,
         woken,
     )
+    await repeats.close()
     pipeline.close()
     await client.close()
     await storage.close()

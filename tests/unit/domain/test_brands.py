@@ -180,11 +180,11 @@ async def test_the_brand_logo_is_drawn_from_storage(domain: Domain) -> None:
             "alice", {"template": "minimal", "title": "Hi", "brand": meta.id}
         )
         key = await key_for(domain, "alice")
-        image, _ = await domain.renders.image(card, key, subject="", signed=False)
+        image = (await domain.renders.image(card, key, subject="", signed=False)).data
         bare = await domain.renders.card(
             "alice", {"template": "minimal", "title": "Hi", "bgColor": "ffffff"}
         )
-        plain, _ = await domain.renders.image(bare, key, subject="", signed=False)
+        plain = (await domain.renders.image(bare, key, subject="", signed=False)).data
     finally:
         LOGOS[MARK] = saved
     assert _red_pixels(image) > 1000 and _red_pixels(plain) == 0  # the logo is a red square

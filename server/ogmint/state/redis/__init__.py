@@ -35,6 +35,11 @@ Key layout (``P`` is the prefix, ``ogmint:`` by default)::
     Paccounts                       zset user scored by created_at (ms)
     Plink:<digest>                  string user                                           PX ttl
     Psession:<digest>               hash user, csrf                                       PX ttl
+    P{k:<kid>}:bucket               hash tokens, updated: a signing key's renders (misses)
+    P{repeats}:entries              hash etag -> JSON (storage key, size, type, template)
+    P{repeats}:order                zset etag scored by save time (ms): expiry and eviction
+    P{repeats}:bytes                string: the entries' total size
+    P{repeats}:template:<id>        set of etags rendered with a custom template
 
 A user's (or subject's) keys share a ``{…}`` hash tag.
 """
@@ -49,6 +54,7 @@ from ogmint.state.redis.deliveries import RedisDeliveries
 from ogmint.state.redis.keys import RedisKeys
 from ogmint.state.redis.limits import RedisLimits
 from ogmint.state.redis.renders import RedisRenders
+from ogmint.state.redis.repeats import RedisRepeats
 from ogmint.state.redis.signing_keys import RedisSigningKeys
 from ogmint.state.redis.templates import RedisTemplates
 from ogmint.state.redis.usage import RedisUsage
@@ -83,4 +89,5 @@ def redis_state(
         atomic=RedisAtomicSteps(client, renders, deliveries, usage),
         accounts=RedisAccounts(client),
         usage=usage,
+        repeats=RedisRepeats(client),
     )

@@ -11,6 +11,7 @@ from ogmint.state.sqlite import (
     keys,
     limits,
     renders,
+    repeats,
     signing_keys,
     templates,
     usage,
@@ -34,6 +35,7 @@ def sqlite_state(path: Path) -> State:
             brands.SCHEMA,
             accounts.SCHEMA,
             usage.SCHEMA,
+            repeats.SCHEMA,
         ],
     )
     return State(
@@ -48,4 +50,5 @@ def sqlite_state(path: Path) -> State:
         atomic=SqliteAtomicSteps(db),
         accounts=accounts.SqliteAccounts(db),
         usage=usage.SqliteUsage(db),
+        repeats=repeats.SqliteRepeats(db),
     )
