@@ -33,6 +33,7 @@ def sqlite_state(path: Path) -> State:
             accounts.SCHEMA,
             usage.SCHEMA,
         ],
+        renders.MIGRATIONS,
     )
     return State(
         backend=db,
