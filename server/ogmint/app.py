@@ -14,7 +14,7 @@ from sanic import Request, Sanic
 from sanic.config import Config
 from sanic.response import BaseHTTPResponse
 
-from ogmint.api import deliveries, images, meta, signing_keys, templates, v1, v2
+from ogmint.api import deliveries, images, meta, renders, signing_keys, templates, v1, v2
 from ogmint.api.errors import make_error_handler
 from ogmint.dashboard.pages import Pages
 from ogmint.dashboard.routes import blueprints as dashboard_blueprints
@@ -24,12 +24,13 @@ from ogmint.domain.deliveries import Deliveries
 from ogmint.domain.gallery import Gallery
 from ogmint.domain.health import Health
 from ogmint.domain.keys import ApiKeys
+from ogmint.domain.library import Library
 from ogmint.domain.limits import Limits
 from ogmint.domain.plans import Plans
 from ogmint.domain.renders import Renders
 from ogmint.domain.signing_keys import SigningKeys
 from ogmint.domain.templates import CustomTemplateSettings, TemplateCatalogue
-from ogmint.domain.usage import Usage
+from ogmint.domain.usage import Reports, Usage
 from ogmint.domain.webhooks import Webhooks
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
@@ -177,6 +178,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     app.error_handler = make_error_handler(metrics.observe_error)
     app.blueprint(v1.bp)
     app.blueprint(v2.bp)
+    app.blueprint(renders.bp)
     app.blueprint(deliveries.bp)
     app.blueprint(signing_keys.bp)
     app.blueprint(templates.bp)
@@ -247,6 +249,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             custom_template_settings(settings),
         )
         gallery = Gallery(state.renders, storage)
+        deliveries = Deliveries(state.deliveries, state.renders, keys, webhooks.wake)
         app.ctx.services = Services(
             settings=settings,
             metrics=metrics,
@@ -263,13 +266,15 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
                 Webhooks(outbound, settings.base_url, webhooks.wake),
                 dedup_wait=settings.dedup_wait,
             ),
+            library=Library(state, gallery, deliveries),
             gallery=gallery,
             templates=catalogue,
             keys=keys,
             signing_keys=SigningKeys(state.signing_keys, settings.key_cache_ttl),
-            deliveries=Deliveries(state.deliveries, state.renders, keys, webhooks.wake),
+            deliveries=deliveries,
             accounts=accounts_of(settings, state),
             usage=usage,
+            reports=Reports(usage, limits, plans),
             limits=limits,
             plans=plans,
             health=Health(state),

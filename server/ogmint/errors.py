@@ -145,6 +145,13 @@ class TemplateNotFoundError(NotFoundError):
     default_message = "Custom template not found"
 
 
+class RenderNotFoundError(NotFoundError):
+    """Unknown, deleted or someone else's render: the same answer for all (SPEC §3.1)."""
+
+    code = "render_not_found"
+    default_message = "Render not found"
+
+
 class TemplateTooLargeError(OgmintError):
     status = 413
     code = "template_too_large"

@@ -145,7 +145,9 @@ async def test_peek_quota_reads_the_month_without_consuming(state: State) -> Non
     charged = await limits.consume_quota("u1", 3)
     peeked = await limits.peek_quota("u1", 3)
     # What the X-RateLimit-* headers of the charge said, the peek says too (and again).
-    assert (peeked.remaining, peeked.reset) == (charged.remaining, charged.reset) == (2, fresh.reset)
+    assert (
+        (peeked.remaining, peeked.reset) == (charged.remaining, charged.reset) == (2, fresh.reset)
+    )
     assert (await limits.peek_quota("u1", 3)).remaining == 2
     await limits.consume_quota("u1", 3)
     await limits.consume_quota("u1", 3)

@@ -51,6 +51,11 @@ class Limits:
             raise burst_refusal(status)
         return status
 
+    async def quota(self, key: ApiKeyRecord, quota: int) -> LimitStatus:
+        """The key's user's monthly quota (``quota`` renders) as it stands, nothing taken: what
+        the ``X-RateLimit-*`` headers of a render charged now would say before the charge."""
+        return await self._store.peek_quota(key.user, quota)
+
     async def take_image(self, subject: str) -> None:
         """One ``/i/`` request of the client address's (``subject``: an IPv4 address or an
         IPv6 /64) hotlink allowance (SPEC §8), or 429; nothing when the limit is off."""

@@ -79,6 +79,7 @@ class Renderer:
             list(font_dirs), max_svg_bytes=max_svg_bytes, max_nodes=max_nodes
         )
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="render")
+        self.threads = threads
         #: Shared with the image decoder (``ImageFetcher``): decodes count as renders.
         self.capacity = Capacity(threads + queue)
         self._families = tuple(

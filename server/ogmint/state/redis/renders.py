@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ogmint.state.redis.client import RedisClient
 from typing import cast
 
+from ogmint.state.redis.client import RedisClient
 from ogmint.state.renders import Position, RenderRecord
 
 

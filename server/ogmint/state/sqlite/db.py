@@ -22,9 +22,7 @@ T = TypeVar("T")
 class Database:
     """The connection; ``schemas`` (one per aggregate) are created when it opens."""
 
-    def __init__(
-        self, path: Path, schemas: Sequence[str], migrations: Sequence[str] = ()
-    ) -> None:
+    def __init__(self, path: Path, schemas: Sequence[str], migrations: Sequence[str] = ()) -> None:
         self._path = path
         self._schema = "\n".join(schemas)
         self._migrations = migrations

@@ -41,6 +41,9 @@ MIGRATIONS = (
     "ALTER TABLE renders ADD COLUMN height INTEGER NOT NULL DEFAULT 630",
     "ALTER TABLE renders ADD COLUMN params TEXT NOT NULL DEFAULT '{}'",
     "CREATE INDEX IF NOT EXISTS renders_owner ON renders (owner, created_at DESC, slug DESC)",
+    # Renders recorded before: their owner is their key's user.
+    "UPDATE renders SET owner = coalesce("
+    "(SELECT user_id FROM api_keys WHERE key_id = renders.user_id), '') WHERE owner = ''",
 )
 
 _COLUMNS = (
