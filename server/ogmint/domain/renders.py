@@ -340,6 +340,10 @@ class Renders:
         await self._limits.take_burst(key)
         fields = json_object(body)
         _, spec, template = await self._checked(key, fields, body)
+        return self.layout_of(spec, template)
+
+    def layout_of(self, spec: RenderSpec, template: Template) -> Layout:
+        """How ``spec`` lays out in ``template``: the image size and each text field's fit."""
         output = output_of(spec)
         fitted = self._pipeline.layout(spec, template)
         return Layout(
