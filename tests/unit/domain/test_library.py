@@ -221,15 +221,22 @@ async def test_validate_lays_out_without_rendering_or_charging(domain: Domain) -
     with pytest.raises(ValidationError) as refused:
         await domain.renders.validate(key, body(title="x", colour="red"))
     assert refused.value.details[0].field == "colour"
-    with pytest.raises(RateLimitError):  # burst-limited: the bucket holds 5
-        for _ in range(6):
+    refusals = []
+    for _ in range(6):  # burst-limited: the bucket holds 5
+        try:
             await domain.renders.validate(key, body(title="x"))
+        except RateLimitError as e:
+            refusals.append(e)
+    assert refusals
 
 
 async def test_validate_takes_about_a_millisecond(domain: Domain) -> None:
     key = await key_for(domain, "alice", "pro")
     raw = body(
-        template="blog", title="How we cut our render time in half", description="A story", tag="eng"
+        template="blog",
+        title="How we cut our render time in half",
+        description="A story",
+        tag="eng",
     )
     await domain.renders.validate(key, raw)
     # The layout itself, without the burst token's state round trip.
