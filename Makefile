@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-APT_PACKAGES := redis-server nginx wrk nodejs fonts-noto-color-emoji fonts-noto-cjk chromium
+APT_PACKAGES := redis-server redis-sentinel nginx wrk nodejs fonts-noto-color-emoji fonts-noto-cjk chromium
 NATIVE_SRC := $(wildcard native/src/*.rs) native/Cargo.toml Cargo.toml
 STAMP := $(VENV)/.ogmint-installed
 
@@ -17,7 +17,8 @@ test: setup ## Set up everything and run all tests (lint included)
 
 setup: system-deps $(STAMP)
 
-# Debian packages: CJK and colour-emoji fonts for the renderer; redis, nginx and wrk for tests
+# Debian packages: CJK and colour-emoji fonts for the renderer; redis (and redis-sentinel for
+# the failover drill), nginx and wrk for tests
 # and benchmarks; nodejs for the JavaScript kit's tests (pytest runs `node --test` against a live
 # server) and the tests that compare webhook bodies with JSON.stringify; chromium for the
 # dashboard's browser tests (Playwright drives it, no browser download). Installed only when

@@ -12,6 +12,7 @@ With ``--drills``, three more locust runs, each with one failure injected while 
 new V2 render and an ``/i/`` miss every 0.3 s, to report what clients saw and how long service
 took to come back. After the kill, every V2 render acknowledged with a 201 during the drills
 is checked: its image is served, and asking again answers 200 ``cached`` with the same slug.
+Then the Redis Sentinel drill (``bench/sentinel_drill.py``, on a stack of its own).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import boto3
 import orjson
 import trustme
 
+import sentinel_drill
 from harness import (
     PYTHON,
     Processes,
@@ -425,6 +427,9 @@ def main() -> int:
             ]
             write_section("drills", "\n".join(lines))
             print("\n".join(lines))
+    if args.drills:
+        # Its own stack (a Sentinel group instead of one Redis); its own section after these.
+        sentinel_drill.main()
     print(f"whole run: {time.monotonic() - started:.0f} s")
     return 0
 

@@ -5,10 +5,12 @@ side by side (each ``_native.abi3.so`` imported from its own path), draw the sam
 over the same cached background with a new title each render, in alternating chunks (the
 order flipped every round), and report each side's median thread CPU time and PNG bytes.
 
-``python bench/native_ab.py A.so B.so [--rounds N] [--v1]`` — e.g. keep a copy of
-``server/ogmint/_native.abi3.so`` before a change, rebuild, and compare the two. With ``--v1``
-each render is the whole V1 path of the card (``parse_params``, fitting the text areas, the
-template, the layered render), with each build's own text-measurement cache.
+``python bench/native_ab.py A.so B.so [--rounds N] [--v1] [--timeout S]`` — e.g. keep a copy
+of ``server/ogmint/_native.abi3.so`` before a change, rebuild, and compare the two. With
+``--v1`` each render is the whole V1 path of the card (``parse_params``, fitting the text
+areas, the template, the layered render), with each build's own text-measurement cache. With
+``--timeout`` each layered render of a build that takes a deadline gets one (builds from
+before the deadline render without).
 """
 
 from __future__ import annotations
@@ -113,21 +115,35 @@ def _layers(i: int) -> tuple[str, str, str]:
     return layers.background, layers.foreground, layers.key
 
 
-def run(paths: list[str], rounds: int) -> list[dict[str, Any]]:
+def _deadline(renderer: Any, timeout: float | None, svg: str) -> dict[str, float]:
+    """``{"timeout": timeout}`` when ``renderer`` takes a deadline, else nothing."""
+    if timeout is None:
+        return {}
+    try:
+        renderer.render_svg(svg, timeout=timeout)
+    except TypeError:
+        return {}
+    return {"timeout": timeout}
+
+
+def run(paths: list[str], rounds: int, timeout: float | None = None) -> list[dict[str, Any]]:
     from ogmint.rendering.native import bundled_font_dirs
 
     marker = "take 0"
     background, foreground, key = _layers(0)
     assert marker in foreground
     renderers = [load_build(p).Renderer(bundled_font_dirs()) for p in paths]
-    for r in renderers:
+    deadlines = [_deadline(r, timeout, background) for r in renderers]
+    for r, deadline in zip(renderers, deadlines, strict=True):
         for i in range(5):
-            r.render_layers(background, foreground.replace(marker, f"take {-1 - i}"), key)
+            r.render_layers(
+                background, foreground.replace(marker, f"take {-1 - i}"), key, **deadline
+            )
     return alternate(
         paths,
         rounds,
         lambda side, n: renderers[side].render_layers(
-            background, foreground.replace(marker, f"take {n}"), key
+            background, foreground.replace(marker, f"take {n}"), key, **deadlines[side]
         ),
     )
 
@@ -138,8 +154,12 @@ def main() -> None:
     parser.add_argument("b")
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--v1", action="store_true", help="time the whole V1 path")
+    parser.add_argument("--timeout", type=float, help="seconds of deadline per render")
     args = parser.parse_args()
-    a, b = (run_v1 if args.v1 else run)([args.a, args.b], args.rounds)
+    if args.v1:
+        a, b = run_v1([args.a, args.b], args.rounds)
+    else:
+        a, b = run([args.a, args.b], args.rounds, args.timeout)
     for side in (a, b):
         print(f"{side['build']}: median CPU {side['cpu_ms']:.3f} ms, PNG {side['bytes']:,} bytes")
     print(f"B / A CPU: {b['cpu_ms'] / a['cpu_ms']:.3f}x, bytes: {b['bytes'] / a['bytes']:.3f}x")

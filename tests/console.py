@@ -6,6 +6,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from http.cookiejar import CookieJar
 
 from support import Reply
@@ -53,6 +54,11 @@ class Console:
         headers = {**self.headers, "content-type": "application/x-www-form-urlencoded"}
         return self._send(urllib.request.Request(self.base + path, body, headers, method="POST"))
 
+    def post_raw(self, path: str, body: bytes) -> Reply:
+        """A form POST of exactly ``body`` (already encoded: any bytes)."""
+        headers = {**self.headers, "content-type": "application/x-www-form-urlencoded"}
+        return self._send(urllib.request.Request(self.base + path, body, headers, method="POST"))
+
     def cookie(self, name: str) -> str | None:
         return next((c.value for c in self.jar if c.name == name), None)
 
@@ -66,3 +72,61 @@ def invite_path(cli_output: str) -> str:
     found = LINK.search(cli_output)
     assert found, cli_output
     return urllib.parse.urlsplit(found.group(1)).path
+
+
+def invited(cli: Callable[..., str], name: str, *flags: str) -> tuple[str, str]:
+    """Creates the account ``name`` (``cli`` runs ``ogmint``); its e-mail and invite path."""
+    email = f"{name}@example.com"
+    return email, invite_path(cli("users", "create", name, "--email", email, *flags))
+
+
+def signed_in_console(
+    base: str,
+    cli: Callable[..., str],
+    name: str,
+    password: str,
+    *flags: str,
+    headers: dict[str, str] | None = None,
+) -> Console:
+    """A console (sending ``headers``) signed in as the new account ``name``, its password set
+    through the invite, holding the Settings page's CSRF token."""
+    email, link = invited(cli, name, *flags)
+    c = Console(base, headers)
+    c.get(link)
+    assert c.post(link, {"password": password}).status == 303
+    assert c.sign_in(email, password).status == 303
+    c.get("/dashboard/settings")
+    return c
+
+
+def create_api_key(c: Console) -> str:
+    """A new API key made on the Settings page (shown once, on the page itself)."""
+    page = c.post("/dashboard/keys")
+    assert page.status == 201, page.body[:300]
+    found = re.search(r'value="(ogm_live_\w+)"', page.body.decode())
+    assert found
+    return found.group(1)
+
+
+PARAM = re.compile(r"<[^>]+>")
+
+
+def dashboard_routes() -> list[tuple[str, str]]:
+    """Every (method, path) the app's router serves under ``/dashboard``, path parameters
+    filled with a placeholder: what the security tests walk, never a hand-kept list."""
+    from sanic import Sanic
+
+    from ogmint.app import create_app
+    from ogmint.settings import Settings
+
+    app = create_app(Settings.from_env({}))
+    try:
+        routes = {
+            (method, "/" + PARAM.sub("x0", route.path))
+            for route in app.router.routes
+            if route.path.startswith("dashboard")
+            for method in route.methods
+        }
+    finally:
+        Sanic.unregister_app(app)
+    return sorted(routes)

@@ -94,6 +94,17 @@ export function decodeQuery(query) {
   return pairs;
 }
 
+/** Colour parameters are signed as lower-case rrggbb ("#FFF" → "ffffff"), as the server does. */
+const COLOR_PARAMS = new Set(["bgColor", "bg", "textColor", "text", "accentColor", "accent", "surfaceColor"]);
+
+function canonicalColor(name, value) {
+  const text = new TextDecoder().decode(value);
+  const m = COLOR_PARAMS.has(new TextDecoder().decode(name)) && /^#?([0-9a-f]{6}|[0-9a-f]{3})$/i.exec(text);
+  if (!m) return [name, value];
+  const digits = m[1].toLowerCase();
+  return [name, utf8.encode(digits.length === 6 ? digits : [...digits].map((c) => c + c).join(""))];
+}
+
 /**
  * The canonical query of SPEC §2.1: every pair except sig, sorted by name bytes, each re-encoded,
  * joined as name=value with "&". Names and values may be strings or bytes. A repeated name throws.
@@ -101,7 +112,7 @@ export function decodeQuery(query) {
 export function canonicalQuery(pairs) {
   const sig = utf8.encode("sig");
   const signed = [...pairs]
-    .map(([name, value]) => [toBytes(name), toBytes(value)])
+    .map(([name, value]) => canonicalColor(toBytes(name), toBytes(value)))
     .filter(([name]) => !sameBytes(name, sig))
     .sort((a, b) => compareBytes(a[0], b[0]) || compareBytes(a[1], b[1]));
   for (let i = 1; i < signed.length; i++) {

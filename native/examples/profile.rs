@@ -4,6 +4,7 @@
 //! BACKGROUND, FILE is drawn over it by `render_layers_png` (background cached after the first),
 //! timed as a whole ("total").
 use _native::{
+    deadline::Deadline,
     encode::encode_png,
     fonts::FontLibrary,
     render::{parse_document, rasterise, render_layers_png, BackgroundCache, Limits},
@@ -31,7 +32,7 @@ fn main() {
     for _ in 0..iterations {
         let t0 = Instant::now();
         if let Some(bg) = &background {
-            bytes = render_layers_png(bg, &svg, "bg", &limits, &fonts, &cache)
+            bytes = render_layers_png(bg, &svg, "bg", &limits, &fonts, &cache, Deadline::NONE)
                 .expect("layers")
                 .len();
             t.push(t0.elapsed());

@@ -9,6 +9,8 @@
 //! about a third of the time of a typical card. The direct fill computes the same colours
 //! (tiny-skia's formula: linear in `t`, clamped, rounded to 0..=255) in a loop the
 //! compiler vectorises; the tests compare it with resvg pixel by pixel.
+use crate::deadline::Deadline;
+use crate::error::RenderError;
 use crate::glyphs::{draw_text, GlyphCache, TextPlan};
 use resvg::tiny_skia::{PixmapMut, Transform};
 use resvg::usvg::{self, fontdb, Group, Node, Paint, SpreadMethod, Tree};
@@ -19,15 +21,35 @@ pub const PLACEHOLDER: &str = "ogmint-plain-text-";
 /// Draws `tree` onto `pixmap` at its natural size, as `resvg::render` with an identity
 /// transform does, with `texts` at their placeholders; glyphs come from (and go to) `glyphs`.
 pub fn draw(tree: &Tree, texts: &[TextPlan], pixmap: &mut PixmapMut, glyphs: &GlyphCache) {
+    // Without a deadline nothing can fail.
+    let _ = draw_within(tree, texts, pixmap, glyphs, Deadline::NONE);
+}
+
+/// [`draw`], giving up with [`RenderError::DeadlineExceeded`] once `deadline` has passed:
+/// it is checked before each node is drawn (resvg draws one node — a filtered group with all
+/// its primitives, a dashed path — without a way to stop it; the template cost model bounds
+/// what one node may cost).
+pub fn draw_within(
+    tree: &Tree,
+    texts: &[TextPlan],
+    pixmap: &mut PixmapMut,
+    glyphs: &GlyphCache,
+    deadline: Deadline,
+) -> Result<(), RenderError> {
+    deadline.check()?;
     // resvg draws a single node only when it has an area, which a horizontal or vertical line
     // made visible by its stroke has not; a document with such a node is drawn whole
     // (`parse_document` lays out no text for such a document).
     if !all_have_bounds(tree.root()) {
         resvg::render(tree, Transform::identity(), pixmap);
-        return;
+        return deadline.check();
     }
-    let scene = Scene { texts, glyphs };
-    scene.draw_children(tree.root(), tree.fontdb(), pixmap);
+    let scene = Scene {
+        texts,
+        glyphs,
+        deadline,
+    };
+    scene.draw_children(tree.root(), tree.fontdb(), pixmap)
 }
 
 /// The text plan a placeholder path stands for.
@@ -134,13 +156,20 @@ fn all_have_bounds(group: &Group) -> bool {
 struct Scene<'a> {
     texts: &'a [TextPlan],
     glyphs: &'a GlyphCache,
+    deadline: Deadline,
 }
 
 impl Scene<'_> {
     /// Draws the children of a group that resvg would draw straight onto the canvas (identity
     /// transform, no opacity, clip, mask, filter or blend mode), one by one.
-    fn draw_children(&self, group: &Group, db: &fontdb::Database, pixmap: &mut PixmapMut) {
+    fn draw_children(
+        &self,
+        group: &Group,
+        db: &fontdb::Database,
+        pixmap: &mut PixmapMut,
+    ) -> Result<(), RenderError> {
         for node in group.children() {
+            self.deadline.check()?;
             if let Some(text) = placeholder(node, self.texts) {
                 text.draw(pixmap);
                 continue;
@@ -159,7 +188,7 @@ impl Scene<'_> {
                 }
                 Node::Group(inner) => {
                     if descends(inner) {
-                        self.draw_children(inner, db, pixmap);
+                        self.draw_children(inner, db, pixmap)?;
                         continue;
                     }
                 }
@@ -172,6 +201,7 @@ impl Scene<'_> {
                 resvg::render_node(node, at, pixmap);
             }
         }
+        self.deadline.check()
     }
 }
 

@@ -18,6 +18,8 @@ pub enum RenderError {
     InvalidLayout(String),
     /// PNG encoding failed.
     Encode(String),
+    /// The render ran past its deadline and was abandoned.
+    DeadlineExceeded,
 }
 
 impl fmt::Display for RenderError {
@@ -34,6 +36,7 @@ impl fmt::Display for RenderError {
             Self::InvalidSvg(m) => write!(f, "invalid SVG: {m}"),
             Self::InvalidLayout(m) => write!(f, "invalid text layout: {m}"),
             Self::Encode(m) => write!(f, "PNG encoding failed: {m}"),
+            Self::DeadlineExceeded => write!(f, "the render took longer than allowed"),
         }
     }
 }

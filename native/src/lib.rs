@@ -3,10 +3,14 @@
 //! This file only exports; the logic lives in plain Rust modules without PyO3 types.
 #![forbid(unsafe_code)]
 
+#[cfg(test)]
+mod conformance;
+pub mod deadline;
 pub mod deflate;
 pub mod draw;
 pub mod encode;
 pub mod error;
+mod fallback;
 pub mod fonts;
 pub mod glyphs;
 pub mod plain_text;
@@ -23,7 +27,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<py::Renderer>()?;
     m.add_class::<py::FittedText>()?;
     m.add_class::<py::FontFamily>()?;
+    m.add_class::<py::CacheStats>()?;
     m.add("RenderError", m.py().get_type::<py::RenderError>())?;
+    m.add(
+        "RenderTimeoutError",
+        m.py().get_type::<py::RenderTimeoutError>(),
+    )?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

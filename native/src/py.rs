@@ -1,5 +1,6 @@
 //! PyO3 adapter: Python arguments → Rust options, GIL released while working,
 //! Rust errors → Python exceptions. No rendering logic lives here.
+use crate::deadline::Deadline;
 use crate::error::RenderError as Error;
 use crate::fonts::FontLibrary;
 use crate::render::{render_layers_png, render_png, BackgroundCache, Limits};
@@ -17,8 +18,28 @@ create_exception!(
     "The SVG or layout request was refused or could not be rendered."
 );
 
+create_exception!(
+    _native,
+    RenderTimeoutError,
+    RenderError,
+    "The render ran past its timeout and was abandoned."
+);
+
 fn to_py(e: Error) -> PyErr {
-    RenderError::new_err(e.to_string())
+    match e {
+        Error::DeadlineExceeded => RenderTimeoutError::new_err(e.to_string()),
+        other => RenderError::new_err(other.to_string()),
+    }
+}
+
+/// The deadline `timeout` seconds from now (`None`: no deadline).
+fn deadline(timeout: Option<f64>) -> PyResult<Deadline> {
+    match timeout {
+        None => Ok(Deadline::NONE),
+        Some(t) => std::time::Duration::try_from_secs_f64(t)
+            .map(Deadline::after)
+            .map_err(|_| PyValueError::new_err(format!("timeout must be ≥ 0 seconds, not {t}"))),
+    }
 }
 
 #[derive(FromPyObject)]
@@ -54,6 +75,28 @@ pub struct FontFamily {
     name: String,
     weights: Vec<u16>,
     variable: bool,
+}
+
+/// What one of the renderer's caches holds and how it has served since it was made.
+#[pyclass(frozen, get_all, module = "ogmint._native")]
+pub struct CacheStats {
+    hits: u64,
+    misses: u64,
+    bytes: usize,
+    entries: usize,
+    max_bytes: usize,
+}
+
+impl From<crate::glyphs::CacheStats> for CacheStats {
+    fn from(s: crate::glyphs::CacheStats) -> Self {
+        Self {
+            hits: s.hits,
+            misses: s.misses,
+            bytes: s.bytes,
+            entries: s.entries,
+            max_bytes: s.max_bytes,
+        }
+    }
 }
 
 /// The renderer: fonts loaded once, safe to share between threads.
@@ -101,9 +144,17 @@ impl Renderer {
         self.fonts.face_count()
     }
 
-    /// Rasterises an SVG document to PNG bytes.
-    fn render_svg<'py>(&self, py: Python<'py>, svg: SvgInput) -> PyResult<Bound<'py, PyBytes>> {
-        let png = py.detach(|| render_png(svg.text()?, &self.limits, &self.fonts));
+    /// Rasterises an SVG document to PNG bytes, abandoning it with `RenderTimeoutError` once
+    /// `timeout` seconds have passed.
+    #[pyo3(signature = (svg, *, timeout=None))]
+    fn render_svg<'py>(
+        &self,
+        py: Python<'py>,
+        svg: SvgInput,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let deadline = deadline(timeout)?;
+        let png = py.detach(|| render_png(svg.text()?, &self.limits, &self.fonts, deadline));
         Ok(PyBytes::new(py, &png.map_err(to_py)?))
     }
 
@@ -112,13 +163,17 @@ impl Renderer {
     /// The background's pixels are cached under `background_key` (bounded, least recently
     /// used evicted), so static template art is rasterised once; a key reused with different
     /// art renders afresh. Both documents must have the same size; both are held to the limits.
+    /// Abandoned with `RenderTimeoutError` once `timeout` seconds have passed.
+    #[pyo3(signature = (background_svg, foreground_svg, background_key, *, timeout=None))]
     fn render_layers<'py>(
         &self,
         py: Python<'py>,
         background_svg: SvgInput,
         foreground_svg: SvgInput,
         background_key: &str,
+        timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyBytes>> {
+        let deadline = deadline(timeout)?;
         let png = py.detach(|| {
             render_layers_png(
                 background_svg.text()?,
@@ -127,6 +182,7 @@ impl Renderer {
                 &self.limits,
                 &self.fonts,
                 &self.backgrounds,
+                deadline,
             )
         });
         Ok(PyBytes::new(py, &png.map_err(to_py)?))
@@ -198,6 +254,15 @@ impl Renderer {
             height: fitted.height,
             width: fitted.width,
         })
+    }
+
+    /// The glyph coverage cache's and the background cache's statistics, by name
+    /// (`glyph`, `background`).
+    fn cache_stats(&self) -> Vec<(&'static str, CacheStats)> {
+        vec![
+            ("glyph", self.fonts.glyphs().stats().into()),
+            ("background", self.backgrounds.stats().into()),
+        ]
     }
 
     /// The installed font families, sorted by name.

@@ -1,9 +1,10 @@
 //! SVG → pixels → PNG, with every input bounded before work is done.
-use crate::draw::{bands_drawn, draw, placeholders_reached, PLACEHOLDER};
+use crate::deadline::Deadline;
+use crate::draw::{bands_drawn, draw_within, placeholders_reached, PLACEHOLDER};
 use crate::encode::{encode_bands, encode_png, encode_png_over, Encoded};
 use crate::error::RenderError;
 use crate::fonts::FontLibrary;
-use crate::glyphs::{GlyphCache, TextPlan};
+use crate::glyphs::{CacheStats, GlyphCache, TextPlan};
 use crate::plain_text;
 use resvg::tiny_skia::Pixmap;
 use resvg::usvg::{Options, Tree};
@@ -59,9 +60,29 @@ pub fn parse_document(
     limits: &Limits,
     fonts: &FontLibrary,
 ) -> Result<Document, RenderError> {
+    parse_document_within(svg, limits, fonts, Deadline::NONE)
+}
+
+/// [`parse_document`], giving up once `deadline` has passed (checked between its steps: XML,
+/// the plain texts' layout, usvg's tree).
+fn parse_document_within(
+    svg: &str,
+    limits: &Limits,
+    fonts: &FontLibrary,
+    deadline: Deadline,
+) -> Result<Document, RenderError> {
     let options = fonts.options();
     let doc = parse_xml(svg, limits)?;
-    let plain = plain_texts(&doc, svg, fonts);
+    deadline.check()?;
+    // Text its fonts lack split into fallback runs; kept as it was if that breaks a limit.
+    let runs = crate::fallback::split_runs(svg, &doc, fonts, limits.max_svg_bytes);
+    let (svg, doc) = match runs.as_deref().map(|s| (s, parse_xml(s, limits))) {
+        Some((split, Ok(split_doc))) => (split, split_doc),
+        _ => (svg, doc),
+    };
+    deadline.check()?;
+    let plain = plain_texts(&doc, svg, fonts, deadline)?;
+    deadline.check()?;
     if !plain.is_empty() {
         let mut replaced = String::with_capacity(svg.len());
         let mut at = 0;
@@ -99,23 +120,30 @@ fn plain_texts(
     doc: &roxmltree::Document,
     svg: &str,
     fonts: &FontLibrary,
-) -> Vec<(std::ops::Range<usize>, TextPlan)> {
+    deadline: Deadline,
+) -> Result<Vec<(std::ops::Range<usize>, TextPlan)>, RenderError> {
     let risky = |n: &roxmltree::Node| {
         n.is_pi() || (n.is_element() && matches!(n.tag_name().name(), "style" | "use"))
     };
     if svg.contains(PLACEHOLDER) || doc.descendants().any(|n| risky(&n)) {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let db = fonts.database();
     let mut held = 0;
-    doc.descendants()
+    let mut plans = Vec::new();
+    for n in doc
+        .descendants()
         .filter(|n| n.is_element() && n.tag_name().name() == "text")
-        .filter_map(|n| {
-            let text = plain_text::lay_out(n, fonts)?;
-            let plan = TextPlan::of_plain(&text, db, fonts.glyphs(), &mut held)?;
-            Some((n.range(), plan))
-        })
-        .collect()
+    {
+        deadline.check()?;
+        let Some(text) = plain_text::lay_out(n, fonts) else {
+            continue;
+        };
+        if let Some(plan) = TextPlan::of_plain(&text, db, fonts.glyphs(), &mut held) {
+            plans.push((n.range(), plan));
+        }
+    }
+    Ok(plans)
 }
 
 /// Parses the XML of a document, enforcing `limits`.
@@ -162,6 +190,16 @@ pub fn rasterise(
     limits: &Limits,
     glyphs: &GlyphCache,
 ) -> Result<Pixmap, RenderError> {
+    rasterise_within(doc, limits, glyphs, Deadline::NONE)
+}
+
+/// [`rasterise`], giving up once `deadline` has passed (checked before each node is drawn).
+fn rasterise_within(
+    doc: &Document,
+    limits: &Limits,
+    glyphs: &GlyphCache,
+    deadline: Deadline,
+) -> Result<Pixmap, RenderError> {
     let size = doc.tree.size().to_int_size();
     let (width, height) = (size.width(), size.height());
     if width > limits.max_side
@@ -172,16 +210,30 @@ pub fn rasterise(
     }
     let mut pixmap =
         Pixmap::new(width, height).ok_or(RenderError::CanvasTooLarge { width, height })?;
-    draw(&doc.tree, &doc.texts, &mut pixmap.as_mut(), glyphs);
+    draw_within(
+        &doc.tree,
+        &doc.texts,
+        &mut pixmap.as_mut(),
+        glyphs,
+        deadline,
+    )?;
     Ok(pixmap)
 }
 
-/// The whole pipeline: SVG text in, PNG bytes out.
-pub fn render_png(svg: &str, limits: &Limits, fonts: &FontLibrary) -> Result<Vec<u8>, RenderError> {
+/// The whole pipeline: SVG text in, PNG bytes out, or [`RenderError::DeadlineExceeded`] once
+/// `deadline` has passed.
+pub fn render_png(
+    svg: &str,
+    limits: &Limits,
+    fonts: &FontLibrary,
+    deadline: Deadline,
+) -> Result<Vec<u8>, RenderError> {
     // A panic inside usvg/resvg on hostile input becomes an error, never a crashed worker.
     crate::text::guarded(|| {
-        let doc = parse_document(svg, limits, fonts)?;
-        encode_png(&rasterise(&doc, limits, fonts.glyphs())?)
+        let doc = parse_document_within(svg, limits, fonts, deadline)?;
+        let pixmap = rasterise_within(&doc, limits, fonts.glyphs(), deadline)?;
+        deadline.check()?;
+        encode_png(&pixmap)
     })?
 }
 
@@ -190,7 +242,8 @@ pub fn render_png(svg: &str, limits: &Limits, fonts: &FontLibrary) -> Result<Vec
 ///
 /// Templates split into static art (gradients, glows, panels: most of the raster time) and
 /// per-request content (text, images); only the latter is parsed and drawn on every call, and
-/// only the rows it changed are compressed again.
+/// only the rows it changed are compressed again. Gives up with
+/// [`RenderError::DeadlineExceeded`] once `deadline` has passed.
 pub fn render_layers_png(
     background: &str,
     foreground: &str,
@@ -198,9 +251,11 @@ pub fn render_layers_png(
     limits: &Limits,
     fonts: &FontLibrary,
     cache: &BackgroundCache,
+    deadline: Deadline,
 ) -> Result<Vec<u8>, RenderError> {
     crate::text::guarded(|| {
-        let drawn = draw_layers(background, foreground, key, limits, fonts, cache)?;
+        let drawn = draw_layers(background, foreground, key, limits, fonts, cache, deadline)?;
+        deadline.check()?;
         encode_png_over(
             &drawn.pixmap,
             &drawn.base.pixmap,
@@ -228,15 +283,15 @@ fn draw_layers(
     limits: &Limits,
     fonts: &FontLibrary,
     cache: &BackgroundCache,
+    deadline: Deadline,
 ) -> Result<Drawn, RenderError> {
     let base = cache.get_or_render(key, background, || {
-        Background::new(rasterise(
-            &parse_document(background, limits, fonts)?,
-            limits,
-            fonts.glyphs(),
-        )?)
+        let doc = parse_document_within(background, limits, fonts, deadline)?;
+        let pixmap = rasterise_within(&doc, limits, fonts.glyphs(), deadline)?;
+        deadline.check()?;
+        Background::new(pixmap)
     })?;
-    let Document { tree, texts } = parse_document(foreground, limits, fonts)?;
+    let Document { tree, texts } = parse_document_within(foreground, limits, fonts, deadline)?;
     let size = tree.size().to_int_size();
     let (width, height) = (base.pixmap.width(), base.pixmap.height());
     if (size.width(), size.height()) != (width, height) {
@@ -263,7 +318,13 @@ fn draw_layers(
     {
         dst.copy_from_slice(src);
     }
-    draw(&tree, &texts, &mut pixmap.as_mut(), fonts.glyphs());
+    draw_within(
+        &tree,
+        &texts,
+        &mut pixmap.as_mut(),
+        fonts.glyphs(),
+        deadline,
+    )?;
     Ok(Drawn {
         base,
         pixmap,
@@ -309,6 +370,8 @@ struct CacheState {
     entries: HashMap<String, CachedBackground>,
     bytes: usize,
     clock: u64,
+    hits: u64,
+    misses: u64,
 }
 
 struct CachedBackground {
@@ -316,6 +379,13 @@ struct CachedBackground {
     svg: String,
     background: Arc<Background>,
     last_used: u64,
+}
+
+impl CachedBackground {
+    /// Bytes held: the pixels, their encoding and the document (up to the SVG size limit).
+    fn size(&self) -> usize {
+        self.background.size() + self.svg.len()
+    }
 }
 
 impl Default for BackgroundCache {
@@ -344,6 +414,18 @@ impl BackgroundCache {
         self.len() == 0
     }
 
+    /// Hits, misses and bytes held so far.
+    pub fn stats(&self) -> CacheStats {
+        let state = self.lock();
+        CacheStats {
+            hits: state.hits,
+            misses: state.misses,
+            bytes: state.bytes,
+            entries: state.entries.len(),
+            max_bytes: self.max_bytes,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -362,8 +444,11 @@ impl BackgroundCache {
             let now = state.clock;
             if let Some(hit) = state.entries.get_mut(key).filter(|e| e.svg == svg) {
                 hit.last_used = now;
-                return Ok(Arc::clone(&hit.background));
+                let background = Arc::clone(&hit.background);
+                state.hits += 1;
+                return Ok(background);
             }
+            state.misses += 1;
         }
         let background = Arc::new(render()?);
         self.insert(key, svg, Arc::clone(&background));
@@ -371,13 +456,18 @@ impl BackgroundCache {
     }
 
     fn insert(&self, key: &str, svg: &str, background: Arc<Background>) {
-        let size = background.size();
+        let entry = CachedBackground {
+            svg: svg.to_string(),
+            background,
+            last_used: 0,
+        };
+        let size = entry.size();
         if size > self.max_bytes || self.max_entries == 0 {
             return;
         }
         let mut state = self.lock();
         if let Some(old) = state.entries.remove(key) {
-            state.bytes -= old.background.size();
+            state.bytes -= old.size();
         }
         while state.entries.len() >= self.max_entries || state.bytes + size > self.max_bytes {
             let Some(oldest) = state
@@ -389,20 +479,15 @@ impl BackgroundCache {
                 break;
             };
             if let Some(old) = state.entries.remove(&oldest) {
-                state.bytes -= old.background.size();
+                state.bytes -= old.size();
             }
         }
         state.clock += 1;
         let last_used = state.clock;
         state.bytes += size;
-        state.entries.insert(
-            key.to_string(),
-            CachedBackground {
-                svg: svg.to_string(),
-                background,
-                last_used,
-            },
-        );
+        state
+            .entries
+            .insert(key.to_string(), CachedBackground { last_used, ..entry });
     }
 }
 
@@ -446,7 +531,8 @@ mod tests {
         let limits = Limits::default();
         let cache = BackgroundCache::default();
         let (bg, fg) = (doc(ART), doc(CONTENT));
-        let drawn = draw_layers(&bg, &fg, "art", &limits, fonts, &cache).expect("layers");
+        let drawn =
+            draw_layers(&bg, &fg, "art", &limits, fonts, &cache, Deadline::NONE).expect("layers");
         // Some bands were left blank (the content does not reach them): fill them in.
         assert!(drawn.bands.contains(&false) && drawn.bands.contains(&true));
         let layered = filled(&drawn);
@@ -464,7 +550,8 @@ mod tests {
             "largest channel difference {worst:?}"
         );
         // The PNG (unchanged bands copied from the cached background) holds exactly those pixels.
-        let png = render_layers_png(&bg, &fg, "art", &limits, fonts, &cache).expect("png");
+        let png = render_layers_png(&bg, &fg, "art", &limits, fonts, &cache, Deadline::NONE)
+            .expect("png");
         let mut decoder = png::Decoder::new(std::io::Cursor::new(png))
             .read_info()
             .expect("png");
@@ -477,7 +564,8 @@ mod tests {
             .collect();
         assert!(decoded == rgb, "decoded PNG differs from the drawn pixels");
         // The second call is served from the cache and draws the same pixels.
-        let again = draw_layers(&bg, &fg, "art", &limits, fonts, &cache).expect("cached");
+        let again =
+            draw_layers(&bg, &fg, "art", &limits, fonts, &cache, Deadline::NONE).expect("cached");
         assert_eq!(filled(&again).data(), layered.data());
         assert_eq!(cache.len(), 1);
     }
@@ -493,6 +581,7 @@ mod tests {
             &Limits::default(),
             &fonts,
             &BackgroundCache::default(),
+            Deadline::NONE,
         );
         assert!(matches!(err, Err(RenderError::InvalidSvg(_))));
     }
@@ -508,7 +597,7 @@ mod tests {
         let cache = BackgroundCache::default();
         let small = r#"<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"/>"#;
         let big = doc(ART);
-        let bg_too_big = draw_layers(&big, small, "a", &limits, &fonts, &cache);
+        let bg_too_big = draw_layers(&big, small, "a", &limits, &fonts, &cache, Deadline::NONE);
         assert!(matches!(
             bg_too_big,
             Err(RenderError::CanvasTooLarge { .. })
@@ -517,11 +606,25 @@ mod tests {
             max_svg_bytes: 100,
             ..Limits::default()
         };
-        let fg_too_long = draw_layers(small, &big, "b", &limits, &fonts, &cache);
+        let fg_too_long = draw_layers(small, &big, "b", &limits, &fonts, &cache, Deadline::NONE);
         assert!(matches!(
             fg_too_long,
             Err(RenderError::InputTooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn an_expired_deadline_abandons_the_render_and_caches_nothing() {
+        let fonts = FontLibrary::load::<&str>(&[]);
+        let limits = Limits::default();
+        let expired = Deadline::after(std::time::Duration::ZERO);
+        let whole = render_png(&doc(ART), &limits, &fonts, expired);
+        assert_eq!(whole, Err(RenderError::DeadlineExceeded));
+        assert!(render_png(&doc(ART), &limits, &fonts, Deadline::NONE).is_ok());
+        let cache = BackgroundCache::default();
+        let layered = render_layers_png(&doc(ART), &doc(""), "k", &limits, &fonts, &cache, expired);
+        assert_eq!(layered, Err(RenderError::DeadlineExceeded));
+        assert!(cache.is_empty());
     }
 
     #[test]
@@ -571,5 +674,32 @@ mod tests {
             by_bytes.get_or_render(key, "", pixmap).expect("render");
         }
         assert_eq!(by_bytes.len(), 2);
+        // The documents kept count too.
+        let long = "x".repeat(one_size);
+        let with_documents = BackgroundCache::new(100, 2 * one_size + one_size / 2);
+        for key in ["a", "b"] {
+            with_documents
+                .get_or_render(key, &long, pixmap)
+                .expect("render");
+        }
+        assert_eq!(with_documents.len(), 1);
+        assert_eq!(with_documents.stats().bytes, 2 * one_size);
+    }
+
+    #[test]
+    fn stats_count_hits_misses_and_bytes() {
+        let cache = BackgroundCache::default();
+        let one_size = blank(10).expect("blank").size();
+        cache
+            .get_or_render("a", "<a/>", || blank(10))
+            .expect("miss");
+        cache.get_or_render("a", "<a/>", || blank(10)).expect("hit");
+        cache
+            .get_or_render("a", "<b/>", || blank(10))
+            .expect("other art");
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses, stats.entries), (1, 2, 1));
+        assert_eq!(stats.bytes, one_size + "<b/>".len());
+        assert_eq!(stats.max_bytes, BACKGROUND_CACHE_BYTES);
     }
 }

@@ -2,10 +2,21 @@
 
 from typing import final
 
-__all__ = ["FittedText", "FontFamily", "RenderError", "Renderer", "__version__"]
+__all__ = [
+    "CacheStats",
+    "FittedText",
+    "FontFamily",
+    "RenderError",
+    "RenderTimeoutError",
+    "Renderer",
+    "__version__",
+]
 
 class RenderError(ValueError):
     """The SVG or layout request was refused or could not be rendered."""
+
+class RenderTimeoutError(RenderError):
+    """The render ran past its timeout and was abandoned."""
 
 @final
 class FittedText:
@@ -36,6 +47,21 @@ class FontFamily:
     def variable(self) -> bool: ...
 
 @final
+class CacheStats:
+    """What one of the renderer's caches holds and how it has served since it was made."""
+
+    @property
+    def hits(self) -> int: ...
+    @property
+    def misses(self) -> int: ...
+    @property
+    def bytes(self) -> int: ...
+    @property
+    def entries(self) -> int: ...
+    @property
+    def max_bytes(self) -> int: ...
+
+@final
 class Renderer:
     """The renderer: fonts loaded once, safe to share between threads."""
 
@@ -50,9 +76,14 @@ class Renderer:
     ) -> Renderer: ...
     @property
     def face_count(self) -> int: ...
-    def render_svg(self, svg: str | bytes) -> bytes: ...
+    def render_svg(self, svg: str | bytes, *, timeout: float | None = None) -> bytes: ...
     def render_layers(
-        self, background_svg: str | bytes, foreground_svg: str | bytes, background_key: str
+        self,
+        background_svg: str | bytes,
+        foreground_svg: str | bytes,
+        background_key: str,
+        *,
+        timeout: float | None = None,
     ) -> bytes: ...
     def fit_text(
         self,
@@ -74,6 +105,7 @@ class Renderer:
         letter_spacing: float = 0.0,
         mirror_rtl: bool = True,
     ) -> FittedText: ...
+    def cache_stats(self) -> list[tuple[str, CacheStats]]: ...
     def families(self) -> list[FontFamily]: ...
     def resolve_family(self, name: str) -> str | None: ...
 

@@ -34,6 +34,7 @@ from ogmint.domain.usage import Reports, Usage
 from ogmint.domain.webhooks import Webhooks
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
+from ogmint.rendering.cost import CostLimits
 from ogmint.rendering.images import ImageFetcher
 from ogmint.rendering.native import Renderer, bundled_font_dirs
 from ogmint.rendering.pipeline import RenderPipeline
@@ -45,6 +46,7 @@ from ogmint.state.store import State
 from ogmint.state.usage import Retention
 from ogmint.storage.base import BlobStorage
 from ogmint.storage.local import LocalStorage
+from ogmint.tracing import Tracing, start_tracing
 from ogmint.webhooks.queue import RetryPolicy
 from ogmint.webhooks.worker import DeliveryWorker
 
@@ -57,7 +59,10 @@ def make_state(settings: Settings) -> State:
         from ogmint.state.redis import redis_state
 
         return redis_state(
-            settings.redis_url, timeout=settings.dependency_timeout, prefix=settings.redis_prefix
+            settings.redis_url,
+            timeout=settings.dependency_timeout,
+            prefix=settings.redis_prefix,
+            replicas=settings.redis_replicas_required,
         )
     return sqlite_state(settings.database_path)
 
@@ -90,10 +95,18 @@ def custom_template_settings(settings: Settings) -> CustomTemplateSettings:
             max_stops=settings.template_max_stops,
             max_images=settings.template_max_images,
             max_image_pixels=settings.template_image_max_pixels,
+            cost=CostLimits(
+                max_filter_work=settings.template_max_filter_work,
+                max_merge_nodes=settings.template_max_merge_nodes,
+                max_paint=settings.template_max_paint,
+                max_dash_segments=settings.template_max_dash_segments,
+                max_path_segments=settings.template_max_path_segments,
+                max_text_chars=settings.template_max_text_chars,
+            ),
         ),
         max_per_user=settings.max_templates_per_user,
         render_budget=settings.template_render_budget,
-        cache_entries=settings.template_cache_entries,
+        cache_bytes=settings.template_cache_bytes,
     )
 
 
@@ -112,7 +125,12 @@ def accounts_of(
         state.limits,
         link_ttl=settings.account_link_ttl,
         session_ttl=settings.session_ttl,
-        sign_in=sign_in or SignInLimits(settings.sign_in_limit_account, settings.sign_in_limit_ip),
+        sign_in=sign_in
+        or SignInLimits(
+            settings.sign_in_limit_account,
+            settings.sign_in_limit_ip,
+            settings.password_change_limit,
+        ),
     )
 
 
@@ -124,7 +142,12 @@ async def operations(settings: Settings) -> AsyncIterator[Operations]:
     try:
         yield Operations(
             settings=settings,
-            keys=ApiKeys(state.keys, Plans(settings.plan_quotas), ttl=0),
+            keys=ApiKeys(
+                state.keys,
+                Plans(settings.plan_quotas),
+                ttl=0,
+                max_active=settings.max_api_keys_per_user,
+            ),
             signing_keys=SigningKeys(state.signing_keys, ttl=0),
             # The CLI never signs anyone in.
             accounts=accounts_of(settings, state, sign_in=SignInLimits(1, 1)),
@@ -143,6 +166,7 @@ class Resources:
     storage: BlobStorage
     pipeline: RenderPipeline
     renderer: Renderer
+    tracing: Tracing
 
     async def close(self) -> None:
         await self.webhooks.stop()
@@ -151,6 +175,7 @@ class Resources:
         await self.storage.close()
         self.pipeline.close()
         self.renderer.close()
+        self.tracing.close()  # exports the last spans
 
 
 class TimedRequest(Request[Any, Any]):
@@ -196,14 +221,31 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             perf_counter() - request.started,
         )
 
+    if settings.otel_exporter_otlp_endpoint:  # off: no middleware at all
+
+        @app.middleware("request")
+        def trace_request(request: TimedRequest) -> None:
+            route = request.route
+            request.ctx.trace = request.app.ctx.resources.tracing.request(
+                request.headers, request.method, "" if route is None else route.path
+            )
+
+        @app.middleware("response")
+        def end_trace(request: TimedRequest, response: BaseHTTPResponse) -> None:
+            started = getattr(request.ctx, "trace", None)
+            if started is not None:
+                request.app.ctx.resources.tracing.end_request(started, response.status)
+
     @app.before_server_start
     async def start(app: Sanic[Any, Any]) -> None:
+        tracing = start_tracing(settings)
         renderer = Renderer(
             [*bundled_font_dirs(), *settings.font_dirs],
             threads=settings.render_threads,
             queue=settings.render_queue,
             max_svg_bytes=settings.max_svg_bytes,
             max_nodes=settings.max_svg_nodes,
+            timeout=settings.render_timeout,
         )
         outbound = AddressPolicy(settings.outbound_allow, ports=(443, *settings.outbound_ports))
         client = GuardedClient(
@@ -223,7 +265,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         await state.open()
         storage = make_storage(settings)
         await storage.open()
-        pipeline = RenderPipeline(renderer, fetcher, metrics)
+        pipeline = RenderPipeline(renderer, fetcher, metrics, tracing)
         webhooks = DeliveryWorker(
             state.deliveries,
             client,
@@ -233,14 +275,19 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             concurrency=settings.webhook_concurrency,
             poll_interval=settings.webhook_poll_interval,
             metrics=metrics,
+            tracing=tracing,
         )
         plans = Plans(settings.plan_quotas)
-        keys = ApiKeys(state.keys, plans, settings.key_cache_ttl)
+        keys = ApiKeys(
+            state.keys, plans, settings.key_cache_ttl, max_active=settings.max_api_keys_per_user
+        )
         usage = usage_of(settings, state)
         limits = Limits(
             state.limits,
             anonymous_daily=settings.anonymous_daily_limit,
             image_per_minute=settings.image_rate_limit,
+            previews_per_hour=settings.preview_limit,
+            redeliveries_per_hour=settings.redeliver_limit,
         )
         catalogue = TemplateCatalogue(
             state.templates,
@@ -249,7 +296,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             custom_template_settings(settings),
         )
         gallery = Gallery(state.renders, storage)
-        deliveries = Deliveries(state.deliveries, state.renders, keys, webhooks.wake)
+        deliveries = Deliveries(state.deliveries, state.renders, keys, limits, webhooks.wake)
         app.ctx.services = Services(
             settings=settings,
             metrics=metrics,
@@ -265,6 +312,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
                 plans,
                 Webhooks(outbound, settings.base_url, webhooks.wake),
                 dedup_wait=settings.dedup_wait,
+                tracing=tracing,
             ),
             library=Library(state, gallery, deliveries),
             gallery=gallery,
@@ -279,7 +327,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             plans=plans,
             health=Health(state),
         )
-        app.ctx.resources = Resources(webhooks, client, state, storage, pipeline, renderer)
+        app.ctx.resources = Resources(webhooks, client, state, storage, pipeline, renderer, tracing)
         webhooks.start()
 
     @app.after_server_stop

@@ -88,7 +88,11 @@ async def _keys_and_plans(args: argparse.Namespace, ops: Operations) -> int:
     if args.command == "keys" and args.action == "create":
         if args.plan is not None and args.plan not in ops.keys.plans:
             return _plan_refused(args.plan, ops)
-        made = await ops.keys.create(args.user, args.plan)
+        try:
+            made = await ops.keys.create(args.user, args.plan)
+        except TooManyError as e:
+            print(f"user {args.user}: {e.message}", file=sys.stderr)
+            return 1
         print(f"created {made.key_id} for user {args.user} (plan {made.plan})")
         print("store this key now; it cannot be shown again:")
         print(made.key)

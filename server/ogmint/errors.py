@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 #: The limits a request can run into (SPEC §6): per-user burst bucket, monthly render quota,
-#: anonymous V1 renders per day; and /i/ requests reaching the app per client address (§8).
-Limit = Literal["burst", "monthly", "daily", "image"]
+#: anonymous V1 renders per day; /i/ requests reaching the app per client address (§8); and
+#: the budgets of work the dashboard and API do without a render quota (previews, webhook
+#: redeliveries, sign-in and change-password attempts).
+Limit = Literal["burst", "monthly", "daily", "image", "preview", "redeliver", "sign_in", "password"]
 
 
 #: Bounds of what an error body echoes (SPEC §7: "at most a short excerpt of the input").
@@ -233,6 +235,14 @@ class SaturatedError(UnavailableError):
     """This worker's render pool and its queue are full."""
 
     default_message = "Render capacity exhausted, retry shortly"
+
+
+class RenderTimedOutError(UnavailableError):
+    """The renderer abandoned a render that ran past its timeout (a busy server, or a
+    template at the edge of its budget); nothing was charged."""
+
+    code = "render_timeout"
+    default_message = "The render took longer than allowed, retry shortly"
 
 
 class InternalError(OgmintError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +91,48 @@ def _redis_prefix(value: str) -> str:
     return value
 
 
-def _setting(default: Any, description: str, parse: Callable[[str], Any] = str) -> Any:
-    return field(default=default, metadata={"description": description, "parse": parse})
+def _redis_url(value: str) -> str:
+    if value:
+        from ogmint.state.redis.address import parse_redis_url  # only where Redis is used
+
+        parse_redis_url(value)
+    return value
+
+
+def _auto_count(value: str) -> int | None:
+    return None if value.strip().lower() == "auto" else _non_negative_int(value)
+
+
+def _headers(value: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in _csv(value):
+        name, eq, v = item.partition("=")
+        if not eq or not name.strip():
+            raise ValueError("expected name=value pairs, comma-separated")
+        pairs.append((name.strip(), v.strip()))
+    return tuple(pairs)
+
+
+def _ratio(value: str) -> float:
+    n = float(value)
+    if not 0 <= n <= 1:
+        raise ValueError("must be from 0 to 1")
+    return n
+
+
+def _setting(
+    default: Any, description: str, parse: Callable[[str], Any] = str, *, standard: bool = False
+) -> Any:
+    """A field read from ``OGMINT_<NAME>``, or from ``<NAME>`` itself for a ``standard``
+    variable another tool defines (OpenTelemetry's ``OTEL_*``)."""
+    metadata = {"description": description, "parse": parse, "standard": standard}
+    return field(default=default, metadata=metadata)
+
+
+def env_name(f: Field[Any]) -> str:
+    """The environment variable a settings field is read from."""
+    prefix = "" if f.metadata["standard"] else ENV_PREFIX
+    return prefix + f.name.upper()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +167,11 @@ class Settings:
     )
     render_queue: int = _setting(
         16, "Renders allowed to wait per worker before answering 503.", int
+    )
+    render_timeout: float = _setting(
+        2.0,
+        "Seconds one rasterisation may take before the renderer abandons it (503).",
+        _positive_float,
     )
     anonymous_daily_limit: int = _setting(
         10, "V1 renders per UTC day per client IP without an API key.", int
@@ -215,11 +260,45 @@ class Settings:
     template_image_max_pixels: int = _setting(
         2_000_000, "Largest embedded template image, in decoded pixels.", _positive_int
     )
-    template_render_budget: float = _setting(
-        1.0, "Seconds the test render of an uploaded template may take (else 400).", _positive_float
+    template_max_filter_work: float = _setting(
+        12.0,
+        "Most filter work in a template: Σ per filter application (<use> fan-out counted) of its "
+        "region in megapixels × its primitives (blurs and merge nodes weighted).",
+        _positive_float,
     )
-    template_cache_entries: int = _setting(
-        256, "Compiled custom templates kept per worker, by version.", _positive_int
+    template_max_merge_nodes: int = _setting(
+        16, "Most <feMergeNode>s in one <feMerge> of a template.", _positive_int
+    )
+    template_max_paint: float = _setting(
+        200.0,
+        "Most pixels a template paints, in canvases (Σ per drawn shape of its area, weighted "
+        "for gradients and layers).",
+        _positive_float,
+    )
+    template_max_dash_segments: int = _setting(
+        100_000,
+        "Most dash segments a template's dashed outlines draw (length ÷ dash period, all uses).",
+        _positive_int,
+    )
+    template_max_path_segments: int = _setting(
+        200_000,
+        "Most path and polyline segments a template draws (all uses), counted as the values "
+        "of their data (an upper bound).",
+        _positive_int,
+    )
+    template_max_text_chars: int = _setting(
+        2000, "Most characters of static <text> a template draws (all uses).", _positive_int
+    )
+    template_render_budget: float = _setting(
+        1.0,
+        "Seconds an uploaded template's check may take — compiling and the test render of "
+        "every og:if/og:unless branch — (else 400).",
+        _positive_float,
+    )
+    template_cache_bytes: int = _setting(
+        32 * 1024 * 1024,
+        "Bytes of compiled custom templates kept per worker (least recently used dropped).",
+        _positive_int,
     )
     access_log: bool = _setting(False, "Log every request (costs throughput).", _bool)
     metrics_dir: str = _setting(
@@ -228,7 +307,17 @@ class Settings:
         "at start; empty = a fresh temporary directory.",
     )
     redis_url: str = _setting(
-        "", "Redis URL (redis://…) for shared state; empty = embedded SQLite in DATA_DIR."
+        "",
+        "Redis URL for shared state: redis://[:password@]host:port[/db], or "
+        "redis+sentinel://[:password@]host:port[,host:port…]/service_name[/db] for a "
+        "Sentinel-managed primary; empty = embedded SQLite in DATA_DIR.",
+        _redis_url,
+    )
+    redis_replicas: int | None = _setting(
+        None,
+        "Replicas that must confirm every Redis write (WAIT) before it is acknowledged, else "
+        "503; auto = 1 with redis+sentinel://, 0 otherwise.",
+        _auto_count,
     )
     redis_prefix: str = _setting(
         "ogmint:",
@@ -287,10 +376,34 @@ class Settings:
         _positive_float,
     )
     sign_in_limit_account: int = _setting(
-        10, "Dashboard sign-in attempts per e-mail address per 15 minutes.", _positive_int
+        10,
+        "Dashboard sign-in attempts per e-mail address from one client IP per 15 minutes "
+        "(never per address alone: that would let anyone lock its owner out).",
+        _positive_int,
     )
     sign_in_limit_ip: int = _setting(
         50, "Dashboard sign-in attempts per client IP per 15 minutes.", _positive_int
+    )
+    password_change_limit: int = _setting(
+        5,
+        "Dashboard change-password attempts (current password checks) per user per 15 minutes.",
+        _positive_int,
+    )
+    preview_limit: int = _setting(
+        600,
+        "Previews per user per hour, shared by POST /api/v2/templates/preview and the "
+        "dashboard's pictures and template previews (a token bucket holding an hour's worth).",
+        _positive_int,
+    )
+    redeliver_limit: int = _setting(
+        30,
+        "Webhook redeliveries per user per hour, API and dashboard together (a token bucket).",
+        _positive_int,
+    )
+    max_api_keys_per_user: int = _setting(
+        20,
+        "Active (unrevoked) API keys one user may have; CLI and dashboard refuse more.",
+        _positive_int,
     )
     usage_retention_days: int = _setting(
         400, "Days of per-user daily render counts kept for the dashboard.", _positive_int
@@ -301,6 +414,31 @@ class Settings:
         _positive_int,
     )
 
+    otel_exporter_otlp_endpoint: str = _setting(
+        "",
+        "OpenTelemetry: OTLP/HTTP (protobuf) collector base URL; spans go to <it>/v1/traces. "
+        "Empty = no tracing (nothing sent, nothing loaded).",
+        standard=True,
+    )
+    otel_exporter_otlp_headers: tuple[tuple[str, str], ...] = _setting(
+        (),
+        "OpenTelemetry: name=value headers sent with every export (e.g. auth).",
+        _headers,
+        standard=True,
+    )
+    otel_service_name: str = _setting(
+        "ogmint", "OpenTelemetry: the service.name of every span.", standard=True
+    )
+    otel_traces_sampler_arg: float = _setting(
+        1.0,
+        "OpenTelemetry: the share of traces kept (0-1; a traced caller's decision is followed).",
+        _ratio,
+        standard=True,
+    )
+    otel_bsp_schedule_delay: int = _setting(
+        5000, "OpenTelemetry: milliseconds between span exports.", _positive_int, standard=True
+    )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Builds settings from ``env`` (default ``os.environ``), reporting all errors at once."""
@@ -308,7 +446,7 @@ class Settings:
         values: dict[str, Any] = {}
         problems: list[str] = []
         for f in fields(cls):
-            name = ENV_PREFIX + f.name.upper()
+            name = env_name(f)
             if name in env:
                 try:
                     values[f.name] = f.metadata["parse"](env[name])
@@ -327,6 +465,13 @@ class Settings:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
+    def redis_replicas_required(self) -> int:
+        """How many replicas confirm each write: the setting, or its ``auto`` default."""
+        if self.redis_replicas is not None:
+            return self.redis_replicas
+        return 1 if self.redis_url.lower().startswith("redis+sentinel:") else 0
+
+    @property
     def database_path(self) -> Path:
         return self.data_dir / "ogmint.sqlite3"
 
@@ -335,13 +480,13 @@ def describe() -> list[tuple[str, str, str]]:
     """(variable, default, description) for every setting: the README's table comes from this."""
     out = []
     for f in fields(Settings):
-        default = f.default
+        default = "auto" if f.default is None else f.default
         if isinstance(default, tuple):
             default = ",".join(
                 d if isinstance(d, str) else f"{d:g}" if isinstance(d, float) else f"{d[0]}={d[1]}"
                 for d in default
             )
-        out.append((ENV_PREFIX + f.name.upper(), str(default), f.metadata["description"]))
+        out.append((env_name(f), str(default), f.metadata["description"]))
     return out
 
 

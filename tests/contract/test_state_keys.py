@@ -78,3 +78,24 @@ async def test_set_plan(state: State) -> None:
     assert (await key(state, "h1")).plan == "starter"
     assert [k.plan for k in await state.keys.list_keys()] == ["starter"]
     assert not await state.keys.set_plan("nobody", "pro")
+
+
+async def test_active_keys_are_bounded_atomically(state: State) -> None:
+    made = await asyncio.gather(
+        *(state.keys.create_key("alice", f"k{i}", f"h{i}", None, 5) for i in range(20))
+    )
+    assert made.count(True) == 5
+    assert len(await state.keys.list_keys("alice")) == 5
+    assert not await state.keys.create_key("alice", "late", "hlate", "pro", 5)
+    assert await state.keys.find_key("hlate") is None
+    assert {k.plan for k in await state.keys.list_keys("alice")} == {"free"}  # plan unchanged
+    # A revoked key frees its place (revoking it twice frees one place, not two).
+    first = (await state.keys.list_keys("alice"))[0].key_id
+    assert await state.keys.revoke_key(first)
+    assert await state.keys.revoke_key(first)
+    assert await state.keys.create_key("alice", "k20", "h20", None, 5)
+    assert not await state.keys.create_key("alice", "k21", "h21", None, 5)
+    # Per user, and unbounded without a bound.
+    assert await state.keys.create_key("bob", "b1", "hb1", None, 1)
+    assert await state.keys.create_key("alice", "k22", "h22", None)
+    assert len([k for k in await state.keys.list_keys("alice") if not k.revoked]) == 6

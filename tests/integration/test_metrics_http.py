@@ -178,6 +178,19 @@ def test_renders_dedup_hits_and_limits_add_up(srv: Server) -> None:
     assert grew(before, after, "ogmint_rate_limited_total", limit="daily") == 1
     assert grew(before, after, "ogmint_rate_limited_total", limit="burst") == statuses.count(429)
     assert value(after, "ogmint_renders_in_progress") == 0
+    # The renderer's caches: four renders looked up their backgrounds four times (the three V1
+    # ones share theirs: a miss at most once per worker) and their glyphs many times; what
+    # they hold is within their byte bounds (per worker, two workers).
+    cache = "ogmint_render_cache_{}_total"
+    looked_up = [
+        grew(before, after, cache.format("hits"), cache=c)
+        + grew(before, after, cache.format("misses"), cache=c)
+        for c in ("background", "glyph")
+    ]
+    assert looked_up[0] == 4 and looked_up[1] > 4 * len("Metered")
+    assert grew(before, after, cache.format("hits"), cache="background") >= 1
+    assert 0 < value(after, "ogmint_render_cache_bytes", cache="glyph") <= 2 * 32 * 2**20
+    assert 0 < value(after, "ogmint_render_cache_bytes", cache="background") <= 2 * 128 * 2**20
 
 
 def test_saturated_render_pools_are_counted(srv: Server) -> None:

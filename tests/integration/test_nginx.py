@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import http.server
 import os
 import re
 import shutil
@@ -549,5 +550,302 @@ def test_a_deleted_image_stops_at_the_edge_within_60_s(
         assert again.status == 200
         assert again.headers["x-cache-status"] in {"HIT", "REVALIDATED"}
         assert again.image().size == (1200, 630)
+    finally:
+        e.stop()
+
+
+# -- what nginx sends upstream, its own errors, what the object store may say -------------------
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """An upstream that answers every request with the headers it got and its peer's port,
+    keeping connections alive (HTTP/1.1) unless told otherwise."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        body = orjson.dumps({"headers": dict(self.headers.items()), "port": self.client_address[1]})
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@dataclass
+class FakeUpstream:
+    """A stand-in for an app server in ``start_edge``: its URL and a data directory."""
+
+    url: str
+    data_dir: Path
+
+
+@pytest.fixture
+def recorder(tmp_path: Path) -> Iterator[FakeUpstream]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield FakeUpstream(f"http://127.0.0.1:{server.server_address[1]}", tmp_path)
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_edge_sets_every_forwarded_header_and_keeps_upstreams_alive(
+    recorder: FakeUpstream, tmp_path: Path
+) -> None:
+    e = start_edge(tmp_path / "nginx", [recorder])  # type: ignore[list-item]
+    try:
+        forged = {"X-Forwarded-Proto": "https", "Host": "og.example.com", "Connection": "close"}
+        for path in ("/dashboard/sign-in", "/api/og?title=x", "/i/abcdefgh"):
+            ports = set()
+            for _ in range(8):
+                seen = request(e.url + path, headers=forged).json()
+                sent = {k.lower(): v for k, v in seen["headers"].items()}
+                assert sent["x-forwarded-proto"] == "http", (path, sent)  # nginx's, not ours
+                assert sent["host"] == "og.example.com", (path, sent)
+                assert sent.get("connection", "").lower() != "close", (path, sent)
+                assert sent["x-forwarded-for"].split(",")[-1].strip() == "127.0.0.1"
+                ports.add(seen["port"])
+            # One kept-alive upstream connection per nginx worker (worker_processes auto).
+            workers = os.cpu_count() or 1
+            assert len(ports) <= min(workers, 4), f"{path}: new upstream connections: {ports}"
+    finally:
+        e.stop()
+
+
+def test_a_client_cannot_claim_https_through_the_edge(edge: tuple[Edge, Server]) -> None:
+    e, _ = edge
+    page = request(e.url + "/dashboard/sign-in", headers={"X-Forwarded-Proto": "https"})
+    assert page.status == 200
+    assert "Secure" not in page.headers["set-cookie"]
+    assert "strict-transport-security" not in page.headers
+
+
+def _raw(port: int, data: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Sends ``data`` as is; the status, headers and body of the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(data)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(lines[0].split()[1]), headers, body
+
+
+def _json_error(status: int, headers: dict[str, str], body: bytes, expected: int) -> None:
+    assert status == expected, (status, body[:200])
+    assert headers["content-type"].startswith("application/json"), (expected, headers)
+    doc = orjson.loads(body)
+    assert doc["success"] is False and doc["code"] and doc["error"] and doc["details"] == []
+
+
+def test_errors_nginx_answers_itself_are_json(edge: tuple[Edge, Server], slug: str) -> None:
+    e, _ = edge
+    close = b"Connection: close\r\n\r\n"
+    cases = [
+        (b"GET /healthz HTTP/1.1\r\nHost: bad host\r\n" + close, 400),
+        (b"GET /\x01\x02 HTTP/1.1\r\nHost: x\r\n" + close, 400),
+        (b"GET /healthz HTTP/1.1\r\n" + close, 400),  # HTTP/1.1 without Host
+        (b"GET /?" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n" + close, 414),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n" + close, 431),
+        (b"POST /api/v2/render HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n" + close, 413),
+        (b"TRACE / HTTP/1.1\r\nHost: x\r\n" + close, 405),
+    ]
+    for raw, expected in cases:
+        _json_error(*_raw(e.port, raw), expected)
+    image = f"{e.url}/i/{slug}"
+    assert request(image).status == 200
+    assert request(image).headers["x-cache-status"] == "HIT"  # nginx answers from its cache
+    assert request(image, headers={"Range": "bytes=99999999-"}).status == 200  # no ranges
+    mismatch = request(image, headers={"If-Match": '"not-it"'})
+    _json_error(mismatch.status, mismatch.headers, mismatch.body, 412)
+
+
+#: What a client may see on an /i/ answer streamed from the object store.
+ALLOWED = {
+    "content-type",
+    "content-length",
+    "etag",
+    "cache-control",
+    "date",
+    "connection",
+    "keep-alive",
+    "server",
+    "x-cache-status",
+    "transfer-encoding",
+}
+#: Headers object stores and proxies in front of them send (AWS S3, MinIO, Ceph RGW, GCS, R2,
+#: B2, Wasabi), each with a value that must not reach a client.
+STORE_HEADERS = {
+    "Set-Cookie": "store=1",
+    "Content-Disposition": "attachment; filename=x.png",
+    "Last-Modified": "Mon, 07 Dec 2026 00:00:00 GMT",
+    "Accept-Ranges": "bytes",
+    "Vary": "Origin",
+    "Expires": "Thu, 01 Jan 1970 00:00:00 GMT",
+    "Access-Control-Allow-Origin": "*",
+    "Strict-Transport-Security": "max-age=1",
+    "x-amz-request-id": "R",
+    "x-amz-id-2": "I",
+    "x-amz-version-id": "V",
+    "x-amz-storage-class": "STANDARD_IA",
+    "x-amz-server-side-encryption": "aws:kms",
+    "x-amz-server-side-encryption-aws-kms-key-id": "arn:aws:kms:key",
+    "x-amz-expiration": 'expiry-date="x"',
+    "x-amz-replication-status": "COMPLETED",
+    "x-amz-checksum-sha256": "c",
+    "x-amz-checksum-type": "FULL_OBJECT",
+    "x-amz-meta-xxh3": "0123456789abcdef",
+    "x-amz-website-redirect-location": "/elsewhere",
+    "x-amz-tagging-count": "2",
+    "x-amz-bucket-region": "eu-west-1",
+    "x-minio-deployment-id": "d",
+    "x-ratelimit-limit": "1",
+    "x-rgw-object-type": "Normal",
+    "x-goog-generation": "1",
+    "x-goog-hash": "crc32c=x",
+    "x-guploader-uploadid": "u",
+    "cf-ray": "r",
+    "x-bz-file-id": "f",
+    "x-request-id": "q",
+    "x-powered-by": "store",
+    "x-amz-cf-id": "c",
+    "Via": "1.1 store",
+    "Age": "5",
+}
+
+
+class _Store(http.server.BaseHTTPRequestHandler):
+    """An object store answering every GET with a PNG and all of ``STORE_HEADERS``."""
+
+    protocol_version = "HTTP/1.1"
+    body = b""
+    answer_headers: dict[str, str] = STORE_HEADERS
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "image/png")
+        self.send_header("content-length", str(len(self.body)))
+        self.send_header("etag", '"store-md5"')
+        for name, value in self.answer_headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_object_store_headers_never_reach_clients(
+    server_factory: Callable[..., Server], s3_server: S3Server, tmp_path: Path
+) -> None:
+    app = server_factory(
+        OGMINT_TRUSTED_PROXIES=PROXY_ADDRESS,
+        OGMINT_BEHIND_NGINX="true",
+        OGMINT_S3_BUCKET=s3_server.bucket,
+        OGMINT_S3_ENDPOINT=s3_server.endpoint_url,
+        OGMINT_S3_REGION=s3_server.region,
+        OGMINT_S3_PREFIX=f"store-{tmp_path.name}/",
+        **AWS_ENV,
+    )
+    headers = {"content-type": "application/json", "x-api-key": app.create_key("store")}
+    body = orjson.dumps({"template": "blog", "title": "Headers of the store"})
+    made = request(app.url + "/api/v2/render", "POST", headers, body)
+    assert made.status == 201, made.body
+    slug = made.json()["slug"]
+    direct = request(f"{app.url}/i/{slug}")
+    assert direct.body == b""  # X-Accel: the bytes come from the store
+    _Store.body = b"\x89PNG from the store"
+    # The app's ETag travels with the object as metadata (what the real store sends back).
+    _Store.answer_headers = {**STORE_HEADERS, "x-amz-meta-xxh3": direct.headers["etag"].strip('"')}
+    store = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Store)
+    threading.Thread(target=store.serve_forever, daemon=True).start()
+    e = start_edge(
+        tmp_path / "nginx", [app], s3_endpoint=f"http://127.0.0.1:{store.server_address[1]}"
+    )
+    try:
+        first = request(f"{e.url}/i/{slug}")
+        assert (first.status, first.headers["x-cache-status"]) == (200, "MISS")
+        assert first.body == _Store.body
+        assert set(first.headers) <= ALLOWED, set(first.headers) - ALLOWED
+        assert first.headers["etag"] == direct.headers["etag"]  # the app's, not the store's
+        assert first.headers["cache-control"] == direct.headers["cache-control"]
+        again = request(f"{e.url}/i/{slug}")
+        assert again.headers["x-cache-status"] == "HIT"
+        assert set(again.headers) <= ALLOWED, set(again.headers) - ALLOWED
+    finally:
+        e.stop()
+        store.shutdown()
+        store.server_close()
+
+
+def test_dashboard_junk_through_the_edge_is_no_500(edge: tuple[Edge, Server]) -> None:
+    e, _ = edge
+    for cookie in (b"ogmint_session=\xff\xfe", b"ogmint_form=\xc3(", b"ogmint_session=a\x00"):
+        for path in (b"/dashboard/settings", b"/dashboard/sign-in", b"/dashboard/templates"):
+            raw = b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nCookie: " + cookie
+            status, headers, body = _raw(e.port, raw + b"\r\nConnection: close\r\n\r\n")
+            if status == 400:  # nginx refuses a NUL in a header itself: its JSON error
+                _json_error(status, headers, body, 400)
+            else:
+                assert status in (200, 303), (path, cookie, status, body[:200])
+    assert_error(request(e.url + "/dashboard/static/"), 404)
+    assert_error(request(e.url + "/dashboard/static/%00"), 400)  # nginx refuses a NUL itself
+
+
+ETAG = re.compile(r'"[0-9a-f]{32}"')  # one quoted xxh3-128 of the bytes, nothing else
+
+
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_image_etag_is_one_quoted_value_on_every_path(
+    backend: str,
+    server_factory: Callable[..., Server],
+    redis_server: RedisServer,
+    s3_server: S3Server,
+    tmp_path: Path,
+) -> None:
+    env = {"OGMINT_TRUSTED_PROXIES": PROXY_ADDRESS}
+    if backend == "s3":
+        env |= {
+            **redis_server.namespace(),
+            "OGMINT_S3_BUCKET": s3_server.bucket,
+            "OGMINT_S3_ENDPOINT": s3_server.endpoint_url,
+            "OGMINT_S3_REGION": s3_server.region,
+            "OGMINT_S3_PREFIX": f"etag-{tmp_path.name}/",
+            **AWS_ENV,
+        }
+    behind = server_factory(**env, OGMINT_BEHIND_NGINX="true")
+    shared = env if backend == "s3" else {**env, "OGMINT_DATA_DIR": str(behind.data_dir)}
+    maker = server_factory(**shared)  # renders: its answers come from its memory
+    cold = server_factory(**shared)  # never saw the render: reads the stored file
+    e = start_edge(tmp_path / "nginx", [behind], s3_endpoint=s3_server.endpoint_url)
+    try:
+        headers = {"content-type": "application/json", "x-api-key": maker.create_key("etags")}
+        body = orjson.dumps({"template": "blog", "title": f"ETag on {backend}"})
+        made = request(maker.url + "/api/v2/render", "POST", headers, body)
+        assert made.status == 201, made.body
+        path = f"/i/{made.json()['slug']}"
+        answers = {
+            "memory": request(maker.url + path),
+            "memory HEAD": request(maker.url + path, "HEAD"),
+            "storage": request(cold.url + path),
+            "storage HEAD": request(cold.url + path, "HEAD"),
+            "x-accel": request(behind.url + path),
+            "edge miss": request(e.url + path),
+            "edge hit": request(e.url + path),
+        }
+        assert answers["edge hit"].headers["x-cache-status"] == "HIT"
+        etags = {name: reply.headers["etag"] for name, reply in answers.items()}
+        assert all(ETAG.fullmatch(tag) for tag in etags.values()), etags
+        assert len(set(etags.values())) == 1, etags
+        etag = etags["memory"]
+        for url in (maker.url, cold.url, behind.url, e.url):
+            for sent in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+                again = request(url + path, headers={"If-None-Match": sent})
+                assert (again.status, again.headers["etag"]) == (304, etag), (url, sent)
+            other = request(url + path, headers={"If-None-Match": '"other"'})
+            assert other.status == 200, url
     finally:
         e.stop()

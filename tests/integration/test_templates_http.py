@@ -4,9 +4,11 @@ update, delete, preview, and rendering them by id in V1 and V2."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
@@ -14,6 +16,7 @@ import pytest
 
 from backends import AWS_ENV, RedisServer, S3Server
 from conftest import Server
+from ogmint.rendering.native import Renderer
 from support import Reply, assert_error, request
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "templates" / "examples"
@@ -195,8 +198,9 @@ HOSTILE = sorted((Path(__file__).resolve().parents[1] / "hostile").glob("*.svg")
 
 
 def test_hostile_corpus_is_refused_quickly_and_the_server_stays_healthy(srv: Server) -> None:
-    key = srv.create_key("tpl-hostile")
-    for path in HOSTILE:
+    # Round-robin over several users, so the 5/s burst limit of each paces it less.
+    keys = [srv.create_key(f"tpl-hostile-{n}") for n in range(HOSTILE_USERS)]
+    for n, path in enumerate(HOSTILE):
         raw = path.read_bytes()
         body: object = (
             {"svg": raw.decode()}
@@ -208,9 +212,7 @@ def test_hostile_corpus_is_refused_quickly_and_the_server_stays_healthy(srv: Ser
                 + b'"}'
             )
         )
-        started = time.monotonic()
-        reply = call(srv, "POST", "/api/v2/templates", key, body)
-        elapsed = time.monotonic() - started - 0.21  # minus the pacing in call()
+        reply, elapsed = paced_upload(srv, keys[n % HOSTILE_USERS], body)
         assert reply.status in (400, 413), (path.name, reply.status, reply.body)
         answer = reply.json()
         codes = ("invalid_template", "template_too_large", "invalid_json")
@@ -220,5 +222,94 @@ def test_hostile_corpus_is_refused_quickly_and_the_server_stays_healthy(srv: Ser
             (detail,) = answer["details"]
             assert detail["field"] == "svg" and detail["message"], path.name
     assert request(srv.url + "/healthz").status == 200
-    assert call(srv, "GET", "/api/v2/templates", key).json()["templates"] == []
-    upload(srv, key)  # and a good template still uploads
+    for key in keys:
+        assert call(srv, "GET", "/api/v2/templates", key).json()["templates"] == []
+    upload(srv, keys[0])  # and a good template still uploads
+
+
+HOSTILE_USERS = 6
+
+
+def paced_upload(server: Server, key: str, body: object) -> tuple[Reply, float]:
+    """An upload and how long it took; a burst refusal (429) waits and tries again."""
+    headers = {"content-type": "application/json", "x-api-key": key}
+    data = body if isinstance(body, bytes) else orjson.dumps(body)
+    while True:
+        started = time.monotonic()
+        reply = request(server.url + "/api/v2/templates", "POST", headers, data)
+        elapsed = time.monotonic() - started
+        if reply.status != 429:
+            return reply, elapsed
+        time.sleep(0.1)
+
+
+#: 40 filtered full-canvas rectangles: seconds of work that a lenient cost model lets through.
+SLOW_ART = (
+    '<defs><filter id="slow" x="-10%" y="-10%" width="120%" height="120%">'
+    '<feGaussianBlur stdDeviation="8"/><feOffset dx="4" dy="4"/></filter></defs>'
+    + '<rect width="1200" height="630" fill="#3a6fc4" filter="url(#slow)"/>'
+    * 40
+)
+
+
+def test_slow_uploads_are_abandoned_at_the_budget_while_built_ins_render(
+    server_factory: Callable[..., Server], renderer: Renderer
+) -> None:
+    """The renderer's own deadline, not the cost model (switched off here): each upload
+    is refused at its budget, also with the slow part in a branch the sample content does not
+    take, while built-in renders keep answering and no render slot is lost."""
+    budget = 0.5
+    srv = server_factory(
+        OGMINT_TEMPLATE_MAX_FILTER_WORK="1e6",
+        OGMINT_TEMPLATE_MAX_PAINT="1e6",
+        OGMINT_TEMPLATE_RENDER_BUDGET=str(budget),
+        OGMINT_ANONYMOUS_DAILY_LIMIT="1000",
+    )
+    key = srv.create_key("tpl-slow")
+    uploads = [
+        LAUNCH.replace("</svg>", SLOW_ART + "</svg>"),
+        LAUNCH.replace("</svg>", f'<g og:unless="description">{SLOW_ART}</g></svg>'),
+    ]
+    answers: list[tuple[Reply, float]] = []
+    uploading = threading.Thread(
+        target=lambda: answers.extend(paced_upload(srv, key, {"svg": s}) for s in uploads)
+    )
+    uploading.start()
+    renders = 0
+    while uploading.is_alive():
+        params = {"template": "blog", "title": f"Meanwhile {renders}"}
+        started = time.monotonic()
+        reply = request(srv.url + "/api/og?" + urllib.parse.urlencode(params))
+        assert reply.status == 200, reply.body
+        assert time.monotonic() - started < 2.0
+        renders += 1
+    uploading.join()
+    assert renders >= 1
+    # What one filtered rectangle costs on this machine now (the server draws the same).
+    one = SLOW_ART[: SLOW_ART.index("/>", SLOW_ART.index("<rect")) + 2]
+    started = time.monotonic()
+    renderer.render_svg(
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="630">{one}</svg>', 60
+    )
+    one_node = time.monotonic() - started
+    for reply, elapsed in answers:
+        (detail,) = assert_error(reply, 400)["details"]
+        assert detail["field"] == "svg" and "longer than the 0.5 s allowed" in detail["message"]
+        # Abandoned at the budget, give or take the one filtered node drawing then (and the
+        # machine's load): never after all forty.
+        assert elapsed < budget + 3 * one_node + 0.3, (elapsed, one_node)
+    # Every slot came back: the render pool (2 threads + 16 queued) still takes a burst.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(
+            pool.map(
+                lambda n: (
+                    request(
+                        srv.url
+                        + "/api/og?"
+                        + urllib.parse.urlencode({"template": "blog", "title": f"After {n}"})
+                    ).status
+                ),
+                range(8),
+            )
+        )
+    assert statuses == [200] * 8

@@ -112,6 +112,31 @@ def test_dedup_is_per_api_key(srv: Server) -> None:
     assert a.json()["slug"] != b.json()["slug"]
 
 
+def test_dedup_is_per_api_key_of_one_user(srv: Server) -> None:
+    first, second = srv.create_key("two-keys"), srv.create_key("two-keys")
+    a = render(srv, first, {**BODY, "title": "Per key, one user"})
+    b = render(srv, second, {**BODY, "title": "Per key, one user"})
+    assert a.status == b.status == 201  # each key renders its own
+    assert a.json()["slug"] != b.json()["slug"]
+    for key, made in ((first, a), (second, b)):
+        again = render(srv, key, {**BODY, "title": "Per key, one user"})
+        assert again.status == 200
+        assert again.json()["slug"] == made.json()["slug"]
+
+
+def test_failed_render_is_refunded(srv: Server) -> None:
+    key = srv.create_key("v2-refunds", plan="free")
+    first = render(srv, key, {**BODY, "title": "Charged"})
+    assert first.status == 201
+    remaining = int(first.headers["x-ratelimit-remaining"])
+    # Admitted (burst token, quota), then the avatar's address is refused when fetched.
+    failed = render(srv, key, {**BODY, "title": "Refunded", "avatar": "https://10.0.0.1/a.png"})
+    assert_error(failed, 400, "avatar")
+    again = render(srv, key, {**BODY, "title": "Charged again"})
+    assert again.status == 201
+    assert int(again.headers["x-ratelimit-remaining"]) == remaining - 1
+
+
 def test_image_endpoint_serves_exact_bytes(srv: Server) -> None:
     key = srv.create_key("img")
     slug = render(srv, key, {**BODY, "title": "Served"}).json()["slug"]

@@ -174,6 +174,24 @@ def test_delivery_payload_and_signatures(srv: Server, receiver: Receiver) -> Non
     assert [(a["number"], a["status"], a["error"]) for a in d["attempts"]] == [(1, 200, None)]  # type: ignore[union-attr]
 
 
+def test_signatures_cover_the_raw_body_javascript_writes(srv: Server, receiver: Receiver) -> None:
+    # Values Python's and JavaScript's serialisers write differently (1e-06 / 0.000001,
+    # 1e+20 / 100000000000000000000, key order, escapes): a body signed in one form and sent
+    # in the other fails here, which metadata that serialises the same either way cannot show.
+    key = srv.create_key("hook-raw")
+    metadata = {"tiny": 0.000001, "huge": 1e20, "z": 1, "10": "ten", "2": "two", "é": "ü 😀"}
+    hooked(srv, key, receiver, "/raw", webhookSecret=SECRET, metadata=metadata)
+    (hit,) = receiver.wait_for("/raw", 1)
+    check_signatures(hit, SECRET)
+    assert js_roundtrip(hit.body) == hit.body
+    sent = hit.body.decode()
+    written = sent[sent.index('"metadata":') + len('"metadata":') :]
+    assert written.startswith(
+        '{"2":"two","10":"ten","tiny":0.000001,"huge":100000000000000000000,"z":1,"é":"ü 😀"}'
+    ), written
+    assert orjson.dumps(metadata).decode() not in sent  # the forms really differ
+
+
 def test_plain_secret_and_unsigned(srv: Server, receiver: Receiver) -> None:
     key = srv.create_key("hook-plain")
     hooked(srv, key, receiver, "/plain", webhookSecret="s3cret ü")

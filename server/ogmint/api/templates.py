@@ -88,10 +88,11 @@ async def delete_template(request: Request, template_id: str) -> HTTPResponse:
 
 @bp.post("/api/v2/templates/preview")
 async def preview_template(request: Request) -> HTTPResponse:
-    """The unsaved template rendered with the body's parameters: nothing stored, no quota."""
-    svc, _ = await key_holder(request)
+    """The unsaved template rendered with the body's parameters: nothing stored, no monthly
+    quota; one of the user's previews (an allowance shared with the dashboard) instead."""
+    svc, key = await key_holder(request)
     body = json_object(request)
     svg, _name = _upload(body, strict=False)
     params = {k: v for k, v in body.items() if k not in TEMPLATE_FIELDS}
-    image = await svc.renders.preview_upload(svg, params, api="v2")
+    image = await svc.renders.preview_upload(key.user, svg, params, api="v2")
     return png(image, {"Cache-Control": "no-store"})

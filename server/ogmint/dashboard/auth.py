@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -18,6 +19,9 @@ SESSION_COOKIE = "ogmint_session"
 #: Signed-out forms (sign-in) use a double-submit token: this cookie must equal the form field.
 FORM_COOKIE = "ogmint_form"
 SIGN_IN = "/dashboard/sign-in"
+#: What the tokens this module hands out look like (``secrets.token_urlsafe``). A cookie of
+#: any other shape — not UTF-8, too long — is treated as absent, never decoded further.
+TOKEN = re.compile(r"[A-Za-z0-9_-]{16,99}")
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -70,8 +74,8 @@ def is_https(request: Request, svc: Services) -> bool:
 async def visitor(request: Request) -> Visitor | None:
     """The signed-in account, or None."""
     svc: Services = request.app.ctx.services
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token or len(token) > 100:
+    token = token_cookie(request, SESSION_COOKIE)
+    if token is None:
         return None
     session = await svc.accounts.session(token)
     if session is None:
@@ -90,20 +94,25 @@ async def require(request: Request) -> Visitor:
     return found
 
 
+def token_cookie(request: Request, name: str) -> str | None:
+    """The cookie ``name`` if it has the shape of one of our tokens, else None."""
+    value = request.cookies.get(name)
+    return value if value and TOKEN.fullmatch(value) else None
+
+
 def check_csrf(request: Request, expected: str) -> None:
     sent = field(request, "csrf", 100)
-    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+    if not expected or not TOKEN.fullmatch(sent) or not hmac.compare_digest(sent, expected):
         raise CsrfError()
 
 
 def form_token(request: Request) -> str:
     """The double-submit token for a signed-out form: the cookie's, or a new one."""
-    existing = request.cookies.get(FORM_COOKIE)
-    return existing if existing and len(existing) < 100 else secrets.token_urlsafe(24)
+    return token_cookie(request, FORM_COOKIE) or secrets.token_urlsafe(24)
 
 
 def check_form_token(request: Request) -> None:
-    check_csrf(request, request.cookies.get(FORM_COOKIE) or "")
+    check_csrf(request, token_cookie(request, FORM_COOKIE) or "")
 
 
 def set_cookie(

@@ -6,7 +6,7 @@ from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
 from ogmint.dashboard.auth import Visitor, field, require
-from ogmint.errors import NotFoundError, ValidationError
+from ogmint.errors import NotFoundError, TooManyError, ValidationError
 from ogmint.services import Services
 
 bp = Blueprint("dashboard_console")
@@ -14,6 +14,7 @@ bp = Blueprint("dashboard_console")
 PASSWORD_ERRORS = {
     "current": "Current password is incorrect.",
     "password": "The new password must be 10 to 1024 characters.",
+    "attempts": "Too many attempts to change the password; try again in a few minutes.",
 }
 
 
@@ -23,6 +24,7 @@ async def _settings_page(
     new_key_value: str = "",
     status: int = 200,
     new_signing: tuple[str, str] | None = None,
+    key_error: str = "",
 ) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     plan, quota = await svc.keys.quota_of(me.user)
@@ -33,6 +35,7 @@ async def _settings_page(
         visitor=me,
         keys=await svc.keys.active(me.user),
         new_key=new_key_value,
+        key_error=key_error,
         signing_keys=await svc.signing_keys.listed(me.user),
         new_signing=new_signing,
         plan=plan,
@@ -57,7 +60,10 @@ async def settings(request: Request) -> HTTPResponse:
 async def create_key(request: Request) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await require(request)
-    made = await svc.keys.create(me.user)
+    try:
+        made = await svc.keys.create(me.user)
+    except TooManyError as e:
+        return await _settings_page(request, me, status=e.status, key_error=e.message)
     # Answered with the page itself (not a redirect) so the key is never in a URL or history.
     return await _settings_page(request, me, new_key_value=made.key, status=201)
 
@@ -102,7 +108,7 @@ async def admin(request: Request) -> HTTPResponse:
             {
                 "account": account,
                 "plan": await svc.keys.plan_of(account.user),
-                "keys": len(await svc.keys.active(account.user)),
+                "active_keys": len(await svc.keys.active(account.user)),
                 "used": await svc.usage.month_total(account.user),
             }
         )

@@ -16,7 +16,12 @@ from sanic.response import redirect
 from ogmint.api.responses import png
 from ogmint.dashboard.auth import Visitor, field, require
 from ogmint.domain.templates import MAX_NAME, SAMPLE
-from ogmint.errors import OgmintError, TemplateInvalidError, TemplateTooLargeError
+from ogmint.errors import (
+    OgmintError,
+    RateLimitError,
+    TemplateInvalidError,
+    TemplateTooLargeError,
+)
 from ogmint.services import Services
 
 bp = Blueprint("dashboard_editor")
@@ -87,10 +92,11 @@ def _form(request: Request) -> tuple[str, str | None]:
     return svg, name
 
 
-async def _preview_png(request: Request, svc: Services, svg: str) -> bytes:
-    """The unsaved template drawn with the form's sample text (as the API's preview)."""
+async def _preview_png(request: Request, svc: Services, user: str, svg: str) -> bytes:
+    """The unsaved template drawn with the form's sample text (as the API's preview), from the
+    user's preview allowance."""
     params = {"title": field(request, "title", 200) or SAMPLE.title}
-    return await svc.renders.preview_upload(svg, params, api="preview")
+    return await svc.renders.preview_upload(user, svg, params, api="preview")
 
 
 @bp.get("/dashboard/templates/new")
@@ -115,7 +121,7 @@ async def save_template(request: Request) -> HTTPResponse:
     template_id = field(request, "id", 100)
     try:
         if field(request, "action", 20) == "preview":
-            image = await _preview_png(request, svc, svg)
+            image = await _preview_png(request, svc, me.user, svg)
             shown = "data:image/png;base64," + base64.b64encode(image).decode()
             return _editor(
                 request, me, template_id=template_id, name=name or "", svg=svg, preview=shown
@@ -124,8 +130,8 @@ async def save_template(request: Request) -> HTTPResponse:
             meta = await svc.templates.update(me.user, template_id, svg, name)
         else:
             meta = await svc.templates.create(me.user, svg, name)
-    except (TemplateInvalidError, TemplateTooLargeError) as e:
-        return _editor(
+    except (TemplateInvalidError, TemplateTooLargeError, RateLimitError) as e:
+        page = _editor(
             request,
             me,
             template_id=template_id,
@@ -134,6 +140,8 @@ async def save_template(request: Request) -> HTTPResponse:
             status=e.status,
             errors=problems(e),
         )
+        page.headers.update(e.headers)  # a used-up preview allowance: its Retry-After
+        return page
     return redirect(f"/dashboard/templates/{meta.id}?saved=1", status=303)
 
 
@@ -149,6 +157,6 @@ async def delete_template(request: Request, template_id: str) -> HTTPResponse:
 async def live_preview(request: Request) -> HTTPResponse:
     """The editor's live preview (JavaScript): a PNG, or the JSON error of the upload."""
     svc: Services = request.app.ctx.services
-    await require(request)
+    me = await require(request)
     svg, _ = _form(request)
-    return png(await _preview_png(request, svc, svg), {"Cache-Control": "no-store"})
+    return png(await _preview_png(request, svc, me.user, svg), {"Cache-Control": "no-store"})

@@ -92,7 +92,8 @@ async def templates(request: Request) -> HTTPResponse:
 
 @bp.get("/dashboard/preview.png")
 async def preview(request: Request) -> HTTPResponse:
-    """A picture for the signed-in user's pages: not stored, no quota (the render pool bounds it)."""
+    """A picture for the signed-in user's pages: not stored, no monthly quota; the user's
+    preview allowance (shared with the API's previews) instead."""
     svc: Services = request.app.ctx.services
     me = await require(request)
     raw = {name: values[0] for name, values in request.args.items()}

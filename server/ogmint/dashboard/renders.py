@@ -8,8 +8,9 @@ from markupsafe import Markup
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
-from ogmint.dashboard.auth import require
+from ogmint.dashboard.auth import Visitor, require
 from ogmint.dashboard.chart import usage_chart
+from ogmint.errors import RateLimitError
 from ogmint.services import Services
 
 bp = Blueprint("dashboard_renders")
@@ -40,8 +41,13 @@ async def usage(request: Request) -> HTTPResponse:
 
 @bp.get("/dashboard/renders")
 async def renders(request: Request) -> HTTPResponse:
+    return await _renders_page(request, await require(request))
+
+
+async def _renders_page(
+    request: Request, me: Visitor, status: int = 200, error: str = ""
+) -> HTTPResponse:
     svc: Services = request.app.ctx.services
-    me = await require(request)
     try:
         n = min(max(int(str(request.args.get("n", PAGE))), 1), svc.settings.recent_renders_kept)
     except ValueError:
@@ -51,7 +57,9 @@ async def renders(request: Request) -> HTTPResponse:
     found = await asyncio.gather(*(svc.deliveries.listed(me.user, s) for s in slugs))
     return svc.pages.html(
         "renders.html",
+        status,
         visitor=me,
+        error=error,
         renders=recent,
         deliveries=dict(zip(slugs, found, strict=True)),
         base_url=svc.settings.base_url,
@@ -63,5 +71,10 @@ async def renders(request: Request) -> HTTPResponse:
 async def redeliver(request: Request, slug: str, delivery_id: str) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await require(request)
-    await svc.deliveries.redeliver(me.user, slug, delivery_id)
+    try:
+        await svc.deliveries.redeliver(me.user, slug, delivery_id)
+    except RateLimitError as e:
+        page = await _renders_page(request, me, e.status, e.message)
+        page.headers.update(e.headers)
+        return page
     return redirect(f"/dashboard/renders#r-{slug}", status=303)

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.blueprint_group import BlueprintGroup
+from sanic.response import file
 
 from ogmint.dashboard import console, editor, playground, reference, renders, signin
 from ogmint.dashboard.auth import SECURITY_HEADERS, SignedOut, is_https, to_sign_in
 from ogmint.dashboard.pages import STATIC_DIR
+from ogmint.errors import NotFoundError
 
 assets = Blueprint("dashboard_static")
-assets.static("/dashboard/static", STATIC_DIR, name="files")
+#: The static files, by name: nothing else under the directory (or outside it) is served, and
+#: no client path ever reaches the file system.
+STATIC_FILES = {
+    "dashboard.css": "text/css; charset=utf-8",
+    "dashboard.js": "text/javascript; charset=utf-8",
+}
+
+
+@assets.route("/dashboard/static/<name:str>", methods=["GET", "HEAD"])  # type: ignore[untyped-decorator]
+async def static_file(request: Request, name: str) -> HTTPResponse:
+    kind = STATIC_FILES.get(name)
+    if kind is None:
+        raise NotFoundError()
+    # Sanic's default is "no-cache" with Last-Modified: revalidated on every use (304), so a
+    # new version is seen at once.
+    return await file(STATIC_DIR / name, request_headers=request.headers, mime_type=kind)
 
 
 def _security_headers(request: Request, response: HTTPResponse) -> None:

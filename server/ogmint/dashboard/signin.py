@@ -127,4 +127,6 @@ async def change_password(request: Request) -> HTTPResponse:
         )
     except ValidationError as e:
         return redirect("/dashboard/settings?error=" + e.details[0].field, status=303)
+    except RateLimitError:
+        return redirect("/dashboard/settings?error=attempts", status=303)
     return redirect("/dashboard/settings?changed=password", status=303)

@@ -17,7 +17,8 @@ from functools import cached_property
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from ogmint.errors import FieldError, RateLimitError, ValidationError
+from ogmint.domain.limits import password_budget, sign_in_budgets
+from ogmint.errors import FieldError, ValidationError
 from ogmint.state.accounts import Account as Account
 from ogmint.state.accounts import AccountStore
 from ogmint.state.accounts import Session as Session
@@ -27,8 +28,6 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # a bound on KDF input; Argon2 itself takes any length
 USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}")
-#: Sign-in buckets refill their whole capacity over this many seconds.
-SIGN_IN_WINDOW = 900.0
 
 
 def digest(token: str) -> str:
@@ -59,10 +58,12 @@ def password_problem(password: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class SignInLimits:
-    """Sign-in attempts allowed per e-mail address and per client IP, per ``SIGN_IN_WINDOW``."""
+    """Attempts allowed per 15 minutes: sign-ins per e-mail address from one client IP and
+    per client IP; password changes per user (each checks the current password)."""
 
     per_account: int
     per_ip: int
+    password_changes: int = 5
 
 
 class Accounts:
@@ -146,17 +147,9 @@ class Accounts:
 
         ``client`` is the caller's rate-limit subject (its IP, or the /64 of an IPv6 one)."""
         email = normal_email(email)
-        for subject, capacity in (
-            ("sign-in/email/" + digest(email), self._sign_in.per_account),
-            ("sign-in/" + client, self._sign_in.per_ip),
-        ):
-            status = await self._limits.take_token(subject, capacity / SIGN_IN_WINDOW, capacity)
-            if not status.allowed:
-                raise RateLimitError(
-                    "Too many sign-in attempts; try again later",
-                    limit="burst",
-                    headers={"Retry-After": str(status.retry_after())},
-                )
+        pair, address = sign_in_budgets(self._sign_in.per_account, self._sign_in.per_ip)
+        await pair.spend(self._limits, f"{client}/{digest(email)}")
+        await address.spend(self._limits, client)
         account = await self._store.find_account(email) if len(password) <= MAX_PASSWORD else None
         stored = account.password_hash if account else ""
         if not await self._verify(stored, password[:MAX_PASSWORD]) or account is None:
@@ -176,7 +169,9 @@ class Accounts:
         await self._store.end_session(digest(token))
 
     async def change_password(self, account: Account, current: str, new: str, token: str) -> None:
-        """Changes the password (the current one must be right) and ends the other sessions."""
+        """Changes the password (the current one must be right, within the user's attempt
+        budget: 429 past it) and ends the other sessions."""
+        await password_budget(self._sign_in.password_changes).spend(self._limits, account.user)
         if not await self._verify(account.password_hash, current[:MAX_PASSWORD]):
             raise ValidationError(
                 "Current password is incorrect", [FieldError("current", "is incorrect")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ogmint.domain.keys import ApiKeys
+from ogmint.domain.limits import Limits
 from ogmint.errors import NotFoundError
 from ogmint.state.deliveries import DeliveryStatus as DeliveryStatus
 from ogmint.state.deliveries import DeliveryStore
@@ -24,11 +25,13 @@ class Deliveries:
         deliveries: DeliveryStore,
         renders: RenderStore,
         keys: ApiKeys,
+        limits: Limits,
         wake: Callable[[], None],
     ) -> None:
         self._deliveries = deliveries
         self._renders = renders
         self._keys = keys
+        self._limits = limits
         self._wake = wake
 
     async def owns_render(self, user: str, slug: str) -> bool:
@@ -52,14 +55,13 @@ class Deliveries:
 
     async def redeliver(self, user: str, slug: str, delivery_id: str) -> None:
         """Sends one of the user's deliveries of one of the user's renders again, from a fresh
-        retry schedule (404 for anyone else's)."""
+        retry schedule (404 for anyone else's), within the user's redelivery allowance: each
+        one is an outbound request (429 past it)."""
         await self._owned(user, slug)
         found = await self._deliveries.get_delivery(delivery_id)
-        if (
-            found is None
-            or found.delivery.slug != slug
-            or found.delivery.owner != user
-            or not await self._deliveries.redeliver(delivery_id)
-        ):
+        if found is None or found.delivery.slug != slug or found.delivery.owner != user:
+            raise NotFoundError("No such delivery")
+        await self._limits.take_redelivery(user)
+        if not await self._deliveries.redeliver(delivery_id):
             raise NotFoundError("No such delivery")
         self._wake()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ogmint.cache import Remembered
 from ogmint.domain.plans import Plans
-from ogmint.errors import NotFoundError, UnauthorizedError
+from ogmint.errors import NotFoundError, TooManyError, UnauthorizedError
 from ogmint.ids import new_id, random_base62
 from ogmint.state.keys import ApiKeyRecord as ApiKeyRecord
 from ogmint.state.keys import KeyStore
@@ -19,6 +19,8 @@ KEY_LENGTH = 40
 _KEY_FORMAT = re.compile(rf"{KEY_PREFIX}[0-9A-Za-z]{{{KEY_LENGTH}}}")
 #: Key look-ups remembered per worker.
 CACHED_KEYS = 10_000
+#: Unrevoked keys one user may have unless the operator says otherwise.
+MAX_ACTIVE_KEYS = 20
 
 
 def new_key() -> tuple[str, str]:
@@ -53,9 +55,12 @@ class ApiKeys:
     changes take effect within ``ttl`` (at once in the worker that revoked).
     """
 
-    def __init__(self, store: KeyStore, plans: Plans, ttl: float) -> None:
+    def __init__(
+        self, store: KeyStore, plans: Plans, ttl: float, max_active: int = MAX_ACTIVE_KEYS
+    ) -> None:
         self._store = store
         self._plans = plans
+        self._max_active = max_active
         self._find = Remembered(store.find_key, ttl, CACHED_KEYS)
 
     @property
@@ -76,11 +81,16 @@ class ApiKeys:
         return record
 
     async def create(self, user: str, plan: str | None = None) -> NewKey:
-        """A new key for ``user`` (a new user starts on ``free``; ``plan`` sets the plan)."""
+        """A new key for ``user`` (a new user starts on ``free``; ``plan`` sets the plan),
+        unless the user already has ``max_active`` unrevoked keys (409, nothing changed; the
+        check is atomic with the creation, so concurrent ones cannot pass it)."""
         if plan is not None:
             self._plans.check(plan)
         key_id, key = new_key()
-        await self._store.create_key(user, key_id, hash_key(key), plan)
+        if not await self._store.create_key(user, key_id, hash_key(key), plan, self._max_active):
+            raise TooManyError(
+                f"At most {self._max_active} active API keys per user; revoke one first"
+            )
         record = await self._store.find_key(hash_key(key))
         return NewKey(key_id, key, record.plan if record else plan or "free")
 

@@ -1,7 +1,11 @@
 """Limits (SPEC §6, §8): each user's burst bucket and monthly quota, anonymous V1 renders per
-address and day, and ``/i/`` requests per address — with their 429s."""
+address and day, and ``/i/`` requests per address — with their 429s; and the budgets of work
+done without a render quota: previews, webhook redeliveries, sign-in and change-password
+attempts."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from ogmint.errors import Limit, RateLimitError
 from ogmint.state.keys import ApiKeyRecord
@@ -31,13 +35,101 @@ def quota_refusal(key: ApiKeyRecord, status: LimitStatus) -> RateLimitError:
     return refusal(f"Monthly render quota of the {key.plan} plan is used up", "monthly", status)
 
 
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A bounded allowance of some work per subject: ``capacity`` uses, refilled evenly over
+    ``window`` seconds (a token bucket in the shared state, so it holds across app servers)."""
+
+    limit: Limit
+    capacity: int
+    window: float
+    message: str
+
+    async def spend(self, limits: LimitStore, subject: str) -> LimitStatus:
+        """One use of ``subject``'s allowance, or the 429 naming this budget."""
+        # Subjects are namespaced by the budget ("preview/alice"): user names have no "/",
+        # so no budget shares a bucket with a user's burst bucket or another budget.
+        status = await limits.take_token(
+            f"{self.limit}/{subject}", self.capacity / self.window, self.capacity
+        )
+        if not status.allowed:
+            raise refusal(self.message, self.limit, status)
+        return status
+
+
+HOUR = 3600.0
+#: Sign-in and change-password attempts refill over this many seconds.
+ATTEMPT_WINDOW = 900.0
+
+
+def preview_budget(per_hour: int) -> Budget:
+    """Previews (unsaved templates, the dashboard's pictures) per user: they are rendered but
+    never stored or counted against the monthly quota, so they get an allowance of their own,
+    shared by the API and the dashboard."""
+    return Budget(
+        "preview",
+        per_hour,
+        HOUR,
+        f"Preview limit of {per_hour} previews per hour reached; try again in a few minutes",
+    )
+
+
+def redelivery_budget(per_hour: int) -> Budget:
+    """Webhook redeliveries per user (each one is an outbound request), API and dashboard."""
+    return Budget(
+        "redeliver",
+        per_hour,
+        HOUR,
+        f"Redelivery limit of {per_hour} per hour reached; try again later",
+    )
+
+
+def sign_in_budgets(per_account: int, per_ip: int) -> tuple[Budget, Budget]:
+    """Sign-in attempts per (client, e-mail) pair and per client. Never per e-mail alone:
+    whoever knows an address could then keep its owner locked out."""
+    message = "Too many sign-in attempts; try again later"
+    return (
+        Budget("sign_in", per_account, ATTEMPT_WINDOW, message),
+        Budget("sign_in", per_ip, ATTEMPT_WINDOW, message),
+    )
+
+
+def password_budget(per_user: int) -> Budget:
+    """Change-password attempts per user: each checks the current password (an Argon2 run
+    and a guess at it)."""
+    return Budget(
+        "password",
+        per_user,
+        ATTEMPT_WINDOW,
+        "Too many attempts to change the password; try again later",
+    )
+
+
 class Limits:
     """The limits every front door applies the same way."""
 
-    def __init__(self, store: LimitStore, *, anonymous_daily: int, image_per_minute: int) -> None:
+    def __init__(
+        self,
+        store: LimitStore,
+        *,
+        anonymous_daily: int,
+        image_per_minute: int,
+        previews_per_hour: int = 600,
+        redeliveries_per_hour: int = 30,
+    ) -> None:
         self._store = store
         self._anonymous_daily = anonymous_daily
         self._image_per_minute = image_per_minute
+        self._previews = preview_budget(previews_per_hour)
+        self._redeliveries = redelivery_budget(redeliveries_per_hour)
+
+    async def take_preview(self, user: str) -> LimitStatus:
+        """One of the user's previews (API and dashboard share them), or 429."""
+        return await self._previews.spend(self._store, user)
+
+    async def take_redelivery(self, user: str) -> LimitStatus:
+        """One of the user's webhook redeliveries (API and dashboard share them), or 429."""
+        return await self._redeliveries.spend(self._store, user)
 
     @property
     def burst(self) -> tuple[float, int]:

@@ -49,6 +49,7 @@ from ogmint.state.limits import LimitStatus
 from ogmint.state.renders import RenderRecord
 from ogmint.state.store import State
 from ogmint.state.usage import Kind, Tracking
+from ogmint.tracing import Tracing
 
 #: How long a claim protects an in-progress render before another server may take over. Short,
 #: and refreshed while rendering: the claim of a server that died frees within this.
@@ -175,7 +176,9 @@ class Renders:
         webhooks: Webhooks,
         *,
         dedup_wait: float,
+        tracing: Tracing | None = None,
     ) -> None:
+        self._tracing = tracing or Tracing()
         self._pipeline = pipeline
         self._templates = templates
         self._state = state
@@ -214,19 +217,20 @@ class Renders:
         spec = card.spec
         tracked: Tracking | None = None
         refund: Callable[[], Awaitable[None]]
-        if key is None:
-            status = await self._limits.take_daily(subject)
-            refund = partial(self._limits.refund_daily, subject)
-        else:
-            if not signed:  # crawler fan-out on a signed URL must not trip the burst limit
-                await self._limits.take_burst(key)
-            # Counted for the key's user and tracked for the dashboard in one step.
-            tracked = self._usage.tracking(key.user, "v1", spec.template, spec.title, 200)
-            quota = self._plans.quota(key.plan)
-            status = await self._state.atomic.charge_quota(key.user, quota, tracked)
-            if not status.allowed:
-                raise quota_refusal(key, status)
-            refund = partial(self._limits.refund_quota, key.user)
+        with self._tracing.span("admit", {"ogmint.api": "v1", "ogmint.anonymous": key is None}):
+            if key is None:
+                status = await self._limits.take_daily(subject)
+                refund = partial(self._limits.refund_daily, subject)
+            else:
+                if not signed:  # crawler fan-out on a signed URL must not trip the burst limit
+                    await self._limits.take_burst(key)
+                # Counted for the key's user and tracked for the dashboard in one step.
+                tracked = self._usage.tracking(key.user, "v1", spec.template, spec.title, 200)
+                quota = self._plans.quota(key.plan)
+                status = await self._state.atomic.charge_quota(key.user, quota, tracked)
+                if not status.allowed:
+                    raise quota_refusal(key, status)
+                refund = partial(self._limits.refund_quota, key.user)
         try:
             image = await self._pipeline.render(spec, card.template, api="v1")
         except FetchError as e:
@@ -383,14 +387,15 @@ class Renders:
             ttl=CLAIM_TTL,
             track=self._tracking(key, spec, "dedup"),  # if it is a dedup hit
         )
-        if burst is None:
-            admission = await admit(burst=(rate, capacity))
-            burst = admission.burst
-            assert burst is not None  # a token was asked for
-            if not burst.allowed:
-                raise burst_refusal(burst)
-        else:
-            admission = await admit()
+        with self._tracing.span("admit", {"ogmint.api": "v2"}):
+            if burst is None:
+                admission = await admit(burst=(rate, capacity))
+                burst = admission.burst
+                assert burst is not None  # a token was asked for
+                if not burst.allowed:
+                    raise burst_refusal(burst)
+            else:
+                admission = await admit()
         while not admission.claimed:
             if admission.existing is not None:
                 return admission.existing, False, burst
@@ -448,7 +453,8 @@ class Renders:
             slug = random_base62(SLUG_LENGTH)
             at = datetime.now(UTC)
             path = storage_key(slug, at)
-            stored = await self._gallery.store(path, png)
+            with self._tracing.span("store", {"ogmint.bytes": len(png)}):
+                stored = await self._gallery.store(path, png)
             record = RenderRecord(
                 slug=slug,
                 user=scope,
@@ -466,7 +472,10 @@ class Renders:
             )
             delivery = webhook(record) if webhook is not None else None
             tracked = self._tracking(key, spec, "v2", slug)
-            if await self._state.atomic.save_render(record, delivery, tracked):
+            with self._tracing.span("save", {"ogmint.webhook": delivery is not None}) as span:
+                saved = await self._state.atomic.save_render(record, delivery, tracked)
+                span.set_attribute("ogmint.created", saved)
+            if saved:
                 self._gallery.remember(record, png)
                 return record, True
             # Slug taken (by anyone) or, after a lost claim, this render recorded by another
@@ -479,15 +488,21 @@ class Renders:
 
     # -- previews -------------------------------------------------------------------------------
     async def preview(self, user: str, raw: Mapping[str, object]) -> bytes:
-        """A card for the user's dashboard pages: not stored, no quota (the render pool bounds
-        it); another user's template is a 404."""
+        """A card for the user's dashboard pages: not stored, no monthly quota; one of the
+        user's previews (429 past them); another user's template is a 404."""
+        await self._limits.take_preview(user)
         spec = self.parse(raw, strict=False)
         template = await self._templates.resolve(user, spec.template)
         return await self._pipeline.render(spec, template, api="preview")
 
-    async def preview_upload(self, svg: str, params: dict[str, Any], *, api: Api) -> bytes:
-        """An unsaved template (checked as an upload is) drawn with ``params`` (the sample
-        card's template and title unless given): nothing stored, no quota."""
+    async def preview_upload(
+        self, user: str, svg: str, params: dict[str, Any], *, api: Api
+    ) -> bytes:
+        """An unsaved template (checked as an upload is: a test render) drawn with ``params``
+        (the sample card's template and title unless given): nothing stored, no monthly quota;
+        one of the user's previews, an allowance the API and the dashboard share (429 past
+        it), taken before any work."""
+        await self._limits.take_preview(user)
         params.setdefault("template", SAMPLE.template)
         params.setdefault("title", SAMPLE.title)
         spec = self.parse(params, strict=True)

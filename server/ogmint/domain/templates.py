@@ -1,20 +1,27 @@
 """The template catalogue: the built-ins and users' custom templates (SPEC §5.1) — which exist,
 the one a render names, listing, and upload, version, delete.
 
-An upload is hostile input: it is sanitised and compiled (``rendering/template.py``), then
-rendered once with sample text within a time budget. The version is the source's content
-digest. Renders look up the current version in the shared state on every request (one read),
-so after an update answers no app server renders the old one; compiled templates are cached
-per worker by version, which never changes meaning.
+An upload is hostile input: it is sanitised, its cost bounded and compiled
+(``rendering/template.py``), then rendered with sample content once per distinct combination
+of its ``og:if``/``og:unless`` branches — compiling and every render within one time budget,
+which the native renderer enforces itself (a render past it is abandoned). The version is the
+source's content digest. Renders look up the current version in the shared state on every
+request (one read), so after an update answers no app server renders the old one; compiled
+templates are cached per worker by version, which never changes meaning, bounded by bytes.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import io
+import itertools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
+from PIL import Image
 
 from ogmint.cache import BoundedCache
 from ogmint.clock import now_iso
@@ -26,9 +33,9 @@ from ogmint.errors import (
     TemplateTooLargeError,
 )
 from ogmint.ids import new_id
-from ogmint.rendering.native import FontInfo, Renderer, RenderError
+from ogmint.rendering.native import FontInfo, Renderer, RenderError, RenderTimeoutError
 from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors
-from ogmint.rendering.params import RenderSpec
+from ogmint.rendering.params import IMAGE_FIELDS, RenderSpec
 from ogmint.rendering.pipeline import CUSTOM_PREFIX
 from ogmint.rendering.template import (
     Template,
@@ -55,6 +62,35 @@ SAMPLE = RenderSpec(
     font="Inter",
     colors=DEFAULT,
 )
+#: Where the test render's sample images claim to come from (never fetched).
+SAMPLE_IMAGE_URL = "https://ogmint.invalid/sample.png"
+
+
+@functools.cache
+def sample_image() -> bytes:
+    """The PNG drawn for every image field in test renders (made once)."""
+    out = io.BytesIO()
+    Image.new("RGBA", (480, 480), (128, 128, 128, 255)).save(out, "PNG")
+    return out.getvalue()
+
+
+def sample_renders(template: Template) -> Iterator[tuple[RenderSpec, dict[str, bytes]]]:
+    """The sample content once per combination of the fields the template's branches depend
+    on (present or absent), everything present first; at most 2⁵ (the optional fields)."""
+    varied = sorted(template.condition_fields() - {"title"})  # the title is always present
+    for absent in itertools.chain.from_iterable(
+        itertools.combinations(varied, n) for n in range(len(varied) + 1)
+    ):
+        spec = dataclasses.replace(
+            SAMPLE,
+            description=None if "description" in absent else SAMPLE.description,
+            tag=None if "tag" in absent else SAMPLE.tag,
+            author=None if "author" in absent else SAMPLE.author,
+            avatar=None if "avatar" in absent else SAMPLE_IMAGE_URL,
+            logo=None if "logo" in absent else SAMPLE_IMAGE_URL,
+        )
+        images = {f: sample_image() for f in IMAGE_FIELDS if f not in absent}
+        yield spec, images
 
 
 def fields_json(template: Template) -> str:
@@ -71,8 +107,8 @@ def fields_json(template: Template) -> str:
 class CustomTemplateSettings:
     limits: TemplateLimits
     max_per_user: int
-    render_budget: float  # seconds the upload's test render may take
-    cache_entries: int  # compiled templates kept per worker
+    render_budget: float  # seconds an upload's check (compile + test renders) may take
+    cache_bytes: int  # bytes of compiled templates kept per worker
 
 
 class TemplateCatalogue:
@@ -89,8 +125,10 @@ class TemplateCatalogue:
         self._renderer = renderer
         self._builtins = dict(builtins)
         self._settings = settings
-        # version → compiled template: a version never changes meaning
-        self._compiled: BoundedCache[str, Template] = BoundedCache(settings.cache_entries)
+        # version → compiled template: a version never changes meaning; bounded by bytes
+        self._compiled: BoundedCache[str, Template] = BoundedCache(
+            None, max_weight=settings.cache_bytes, weigh=Template.size
+        )
 
     # -- what exists ----------------------------------------------------------------------------
     @property
@@ -151,23 +189,38 @@ class TemplateCatalogue:
             raise TemplateInvalidError.field("svg", str(e)) from e
 
     def _check(self, name: str, source: str) -> Template:
-        """Compiles and test-renders (in the render pool): the template, or a typed 400/413."""
+        """Compiles and test-renders every branch combination (in the render pool), all
+        within the budget: the template, or a typed 400/413."""
         if len(source) > self._settings.limits.max_bytes:  # characters ≤ bytes: cheap first
             raise TemplateTooLargeError(
                 f"template is larger than {self._settings.limits.max_bytes} bytes"
             )
-        template = self._compile(name, source)
-        started = time.perf_counter()
-        try:
-            self._renderer.render_svg(template.render(SAMPLE, {}, self._renderer))
-        except (RenderError, ValueError) as e:
-            raise TemplateInvalidError.field("svg", f"the test render failed: {e}") from e
-        took = time.perf_counter() - started
         budget = self._settings.render_budget
-        if took > budget:
-            raise TemplateInvalidError.field(
-                "svg", f"the test render took {took:.2f} s, more than the {budget:g} s allowed"
-            )
+        deadline = time.perf_counter() + budget
+        too_slow = TemplateInvalidError.field(
+            "svg", f"the test render took longer than the {budget:g} s allowed"
+        )
+        template = self._compile(name, source)
+        drawn: set[str] = set()
+        for spec, images in sample_renders(template):
+            try:
+                layers = template.layers(spec, images, self._renderer)
+                if layers.foreground in drawn:
+                    continue  # another combination drew the same document
+                drawn.add(layers.foreground)
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    raise too_slow
+                # As renders draw it: the background cached, the branches in the foreground.
+                self._renderer.render_layers(
+                    layers.background, layers.foreground, layers.key, timeout=left
+                )
+            except RenderTimeoutError as e:
+                raise too_slow from e
+            except (RenderError, ValueError) as e:
+                raise TemplateInvalidError.field("svg", f"the test render failed: {e}") from e
+        if time.perf_counter() > deadline:
+            raise too_slow
         return template
 
     async def check(self, source: str) -> Template:

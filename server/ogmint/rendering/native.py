@@ -1,14 +1,17 @@
 """The one module that imports ``ogmint._native``: fonts, text fitting and rasterisation.
 
 Renders run in a bounded thread pool (the native code releases the GIL), so the event loop
-never blocks and a saturated worker answers 503 instead of queueing without bound.
+never blocks and a saturated worker answers 503 instead of queueing without bound. Every
+rasterisation has a timeout the native renderer enforces itself (it abandons the work with
+:class:`RenderTimeoutError`), and a unit of work holds its place in the pool until its thread
+has finished, even when the request that wanted it was cancelled meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -22,7 +25,9 @@ T = TypeVar("T")
 SYSTEM_FONT_DIRS = ("/usr/share/fonts/opentype/noto", "/usr/share/fonts/truetype/noto")
 
 RenderError = _native.RenderError
+RenderTimeoutError = _native.RenderTimeoutError
 FittedText = _native.FittedText
+CacheStats = _native.CacheStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +58,35 @@ class Capacity:
         if self._inflight >= self._limit:
             raise SaturatedError()
 
+    @property
+    def inflight(self) -> int:
+        """Units of work admitted and not finished (running or queued)."""
+        return self._inflight
+
     async def run(self, pool: Executor, fn: Callable[[], T]) -> T:
-        """Runs ``fn`` in ``pool`` as one unit of admitted work, or refuses with 503."""
+        """Runs ``fn`` in ``pool`` as one unit of admitted work, or refuses with 503.
+
+        The unit is given back when ``fn`` has finished (or was cancelled before it started),
+        not when the caller stops waiting: a request timeout cancels the awaiting task, while
+        the thread goes on until the render's own timeout stops it.
+        """
         self.check()
+        loop = asyncio.get_running_loop()
         self._inflight += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, fn)
-        finally:
+            future = pool.submit(fn)
+        except BaseException:
             self._inflight -= 1
+            raise
+
+        def release(_: Future[T]) -> None:
+            loop.call_soon_threadsafe(self._release)
+
+        future.add_done_callback(release)
+        return await asyncio.wrap_future(future)
+
+    def _release(self) -> None:
+        self._inflight -= 1
 
 
 class Renderer:
@@ -74,10 +100,13 @@ class Renderer:
         queue: int,
         max_svg_bytes: int,
         max_nodes: int,
+        timeout: float = 2.0,
     ) -> None:
         self._native = _native.Renderer(
             list(font_dirs), max_svg_bytes=max_svg_bytes, max_nodes=max_nodes
         )
+        #: Seconds one rasterisation may take before the renderer abandons it.
+        self.timeout = timeout
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="render")
         self.threads = threads
         #: Shared with the image decoder (``ImageFetcher``): decodes count as renders.
@@ -95,16 +124,30 @@ class Renderer:
         return self._native.resolve_family(name)
 
     def fit_text(self, text: str, **box: object) -> FittedText:
-        """Fits text into a template box (call from the render pool)."""
-        return self._native.fit_text(text, **box)  # type: ignore[arg-type]
+        """Fits text into a template box (call from the render pool); a value the native
+        layout cannot take (a weight beyond its integer type) is a :class:`RenderError`."""
+        try:
+            return self._native.fit_text(text, **box)  # type: ignore[arg-type]
+        except (OverflowError, TypeError) as e:
+            raise RenderError(f"text box refused: {e}") from e
 
-    def render_svg(self, svg: str) -> bytes:
-        """Rasterises an SVG to PNG (call from the render pool); raises :class:`RenderError`."""
-        return self._native.render_svg(svg)
+    def render_svg(self, svg: str, timeout: float | None = None) -> bytes:
+        """Rasterises an SVG to PNG (call from the render pool) within ``timeout`` seconds
+        (default: the renderer's); raises :class:`RenderError` or :class:`RenderTimeoutError`."""
+        return self._native.render_svg(svg, timeout=self.timeout if timeout is None else timeout)
 
-    def render_layers(self, background: str, foreground: str, key: str) -> bytes:
-        """Draws ``foreground`` over the cached raster of ``background`` (keyed by ``key``)."""
-        return self._native.render_layers(background, foreground, key)
+    def render_layers(
+        self, background: str, foreground: str, key: str, timeout: float | None = None
+    ) -> bytes:
+        """Draws ``foreground`` over the cached raster of ``background`` (keyed by ``key``),
+        within ``timeout`` seconds (default: the renderer's)."""
+        return self._native.render_layers(
+            background, foreground, key, timeout=self.timeout if timeout is None else timeout
+        )
+
+    def cache_stats(self) -> list[tuple[str, CacheStats]]:
+        """The glyph and background caches' hits, misses and bytes so far, by cache name."""
+        return self._native.cache_stats()
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Runs ``fn`` in the render pool, or refuses with 503 when the pool and queue are full."""

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import orjson
 
 from ogmint.errors import FieldError, ValidationError
-from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors
+from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors, derive, parse_color
 
-HEX6 = re.compile(r"[0-9a-fA-F]{6}")
 MAX_URL = 2048
 
 #: Text fields and their maximum length in code points (title also needs ≥ 1).
@@ -122,6 +120,11 @@ def parse_params(
         errors.append(FieldError("title", "is required (1-200 characters)"))
     elif texts["title"] is not None and not _visible(texts["title"]):
         errors.append(FieldError("title", "must contain a visible character"))
+    # A field of only spaces, NBSPs or zero-width characters is absent (SPEC §1): no empty pill.
+    for name in ("description", "tag", "author"):
+        value = texts[name]
+        if value is not None and not _visible(value):
+            texts[name] = None
 
     images: dict[str, str | None] = {}
     for name in IMAGE_FIELDS:
@@ -148,20 +151,28 @@ def parse_params(
             names = ", ".join(PALETTES)
             errors.append(FieldError("palette", f"must be one of {names}"))
 
-    colors = asdict(palette)
+    given: dict[str, str | None] = {}
     for name, alias in COLOR_FIELDS.items():
-        value = string(name)
-        alias_value = string(alias) if alias else None
-        if value is not None and alias_value is not None and value.lower() != alias_value.lower():
+        key = name.removesuffix("Color")
+        given[key] = None
+        # Each spelling given (name, alias), canonicalised; None where it is no colour.
+        parsed = {
+            src: parse_color(value)
+            for src in (name, alias)
+            if src is not None and (value := string(src)) is not None
+        }
+        errors += [
+            FieldError(src, "must be a colour: rrggbb or rgb, '#' optional")
+            for src, color in parsed.items()
+            if color is None
+        ]
+        colors = set(parsed.values())
+        if None in colors:
+            continue
+        if len(colors) > 1:
             errors.append(FieldError(name, f"conflicts with its alias {alias!r}"))
             continue
-        chosen, source = (value, name) if value is not None else (alias_value, alias or name)
-        if chosen is None:
-            continue
-        if not HEX6.fullmatch(chosen):
-            errors.append(FieldError(source, "must be 6 hex digits without '#'"))
-            continue
-        colors[name.removesuffix("Color")] = chosen.lower()
+        given[key] = next(iter(colors), None)
 
     if errors:
         raise ValidationError("; ".join(f"{e.field}: {e.message}" for e in errors), errors)
@@ -177,5 +188,5 @@ def parse_params(
         avatar=images["avatar"],
         logo=images["logo"],
         font=font,
-        colors=Colors(**colors),
+        colors=derive(palette, **given),
     )

@@ -7,12 +7,13 @@ from collections.abc import Callable, Mapping
 
 import xxhash
 
-from ogmint.errors import RenderFailedError
+from ogmint.errors import RenderFailedError, RenderTimedOutError
 from ogmint.metrics import Api, Metrics
 from ogmint.rendering.images import ImageFetcher
-from ogmint.rendering.native import Renderer, RenderError
+from ogmint.rendering.native import Renderer, RenderError, RenderTimeoutError
 from ogmint.rendering.params import RenderSpec, parse_params
 from ogmint.rendering.template import FittedLines, Template
+from ogmint.tracing import Tracing
 
 #: Custom template ids (SPEC §5.1) start with this; which exist is known only per user.
 CUSTOM_PREFIX = "custom_"
@@ -20,7 +21,7 @@ CUSTOM_PREFIX = "custom_"
 #: Largest side fetched images are reduced to before rendering (2x their size on the card).
 IMAGE_SIDES = {"avatar": 192, "logo": 480}
 #: Part of every ETag, so a renderer upgrade invalidates caches.
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"  # 2: balanced wrapping, derived colour tones (issue 22)
 
 
 def render_png(
@@ -34,7 +35,14 @@ def render_png(
 class RenderPipeline:
     """Validates parameters and renders them with a template (built-in or custom)."""
 
-    def __init__(self, renderer: Renderer, fetcher: ImageFetcher, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        renderer: Renderer,
+        fetcher: ImageFetcher,
+        metrics: Metrics,
+        tracing: Tracing | None = None,
+    ) -> None:
+        self._tracing = tracing or Tracing()
         self._renderer = renderer
         self._fetcher = fetcher
         self._metrics = metrics
@@ -81,15 +89,24 @@ class RenderPipeline:
         wanted = {f: url for f in IMAGE_SIDES if (url := spec.text(f))}
         if wanted:
             self._renderer.capacity.check()  # a saturated worker fetches nothing: 503 first
-        fetched = await asyncio.gather(
-            *(self._fetcher.fetch_png(f, url, IMAGE_SIDES[f]) for f, url in wanted.items())
-        )
+        fetched = await asyncio.gather(*(self._fetch(f, url) for f, url in wanted.items()))
         images = dict(zip(wanted, fetched, strict=True))
         renderer = self._renderer
         # Custom ids are per user: one label for all of them keeps the metrics bounded.
         label = "custom" if spec.template.startswith(CUSTOM_PREFIX) else spec.template
-        with self._metrics.rendering(api, label):
+        with (
+            self._tracing.span("render", {"ogmint.api": api, "ogmint.template": label}),
+            self._metrics.rendering(api, label),
+        ):
             try:
-                return await renderer.run(lambda: render_png(renderer, template, spec, images))
+                png = await renderer.run(lambda: render_png(renderer, template, spec, images))
+            except RenderTimeoutError as e:
+                raise RenderTimedOutError() from e
             except (RenderError, ValueError) as e:  # what the checks let through never 500s
                 raise RenderFailedError(f"The template could not be rendered: {e}") from e
+        self._metrics.observe_caches(renderer.cache_stats())
+        return png
+
+    async def _fetch(self, field: str, url: str) -> bytes:
+        with self._tracing.span("fetch", {"ogmint.field": field}):
+            return await self._fetcher.fetch_png(field, url, IMAGE_SIDES[field])

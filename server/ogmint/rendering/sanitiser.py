@@ -17,10 +17,12 @@ import io
 import math
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from xml.parsers import expat
 
 from PIL import Image
+
+from ogmint.rendering.cost import Cost, CostExceeded, CostLimits, Inherited
 
 SVG_NS = "http://www.w3.org/2000/svg"
 OG_NS = "https://ogmint.dev/ns/template"
@@ -32,10 +34,19 @@ _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _URL_REF = re.compile(r"url\(\s*['\"]?([^)'\"]*)", re.IGNORECASE)
 _TRANSFORM = re.compile(r"([a-zA-Z]+)\s*\(([^)]*)\)")
 _DATA_IMAGE = re.compile(r"data:image/(png|jpeg);base64,([A-Za-z0-9+/=\s]*)\Z")
+#: What in an attribute value is not a number although it may contain digits: references,
+#: hex colours and colour placeholders (the numeric checks look at everything else).
+_NOT_NUMBERS = re.compile(
+    r"url\([^)]*\)|#[0-9a-fA-F]{3,8}(?![0-9a-zA-Z_-])|\{\{(?:bg|text|accent|surface)\}\}"
+)
 #: Attributes whose values are names or references, not geometry.
 _NOT_GEOMETRY = frozenset({"id", "href", "class", "font-family", "font-weight"})
 #: What a ``url(#id)`` reference draws again where it is used (gradients are just paint).
 _DRAWN_AGAIN = frozenset({"pattern", "clipPath", "mask", "filter", "marker", "symbol"})
+#: Elements whose content is drawn only where they are referenced.
+_DEFINITIONS = frozenset(
+    "defs symbol clipPath mask pattern marker filter linearGradient radialGradient".split()
+)
 _FILTER_PRIMITIVES = frozenset(
     "feGaussianBlur feOffset feFlood feComposite feMerge feBlend feColorMatrix".split()
 )
@@ -68,7 +79,8 @@ class TemplateLimits:
     #: Elements the renderer would draw after expanding every ``<use>`` and ``url(#…)``.
     max_instances: int = 5000
     max_filters: int = 8
-    max_filter_primitives: int = 8
+    #: A hard cap; the cost model (``cost.max_filter_work``) bounds what they cost.
+    max_filter_primitives: int = 24
     #: Largest filter region, in multiples of the element's box (or of the canvas).
     max_filter_region: float = 3.0
     max_blur: float = 40.0
@@ -82,6 +94,8 @@ class TemplateLimits:
     min_dash_period: float = 2.0
     max_images: int = 4
     max_image_pixels: int = 2_000_000
+    #: The static cost model's bounds (``rendering/cost.py``).
+    cost: CostLimits = field(default_factory=CostLimits)
 
 
 def local_name(tag: str) -> tuple[str, str]:
@@ -201,9 +215,10 @@ def check_attribute(
     for ref in _URL_REF.findall(value):
         if not ref.startswith("#"):
             raise doc.error(el, f"url() in {name!r} may only reference elements in the template")
-    if lname in _NOT_GEOMETRY or "{{" in value:
+    if lname in _NOT_GEOMETRY:
         return
-    numbers = _numbers(value)
+    # Placeholders are colours: they never hide a number from the checks below.
+    numbers = _numbers(_NOT_NUMBERS.sub(" ", value))
     if lname == "stddeviation" and any(n > limits.max_blur for n in numbers):
         raise doc.error(el, f"blur larger than {limits.max_blur:g} is not allowed")
     if any(abs(n) > limits.max_number for n in numbers):
@@ -296,13 +311,22 @@ class _Expansion:
     def __init__(self, doc: Document, limits: TemplateLimits) -> None:
         self.doc = doc
         self.limits = limits
-        self.ids = {el.get("id"): el for el in doc.root.iter() if el.get("id")}
+        self.ids = {i: el for el in doc.root.iter() if (i := el.get("id"))}
         self.visits = 0
         self.active: set[int] = set()
+        self.cost = Cost(limits.cost, (WIDTH, HEIGHT), self.ids)
+        #: Each element's references, found once: a fan-out must not rescan long attributes.
+        self._targets: dict[int, list[ET.Element]] = {}
 
     def targets(self, el: ET.Element) -> list[ET.Element]:
         """What ``el`` draws again: its ``href`` target (``<use>``, and the templates a
         pattern or gradient inherits), and each ``url(#id)`` that draws content."""
+        known = self._targets.get(id(el))
+        if known is None:
+            known = self._targets[id(el)] = self._find_targets(el)
+        return known
+
+    def _find_targets(self, el: ET.Element) -> list[ET.Element]:
         found = []
         for key, value in el.attrib.items():
             if local_name(key)[1] == "href":
@@ -315,7 +339,19 @@ class _Expansion:
                     found.append(target)
         return found
 
-    def walk(self, el: ET.Element, scale: float, depth: int) -> None:
+    def walk(
+        self,
+        el: ET.Element,
+        scale: float,
+        depth: int,
+        inherited: Inherited = Inherited(),  # noqa: B008 - frozen
+        via: ET.Element | None = None,
+        drawn: bool = True,
+    ) -> None:
+        """Visits ``el`` at ``scale``, with what it inherits; ``via`` is the element that
+        references it (a ``<use>`` sizes the viewport of the ``<symbol>`` it draws). Content
+        that is only a definition where it stands (in ``<defs>``, a ``<symbol>``…) is checked
+        but costs nothing there: it is counted where it is referenced."""
         doc, limits = self.doc, self.limits
         self.visits += 1
         if self.visits > limits.max_instances:
@@ -327,22 +363,62 @@ class _Expansion:
         key = id(el)
         if key in self.active:
             raise doc.error(el, f"recursive reference to #{el.get('id')}")
-        for attr in ("transform", "patternTransform", "gradientTransform"):
+        ns, element = local_name(el.tag)
+        # A gradientTransform only maps paint coordinates (design tools scale unit gradients
+        # by hundreds); it draws nothing larger, so it is not a zoom.
+        for attr in ("transform", "patternTransform"):
             value = el.get(attr)
             if value is not None:
                 scale *= _transform_scale(doc, el, value)
+        if el is not doc.root:
+            scale *= self._viewport_zoom(el, element, via)
         if scale > limits.max_scale:
-            raise doc.error(el, f"transforms scale by more than {limits.max_scale:g}")
-        if local_name(el.tag)[1] == "feGaussianBlur":
+            raise doc.error(el, f"transforms and viewports scale by more than {limits.max_scale:g}")
+        if element == "feGaussianBlur":
             deviation = max(_numbers(el.get("stdDeviation", "0")) or [0.0])
             if deviation * scale > limits.max_blur:
                 raise doc.error(el, f"blur larger than {limits.max_blur:g} once scaled")
+        inherited = inherited.child(el)
+        try:
+            if drawn and ns == SVG_NS:  # og: elements: the renderer's own text and images
+                self.cost.visit(el, element, scale, inherited)
+        except CostExceeded as e:
+            raise doc.error(el, str(e)) from e
         self.active.add(key)
+        children_drawn = drawn and not (element in _DEFINITIONS and via is None)
         for child in el:
-            self.walk(child, scale, depth + 1)
+            self.walk(child, scale, depth + 1, inherited, drawn=children_drawn)
+        # A <use> passes on what it inherits; paint servers and effects start afresh.
+        passed = inherited if element == "use" else Inherited()
         for target in self.targets(el):
-            self.walk(target, scale, depth + 1)
+            self.walk(target, scale, depth + 1, passed, el)
         self.active.discard(key)
+
+    def _viewport_zoom(self, el: ET.Element, element: str, via: ET.Element | None) -> float:
+        """How much a nested ``<svg>``, a ``<symbol>`` or a ``<pattern>`` with a viewBox
+        magnifies its content: its viewport over its viewBox (a viewport the document does
+        not size counts as the canvas)."""
+        box = el.get("viewBox")
+        if element not in {"svg", "symbol", "pattern"} or box is None:
+            return 1.0
+        numbers = _numbers(box)
+        if len(numbers) != 4 or numbers[2] <= 0 or numbers[3] <= 0:
+            raise self.doc.error(
+                el, "viewBox must be four numbers with a positive width and height"
+            )
+        if element == "symbol" and via is None:
+            return 1.0  # a definition: drawn (and sized) only by the <use>s reaching it
+        sized = via if element == "symbol" and via is not None else el
+        bounding_box = element == "pattern" and el.get("patternUnits") != "userSpaceOnUse"
+
+        def side(attr: str, canvas: int) -> float:
+            raw = (sized.get(attr) or "").strip()
+            found = _numbers(raw)
+            if bounding_box or not found or raw.endswith("%"):
+                return float(canvas)
+            return abs(found[0])
+
+        return max(side("width", WIDTH) / numbers[2], side("height", HEIGHT) / numbers[3])
 
 
 def _transform_scale(doc: Document, el: ET.Element, value: str) -> float:

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import math
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -38,13 +39,39 @@ from ogmint.rendering.sanitiser import (
 
 __all__ = ["Template", "TemplateError", "TemplateLimits", "TemplateTooLarge", "compile_template"]
 
-PLACEHOLDER = re.compile(r"\{\{(bg|text|accent|surface)\}\}")
+#: Colour placeholders: the four colours and the tones derived from them (palettes.Tones).
+PLACEHOLDER = re.compile(r"\{\{(bg|text|accent|surface|muted|accentText|tint)\}\}")
 DEFAULT_LIMITS = TemplateLimits()
 MAX_TEMPLATE_BYTES = DEFAULT_LIMITS.max_bytes
 MAX_ELEMENTS = DEFAULT_LIMITS.max_elements
 MAX_DEPTH = DEFAULT_LIMITS.max_depth
+#: Condition suffix: ``logo.wide`` holds for a wordmark-shaped image (see :func:`_is_wide`).
+WIDE = ".wide"
+#: Condition suffix: ``title.rtl`` holds when the field reads right to left (its first strong
+#: character is Hebrew, Arabic, …), so a template can mirror what sits beside it.
+RTL = ".rtl"
+#: Width/height from which an image counts as wide (a wordmark rather than a mark).
+WIDE_ASPECT = 1.6
 #: Largest number an og: element attribute may hold (positions, sizes).
 MAX_OG_NUMBER = 10_000.0
+#: The range of each numeric og: attribute whose meaning has a narrower one than a position:
+#: ``(lowest, highest, whole number)``; anything outside is refused at upload, so no stored
+#: template can hand the renderer a value it cannot take (a weight must fit a u16).
+OG_RANGES: dict[str, tuple[float, float, bool]] = {
+    "width": (0.01, MAX_OG_NUMBER, False),
+    "height": (0.01, MAX_OG_NUMBER, False),
+    "max-width": (0.01, MAX_OG_NUMBER, False),
+    "max-size": (1.0, 1000.0, False),
+    "min-size": (1.0, 1000.0, False),
+    "size": (1.0, 1000.0, False),
+    "weight": (1.0, 1000.0, True),
+    "line-height": (0.5, 5.0, False),
+    "max-lines": (1.0, 100.0, True),
+    "letter-spacing": (-1.0, 1.0, False),
+    "padding": (0.0, 1000.0, False),
+    "fill-opacity": (0.0, 1.0, False),
+    "radius": (0.0, MAX_OG_NUMBER, False),
+}
 
 #: SVG elements a template may use; everything else (script, foreignObject, …) is refused.
 ALLOWED_ELEMENTS = frozenset(
@@ -130,6 +157,7 @@ class ImageSlot:
     shape: str
     radius: float
     fit: str
+    align: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +192,14 @@ class Template:
     background: tuple[Part, ...] = field(repr=False)
     foreground: tuple[Part, ...] = field(repr=False)
 
+    def condition_fields(self) -> frozenset[str]:
+        """The fields some ``og:if``/``og:unless`` depends on."""
+        return frozenset(f for cond in _conds(self.parts) for f in cond.fields)
+
+    def size(self) -> int:
+        """Roughly the bytes this compiled template holds (its static strings dominate)."""
+        return sum(_part_size(p) for p in (*self.parts, *self.background, *self.foreground))
+
     def render(self, spec: RenderSpec, images: Mapping[str, bytes], fitter: TextFitter) -> str:
         """The whole SVG document for ``spec`` (previews); ``images`` maps field → PNG bytes."""
         return self._build(self.parts, spec, images, fitter)
@@ -179,8 +215,10 @@ class Template:
 
     def layout(self, spec: RenderSpec, fitter: LayoutFitter) -> dict[str, FittedLines]:
         """How each text field of ``spec`` fits its box, without drawing: what ``render``
-        would fit, with every image given in ``spec`` taken as fetched."""
+        would fit, with every image given in ``spec`` taken as fetched (and, as its shape is not
+        known without fetching it, not wide)."""
         present = {f for f in (*TEXT_LIMITS, *IMAGE_FIELDS) if spec.text(f)}
+        present |= {f + RTL for f in TEXT_LIMITS if f in present and _is_rtl(spec.text(f) or "")}
         fitted: dict[str, FittedLines] = {}
         _fit(self.parts, spec, fitter, present, fitted)
         return fitted
@@ -194,6 +232,8 @@ class Template:
     ) -> str:
         present = {f for f in (*TEXT_LIMITS, *IMAGE_FIELDS) if spec.text(f)}
         present &= {f for f in present if f not in IMAGE_FIELDS or f in images}
+        present |= {f + WIDE for f in IMAGE_FIELDS if f in present and _is_wide(images[f])}
+        present |= {f + RTL for f in TEXT_LIMITS if f in present and _is_rtl(spec.text(f) or "")}
         out: list[str] = []
         _emit(parts, out, spec, images, fitter, present)
         return "".join(out)
@@ -208,8 +248,27 @@ class Layers:
     key: str
 
 
+def _conds(parts: tuple[Part, ...]) -> Iterator[Cond]:
+    for part in parts:
+        if isinstance(part, Cond):
+            yield part
+            yield from _conds(part.parts)
+
+
+#: What a part object costs besides its strings (CPython object headers and fields).
+_PART_OVERHEAD = 64
+
+
+def _part_size(part: Part) -> int:
+    if isinstance(part, str):
+        return len(part) + _PART_OVERHEAD
+    if isinstance(part, Cond):
+        return _PART_OVERHEAD + sum(_part_size(p) for p in part.parts)
+    return 4 * _PART_OVERHEAD
+
+
 def _paint(paint: Paint, colors: Colors) -> str:
-    return "".join(p if isinstance(p, str) else "#" + getattr(colors, p.name) for p in paint)
+    return "".join(p if isinstance(p, str) else "#" + colors.tone(p.name) for p in paint)
 
 
 def _emit(
@@ -224,7 +283,7 @@ def _emit(
         if isinstance(part, str):
             out.append(part)
         elif isinstance(part, Color):
-            out.append("#" + getattr(spec.colors, part.name))
+            out.append("#" + spec.colors.tone(part.name))
         elif isinstance(part, Cond):
             if all((f in present) != part.negate for f in part.fields):
                 _emit(part.parts, out, spec, images, fitter, present)
@@ -322,6 +381,27 @@ def _emit_pill(p: PillSlot, out: list[str], spec: RenderSpec, fitter: TextFitter
     out.append(fitted.svg)
 
 
+def _is_rtl(text: str) -> bool:
+    """The base direction of ``text`` by its first strong character (UAX #9 rules P2, P3),
+    as the renderer decides it."""
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind == "L":
+            return False
+        if kind in ("R", "AL"):
+            return True
+    return False
+
+
+def _is_wide(png: bytes) -> bool:
+    """Whether a PNG (the server re-encodes every image as one) is at least
+    :data:`WIDE_ASPECT` times as wide as tall, read from its IHDR chunk."""
+    if len(png) < 24 or png[12:16] != b"IHDR":
+        return False
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    return height > 0 and width >= WIDE_ASPECT * height
+
+
 def _emit_image(s: ImageSlot, out: list[str], png: bytes) -> None:
     clip = f"ogmint-clip-{s.index}"
     if s.shape == "circle":
@@ -329,7 +409,8 @@ def _emit_image(s: ImageSlot, out: list[str], png: bytes) -> None:
         shape = f'<circle cx="{s.x + s.width / 2}" cy="{s.y + s.height / 2}" r="{r}"/>'
     else:
         shape = f'<rect x="{s.x}" y="{s.y}" width="{s.width}" height="{s.height}" rx="{s.radius}"/>'
-    aspect = "xMidYMid slice" if s.fit == "cover" else "xMidYMid meet"
+    x_align = {"start": "xMin", "middle": "xMid", "end": "xMax"}[s.align]
+    aspect = "xMidYMid slice" if s.fit == "cover" else f"{x_align}YMid meet"
     data = base64.b64encode(png).decode("ascii")
     out.append(
         f'<clipPath id="{clip}">{shape}</clipPath>'
@@ -492,7 +573,7 @@ class _Compiler:
                 fields = tuple(names.split())
                 for f in fields:
                     try:
-                        _check_field(f)
+                        _check_condition(f)
                     except TemplateError as e:
                         raise self.doc.error(el, e.reason) from e
                 parts = [Cond(fields, negate, tuple(_merge(parts)))]
@@ -506,6 +587,8 @@ class _Compiler:
         if local == "text":
             if name in IMAGE_FIELDS:
                 raise TemplateError(f"og:text cannot show image field {name!r}")
+            if a.num("min-size", a.num("max-size")) > a.num("max-size"):
+                raise TemplateError("og:text min-size must not be larger than max-size")
             box = {
                 "x": a.num("x"),
                 "y": a.num("y"),
@@ -553,8 +636,22 @@ class _Compiler:
                 shape=a.choice("shape", ("circle", "rect")),
                 radius=a.num("radius", 0.0),
                 fit=a.choice("fit", ("cover", "contain")),
+                align=a.choice("align", ("middle", "start", "end")),
             )
         raise TemplateError(f"unknown element og:{local}")
+
+
+def _check_condition(name: str) -> None:
+    """A condition names a field, ``<image field>.wide`` or ``<text field>.rtl``."""
+    field, dot, suffix = name.partition(".")
+    _check_field(field)
+    if dot and not (
+        ("." + suffix == WIDE and field in IMAGE_FIELDS)
+        or ("." + suffix == RTL and field in TEXT_LIMITS)
+    ):
+        raise TemplateError(
+            f"unknown condition {name!r}: use a field, <image>{WIDE} or <text field>{RTL}"
+        )
 
 
 def _check_field(name: str) -> None:
@@ -597,8 +694,13 @@ class _Attrs:
             number = float(value)
         except ValueError as e:
             raise TemplateError(f"og:{self.tag} {key}={value!r} is not a number") from e
-        if not math.isfinite(number) or abs(number) > MAX_OG_NUMBER:
-            raise TemplateError(f"og:{self.tag} {key}={value!r} is out of range")
+        lowest, highest, whole = OG_RANGES.get(key, (-MAX_OG_NUMBER, MAX_OG_NUMBER, False))
+        if not math.isfinite(number) or not lowest <= number <= highest:
+            raise TemplateError(
+                f"og:{self.tag} {key}={value!r} is out of range ({lowest:g} to {highest:g})"
+            )
+        if whole and not number.is_integer():
+            raise TemplateError(f"og:{self.tag} {key}={value!r} must be a whole number")
         return number
 
     def choice(self, key: str, options: tuple[str, ...]) -> str:

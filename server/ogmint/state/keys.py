@@ -21,8 +21,18 @@ class ApiKeyRecord:
 class KeyStore(Protocol):
     """Every method raises StateUnavailable when the backend cannot be reached in time."""
 
-    async def create_key(self, user: str, key_id: str, key_hash: str, plan: str | None) -> None:
-        """Stores a key for ``user`` (created with plan ``free`` if new; ``plan`` sets it)."""
+    async def create_key(
+        self,
+        user: str,
+        key_id: str,
+        key_hash: str,
+        plan: str | None,
+        max_active: int | None = None,
+    ) -> bool:
+        """Stores a key for ``user`` (created with plan ``free`` if new; ``plan`` sets it).
+
+        Atomically refused (False, nothing changed) when the user already has ``max_active``
+        unrevoked keys; concurrent creations never pass the bound."""
 
     async def find_key(self, key_hash: str) -> ApiKeyRecord | None:
         """The key record for a key hash, if it exists (revoked ones included)."""

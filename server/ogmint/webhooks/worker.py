@@ -20,6 +20,7 @@ from ogmint.metrics import Metrics
 from ogmint.net import GuardedClient, OutboundError
 from ogmint.state.base import StateUnavailable
 from ogmint.state.deliveries import AttemptOutcome, ClaimedDelivery, DeliveryStore
+from ogmint.tracing import Tracing
 from ogmint.webhooks.queue import RetryPolicy
 from ogmint.webhooks.signing import delivery_headers
 
@@ -40,7 +41,9 @@ class DeliveryWorker:
         concurrency: int,
         poll_interval: float,
         metrics: Metrics,
+        tracing: Tracing | None = None,
     ) -> None:
+        self._tracing = tracing or Tracing()
         self._deliveries = deliveries
         self._client = client
         self._policy = policy
@@ -108,6 +111,15 @@ class DeliveryWorker:
             self._wake.set()  # a slot is free: more may be due
 
     async def _attempt(self, claim: ClaimedDelivery) -> None:
+        number = claim.attempts + 1
+        with self._tracing.span("webhook.attempt", {"ogmint.attempt": number}) as span:
+            state, status = await self._attempt_once(claim, number)
+            span.set_attribute("ogmint.outcome", state)
+            if status is not None:
+                span.set_attribute("http.response.status_code", status)
+
+    async def _attempt_once(self, claim: ClaimedDelivery, number: int) -> tuple[str, int | None]:
+        """Sends one attempt and records it: (the delivery's state after it, the status)."""
         d = claim.delivery
         at = now_iso()
         started = time.monotonic()
@@ -125,7 +137,6 @@ class DeliveryWorker:
             log.exception("webhook %s: unexpected error", d.id)
             error = "internal error while preparing or sending the request"
         duration_ms = round((time.monotonic() - started) * 1000)
-        number = claim.attempts + 1
         verdict = self._policy.verdict(number, status, error)
         outcome = AttemptOutcome(
             at, status, verdict.error, duration_ms, verdict.state, verdict.retry_in
@@ -143,3 +154,4 @@ class DeliveryWorker:
         except Exception:
             # Not recorded: the lease runs out and the delivery is attempted again.
             log.exception("webhook %s: recording attempt %d failed", d.id, number)
+        return verdict.state, status

@@ -35,6 +35,10 @@ ROOT = Path(__file__).resolve().parents[3]
 #: Small plans, so quotas run out within a test; ``platinum`` is a plan only settings name.
 PLANS = (("free", 3), ("pro", 100), ("platinum", 7))
 ANONYMOUS_DAILY = 2
+#: Small budgets of work without a quota, so they run out within a test.
+PREVIEWS = 3
+REDELIVERIES = 2
+MAX_KEYS = 4
 #: Webhook hosts these tests may name: exempt from the address checks, so nothing is resolved.
 WEBHOOK_HOST = "hooks.example.test"
 
@@ -72,15 +76,21 @@ async def domain(tmp_path: Path, renderer: Renderer) -> AsyncIterator[Domain]:
     )
     woken: list[str] = []
     plans = Plans(PLANS)
-    keys = ApiKeys(state.keys, plans, ttl=60.0)
-    limits = Limits(state.limits, anonymous_daily=ANONYMOUS_DAILY, image_per_minute=0)
+    keys = ApiKeys(state.keys, plans, ttl=60.0, max_active=MAX_KEYS)
+    limits = Limits(
+        state.limits,
+        anonymous_daily=ANONYMOUS_DAILY,
+        image_per_minute=0,
+        previews_per_hour=PREVIEWS,
+        redeliveries_per_hour=REDELIVERIES,
+    )
     usage = Usage(state.usage, Retention(days=31, recent=100))
     templates = TemplateCatalogue(
         state.templates,
         renderer,
         load_directory(ROOT / "templates"),
         CustomTemplateSettings(
-            TemplateLimits(), max_per_user=4, render_budget=5.0, cache_entries=8
+            TemplateLimits(), max_per_user=4, render_budget=5.0, cache_bytes=8 << 20
         ),
     )
     gallery = Gallery(state.renders, storage)
@@ -97,7 +107,7 @@ async def domain(tmp_path: Path, renderer: Renderer) -> AsyncIterator[Domain]:
         dedup_wait=2.0,
     )
     deliveries = Deliveries(
-        state.deliveries, state.renders, keys, lambda: woken.append("redeliver")
+        state.deliveries, state.renders, keys, limits, lambda: woken.append("redeliver")
     )
     yield Domain(
         state,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from domain.conftest import WEBHOOK_HOST, Domain
-from ogmint.errors import NotFoundError
+from domain.conftest import REDELIVERIES, WEBHOOK_HOST, Domain
+from ogmint.errors import NotFoundError, RateLimitError
 
 
 async def hooked_render(domain: Domain, user: str) -> tuple[str, str]:
@@ -49,3 +49,16 @@ async def test_a_delivery_of_another_render_is_not_found(domain: Domain) -> None
     with pytest.raises(NotFoundError):
         await domain.deliveries.of_render("alice", "nOsUcHsl")
     assert other_slug != slug
+
+
+async def test_redeliveries_are_bounded_per_user(domain: Domain) -> None:
+    slug, delivery_id = await hooked_render(domain, "alice")
+    for _ in range(REDELIVERIES):
+        await domain.deliveries.redeliver("alice", slug, delivery_id)
+    domain.woken.clear()
+    with pytest.raises(RateLimitError) as refused:
+        await domain.deliveries.redeliver("alice", slug, delivery_id)
+    assert refused.value.limit == "redeliver"
+    assert domain.woken == []  # nothing queued
+    with pytest.raises(NotFoundError):  # a probe of someone else's is still a 404, not a 429
+        await domain.deliveries.redeliver("bob", slug, delivery_id)

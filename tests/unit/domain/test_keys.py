@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from domain.conftest import Domain
+from domain.conftest import MAX_KEYS, Domain
 from ogmint.domain.keys import KEY_PREFIX, hash_key, new_key
-from ogmint.errors import NotFoundError, UnauthorizedError, ValidationError
+from ogmint.errors import NotFoundError, TooManyError, UnauthorizedError, ValidationError
 
 
 def test_new_key_shape_and_hash() -> None:
@@ -62,3 +62,13 @@ async def test_plans_come_from_the_settings_only(domain: Domain) -> None:
     assert made.plan == "pro"
     with pytest.raises(ValidationError):
         await domain.keys.create("dave", "agency")
+
+
+async def test_active_keys_per_user_are_bounded(domain: Domain) -> None:
+    made = [await domain.keys.create("alice") for _ in range(MAX_KEYS)]
+    with pytest.raises(TooManyError, match=f"At most {MAX_KEYS} active API keys"):
+        await domain.keys.create("alice", "pro")
+    assert (await domain.keys.plan_of("alice")) == "free"  # a refused creation changes nothing
+    await domain.keys.revoke_own("alice", made[0].key_id)
+    await domain.keys.create("alice")
+    await domain.keys.create("bob")  # per user

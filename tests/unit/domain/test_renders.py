@@ -203,4 +203,18 @@ async def test_previews_are_neither_stored_nor_charged(domain: Domain) -> None:
     assert image.startswith(PNG)
     assert await domain.usage.recent("alice", 10) == []
     with pytest.raises(TemplateInvalidError):
-        await domain.renders.preview_upload("<svg", {}, api="preview")
+        await domain.renders.preview_upload("alice", "<svg", {}, api="preview")
+
+
+async def test_previews_share_one_allowance_per_user(domain: Domain) -> None:
+    # PREVIEWS = 3: two dashboard pictures and a refused upload (the check is work too).
+    for _ in range(2):
+        await domain.renders.preview("alice", {"template": "minimal", "title": "Preview"})
+    with pytest.raises(TemplateInvalidError):
+        await domain.renders.preview_upload("alice", "<svg", {}, api="v2")
+    with pytest.raises(RateLimitError) as refused:
+        await domain.renders.preview_upload("alice", "<svg", {}, api="v2")
+    assert refused.value.limit == "preview"  # refused before the upload was even looked at
+    with pytest.raises(RateLimitError):
+        await domain.renders.preview("alice", {"template": "minimal", "title": "Preview"})
+    await domain.renders.preview("bob", {"template": "minimal", "title": "Preview"})

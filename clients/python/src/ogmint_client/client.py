@@ -152,7 +152,8 @@ class Templates:
         self._client._send(_Call("DELETE", f"/api/v2/templates/{template_id}"))
 
     def preview(self, svg: str, **params: ParamValue) -> bytes:
-        """The PNG of an unsaved template (nothing stored, no quota)."""
+        """The PNG of an unsaved template (nothing stored, no monthly quota; one of the user's
+        previews per hour, a 429 ``RateLimitError`` past them)."""
         body = {**params, "svg": svg}
         png: bytes = self._client._send(_Call("POST", "/api/v2/templates/preview", body))
         return png

@@ -18,19 +18,50 @@ function copyFrom(id, button) {
   }
 }
 
+// Shows a preview answer: the picture, or the error's message (a used-up preview allowance
+// included) in the status line.
+async function showPreview(answer, image, status, previous) {
+  if (answer.ok && (answer.headers.get("content-type") || "").startsWith("image/")) {
+    if (previous) URL.revokeObjectURL(previous);
+    const url = URL.createObjectURL(await answer.blob());
+    image.src = url;
+    image.hidden = false;
+    if (status) status.textContent = "";
+    return url;
+  }
+  if (status) {
+    const problem = await answer.json().catch(() => ({}));
+    const details = (problem.details || []).map((d) => d.message).join("; ");
+    status.textContent = problem.error ? problem.error + (details ? ": " + details : "") : "Preview failed";
+  }
+  return previous;
+}
+
 function livePlayground(form) {
   const image = document.getElementById(form.dataset.livePreview);
+  const status = document.getElementById(form.dataset.previewStatus);
   if (!image) return;
   let timer = 0;
+  let url = "";
+  // The page's own picture failed (a used-up preview allowance, say): ask once why. It may
+  // have failed before this script ran.
+  const explain = async () => {
+    if (!status || image.src.startsWith("blob:")) return;
+    const answer = await fetch(image.src).catch(() => null);
+    if (answer) url = await showPreview(answer, image, status, url);
+  };
+  if (image.complete && !image.naturalWidth) explain();
+  else image.addEventListener("error", explain, { once: true });
   form.addEventListener("input", () => {
     clearTimeout(timer);
-    timer = setTimeout(() => {
+    timer = setTimeout(async () => {
       const params = new URLSearchParams();
       for (const [name, value] of new FormData(form)) {
         if (String(value).trim()) params.append(name, String(value));
       }
       if (!params.get("title")) return;
-      image.src = "/dashboard/preview.png?" + params.toString();
+      const answer = await fetch("/dashboard/preview.png?" + params.toString());
+      url = await showPreview(answer, image, status, url);
     }, 300);
   });
 }
@@ -44,17 +75,7 @@ function liveTemplatePreview(form) {
   const refresh = async () => {
     const body = new URLSearchParams(new FormData(form));
     const answer = await fetch("/dashboard/templates/preview", { method: "POST", body });
-    if (answer.ok && (answer.headers.get("content-type") || "").startsWith("image/")) {
-      if (url) URL.revokeObjectURL(url);
-      url = URL.createObjectURL(await answer.blob());
-      image.src = url;
-      image.hidden = false;
-      if (status) status.textContent = "";
-    } else if (status) {
-      const problem = await answer.json().catch(() => ({}));
-      const details = (problem.details || []).map((d) => d.message).join("; ");
-      status.textContent = problem.error ? problem.error + (details ? ": " + details : "") : "Preview failed";
-    }
+    url = await showPreview(answer, image, status, url);
   };
   form.addEventListener("input", () => {
     clearTimeout(timer);

@@ -54,11 +54,18 @@ from ogmint.state.store import State
 
 
 def redis_state(
-    url: str, *, timeout: float = 1.0, prefix: str = "ogmint:", max_connections: int = 64
+    url: str,
+    *,
+    timeout: float = 1.0,
+    prefix: str = "ogmint:",
+    max_connections: int = 64,
+    replicas: int = 0,
 ) -> State:
-    """The state on the Redis at ``url`` (connected when opened); every call is bounded by
-    ``timeout``."""
-    client = RedisClient(url, timeout=timeout, prefix=prefix, max_connections=max_connections)
+    """The state on the Redis at ``url`` (a server or ``redis+sentinel://``, connected when
+    opened); every call is bounded by ``timeout``, every write confirmed by ``replicas``."""
+    client = RedisClient(
+        url, timeout=timeout, prefix=prefix, max_connections=max_connections, replicas=replicas
+    )
     renders = RedisRenders(client)
     deliveries = RedisDeliveries(client)
     usage = RedisUsage(client)

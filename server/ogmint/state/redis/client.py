@@ -16,11 +16,14 @@ from typing import Any, TypeVar, cast
 
 from redis import exceptions as rx
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 
 from ogmint.state.base import StateUnavailable
+from ogmint.state.redis.address import SentinelAddress, parse_redis_url
 
 T = TypeVar("T")
 #: A script call waiting for its batch: script, keys, args, where its reply goes.
@@ -64,16 +67,52 @@ def read_scripts(directory: Path = SCRIPT_DIR) -> dict[str, str]:
     }
 
 
+class _PrimaryConnection(SentinelManagedConnection):
+    """A connection to the server the sentinels name as primary, refused unless that server
+    says it is: a sentinel that has not yet heard of a failover still names the old primary,
+    which (demoted or restarted empty) would answer reads from a stale copy — a key missing
+    there would be a 401 instead of a 503."""
+
+    async def on_connect_check_health(self, check_health: bool = True) -> None:
+        await super().on_connect_check_health(check_health=check_health)
+        await self.send_command("ROLE", check_health=False)
+        try:
+            role = await self.read_response()
+        except rx.NoPermissionError:
+            return  # an ACL user without ROLE: trust the sentinels (README, Scale-out)
+        if not isinstance(role, list) or not role or role[0] not in ("master", b"master"):
+            raise rx.ConnectionError("the server named as primary is not the primary (yet)")
+
+
+class _SentinelPool(SentinelConnectionPool, BlockingConnectionPool):
+    """The primary's connections, found through Sentinel and bounded like the plain pool: a
+    caller waits at most ``timeout`` for a free one. Every new connection asks the sentinels
+    where the primary is, so after a failover the pool follows the new primary by itself."""
+
+
 class RedisClient:
-    """Redis for several app servers; every call is bounded by ``timeout``."""
+    """Redis for several app servers; every call is bounded by ``timeout``.
+
+    ``url`` is a single server or a Sentinel-managed primary (see ``address.py``). With
+    ``replicas`` > 0 every write is acknowledged only once that many replicas have it (``WAIT``
+    after each batch of scripts), so a failover cannot lose it; else StateUnavailable.
+    """
 
     def __init__(
-        self, url: str, *, timeout: float = 1.0, prefix: str = "ogmint:", max_connections: int = 64
+        self,
+        url: str,
+        *,
+        timeout: float = 1.0,
+        prefix: str = "ogmint:",
+        max_connections: int = 64,
+        replicas: int = 0,
     ) -> None:
         if "{" in prefix or "}" in prefix:
             raise ValueError("the key prefix must not contain '{' or '}' (hash tags)")
-        self._url = url
+        self._address = parse_redis_url(url)
         self._timeout = timeout
+        self._replicas = replicas
+        self._sentinel: Sentinel | None = None
         self.prefix = prefix
         self._max_connections = max_connections
         self._client: Redis | None = None
@@ -88,19 +127,38 @@ class RedisClient:
 
     async def open(self) -> None:
         """Connects and loads the scripts; StateUnavailable if Redis does not answer."""
-        pool = BlockingConnectionPool.from_url(
-            self._url,
+        options: dict[str, Any] = {
             # A bounded pool: callers wait at most ``timeout`` for a free connection.
-            max_connections=self._max_connections,
-            timeout=self._timeout,
-            socket_timeout=self._timeout,
-            socket_connect_timeout=self._timeout,
+            "max_connections": self._max_connections,
+            "timeout": self._timeout,
+            "socket_timeout": self._timeout,
+            "socket_connect_timeout": self._timeout,
             # No retries: a write whose reply was lost must not run twice (limits would
             # double-count); stale pooled connections are replaced when checked out.
-            retry=Retry(NoBackoff(), 0),
-            decode_responses=True,
-        )
-        client = Redis.from_pool(pool)
+            "retry": Retry(NoBackoff(), 0),
+            "decode_responses": True,
+        }
+        address = self._address
+        if isinstance(address, SentinelAddress):
+            self._sentinel = Sentinel(
+                address.sentinels,
+                sentinel_kwargs={
+                    "socket_timeout": self._timeout,
+                    "socket_connect_timeout": self._timeout,
+                    "decode_responses": True,
+                },
+            )
+            client = self._sentinel.master_for(
+                address.service,
+                connection_pool_class=_SentinelPool,
+                connection_class=_PrimaryConnection,
+                db=address.db,
+                username=address.username,
+                password=address.password,
+                **options,
+            )
+        else:
+            client = Redis.from_pool(BlockingConnectionPool.from_url(address, **options))
         self._client = client
         sources = read_scripts()
         self._scripts = {name: client.register_script(lua) for name, lua in sources.items()}
@@ -115,6 +173,9 @@ class RedisClient:
             await self._client.aclose()
             self._client = None
             self._scripts = {}
+        if self._sentinel is not None:
+            await self._sentinel.aclose()
+            self._sentinel = None
 
     async def ping(self) -> None:
         await self.call(self.redis.ping())
@@ -164,7 +225,7 @@ class RedisClient:
                 # EVALSHA straight away: the Script wrapper's bookkeeping costs more CPU than
                 # the round trip on hot paths (token bucket, claims).
                 pipe.evalsha(script.sha, len(keys), *keys, *args)
-            replies = await self.call(pipe.execute(raise_on_error=False))
+            replies = await self.execute(pipe)
         except BaseException as e:
             for *_, future in batch:
                 if not future.done():
@@ -178,9 +239,10 @@ class RedisClient:
             if future.done():  # the caller gave up (cancelled)
                 continue
             if isinstance(reply, rx.NoScriptError):
-                # Redis restarted and forgot the scripts: this call reloads and retries.
+                # Redis restarted (or another primary took over) and does not know the
+                # scripts: this call loads its script and runs it again.
                 try:
-                    reply = await self.call(script(keys=keys, args=args))
+                    reply = await self._reload_and_run(script, keys, args)
                 except Exception as e:
                     reply = e
             if isinstance(reply, rx.ResponseError) and busy(reply):
@@ -191,6 +253,29 @@ class RedisClient:
                 future.set_exception(reply)
             else:
                 future.set_result(reply)
+
+    async def execute(self, pipe: Pipeline) -> list[Any]:
+        """Runs a pipeline (errors as replies); with ``replicas``, then waits for them to have
+        its writes. WAIT counts the writes made on the pipeline's connection — and, the
+        replication stream being ordered, every write made before them."""
+        if not self._replicas:
+            return cast(list[Any], await self.call(pipe.execute(raise_on_error=False)))
+        # Half the timeout: the WAIT reply must come before the socket timeout ends the read.
+        pipe.execute_command("WAIT", self._replicas, max(int(self._timeout * 500), 1))
+        *replies, acked = await self.call(pipe.execute(raise_on_error=False))
+        if isinstance(acked, Exception) or int(acked) < self._replicas:
+            raise StateUnavailable(f"redis: {acked} of {self._replicas} replicas confirmed")
+        return replies
+
+    async def _reload_and_run(
+        self, script: AsyncScript, keys: list[str], args: list[str | int | float]
+    ) -> Any:
+        redis = self.redis
+        await self.call(redis.script_load(script.script))
+        pipe = redis.pipeline(transaction=False)
+        pipe.evalsha(script.sha, len(keys), *keys, *args)
+        (reply,) = await self.execute(pipe)
+        return reply
 
     async def hash(self, key: str) -> dict[str, str]:
         # decode_responses=True: every reply is str (redis-py types them as bytes | str).

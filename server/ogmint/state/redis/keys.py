@@ -13,22 +13,45 @@ class RedisKeys:
     def __init__(self, client: RedisClient) -> None:
         self._c = client
 
-    async def create_key(self, user: str, key_id: str, key_hash: str, plan: str | None) -> None:
-        # Ordered so that a failure part-way leaves no reference to something missing: the user
-        # before the key, the key record before the listings.
+    async def create_key(
+        self,
+        user: str,
+        key_id: str,
+        key_hash: str,
+        plan: str | None,
+        max_active: int | None = None,
+    ) -> bool:
+        # The user's listing takes the key id first, atomically with the bound (active = listed
+        # - revoked, both in the user's slot); listings skip ids whose record is not there yet,
+        # so a failure part-way leaves no reference to something missing.
         c = self._c
-        sec, usec = await c.script("ensure_user", [c.u(user, "user")], [plan or ""])
+        listed = c.u(user, "keys")
+        bound = "" if max_active is None else max_active
+        reply = await c.script(
+            "reserve_key",
+            [c.u(user, "user"), listed, c.u(user, "revoked")],
+            [key_id, plan or "", bound],
+        )
+        if not reply:
+            return False
+        sec, usec = reply
         ms = int(sec) * 1000 + int(usec) // 1000
         created_at = ms_iso(ms)
         r = c.redis
         if not await c.call(r.set(c.g(f"keyid:{key_id}"), key_hash, nx=True)):
+            await c.call(r.zrem(listed, key_id))
             raise ValueError(f"key id {key_id!r} already exists")
         fields = ["key_id", key_id, "user", user, "revoked", "0", "created_at", created_at]
         if not await c.script("create", [c.g(f"key:{key_hash}")], list(fields)):
             await c.call(r.delete(c.g(f"keyid:{key_id}")))
+            await c.call(r.zrem(listed, key_id))
             raise ValueError("key hash already exists")
-        await c.call(r.zadd(c.u(user, "keys"), {key_id: ms}))
-        await c.call(r.zadd(c.g("keys"), {key_id: ms}))
+        pipe = r.pipeline(transaction=False)
+        pipe.zadd(c.g("keys"), {key_id: ms})
+        for reply in await c.execute(pipe):  # the last write: replicated before returning
+            if isinstance(reply, Exception):
+                raise reply
+        return True
 
     async def find_key(self, key_hash: str) -> ApiKeyRecord | None:
         c = self._c
@@ -70,6 +93,11 @@ class RedisKeys:
         key_hash = await c.string(c.g(f"keyid:{key_id}"))
         if key_hash is None:
             return False
+        user = await c.call(c.redis.hget(c.g(f"key:{key_hash}"), "user"))
+        if user is None:
+            return False
+        # Counted as revoked (for the bound on active keys) before it is: never the other way.
+        await c.call(c.redis.sadd(c.u(cast(str, user), "revoked"), key_id))
         return bool(await c.script("update", [c.g(f"key:{key_hash}")], ["revoked", "1"]))
 
     async def set_plan(self, user: str, plan: str) -> bool:

@@ -30,8 +30,21 @@ class SqliteKeys:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def create_key(self, user: str, key_id: str, key_hash: str, plan: str | None) -> None:
-        def run(db: sqlite3.Connection) -> None:
+    async def create_key(
+        self,
+        user: str,
+        key_id: str,
+        key_hash: str,
+        plan: str | None,
+        max_active: int | None = None,
+    ) -> bool:
+        def run(db: sqlite3.Connection) -> bool:
+            if max_active is not None:
+                (active,) = db.execute(
+                    "SELECT count(*) FROM api_keys WHERE user_id = ? AND revoked = 0", (user,)
+                ).fetchone()
+                if active >= max_active:
+                    return False
             db.execute(
                 "INSERT INTO users (user_id, plan) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING",
                 (user, plan or "free"),
@@ -42,8 +55,9 @@ class SqliteKeys:
                 "INSERT INTO api_keys (key_id, key_hash, user_id) VALUES (?, ?, ?)",
                 (key_id, key_hash, user),
             )
+            return True
 
-        await self._db.run(run, True)
+        return bool(await self._db.run(run, True))
 
     async def find_key(self, key_hash: str) -> ApiKeyRecord | None:
         row = await self._db.run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from datetime import datetime
 
 from ogmint.state.base import utc_day, utc_month
 from ogmint.state.limits import LimitStatus
@@ -37,11 +38,16 @@ MONTHLY = ("monthly_usage", "user_id", "month")
 
 
 def consume(
-    db: sqlite3.Connection, counter: tuple[str, str, str], subject: str, limit: int
+    db: sqlite3.Connection,
+    counter: tuple[str, str, str],
+    subject: str,
+    limit: int,
+    now: datetime | None = None,
 ) -> int | None:
-    """Increments the counter if below ``limit``; the new count, or None when refused."""
+    """Increments the counter of the window holding ``now`` (default: the current time) if
+    below ``limit``; the new count, or None when refused."""
     table, column, window = counter
-    current = utc_day()[0] if window == "day" else utc_month()[0]
+    current = utc_day(now)[0] if window == "day" else utc_month(now)[0]
     row = db.execute(
         f"SELECT count FROM {table} WHERE {column} = ? AND {window} = ?",  # noqa: S608
         (subject, current),
@@ -57,9 +63,9 @@ def consume(
     return int(used) + 1
 
 
-def quota_status(used: int | None, limit: int) -> LimitStatus:
-    """The monthly quota's status after ``consume``."""
-    return LimitStatus(used is not None, limit, limit - (used or limit), utc_month()[1])
+def quota_status(used: int | None, limit: int, now: datetime | None = None) -> LimitStatus:
+    """The monthly quota's status after ``consume`` (at ``now``, default the current time)."""
+    return LimitStatus(used is not None, limit, limit - (used or limit), utc_month(now)[1])
 
 
 def take(
