@@ -124,6 +124,29 @@ def batch_items(body: bytes) -> list[object]:
     return items
 
 
+class Turn:
+    """A batch item's place in the order the quota is charged in: it is admitted after the
+    item before it was (whatever that one's outcome), so the items past the quota are the last
+    ones, though the items render concurrently."""
+
+    __slots__ = ("_before", "_mine")
+
+    def __init__(self, before: asyncio.Event | None) -> None:
+        self._before = before
+        self._mine = asyncio.Event()
+
+    @property
+    def event(self) -> asyncio.Event:
+        return self._mine
+
+    async def wait(self) -> None:
+        if self._before is not None:
+            await self._before.wait()
+
+    def done(self) -> None:
+        self._mine.set()
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
     """A batch's results, one per item in order, and the burst status for the headers."""
@@ -278,8 +301,10 @@ class Renders:
         spec: RenderSpec,
         template: Template,
         burst: LimitStatus | None,
+        turn: Turn | None = None,
     ) -> Created:
-        """A checked V2 request, rendered and stored (``burst``: the token already taken)."""
+        """A checked V2 request, rendered and stored (``burst``: the token already taken;
+        ``turn``: a batch item's place in the order of admission)."""
         webhook = None
         if ask is not None:
             # The token first: the address check resolves a name, which a client out of tokens
@@ -288,7 +313,7 @@ class Renders:
                 burst = await self._limits.take_burst(key)
             webhook = await self._webhooks.admit(key.user, ask)
         # Without a token taken yet, it is taken with the dedup lookup, quota and claim at once.
-        record, created, status = await self._stored(key, spec, template, webhook, burst)
+        record, created, status = await self._stored(key, spec, template, webhook, burst, turn)
         dispatched = created and webhook is not None
         if dispatched:
             self._webhooks.wake()
@@ -301,13 +326,17 @@ class Renders:
 
         Items render concurrently, at most as many at once as the render pool has threads, so a
         batch neither waits on one thread nor fills the pool's queue with its own work; an item
-        the pool still refuses (other requests filled it) waits and tries again.
+        the pool still refuses (other requests filled it) waits and tries again. They are
+        admitted (dedup lookup, quota) in order: the items past the quota are the last ones.
         """
         items = batch_items(body)
         burst = await self._limits.take_burst(key)
         gate = asyncio.Semaphore(self._pipeline.parallelism)
+        turns: list[Turn] = []
+        for _ in items:
+            turns.append(Turn(turns[-1].event if turns else None))
 
-        async def one(item: object) -> Created | OgmintError:
+        async def one(item: object, turn: Turn) -> Created | OgmintError:
             try:
                 if not isinstance(item, dict):
                     raise BadJSONError("Each item must be a JSON object (a V2 render body)")
@@ -315,12 +344,14 @@ class Renders:
                 async with gate:
                     ask, spec, template = await self._checked(key, item, raw)
                     return await self._saturation_retried(
-                        lambda: self._create(key, ask, spec, template, burst)
+                        lambda: self._create(key, ask, spec, template, burst, turn)
                     )
             except OgmintError as e:
                 return e
+            finally:
+                turn.done()  # a refused item, or one admitted already: the next one's turn
 
-        results = await asyncio.gather(*(one(item) for item in items))
+        results = await asyncio.gather(*(one(i, t) for i, t in zip(items, turns, strict=True)))
         return Batch(list(results), burst)
 
     async def _saturation_retried(self, make: Callable[[], Awaitable[Created]]) -> Created:
@@ -366,10 +397,12 @@ class Renders:
         template: Template,
         webhook: Callable[[RenderRecord], Delivery] | None,
         burst: LimitStatus | None,
+        turn: Turn | None = None,
     ) -> tuple[RenderRecord, bool, LimitStatus]:
         """The render for ``spec``: (record, newly created, the limit status for headers).
 
-        Takes the request's burst token unless the caller already did (``burst``).
+        Takes the request's burst token unless the caller already did (``burst``). With a
+        ``turn``, the first admission waits for it and ends it.
         """
         scope = key.key_id  # SPEC §3: dedup is per API key
         dedup = spec.digest(template.digest)  # a template's new version is a new dedup key
@@ -395,7 +428,13 @@ class Renders:
                 if not burst.allowed:
                     raise burst_refusal(burst)
             else:
-                admission = await admit()
+                if turn is not None:
+                    await turn.wait()
+                try:
+                    admission = await admit()
+                finally:
+                    if turn is not None:
+                        turn.done()
         while not admission.claimed:
             if admission.existing is not None:
                 return admission.existing, False, burst

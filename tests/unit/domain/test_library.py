@@ -9,7 +9,7 @@ import time
 import orjson
 import pytest
 
-from domain.conftest import WEBHOOK_HOST, Domain
+from domain.conftest import ROOT, WEBHOOK_HOST, Domain
 from domain.test_renders import body, key_for
 from ogmint.domain.gallery import Gallery
 from ogmint.domain.library import encode_cursor
@@ -159,6 +159,19 @@ async def test_a_batch_answers_each_item_as_a_single_render_would(domain: Domain
     stored = await domain.storage.get(two.record.storage_key)
     assert stored is not None  # durable before the answer
     assert (await domain.limits.quota(key, 3)).remaining == 0
+
+
+async def test_the_items_past_the_quota_are_the_last_ones(domain: Domain) -> None:
+    svg = (ROOT / "templates" / "examples" / "launch-card.svg").read_text()
+    custom = (await domain.templates.create("alice", svg, "Launch")).id
+    key = await key_for(domain, "alice")  # free: 3 renders a month
+    for title in ("one", "two"):
+        await domain.renders.create(key, body(title=title))
+    # One render left. The first item takes longer to check (its template's version is looked
+    # up in the state) than the second: the quota is still charged in item order.
+    items = batch(item(template=custom, title="first"), item(title="second"))
+    done = await domain.renders.batch(key, items)
+    assert [type(r).__name__ for r in done.results] == ["Created", "RateLimitError"]
 
 
 async def test_a_batch_takes_one_burst_token(domain: Domain) -> None:
