@@ -275,3 +275,24 @@ def test_usage_agrees_with_the_rate_limit_headers(servers: tuple[Server, Server]
     today = usage["days"][-1]
     assert (today["v1"], today["v2"], today["dedup"]) == (0, 1, 1)
     assert usage["days"][0]["date"].endswith("-01")
+
+
+def test_a_full_batch_on_a_small_pool_gets_no_503(server_factory: Callable[..., Server]) -> None:
+    """100 items on one render thread with no queue: the batch admits its renders gradually
+    instead of refusing its own fan-out."""
+    small = server_factory(
+        OGMINT_PLAN_QUOTAS=QUOTAS, OGMINT_RENDER_THREADS="1", OGMINT_RENDER_QUEUE="0"
+    )
+    try:
+        key = small.create_key("big-batch")
+        items = [{"template": "minimal", "title": f"Item {i}"} for i in range(100)]
+        r = call(small, "POST", "/api/v2/render/batch", key, {"items": items})
+        assert r.status == 200, r.body[:300]
+        results = r.json()["results"]
+        assert [x["status"] for x in results] == [201] * 100
+        assert len({x["slug"] for x in results}) == 100
+        refill()
+        listed = call(small, "GET", "/api/v2/renders?limit=100", key).json()
+        assert len(listed["renders"]) == 100 and listed["nextCursor"] is None
+    finally:
+        small.stop()
