@@ -13,6 +13,7 @@ pub mod error;
 mod fallback;
 pub mod fonts;
 pub mod glyphs;
+pub mod pixels;
 pub mod plain_text;
 mod py;
 pub mod render;
@@ -28,6 +29,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<py::FittedText>()?;
     m.add_class::<py::FontFamily>()?;
     m.add_class::<py::CacheStats>()?;
+    m.add_class::<py::RawImage>()?;
     m.add("RenderError", m.py().get_type::<py::RenderError>())?;
     m.add(
         "RenderTimeoutError",

@@ -5,6 +5,7 @@ use crate::encode::{encode_bands, encode_png, encode_png_over, Encoded};
 use crate::error::RenderError;
 use crate::fonts::FontLibrary;
 use crate::glyphs::{CacheStats, GlyphCache, TextPlan};
+use crate::pixels::{export, export_parts, Pixels};
 use crate::plain_text;
 use resvg::tiny_skia::Pixmap;
 use resvg::usvg::{Options, Tree};
@@ -262,6 +263,54 @@ pub fn render_layers_png(
             &drawn.base.encoded,
             &drawn.bands,
         )
+    })?
+}
+
+/// [`render_png`] without the encoding: straight pixels for the lossy formats (flattened on
+/// `matte` when given).
+pub fn render_pixels(
+    svg: &str,
+    limits: &Limits,
+    fonts: &FontLibrary,
+    matte: Option<[u8; 3]>,
+    deadline: Deadline,
+) -> Result<Pixels, RenderError> {
+    crate::text::guarded(|| {
+        let doc = parse_document_within(svg, limits, fonts, deadline)?;
+        let pixmap = rasterise_within(&doc, limits, fonts.glyphs(), deadline)?;
+        deadline.check()?;
+        Ok(export(&pixmap, matte))
+    })?
+}
+
+/// [`render_layers_png`] without the encoding, as [`render_pixels`]: every row of the
+/// background is taken, not only the bands the foreground reached.
+#[allow(clippy::too_many_arguments)] // the Engine restructure (issue 20) takes these as one
+pub fn render_layers_pixels(
+    background: &str,
+    foreground: &str,
+    key: &str,
+    limits: &Limits,
+    fonts: &FontLibrary,
+    cache: &BackgroundCache,
+    matte: Option<[u8; 3]>,
+    deadline: Deadline,
+) -> Result<Pixels, RenderError> {
+    crate::text::guarded(|| {
+        let drawn = draw_layers(background, foreground, key, limits, fonts, cache, deadline)?;
+        deadline.check()?;
+        let band_bytes = drawn.base.encoded.band_rows() * drawn.base.pixmap.width() as usize * 4;
+        // Bands the foreground never reached are read from the cached background in place.
+        let parts: Vec<&[u8]> = drawn
+            .pixmap
+            .data()
+            .chunks(band_bytes)
+            .zip(drawn.base.pixmap.data().chunks(band_bytes))
+            .zip(&drawn.bands)
+            .map(|((over, base), reached)| if *reached { over } else { base })
+            .collect();
+        let (width, height) = (drawn.pixmap.width(), drawn.pixmap.height());
+        Ok(export_parts(&parts, width, height, matte))
     })?
 }
 

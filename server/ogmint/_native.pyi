@@ -6,6 +6,7 @@ __all__ = [
     "CacheStats",
     "FittedText",
     "FontFamily",
+    "RawImage",
     "RenderError",
     "RenderTimeoutError",
     "Renderer",
@@ -47,6 +48,19 @@ class FontFamily:
     def variable(self) -> bool: ...
 
 @final
+class RawImage:
+    """Straight pixels of a render, for an encoder of another format."""
+
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+
+@final
 class CacheStats:
     """What one of the renderer's caches holds and how it has served since it was made."""
 
@@ -85,6 +99,18 @@ class Renderer:
         *,
         timeout: float | None = None,
     ) -> bytes: ...
+    def render_svg_pixels(
+        self, svg: str | bytes, *, matte: str | None = None, timeout: float | None = None
+    ) -> RawImage: ...
+    def render_layers_pixels(
+        self,
+        background_svg: str | bytes,
+        foreground_svg: str | bytes,
+        background_key: str,
+        *,
+        matte: str | None = None,
+        timeout: float | None = None,
+    ) -> RawImage: ...
     def fit_text(
         self,
         text: str,

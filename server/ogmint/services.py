@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ogmint.dashboard.pages import Pages
 from ogmint.domain.accounts import Accounts
 from ogmint.domain.addresses import TrustedProxies
+from ogmint.domain.brands import Brands
 from ogmint.domain.deliveries import Deliveries
 from ogmint.domain.gallery import Gallery
 from ogmint.domain.health import Health
@@ -34,6 +35,7 @@ class Services:
     library: Library
     gallery: Gallery
     templates: TemplateCatalogue
+    brands: Brands
     keys: ApiKeys
     signing_keys: SigningKeys
     deliveries: Deliveries
@@ -53,3 +55,4 @@ class Operations:
     keys: ApiKeys
     signing_keys: SigningKeys
     accounts: Accounts
+    brands: Brands
