@@ -15,7 +15,7 @@ from sanic import Request, Sanic
 from sanic.config import Config
 from sanic.response import BaseHTTPResponse
 
-from ogmint.api import brands, deliveries, images, meta, signing_keys, templates, v1, v2
+from ogmint.api import brands, deliveries, images, meta, renders, signing_keys, templates, v1, v2
 from ogmint.api.errors import make_error_handler
 from ogmint.dashboard.pages import Pages
 from ogmint.dashboard.routes import blueprints as dashboard_blueprints
@@ -26,13 +26,14 @@ from ogmint.domain.deliveries import Deliveries
 from ogmint.domain.gallery import Gallery
 from ogmint.domain.health import Health
 from ogmint.domain.keys import ApiKeys
+from ogmint.domain.library import Library
 from ogmint.domain.limits import Limits
 from ogmint.domain.plans import Plans
 from ogmint.domain.renders import Renders
 from ogmint.domain.repeats import RepeatCache
 from ogmint.domain.signing_keys import SigningKeys
 from ogmint.domain.templates import CustomTemplateSettings, TemplateCatalogue
-from ogmint.domain.usage import Usage
+from ogmint.domain.usage import Reports, Usage
 from ogmint.domain.webhooks import Webhooks
 from ogmint.lifecycle import defer_stop_signals, in_worker_process, stop_when_serving
 from ogmint.metrics import Metrics
@@ -294,6 +295,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     app.error_handler = make_error_handler(metrics.observe_error)
     app.blueprint(v1.bp)
     app.blueprint(v2.bp)
+    app.blueprint(renders.bp)
     app.blueprint(deliveries.bp)
     app.blueprint(signing_keys.bp)
     app.blueprint(templates.bp)
@@ -372,6 +374,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             forget_images=repeats.forget_template,
         )
         gallery = Gallery(state.renders, storage)
+        deliveries = Deliveries(state.deliveries, state.renders, keys, limits, webhooks.wake)
 
         async def the_fetcher() -> ImageFetcher:
             return fetcher
@@ -396,14 +399,16 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
                 dedup_wait=settings.dedup_wait,
                 tracing=tracing,
             ),
+            library=Library(state, gallery, deliveries),
             gallery=gallery,
             templates=catalogue,
             brands=brand_book,
             keys=keys,
             signing_keys=SigningKeys(state.signing_keys, settings.key_cache_ttl),
-            deliveries=Deliveries(state.deliveries, state.renders, keys, limits, webhooks.wake),
+            deliveries=deliveries,
             accounts=accounts_of(settings, state),
             usage=usage,
+            reports=Reports(usage, limits, plans),
             limits=limits,
             plans=plans,
             health=Health(state),

@@ -528,6 +528,51 @@ def test_signed_images_stop_at_revocation_and_exp_even_while_the_app_is_down(
     assert assert_error(down, 503)["code"] == "unavailable"
 
 
+@pytest.mark.parametrize("accel", ["proxied", "x-accel"])
+def test_a_deleted_image_stops_at_the_edge_within_60_s(
+    accel: str, server_factory: Callable[..., Server], tmp_path: Path
+) -> None:
+    env = {"OGMINT_TRUSTED_PROXIES": PROXY_ADDRESS}
+    if accel == "x-accel":
+        env["OGMINT_BEHIND_NGINX"] = "true"
+    app = server_factory(**env)
+    e = start_edge(tmp_path, [app])
+    try:
+        key = app.create_key("deleter")
+        headers = {"content-type": "application/json", "x-api-key": key}
+        made = []
+        for title in ("Deleted soon", "Kept"):
+            body = orjson.dumps({"template": "blog", "title": title})
+            r = request(e.url + "/api/v2/render", "POST", headers, body)
+            assert r.status == 201, r.body
+            made.append(f"/i/{r.json()['slug']}")
+        doomed, kept = made
+        for path in made:
+            assert request(e.url + path).headers["x-cache-status"] == "MISS"
+            assert request(e.url + path).headers["x-cache-status"] == "HIT"
+        slug = doomed.removeprefix("/i/")
+        gone = request(f"{e.url}/api/v2/renders/{slug}", "DELETE", {"x-api-key": key})
+        assert (gone.status, gone.json()) == (200, {"success": True})
+        assert_error(request(app.url + doomed), 404)  # the app at once
+        deleted_at = time.monotonic()
+        while True:
+            r = request(e.url + doomed)
+            if r.status == 404:
+                break
+            assert r.status == 200
+            assert time.monotonic() - deleted_at < 60, "still served 60 s after the delete"
+            time.sleep(1)
+        assert_error(r, 404)
+        assert request(e.url + doomed).headers.get("x-cache-status") != "HIT"
+        # The image that was kept is revalidated (a 304 from the app), not fetched again.
+        again = request(e.url + kept)
+        assert again.status == 200
+        assert again.headers["x-cache-status"] in {"HIT", "REVALIDATED"}
+        assert again.image().size == (1200, 630)
+    finally:
+        e.stop()
+
+
 # -- what nginx sends upstream, its own errors, what the object store may say -------------------
 class _Recorder(http.server.BaseHTTPRequestHandler):
     """An upstream that answers every request with the headers it got and its peer's port,

@@ -1,5 +1,9 @@
 """The stored images behind ``/i/{slug}`` (SPEC §8): where a render's PNG is kept, and the
-records and images of finished renders, remembered per worker (they never change)."""
+images of finished renders, remembered per worker (an image never changes).
+
+Records are not remembered: a render can be deleted (SPEC §3.1), and from then on ``/i/`` is a
+404 on every server, so each lookup asks the shared state whether the slug still exists.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,6 @@ from ogmint.state.renders import RenderRecord, RenderStore
 from ogmint.storage.base import BlobStorage, StoredObject
 
 SLUG_LENGTH = 8
-#: Finished renders remembered per worker (dedup hits, /i/ lookups behind nginx).
-KNOWN_RENDERS = 50_000
 #: Stored images kept in memory per worker.
 IMAGE_CACHE_BYTES = 64 * 1024 * 1024
 
@@ -34,7 +36,6 @@ class Gallery:
     ) -> None:
         self._renders = renders
         self._storage = storage
-        self._records: BoundedCache[str, RenderRecord] = BoundedCache(KNOWN_RENDERS)
         self._images: BoundedCache[str, tuple[RenderRecord, bytes]] = BoundedCache(
             None, max_weight=image_cache_bytes, weigh=_image_bytes
         )
@@ -47,30 +48,30 @@ class Gallery:
         """Deletes a stored PNG that no record points at."""
         await self._storage.delete(path)
 
+    async def remove(self, record: RenderRecord) -> None:
+        """Deletes a render's stored image and this worker's copy of it."""
+        await self._storage.delete(record.storage_key)
+        self._images.pop(record.slug)
+
     def remember(self, record: RenderRecord, png: bytes) -> None:
         """Keeps a render just recorded (and its image) for the next ``/i/`` requests."""
         self._images.put(record.slug, (record, png))
 
     async def record(self, slug: str) -> RenderRecord | None:
-        """The render behind a slug, without reading the image (immutable, so remembered)."""
+        """The render behind a slug, without reading the image."""
         if len(slug) != SLUG_LENGTH or not slug.isascii() or not slug.isalnum():
             return None
-        record = self._records.get(slug)
-        if record is not None:
-            return record
-        record = await self._renders.get_render(slug)
-        if record is not None:
-            self._records.put(slug, record)
-        return record
+        return await self._renders.get_render(slug)
 
     async def image(self, slug: str) -> tuple[RenderRecord, bytes] | None:
-        """The stored PNG behind a slug (immutable, so cached in memory by slug)."""
-        cached = self._images.get(slug)
-        if cached is not None:
-            return cached
+        """The stored PNG behind a slug (immutable, so cached in memory while it exists)."""
         record = await self.record(slug)
         if record is None:
+            self._images.pop(slug)
             return None
+        cached = self._images.get(slug)
+        if cached is not None and cached[0] == record:
+            return cached
         data = await self._storage.get(record.storage_key)
         if data is None:
             return None

@@ -111,6 +111,7 @@ class Renderer:
         #: Seconds one rasterisation may take before the renderer abandons it.
         self.timeout = timeout
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="render")
+        self.threads = threads
         #: Shared with the image decoder (``ImageFetcher``): decodes count as renders.
         self.capacity = Capacity(threads + queue)
         self._families = tuple(

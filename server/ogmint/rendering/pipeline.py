@@ -12,7 +12,7 @@ from ogmint.metrics import Api, Metrics
 from ogmint.rendering.images import ImageFetcher
 from ogmint.rendering.native import Renderer, RenderError, RenderTimeoutError
 from ogmint.rendering.params import RenderSpec, parse_params
-from ogmint.rendering.template import Template
+from ogmint.rendering.template import FittedLines, Template
 from ogmint.tracing import Tracing
 
 #: Custom template ids (SPEC §5.1) start with this; which exist is known only per user.
@@ -61,6 +61,16 @@ class RenderPipeline:
             template_exists=template_exists,
             resolve_font=self._renderer.resolve_family,
         )
+
+    @property
+    def parallelism(self) -> int:
+        """How many renders this worker runs at once (its render pool's threads)."""
+        return self._renderer.threads
+
+    def layout(self, spec: RenderSpec, template: Template) -> dict[str, FittedLines]:
+        """The text fitting of a render, without fetching, drawing or encoding (a dry run:
+        fast enough for the event loop)."""
+        return template.layout(spec, self._renderer)
 
     @staticmethod
     def etag(spec: RenderSpec, template: Template) -> str:

@@ -94,6 +94,21 @@ class _Fitted(Protocol):
     def width(self) -> float: ...
 
 
+class FittedLines(Protocol):
+    """What a dry run reports of a fitted text."""
+
+    @property
+    def lines(self) -> list[str]: ...
+    @property
+    def font_size(self) -> float: ...
+    @property
+    def truncated(self) -> bool: ...
+
+
+class LayoutFitter(Protocol):
+    def fit_text(self, text: str, **box: object) -> FittedLines: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Color:
     """A palette colour reference, substituted as ``#rrggbb``."""
@@ -198,6 +213,16 @@ class Template:
             key=f"{self.digest}:{colors.bg}{colors.text}{colors.accent}{colors.surface}",
         )
 
+    def layout(self, spec: RenderSpec, fitter: LayoutFitter) -> dict[str, FittedLines]:
+        """How each text field of ``spec`` fits its box, without drawing: what ``render``
+        would fit, with every image given in ``spec`` taken as fetched (and, as its shape is not
+        known without fetching it, not wide)."""
+        present = {f for f in (*TEXT_LIMITS, *IMAGE_FIELDS) if spec.text(f)}
+        present |= {f + RTL for f in TEXT_LIMITS if f in present and _is_rtl(spec.text(f) or "")}
+        fitted: dict[str, FittedLines] = {}
+        _fit(self.parts, spec, fitter, present, fitted)
+        return fitted
+
     @staticmethod
     def _build(
         parts: tuple[Part, ...],
@@ -276,6 +301,46 @@ def _emit(
             _emit_pill(part, out, spec, fitter)
         elif part.field in present:
             _emit_image(part, out, images[part.field])
+
+
+def _fit(
+    parts: tuple[Part, ...],
+    spec: RenderSpec,
+    fitter: LayoutFitter,
+    present: set[str],
+    out: dict[str, FittedLines],
+) -> None:
+    """``_emit`` without the drawing: the fit of every text slot drawn, by field."""
+    for part in parts:
+        if isinstance(part, Cond):
+            if all((f in present) != part.negate for f in part.fields):
+                _fit(part.parts, spec, fitter, present, out)
+        elif isinstance(part, TextSlot):
+            text = spec.text(part.field)
+            if text:
+                out[part.field] = fitter.fit_text(
+                    text.upper() if part.upper else text,
+                    family=part.family or spec.font,
+                    **part.box,
+                )
+        elif isinstance(part, PillSlot):
+            text = spec.text(part.field)
+            if text:
+                out[part.field] = fitter.fit_text(
+                    text.upper() if part.upper else text,
+                    family=part.family or spec.font,
+                    weight=part.weight,
+                    x=0.0,
+                    y=part.y,
+                    width=part.max_width - 2 * part.padding,
+                    height=part.height,
+                    max_size=part.size,
+                    min_size=part.size,
+                    line_height=1.2,
+                    max_lines=1,
+                    align="middle",
+                    valign="middle",
+                )
 
 
 def _emit_pill(p: PillSlot, out: list[str], spec: RenderSpec, fitter: TextFitter) -> None:
