@@ -30,7 +30,7 @@ from cases import (
 from ogmint.rendering.images import _to_png as reencode
 from ogmint.rendering.palettes import PALETTES
 from ogmint.rendering.params import IMAGE_FIELDS, parse_params
-from ogmint.rendering.pipeline import IMAGE_SIDES, render_png
+from ogmint.rendering.pipeline import IMAGE_SIDES, render_image
 from ogmint.settings import Settings
 
 SCALE = 3
@@ -106,7 +106,7 @@ def render(renderer, templates, template: str, palette: str | None, params: dict
         if params.get(f):
             src = wordmark_png() if params[f] == "wordmark" else sources[f]
             images[f] = reencode(src, IMAGE_SIDES[f], max_pixels)
-    png = render_png(renderer, templates[template], spec, images)
+    png = render_image(renderer, templates[template], spec, images)
     return Image.open(io.BytesIO(png)).convert("RGB")
 
 

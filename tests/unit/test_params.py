@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ogmint.errors import ValidationError
 from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors, contrast, derive, tones
-from ogmint.rendering.params import KNOWN, RenderSpec, parse_params
+from ogmint.rendering.params import KNOWN, OUTPUT_FIELDS, RenderSpec, parse_params
 
 FONTS = {"inter": "Inter", "playfair display": "Playfair Display"}
 
@@ -116,7 +116,8 @@ def field_values(name: str, valid: bool = False) -> st.SearchStrategy[object]:
 
 
 def raws(valid: bool = False) -> st.SearchStrategy[dict[str, object]]:
-    optional = sorted(KNOWN - {"template", "title"})
+    # Output parameters have their own tests (test_output_params.py).
+    optional = sorted(KNOWN - {"template", "title", *OUTPUT_FIELDS})
     if valid:  # an alias and its name would conflict: only names
         optional = [n for n in optional if n not in {"bg", "text", "accent"}]
     return st.fixed_dictionaries(
@@ -214,8 +215,7 @@ def test_any_input_gives_a_spec_or_a_typed_400(raw: dict[str, object], strict: b
         assert {d.field for d in e.details} == bad, raw
     else:
         assert not bad, raw
-        got = {f.name: getattr(spec, f.name) for f in dataclasses.fields(RenderSpec)}
-        assert got == want
+        assert spec_fields(spec) == want
         assert len(spec.digest("x")) == 64
 
 
@@ -237,13 +237,22 @@ def test_any_valid_input_gives_exactly_the_spec_it_describes(raw: dict[str, obje
     bad, want = expected_parse(raw, strict=False)
     assert not bad
     spec = parse(False, **raw)
-    assert {f.name: getattr(spec, f.name) for f in dataclasses.fields(RenderSpec)} == want
+    assert spec_fields(spec) == want
+
+
+def spec_fields(spec: RenderSpec) -> dict[str, object]:
+    """The spec's fields but the output parameters (not generated here: test_output_params)."""
+    output = {"size", "width", "height", "scale", "format", "quality"}
+    fields = dataclasses.fields(RenderSpec)
+    return {f.name: getattr(spec, f.name) for f in fields if f.name not in output}
 
 
 def test_canonical_form_covers_every_field() -> None:
-    spec = parse(template="blog", title="Hi")
+    # Output parameters join only when not the default (test_output_params.py); the logical
+    # width and height follow from the size.
+    spec = parse(template="blog", title="Hi", size="square", scale="2", format="webp")
     doc = orjson.loads(spec.canonical("d"))
-    expected = {f.name for f in dataclasses.fields(RenderSpec)} - {"colors"}
+    expected = {f.name for f in dataclasses.fields(RenderSpec)} - {"colors", "width", "height"}
     expected |= {f.name for f in dataclasses.fields(Colors)} | {"template_digest"}
     assert set(doc) == expected
 

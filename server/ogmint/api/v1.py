@@ -5,7 +5,8 @@ from __future__ import annotations
 from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.requests import caller_key, client_subject
-from ogmint.api.responses import not_modified, png
+from ogmint.api.responses import image as image_response
+from ogmint.api.responses import not_modified
 from ogmint.services import Services
 
 bp = Blueprint("v1")
@@ -32,4 +33,4 @@ async def og_image(request: Request) -> HTTPResponse:
     subject = "" if key else client_subject(request)
     image, status = await svc.renders.image(card, key, subject=subject, signed=bool(signed))
     headers.update(status.headers())
-    return png(image, headers)
+    return image_response(image, headers, card.spec.output().content_type)

@@ -30,6 +30,9 @@ async def create_render(request: Request) -> HTTPResponse:
         "url": f"{svc.settings.base_url}/i/{made.record.slug}",
         "webhook_dispatched": made.dispatched,
     }
+    # Later keys (SPEC §3): the image's pixel size and format.
+    width, height = made.spec.pixels
+    payload.update(width=width, height=height, format=made.spec.format)
     if not made.created:
         payload["cached"] = True
         svc.metrics.dedup_hit()

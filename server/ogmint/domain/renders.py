@@ -65,6 +65,7 @@ class Created:
     created: bool
     status: LimitStatus
     dispatched: bool
+    spec: RenderSpec
 
 
 class Renders:
@@ -182,7 +183,7 @@ class Renders:
         dispatched = created and webhook is not None
         if dispatched:
             self._webhooks.wake()
-        return Created(record, created, status, dispatched)
+        return Created(record, created, status, dispatched, spec)
 
     async def _stored(
         self,
@@ -292,9 +293,9 @@ class Renders:
         for _ in range(SLUG_ATTEMPTS):
             slug = random_base62(SLUG_LENGTH)
             at = datetime.now(UTC)
-            path = storage_key(slug, at)
+            path = storage_key(slug, at, spec.format)
             with self._tracing.span("store", {"ogmint.bytes": len(png)}):
-                stored = await self._gallery.store(path, png)
+                stored = await self._gallery.store(path, png, spec.output().content_type)
             record = RenderRecord(
                 slug=slug,
                 user=scope,

@@ -12,6 +12,7 @@ from ogmint.metrics import Api, Metrics
 from ogmint.rendering.images import ImageFetcher
 from ogmint.rendering.native import Renderer, RenderError, RenderTimeoutError
 from ogmint.rendering.params import RenderSpec, parse_params
+from ogmint.rendering.sizes import resize
 from ogmint.rendering.template import Template
 from ogmint.tracing import Tracing
 
@@ -21,15 +22,26 @@ CUSTOM_PREFIX = "custom_"
 #: Largest side fetched images are reduced to before rendering (2x their size on the card).
 IMAGE_SIDES = {"avatar": 192, "logo": 480}
 #: Part of every ETag, so a renderer upgrade invalidates caches.
+#: The logical size every template document is drawn in (its viewBox).
+LOGICAL_WIDTH, LOGICAL_HEIGHT = 1200, 630
 RENDER_VERSION = "2"  # 2: balanced wrapping, derived colour tones (issue 22)
 
 
-def render_png(
+def render_image(
     renderer: Renderer, template: Template, spec: RenderSpec, images: Mapping[str, bytes]
 ) -> bytes:
-    """Renders a spec with a template: the static background comes from the native cache."""
+    """Renders a spec with a template, encoded as the spec says (SPEC §1.1): the static
+    background comes from the native cache."""
     layers = template.layers(spec, images, renderer)
-    return renderer.render_layers(layers.background, layers.foreground, layers.key)
+    background, foreground, key = layers.background, layers.foreground, layers.key
+    if (spec.width, spec.height, spec.scale) != (LOGICAL_WIDTH, LOGICAL_HEIGHT, 1):
+        width, height = spec.pixels
+        # The document's own aspect is 1200×630: another aspect covers it, centred.
+        cover = spec.width * LOGICAL_HEIGHT != spec.height * LOGICAL_WIDTH
+        background = resize(background, width, height, cover=cover)
+        foreground = resize(foreground, width, height, cover=cover)
+        key = f"{key}:{spec.size}@{spec.scale}"
+    return renderer.render_layers(background, foreground, key, output=spec.output())
 
 
 class RenderPipeline:
@@ -89,7 +101,7 @@ class RenderPipeline:
             self._metrics.rendering(api, label),
         ):
             try:
-                png = await renderer.run(lambda: render_png(renderer, template, spec, images))
+                png = await renderer.run(lambda: render_image(renderer, template, spec, images))
             except RenderTimeoutError as e:
                 raise RenderTimedOutError() from e
             except (RenderError, ValueError) as e:  # what the checks let through never 500s
