@@ -164,6 +164,9 @@ def test_preview_renders_without_storing(srv: Server) -> None:
     assert reply.status == 200, reply.body
     assert reply.headers["content-type"] == "image/png" and reply.image().size == (1200, 630)
     assert call(srv, "GET", "/api/v2/templates", key).json()["templates"] == []
+    body = {"svg": LAUNCH, "format": "webp", "size": "twitter"}
+    webp = call(srv, "POST", "/api/v2/templates/preview", key, body)
+    assert webp.headers["content-type"] == "image/webp" and webp.image().size == (1200, 600)
     bad = call(srv, "POST", "/api/v2/templates/preview", key, {"svg": LAUNCH, "palette": "x"})
     assert_error(bad, 400, "palette")
     refused = call(srv, "POST", "/api/v2/templates/preview", key, {"svg": "<svg/>"})

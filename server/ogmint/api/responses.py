@@ -5,6 +5,8 @@ from __future__ import annotations
 import orjson
 from sanic import HTTPResponse
 
+from ogmint.rendering.formats import content_type_of
+
 
 def json(body: object, status: int = 200, headers: dict[str, str] | None = None) -> HTTPResponse:
     return HTTPResponse(
@@ -21,5 +23,6 @@ def not_modified(if_none_match: str, etag: str) -> bool:
     return if_none_match.strip() == "*" or etag in if_none_match
 
 
-def png(data: bytes, headers: dict[str, str]) -> HTTPResponse:
-    return image(data, headers)
+def preview(data: bytes, headers: dict[str, str]) -> HTTPResponse:
+    """An unstored image (a preview): its type is read from its bytes."""
+    return image(data, headers, content_type_of(data))
