@@ -143,7 +143,7 @@ MIXED_PALETTES = {"mixed-hebrew": "midnight", "mixed-arabic": "paper", "mixed-en
 
 
 def template_names() -> list[str]:
-    return sorted(p.stem for p in TEMPLATES.glob("*.svg"))
+    return sorted(p.stem for p in TEMPLATES.glob("*.svg") if "." not in p.stem)
 
 
 def all_cases() -> list[Case]:

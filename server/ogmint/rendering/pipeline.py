@@ -22,8 +22,6 @@ CUSTOM_PREFIX = "custom_"
 #: Largest side fetched images are reduced to before rendering (2x their size on the card).
 IMAGE_SIDES = {"avatar": 192, "logo": 480}
 #: Part of every ETag, so a renderer upgrade invalidates caches.
-#: The logical size every template document is drawn in (its viewBox).
-LOGICAL_WIDTH, LOGICAL_HEIGHT = 1200, 630
 RENDER_VERSION = "2"  # 2: balanced wrapping, derived colour tones (issue 22)
 
 
@@ -32,12 +30,14 @@ def render_image(
 ) -> bytes:
     """Renders a spec with a template, encoded as the spec says (SPEC §1.1): the static
     background comes from the native cache."""
-    layers = template.layers(spec, images, renderer)
+    document = template.layout(spec.width, spec.height)
+    layers = document.layers(spec, images, renderer)
     background, foreground, key = layers.background, layers.foreground, layers.key
-    if (spec.width, spec.height, spec.scale) != (LOGICAL_WIDTH, LOGICAL_HEIGHT, 1):
+    logical_width, logical_height = document.canvas
+    if (spec.width, spec.height, spec.scale) != (logical_width, logical_height, 1):
         width, height = spec.pixels
-        # The document's own aspect is 1200×630: another aspect covers it, centred.
-        cover = spec.width * LOGICAL_HEIGHT != spec.height * LOGICAL_WIDTH
+        # A size of another aspect than its document's covers it, centred (SPEC §1.1).
+        cover = spec.width * logical_height != spec.height * logical_width
         background = resize(background, width, height, cover=cover)
         foreground = resize(foreground, width, height, cover=cover)
         key = f"{key}:{spec.size}@{spec.scale}"
