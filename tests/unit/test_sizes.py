@@ -48,10 +48,11 @@ def test_resize_keeps_the_viewbox_and_covers_other_aspects() -> None:
 
 def test_built_in_layouts_are_loaded_per_aspect() -> None:
     templates = load_directory(TEMPLATES)
-    minimal = templates["minimal"]
-    assert {a for a, _ in minimal.layouts} == {"square", "portrait", "tall"}
-    for preset, aspect in EXPECTED_ASPECT.items():
-        assert minimal.layout(*PRESETS[preset]).aspect == aspect
+    for name in ("blog", "minimal"):
+        template = templates[name]
+        assert {a for a, _ in template.layouts} == {"square", "portrait", "tall"}
+        for preset, aspect in EXPECTED_ASPECT.items():
+            assert template.layout(*PRESETS[preset]).aspect == aspect
     # No stray templates named after a layout file.
     assert not [name for name in templates if "." in name]
 
