@@ -24,7 +24,7 @@ from ogmint.domain.gallery import KNOWN_RENDERS, SLUG_LENGTH, Gallery, storage_k
 from ogmint.domain.json_body import json_object
 from ogmint.domain.limits import Limits, burst_refusal, quota_refusal
 from ogmint.domain.plans import Plans
-from ogmint.domain.templates import SAMPLE, TemplateCatalogue
+from ogmint.domain.templates import SAMPLE, TemplateCatalogue, check_size
 from ogmint.domain.usage import Usage
 from ogmint.domain.webhooks import WEBHOOK_FIELDS, Webhooks, webhook_ask
 from ogmint.errors import FetchError, OgmintError, UnavailableError
@@ -109,6 +109,7 @@ class Renders:
         owner's: anonymous callers get the same 404 as for unknown ids."""
         spec = self.parse(raw, strict=False)
         template = await self._templates.resolve(user, spec.template)
+        check_size(template, spec)
         return Card(spec, template, self._pipeline.etag(spec, template))
 
     async def image(
@@ -168,6 +169,7 @@ class Renders:
                 {k: v for k, v in fields.items() if k not in WEBHOOK_FIELDS}, strict=True
             )
             template = await self._templates.resolve(key.user, spec.template)
+            check_size(template, spec)
         except OgmintError:
             await self._limits.take_burst(key)  # refused requests count too; a 429 comes first
             raise
@@ -330,6 +332,7 @@ class Renders:
         await self._limits.take_preview(user)
         spec = self.parse(raw, strict=False)
         template = await self._templates.resolve(user, spec.template)
+        check_size(template, spec)
         return await self._pipeline.render(spec, template, api="preview")
 
     async def preview_upload(
@@ -344,4 +347,5 @@ class Renders:
         params.setdefault("title", SAMPLE.title)
         spec = self.parse(params, strict=True)
         template = await self._templates.check(svg)
+        check_size(template, spec)
         return await self._pipeline.render(spec, template, api=api)
