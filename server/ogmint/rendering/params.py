@@ -6,7 +6,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypedDict
 
 import orjson
@@ -23,7 +23,8 @@ COLOR_FIELDS = {"bgColor": "bg", "textColor": "text", "accentColor": "accent", "
 IMAGE_FIELDS = ("avatar", "logo")
 OUTPUT_FIELDS = ("size", "scale", "format", "quality")
 KNOWN = frozenset(
-    ["template", "font", "palette", *TEXT_LIMITS, *COLOR_FIELDS, *IMAGE_FIELDS, *OUTPUT_FIELDS]
+    ["template", "font", "palette", "brand", *TEXT_LIMITS, *COLOR_FIELDS, *IMAGE_FIELDS]
+    + [*OUTPUT_FIELDS]
     + [a for a in COLOR_FIELDS.values() if a]
 )
 
@@ -68,6 +69,10 @@ class RenderSpec:
     logo: str | None
     font: str
     colors: Colors
+    #: The version of the brand (SPEC §6.1) that filled in parameters, if one did.
+    brand: str | None = None
+    #: The brand's stored logo PNG, drawn instead of fetching ``logo`` (then a ``brand:`` name).
+    brand_logo: bytes | None = field(default=None, repr=False, compare=False)
     #: ``og`` … ``story`` or ``WIDTHxHEIGHT``; the logical size is ``width`` × ``height``.
     size: str = DEFAULT_SIZE
     width: int = PRESETS[DEFAULT_SIZE][0]
@@ -113,6 +118,8 @@ class RenderSpec:
         if self.format != "png":
             doc["format"] = self.format
             doc["quality"] = self.quality  # lossy formats only (SPEC §1.1)
+        if self.brand is not None:  # absent otherwise: renders without a brand keep their keys
+            doc["brand"] = self.brand
         return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
     def digest(self, template_digest: str) -> str:
