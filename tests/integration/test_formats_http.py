@@ -21,7 +21,8 @@ BASE = {"template": "blog", "title": "Every size, every format", "palette": "oce
 
 @pytest.fixture(scope="module", params=["embedded", "redis-s3"])
 def srv(request: pytest.FixtureRequest, server_factory: Callable[..., Server]) -> Server:
-    env = {"OGMINT_ANONYMOUS_DAILY_LIMIT": "1000000"}
+    # A generous burst for the pro plan: these tests send many keyed requests quickly.
+    env = {"OGMINT_ANONYMOUS_DAILY_LIMIT": "1000000", "OGMINT_PLAN_BURSTS": "pro=1000"}
     if request.param == "redis-s3":
         redis: RedisServer = request.getfixturevalue("redis_server")
         s3: S3Server = request.getfixturevalue("s3_server")
