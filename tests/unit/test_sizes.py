@@ -48,7 +48,7 @@ def test_resize_keeps_the_viewbox_and_covers_other_aspects() -> None:
 
 def test_built_in_layouts_are_loaded_per_aspect() -> None:
     templates = load_directory(TEMPLATES)
-    for name in ("blog", "minimal"):
+    for name in ("blog", "minimal", "quote"):
         template = templates[name]
         assert {a for a, _ in template.layouts} == {"square", "portrait", "tall"}
         for preset, aspect in EXPECTED_ASPECT.items():
