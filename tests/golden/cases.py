@@ -18,7 +18,7 @@ from ogmint.rendering.images import _to_png as reencode
 from ogmint.rendering.native import Renderer, bundled_font_dirs
 from ogmint.rendering.palettes import PALETTES
 from ogmint.rendering.params import IMAGE_FIELDS, parse_params
-from ogmint.rendering.pipeline import IMAGE_SIDES, render_png
+from ogmint.rendering.pipeline import IMAGE_SIDES, render_image
 from ogmint.rendering.template import Template, load_directory
 from ogmint.settings import Settings
 
@@ -143,7 +143,7 @@ MIXED_PALETTES = {"mixed-hebrew": "midnight", "mixed-arabic": "paper", "mixed-en
 
 
 def template_names() -> list[str]:
-    return sorted(p.stem for p in TEMPLATES.glob("*.svg"))
+    return sorted(p.stem for p in TEMPLATES.glob("*.svg") if "." not in p.stem)
 
 
 def all_cases() -> list[Case]:
@@ -209,7 +209,7 @@ def render(case: Case, renderer: Renderer, templates: Mapping[str, Template]) ->
         for f in IMAGE_FIELDS
         if case.params.get(f)
     }
-    return render_png(renderer, templates[case.template], spec, images)
+    return render_image(renderer, templates[case.template], spec, images)
 
 
 def compact_png(png: bytes) -> bytes:

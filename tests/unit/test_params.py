@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ogmint.errors import ValidationError
 from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors, contrast, derive, tones
-from ogmint.rendering.params import KNOWN, RenderSpec, parse_params
+from ogmint.rendering.params import KNOWN, OUTPUT_FIELDS, RenderSpec, parse_params
 
 FONTS = {"inter": "Inter", "playfair display": "Playfair Display"}
 
@@ -119,7 +119,8 @@ def field_values(name: str, valid: bool = False) -> st.SearchStrategy[object]:
 
 
 def raws(valid: bool = False) -> st.SearchStrategy[dict[str, object]]:
-    optional = sorted(KNOWN - {"template", "title"})
+    # Output parameters have their own tests (test_output_params.py).
+    optional = sorted(KNOWN - {"template", "title", *OUTPUT_FIELDS})
     if valid:  # an alias and its name would conflict: only names
         optional = [n for n in optional if n not in {"bg", "text", "accent"}]
     return st.fixed_dictionaries(
@@ -218,8 +219,7 @@ def test_any_input_gives_a_spec_or_a_typed_400(raw: dict[str, object], strict: b
         assert {d.field for d in e.details} == bad, raw
     else:
         assert not bad, raw
-        got = {f.name: getattr(spec, f.name) for f in dataclasses.fields(RenderSpec)}
-        assert got == want
+        assert spec_fields(spec) == want
         assert len(spec.digest("x")) == 64
 
 
@@ -241,15 +241,25 @@ def test_any_valid_input_gives_exactly_the_spec_it_describes(raw: dict[str, obje
     bad, want = expected_parse(raw, strict=False)
     assert not bad
     spec = parse(False, **raw)
-    assert {f.name: getattr(spec, f.name) for f in dataclasses.fields(RenderSpec)} == want
+    assert spec_fields(spec) == want
+
+
+def spec_fields(spec: RenderSpec) -> dict[str, object]:
+    """The spec's fields but the output parameters (not generated here: test_output_params)."""
+    output = {"size", "width", "height", "scale", "format", "quality"}
+    fields = dataclasses.fields(RenderSpec)
+    return {f.name: getattr(spec, f.name) for f in fields if f.name not in output}
 
 
 def test_canonical_form_covers_every_field() -> None:
-    spec = parse(template="blog", title="Hi")
+    # Output parameters join only when not the default (test_output_params.py); the logical
+    # width and height follow from the size.
+    spec = parse(template="blog", title="Hi", size="square", scale="2", format="webp")
     # A brand's logo image is covered by its version (``brand``), which only branded specs
     # carry: every render without a brand keeps the key it had.
     branded = dataclasses.replace(spec, brand="v1", brand_logo=b"png")
-    expected = {f.name for f in dataclasses.fields(RenderSpec)} - {"colors", "brand_logo"}
+    fields = {f.name for f in dataclasses.fields(RenderSpec)}
+    expected = fields - {"colors", "brand_logo", "width", "height"}
     expected |= {f.name for f in dataclasses.fields(Colors)} | {"template_digest"}
     assert set(orjson.loads(branded.canonical("d"))) == expected
     assert set(orjson.loads(spec.canonical("d"))) == expected - {"brand"}

@@ -22,7 +22,7 @@ from ogmint.rendering.template import (
 )
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-BUILT_INS = sorted(p.stem for p in TEMPLATES.glob("*.svg"))
+BUILT_INS = sorted(p.stem for p in TEMPLATES.glob("*.svg") if "." not in p.stem)
 KNOWN_FIELDS = {*TEXT_LIMITS, *IMAGE_FIELDS}
 
 HEAD = (

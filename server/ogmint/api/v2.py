@@ -39,6 +39,9 @@ def _created(svc: Services, made: Created) -> tuple[dict[str, object], int]:
         "url": f"{svc.settings.base_url}/i/{made.record.slug}",
         "webhook_dispatched": made.dispatched,
     }
+    # Later keys (SPEC §3): the image's pixel size and format.
+    width, height = made.spec.pixels
+    payload.update(width=width, height=height, format=made.spec.format)
     if not made.created:
         payload["cached"] = True
         svc.metrics.dedup_hit()

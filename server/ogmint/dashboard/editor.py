@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
-from ogmint.api.responses import png
+from ogmint.api.responses import preview as image_response
 from ogmint.dashboard.auth import Visitor, field, require
 from ogmint.domain.templates import MAX_NAME, SAMPLE
 from ogmint.errors import (
@@ -22,6 +22,7 @@ from ogmint.errors import (
     TemplateInvalidError,
     TemplateTooLargeError,
 )
+from ogmint.rendering.formats import content_type_of
 from ogmint.services import Services
 
 bp = Blueprint("dashboard_editor")
@@ -122,7 +123,7 @@ async def save_template(request: Request) -> HTTPResponse:
     try:
         if field(request, "action", 20) == "preview":
             image = await _preview_png(request, svc, me.user, svg)
-            shown = "data:image/png;base64," + base64.b64encode(image).decode()
+            shown = f"data:{content_type_of(image)};base64," + base64.b64encode(image).decode()
             return _editor(
                 request, me, template_id=template_id, name=name or "", svg=svg, preview=shown
             )
@@ -159,4 +160,6 @@ async def live_preview(request: Request) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await require(request)
     svg, _ = _form(request)
-    return png(await _preview_png(request, svc, me.user, svg), {"Cache-Control": "no-store"})
+    return image_response(
+        await _preview_png(request, svc, me.user, svg), {"Cache-Control": "no-store"}
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ogmint.cache import BoundedCache
+from ogmint.rendering.formats import CONTENT_TYPES, Format
 from ogmint.state.renders import RenderRecord, RenderStore
 from ogmint.storage.base import BlobStorage, StoredObject
 
@@ -18,10 +19,21 @@ SLUG_LENGTH = 8
 IMAGE_CACHE_BYTES = 64 * 1024 * 1024
 
 
-def storage_key(slug: str, at: datetime) -> str:
+#: The file extension a stored image has, by format; the extension is how a record tells its
+#: format (records made before formats existed are all ``.png``).
+EXTENSIONS: dict[str, str] = {"png": "png", "webp": "webp", "jpeg": "jpg"}
+_TYPES_BY_EXTENSION = {ext: CONTENT_TYPES[fmt] for fmt, ext in EXTENSIONS.items()}
+
+
+def storage_key(slug: str, at: datetime, fmt: Format = "png") -> str:
     """Where a render made at ``at`` (UTC) is stored: one directory per minute, so concurrent
     renders touch one directory, and the local storage's commit rounds few directory blocks."""
-    return f"images/{at:%Y-%m-%d/%H%M}/{slug}.png"
+    return f"images/{at:%Y-%m-%d/%H%M}/{slug}.{EXTENSIONS[fmt]}"
+
+
+def content_type(record: RenderRecord) -> str:
+    """The stored image's ``Content-Type``, from its storage key's extension."""
+    return _TYPES_BY_EXTENSION.get(record.storage_key.rpartition(".")[2], "image/png")
 
 
 def _image_bytes(item: tuple[RenderRecord, bytes]) -> int:
@@ -40,9 +52,9 @@ class Gallery:
             None, max_weight=image_cache_bytes, weigh=_image_bytes
         )
 
-    async def store(self, path: str, png: bytes) -> StoredObject:
-        """Stores a new render's PNG at ``path`` (refusing to overwrite)."""
-        return await self._storage.put(path, png)
+    async def store(self, path: str, image: bytes, content_type: str) -> StoredObject:
+        """Stores a new render's image at ``path`` (refusing to overwrite)."""
+        return await self._storage.put(path, image, content_type)
 
     async def discard(self, path: str) -> None:
         """Deletes a stored PNG that no record points at."""

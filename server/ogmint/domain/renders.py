@@ -27,7 +27,7 @@ from ogmint.domain.json_body import json_object
 from ogmint.domain.limits import Limits, burst_refusal, quota_refusal, signed_quota_refusal
 from ogmint.domain.plans import Plans
 from ogmint.domain.repeats import RepeatCache
-from ogmint.domain.templates import SAMPLE, TemplateCatalogue
+from ogmint.domain.templates import SAMPLE, TemplateCatalogue, check_size
 from ogmint.domain.usage import Usage
 from ogmint.domain.webhooks import WEBHOOK_FIELDS, WebhookAsk, Webhooks, webhook_ask
 from ogmint.errors import (
@@ -41,9 +41,8 @@ from ogmint.errors import (
 )
 from ogmint.ids import random_base62
 from ogmint.metrics import Api
-from ogmint.rendering.params import RenderSpec
+from ogmint.rendering.params import DEFAULT_SIZE, RenderSpec
 from ogmint.rendering.pipeline import RenderPipeline
-from ogmint.rendering.sanitiser import HEIGHT, WIDTH
 from ogmint.rendering.template import Template
 from ogmint.state.deliveries import Delivery
 from ogmint.state.keys import ApiKeyRecord
@@ -78,9 +77,9 @@ class Output:
 
 
 def output_of(spec: RenderSpec) -> Output:
-    """The image ``spec`` makes: today every card is a 1200×630 PNG (the one document size
-    templates have, ``rendering.sanitiser``)."""
-    return Output("png", WIDTH, HEIGHT)
+    """The image ``spec`` makes: its format and its size in pixels (size × scale)."""
+    width, height = spec.pixels
+    return Output(spec.format, width, height)
 
 
 def canonical_params(spec: RenderSpec) -> dict[str, str]:
@@ -101,7 +100,15 @@ def canonical_params(spec: RenderSpec) -> dict[str, str]:
         "accentColor": c.accent,
         "surfaceColor": c.surface,
     }
-    return {k: v for k, v in params.items() if v is not None}
+    canonical = {k: v for k, v in params.items() if v is not None}
+    if spec.size != DEFAULT_SIZE:
+        canonical["size"] = spec.size
+    if spec.scale != 1:
+        canonical["scale"] = str(spec.scale)
+    if spec.format != "png":
+        canonical["format"] = spec.format
+        canonical["quality"] = str(spec.quality)
+    return canonical
 
 
 #: Items in one batch (SPEC §3.1).
@@ -195,6 +202,7 @@ class Created:
     created: bool
     status: LimitStatus
     dispatched: bool
+    spec: RenderSpec
 
 
 class Renders:
@@ -253,6 +261,7 @@ class Renders:
         owner's: anonymous callers get the same 404 as for unknown ids."""
         spec = await self.spec(user, raw, strict=False)
         template = await self._templates.resolve(user, spec.template)
+        check_size(template, spec)
         return Card(spec, template, self._pipeline.etag(spec, template))
 
     async def image(
@@ -298,6 +307,7 @@ class Renders:
                 card.etag,
                 spec.template,
                 lambda: self._pipeline.render(spec, card.template, api="v1"),
+                spec.output().content_type,
             )
         except FetchError as e:
             if tracked is not None:
@@ -309,7 +319,7 @@ class Renders:
             if tracked is not None:
                 await self._usage.fail(tracked, e.status if isinstance(e, OgmintError) else 500)
             raise
-        return V1Image(image, "image/png", status, False)
+        return V1Image(image, spec.output().content_type, status, False)
 
     # -- V2 -------------------------------------------------------------------------------------
     async def create(self, key: ApiKeyRecord, body: bytes) -> Created:
@@ -337,6 +347,7 @@ class Renders:
             key.user, {k: v for k, v in fields.items() if k not in WEBHOOK_FIELDS}, strict=True
         )
         template = await self._templates.resolve(key.user, spec.template)
+        check_size(template, spec)
         return ask, spec, template
 
     async def _create(
@@ -362,7 +373,7 @@ class Renders:
         dispatched = created and webhook is not None
         if dispatched:
             self._webhooks.wake()
-        return Created(record, created, status, dispatched)
+        return Created(record, created, status, dispatched, spec)
 
     async def batch(self, key: ApiKeyRecord, body: bytes) -> Batch:
         """Up to ``MAX_BATCH`` V2 renders in one request (SPEC §3.1): one burst token for the
@@ -536,9 +547,9 @@ class Renders:
         for _ in range(SLUG_ATTEMPTS):
             slug = random_base62(SLUG_LENGTH)
             at = datetime.now(UTC)
-            path = storage_key(slug, at)
+            path = storage_key(slug, at, spec.format)
             with self._tracing.span("store", {"ogmint.bytes": len(png)}):
-                stored = await self._gallery.store(path, png)
+                stored = await self._gallery.store(path, png, spec.output().content_type)
             record = RenderRecord(
                 slug=slug,
                 user=scope,
@@ -577,6 +588,7 @@ class Renders:
         await self._limits.take_preview(user)
         spec = await self.spec(user, raw, strict=False)
         template = await self._templates.resolve(user, spec.template)
+        check_size(template, spec)
         return await self._pipeline.render(spec, template, api="preview")
 
     async def preview_upload(
@@ -591,4 +603,5 @@ class Renders:
         params.setdefault("title", SAMPLE.title)
         spec = await self.spec(user, params, strict=True)
         template = await self._templates.check(svg)
+        check_size(template, spec)
         return await self._pipeline.render(spec, template, api=api)

@@ -31,12 +31,14 @@ from ogmint.errors import (
     TemplateLimitError,
     TemplateNotFoundError,
     TemplateTooLargeError,
+    ValidationError,
 )
 from ogmint.ids import new_id
 from ogmint.rendering.native import FontInfo, Renderer, RenderError, RenderTimeoutError
 from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors
-from ogmint.rendering.params import IMAGE_FIELDS, RenderSpec
+from ogmint.rendering.params import IMAGE_FIELDS, PRESETS, RenderSpec
 from ogmint.rendering.pipeline import CUSTOM_PREFIX
+from ogmint.rendering.sizes import ASPECTS, nearest_aspect
 from ogmint.rendering.template import (
     Template,
     TemplateError,
@@ -91,6 +93,39 @@ def sample_renders(template: Template) -> Iterator[tuple[RenderSpec, dict[str, b
         )
         images = {f: sample_image() for f in IMAGE_FIELDS if f not in absent}
         yield spec, images
+
+
+#: Presets a custom template's 1200×630 document draws (cover-scaled: the same aspect class);
+#: the others need a document of their own (SPEC §5.1).
+LANDSCAPE_PRESETS = frozenset(["og", "twitter", "linkedin"])
+
+
+def check_size(template: Template, spec: RenderSpec) -> None:
+    """A custom template renders the presets it has documents for, and any ``WIDTHxHEIGHT``
+    from its nearest aspect's document; another preset is a 400 naming ``size``. Built-ins
+    are laid out (or fall back) for every size."""
+    if not template.name.startswith(CUSTOM_PREFIX) or spec.size not in PRESETS:
+        return
+    has = {a for a, _ in template.layouts}
+    if (
+        spec.size in LANDSCAPE_PRESETS
+        or nearest_aspect(spec.width, spec.height, tuple(ASPECTS)) in has
+    ):
+        return
+    supported = sorted(
+        LANDSCAPE_PRESETS
+        | {p for p in PRESETS if nearest_aspect(*PRESETS[p], tuple(ASPECTS)) in has}
+    )
+    raise ValidationError(
+        f"size: template {template.name!r} has no {spec.size} document",
+        [
+            FieldError(
+                "size",
+                f"this template has no document for {spec.size!r}; it supports "
+                f"{', '.join(supported)} and WIDTHxHEIGHT",
+            )
+        ],
+    )
 
 
 def fields_json(template: Template) -> str:

@@ -12,6 +12,7 @@ from ogmint.metrics import Api, Metrics
 from ogmint.rendering.images import ImageFetcher
 from ogmint.rendering.native import Renderer, RenderError, RenderTimeoutError
 from ogmint.rendering.params import RenderSpec, parse_params
+from ogmint.rendering.sizes import resize
 from ogmint.rendering.template import FittedLines, Template
 from ogmint.tracing import Tracing
 
@@ -24,12 +25,23 @@ IMAGE_SIDES = {"avatar": 192, "logo": 480}
 RENDER_VERSION = "2"  # 2: balanced wrapping, derived colour tones (issue 22)
 
 
-def render_png(
+def render_image(
     renderer: Renderer, template: Template, spec: RenderSpec, images: Mapping[str, bytes]
 ) -> bytes:
-    """Renders a spec with a template: the static background comes from the native cache."""
-    layers = template.layers(spec, images, renderer)
-    return renderer.render_layers(layers.background, layers.foreground, layers.key)
+    """Renders a spec with a template, encoded as the spec says (SPEC §1.1): the static
+    background comes from the native cache."""
+    document = template.document_for(spec.width, spec.height)
+    layers = document.layers(spec, images, renderer)
+    background, foreground, key = layers.background, layers.foreground, layers.key
+    logical_width, logical_height = document.canvas
+    if (spec.width, spec.height, spec.scale) != (logical_width, logical_height, 1):
+        width, height = spec.pixels
+        # A size of another aspect than its document's covers it, centred (SPEC §1.1).
+        cover = spec.width * logical_height != spec.height * logical_width
+        background = resize(background, width, height, cover=cover)
+        foreground = resize(foreground, width, height, cover=cover)
+        key = f"{key}:{spec.size}@{spec.scale}"
+    return renderer.render_layers(background, foreground, key, output=spec.output())
 
 
 class RenderPipeline:
@@ -70,7 +82,7 @@ class RenderPipeline:
     def layout(self, spec: RenderSpec, template: Template) -> dict[str, FittedLines]:
         """The text fitting of a render, without fetching, drawing or encoding (a dry run:
         fast enough for the event loop)."""
-        return template.layout(spec, self._renderer)
+        return template.document_for(spec.width, spec.height).layout(spec, self._renderer)
 
     @staticmethod
     def etag(spec: RenderSpec, template: Template) -> str:
@@ -101,7 +113,7 @@ class RenderPipeline:
             self._metrics.rendering(api, label),
         ):
             try:
-                png = await renderer.run(lambda: render_png(renderer, template, spec, images))
+                png = await renderer.run(lambda: render_image(renderer, template, spec, images))
             except RenderTimeoutError as e:
                 raise RenderTimedOutError() from e
             except (RenderError, ValueError) as e:  # what the checks let through never 500s

@@ -165,13 +165,19 @@ def parse(source: bytes, limits: TemplateLimits) -> Document:
     return Document(builder.close(), lines)
 
 
-def check_document(doc: Document, limits: TemplateLimits) -> None:
-    """The whole-document bounds: size of canvas, element count, and the expanded references."""
+def check_document(
+    doc: Document, limits: TemplateLimits, canvas: tuple[int, int] = (WIDTH, HEIGHT)
+) -> None:
+    """The whole-document bounds: size of canvas, element count, and the expanded references.
+
+    ``canvas`` is the size the document must declare: 1200×630, or an aspect layout's
+    (``rendering/sizes.py``)."""
     root = doc.root
     if root.tag != f"{{{SVG_NS}}}svg":
         raise doc.error(root, "root element must be <svg> in the SVG namespace")
-    if root.get("width") != str(WIDTH) or root.get("height") != str(HEIGHT):
-        raise doc.error(root, f"root <svg> must have width={WIDTH} height={HEIGHT}")
+    width, height = canvas
+    if root.get("width") != str(width) or root.get("height") != str(height):
+        raise doc.error(root, f"root <svg> must have width={width} height={height}")
     elements = sum(1 for _ in root.iter())
     if elements > limits.max_elements:
         raise doc.error(root, f"template has {elements} elements, more than {limits.max_elements}")

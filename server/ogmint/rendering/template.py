@@ -14,7 +14,7 @@ import re
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 from xml.sax.saxutils import escape, quoteattr
@@ -36,6 +36,7 @@ from ogmint.rendering.sanitiser import (
     local_name,
     parse,
 )
+from ogmint.rendering.sizes import ASPECTS, LANDSCAPE, nearest_aspect
 
 __all__ = ["Template", "TemplateError", "TemplateLimits", "TemplateTooLarge", "compile_template"]
 
@@ -191,6 +192,29 @@ class Template:
     parts: tuple[Part, ...] = field(repr=False)
     background: tuple[Part, ...] = field(repr=False)
     foreground: tuple[Part, ...] = field(repr=False)
+    #: The aspect class this document is laid out for, and its canvas (``rendering/sizes``).
+    aspect: str = LANDSCAPE
+    #: Documents laid out for the other aspect classes, by class (built-ins: ``name.square.svg``).
+    layouts: tuple[tuple[str, Template], ...] = field(default=(), repr=False)
+
+    @property
+    def canvas(self) -> tuple[int, int]:
+        return ASPECTS[self.aspect]
+
+    def document_for(self, width: int, height: int) -> Template:
+        """The document drawn for a ``width`` × ``height`` image: this one or the layout of the
+        nearest aspect class (cover-scaled to the exact size by the pipeline)."""
+        if not self.layouts:
+            return self
+        documents = {self.aspect: self, **dict(self.layouts)}
+        return documents[nearest_aspect(width, height, tuple(documents))]
+
+    def with_layouts(self, layouts: Mapping[str, Template]) -> Template:
+        """This template with documents for other aspects; its digest covers them all."""
+        digest = hashlib.sha256(
+            self.digest.encode() + b"".join(f"|{a}:{t.digest}".encode() for a, t in layouts.items())
+        ).hexdigest()
+        return replace(self, digest=digest, layouts=tuple(layouts.items()))
 
     def condition_fields(self) -> frozenset[str]:
         """The fields some ``og:if``/``og:unless`` depends on."""
@@ -425,14 +449,19 @@ def _emit_image(s: ImageSlot, out: list[str], png: bytes) -> None:
 
 
 def compile_template(
-    name: str, source: bytes, limits: TemplateLimits = DEFAULT_LIMITS, *, custom: bool = False
+    name: str,
+    source: bytes,
+    limits: TemplateLimits = DEFAULT_LIMITS,
+    *,
+    custom: bool = False,
+    aspect: str = LANDSCAPE,
 ) -> Template:
     """Validates, sanitises and compiles a template document.
 
     ``custom`` (uploads) also accepts ``<image>`` with an embedded PNG/JPEG, re-encoded here.
     """
     doc = parse(source, limits)
-    check_document(doc, limits)
+    check_document(doc, limits, ASPECTS[aspect])
     root = doc.root
     compiler = _Compiler(doc, limits, custom)
     head = compiler.open_tag(root, root=True)
@@ -469,6 +498,7 @@ def compile_template(
         parts=tuple(_merge(parts)),
         background=tuple(_merge(background)),
         foreground=tuple(_merge(foreground)),
+        aspect=aspect,
     )
 
 
@@ -477,13 +507,26 @@ def _is_static(parts: list[Part]) -> bool:
 
 
 def load_directory(directory: Path) -> dict[str, Template]:
-    """Compiles every ``*.svg`` in ``directory``; the file stem is the template name."""
-    templates = {}
+    """Compiles every ``*.svg`` in ``directory``: ``NAME.svg`` is the template ``NAME`` (its
+    landscape document), ``NAME.ASPECT.svg`` its layout for another aspect class."""
+    templates: dict[str, Template] = {}
+    layouts: dict[str, dict[str, Template]] = {}
     for path in sorted(directory.glob("*.svg")):
+        name, _, aspect = path.stem.partition(".")
         try:
-            templates[path.stem] = compile_template(path.stem, path.read_bytes())
+            if aspect and aspect not in ASPECTS:
+                raise TemplateError(f"unknown aspect {aspect!r}: one of {', '.join(ASPECTS)}")
+            compiled = compile_template(name, path.read_bytes(), aspect=aspect or LANDSCAPE)
         except TemplateError as e:
             raise TemplateError(f"{path.name}: {e}") from e
+        if aspect:
+            layouts.setdefault(name, {})[aspect] = compiled
+        else:
+            templates[name] = compiled
+    for name, extra in layouts.items():
+        if name not in templates:
+            raise TemplateError(f"{name}.*.svg: no {name}.svg (the landscape layout) beside it")
+        templates[name] = templates[name].with_layouts(extra)
     return templates
 
 
