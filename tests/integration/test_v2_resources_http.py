@@ -186,7 +186,11 @@ def test_batch_results_match_single_renders(servers: tuple[Server, Server]) -> N
     assert results[1]["slug"] == results[2]["slug"]
     assert sorted(x["status"] for x in results[1:3]) == [200, 201]
     new = next(x for x in results[1:3] if x["status"] == 201)
-    assert set(new) == {"success", "slug", "url", "webhook_dispatched", "status"}
+    assert set(new) == {
+        *("success", "slug", "url", "webhook_dispatched", "status"),
+        *("width", "height", "format"),  # a single render's answer has them too (SPEC §3)
+    }
+    assert (new["width"], new["height"], new["format"]) == (1200, 630, "png")
     bad = results[3]
     assert (bad["status"], bad["success"], bad["code"]) == (400, False, "invalid_parameters")
     assert [d["field"] for d in bad["details"]] == ["colour"]
