@@ -182,7 +182,13 @@ class TemplateCatalogue:
     # -- uploads ------------------------------------------------------------------------------
     def _compile(self, name: str, source: str) -> Template:
         try:
-            return compile_template(name, source.encode(), self._settings.limits, custom=True)
+            return compile_template(
+                name,
+                source.encode(),
+                self._settings.limits,
+                custom=True,
+                fonts=self._renderer.resolve_family,
+            )
         except TemplateTooLarge as e:
             raise TemplateTooLargeError(str(e)) from e
         except TemplateError as e:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 from xml.sax.saxutils import escape, quoteattr
 
+from ogmint.rendering.exports import normalise
 from ogmint.rendering.palettes import Colors
 from ogmint.rendering.params import IMAGE_FIELDS, TEXT_LIMITS, RenderSpec
 from ogmint.rendering.sanitiser import (
@@ -39,6 +40,12 @@ from ogmint.rendering.sanitiser import (
 __all__ = ["Template", "TemplateError", "TemplateLimits", "TemplateTooLarge", "compile_template"]
 
 PLACEHOLDER = re.compile(r"\{\{(bg|text|accent|surface)\}\}")
+#: Anything written as a placeholder: one that is not a colour is a mistake (refused).
+ANY_PLACEHOLDER = re.compile(r"\{\{([^{}]{0,40})\}\}")
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+#: Generic families the renderer maps to a font it has (``native/src/fonts.rs``).
+GENERIC_FAMILIES = frozenset({"serif", "sans-serif", "monospace"})
+FontResolver = Callable[[str], "str | None"]
 DEFAULT_LIMITS = TemplateLimits()
 MAX_TEMPLATE_BYTES = DEFAULT_LIMITS.max_bytes
 MAX_ELEMENTS = DEFAULT_LIMITS.max_elements
@@ -326,16 +333,24 @@ def _emit_image(s: ImageSlot, out: list[str], png: bytes) -> None:
 
 
 def compile_template(
-    name: str, source: bytes, limits: TemplateLimits = DEFAULT_LIMITS, *, custom: bool = False
+    name: str,
+    source: bytes,
+    limits: TemplateLimits = DEFAULT_LIMITS,
+    *,
+    custom: bool = False,
+    fonts: FontResolver | None = None,
 ) -> Template:
     """Validates, sanitises and compiles a template document.
 
     ``custom`` (uploads) also accepts ``<image>`` with an embedded PNG/JPEG, re-encoded here.
+    With ``fonts`` (a family name → the installed family, or None), every family the
+    template names must be one the renderer has.
     """
     doc = parse(source, limits)
+    normalise(doc, limits)  # design-tool styles into attributes: the checks see them all
     check_document(doc, limits)
     root = doc.root
-    compiler = _Compiler(doc, limits, custom)
+    compiler = _Compiler(doc, limits, custom, fonts)
     head = compiler.open_tag(root, root=True)
     children = [(local_name(c.tag)[1], compiler.child(c, 1)) for c in root]
     # The background layer is the longest run of leading children that depend on nothing
@@ -404,10 +419,13 @@ def _merge(parts: list[Part]) -> Iterator[Part]:
 
 
 class _Compiler:
-    def __init__(self, doc: Document, limits: TemplateLimits, custom: bool) -> None:
+    def __init__(
+        self, doc: Document, limits: TemplateLimits, custom: bool, fonts: FontResolver | None
+    ) -> None:
         self.doc = doc
         self.limits = limits
         self.custom = custom
+        self.fonts = fonts
         self.fields: set[str] = set()
         self.images = 0
         self.embedded = 0
@@ -427,7 +445,7 @@ class _Compiler:
         check_element(self.doc, el, self.limits)
         parts = self.open_tag(el, root)
         if (el.text and el.text.strip()) or local in {"text", "tspan", "title", "desc"}:
-            parts.extend(_substitute(escape(el.text or "")))
+            parts.extend(self.substitute(el, escape(el.text or "")))
         for child in el:
             parts.extend(self.child(child, depth + 1))
         parts.append(f"</{local}>")
@@ -436,7 +454,7 @@ class _Compiler:
     def child(self, el: ET.Element, depth: int) -> list[Part]:
         parts = self.element(el, depth)
         if el.tail and el.tail.strip():
-            parts.extend(_substitute(escape(el.tail)))
+            parts.extend(self.substitute(el, escape(el.tail)))
         return parts
 
     def open_tag(self, el: ET.Element, root: bool = False) -> list[Part]:
@@ -457,15 +475,36 @@ class _Compiler:
                 continue
             if kns == XLINK_NS and kname == "href":
                 kname = "href"
+            elif kns == XML_NS and kname == "space" and value in {"default", "preserve"}:
+                parts.append(f' xml:space="{value}"')  # Illustrator's; whitespace in <text>
+                continue
             elif kns:
                 raise self.doc.error(el, f"attribute {kname!r} in namespace {kns} is not allowed")
             check_attribute(self.doc, el, kname, value, self.limits, self.custom)
             if image and kname == "href":
                 value = embedded_image(self.doc, el, value, self.limits)
+            if kname == "font-family":
+                self.check_families(el, value)
             parts.append(f" {kname}=")
-            parts.extend(_substitute(quoteattr(value)))
+            parts.extend(self.substitute(el, quoteattr(value)))
         parts.append(">")
         return parts
+
+    def substitute(self, el: ET.Element, text: str) -> list[Part]:
+        try:
+            return _substitute(text)
+        except TemplateError as e:
+            raise self.doc.error(el, e.reason) from e
+
+    def check_families(self, el: ET.Element, value: str) -> None:
+        """A ``font-family`` list must name a family the renderer has (the first it has is
+        drawn, as in CSS); only generic families is fine too."""
+        if self.fonts is None:
+            return
+        names = [n.strip().strip("'\"").strip() for n in value.split(",")]
+        named = [n for n in names if n and n.lower() not in GENERIC_FAMILIES]
+        if named and not any(self.fonts(n) for n in named):
+            raise self.doc.error(el, f"font family {named[0]!r} is not available (GET /api/fonts)")
 
     def conditional(self, el: ET.Element, parts: list[Part]) -> list[Part]:
         for attr, negate in (("if", False), ("unless", True)):
@@ -479,6 +518,13 @@ class _Compiler:
                         raise self.doc.error(el, e.reason) from e
                 parts = [Cond(fields, negate, tuple(_merge(parts)))]
         return parts
+
+    def family(self, a: _Attrs) -> str | None:
+        """The family an og: element fixes, if any: one the renderer has."""
+        family = a.opt("font")
+        if family is not None and self.fonts is not None and self.fonts(family) is None:
+            raise TemplateError(f"font family {family!r} is not available (GET /api/fonts)")
+        return family
 
     def og_element(self, local: str, el: ET.Element) -> Part:
         a = _Attrs(el)
@@ -505,7 +551,7 @@ class _Compiler:
                 "letter_spacing": a.num("letter-spacing", 0.0),
                 "mirror_rtl": a.opt("mirror") != "false",
             }
-            return TextSlot(name, box, a.paint("fill", "{{text}}"), a.opt("font"), a.upper())
+            return TextSlot(name, box, a.paint("fill", "{{text}}"), self.family(a), a.upper())
         if local == "pill":
             return PillSlot(
                 field=name,
@@ -520,7 +566,7 @@ class _Compiler:
                 fill=a.paint("fill", "{{accent}}"),
                 fill_opacity=a.num("fill-opacity", 1.0),
                 text_fill=a.paint("text-fill", "{{text}}"),
-                family=a.opt("font"),
+                family=self.family(a),
                 upper=a.upper(),
             )
         if local == "image":
@@ -547,6 +593,12 @@ def _check_field(name: str) -> None:
 
 
 def _substitute(text: str) -> list[Part]:
+    for m in ANY_PLACEHOLDER.finditer(text):
+        if PLACEHOLDER.fullmatch(m.group(0)) is None:
+            raise TemplateError(
+                f"unknown placeholder {m.group(0)!r} (colours: {{{{bg}}}}, {{{{text}}}}, "
+                "{{accent}}, {{surface}})"
+            )
     out: list[Part] = []
     pos = 0
     for m in PLACEHOLDER.finditer(text):
