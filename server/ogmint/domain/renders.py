@@ -24,7 +24,7 @@ from ogmint.domain.gallery import KNOWN_RENDERS, SLUG_LENGTH, Gallery, storage_k
 from ogmint.domain.json_body import json_object
 from ogmint.domain.limits import Limits, burst_refusal, quota_refusal
 from ogmint.domain.plans import Plans
-from ogmint.domain.templates import SAMPLE, TemplateCatalogue
+from ogmint.domain.templates import SAMPLE, TemplateCatalogue, bind_fields
 from ogmint.domain.usage import Usage
 from ogmint.domain.webhooks import WEBHOOK_FIELDS, Webhooks, webhook_ask
 from ogmint.errors import FetchError, OgmintError, UnavailableError
@@ -99,15 +99,24 @@ class Renders:
         self._known: BoundedCache[tuple[str, str], RenderRecord] = BoundedCache(KNOWN_RENDERS)
 
     def parse(self, raw: Mapping[str, object], *, strict: bool) -> RenderSpec:
-        """Validates raw parameters into a spec (400 naming every bad field)."""
+        """Validates raw parameters into a spec (400 naming every bad field); its custom
+        fields are checked once the template is known (:meth:`resolve`)."""
         return self._pipeline.parse(raw, strict=strict, template_exists=self._templates.exists)
+
+    async def resolve(
+        self, user: str | None, raw: Mapping[str, object], *, strict: bool
+    ) -> tuple[RenderSpec, Template]:
+        """The spec and the template a request names, the spec holding exactly the
+        template's own fields it gives (SPEC §1.2: others ignored, or with ``strict`` 400)."""
+        spec = self.parse(raw, strict=strict)
+        template = await self._templates.resolve(user, spec.template)
+        return bind_fields(spec, template, strict=strict), template
 
     # -- V1 -------------------------------------------------------------------------------------
     async def card(self, user: str | None, raw: Mapping[str, object]) -> Card:
         """The card a V1 request asks for (unknown names are ignored). A custom template is its
         owner's: anonymous callers get the same 404 as for unknown ids."""
-        spec = self.parse(raw, strict=False)
-        template = await self._templates.resolve(user, spec.template)
+        spec, template = await self.resolve(user, raw, strict=False)
         return Card(spec, template, self._pipeline.etag(spec, template))
 
     async def image(
@@ -163,10 +172,9 @@ class Renders:
         try:
             fields = json_object(body)
             ask = webhook_ask(fields, body)
-            spec = self.parse(
-                {k: v for k, v in fields.items() if k not in WEBHOOK_FIELDS}, strict=True
+            spec, template = await self.resolve(
+                key.user, {k: v for k, v in fields.items() if k not in WEBHOOK_FIELDS}, strict=True
             )
-            template = await self._templates.resolve(key.user, spec.template)
         except OgmintError:
             await self._limits.take_burst(key)  # refused requests count too; a 429 comes first
             raise
@@ -327,8 +335,7 @@ class Renders:
         """A card for the user's dashboard pages: not stored, no monthly quota; one of the
         user's previews (429 past them); another user's template is a 404."""
         await self._limits.take_preview(user)
-        spec = self.parse(raw, strict=False)
-        template = await self._templates.resolve(user, spec.template)
+        spec, template = await self.resolve(user, raw, strict=False)
         return await self._pipeline.render(spec, template, api="preview")
 
     async def preview_upload(
@@ -343,4 +350,6 @@ class Renders:
         params.setdefault("title", SAMPLE.title)
         spec = self.parse(params, strict=True)
         template = await self._templates.check(svg)
-        return await self._pipeline.render(spec, template, api=api)
+        return await self._pipeline.render(
+            bind_fields(spec, template, strict=True), template, api=api
+        )

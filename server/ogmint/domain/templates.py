@@ -33,6 +33,7 @@ from ogmint.errors import (
     TemplateTooLargeError,
 )
 from ogmint.ids import new_id
+from ogmint.rendering import params
 from ogmint.rendering.native import FontInfo, Renderer, RenderError, RenderTimeoutError
 from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors
 from ogmint.rendering.params import IMAGE_FIELDS, RenderSpec
@@ -62,6 +63,8 @@ SAMPLE = RenderSpec(
     font="Inter",
     colors=DEFAULT,
 )
+#: What the test render shows in a template's own text fields (cut to each one's limit).
+SAMPLE_TEXT = "Sample text for a field of the template's own, long enough to wrap once or twice"
 #: Where the test render's sample images claim to come from (never fetched).
 SAMPLE_IMAGE_URL = "https://ogmint.invalid/sample.png"
 
@@ -74,9 +77,42 @@ def sample_image() -> bytes:
     return out.getvalue()
 
 
+def bind_fields(spec: RenderSpec, template: Template, *, strict: bool) -> RenderSpec:
+    """``spec`` holding exactly ``template``'s own fields it gives, each validated (SPEC
+    §1.2): a name the template does not declare is ignored, or with ``strict`` a 400."""
+    return params.bind_fields(spec, [f.rule() for f in template.custom_fields], strict=strict)
+
+
+def field_entries(template: Template) -> list[dict[str, object]]:
+    """The template's fields as ``GET /api/templates`` and ``T`` list them: ``name``,
+    ``type`` (``text`` or ``image``), ``required``, ``maxLength`` (text; null for images) and
+    ``custom`` (the template's own field, SPEC §1.2)."""
+    return [
+        {
+            "name": f.name,
+            "type": f.kind,
+            "required": f.required,
+            "maxLength": f.max_length,
+            "custom": f.custom,
+        }
+        for f in template.fields
+    ]
+
+
+def _sample_fields(template: Template, absent: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        sorted(
+            (f.name, SAMPLE_IMAGE_URL if f.kind == "image" else SAMPLE_TEXT[: f.max_length])
+            for f in template.custom_fields
+            if f.name not in absent
+        )
+    )
+
+
 def sample_renders(template: Template) -> Iterator[tuple[RenderSpec, dict[str, bytes]]]:
     """The sample content once per combination of the fields the template's branches depend
-    on (present or absent), everything present first; at most 2⁵ (the optional fields)."""
+    on (present or absent), everything present first; at most 2⁸ (the compiler bounds the
+    fields conditions may depend on)."""
     varied = sorted(template.condition_fields() - {"title"})  # the title is always present
     for absent in itertools.chain.from_iterable(
         itertools.combinations(varied, n) for n in range(len(varied) + 1)
@@ -88,19 +124,20 @@ def sample_renders(template: Template) -> Iterator[tuple[RenderSpec, dict[str, b
             author=None if "author" in absent else SAMPLE.author,
             avatar=None if "avatar" in absent else SAMPLE_IMAGE_URL,
             logo=None if "logo" in absent else SAMPLE_IMAGE_URL,
+            fields=_sample_fields(template, absent),
         )
         images = {f: sample_image() for f in IMAGE_FIELDS if f not in absent}
+        images |= {
+            f.name: sample_image()
+            for f in template.custom_fields
+            if f.kind == "image" and f.name not in absent
+        }
         yield spec, images
 
 
 def fields_json(template: Template) -> str:
     """The template's fields as ``GET /api/templates`` shows them."""
-    return orjson.dumps(
-        [
-            {"name": f.name, "type": f.kind, "required": f.required, "maxLength": f.max_length}
-            for f in template.fields
-        ]
-    ).decode()
+    return orjson.dumps(field_entries(template)).decode()
 
 
 @dataclass(frozen=True, slots=True)

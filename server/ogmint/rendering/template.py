@@ -20,7 +20,15 @@ from xml.sax.saxutils import escape, quoteattr
 
 from ogmint.rendering.exports import normalise
 from ogmint.rendering.palettes import Colors
-from ogmint.rendering.params import IMAGE_FIELDS, TEXT_LIMITS, RenderSpec
+from ogmint.rendering.params import (
+    IMAGE_FIELDS,
+    MAX_CUSTOM_FIELDS,
+    MAX_CUSTOM_LIMIT,
+    TEXT_LIMITS,
+    FieldRule,
+    RenderSpec,
+    custom_field_name,
+)
 from ogmint.rendering.sanitiser import (
     OG_NS,
     SVG_NS,
@@ -50,6 +58,13 @@ DEFAULT_LIMITS = TemplateLimits()
 MAX_TEMPLATE_BYTES = DEFAULT_LIMITS.max_bytes
 MAX_ELEMENTS = DEFAULT_LIMITS.max_elements
 MAX_DEPTH = DEFAULT_LIMITS.max_depth
+#: A custom text field's limit when no element showing it sets ``limit``.
+DEFAULT_CUSTOM_LIMIT = 100
+#: Distinct fields the ``og:if``/``og:unless`` of one template may depend on: an upload is
+#: test-rendered once per combination of them.
+MAX_CONDITION_FIELDS = 8
+#: Largest side a custom image field is fetched at (2× its largest box, up to this).
+MAX_CUSTOM_IMAGE_SIDE = 1200
 #: Largest number an og: element attribute may hold (positions, sizes).
 MAX_OG_NUMBER = 10_000.0
 #: The range of each numeric og: attribute whose meaning has a narrower one than a position:
@@ -69,6 +84,7 @@ OG_RANGES: dict[str, tuple[float, float, bool]] = {
     "padding": (0.0, 1000.0, False),
     "fill-opacity": (0.0, 1.0, False),
     "radius": (0.0, MAX_OG_NUMBER, False),
+    "limit": (1.0, float(MAX_CUSTOM_LIMIT), True),
 }
 
 #: SVG elements a template may use; everything else (script, foreignObject, …) is refused.
@@ -156,10 +172,18 @@ Part = str | Color | TextSlot | PillSlot | ImageSlot | Cond
 
 @dataclass(frozen=True, slots=True)
 class FieldInfo:
+    """A field a template shows: a built-in one, or its own (``custom``, SPEC §1.2)."""
+
     name: str
     kind: str  # "text" or "image"
     required: bool
     max_length: int | None
+    custom: bool = False
+    #: Largest side an image field is fetched at (custom image fields; built-ins have theirs).
+    side: int | None = None
+
+    def rule(self) -> FieldRule:
+        return FieldRule(self.name, self.kind, self.max_length)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +198,11 @@ class Template:
     background: tuple[Part, ...] = field(repr=False)
     foreground: tuple[Part, ...] = field(repr=False)
 
+    @property
+    def custom_fields(self) -> tuple[FieldInfo, ...]:
+        """The template's own fields (SPEC §1.2), in the order the document shows them."""
+        return tuple(f for f in self.fields if f.custom)
+
     def condition_fields(self) -> frozenset[str]:
         """The fields some ``og:if``/``og:unless`` depends on."""
         return frozenset(f for cond in _conds(self.parts) for f in cond.fields)
@@ -186,6 +215,12 @@ class Template:
         """The whole SVG document for ``spec`` (previews); ``images`` maps field → PNG bytes."""
         return self._build(self.parts, spec, images, fitter)
 
+    def present(self, spec: RenderSpec, images: Mapping[str, bytes]) -> set[str]:
+        """The fields ``spec`` gives (image fields: also fetched), built-in or the template's."""
+        kinds = {f: "text" for f in TEXT_LIMITS} | {f: "image" for f in IMAGE_FIELDS}
+        kinds |= {f.name: f.kind for f in self.custom_fields}
+        return {f for f, kind in kinds.items() if spec.text(f) and (kind == "text" or f in images)}
+
     def layers(self, spec: RenderSpec, images: Mapping[str, bytes], fitter: TextFitter) -> Layers:
         """The document as a cacheable background and a per-render foreground."""
         colors = spec.colors
@@ -195,17 +230,15 @@ class Template:
             key=f"{self.digest}:{colors.bg}{colors.text}{colors.accent}{colors.surface}",
         )
 
-    @staticmethod
     def _build(
+        self,
         parts: tuple[Part, ...],
         spec: RenderSpec,
         images: Mapping[str, bytes],
         fitter: TextFitter,
     ) -> str:
-        present = {f for f in (*TEXT_LIMITS, *IMAGE_FIELDS) if spec.text(f)}
-        present &= {f for f in present if f not in IMAGE_FIELDS or f in images}
         out: list[str] = []
-        _emit(parts, out, spec, images, fitter, present)
+        _emit(parts, out, spec, images, fitter, self.present(spec, images))
         return "".join(out)
 
 
@@ -367,16 +400,7 @@ def compile_template(
     parts = [*head, *(p for _, c in children for p in c), "</svg>"]
     if "title" not in compiler.fields:
         raise doc.error(root, 'template must place the title (og:text field="title")')
-    fields = tuple(
-        FieldInfo(
-            name=f,
-            kind="image" if f in IMAGE_FIELDS else "text",
-            required=f == "title",
-            max_length=TEXT_LIMITS.get(f),
-        )
-        for f in (*TEXT_LIMITS, *IMAGE_FIELDS)
-        if f in compiler.fields
-    )
+    fields = compiler.field_infos()
     return Template(
         name=name,
         description=root.get(f"{{{OG_NS}}}description", ""),
@@ -426,9 +450,93 @@ class _Compiler:
         self.limits = limits
         self.custom = custom
         self.fonts = fonts
+        #: Every field an og: element shows; the template's own ones with what they declare.
         self.fields: set[str] = set()
+        self.declared: dict[str, _Declared] = {}
+        self.conditions: list[tuple[tuple[str, ...], ET.Element]] = []
         self.images = 0
         self.embedded = 0
+
+    def declare(self, local: str, el: ET.Element, a: _Attrs) -> str:
+        """The field an og: element shows. A name that is not built-in declares the
+        template's own field: its kind from the element, a text field's limit from ``limit``;
+        each use must agree with the others."""
+        name = a.req("field")
+        kind = "image" if local == "image" else "text"
+        limit = int(a.num("limit")) if el.get("limit") is not None else None
+        self.fields.add(name)
+        if name in TEXT_LIMITS or name in IMAGE_FIELDS:
+            builtin = "image" if name in IMAGE_FIELDS else "text"
+            if builtin != kind:
+                raise TemplateError(f"og:{local} cannot show {builtin} field {name!r}")
+            if limit is not None:
+                raise TemplateError(f"built-in field {name!r} has a fixed limit; drop 'limit'")
+            return name
+        if not custom_field_name(name):
+            raise TemplateError(
+                f"unknown field {name!r} (a template's own field is named "
+                "[a-z][a-zA-Z0-9_]{0,31} and is not a render parameter)"
+            )
+        if kind == "image" and limit is not None:
+            raise TemplateError(f"image field {name!r} takes no limit")
+        side = (
+            min(MAX_CUSTOM_IMAGE_SIDE, math.ceil(2 * max(a.num("width"), a.num("height"))))
+            if kind == "image"
+            else None
+        )
+        known = self.declared.get(name)
+        if known is None:
+            if len(self.declared) >= MAX_CUSTOM_FIELDS:
+                raise TemplateError(f"more than {MAX_CUSTOM_FIELDS} custom fields")
+            self.declared[name] = _Declared(kind, limit, self.doc.line(el), side)
+            return name
+        first = f"line {known.line}" if known.line else "elsewhere"
+        if known.kind != kind:
+            raise TemplateError(f"field {name!r} is {kind} here but {known.kind} on {first}")
+        if limit is not None and known.limit is not None and limit != known.limit:
+            raise TemplateError(
+                f"field {name!r} has limit {limit} here but {known.limit} on {first}"
+            )
+        known.limit = known.limit if limit is None else limit
+        known.side = max(known.side or 0, side or 0) or None
+        return name
+
+    def field_infos(self) -> tuple[FieldInfo, ...]:
+        """The fields the template shows, built-in first; checks every condition names a
+        field the template can have."""
+        for names, el in self.conditions:
+            for f in names:
+                if f not in TEXT_LIMITS and f not in IMAGE_FIELDS and f not in self.declared:
+                    raise self.doc.error(el, f"unknown field {f!r} (no og: element shows it)")
+        depends = {f for names, _ in self.conditions for f in names} - {"title"}
+        if len(depends) > MAX_CONDITION_FIELDS:
+            raise self.doc.error(
+                self.conditions[-1][1],
+                f"og:if/og:unless depend on {len(depends)} fields, more than "
+                f"{MAX_CONDITION_FIELDS}",
+            )
+        builtins = tuple(
+            FieldInfo(
+                name=f,
+                kind="image" if f in IMAGE_FIELDS else "text",
+                required=f == "title",
+                max_length=TEXT_LIMITS.get(f),
+            )
+            for f in (*TEXT_LIMITS, *IMAGE_FIELDS)
+            if f in self.fields
+        )
+        own = tuple(
+            FieldInfo(
+                name=name,
+                kind=d.kind,
+                required=False,
+                max_length=None if d.kind == "image" else (d.limit or DEFAULT_CUSTOM_LIMIT),
+                custom=True,
+                side=d.side,
+            )
+            for name, d in self.declared.items()
+        )
+        return builtins + own
 
     def element(self, el: ET.Element, depth: int, root: bool = False) -> list[Part]:
         if depth > self.limits.max_depth:
@@ -511,11 +619,7 @@ class _Compiler:
             names = el.get(f"{{{OG_NS}}}{attr}")
             if names is not None:
                 fields = tuple(names.split())
-                for f in fields:
-                    try:
-                        _check_field(f)
-                    except TemplateError as e:
-                        raise self.doc.error(el, e.reason) from e
+                self.conditions.append((fields, el))  # checked once every field is known
                 parts = [Cond(fields, negate, tuple(_merge(parts)))]
         return parts
 
@@ -528,12 +632,10 @@ class _Compiler:
 
     def og_element(self, local: str, el: ET.Element) -> Part:
         a = _Attrs(el)
-        name = a.req("field")
-        _check_field(name)
-        self.fields.add(name)
+        if local not in {"text", "pill", "image"}:
+            raise TemplateError(f"unknown element og:{local}")
+        name = self.declare(local, el, a)
         if local == "text":
-            if name in IMAGE_FIELDS:
-                raise TemplateError(f"og:text cannot show image field {name!r}")
             if a.num("min-size", a.num("max-size")) > a.num("max-size"):
                 raise TemplateError("og:text min-size must not be larger than max-size")
             box = {
@@ -570,8 +672,6 @@ class _Compiler:
                 upper=a.upper(),
             )
         if local == "image":
-            if name not in IMAGE_FIELDS:
-                raise TemplateError(f"og:image field must be one of {IMAGE_FIELDS}")
             self.images += 1
             return ImageSlot(
                 field=name,
@@ -587,9 +687,14 @@ class _Compiler:
         raise TemplateError(f"unknown element og:{local}")
 
 
-def _check_field(name: str) -> None:
-    if name not in TEXT_LIMITS and name not in IMAGE_FIELDS:
-        raise TemplateError(f"unknown field {name!r}")
+@dataclass(slots=True)
+class _Declared:
+    """A template's own field as its og: elements declare it (``line``: the first)."""
+
+    kind: str
+    limit: int | None
+    line: int | None
+    side: int | None
 
 
 def _substitute(text: str) -> list[Part]:
