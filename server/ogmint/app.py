@@ -81,6 +81,18 @@ def make_storage(settings: Settings) -> BlobStorage:
     return LocalStorage(settings.data_dir)
 
 
+def make_renderer(settings: Settings, *, threads: int | None = None) -> Renderer:
+    """The renderer with the bundled and configured fonts (``threads``: the setting's)."""
+    return Renderer(
+        [*bundled_font_dirs(), *settings.font_dirs],
+        threads=settings.render_threads if threads is None else threads,
+        queue=settings.render_queue,
+        max_svg_bytes=settings.max_svg_bytes,
+        max_nodes=settings.max_svg_nodes,
+        timeout=settings.render_timeout,
+    )
+
+
 def custom_template_settings(settings: Settings) -> CustomTemplateSettings:
     """The bounds on uploaded templates, from the settings."""
     return CustomTemplateSettings(
@@ -237,14 +249,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     @app.before_server_start
     async def start(app: Sanic[Any, Any]) -> None:
         tracing = start_tracing(settings)
-        renderer = Renderer(
-            [*bundled_font_dirs(), *settings.font_dirs],
-            threads=settings.render_threads,
-            queue=settings.render_queue,
-            max_svg_bytes=settings.max_svg_bytes,
-            max_nodes=settings.max_svg_nodes,
-            timeout=settings.render_timeout,
-        )
+        renderer = make_renderer(settings)
         outbound = AddressPolicy(settings.outbound_allow, ports=(443, *settings.outbound_ports))
         client = GuardedClient(
             outbound,

@@ -17,7 +17,7 @@ import functools
 import io
 import itertools
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -34,10 +34,11 @@ from ogmint.errors import (
 )
 from ogmint.ids import new_id
 from ogmint.rendering import params
+from ogmint.rendering.images import local_png
 from ogmint.rendering.native import FontInfo, Renderer, RenderError, RenderTimeoutError
 from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors
-from ogmint.rendering.params import IMAGE_FIELDS, RenderSpec
-from ogmint.rendering.pipeline import CUSTOM_PREFIX
+from ogmint.rendering.params import IMAGE_FIELDS, RenderSpec, parse_params
+from ogmint.rendering.pipeline import CUSTOM_PREFIX, image_sides, render_png
 from ogmint.rendering.template import (
     Template,
     TemplateError,
@@ -148,6 +149,55 @@ class CustomTemplateSettings:
     cache_bytes: int  # bytes of compiled templates kept per worker
 
 
+def compile_upload(
+    renderer: Renderer, settings: CustomTemplateSettings, name: str, source: str
+) -> Template:
+    """Sanitises and compiles a custom template (no test render): the template, or a typed
+    400/413 whose message says what and where."""
+    try:
+        return compile_template(
+            name, source.encode(), settings.limits, custom=True, fonts=renderer.resolve_family
+        )
+    except TemplateTooLarge as e:
+        raise TemplateTooLargeError(str(e)) from e
+    except TemplateError as e:
+        raise TemplateInvalidError.field("svg", str(e)) from e
+
+
+def check_upload(
+    renderer: Renderer, settings: CustomTemplateSettings, name: str, source: str
+) -> Template:
+    """Compiles and test-renders every branch combination (call in the render pool), all
+    within the budget: the template, or a typed 400/413."""
+    if len(source) > settings.limits.max_bytes:  # characters ≤ bytes: cheap first
+        raise TemplateTooLargeError(f"template is larger than {settings.limits.max_bytes} bytes")
+    budget = settings.render_budget
+    deadline = time.perf_counter() + budget
+    too_slow = TemplateInvalidError.field(
+        "svg", f"the test render took longer than the {budget:g} s allowed"
+    )
+    template = compile_upload(renderer, settings, name, source)
+    drawn: set[str] = set()
+    for spec, images in sample_renders(template):
+        try:
+            layers = template.layers(spec, images, renderer)
+            if layers.foreground in drawn:
+                continue  # another combination drew the same document
+            drawn.add(layers.foreground)
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise too_slow
+            # As renders draw it: the background cached, the branches in the foreground.
+            renderer.render_layers(layers.background, layers.foreground, layers.key, timeout=left)
+        except RenderTimeoutError as e:
+            raise too_slow from e
+        except (RenderError, ValueError) as e:
+            raise TemplateInvalidError.field("svg", f"the test render failed: {e}") from e
+    if time.perf_counter() > deadline:
+        raise too_slow
+    return template
+
+
 class TemplateCatalogue:
     """The built-in templates and, on top of them, users' own."""
 
@@ -218,53 +268,10 @@ class TemplateCatalogue:
 
     # -- uploads ------------------------------------------------------------------------------
     def _compile(self, name: str, source: str) -> Template:
-        try:
-            return compile_template(
-                name,
-                source.encode(),
-                self._settings.limits,
-                custom=True,
-                fonts=self._renderer.resolve_family,
-            )
-        except TemplateTooLarge as e:
-            raise TemplateTooLargeError(str(e)) from e
-        except TemplateError as e:
-            raise TemplateInvalidError.field("svg", str(e)) from e
+        return compile_upload(self._renderer, self._settings, name, source)
 
     def _check(self, name: str, source: str) -> Template:
-        """Compiles and test-renders every branch combination (in the render pool), all
-        within the budget: the template, or a typed 400/413."""
-        if len(source) > self._settings.limits.max_bytes:  # characters ≤ bytes: cheap first
-            raise TemplateTooLargeError(
-                f"template is larger than {self._settings.limits.max_bytes} bytes"
-            )
-        budget = self._settings.render_budget
-        deadline = time.perf_counter() + budget
-        too_slow = TemplateInvalidError.field(
-            "svg", f"the test render took longer than the {budget:g} s allowed"
-        )
-        template = self._compile(name, source)
-        drawn: set[str] = set()
-        for spec, images in sample_renders(template):
-            try:
-                layers = template.layers(spec, images, self._renderer)
-                if layers.foreground in drawn:
-                    continue  # another combination drew the same document
-                drawn.add(layers.foreground)
-                left = deadline - time.perf_counter()
-                if left <= 0:
-                    raise too_slow
-                # As renders draw it: the background cached, the branches in the foreground.
-                self._renderer.render_layers(
-                    layers.background, layers.foreground, layers.key, timeout=left
-                )
-            except RenderTimeoutError as e:
-                raise too_slow from e
-            except (RenderError, ValueError) as e:
-                raise TemplateInvalidError.field("svg", f"the test render failed: {e}") from e
-        if time.perf_counter() > deadline:
-            raise too_slow
-        return template
+        return check_upload(self._renderer, self._settings, name, source)
 
     async def check(self, source: str) -> Template:
         """An unsaved template, checked as an upload is (previews)."""
@@ -325,3 +332,34 @@ class TemplateCatalogue:
 
     async def list(self, user: str) -> list[TemplateMeta]:
         return await self._store.list_templates(user)
+
+
+#: What stands in for a local image file's URL in a preview's parameters (never fetched).
+LOCAL_IMAGE_URL = "https://ogmint.invalid/local/"
+
+
+def preview_local(
+    renderer: Renderer,
+    settings: CustomTemplateSettings,
+    source: str,
+    raw: Mapping[str, str],
+    read: Callable[[str], bytes],
+    *,
+    max_pixels: int,
+) -> bytes:
+    """A template author's preview (``ogmint preview``): ``source`` checked exactly as an
+    upload is (sanitiser, compile, test renders), then drawn with the ``raw`` render
+    parameters and the template's own fields — an image field's value is a local file,
+    ``read`` gives its bytes (re-encoded as a fetched image is). The PNG, or the typed 400
+    an upload or a V2 render would get."""
+    template = check_upload(renderer, settings, CUSTOM_PREFIX + "preview", source)
+    sides = image_sides(template)
+    files = {name: read(path) for name, path in raw.items() if name in sides and path}
+    given = {"template": template.name, "title": SAMPLE.title, **raw}
+    given |= {name: LOCAL_IMAGE_URL + name for name in files}
+    spec = parse_params(
+        given, strict=True, template_exists=lambda _: True, resolve_font=renderer.resolve_family
+    )
+    spec = bind_fields(spec, template, strict=True)
+    images = {name: local_png(name, data, sides[name], max_pixels) for name, data in files.items()}
+    return render_png(renderer, template, spec, images)
