@@ -334,7 +334,7 @@ fn redrawn_run(
             &mut band_tokens,
         );
         tokens.extend_from_slice(&band_tokens);
-        if (index + 1 - run.start).is_multiple_of(BANDS_PER_BLOCK) || index + 1 == run.end {
+        if (index + 1 - run.start) % BANDS_PER_BLOCK == 0 || index + 1 == run.end {
             let block = &raw[block_start..];
             adler.write(block);
             raw_len += block.len();
@@ -636,9 +636,13 @@ fn straight_rgba(data: &[u8], rgba: &mut [u8]) {
             0 => dst.fill(0),
             255 => dst.copy_from_slice(p),
             a => {
-                let c = PremultipliedColorU8::from_rgba(p[0], p[1], p[2], a)
-                    .map(|c| c.demultiply())
-                    .map_or([0, 0, 0, 0], |c| [c.red(), c.green(), c.blue(), c.alpha()]);
+                // A colour above its alpha (anti-aliased pattern edges can give one) is clamped
+                // to it, as tiny-skia's own encoder saturates it: never dropped.
+                let c = PremultipliedColorU8::from_rgba(p[0].min(a), p[1].min(a), p[2].min(a), a)
+                    .map_or([0, 0, 0, 0], |c| {
+                        let c = c.demultiply();
+                        [c.red(), c.green(), c.blue(), c.alpha()]
+                    });
                 dst.copy_from_slice(&c);
             }
         }
@@ -717,6 +721,27 @@ mod tests {
         );
         assert_eq!(first[3], 128);
         assert_eq!(&data[8..12], &[0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn colour_above_alpha_is_clamped_like_tiny_skia() {
+        let mut pixmap = Pixmap::new(3, 1).expect("pixmap");
+        // Premultiplied pixels whose colour exceeds their alpha, and a valid one.
+        pixmap
+            .data_mut()
+            .copy_from_slice(&[90, 10, 60, 40, 200, 0, 255, 128, 20, 30, 40, 80]);
+        let (color, data) = decode(&encode_png(&pixmap).expect("encode"));
+        assert_eq!(color, png::ColorType::Rgba);
+        let expected: Vec<u8> = pixmap
+            .pixels()
+            .iter()
+            .flat_map(|p| {
+                let c = p.demultiply();
+                [c.red(), c.green(), c.blue(), c.alpha()]
+            })
+            .collect();
+        assert_eq!(data, expected);
+        assert_eq!(&data[..4], &[255, 64, 255, 40]);
     }
 
     /// Every band of `pixmap` marked as drawn in.

@@ -2,7 +2,7 @@
 use crate::glyphs::GlyphCache;
 use crate::plain_text::Shapers;
 use resvg::usvg::fontdb::{Database, Family, Query, Source, Style, ID};
-use resvg::usvg::{FontResolver, ImageHrefResolver, ImageKind, Options};
+use resvg::usvg::{FallbackSelectionFn, FontResolver, ImageHrefResolver, ImageKind, Options};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -191,12 +191,38 @@ impl FontLibrary {
             },
             font_resolver: FontResolver {
                 select_font: FontResolver::default_font_selector(),
-                // Fallback is resolved before usvg sees the text (see `family_for_char`).
-                select_fallback: Box::new(|_, _, _| None),
+                select_fallback: fallback_selector(Arc::clone(&self.fallback)),
             },
             ..Options::default()
         }
     }
+}
+
+/// usvg's fallback for a character the chosen font lacks, in any `<text>` (fitted text has
+/// its runs split by [`FontLibrary::family_for_char`] already, so it never gets here): the
+/// same families in the same order — colour emoji first for emoji —, in the style, weight and
+/// stretch of the text's own font; then, for fonts outside that list, usvg's default search of
+/// the whole library (what resvg does).
+fn fallback_selector(families: Arc<Vec<String>>) -> FallbackSelectionFn<'static> {
+    let anywhere = FontResolver::default_fallback_selector();
+    Box::new(move |c, used, db| {
+        let base = db.face(*used.first()?)?;
+        let (weight, stretch, style) = (base.weight, base.stretch, base.style);
+        let emoji = is_emoji(c).then_some(EMOJI_FAMILY);
+        emoji
+            .into_iter()
+            .chain(families.iter().map(String::as_str))
+            .filter_map(|family| {
+                db.query(&Query {
+                    families: &[Family::Name(family)],
+                    weight,
+                    stretch,
+                    style,
+                })
+            })
+            .find(|id| !used.contains(id) && has_char(db, *id, c))
+            .or_else(|| anywhere(c, used, db))
+    })
 }
 
 /// Loads every font file under `dir` (recursively, following symlinks once), in directory order

@@ -73,6 +73,23 @@ struct CacheState {
     masks: HashMap<Key, (Arc<GlyphMask>, u64)>,
     bytes: usize,
     clock: u64,
+    hits: u64,
+    misses: u64,
+}
+
+/// What a cache holds and how it has served, for the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Look-ups answered from the cache since it was made.
+    pub hits: u64,
+    /// Look-ups that had to rasterise (and then offered the result to the cache).
+    pub misses: u64,
+    /// Bytes held, as counted against `max_bytes`.
+    pub bytes: usize,
+    /// Entries held.
+    pub entries: usize,
+    /// The byte bound.
+    pub max_bytes: usize,
 }
 
 impl Default for GlyphCache {
@@ -106,6 +123,18 @@ impl GlyphCache {
         self.lock().bytes
     }
 
+    /// Hits, misses and bytes held so far.
+    pub fn stats(&self) -> CacheStats {
+        let state = self.lock();
+        CacheStats {
+            hits: state.hits,
+            misses: state.misses,
+            bytes: state.bytes,
+            entries: state.masks.len(),
+            max_bytes: self.max_bytes,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -114,10 +143,15 @@ impl GlyphCache {
         let mut state = self.lock();
         state.clock += 1;
         let now = state.clock;
-        state.masks.get_mut(key).map(|(mask, used)| {
+        let found = state.masks.get_mut(key).map(|(mask, used)| {
             *used = now;
             Arc::clone(mask)
-        })
+        });
+        match found {
+            Some(_) => state.hits += 1,
+            None => state.misses += 1,
+        }
+        found
     }
 
     fn insert(&self, key: Key, mask: &Arc<GlyphMask>) {
@@ -745,5 +779,25 @@ mod tests {
         let none = GlyphCache::new(0, 0);
         compare(&body, &none);
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn stats_count_hits_misses_and_bytes() {
+        let cache = GlyphCache::default();
+        let body = text(
+            r##"font-family="Inter" font-size="30" fill="#fff""##,
+            "abcab",
+        );
+        compare(&body, &cache);
+        let first = cache.stats();
+        // Five look-ups (a repeated letter may sit at another phase: a miss too).
+        assert_eq!(first.hits + first.misses, 5);
+        assert_eq!(first.misses as usize, first.entries);
+        assert_eq!(first.bytes, cache.bytes());
+        assert_eq!(first.max_bytes, GLYPH_CACHE_BYTES);
+        compare(&body, &cache);
+        let second = cache.stats();
+        assert_eq!((second.hits, second.misses), (first.hits + 5, first.misses));
+        assert_eq!(second.bytes, first.bytes);
     }
 }

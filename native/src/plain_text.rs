@@ -304,8 +304,9 @@ struct Glyph {
 }
 
 /// usvg's `shape_text_with_font`: bidi runs of a left-to-right paragraph, each shaped by
-/// harfrust with the span's variations (and an automatic `opsz`). No fallback: the font
-/// library resolves fallback before usvg sees the text.
+/// harfrust with the span's variations (and an automatic `opsz`). `None` when the font lacks a
+/// glyph: usvg then falls back to other fonts (`fonts::fallback_selector`), which is not
+/// repeated here. Fitted text never lacks one (its runs are split by font coverage).
 fn shape(
     fonts: &FontLibrary,
     font: &Font,
@@ -367,7 +368,8 @@ fn shape(
                 });
             }
         }
-        Some(glyphs)
+        // usvg's `Glyph::is_missing`.
+        glyphs.iter().all(|g| g.id != 0).then_some(glyphs)
     })?
 }
 
@@ -758,9 +760,10 @@ mod tests {
                 }
             }
         }
-        // Only the texts with emoji (colour glyphs) are refused.
-        assert_eq!(refused, 2);
-        assert_eq!(laid_out, cases().len() - 2);
+        // Only the texts with emoji (colour glyphs) and the one with a glyph its font lacks
+        // (usvg falls back to other fonts for it) are refused.
+        assert_eq!(refused, 3);
+        assert_eq!(laid_out, cases().len() - 3);
     }
 
     #[test]
@@ -771,8 +774,9 @@ mod tests {
         for body in cases().iter().chain([&all]) {
             let svg = doc(body);
             let ours = parse_document(&svg, &limits, fonts).expect("svg");
-            let emoji = body.contains("Color Emoji") || body.contains('🚀');
-            assert_eq!(ours.texts.is_empty(), emoji && body != &all, "{body}");
+            let refused =
+                body.contains("Color Emoji") || body.contains('🚀') || body.contains(" ש ");
+            assert_eq!(ours.texts.is_empty(), refused && body != &all, "{body}");
             let theirs = Document {
                 tree: parse(&svg, &limits, &fonts.options()).expect("svg"),
                 texts: Vec::new(),

@@ -3,7 +3,10 @@
 use crate::deadline::Deadline;
 use crate::error::RenderError as Error;
 use crate::fonts::FontLibrary;
-use crate::render::{render_layers_png, render_png, BackgroundCache, Limits};
+use crate::pixels::Pixels;
+use crate::render::{
+    render_layers_pixels, render_layers_png, render_pixels, render_png, BackgroundCache, Limits,
+};
 use crate::text::{Align, TextBox, TextLayout, VAlign};
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
@@ -42,6 +45,43 @@ fn deadline(timeout: Option<f64>) -> PyResult<Deadline> {
     }
 }
 
+/// A matte colour `#rrggbb` (or `None`).
+fn parse_matte(matte: Option<&str>) -> PyResult<Option<[u8; 3]>> {
+    let Some(text) = matte else { return Ok(None) };
+    let hex = text.strip_prefix('#').unwrap_or(text);
+    let channel = |i: usize| {
+        hex.get(i..i + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+    };
+    match (hex.len(), channel(0), channel(2), channel(4)) {
+        (6, Some(r), Some(g), Some(b)) => Ok(Some([r, g, b])),
+        _ => Err(PyValueError::new_err(format!(
+            "matte {text:?} is not #rrggbb"
+        ))),
+    }
+}
+
+/// Straight pixels of a render, for an encoder of another format.
+#[pyclass(frozen, get_all, module = "ogmint._native")]
+pub struct RawImage {
+    width: u32,
+    height: u32,
+    /// `RGB` or `RGBA` (Pillow's mode names).
+    mode: &'static str,
+    data: Py<PyBytes>,
+}
+
+impl RawImage {
+    fn new(py: Python<'_>, pixels: Pixels) -> Self {
+        Self {
+            width: pixels.width,
+            height: pixels.height,
+            mode: if pixels.channels == 3 { "RGB" } else { "RGBA" },
+            data: PyBytes::new(py, &pixels.data).unbind(),
+        }
+    }
+}
+
 #[derive(FromPyObject)]
 enum SvgInput {
     Text(PyBackedStr),
@@ -75,6 +115,28 @@ pub struct FontFamily {
     name: String,
     weights: Vec<u16>,
     variable: bool,
+}
+
+/// What one of the renderer's caches holds and how it has served since it was made.
+#[pyclass(frozen, get_all, module = "ogmint._native")]
+pub struct CacheStats {
+    hits: u64,
+    misses: u64,
+    bytes: usize,
+    entries: usize,
+    max_bytes: usize,
+}
+
+impl From<crate::glyphs::CacheStats> for CacheStats {
+    fn from(s: crate::glyphs::CacheStats) -> Self {
+        Self {
+            hits: s.hits,
+            misses: s.misses,
+            bytes: s.bytes,
+            entries: s.entries,
+            max_bytes: s.max_bytes,
+        }
+    }
 }
 
 /// The renderer: fonts loaded once, safe to share between threads.
@@ -166,6 +228,52 @@ impl Renderer {
         Ok(PyBytes::new(py, &png.map_err(to_py)?))
     }
 
+    /// [`Self::render_svg`]'s pixels, unencoded: flattened on `matte` (`#rrggbb`) when given.
+    #[pyo3(signature = (svg, *, matte=None, timeout=None))]
+    fn render_svg_pixels(
+        &self,
+        py: Python<'_>,
+        svg: SvgInput,
+        matte: Option<&str>,
+        timeout: Option<f64>,
+    ) -> PyResult<RawImage> {
+        let matte = parse_matte(matte)?;
+        let deadline = deadline(timeout)?;
+        let pixels =
+            py.detach(|| render_pixels(svg.text()?, &self.limits, &self.fonts, matte, deadline));
+        Ok(RawImage::new(py, pixels.map_err(to_py)?))
+    }
+
+    /// [`Self::render_layers`]'s pixels, unencoded, as [`Self::render_svg_pixels`].
+    #[pyo3(signature = (background_svg, foreground_svg, background_key, *, matte=None,
+                        timeout=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn render_layers_pixels(
+        &self,
+        py: Python<'_>,
+        background_svg: SvgInput,
+        foreground_svg: SvgInput,
+        background_key: &str,
+        matte: Option<&str>,
+        timeout: Option<f64>,
+    ) -> PyResult<RawImage> {
+        let matte = parse_matte(matte)?;
+        let deadline = deadline(timeout)?;
+        let pixels = py.detach(|| {
+            render_layers_pixels(
+                background_svg.text()?,
+                foreground_svg.text()?,
+                background_key,
+                &self.limits,
+                &self.fonts,
+                &self.backgrounds,
+                matte,
+                deadline,
+            )
+        });
+        Ok(RawImage::new(py, pixels.map_err(to_py)?))
+    }
+
     /// Lays out `text` in a box and returns it as an SVG `<text>` element.
     #[pyo3(signature = (text, *, family, weight, x, y, width, height, max_size, min_size,
                         line_height=1.2, max_lines=3, align="start", valign="top",
@@ -232,6 +340,15 @@ impl Renderer {
             height: fitted.height,
             width: fitted.width,
         })
+    }
+
+    /// The glyph coverage cache's and the background cache's statistics, by name
+    /// (`glyph`, `background`).
+    fn cache_stats(&self) -> Vec<(&'static str, CacheStats)> {
+        vec![
+            ("glyph", self.fonts.glyphs().stats().into()),
+            ("background", self.backgrounds.stats().into()),
+        ]
     }
 
     /// The installed font families, sorted by name.

@@ -4,7 +4,8 @@ use crate::draw::{bands_drawn, draw_within, placeholders_reached, PLACEHOLDER};
 use crate::encode::{encode_bands, encode_png, encode_png_over, Encoded};
 use crate::error::RenderError;
 use crate::fonts::FontLibrary;
-use crate::glyphs::{GlyphCache, TextPlan};
+use crate::glyphs::{CacheStats, GlyphCache, TextPlan};
+use crate::pixels::{export, export_parts, Pixels};
 use crate::plain_text;
 use resvg::tiny_skia::Pixmap;
 use resvg::usvg::{Options, Tree};
@@ -73,6 +74,13 @@ fn parse_document_within(
 ) -> Result<Document, RenderError> {
     let options = fonts.options();
     let doc = parse_xml(svg, limits)?;
+    deadline.check()?;
+    // Text its fonts lack split into fallback runs; kept as it was if that breaks a limit.
+    let runs = crate::fallback::split_runs(svg, &doc, fonts, limits.max_svg_bytes);
+    let (svg, doc) = match runs.as_deref().map(|s| (s, parse_xml(s, limits))) {
+        Some((split, Ok(split_doc))) => (split, split_doc),
+        _ => (svg, doc),
+    };
     deadline.check()?;
     let plain = plain_texts(&doc, svg, fonts, deadline)?;
     deadline.check()?;
@@ -258,6 +266,54 @@ pub fn render_layers_png(
     })?
 }
 
+/// [`render_png`] without the encoding: straight pixels for the lossy formats (flattened on
+/// `matte` when given).
+pub fn render_pixels(
+    svg: &str,
+    limits: &Limits,
+    fonts: &FontLibrary,
+    matte: Option<[u8; 3]>,
+    deadline: Deadline,
+) -> Result<Pixels, RenderError> {
+    crate::text::guarded(|| {
+        let doc = parse_document_within(svg, limits, fonts, deadline)?;
+        let pixmap = rasterise_within(&doc, limits, fonts.glyphs(), deadline)?;
+        deadline.check()?;
+        Ok(export(&pixmap, matte))
+    })?
+}
+
+/// [`render_layers_png`] without the encoding, as [`render_pixels`]: every row of the
+/// background is taken, not only the bands the foreground reached.
+#[allow(clippy::too_many_arguments)] // the Engine restructure (issue 20) takes these as one
+pub fn render_layers_pixels(
+    background: &str,
+    foreground: &str,
+    key: &str,
+    limits: &Limits,
+    fonts: &FontLibrary,
+    cache: &BackgroundCache,
+    matte: Option<[u8; 3]>,
+    deadline: Deadline,
+) -> Result<Pixels, RenderError> {
+    crate::text::guarded(|| {
+        let drawn = draw_layers(background, foreground, key, limits, fonts, cache, deadline)?;
+        deadline.check()?;
+        let band_bytes = drawn.base.encoded.band_rows() * drawn.base.pixmap.width() as usize * 4;
+        // Bands the foreground never reached are read from the cached background in place.
+        let parts: Vec<&[u8]> = drawn
+            .pixmap
+            .data()
+            .chunks(band_bytes)
+            .zip(drawn.base.pixmap.data().chunks(band_bytes))
+            .zip(&drawn.bands)
+            .map(|((over, base), reached)| if *reached { over } else { base })
+            .collect();
+        let (width, height) = (drawn.pixmap.width(), drawn.pixmap.height());
+        Ok(export_parts(&parts, width, height, matte))
+    })?
+}
+
 /// A foreground drawn over a background, before encoding.
 struct Drawn {
     base: Arc<Background>,
@@ -363,6 +419,8 @@ struct CacheState {
     entries: HashMap<String, CachedBackground>,
     bytes: usize,
     clock: u64,
+    hits: u64,
+    misses: u64,
 }
 
 struct CachedBackground {
@@ -370,6 +428,13 @@ struct CachedBackground {
     svg: String,
     background: Arc<Background>,
     last_used: u64,
+}
+
+impl CachedBackground {
+    /// Bytes held: the pixels, their encoding and the document (up to the SVG size limit).
+    fn size(&self) -> usize {
+        self.background.size() + self.svg.len()
+    }
 }
 
 impl Default for BackgroundCache {
@@ -398,6 +463,18 @@ impl BackgroundCache {
         self.len() == 0
     }
 
+    /// Hits, misses and bytes held so far.
+    pub fn stats(&self) -> CacheStats {
+        let state = self.lock();
+        CacheStats {
+            hits: state.hits,
+            misses: state.misses,
+            bytes: state.bytes,
+            entries: state.entries.len(),
+            max_bytes: self.max_bytes,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -416,8 +493,11 @@ impl BackgroundCache {
             let now = state.clock;
             if let Some(hit) = state.entries.get_mut(key).filter(|e| e.svg == svg) {
                 hit.last_used = now;
-                return Ok(Arc::clone(&hit.background));
+                let background = Arc::clone(&hit.background);
+                state.hits += 1;
+                return Ok(background);
             }
+            state.misses += 1;
         }
         let background = Arc::new(render()?);
         self.insert(key, svg, Arc::clone(&background));
@@ -425,13 +505,18 @@ impl BackgroundCache {
     }
 
     fn insert(&self, key: &str, svg: &str, background: Arc<Background>) {
-        let size = background.size();
+        let entry = CachedBackground {
+            svg: svg.to_string(),
+            background,
+            last_used: 0,
+        };
+        let size = entry.size();
         if size > self.max_bytes || self.max_entries == 0 {
             return;
         }
         let mut state = self.lock();
         if let Some(old) = state.entries.remove(key) {
-            state.bytes -= old.background.size();
+            state.bytes -= old.size();
         }
         while state.entries.len() >= self.max_entries || state.bytes + size > self.max_bytes {
             let Some(oldest) = state
@@ -443,20 +528,15 @@ impl BackgroundCache {
                 break;
             };
             if let Some(old) = state.entries.remove(&oldest) {
-                state.bytes -= old.background.size();
+                state.bytes -= old.size();
             }
         }
         state.clock += 1;
         let last_used = state.clock;
         state.bytes += size;
-        state.entries.insert(
-            key.to_string(),
-            CachedBackground {
-                svg: svg.to_string(),
-                background,
-                last_used,
-            },
-        );
+        state
+            .entries
+            .insert(key.to_string(), CachedBackground { last_used, ..entry });
     }
 }
 
@@ -643,5 +723,32 @@ mod tests {
             by_bytes.get_or_render(key, "", pixmap).expect("render");
         }
         assert_eq!(by_bytes.len(), 2);
+        // The documents kept count too.
+        let long = "x".repeat(one_size);
+        let with_documents = BackgroundCache::new(100, 2 * one_size + one_size / 2);
+        for key in ["a", "b"] {
+            with_documents
+                .get_or_render(key, &long, pixmap)
+                .expect("render");
+        }
+        assert_eq!(with_documents.len(), 1);
+        assert_eq!(with_documents.stats().bytes, 2 * one_size);
+    }
+
+    #[test]
+    fn stats_count_hits_misses_and_bytes() {
+        let cache = BackgroundCache::default();
+        let one_size = blank(10).expect("blank").size();
+        cache
+            .get_or_render("a", "<a/>", || blank(10))
+            .expect("miss");
+        cache.get_or_render("a", "<a/>", || blank(10)).expect("hit");
+        cache
+            .get_or_render("a", "<b/>", || blank(10))
+            .expect("other art");
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses, stats.entries), (1, 2, 1));
+        assert_eq!(stats.bytes, one_size + "<b/>".len());
+        assert_eq!(stats.max_bytes, BACKGROUND_CACHE_BYTES);
     }
 }

@@ -3,8 +3,10 @@
 from typing import final
 
 __all__ = [
+    "CacheStats",
     "FittedText",
     "FontFamily",
+    "RawImage",
     "RenderError",
     "RenderTimeoutError",
     "Renderer",
@@ -46,6 +48,34 @@ class FontFamily:
     def variable(self) -> bool: ...
 
 @final
+class RawImage:
+    """Straight pixels of a render, for an encoder of another format."""
+
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+
+@final
+class CacheStats:
+    """What one of the renderer's caches holds and how it has served since it was made."""
+
+    @property
+    def hits(self) -> int: ...
+    @property
+    def misses(self) -> int: ...
+    @property
+    def bytes(self) -> int: ...
+    @property
+    def entries(self) -> int: ...
+    @property
+    def max_bytes(self) -> int: ...
+
+@final
 class Renderer:
     """The renderer: fonts loaded once, safe to share between threads."""
 
@@ -69,6 +99,18 @@ class Renderer:
         *,
         timeout: float | None = None,
     ) -> bytes: ...
+    def render_svg_pixels(
+        self, svg: str | bytes, *, matte: str | None = None, timeout: float | None = None
+    ) -> RawImage: ...
+    def render_layers_pixels(
+        self,
+        background_svg: str | bytes,
+        foreground_svg: str | bytes,
+        background_key: str,
+        *,
+        matte: str | None = None,
+        timeout: float | None = None,
+    ) -> RawImage: ...
     def fit_text(
         self,
         text: str,
@@ -89,6 +131,7 @@ class Renderer:
         letter_spacing: float = 0.0,
         mirror_rtl: bool = True,
     ) -> FittedText: ...
+    def cache_stats(self) -> list[tuple[str, CacheStats]]: ...
     def families(self) -> list[FontFamily]: ...
     def resolve_family(self, name: str) -> str | None: ...
 

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from time import perf_counter
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 from ogmint.errors import Limit, OgmintError, RateLimitError, SaturatedError
 from ogmint.state.deliveries import DELIVERED, FAILED, PENDING
 
 if TYPE_CHECKING:
-    from prometheus_client import CollectorRegistry, Counter, Histogram
+    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 #: The text exposition format, version 0.0.4 (what Prometheus scrapes).
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -39,6 +39,17 @@ HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.
 RENDER_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 #: A delivery's state after an attempt → the attempt's outcome label.
 OUTCOMES = {DELIVERED: "delivered", PENDING: "retry", FAILED: "failed"}
+
+
+class CacheCounts(Protocol):
+    """A renderer cache's running totals since it was made (the native ``CacheStats``)."""
+
+    @property
+    def hits(self) -> int: ...
+    @property
+    def misses(self) -> int: ...
+    @property
+    def bytes(self) -> int: ...
 
 
 class Metrics:
@@ -102,10 +113,15 @@ class Metrics:
             "V2 renders answered with an existing image (nothing rendered, no quota used).",
             registry=own,
         )
+        self._repeat_hits = Counter(
+            "ogmint_repeat_hits",
+            "V1 requests answered from the repeat cache (nothing rendered, no limit counted).",
+            registry=own,
+        )
         rate_limited = Counter(
             "ogmint_rate_limited",
-            "Requests refused by a rate limit: burst, monthly quota, anonymous daily limit or "
-            "image (hotlink) limit.",
+            "Requests refused by a rate limit: burst, monthly quota, anonymous daily limit, "
+            "image (hotlink) limit or signing-key render limit.",
             ("limit",),
             registry=own,
         )
@@ -122,6 +138,30 @@ class Metrics:
             registry=own,
         )
         self._deliveries = {state: deliveries.labels(o) for state, o in OUTCOMES.items()}
+        self._cache_hits = Counter(
+            "ogmint_render_cache_hits",
+            "Look-ups the renderer's caches answered, by cache: glyph (rasterised glyph "
+            "coverage) or background (rasterised template art).",
+            ("cache",),
+            registry=own,
+        )
+        self._cache_misses = Counter(
+            "ogmint_render_cache_misses",
+            "Look-ups the renderer's caches could not answer (the work was done), by cache.",
+            ("cache",),
+            registry=own,
+        )
+        self._cache_bytes = Gauge(
+            "ogmint_render_cache_bytes",
+            "Bytes the renderer's caches hold (each byte-bounded per worker), by cache, summed "
+            "over the live workers.",
+            ("cache",),
+            registry=own,
+            multiprocess_mode="livesum",
+        )
+        self._caches: dict[str, tuple[Counter, Counter, Gauge]] = {}
+        #: Each cache's totals at the last observation: the counters advance by the difference.
+        self._cache_seen: dict[str, tuple[int, int, int]] = {}
         self._http: dict[tuple[str | None, str, int], tuple[Counter, Histogram]] = {}
         self._renders: dict[tuple[str, str], Counter] = {}
 
@@ -163,9 +203,36 @@ class Metrics:
             child = self._renders[(api, template)] = self._renders_total.labels(api, template)
         child.inc()
 
+    def observe_caches(self, caches: Iterable[tuple[str, CacheCounts]]) -> None:
+        """The renderer's cache totals (``Renderer.cache_stats``), read after a render."""
+        for name, counts in caches:
+            children = self._caches.get(name)
+            if children is None:
+                children = self._caches[name] = (
+                    self._cache_hits.labels(name),
+                    self._cache_misses.labels(name),
+                    self._cache_bytes.labels(name),
+                )
+            hits, misses, held = self._cache_seen.get(name, (0, 0, -1))
+            # Totals only grow; a smaller one is a new cache, counted from zero.
+            if counts.hits < hits or counts.misses < misses:
+                hits = misses = 0
+            # Each write to a multi-process value costs microseconds: only what changed.
+            if counts.hits != hits:
+                children[0].inc(counts.hits - hits)
+            if counts.misses != misses:
+                children[1].inc(counts.misses - misses)
+            if counts.bytes != held:
+                children[2].set(counts.bytes)
+            self._cache_seen[name] = (counts.hits, counts.misses, counts.bytes)
+
     def dedup_hit(self) -> None:
         """A V2 request answered with the image an identical earlier request rendered."""
         self._dedup_hits.inc()
+
+    def repeat_hit(self) -> None:
+        """A V1 request answered from the repeat cache."""
+        self._repeat_hits.inc()
 
     def webhook_attempt(self, state: str) -> None:
         """One delivery attempt, by the delivery's ``state`` afterwards."""

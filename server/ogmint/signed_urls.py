@@ -18,6 +18,7 @@ from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 from ogmint.errors import SignatureExpiredError, SignatureInvalidError, ValidationError
 from ogmint.ids import random_base62
+from ogmint.rendering.palettes import parse_color
 
 KID_PREFIX = "sk_"
 SIGNING_SECRET_PREFIX = "ogm_sign_"  # noqa: S105 - a format marker, not a secret
@@ -25,6 +26,12 @@ SIGNING_SECRET_PREFIX = "ogm_sign_"  # noqa: S105 - a format marker, not a secre
 MESSAGE_PREFIX = b"GET\n/api/og\n"
 #: The parameters a signature adds to a V1 URL (not render parameters).
 SIGNATURE_PARAMS = frozenset(["kid", "exp", "sig"])
+
+#: Colour parameters: a colour is signed in its canonical ``rrggbb`` form (SPEC §1), so
+#: ``%23FFF`` and ``ffffff`` sign the same.
+COLOR_PARAMS = frozenset(
+    [b"bgColor", b"bg", b"textColor", b"text", b"accentColor", b"accent", b"surfaceColor"]
+)
 
 _KID = re.compile(r"sk_[0-9A-Za-z]{12}")
 _EXP = re.compile(r"[0-9]{1,12}")
@@ -57,16 +64,26 @@ def encode(raw: bytes) -> str:
     return quote_from_bytes(raw, safe="")
 
 
-def canonical_query(pairs: list[tuple[bytes, bytes]]) -> str:
+def canonical_query(pairs: list[tuple[bytes, bytes]], *, colors: bool = True) -> str:
     """The signed form of decoded pairs: ``sig`` left out, sorted by name bytes, re-encoded.
 
     A repeated name (however it was encoded) is a 400: which value counts would be ambiguous.
     """
-    signed = sorted(p for p in pairs if p[0] != b"sig")
+    signed = sorted(_canonical_color(n, v) if colors else (n, v) for n, v in pairs if n != b"sig")
     for (a, _), (b, _) in pairwise(signed):
         if a == b:
             raise _repeated(a)
     return "&".join(encode(name) + "=" + encode(value) for name, value in signed)
+
+
+def _canonical_color(name: bytes, value: bytes) -> tuple[bytes, bytes]:
+    """A colour parameter's value as lower-case ``rrggbb`` when it is a colour (else as is:
+    the render answers its 400)."""
+    if name in COLOR_PARAMS:
+        color = parse_color(value.decode(errors="replace"))
+        if color is not None:
+            return name, color.encode()
+    return name, value
 
 
 def signature(secret: str, canonical: str) -> str:
@@ -94,19 +111,48 @@ class SignedQuery:
     def canonical(self) -> str:
         return canonical_query(self.pairs)
 
-    def verify(self, secret: str, now: float) -> None:
-        """403 ``invalid_signature`` for a wrong ``sig``, then 403 ``signature_expired``."""
+    def _forms(self) -> list[str]:
+        """The canonical form, and — for URLs signed before colours were canonicalised — the
+        form with colours as written, when it differs."""
+        forms = [self.canonical()]
+        legacy = canonical_query(self.pairs, colors=False)
+        return forms if legacy == forms[0] else [*forms, legacy]
+
+    def verify(self, secret: str, now: float) -> str:
+        """403 ``invalid_signature`` for a wrong ``sig``, then 403 ``signature_expired``; the
+        form that was signed (the query as sent before ``&sig=``, or the form it matched)."""
         sig = self.sig.encode()
         # The kits send the canonical form itself, sig last. Only canonical forms are ever
         # signed, so a match on the query as sent proves it without re-encoding; any other
         # spelling is re-encoded and checked.
-        fast = self.as_sent is not None and hmac.compare_digest(
-            signature(secret, self.as_sent).encode(), sig
-        )
-        if not fast and not hmac.compare_digest(signature(secret, self.canonical()).encode(), sig):
+        signed = self.as_sent
+        if signed is None or not hmac.compare_digest(signature(secret, signed).encode(), sig):
+            signed = next(
+                (
+                    f
+                    for f in self._forms()
+                    if hmac.compare_digest(signature(secret, f).encode(), sig)
+                ),
+                None,
+            )
+        if signed is None:
             raise SignatureInvalidError()
         if self.exp is not None and self.exp <= now:
             raise SignatureExpiredError()
+        return signed
+
+    def canonical_spelling(self) -> str:
+        """The one spelling of this signed query that is served (SPEC §2.1): the canonical
+        query, then ``sig``. Caches key on the raw URL, so every other spelling that verifies
+        is redirected here: one cache entry per signed card."""
+        return f"{self.canonical()}&sig={encode(self.sig.encode())}"
+
+    def served_spelling(self, query: str, signed: str) -> str | None:
+        """None when ``query`` (as sent) is the spelling to serve, else that spelling: the
+        form that was signed (:meth:`verify`'s answer), then ``sig`` — the canonical query for
+        every kit, colours as written for URLs signed before colours were canonicalised."""
+        spelling = f"{signed}&sig={encode(self.sig.encode())}"
+        return None if spelling == query else spelling
 
     def max_age(self, now: float, longest: int) -> int:
         """How long the response may be cached: ``longest``, never past ``exp``."""

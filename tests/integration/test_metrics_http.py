@@ -151,6 +151,8 @@ def test_renders_dedup_hits_and_limits_add_up(srv: Server) -> None:
         assert request(url, headers=client).status == 200
     url = f"{srv.url}/api/og?template=blog&title=Metered+3"
     assert request(url, headers=client).status == 429
+    repeat = f"{srv.url}/api/og?template=blog&title=Metered+0"
+    assert request(repeat, headers=client).status == 200  # a repeat: free, even now
     key = srv.create_key("metered")
     assert v2(srv, key, BODY).status == 201
     assert v2(srv, key, BODY).status == 200  # the dedup hit
@@ -168,16 +170,30 @@ def test_renders_dedup_hits_and_limits_add_up(srv: Server) -> None:
         labels = {"route": "/api/v2/render", "method": "POST", "status": status}
         return grew(before, after, "ogmint_http_requests_total", **labels)
 
-    assert (og("200"), og("429")) == (3, 1)
+    assert (og("200"), og("429")) == (4, 1)
     assert (render("201"), render("200")) == (1, 1)
     assert (render("400"), render("429")) == (statuses.count(400), statuses.count(429))
     assert grew(before, after, "ogmint_renders_total", api="v1", template="blog") == 3
     assert grew(before, after, "ogmint_renders_total", api="v2", template="blog") == 1
     assert grew(before, after, "ogmint_render_duration_seconds_count") == 4
     assert grew(before, after, "ogmint_dedup_hits_total") == 1
+    assert grew(before, after, "ogmint_repeat_hits_total") == 1
     assert grew(before, after, "ogmint_rate_limited_total", limit="daily") == 1
     assert grew(before, after, "ogmint_rate_limited_total", limit="burst") == statuses.count(429)
     assert value(after, "ogmint_renders_in_progress") == 0
+    # The renderer's caches: four renders looked up their backgrounds four times (the three V1
+    # ones share theirs: a miss at most once per worker) and their glyphs many times; what
+    # they hold is within their byte bounds (per worker, two workers).
+    cache = "ogmint_render_cache_{}_total"
+    looked_up = [
+        grew(before, after, cache.format("hits"), cache=c)
+        + grew(before, after, cache.format("misses"), cache=c)
+        for c in ("background", "glyph")
+    ]
+    assert looked_up[0] == 4 and looked_up[1] > 4 * len("Metered")
+    assert grew(before, after, cache.format("hits"), cache="background") >= 1
+    assert 0 < value(after, "ogmint_render_cache_bytes", cache="glyph") <= 2 * 32 * 2**20
+    assert 0 < value(after, "ogmint_render_cache_bytes", cache="background") <= 2 * 128 * 2**20
 
 
 def test_saturated_render_pools_are_counted(srv: Server) -> None:

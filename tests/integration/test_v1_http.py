@@ -56,6 +56,11 @@ def test_aliases_unknown_params_and_palette_spelled_out_share_etag(server: Serve
         surfaceColor="efe8da",
     )
     assert c.headers["etag"] == d.headers["etag"]
+    # Colours as Figma and CSS hand them out (`#`, sent as %23; three digits; any case).
+    e = og(server, template="blog", title="Same", bgColor="#123", accent="#FF5A3C", text="FFF")
+    f = og(server, template="blog", title="Same", bg="112233", accent="ff5a3c", text="ffffff")
+    assert e.status == f.status == 200
+    assert e.headers["etag"] == f.headers["etag"]
 
 
 def test_explicit_colour_beats_palette(server: Server) -> None:
@@ -88,7 +93,7 @@ def test_conflicting_aliases_are_rejected(server: Server) -> None:
         ({"template": "blog", "title": "x", "author": "a" * 101}, "author"),
         ({"template": "nope", "title": "x"}, "template"),
         ({"title": "x"}, "template"),
-        ({"template": "blog", "title": "x", "bgColor": "#000000"}, "bgColor"),
+        ({"template": "blog", "title": "x", "bgColor": "#00000"}, "bgColor"),
         ({"template": "blog", "title": "x", "accent": "12345g"}, "accent"),
         ({"template": "blog", "title": "x", "palette": "neon"}, "palette"),
         ({"template": "blog", "title": "x", "font": "Comic Sans MS"}, "font"),
@@ -227,7 +232,7 @@ def test_templates_and_fonts_are_listed(server: Server) -> None:
     blog = next(x for x in t["templates"] if x["name"] == "blog")
     title = {"name": "title", "type": "text", "required": True, "maxLength": 200, "custom": False}
     assert title in blog["fields"]
-    assert set(t["palettes"]) == {"midnight", "paper", "forest", "sunset", "ocean"}
+    assert set(t["palettes"]) == {"midnight", "paper", "forest", "sunset", "ocean", "light", "dark"}
     f = request(server.url + "/api/fonts").json()
     families = {x["family"] for x in f["fonts"]}
     assert "Inter" in families and len(families) >= 25

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -87,12 +88,16 @@ def test_renders_count_completed_ones_and_fold_custom_templates() -> None:
 
 def test_error_answers_count_rate_limits_by_limit_and_pool_rejections() -> None:
     m = Metrics(None)
-    for limit in ("burst", "burst", "monthly", "daily"):
+    for limit in ("burst", "burst", "monthly", "daily", "signing_key"):
         m.observe_error(RateLimitError("over", limit=limit, headers={}))  # type: ignore[arg-type]
     m.observe_error(SaturatedError())
     m.observe_error(ValidationError("bad"))
     m.dedup_hit()
+    m.repeat_hit()
+    m.repeat_hit()
     got = samples(m)
+    assert value(got, "ogmint_rate_limited_total", limit="signing_key") == 1
+    assert value(got, "ogmint_repeat_hits_total") == 2
     assert value(got, "ogmint_rate_limited_total", limit="burst") == 2
     assert value(got, "ogmint_rate_limited_total", limit="monthly") == 1
     assert value(got, "ogmint_rate_limited_total", limit="daily") == 1
@@ -110,6 +115,32 @@ def test_webhook_attempts_by_outcome() -> None:
     assert value(got, "ogmint_webhook_deliveries_total", outcome="failed") == 1
 
 
+@dataclass(frozen=True)
+class Counts:
+    hits: int
+    misses: int
+    bytes: int
+
+
+def test_cache_totals_become_counters_and_a_bytes_gauge() -> None:
+    m = Metrics(None)
+    m.observe_caches([("glyph", Counts(5, 3, 4096)), ("background", Counts(0, 1, 3_000_000))])
+    m.observe_caches([("glyph", Counts(12, 4, 5000)), ("background", Counts(2, 1, 3_000_000))])
+    got = samples(m)
+    assert value(got, "ogmint_render_cache_hits_total", cache="glyph") == 12
+    assert value(got, "ogmint_render_cache_misses_total", cache="glyph") == 4
+    assert value(got, "ogmint_render_cache_bytes", cache="glyph") == 5000
+    assert value(got, "ogmint_render_cache_hits_total", cache="background") == 2
+    assert value(got, "ogmint_render_cache_misses_total", cache="background") == 1
+    assert value(got, "ogmint_render_cache_bytes", cache="background") == 3_000_000
+    # Totals that went down belong to a new cache: counted from zero, never backwards.
+    m.observe_caches([("glyph", Counts(1, 2, 100))])
+    got = samples(m)
+    assert value(got, "ogmint_render_cache_hits_total", cache="glyph") == 13
+    assert value(got, "ogmint_render_cache_misses_total", cache="glyph") == 6
+    assert value(got, "ogmint_render_cache_bytes", cache="glyph") == 100
+
+
 def test_exposition_is_the_text_format_with_every_metric() -> None:
     assert CONTENT_TYPE == "text/plain; version=0.0.4; charset=utf-8"
     text = Metrics(None).exposition().decode()
@@ -121,9 +152,13 @@ def test_exposition_is_the_text_format_with_every_metric() -> None:
         "ogmint_render_duration_seconds": "histogram",
         "ogmint_renders_in_progress": "gauge",
         "ogmint_dedup_hits": "counter",
+        "ogmint_repeat_hits": "counter",
         "ogmint_rate_limited": "counter",
         "ogmint_render_pool_rejections": "counter",
         "ogmint_webhook_deliveries": "counter",
+        "ogmint_render_cache_hits": "counter",
+        "ogmint_render_cache_misses": "counter",
+        "ogmint_render_cache_bytes": "gauge",
     }.items() <= families.items()
 
 

@@ -198,3 +198,47 @@ def test_markup_in_text_is_literal(renderer: Renderer) -> None:
     assert "&lt;script&gt;" in fitted.svg
     root = ET.fromstring(f'<svg xmlns="http://www.w3.org/2000/svg">{fitted.svg}</svg>')
     assert "".join(root.itertext()).startswith('<script>alert("x")</script>')
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        ("日本語のテキスト", "Noto Sans CJK SC"),
+        ("مرحبا بالعالم", "Noto Sans Arabic"),
+        ("नमस्ते दुनिया", "Noto Sans Devanagari"),
+        ("สวัสดีชาวโลก", "Noto Sans Thai"),
+        ("שלום עולם", "Heebo"),
+    ],
+)
+def test_static_text_falls_back_to_the_fitted_text_fonts(
+    renderer: Renderer, text: str, family: str
+) -> None:
+    # A template's own <text> in a family without the script draws it with the family fitted
+    # text falls back to: the same pixels as naming that family, not empty boxes.
+    static = '<text x="10" y="120" font-family="{}" font-size="48">{}</text>'
+    fallen_back = renderer.render_svg(doc(static.format("Inter", text)))
+    direct = renderer.render_svg(doc(static.format(family, text)))
+    assert np.array_equal(pixels(fallen_back), pixels(direct))
+    assert ink(renderer, static.format("Inter", text)) > 0
+
+
+def test_cache_stats_count_lookups_and_bytes(renderer: Renderer) -> None:
+    def stats() -> dict[str, tuple[int, int, int, int]]:
+        return {
+            name: (s.hits, s.misses, s.bytes, s.max_bytes) for name, s in renderer.cache_stats()
+        }
+
+    background = doc("", 300, 100)
+    foreground = SVG.format(
+        w=300, h=100, body='<text x="10" y="60" font-family="Inter" font-size="30">Cached</text>'
+    )
+    before = stats()
+    for _ in range(3):
+        renderer.render_layers(background, foreground, "test-cache-stats")
+    after = stats()
+    bg_hits, bg_misses = (after["background"][i] - before["background"][i] for i in (0, 1))
+    assert (bg_hits, bg_misses) in ((2, 1), (3, 0))
+    glyph_lookups = sum(after["glyph"][i] - before["glyph"][i] for i in (0, 1))
+    assert glyph_lookups == 3 * len("Cached")
+    for name in ("glyph", "background"):
+        assert 0 < after[name][2] <= after[name][3]

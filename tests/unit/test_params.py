@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ogmint.errors import ValidationError
-from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors, contrast
+from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors, contrast, derive, tones
 from ogmint.rendering.params import (
     KNOWN,
     FieldRule,
@@ -81,7 +81,7 @@ def test_wrong_types_are_400() -> None:
 
 def test_all_errors_reported_together() -> None:
     with pytest.raises(ValidationError) as e:
-        parse(template="x", title="", palette="neon", bg="#000")
+        parse(template="x", title="", palette="neon", bg="#00")
     assert {d.field for d in e.value.details} == {"template", "title", "palette", "bg"}
 
 
@@ -109,7 +109,8 @@ def field_values(name: str, valid: bool = False) -> st.SearchStrategy[object]:
         lengths = st.sampled_from(bounds) | st.integers(1 if valid else 0, TEXTS[name] + 1 - valid)
         near = lengths.map(lambda n: "é" * n)  # code points, not bytes
     elif name in COLOURS or name in {"bg", "text", "accent"}:
-        near = st.from_regex(r"[0-9a-fA-F]{6}" if valid else r"[0-9a-gA-G#]{5,7}", fullmatch=True)
+        pattern = r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})" if valid else r"[0-9a-gA-G#]{2,8}"
+        near = st.from_regex(pattern, fullmatch=True)
     else:
         choices = {
             "template": (["blog"], ["nope", ""]),
@@ -117,6 +118,9 @@ def field_values(name: str, valid: bool = False) -> st.SearchStrategy[object]:
             "font": (["inter", "Playfair DISPLAY"], ["Comic Sans", ""]),
             "avatar": (["https://i.example.com/a.png"], ["http://i.example.com/a.png", ""]),
             "logo": (["https://" + "l" * 2040], ["https://" + "l" * 2041, "data:,x"]),
+            # Resolved by the domain before parsing (tests/unit/domain/test_brands.py); the
+            # parser accepts the name and leaves the value alone.
+            "brand": (["brand_0123456789ab"], ["", "nope"]),
             "junk": (["x"], ["x"]),
         }[name]
         near = st.sampled_from(choices[0] if valid else choices[0] + choices[1])
@@ -131,6 +135,15 @@ def raws(valid: bool = False) -> st.SearchStrategy[dict[str, object]]:
         {"template": field_values("template", valid), "title": field_values("title", valid)},
         optional={name: field_values(name, valid) for name in [*optional, "junk"]},
     )
+
+
+def _hex(value: str) -> str | None:
+    """SPEC §1: ``rrggbb`` or ``rgb``, ``#`` optional, any case → lower-case ``rrggbb``."""
+    digits = value.removeprefix("#")
+    if len(digits) not in (3, 6) or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        return None
+    digits = digits.lower()
+    return digits if len(digits) == 6 else "".join(c + c for c in digits)
 
 
 def expected_parse(raw: dict[str, object], strict: bool) -> tuple[set[str], dict[str, object]]:
@@ -157,6 +170,16 @@ def expected_parse(raw: dict[str, object], strict: bool) -> tuple[set[str], dict
         if value is not None and len(value) > limit:
             bad.add(name)
         want[name] = value or None
+        # Only spaces, NBSPs, zero-width characters: absent (the title is refused instead).
+        if (
+            name != "title"
+            and value
+            and not any(
+                unicodedata.category(c)[0] not in "ZC" and c not in "\u115f\u1160\u3164\uffa0\u2800"
+                for c in value
+            )
+        ):
+            want[name] = None
     title = want["title"]
     # A title must draw something: not only separators, controls, format characters or fillers.
     if not isinstance(title, str) or not any(
@@ -176,20 +199,22 @@ def expected_parse(raw: dict[str, object], strict: bool) -> tuple[set[str], dict
     palette = text("palette")
     if palette and palette not in PALETTES:
         bad.add("palette")
-    colors = PALETTES.get(palette or "", DEFAULT)
+    given: dict[str, str | None] = {}
     for name, alias in COLOURS.items():
-        value, alias_value = text(name), text(alias) if alias else None
-        if value is not None and alias_value is not None and value.lower() != alias_value.lower():
+        given[name.removesuffix("Color")] = None
+        spelled = {n: v for n, v in ((name, text(name)), (alias, text(alias) if alias else None))}
+        canonical = {n: _hex(v) for n, v in spelled.items() if n and v is not None}
+        bad |= {n for n, c in canonical.items() if c is None}
+        if None in canonical.values():
+            continue
+        if len(set(canonical.values())) > 1:
             bad.add(name)
             continue
-        chosen, source = (value, name) if value is not None else (alias_value, alias or name)
-        if chosen is None:
-            continue
-        if len(chosen) != 6 or any(c not in "0123456789abcdefABCDEF" for c in chosen):
-            bad.add(source)
-            continue
-        colors = dataclasses.replace(colors, **{name.removesuffix("Color"): chosen.lower()})
-    want["colors"] = colors
+        given[name.removesuffix("Color")] = next(iter(canonical.values()), None)
+    # Resolution of missing colours (derived, not the default look) is palettes.derive's,
+    # tested on its own; here: that the parsed colours reach it.
+    want["colors"] = derive(PALETTES.get(palette or "", DEFAULT), **given)
+    want["brand"] = want["brand_logo"] = None  # set by the domain from the brand, not parsed
     return (bad or unknown), want
 
 
@@ -233,10 +258,15 @@ def test_any_valid_input_gives_exactly_the_spec_it_describes(raw: dict[str, obje
 
 def test_canonical_form_covers_every_field() -> None:
     spec = parse(template="blog", title="Hi")
-    doc = orjson.loads(spec.canonical("d"))
-    expected = {f.name for f in dataclasses.fields(RenderSpec)} - {"colors", "fields"}
+    # A brand's logo image is covered by its version (``brand``), which only branded specs
+    # carry: every render without a brand keeps the key it had.
+    branded = dataclasses.replace(spec, brand="v1", brand_logo=b"png")
+    expected = {f.name for f in dataclasses.fields(RenderSpec)} - {"colors", "brand_logo", "fields"}
     expected |= {f.name for f in dataclasses.fields(Colors)} | {"template_digest"}
-    assert set(doc) == expected  # no custom fields: the keys (and digests) of before
+    assert set(orjson.loads(branded.canonical("d"))) == expected
+    assert set(orjson.loads(spec.canonical("d"))) == expected - {"brand"}
+    assert branded.digest("d") != spec.digest("d")
+    assert dataclasses.replace(branded, brand="v2").digest("d") != branded.digest("d")
     with_fields = dataclasses.replace(spec, fields=(("date", "May 4"),))
     assert orjson.loads(with_fields.canonical("d"))["fields"] == {"date": "May 4"}
     assert with_fields.digest("d") != spec.digest("d")
@@ -260,6 +290,7 @@ def test_custom_fields_are_kept_validated_and_sorted() -> None:
     assert spec.fields == (("date", "May 4"), ("shot", "https://i.example.com/s.png"))
     assert spec.text("date") == "May 4" and spec.text("nope") is None
     assert bound(True, date="", shot=None).fields == ()  # empty is absent
+    assert bound(True, date=" \u00a0\u200b").fields == ()  # so is blank
 
 
 @pytest.mark.parametrize(
@@ -289,3 +320,33 @@ def test_custom_field_names_exclude_parameters() -> None:
     assert custom_field_name("readingTime") and custom_field_name("a_1")
     for name in ("bgColor", "bg", "size", "webhookUrl", "sig", "Date", "1a", "a" * 33, "a-b"):
         assert not custom_field_name(name), name
+
+
+@pytest.mark.parametrize("spelling", ["#FF5A3C", "ff5a3c", "FF5A3C", "#ff5a3c"])
+def test_colours_in_any_spelling_are_canonical(spelling: str) -> None:
+    spec = parse(template="blog", title="Hi", accentColor=spelling)
+    assert spec.colors.accent == "ff5a3c"
+    assert spec.digest("d") == parse(template="blog", title="Hi", accent="ff5a3c").digest("d")
+    assert parse(template="blog", title="Hi", bg="#F53").colors.bg == "ff5533"
+    # An alias spelled differently but meaning the same colour is no conflict.
+    both = parse(template="blog", title="Hi", accentColor=spelling, accent="#FF5A3C")
+    assert both.colors.accent == "ff5a3c"
+
+
+def test_caller_background_and_text_derive_the_surface_not_the_default() -> None:
+    spec = parse(template="blog", title="Hi", bgColor="ffffff", textColor="111111")
+    c = spec.colors
+    assert c.surface != DEFAULT.surface
+    assert contrast(c.text, c.surface) >= 4.5
+    t = tones(c)
+    for ink in (c.text, t.muted, t.accentText):
+        assert contrast(ink, c.bg) >= 4.5 and contrast(ink, c.surface) >= 4.5
+    # A background alone gets a readable text colour, a text alone a readable background.
+    assert contrast(parse(template="blog", title="Hi", bg="ffffff").colors.text, "ffffff") >= 4.5
+    assert contrast(parse(template="blog", title="Hi", text="111111").colors.bg, "111111") >= 4.5
+
+
+@pytest.mark.parametrize("blank", [" ", "\u00a0", "\u200b", " \u00a0\u200b\ufeff ", "\u3000"])
+def test_whitespace_only_fields_are_absent(blank: str) -> None:
+    spec = parse(template="blog", title="Hi", tag=blank, author=blank, description=blank)
+    assert (spec.tag, spec.author, spec.description) == (None, None, None)

@@ -11,7 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ogmint.errors import SignatureExpiredError, SignatureInvalidError, ValidationError
+from ogmint.rendering.palettes import parse_color
 from ogmint.signed_urls import (
+    COLOR_PARAMS,
     canonical_query,
     decode_query,
     new_signing_key,
@@ -30,8 +32,28 @@ def test_vectors_cover_the_awkward_cases() -> None:
     names = " ".join(v["name"] for v in VECTORS["vectors"] + VECTORS["refused"])
     for case in ["space", "+", "%2B", "&", "reserved", "unreserved", "Unicode", "emoji"]:
         assert case in names, case
-    for case in ["right-to-left", "empty", "exp", "alias", "repeated"]:
+    for case in ["right-to-left", "empty", "exp", "alias", "repeated", "colours"]:
         assert case in names, case
+
+
+@pytest.mark.parametrize(
+    "vector", [v for v in VECTORS["vectors"] if "legacy_sig" in v], ids=lambda v: v["name"]
+)
+def test_urls_signed_with_colours_as_written_still_verify(vector: dict) -> None:  # type: ignore[type-arg]
+    head = vector["query"].rpartition("&sig=")[0]
+    signed = parse_signed(f"{head}&sig={vector['legacy_sig']}")
+    assert signed is not None
+    signed.verify(SECRET, NOW)
+    wrong = parse_signed(f"{head}&sig={vector['legacy_sig'][:-2]}AA")
+    assert wrong is not None
+    with pytest.raises(SignatureInvalidError):
+        wrong.verify(SECRET, NOW)
+
+
+def _colours(params: dict[str, str]) -> dict[str, str]:
+    return {
+        k: (parse_color(v) or v) if k.encode() in COLOR_PARAMS else v for k, v in params.items()
+    }
 
 
 @pytest.mark.parametrize("vector", VECTORS["vectors"], ids=lambda v: v["name"])
@@ -42,7 +64,8 @@ def test_vector(vector: dict) -> None:  # type: ignore[type-arg]
         assert signed.canonical() == vector["canonical"]
         assert signed.kid == vector["kid"]
         assert signed.exp == vector.get("exp")
-        assert signed.params == dict(vector["params"])
+        # Kits sign colours canonically (``#FFF`` → ``ffffff``); both spellings mean the same.
+        assert _colours(signed.params) == _colours(dict(vector["params"]))
         if vector["expect"]["status"] == 403:
             with pytest.raises(SignatureExpiredError):
                 signed.verify(SECRET, NOW)
@@ -50,6 +73,14 @@ def test_vector(vector: dict) -> None:  # type: ignore[type-arg]
             signed.verify(SECRET, NOW)
     assert signature(SECRET, vector["canonical"]) == vector["sig"]
     assert vector["message"] == "GET\n/api/og\n" + vector["canonical"]
+    # The one spelling served (others are redirected to it) is what the kits write.
+    for query in (vector["query"], vector["signed_query"]):
+        signed = parse_signed(query)
+        assert signed is not None
+        assert signed.canonical_spelling() == vector["signed_query"]
+        if vector["expect"]["status"] == 200:
+            served = signed.served_spelling(query, signed.verify(SECRET, NOW))
+            assert served == (None if query == vector["signed_query"] else vector["signed_query"])
 
 
 @pytest.mark.parametrize("case", VECTORS["refused"], ids=lambda v: v["name"])
@@ -116,3 +147,17 @@ def test_any_encoder_gives_the_same_canonical_form(raw: dict[str, str]) -> None:
 def test_decoding_the_canonical_form_gives_the_value_back(value: str) -> None:
     canonical = canonical_query([(b"title", value.encode())])
     assert decode_query(canonical) == [(b"title", value.encode())]
+
+
+@given(params, st.sampled_from(["", "&", "&&"]))
+def test_the_canonical_spelling_is_a_fixed_point(raw: dict[str, str], junk: str) -> None:
+    """Every spelling of a signed query leads to one canonical spelling, which leads to itself:
+    a redirect to it never loops."""
+    raw = {k: v for k, v in raw.items() if k not in ("kid", "sig", "exp")}
+    query = urlencode({**raw, "kid": VECTORS["kid"]}) + junk
+    signed = parse_signed(query + "&sig=AAAA")
+    assert signed is not None
+    spelling = signed.canonical_spelling()
+    again = parse_signed(spelling)
+    assert again is not None and again.canonical_spelling() == spelling
+    assert spelling.endswith("&sig=AAAA")

@@ -265,3 +265,61 @@ def test_filter_blur_beyond_the_bound_is_refused(deviation: str) -> None:
     blur = f'<filter id="f"><feGaussianBlur stdDeviation="{deviation}"/></filter>'
     with pytest.raises(TemplateError, match="blur larger than 40"):
         compile_template("t", doc(f"<defs>{blur}</defs>"))
+
+
+class _Echo:
+    """A fitter that draws each text as a marker naming its field's text."""
+
+    def fit_text(self, text: str, **box: object) -> object:
+        class Fitted:
+            svg = f"<!--{text}-->"
+            width = 10.0
+
+        return Fitted()
+
+
+def _spec(**params: str) -> object:
+    from ogmint.rendering.params import parse_params
+
+    return parse_params(
+        {"template": "t", "title": "Hi", **params},
+        strict=True,
+        template_exists=lambda _: True,
+        resolve_font=lambda name: name,
+    )
+
+
+def test_logo_wide_tells_wordmarks_from_marks() -> None:
+    body = (
+        '<og:image og:if="logo.wide" field="logo" x="0" y="0" width="200" height="40" '
+        'shape="rect" fit="contain" align="end"/>'
+        '<desc og:if="logo" og:unless="logo.wide">mark</desc>'
+    )
+    t = compile_template("t", doc(body))
+    spec = _spec(logo="https://x.example/l.png")
+    wide = t.render(spec, {"logo": _png((500, 100))}, _Echo())  # type: ignore[arg-type]
+    square = t.render(spec, {"logo": _png((100, 100))}, _Echo())  # type: ignore[arg-type]
+    assert 'preserveAspectRatio="xMaxYMid meet"' in wide and "mark" not in wide
+    assert "<image" not in square and "mark" in square
+
+
+def test_rtl_condition_follows_the_fields_reading_direction() -> None:
+    body = '<desc og:if="title.rtl">rtl</desc><desc og:unless="title.rtl">ltr</desc>'
+    t = compile_template("t", doc(body))
+    for title, want in [("שלום world", "rtl"), ("Hello שלום", "ltr"), ("2026 مرحبا", "rtl")]:
+        out = t.render(_spec(title=title), {}, _Echo())  # type: ignore[arg-type]
+        assert want in out and ({"rtl", "ltr"} - {want}).pop() not in out, title
+
+
+@pytest.mark.parametrize("condition", ["title.wide", "logo.rtl", "logo.tall", "nope.wide"])
+def test_refuses_unknown_conditions(condition: str) -> None:
+    with pytest.raises(TemplateError, match="unknown"):
+        compile_template("t", doc(f'<desc og:if="{condition}">x</desc>'))
+
+
+def test_tone_placeholders_are_filled() -> None:
+    t = compile_template(
+        "t", doc('<rect fill="{{muted}}" stroke="{{accentText}}" color="{{tint}}"/>')
+    )
+    out = t.render(_spec(palette="paper"), {}, _Echo())  # type: ignore[arg-type]
+    assert "{{" not in out and out.count('="#') >= 3

@@ -6,14 +6,13 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import orjson
 
 from ogmint.errors import FieldError, ValidationError
-from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors
+from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors, derive, parse_color
 
-HEX6 = re.compile(r"[0-9a-fA-F]{6}")
 MAX_URL = 2048
 
 #: Text fields and their maximum length in code points (title also needs ≥ 1).
@@ -21,7 +20,7 @@ TEXT_LIMITS = {"title": 200, "description": 500, "tag": 50, "author": 100}
 COLOR_FIELDS = {"bgColor": "bg", "textColor": "text", "accentColor": "accent", "surfaceColor": None}
 IMAGE_FIELDS = ("avatar", "logo")
 KNOWN = frozenset(
-    ["template", "font", "palette", *TEXT_LIMITS, *COLOR_FIELDS, *IMAGE_FIELDS]
+    ["template", "font", "palette", "brand", *TEXT_LIMITS, *COLOR_FIELDS, *IMAGE_FIELDS]
     + [a for a in COLOR_FIELDS.values() if a]
 )
 #: Names a custom field may not take (SPEC §1.2): every render parameter of the contract,
@@ -73,6 +72,10 @@ class RenderSpec:
     logo: str | None
     font: str
     colors: Colors
+    #: The version of the brand (SPEC §6.1) that filled in parameters, if one did.
+    brand: str | None = None
+    #: The brand's stored logo PNG, drawn instead of fetching ``logo`` (then a ``brand:`` name).
+    brand_logo: bytes | None = field(default=None, repr=False, compare=False)
     #: The template's own fields (SPEC §1.2) given, ``(name, value)`` sorted by name; before
     #: :func:`bind_fields`, every name a template could declare.
     fields: tuple[tuple[str, str], ...] = ()
@@ -96,6 +99,8 @@ class RenderSpec:
             "surface": c.surface,
             "template_digest": template_digest,
         }
+        if self.brand is not None:  # absent otherwise: renders without a brand keep their keys
+            doc["brand"] = self.brand
         if self.fields:  # absent otherwise: requests without custom fields keep their keys
             doc["fields"] = dict(self.fields)
         return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
@@ -159,6 +164,11 @@ def parse_params(
         errors.append(FieldError("title", "is required (1-200 characters)"))
     elif texts["title"] is not None and not _visible(texts["title"]):
         errors.append(FieldError("title", "must contain a visible character"))
+    # A field of only spaces, NBSPs or zero-width characters is absent (SPEC §1): no empty pill.
+    for name in ("description", "tag", "author"):
+        value = texts[name]
+        if value is not None and not _visible(value):
+            texts[name] = None
 
     images: dict[str, str | None] = {}
     for name in IMAGE_FIELDS:
@@ -185,28 +195,36 @@ def parse_params(
             names = ", ".join(PALETTES)
             errors.append(FieldError("palette", f"must be one of {names}"))
 
-    colors = asdict(palette)
+    given: dict[str, str | None] = {}
     for name, alias in COLOR_FIELDS.items():
-        value = string(name)
-        alias_value = string(alias) if alias else None
-        if value is not None and alias_value is not None and value.lower() != alias_value.lower():
+        key = name.removesuffix("Color")
+        given[key] = None
+        # Each spelling given (name, alias), canonicalised; None where it is no colour.
+        parsed = {
+            src: parse_color(value)
+            for src in (name, alias)
+            if src is not None and (value := string(src)) is not None
+        }
+        errors += [
+            FieldError(src, "must be a colour: rrggbb or rgb, '#' optional")
+            for src, color in parsed.items()
+            if color is None
+        ]
+        colors = set(parsed.values())
+        if None in colors:
+            continue
+        if len(colors) > 1:
             errors.append(FieldError(name, f"conflicts with its alias {alias!r}"))
             continue
-        chosen, source = (value, name) if value is not None else (alias_value, alias or name)
-        if chosen is None:
-            continue
-        if not HEX6.fullmatch(chosen):
-            errors.append(FieldError(source, "must be 6 hex digits without '#'"))
-            continue
-        colors[name.removesuffix("Color")] = chosen.lower()
+        given[key] = next(iter(colors), None)
 
     # Names a template may declare, kept for bind_fields (a null as "": absent, but named).
     custom: dict[str, str] = {}
-    for name, given in raw.items():
+    for name, own in raw.items():
         if name in KNOWN or not custom_field_name(name):
             continue
-        if isinstance(given, str) or given is None:
-            custom[name] = given or ""
+        if isinstance(own, str) or own is None:
+            custom[name] = own or ""
         elif strict:
             errors.append(FieldError(name, "must be a string"))
 
@@ -224,7 +242,7 @@ def parse_params(
         avatar=images["avatar"],
         logo=images["logo"],
         font=font,
-        colors=Colors(**colors),
+        colors=derive(palette, **given),
         fields=tuple(sorted(custom.items())),
     )
 
@@ -252,7 +270,7 @@ def bind_fields(spec: RenderSpec, declared: Sequence[FieldRule], *, strict: bool
                 kept.append((name, value))
         elif rule.limit is not None and len(value) > rule.limit:
             errors.append(FieldError(name, f"must be at most {rule.limit} characters"))
-        elif value:
+        elif _visible(value):  # only spaces or zero-width characters: absent, as built-ins
             kept.append((name, value))
     if errors:
         raise ValidationError("; ".join(f"{e.field}: {e.message}" for e in errors), errors)

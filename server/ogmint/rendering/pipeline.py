@@ -21,7 +21,7 @@ CUSTOM_PREFIX = "custom_"
 #: Largest side fetched images are reduced to before rendering (2x their size on the card).
 IMAGE_SIDES = {"avatar": 192, "logo": 480}
 #: Part of every ETag, so a renderer upgrade invalidates caches.
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"  # 2: balanced wrapping, derived colour tones (issue 22)
 
 
 def image_sides(template: Template) -> dict[str, int]:
@@ -87,12 +87,14 @@ class RenderPipeline:
         """
         sides = image_sides(template)
         wanted = {f: url for f in sides if (url := spec.text(f))}
+        kept = {"logo": spec.brand_logo} if spec.brand_logo is not None else {}
+        wanted = {f: url for f, url in wanted.items() if f not in kept}  # a brand's is stored
         if wanted:
             self._renderer.capacity.check()  # a saturated worker fetches nothing: 503 first
         fetched = await asyncio.gather(
             *(self._fetch(f, url, sides[f]) for f, url in wanted.items())
         )
-        images = dict(zip(wanted, fetched, strict=True))
+        images = {**dict(zip(wanted, fetched, strict=True)), **kept}
         renderer = self._renderer
         # Custom ids are per user: one label for all of them keeps the metrics bounded.
         label = "custom" if spec.template.startswith(CUSTOM_PREFIX) else spec.template
@@ -101,11 +103,13 @@ class RenderPipeline:
             self._metrics.rendering(api, label),
         ):
             try:
-                return await renderer.run(lambda: render_png(renderer, template, spec, images))
+                png = await renderer.run(lambda: render_png(renderer, template, spec, images))
             except RenderTimeoutError as e:
                 raise RenderTimedOutError() from e
             except (RenderError, ValueError) as e:  # what the checks let through never 500s
                 raise RenderFailedError(f"The template could not be rendered: {e}") from e
+        self._metrics.observe_caches(renderer.cache_stats())
+        return png
 
     async def _fetch(self, field: str, url: str, side: int) -> bytes:
         # A template's own fields are user-named: one label keeps the span attributes bounded.

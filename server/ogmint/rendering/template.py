@@ -11,6 +11,7 @@ import base64
 import hashlib
 import math
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -47,7 +48,8 @@ from ogmint.rendering.sanitiser import (
 
 __all__ = ["Template", "TemplateError", "TemplateLimits", "TemplateTooLarge", "compile_template"]
 
-PLACEHOLDER = re.compile(r"\{\{(bg|text|accent|surface)\}\}")
+#: Colour placeholders: the four colours and the tones derived from them (palettes.Tones).
+PLACEHOLDER = re.compile(r"\{\{(bg|text|accent|surface|muted|accentText|tint)\}\}")
 #: Anything written as a placeholder: one that is not a colour is a mistake (refused).
 ANY_PLACEHOLDER = re.compile(r"\{\{([^{}]{0,40})\}\}")
 XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -65,6 +67,13 @@ DEFAULT_CUSTOM_LIMIT = 100
 MAX_CONDITION_FIELDS = 8
 #: Largest side a custom image field is fetched at (2× its largest box, up to this).
 MAX_CUSTOM_IMAGE_SIDE = 1200
+#: Condition suffix: ``logo.wide`` holds for a wordmark-shaped image (see :func:`_is_wide`).
+WIDE = ".wide"
+#: Condition suffix: ``title.rtl`` holds when the field reads right to left (its first strong
+#: character is Hebrew, Arabic, …), so a template can mirror what sits beside it.
+RTL = ".rtl"
+#: Width/height from which an image counts as wide (a wordmark rather than a mark).
+WIDE_ASPECT = 1.6
 #: Largest number an og: element attribute may hold (positions, sizes).
 MAX_OG_NUMBER = 10_000.0
 #: The range of each numeric og: attribute whose meaning has a narrower one than a position:
@@ -156,6 +165,7 @@ class ImageSlot:
     shape: str
     radius: float
     fit: str
+    align: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,10 +226,14 @@ class Template:
         return self._build(self.parts, spec, images, fitter)
 
     def present(self, spec: RenderSpec, images: Mapping[str, bytes]) -> set[str]:
-        """The fields ``spec`` gives (image fields: also fetched), built-in or the template's."""
+        """The conditions that hold for ``spec``: the fields it gives (image fields: also
+        fetched), built-in or the template's, ``<image>.wide`` and ``<text>.rtl``."""
         kinds = {f: "text" for f in TEXT_LIMITS} | {f: "image" for f in IMAGE_FIELDS}
         kinds |= {f.name: f.kind for f in self.custom_fields}
-        return {f for f, kind in kinds.items() if spec.text(f) and (kind == "text" or f in images)}
+        present = {f for f, k in kinds.items() if spec.text(f) and (k == "text" or f in images)}
+        present |= {f + WIDE for f in present if kinds[f] == "image" and _is_wide(images[f])}
+        present |= {f + RTL for f in present if kinds[f] == "text" and _is_rtl(spec.text(f) or "")}
+        return present
 
     def layers(self, spec: RenderSpec, images: Mapping[str, bytes], fitter: TextFitter) -> Layers:
         """The document as a cacheable background and a per-render foreground."""
@@ -271,7 +285,7 @@ def _part_size(part: Part) -> int:
 
 
 def _paint(paint: Paint, colors: Colors) -> str:
-    return "".join(p if isinstance(p, str) else "#" + getattr(colors, p.name) for p in paint)
+    return "".join(p if isinstance(p, str) else "#" + colors.tone(p.name) for p in paint)
 
 
 def _emit(
@@ -286,7 +300,7 @@ def _emit(
         if isinstance(part, str):
             out.append(part)
         elif isinstance(part, Color):
-            out.append("#" + getattr(spec.colors, part.name))
+            out.append("#" + spec.colors.tone(part.name))
         elif isinstance(part, Cond):
             if all((f in present) != part.negate for f in part.fields):
                 _emit(part.parts, out, spec, images, fitter, present)
@@ -344,6 +358,27 @@ def _emit_pill(p: PillSlot, out: list[str], spec: RenderSpec, fitter: TextFitter
     out.append(fitted.svg)
 
 
+def _is_rtl(text: str) -> bool:
+    """The base direction of ``text`` by its first strong character (UAX #9 rules P2, P3),
+    as the renderer decides it."""
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind == "L":
+            return False
+        if kind in ("R", "AL"):
+            return True
+    return False
+
+
+def _is_wide(png: bytes) -> bool:
+    """Whether a PNG (the server re-encodes every image as one) is at least
+    :data:`WIDE_ASPECT` times as wide as tall, read from its IHDR chunk."""
+    if len(png) < 24 or png[12:16] != b"IHDR":
+        return False
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    return height > 0 and width >= WIDE_ASPECT * height
+
+
 def _emit_image(s: ImageSlot, out: list[str], png: bytes) -> None:
     clip = f"ogmint-clip-{s.index}"
     if s.shape == "circle":
@@ -351,7 +386,8 @@ def _emit_image(s: ImageSlot, out: list[str], png: bytes) -> None:
         shape = f'<circle cx="{s.x + s.width / 2}" cy="{s.y + s.height / 2}" r="{r}"/>'
     else:
         shape = f'<rect x="{s.x}" y="{s.y}" width="{s.width}" height="{s.height}" rx="{s.radius}"/>'
-    aspect = "xMidYMid slice" if s.fit == "cover" else "xMidYMid meet"
+    x_align = {"start": "xMin", "middle": "xMid", "end": "xMax"}[s.align]
+    aspect = "xMidYMid slice" if s.fit == "cover" else f"{x_align}YMid meet"
     data = base64.b64encode(png).decode("ascii")
     out.append(
         f'<clipPath id="{clip}">{shape}</clipPath>'
@@ -504,11 +540,20 @@ class _Compiler:
     def field_infos(self) -> tuple[FieldInfo, ...]:
         """The fields the template shows, built-in first; checks every condition names a
         field the template can have."""
+        kinds = {f: "text" for f in TEXT_LIMITS} | {f: "image" for f in IMAGE_FIELDS}
+        kinds |= {name: d.kind for name, d in self.declared.items()}
         for names, el in self.conditions:
-            for f in names:
-                if f not in TEXT_LIMITS and f not in IMAGE_FIELDS and f not in self.declared:
+            for name in names:
+                f, dot, suffix = name.partition(".")
+                if f not in kinds:
                     raise self.doc.error(el, f"unknown field {f!r} (no og: element shows it)")
-        depends = {f for names, _ in self.conditions for f in names} - {"title"}
+                if dot and "." + suffix != (WIDE if kinds[f] == "image" else RTL):
+                    raise self.doc.error(
+                        el,
+                        f"unknown condition {name!r}: use a field, <image field>{WIDE} or "
+                        f"<text field>{RTL}",
+                    )
+        depends = {n.partition(".")[0] for names, _ in self.conditions for n in names} - {"title"}
         if len(depends) > MAX_CONDITION_FIELDS:
             raise self.doc.error(
                 self.conditions[-1][1],
@@ -683,6 +728,7 @@ class _Compiler:
                 shape=a.choice("shape", ("circle", "rect")),
                 radius=a.num("radius", 0.0),
                 fit=a.choice("fit", ("cover", "contain")),
+                align=a.choice("align", ("middle", "start", "end")),
             )
         raise TemplateError(f"unknown element og:{local}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -53,12 +54,28 @@ def decode_query(query: str) -> list[tuple[bytes, bytes]]:
     return pairs
 
 
+#: Colour parameters: signed as lower-case ``rrggbb`` (``#FFF`` → ``ffffff``), as the server does.
+COLOR_PARAMS = frozenset(
+    [b"bgColor", b"bg", b"textColor", b"text", b"accentColor", b"accent", b"surfaceColor"]
+)
+_COLOR = re.compile(rb"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
+
+
+def _canonical_color(name: bytes, value: bytes) -> tuple[bytes, bytes]:
+    m = _COLOR.fullmatch(value) if name in COLOR_PARAMS else None
+    if m is None:
+        return name, value
+    digits = m.group(1).lower()
+    return name, digits if len(digits) == 6 else bytes(c for c in digits for _ in range(2))
+
+
 def canonical_query(pairs: Iterable[tuple[bytes, bytes]]) -> str:
-    """Every pair but ``sig``, sorted by name bytes, re-encoded, joined with ``&``.
+    """Every pair but ``sig``, sorted by name bytes, re-encoded, joined with ``&``; colour
+    parameters' values as lower-case ``rrggbb``.
 
     Raises ValueError for a repeated name (the server answers 400).
     """
-    signed = sorted(p for p in pairs if p[0] != b"sig")
+    signed = sorted(_canonical_color(n, v) for n, v in pairs if n != b"sig")
     for (a, _), (b, _) in pairwise(signed):
         if a == b:
             raise ValueError(f"parameter {a.decode(errors='replace')!r} is repeated")

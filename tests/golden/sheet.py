@@ -1,0 +1,143 @@
+"""Contact sheets: every built-in template × palette × hard text, for a designer's eye.
+
+    PYTHONPATH=server .venv/bin/python tests/golden/sheet.py [OUT_DIR] [--template NAME]
+
+Writes one PNG per template (rows: palettes, caller colours and hard texts; images a third of
+the card's size) into OUT_DIR (default ``tests/golden/_sheet``, not committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cases import (
+    REPRESENTATIVE,
+    STRESS,
+    avatar_png,
+    load_templates,
+    logo_png,
+    make_renderer,
+    template_names,
+)
+
+from ogmint.rendering.images import _to_png as reencode
+from ogmint.rendering.palettes import PALETTES
+from ogmint.rendering.params import IMAGE_FIELDS, parse_params
+from ogmint.rendering.pipeline import IMAGE_SIDES, render_png
+from ogmint.settings import Settings
+
+SCALE = 3
+
+
+def wordmark_png() -> bytes:
+    """A wide logo (5:1): a mark and a word drawn as blocks, on transparency."""
+    im = Image.new("RGBA", (500, 100), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(im)
+    draw.ellipse([0, 10, 80, 90], fill=(37, 99, 235, 255))
+    for i, w in enumerate((60, 48, 70, 52, 64)):
+        x = 100 + sum((60, 48, 70, 52, 64)[:i]) + 12 * i
+        draw.rounded_rectangle([x, 22, x + w, 78], 10, fill=(30, 41, 59, 255))
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
+
+
+LONG_WORD = "Supercalifragilisticexpialidocious" * 3
+#: Rows after the palettes: (label, palette, parameters).
+HARD: list[tuple[str, str | None, dict[str, str]]] = [
+    (
+        "caller white/dark",
+        None,
+        {**REPRESENTATIVE, "bgColor": "#FFFFFF", "textColor": "111", "accentColor": "ff5a3c"},
+    ),
+    (
+        "caller navy/yellow",
+        None,
+        {**REPRESENTATIVE, "bg": "0b1a3a", "text": "ffe08a", "accent": "22d3ee"},
+    ),
+    ("long", "midnight", dict(STRESS["long"], logo=REPRESENTATIVE["logo"])),
+    (
+        "long word",
+        "light",
+        {
+            "title": "Release notes for " + LONG_WORD[:60],
+            "description": "See https://example.com/" + LONG_WORD + " for details " + LONG_WORD,
+            "tag": LONG_WORD[:50],
+            "author": LONG_WORD[:40],
+        },
+    ),
+    (
+        "blank fields",
+        "dark",
+        {"title": "Whitespace-only tag and author", "tag": " \u00a0", "author": "\u200b "},
+    ),
+    ("arabic", "paper", dict(STRESS["arabic"], logo="wordmark")),
+    ("hebrew", "ocean", dict(STRESS["hebrew"], avatar=REPRESENTATIVE["avatar"])),
+    ("cjk + emoji", "forest", {**STRESS["cjk"], "title": STRESS["emoji"]["title"] + " 発表"}),
+    ("title only", "sunset", {"title": "Hello world"}),
+    ("wordmark", "light", {**REPRESENTATIVE, "logo": "wordmark", "avatar": ""}),
+    ("no avatar", "midnight", {k: v for k, v in REPRESENTATIVE.items() if k != "avatar"}),
+]
+
+
+def render(renderer, templates, template: str, palette: str | None, params: dict[str, str]):
+    raw = {"template": template, **{k: v for k, v in params.items() if v}}
+    if raw.get("logo") == "wordmark":
+        raw["logo"] = REPRESENTATIVE["logo"]
+    if palette:
+        raw["palette"] = palette
+    spec = parse_params(
+        raw,
+        strict=True,
+        template_exists=templates.__contains__,
+        resolve_font=renderer.resolve_family,
+    )
+    sources = {"avatar": avatar_png(), "logo": logo_png()}
+    max_pixels = Settings.from_env({}).image_max_pixels
+    images = {}
+    for f in IMAGE_FIELDS:
+        if params.get(f):
+            src = wordmark_png() if params[f] == "wordmark" else sources[f]
+            images[f] = reencode(src, IMAGE_SIDES[f], max_pixels)
+    png = render_png(renderer, templates[template], spec, images)
+    return Image.open(io.BytesIO(png)).convert("RGB")
+
+
+def sheet(template: str, out: Path, renderer, templates) -> Path:
+    rows = [(p, p, REPRESENTATIVE) for p in PALETTES] + HARD
+    w, h = 1200 // SCALE, 630 // SCALE
+    cols = 2
+    n = len(rows)
+    board = Image.new("RGB", (cols * (w + 8) + 8, ((n + 1) // 2) * (h + 26) + 8), (128, 128, 128))
+    draw = ImageDraw.Draw(board)
+    for i, (label, palette, params) in enumerate(rows):
+        x, y = 8 + (i % cols) * (w + 8), 8 + (i // cols) * (h + 26)
+        im = render(renderer, templates, template, palette, dict(params))
+        board.paste(im.resize((w, h), Image.LANCZOS), (x, y + 18))
+        draw.text((x, y + 2), f"{template} · {label}", fill=(0, 0, 0))
+    path = out / f"{template}.png"
+    board.save(path)
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out", nargs="?", default=str(Path(__file__).parent / "_sheet"))
+    ap.add_argument("--template", action="append")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    renderer, templates = make_renderer(), load_templates()
+    for t in args.template or template_names():
+        print(sheet(t, out, renderer, templates))
+
+
+if __name__ == "__main__":
+    main()
