@@ -115,3 +115,16 @@ def test_the_test_render_fills_and_varies_custom_fields() -> None:
         ("date",),
         (),
     }
+
+
+def test_wide_and_rtl_conditions_hold_for_own_fields_of_their_kind() -> None:
+    compile_body(
+        box("image", "shot")
+        + box("text", "date")
+        + '<rect og:if="shot.wide date.rtl" width="1" height="1"/>'
+    )
+    for wrong in ("date.wide", "shot.rtl", "shot.tall"):
+        with pytest.raises(TemplateError, match="unknown condition"):
+            compile_body(
+                box("image", "shot") + box("text", "date") + f'<rect og:if="{wrong}" width="1"/>'
+            )

@@ -230,9 +230,10 @@ class Template:
         fetched), built-in or the template's, ``<image>.wide`` and ``<text>.rtl``."""
         kinds = {f: "text" for f in TEXT_LIMITS} | {f: "image" for f in IMAGE_FIELDS}
         kinds |= {f.name: f.kind for f in self.custom_fields}
-        present = {f for f, k in kinds.items() if spec.text(f) and (k == "text" or f in images)}
-        present |= {f + WIDE for f in present if kinds[f] == "image" and _is_wide(images[f])}
-        present |= {f + RTL for f in present if kinds[f] == "text" and _is_rtl(spec.text(f) or "")}
+        given = {f for f, k in kinds.items() if spec.text(f) and (k == "text" or f in images)}
+        wide = {f + WIDE for f in given if kinds[f] == "image" and _is_wide(images[f])}
+        rtl = {f + RTL for f in given if kinds[f] == "text" and _is_rtl(spec.text(f) or "")}
+        present = given | wide | rtl
         return present
 
     def layers(self, spec: RenderSpec, images: Mapping[str, bytes], fitter: TextFitter) -> Layers:
