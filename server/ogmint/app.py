@@ -140,11 +140,12 @@ def accounts_of(
     )
 
 
-def make_renderer(settings: Settings) -> Renderer:
-    """The native renderer with the bundled and configured fonts."""
+def make_renderer(settings: Settings, *, threads: int | None = None) -> Renderer:
+    """The native renderer with the bundled and configured fonts (``threads``: the
+    setting's unless given)."""
     return Renderer(
         [*bundled_font_dirs(), *settings.font_dirs],
-        threads=settings.render_threads,
+        threads=settings.render_threads if threads is None else threads,
         queue=settings.render_queue,
         max_svg_bytes=settings.max_svg_bytes,
         max_nodes=settings.max_svg_nodes,

@@ -76,7 +76,13 @@ def test_create_list_get_update_delete(srv: Server) -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", t["version"])
     assert ISO_MS.match(t["createdAt"]) and t["createdAt"] == t["updatedAt"]
     assert [f["name"] for f in t["fields"]] == ["title", "description", "tag", "logo"]
-    assert t["fields"][0] == {"name": "title", "type": "text", "required": True, "maxLength": 200}
+    assert t["fields"][0] == {
+        "name": "title",
+        "type": "text",
+        "required": True,
+        "maxLength": 200,
+        "custom": False,
+    }
 
     second = upload(srv, key, LAUNCH.replace('weight="800"', 'weight="700"'), name=None)
     listing = call(srv, "GET", "/api/v2/templates", key).json()

@@ -27,7 +27,7 @@ from ogmint.domain.json_body import json_object
 from ogmint.domain.limits import Limits, burst_refusal, quota_refusal, signed_quota_refusal
 from ogmint.domain.plans import Plans
 from ogmint.domain.repeats import RepeatCache
-from ogmint.domain.templates import SAMPLE, TemplateCatalogue, check_size
+from ogmint.domain.templates import SAMPLE, TemplateCatalogue, bind_fields, check_size
 from ogmint.domain.usage import Usage
 from ogmint.domain.webhooks import WEBHOOK_FIELDS, WebhookAsk, Webhooks, webhook_ask
 from ogmint.errors import (
@@ -241,8 +241,21 @@ class Renders:
         # round trip that takes its burst token anyway.
 
     def parse(self, raw: Mapping[str, object], *, strict: bool) -> RenderSpec:
-        """Validates raw parameters into a spec (400 naming every bad field)."""
+        """Validates raw parameters into a spec (400 naming every bad field); its custom
+        fields are checked once the template is known (:meth:`resolve`)."""
         return self._pipeline.parse(raw, strict=strict, template_exists=self._templates.exists)
+
+    async def resolve(
+        self, user: str | None, raw: Mapping[str, object], *, strict: bool
+    ) -> tuple[RenderSpec, Template]:
+        """The spec (with ``user``'s brand, :meth:`spec`) and the template a request names,
+        the spec holding exactly the template's own fields it gives (SPEC §1.2: others
+        ignored, or with ``strict`` a 400)."""
+        spec = await self.spec(user, raw, strict=strict)
+        template = await self._templates.resolve(user, spec.template)
+        spec = bind_fields(spec, template, strict=strict)
+        check_size(template, spec)
+        return spec, template
 
     async def spec(
         self, user: str | None, raw: Mapping[str, object], *, strict: bool
@@ -259,9 +272,7 @@ class Renders:
     async def card(self, user: str | None, raw: Mapping[str, object]) -> Card:
         """The card a V1 request asks for (unknown names are ignored). A custom template is its
         owner's: anonymous callers get the same 404 as for unknown ids."""
-        spec = await self.spec(user, raw, strict=False)
-        template = await self._templates.resolve(user, spec.template)
-        check_size(template, spec)
+        spec, template = await self.resolve(user, raw, strict=False)
         return Card(spec, template, self._pipeline.etag(spec, template))
 
     async def image(
@@ -343,11 +354,9 @@ class Renders:
     ) -> tuple[WebhookAsk | None, RenderSpec, Template]:
         """A V2 body's webhook ask, spec and template (400/404 for what is wrong)."""
         ask = webhook_ask(fields, raw)
-        spec = await self.spec(
+        spec, template = await self.resolve(
             key.user, {k: v for k, v in fields.items() if k not in WEBHOOK_FIELDS}, strict=True
         )
-        template = await self._templates.resolve(key.user, spec.template)
-        check_size(template, spec)
         return ask, spec, template
 
     async def _create(
@@ -586,9 +595,7 @@ class Renders:
         """A card for the user's dashboard pages: not stored, no monthly quota; one of the
         user's previews (429 past them); another user's template is a 404."""
         await self._limits.take_preview(user)
-        spec = await self.spec(user, raw, strict=False)
-        template = await self._templates.resolve(user, spec.template)
-        check_size(template, spec)
+        spec, template = await self.resolve(user, raw, strict=False)
         return await self._pipeline.render(spec, template, api="preview")
 
     async def preview_upload(
@@ -603,5 +610,6 @@ class Renders:
         params.setdefault("title", SAMPLE.title)
         spec = await self.spec(user, params, strict=True)
         template = await self._templates.check(svg)
+        spec = bind_fields(spec, template, strict=True)
         check_size(template, spec)
         return await self._pipeline.render(spec, template, api=api)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TypedDict
 
 import orjson
@@ -27,6 +27,32 @@ KNOWN = frozenset(
     + [*OUTPUT_FIELDS]
     + [a for a in COLOR_FIELDS.values() if a]
 )
+#: Names a custom field may not take (SPEC §1.2): every render parameter of the contract,
+#: the V2 body's other keys and a signed URL's.
+RESERVED = KNOWN | frozenset(
+    "brand size scale format quality webhookUrl webhookSecret metadata kid exp sig".split()
+)
+#: A custom field's name (SPEC §1.2).
+FIELD_NAME = re.compile(r"[a-z][a-zA-Z0-9_]{0,31}")
+#: Custom fields per template, and the longest limit a custom text field may have.
+MAX_CUSTOM_FIELDS = 20
+MAX_CUSTOM_LIMIT = 500
+
+
+def custom_field_name(name: str) -> bool:
+    """Whether ``name`` may name a template's own field."""
+    return FIELD_NAME.fullmatch(name) is not None and name not in RESERVED
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """What a template's own field accepts: ``text`` up to ``limit`` code points, or an
+    ``image`` URL."""
+
+    name: str
+    kind: str
+    limit: int | None
+
 
 #: Size presets (SPEC §1.1): name → (width, height) in logical pixels.
 PRESETS: dict[str, tuple[int, int]] = {
@@ -90,6 +116,10 @@ class RenderSpec:
         """How the image is encoded: a JPEG is flattened on the card's background colour."""
         return Output(self.format, self.quality, "#" + self.colors.bg)
 
+    #: The template's own fields (SPEC §1.2) given, ``(name, value)`` sorted by name; before
+    #: :func:`bind_fields`, every name a template could declare.
+    fields: tuple[tuple[str, str], ...] = ()
+
     def canonical(self, template_digest: str) -> bytes:
         """Canonical JSON of everything that determines the image (the dedup/ETag input)."""
         c = self.colors
@@ -120,6 +150,8 @@ class RenderSpec:
             doc["quality"] = self.quality  # lossy formats only (SPEC §1.1)
         if self.brand is not None:  # absent otherwise: renders without a brand keep their keys
             doc["brand"] = self.brand
+        if self.fields:  # absent otherwise: requests without custom fields keep their keys
+            doc["fields"] = dict(self.fields)
         return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
     def digest(self, template_digest: str) -> str:
@@ -127,8 +159,11 @@ class RenderSpec:
         return hashlib.sha256(self.canonical(template_digest)).hexdigest()
 
     def text(self, field: str) -> str | None:
-        value = getattr(self, field, None)
-        return value if isinstance(value, str) else None
+        """The value of a field, built-in or the template's own (None when absent)."""
+        if field in KNOWN:
+            value = getattr(self, field, None)
+            return value if isinstance(value, str) else None
+        return next((v for n, v in self.fields if n == field), None)
 
 
 def parse_params(
@@ -144,8 +179,12 @@ def parse_params(
     All problems are reported together, each naming its field.
     """
     errors: list[FieldError] = []
-    if strict:
-        errors += [FieldError(k, "unknown parameter") for k in raw if k not in KNOWN]
+    if strict:  # names a template may declare are checked against it by bind_fields
+        errors += [
+            FieldError(k, "unknown parameter")
+            for k in raw
+            if k not in KNOWN and not custom_field_name(k)
+        ]
 
     def string(name: str) -> str | None:
         value = raw.get(name)
@@ -229,6 +268,15 @@ def parse_params(
         given[key] = next(iter(colors), None)
 
     output = _output(raw, errors)
+    # Names a template may declare, kept for bind_fields (a null as "": absent, but named).
+    custom: dict[str, str] = {}
+    for name, own in raw.items():
+        if name in KNOWN or not custom_field_name(name):
+            continue
+        if isinstance(own, str) or own is None:
+            custom[name] = own or ""
+        elif strict:
+            errors.append(FieldError(name, "must be a string"))
 
     if errors:
         raise ValidationError("; ".join(f"{e.field}: {e.message}" for e in errors), errors)
@@ -246,7 +294,38 @@ def parse_params(
         font=font,
         colors=derive(palette, **given),
         **output,
+        fields=tuple(sorted(custom.items())),
     )
+
+
+def bind_fields(spec: RenderSpec, declared: Sequence[FieldRule], *, strict: bool) -> RenderSpec:
+    """``spec`` with only the custom fields its template declares, each validated like a
+    built-in one (400 naming every bad field). A name the template does not declare is
+    ignored, or with ``strict`` (V2 bodies) refused as an unknown parameter."""
+    rules = {r.name: r for r in declared}
+    errors: list[FieldError] = []
+    kept: list[tuple[str, str]] = []
+    for name, value in spec.fields:
+        rule = rules.get(name)
+        if rule is None:
+            if strict:
+                errors.append(
+                    FieldError(name, "unknown parameter (the template has no such field)")
+                )
+        elif rule.kind == "image":
+            if value and (not value.startswith("https://") or len(value) > MAX_URL):
+                errors.append(
+                    FieldError(name, f"must be an https:// URL of at most {MAX_URL} characters")
+                )
+            elif value:
+                kept.append((name, value))
+        elif rule.limit is not None and len(value) > rule.limit:
+            errors.append(FieldError(name, f"must be at most {rule.limit} characters"))
+        elif _visible(value):  # only spaces or zero-width characters: absent, as built-ins
+            kept.append((name, value))
+    if errors:
+        raise ValidationError("; ".join(f"{e.field}: {e.message}" for e in errors), errors)
+    return replace(spec, fields=tuple(kept))
 
 
 def _integer(value: object) -> int | None:

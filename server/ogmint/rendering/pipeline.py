@@ -25,6 +25,15 @@ IMAGE_SIDES = {"avatar": 192, "logo": 480}
 RENDER_VERSION = "2"  # 2: balanced wrapping, derived colour tones (issue 22)
 
 
+def image_sides(template: Template) -> dict[str, int]:
+    """Every image field a render with ``template`` may fetch, with the side it is reduced
+    to: the built-ins', and the template's own (sized to the boxes it draws them in)."""
+    own = {
+        f.name: f.side or IMAGE_SIDES["logo"] for f in template.custom_fields if f.kind == "image"
+    }
+    return {**IMAGE_SIDES, **own}
+
+
 def render_image(
     renderer: Renderer, template: Template, spec: RenderSpec, images: Mapping[str, bytes]
 ) -> bytes:
@@ -98,12 +107,15 @@ class RenderPipeline:
 
         ``api`` (the caller's API version) labels the render in the metrics.
         """
-        wanted = {f: url for f in IMAGE_SIDES if (url := spec.text(f))}
+        sides = image_sides(template)
+        wanted = {f: url for f in sides if (url := spec.text(f))}
         kept = {"logo": spec.brand_logo} if spec.brand_logo is not None else {}
         wanted = {f: url for f, url in wanted.items() if f not in kept}  # a brand's is stored
         if wanted:
             self._renderer.capacity.check()  # a saturated worker fetches nothing: 503 first
-        fetched = await asyncio.gather(*(self._fetch(f, url) for f, url in wanted.items()))
+        fetched = await asyncio.gather(
+            *(self._fetch(f, url, sides[f]) for f, url in wanted.items())
+        )
         images = {**dict(zip(wanted, fetched, strict=True)), **kept}
         renderer = self._renderer
         # Custom ids are per user: one label for all of them keeps the metrics bounded.
@@ -121,6 +133,8 @@ class RenderPipeline:
         self._metrics.observe_caches(renderer.cache_stats())
         return png
 
-    async def _fetch(self, field: str, url: str) -> bytes:
-        with self._tracing.span("fetch", {"ogmint.field": field}):
-            return await self._fetcher.fetch_png(field, url, IMAGE_SIDES[field])
+    async def _fetch(self, field: str, url: str, side: int) -> bytes:
+        # A template's own fields are user-named: one label keeps the span attributes bounded.
+        label = field if field in IMAGE_SIDES else "custom"
+        with self._tracing.span("fetch", {"ogmint.field": label}):
+            return await self._fetcher.fetch_png(field, url, side)
