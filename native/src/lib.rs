@@ -3,22 +3,33 @@
 //! This file only exports; the logic lives in plain Rust modules without PyO3 types.
 #![forbid(unsafe_code)]
 
-#[cfg(test)]
-mod conformance;
+// Layers, each importing only the ones above it in this list (tests aside):
+// foundations (no crate imports)
+pub mod cache;
 pub mod deadline;
-pub mod deflate;
-pub mod draw;
-pub mod encode;
 pub mod error;
-mod fallback;
+// font library
 pub mod fonts;
-pub mod glyphs;
+// shaping and layout
+mod fallback;
 pub mod plain_text;
+pub mod text;
+// glyph rasterising
+pub mod glyphs;
+// drawing
+pub mod draw;
+// encoding
+pub mod deflate;
+pub mod encode;
+// the pipeline, the engine over it, and its Python adapter
+pub mod engine;
 mod py;
 pub mod render;
+
+#[cfg(test)]
+mod conformance;
 #[cfg(test)]
 mod test_fonts;
-pub mod text;
 
 use pyo3::prelude::*;
 
@@ -32,6 +43,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add(
         "RenderTimeoutError",
         m.py().get_type::<py::RenderTimeoutError>(),
+    )?;
+    m.add(
+        "RenderInternalError",
+        m.py().get_type::<py::RenderInternalError>(),
     )?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
