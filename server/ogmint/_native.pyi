@@ -7,6 +7,7 @@ __all__ = [
     "FittedText",
     "FontFamily",
     "RenderError",
+    "RenderInternalError",
     "RenderTimeoutError",
     "Renderer",
     "__version__",
@@ -17,6 +18,9 @@ class RenderError(ValueError):
 
 class RenderTimeoutError(RenderError):
     """The render ran past its timeout and was abandoned."""
+
+class RenderInternalError(RuntimeError):
+    """The renderer failed (a bug, not the input's fault); the message names the stage."""
 
 @final
 class FittedText:
