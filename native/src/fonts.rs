@@ -1,4 +1,8 @@
 //! The font library: loaded once per process, shared by every render and every thread.
+//!
+//! The bottom of the text stack: the faces, the families offered, usvg's font options and
+//! per-character fallback, and what is derived from a face alone (its harfrust shaping data,
+//! its glyph outlines). Imports nothing of the crate; shaping, layout and glyphs build on it.
 use resvg::tiny_skia::Path as Outline;
 use resvg::usvg::fontdb::{Database, Family, Query, Source, Style, ID};
 use resvg::usvg::{

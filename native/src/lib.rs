@@ -1,6 +1,7 @@
 //! ogmint's native renderer, exposed to Python as `ogmint._native`.
 //!
-//! This file only exports; the logic lives in plain Rust modules without PyO3 types.
+//! This file only exports; the logic lives in plain Rust modules without PyO3 types, reached
+//! through [`engine::Engine`]. The modules form a one-way graph, listed below from the bottom.
 #![forbid(unsafe_code)]
 
 // Layers, each importing only the ones above it in this list (tests aside):
