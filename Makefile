@@ -3,85 +3,122 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-APT_PACKAGES := redis-server redis-sentinel nginx wrk nodejs fonts-noto-color-emoji fonts-noto-cjk chromium
+# What serving needs: Python's venv and the renderer's CJK and colour-emoji fonts.
+RUN_APT := python3-venv fonts-noto-color-emoji fonts-noto-cjk
+# What only tests and benchmarks need: redis (and redis-sentinel for the failover drill), nginx
+# and wrk; nodejs for the JavaScript kit's tests (pytest runs `node --test` against a live
+# server) and the tests that compare webhook bodies with JSON.stringify; chromium for the dashboard's browser tests (Playwright drives it,
+# no browser download); podman, runc, debootstrap and podman's DNS plugin for the container
+# image and compose tests (tests/container).
+TEST_APT := redis-server redis-sentinel nginx wrk nodejs chromium podman runc debootstrap \
+	golang-github-containernetworking-plugin-dnsname
 NATIVE_SRC := $(wildcard native/src/*.rs) native/Cargo.toml Cargo.toml
 STAMP := $(VENV)/.ogmint-installed
+DEV_STAMP := $(VENV)/.ogmint-dev-installed
+# The container tests run podman like this (NOTES: this sandbox refuses raising rlimits and has
+# hybrid cgroups); tests/container reads the same flags from its own helper.
+PODMAN := podman --runtime runc --cgroup-manager=cgroupfs
+BASE_IMAGE := docker.io/library/debian:trixie-slim
+# debootstrap uses the mirror apt uses here.
+DEBIAN_MIRROR = $(or $(shell sed -n 's/^URIs: *\(http[^ ]*debian\)$$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1),http://deb.debian.org/debian)
 
 run: setup ## Set up and start ogmint on the embedded default (SQLite + local files)
 	$(PY) -m ogmint
 
-test: setup ## Set up everything and run all tests (lint included)
+test: setup-test container-base ## Set up everything and run all tests (lint included)
 	$(MAKE) lint
 	cd native && OGMINT_TEST_FONT_DIRS="$$($(abspath $(PY)) -c 'import os; from ogmint.rendering.native import bundled_font_dirs; print(os.pathsep.join(bundled_font_dirs()))')" cargo test --release --quiet
 	$(PY) -m pytest -q
 
-setup: system-deps $(STAMP)
+setup: run-deps $(STAMP)
 
-# Debian packages: CJK and colour-emoji fonts for the renderer; redis (and redis-sentinel for
-# the failover drill), nginx and wrk for tests
-# and benchmarks; nodejs for the JavaScript kit's tests (pytest runs `node --test` against a live
-# server) and the tests that compare webhook bodies with JSON.stringify; chromium for the
-# dashboard's browser tests (Playwright drives it, no browser download). Installed only when
-# something is missing.
-system-deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+setup-test: run-deps test-deps $(STAMP) $(DEV_STAMP)
+
+# Debian packages, installed only when something is missing.
+run-deps:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(RUN_APT)"
+
+test-deps:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(TEST_APT)"
+
+apt-install:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# The image the Containerfiles start from, made locally when no registry is reachable (the
+# sandbox has none): a minimal Debian trixie by debootstrap, imported under the official name,
+# so `FROM debian:trixie-slim` with --pull=never finds it. Kept in podman's store (~45 s once).
+container-base:
+	@$(PODMAN) image exists $(BASE_IMAGE) || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  root=$$(mktemp -d /var/tmp/ogmint-trixie.XXXXXX); \
+	  echo "creating $(BASE_IMAGE) with debootstrap from $(DEBIAN_MIRROR)"; \
+	  $$SUDO debootstrap --variant=minbase trixie $$root $(DEBIAN_MIRROR) >/dev/null && \
+	  $$SUDO tar -C $$root -c . | $(PODMAN) import - $(BASE_IMAGE) >/dev/null; \
+	  status=$$?; $$SUDO rm -rf $$root; exit $$status; }
+
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-# The editable install builds the Rust extension with maturin (release profile). The Python
-# client kit (clients/python) is installed beside it: its tests run against a live server.
-$(STAMP): $(VENV)/bin/python pyproject.toml clients/python/pyproject.toml $(NATIVE_SRC)
+# The editable install builds the Rust extension with maturin (release profile).
+$(STAMP): $(VENV)/bin/python pyproject.toml $(NATIVE_SRC)
+	$(PIP) install -q -e .
+	touch $@
+
+# Test tools, and the Python client kit (clients/python): its tests run against a live server.
+$(DEV_STAMP): $(STAMP) pyproject.toml clients/python/pyproject.toml
 	$(PIP) install -q -e '.[dev]'
 	$(PIP) install -q -e clients/python
 	touch $@
 
-lint: setup
-	$(VENV)/bin/ruff check server tests bench clients/python
-	$(VENV)/bin/ruff format --check server tests bench clients/python
+lint: setup-test
+	$(VENV)/bin/ruff check server tests bench tools compose clients/python
+	$(VENV)/bin/ruff format --check server tests bench tools compose clients/python
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest ogmint._native --allowlist stubtest-allowlist.txt
 	cd native && cargo fmt --check && cargo clippy --release --quiet -- -D warnings
 
-bench: setup
+bench: setup-test
 	$(PY) bench/run.py
 	$(PY) bench/takumi_compare.py
 	$(PY) bench/memory_bench.py
 
 # ogmint's blog and reference cards against takumi's (bench/takumi: a bench-only crate, built here on first use).
-bench-takumi: setup
+bench-takumi: setup-test
 	$(PY) bench/takumi_compare.py
 
 # Text drawing with and without the glyph coverage cache, interleaved (its own section; uses
 # valgrind for instruction counts when installed).
-bench-glyphs: setup
+bench-glyphs: setup-test
 	$(PY) bench/glyph_bench.py
 
 # nginx.conf at the edge: cache hits against a plain static nginx (its own RESULTS.md section).
-bench-edge: setup
+bench-edge: setup-test
 	$(PY) bench/edge.py
 
 # Dashboard pages with 10,000 tracked renders, and the CPU tracking adds (its own section).
-bench-dashboard: setup
+bench-dashboard: setup-test
 	$(PY) bench/dashboard_bench.py
 
 # The whole stack (nginx, two app servers, redis-server, moto S3) under locust, then the
 # drills; reports in bench/out/, summaries in bench/RESULTS.md. Not part of `make test`.
-load: setup
+load: setup-test
 	$(PY) bench/load.py --drills
 
 # Failover drills during locust runs: kill -9 of an app server, Redis restart, S3 paused 10 s.
-drills: setup
+drills: setup-test
 	$(PY) bench/load.py --no-load --drills
 
-golden-update: setup
+golden-update: setup-test
 	$(PY) tests/golden/update.py
+
+.PHONY: run test setup setup-test run-deps test-deps apt-install container-base lint bench \
+	bench-takumi bench-glyphs bench-edge bench-dashboard load drills golden-update clean
 
 clean:
 	rm -rf $(VENV) target data

@@ -102,6 +102,8 @@ def main() -> int:
         for i, (name, path) in enumerate(trees.items()):
             port = free_port()
             env = {**app_env(port, tmp / f"data{i}", 1), "PYTHONPATH": str(path)}
+            # The same card every time: without this it would be a repeat (SPEC §2), not rendered.
+            env["OGMINT_REPEAT_CACHE_BYTES"] = "0"
             env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
             proc = procs.start(f"app{i}", [sys.executable, "-m", "ogmint"], env)
             url = f"http://127.0.0.1:{port}/healthz"

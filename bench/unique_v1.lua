@@ -12,11 +12,17 @@ end
 
 local palettes = { "midnight", "paper", "forest", "sunset", "ocean" }
 local counter = 0
+local prefix = ""
+
+-- An optional argument (after --) is put in every title, so that runs repeat no card.
+function init(args)
+  prefix = args[1] or ""
+end
 
 request = function()
   counter = counter + 1
   local path = "/api/og?template=blog"
-    .. "&title=Unique%20card%20" .. tid .. "-" .. counter .. "%3A%20rendering%20under%20load"
+    .. "&title=Unique%20card%20" .. prefix .. tid .. "-" .. counter .. "%3A%20rendering%20under%20load"
     .. "&author=Ada%20Lovelace"
     .. "&palette=" .. palettes[counter % #palettes + 1]
   return wrk.format("GET", path)

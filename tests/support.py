@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import io
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +37,18 @@ def request(
             return Reply(r.status, {k.lower(): v for k, v in r.headers.items()}, r.read())
     except urllib.error.HTTPError as e:
         return Reply(e.code, {k.lower(): v for k, v in e.headers.items()}, e.read())
+
+
+def request_once(url: str, headers: dict[str, str] | None = None) -> Reply:
+    """One GET, redirects not followed (``request`` follows them, as crawlers do)."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    try:
+        conn.request("GET", f"{parts.path}?{parts.query}", headers=headers or {})
+        r = conn.getresponse()
+        return Reply(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    finally:
+        conn.close()
 
 
 def assert_error(reply: Reply, status: int, field: str | None = None) -> dict:  # type: ignore[type-arg]

@@ -1,6 +1,6 @@
-// ogmint client kit for JavaScript: signed V1 image URLs and webhook verification.
+// ogmint client kit for JavaScript: signed V1 image URLs, webhook verification and brands.
 // One dependency-free ES module on Web Crypto: Node >= 18, Deno, Bun, browsers and edge runtimes.
-// Contract: SPEC §2.1 (signed URLs) and §4 (webhook signatures) of ogmint.
+// Contract: SPEC §2.1 (signed URLs), §4 (webhook signatures) and §6.1 (brands) of ogmint.
 
 const MESSAGE_PREFIX = "GET\n/api/og\n";
 const SIGNATURE_PARAMS = new Set(["kid", "exp", "sig"]);
@@ -255,4 +255,59 @@ export async function verifyWebhook(body, headers, secret, { tolerance = 300, no
   }
   if (!matched) throw new WebhookVerificationError("webhook-signature does not match");
   return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+/** An error answer of the API: `status`, and the body's `code` and `details` ({field, message}). */
+export class OgmintApiError extends Error {
+  constructor(status, body) {
+    super(body?.error ?? `HTTP ${status}`);
+    this.name = "OgmintApiError";
+    this.status = status;
+    this.code = body?.code ?? null;
+    this.details = body?.details ?? [];
+  }
+}
+
+async function apiCall(base, apiKey, fetchImpl, method, path, body) {
+  const headers = { "x-api-key": apiKey };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const response = await fetchImpl(`${String(base).replace(/\/+$/, "")}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let doc = null;
+  try {
+    doc = await response.json();
+  } catch {
+    doc = null;
+  }
+  if (!response.ok) throw new OgmintApiError(response.status, doc);
+  return doc;
+}
+
+/**
+ * Brands (SPEC §6.1) of the API key's user: saved looks that renders name with `brand=<id>`.
+ * A look takes the API's names: bgColor, textColor, accentColor, surfaceColor, palette, font,
+ * logo (an https:// URL the server fetches once, when the brand is saved).
+ *
+ * @param {string} base  the service's base URL, e.g. "https://og.example.com"
+ * @param {string} apiKey  an ogm_live_… API key
+ * @param {{fetch?: typeof fetch}} [options]  a fetch implementation (default: the global one)
+ * @returns {{create(name: string, look?: object): Promise<object>, list(): Promise<object[]>,
+ *   get(id: string): Promise<object>, update(id: string, name: string, look?: object): Promise<object>,
+ *   delete(id: string): Promise<void>}}  brands as the API answers them (id, name, the look, version, createdAt, updatedAt)
+ */
+export function brands(base, apiKey, { fetch: fetchImpl = globalThis.fetch } = {}) {
+  const call = (method, path, body) => apiCall(base, apiKey, fetchImpl, method, path, body);
+  const path = (id) => `/api/v2/brands/${encodeURIComponent(id)}`;
+  return {
+    create: async (name, look = {}) => (await call("POST", "/api/v2/brands", { ...look, name })).brand,
+    list: async () => (await call("GET", "/api/v2/brands")).brands,
+    get: async (id) => (await call("GET", path(id))).brand,
+    update: async (id, name, look = {}) => (await call("PUT", path(id), { ...look, name })).brand,
+    delete: async (id) => {
+      await call("DELETE", path(id));
+    },
+  };
 }

@@ -334,7 +334,7 @@ fn redrawn_run(
             &mut band_tokens,
         );
         tokens.extend_from_slice(&band_tokens);
-        if (index + 1 - run.start).is_multiple_of(BANDS_PER_BLOCK) || index + 1 == run.end {
+        if (index + 1 - run.start) % BANDS_PER_BLOCK == 0 || index + 1 == run.end {
             let block = &raw[block_start..];
             adler.write(block);
             raw_len += block.len();

@@ -4,15 +4,20 @@
 //!
 //! `py.rs` adapts it to Python; the examples and the Rust tests use it as is. Its methods are
 //! the crate's entry points: a render to PNG bytes (`render_png`, `render_layers_png`), text
-//! fitted into a box (`fit_text`), and the figures of its caches. The pipeline itself lives in
-//! `render` (parse → layout → rasterise → encode); a new output (straight pixels for another
-//! encoder, say) is one more method here over `render`'s pixmap-producing steps.
+//! fitted into a box (`fit_text`), straight pixels for another encoder (`render_pixels`,
+//! `render_layers_pixels`), and the figures of its caches. The pipeline itself lives in
+//! `render` (parse → layout → rasterise → encode); each output is one method here over
+//! `render`'s pixmap-producing steps.
 use crate::cache::CacheStats;
 use crate::deadline::Deadline;
 use crate::error::RenderError;
 use crate::fonts::{FamilyInfo, FontLibrary};
 use crate::glyphs::GlyphCache;
-use crate::render::{render_layers_png, render_png, BackgroundCache, Context, Limits};
+use crate::pixels::Pixels;
+use crate::render::{
+    render_layers_pixels, render_layers_png, render_pixels, render_png, BackgroundCache, Context,
+    Limits,
+};
 use crate::text::{FittedText, TextBox, TextLayout};
 use std::path::Path;
 
@@ -86,6 +91,36 @@ impl Engine {
             key,
             self.context(),
             &self.backgrounds,
+            deadline,
+        )
+    }
+
+    /// [`Self::render_png`]'s pixels, straight (flattened on `matte` when given), unencoded.
+    pub fn render_pixels(
+        &self,
+        svg: &str,
+        matte: Option<[u8; 3]>,
+        deadline: Deadline,
+    ) -> Result<Pixels, RenderError> {
+        render_pixels(svg, self.context(), matte, deadline)
+    }
+
+    /// [`Self::render_layers_png`]'s pixels, as [`Self::render_pixels`].
+    pub fn render_layers_pixels(
+        &self,
+        background: &str,
+        foreground: &str,
+        key: &str,
+        matte: Option<[u8; 3]>,
+        deadline: Deadline,
+    ) -> Result<Pixels, RenderError> {
+        render_layers_pixels(
+            background,
+            foreground,
+            key,
+            self.context(),
+            &self.backgrounds,
+            matte,
             deadline,
         )
     }

@@ -22,6 +22,7 @@ pub mod draw;
 // encoding
 pub mod deflate;
 pub mod encode;
+pub mod pixels;
 // the pipeline, the engine over it, and its Python adapter
 pub mod engine;
 mod py;
@@ -40,6 +41,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<py::FittedText>()?;
     m.add_class::<py::FontFamily>()?;
     m.add_class::<py::CacheStats>()?;
+    m.add_class::<py::RawImage>()?;
     m.add("RenderError", m.py().get_type::<py::RenderError>())?;
     m.add(
         "RenderTimeoutError",

@@ -3,6 +3,7 @@
 use crate::deadline::Deadline;
 use crate::engine::Engine;
 use crate::error::RenderError as Error;
+use crate::pixels::Pixels;
 use crate::render::Limits;
 use crate::text::{Align, TextBox, VAlign};
 use pyo3::create_exception;
@@ -47,6 +48,43 @@ fn deadline(timeout: Option<f64>) -> PyResult<Deadline> {
         Some(t) => std::time::Duration::try_from_secs_f64(t)
             .map(Deadline::after)
             .map_err(|_| PyValueError::new_err(format!("timeout must be ≥ 0 seconds, not {t}"))),
+    }
+}
+
+/// A matte colour `#rrggbb` (or `None`).
+fn parse_matte(matte: Option<&str>) -> PyResult<Option<[u8; 3]>> {
+    let Some(text) = matte else { return Ok(None) };
+    let hex = text.strip_prefix('#').unwrap_or(text);
+    let channel = |i: usize| {
+        hex.get(i..i + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+    };
+    match (hex.len(), channel(0), channel(2), channel(4)) {
+        (6, Some(r), Some(g), Some(b)) => Ok(Some([r, g, b])),
+        _ => Err(PyValueError::new_err(format!(
+            "matte {text:?} is not #rrggbb"
+        ))),
+    }
+}
+
+/// Straight pixels of a render, for an encoder of another format.
+#[pyclass(frozen, get_all, module = "ogmint._native")]
+pub struct RawImage {
+    width: u32,
+    height: u32,
+    /// `RGB` or `RGBA` (Pillow's mode names).
+    mode: &'static str,
+    data: Py<PyBytes>,
+}
+
+impl RawImage {
+    fn new(py: Python<'_>, pixels: Pixels) -> Self {
+        Self {
+            width: pixels.width,
+            height: pixels.height,
+            mode: if pixels.channels == 3 { "RGB" } else { "RGBA" },
+            data: PyBytes::new(py, &pixels.data).unbind(),
+        }
     }
 }
 
@@ -184,6 +222,48 @@ impl Renderer {
             )
         });
         Ok(PyBytes::new(py, &png.map_err(to_py)?))
+    }
+
+    /// [`Self::render_svg`]'s pixels, unencoded: flattened on `matte` (`#rrggbb`) when given.
+    #[pyo3(signature = (svg, *, matte=None, timeout=None))]
+    fn render_svg_pixels(
+        &self,
+        py: Python<'_>,
+        svg: SvgInput,
+        matte: Option<&str>,
+        timeout: Option<f64>,
+    ) -> PyResult<RawImage> {
+        let matte = parse_matte(matte)?;
+        let deadline = deadline(timeout)?;
+        let pixels = py.detach(|| self.engine.render_pixels(svg.text()?, matte, deadline));
+        Ok(RawImage::new(py, pixels.map_err(to_py)?))
+    }
+
+    /// [`Self::render_layers`]'s pixels, unencoded, as [`Self::render_svg_pixels`].
+    #[pyo3(signature = (background_svg, foreground_svg, background_key, *, matte=None,
+                        timeout=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn render_layers_pixels(
+        &self,
+        py: Python<'_>,
+        background_svg: SvgInput,
+        foreground_svg: SvgInput,
+        background_key: &str,
+        matte: Option<&str>,
+        timeout: Option<f64>,
+    ) -> PyResult<RawImage> {
+        let matte = parse_matte(matte)?;
+        let deadline = deadline(timeout)?;
+        let pixels = py.detach(|| {
+            self.engine.render_layers_pixels(
+                background_svg.text()?,
+                foreground_svg.text()?,
+                background_key,
+                matte,
+                deadline,
+            )
+        });
+        Ok(RawImage::new(py, pixels.map_err(to_py)?))
     }
 
     /// Lays out `text` in a box and returns it as an SVG `<text>` element.

@@ -6,6 +6,7 @@ use crate::encode::{encode_bands, encode_png, encode_png_over, Encoded};
 use crate::error::{guard, RenderError, Stage};
 use crate::fonts::FontLibrary;
 use crate::glyphs::{GlyphCache, TextPlan};
+use crate::pixels::{export, export_parts, Pixels};
 use crate::plain_text;
 use resvg::tiny_skia::Pixmap;
 use resvg::usvg::{Options, Tree};
@@ -276,6 +277,48 @@ pub fn render_layers_png(
             &drawn.bands,
         )
     })?
+}
+
+/// [`render_png`] without the encoding: straight pixels for the lossy formats (flattened on
+/// `matte` when given).
+pub fn render_pixels(
+    svg: &str,
+    cx: Context,
+    matte: Option<[u8; 3]>,
+    deadline: Deadline,
+) -> Result<Pixels, RenderError> {
+    let pixmap = render_pixmap(svg, cx, deadline)?;
+    deadline.check()?;
+    guard(Stage::Encode, || export(&pixmap, matte))
+}
+
+/// [`render_layers_png`] without the encoding, as [`render_pixels`]: every row of the
+/// background is taken, not only the bands the foreground reached.
+pub fn render_layers_pixels(
+    background: &str,
+    foreground: &str,
+    key: &str,
+    cx: Context,
+    cache: &BackgroundCache,
+    matte: Option<[u8; 3]>,
+    deadline: Deadline,
+) -> Result<Pixels, RenderError> {
+    let drawn = draw_layers(background, foreground, key, cx, cache, deadline)?;
+    deadline.check()?;
+    guard(Stage::Encode, || {
+        let band_bytes = drawn.base.encoded.band_rows() * drawn.base.pixmap.width() as usize * 4;
+        // Bands the foreground never reached are read from the cached background in place.
+        let parts: Vec<&[u8]> = drawn
+            .pixmap
+            .data()
+            .chunks(band_bytes)
+            .zip(drawn.base.pixmap.data().chunks(band_bytes))
+            .zip(&drawn.bands)
+            .map(|((over, base), reached)| if *reached { over } else { base })
+            .collect();
+        let (width, height) = (drawn.pixmap.width(), drawn.pixmap.height());
+        export_parts(&parts, width, height, matte)
+    })
 }
 
 /// A foreground drawn over a background, before encoding.

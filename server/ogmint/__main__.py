@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import shutil
@@ -13,7 +14,9 @@ from pathlib import Path
 from sanic import Sanic
 from sanic.worker.loader import AppLoader
 
-from ogmint.app import create_app
+from ogmint.app import create_app, make_state
+from ogmint.lifecycle import stop_waiting_for_starts_on_shutdown
+from ogmint.operator import startup_text
 from ogmint.settings import Settings, SettingsError
 
 
@@ -26,6 +29,20 @@ def metrics_directory(configured: str) -> tuple[Path, bool]:
     for stale in path.glob("*.db"):  # a previous run's counts would add to this run's
         stale.unlink()
     return path, False
+
+
+async def has_users(settings: Settings) -> bool | None:
+    """Whether any dashboard account exists; ``None`` when the state cannot be read now (the
+    server then answers 503 per request and says so itself)."""
+    state = make_state(settings)
+    try:
+        await asyncio.wait_for(state.open(), settings.dependency_timeout)
+        try:
+            return bool(await state.accounts.list_accounts())
+        finally:
+            await state.close()
+    except Exception:  # only decides whether to print a hint
+        return None
 
 
 def main() -> int:
@@ -52,10 +69,11 @@ def main() -> int:
             motd=False,
             single_process=settings.workers == 1,
         )
-        print(f"ogmint listening on {settings.base_url}", flush=True)
+        print(startup_text(settings, has_users=asyncio.run(has_users(settings))), flush=True)
         if settings.workers == 1:
             Sanic.serve_single(primary=app)
         else:
+            stop_waiting_for_starts_on_shutdown()
             Sanic.serve(primary=app, app_loader=loader)
     finally:
         if temporary:

@@ -6,6 +6,7 @@ __all__ = [
     "CacheStats",
     "FittedText",
     "FontFamily",
+    "RawImage",
     "RenderError",
     "RenderInternalError",
     "RenderTimeoutError",
@@ -51,6 +52,19 @@ class FontFamily:
     def variable(self) -> bool: ...
 
 @final
+class RawImage:
+    """Straight pixels of a render, for an encoder of another format."""
+
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+
+@final
 class CacheStats:
     """What one of the renderer's caches holds and how it has served since it was made."""
 
@@ -89,6 +103,18 @@ class Renderer:
         *,
         timeout: float | None = None,
     ) -> bytes: ...
+    def render_svg_pixels(
+        self, svg: str | bytes, *, matte: str | None = None, timeout: float | None = None
+    ) -> RawImage: ...
+    def render_layers_pixels(
+        self,
+        background_svg: str | bytes,
+        foreground_svg: str | bytes,
+        background_key: str,
+        *,
+        matte: str | None = None,
+        timeout: float | None = None,
+    ) -> RawImage: ...
     def fit_text(
         self,
         text: str,

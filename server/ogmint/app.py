@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -14,12 +15,13 @@ from sanic import Request, Sanic
 from sanic.config import Config
 from sanic.response import BaseHTTPResponse
 
-from ogmint.api import deliveries, images, meta, signing_keys, templates, v1, v2
+from ogmint.api import brands, deliveries, images, meta, signing_keys, templates, v1, v2
 from ogmint.api.errors import make_error_handler
 from ogmint.dashboard.pages import Pages
 from ogmint.dashboard.routes import blueprints as dashboard_blueprints
 from ogmint.domain.accounts import Accounts, SignInLimits
 from ogmint.domain.addresses import TrustedProxies
+from ogmint.domain.brands import Brands
 from ogmint.domain.deliveries import Deliveries
 from ogmint.domain.gallery import Gallery
 from ogmint.domain.health import Health
@@ -27,16 +29,18 @@ from ogmint.domain.keys import ApiKeys
 from ogmint.domain.limits import Limits
 from ogmint.domain.plans import Plans
 from ogmint.domain.renders import Renders
+from ogmint.domain.repeats import RepeatCache
 from ogmint.domain.signing_keys import SigningKeys
 from ogmint.domain.templates import CustomTemplateSettings, TemplateCatalogue
 from ogmint.domain.usage import Usage
 from ogmint.domain.webhooks import Webhooks
+from ogmint.lifecycle import defer_stop_signals, in_worker_process, stop_when_serving
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.rendering.cost import CostLimits
 from ogmint.rendering.images import ImageFetcher
 from ogmint.rendering.native import Renderer, bundled_font_dirs
-from ogmint.rendering.pipeline import RenderPipeline
+from ogmint.rendering.pipeline import IMAGE_SIDES, RenderPipeline
 from ogmint.rendering.template import TemplateLimits, load_directory
 from ogmint.services import Operations, Services
 from ogmint.settings import Settings
@@ -50,6 +54,8 @@ from ogmint.webhooks.queue import RetryPolicy
 from ogmint.webhooks.worker import DeliveryWorker
 
 log = logging.getLogger("ogmint")
+
+ImageFetcherRef = Callable[[], Awaitable[ImageFetcher]]
 
 
 def make_state(settings: Settings) -> State:
@@ -133,25 +139,103 @@ def accounts_of(
     )
 
 
+def make_renderer(settings: Settings) -> Renderer:
+    """The native renderer with the bundled and configured fonts."""
+    return Renderer(
+        [*bundled_font_dirs(), *settings.font_dirs],
+        threads=settings.render_threads,
+        queue=settings.render_queue,
+        max_svg_bytes=settings.max_svg_bytes,
+        max_nodes=settings.max_svg_nodes,
+        timeout=settings.render_timeout,
+    )
+
+
+def make_fetcher(settings: Settings, renderer: Renderer) -> tuple[GuardedClient, ImageFetcher]:
+    """The guarded outbound client and the avatar/logo fetcher on it."""
+    outbound = AddressPolicy(settings.outbound_allow, ports=(443, *settings.outbound_ports))
+    client = GuardedClient(
+        outbound,
+        ca_file=settings.outbound_ca_file,
+        timeout=settings.fetch_timeout,
+        max_bytes=settings.fetch_max_bytes,
+    )
+    fetcher = ImageFetcher(
+        client,
+        capacity=renderer.capacity,
+        threads=settings.decode_threads,
+        max_pixels=settings.image_max_pixels,
+        cache_bytes=settings.image_cache_bytes,
+    )
+    return client, fetcher
+
+
+def brands_of(
+    settings: Settings, state: State, renderer: Callable[[], Renderer], fetcher: ImageFetcherRef
+) -> Brands:
+    """Brands, validating fonts with ``renderer()`` and fetching logos with ``fetcher()``
+    (both called only when a brand is saved)."""
+
+    async def fetch_logo(url: str) -> bytes:
+        return await (await fetcher()).fetch_png("logo", url, IMAGE_SIDES["logo"], fresh=True)
+
+    return Brands(
+        state.brands,
+        resolve_font=lambda name: renderer().resolve_family(name),
+        fetch_logo=fetch_logo,
+        max_per_user=settings.max_brands_per_user,
+    )
+
+
+class _SaveTools:
+    """The renderer (fonts) and image fetcher a brand save needs, made on first use: most
+    ``ogmint`` commands need neither."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._renderer: Renderer | None = None
+        self._fetcher: tuple[GuardedClient, ImageFetcher] | None = None
+
+    def renderer(self) -> Renderer:
+        if self._renderer is None:
+            self._renderer = make_renderer(self._settings)
+        return self._renderer
+
+    async def fetcher(self) -> ImageFetcher:
+        if self._fetcher is None:
+            self._fetcher = make_fetcher(self._settings, self.renderer())
+        return self._fetcher[1]
+
+    async def close(self) -> None:
+        if self._fetcher is not None:
+            await self._fetcher[0].close()
+            self._fetcher[1].close()
+        if self._renderer is not None:
+            self._renderer.close()
+
+
 @asynccontextmanager
 async def operations(settings: Settings) -> AsyncIterator[Operations]:
     """The domain services for one ``ogmint`` command, on the configured state store."""
     state = make_state(settings)
     await state.open()
+    tools = _SaveTools(settings)
     try:
         yield Operations(
             settings=settings,
             keys=ApiKeys(
                 state.keys,
-                Plans(settings.plan_quotas),
+                Plans(settings.plan_quotas, settings.plan_bursts),
                 ttl=0,
                 max_active=settings.max_api_keys_per_user,
             ),
             signing_keys=SigningKeys(state.signing_keys, ttl=0),
             # The CLI never signs anyone in.
             accounts=accounts_of(settings, state, sign_in=SignInLimits(1, 1)),
+            brands=brands_of(settings, state, tools.renderer, tools.fetcher),
         )
     finally:
+        await tools.close()
         await state.close()
 
 
@@ -160,6 +244,7 @@ class Resources:
     """What one worker opened at start and closes at stop."""
 
     webhooks: DeliveryWorker
+    repeats: RepeatCache
     client: GuardedClient
     state: State
     storage: BlobStorage
@@ -169,6 +254,7 @@ class Resources:
 
     async def close(self) -> None:
         await self.webhooks.stop()
+        await self.repeats.close()  # the saves under way, before storage and state close
         await self.client.close()
         await self.state.close()
         await self.storage.close()
@@ -195,9 +281,15 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     config.REQUEST_TIMEOUT = settings.request_timeout
     config.RESPONSE_TIMEOUT = 30
     config.KEEP_ALIVE_TIMEOUT = 15
+    # SIGTERM: stop accepting, let requests in flight finish (each one's render and commit
+    # round with it), then run the after_server_stop below (SPEC §9).
+    config.GRACEFUL_SHUTDOWN_TIMEOUT = settings.graceful_timeout
     config.ACCESS_LOG = settings.access_log
     config.FALLBACK_ERROR_FORMAT = "json"
     app = Sanic("ogmint", config=config, request_class=TimedRequest)
+    if in_worker_process():
+        defer_stop_signals()
+        app.after_server_start(lambda app: stop_when_serving(partial(app.stop, terminate=False)))
     metrics = Metrics(Path(settings.metrics_dir) if settings.metrics_dir else None)
     app.error_handler = make_error_handler(metrics.observe_error)
     app.blueprint(v1.bp)
@@ -205,6 +297,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     app.blueprint(deliveries.bp)
     app.blueprint(signing_keys.bp)
     app.blueprint(templates.bp)
+    app.blueprint(brands.bp)
     app.blueprint(images.bp)
     app.blueprint(meta.bp)
     app.blueprint(dashboard_blueprints())
@@ -237,28 +330,9 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     @app.before_server_start
     async def start(app: Sanic[Any, Any]) -> None:
         tracing = start_tracing(settings)
-        renderer = Renderer(
-            [*bundled_font_dirs(), *settings.font_dirs],
-            threads=settings.render_threads,
-            queue=settings.render_queue,
-            max_svg_bytes=settings.max_svg_bytes,
-            max_nodes=settings.max_svg_nodes,
-            timeout=settings.render_timeout,
-        )
+        renderer = make_renderer(settings)
         outbound = AddressPolicy(settings.outbound_allow, ports=(443, *settings.outbound_ports))
-        client = GuardedClient(
-            outbound,
-            ca_file=settings.outbound_ca_file,
-            timeout=settings.fetch_timeout,
-            max_bytes=settings.fetch_max_bytes,
-        )
-        fetcher = ImageFetcher(
-            client,
-            capacity=renderer.capacity,
-            threads=settings.decode_threads,
-            max_pixels=settings.image_max_pixels,
-            cache_bytes=settings.image_cache_bytes,
-        )
+        client, fetcher = make_fetcher(settings, renderer)
         state = make_state(settings)
         await state.open()
         storage = make_storage(settings)
@@ -275,25 +349,34 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             metrics=metrics,
             tracing=tracing,
         )
-        plans = Plans(settings.plan_quotas)
+        plans = Plans(settings.plan_quotas, settings.plan_bursts)
         keys = ApiKeys(
             state.keys, plans, settings.key_cache_ttl, max_active=settings.max_api_keys_per_user
         )
         usage = usage_of(settings, state)
         limits = Limits(
             state.limits,
+            plans,
             anonymous_daily=settings.anonymous_daily_limit,
             image_per_minute=settings.image_rate_limit,
+            signed_per_minute=settings.signing_key_rate_limit,
             previews_per_hour=settings.preview_limit,
             redeliveries_per_hour=settings.redeliver_limit,
         )
+        repeats = RepeatCache(state.repeats, storage, settings.repeat_cache_bytes)
         catalogue = TemplateCatalogue(
             state.templates,
             renderer,
             load_directory(settings.templates_dir),
             custom_template_settings(settings),
+            forget_images=repeats.forget_template,
         )
         gallery = Gallery(state.renders, storage)
+
+        async def the_fetcher() -> ImageFetcher:
+            return fetcher
+
+        brand_book = brands_of(settings, state, lambda: renderer, the_fetcher)
         app.ctx.services = Services(
             settings=settings,
             metrics=metrics,
@@ -308,11 +391,14 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
                 limits,
                 plans,
                 Webhooks(outbound, settings.base_url, webhooks.wake),
+                repeats,
+                brands=brand_book,
                 dedup_wait=settings.dedup_wait,
                 tracing=tracing,
             ),
             gallery=gallery,
             templates=catalogue,
+            brands=brand_book,
             keys=keys,
             signing_keys=SigningKeys(state.signing_keys, settings.key_cache_ttl),
             deliveries=Deliveries(state.deliveries, state.renders, keys, limits, webhooks.wake),
@@ -322,7 +408,9 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             plans=plans,
             health=Health(state),
         )
-        app.ctx.resources = Resources(webhooks, client, state, storage, pipeline, renderer, tracing)
+        app.ctx.resources = Resources(
+            webhooks, repeats, client, state, storage, pipeline, renderer, tracing
+        )
         webhooks.start()
 
     @app.after_server_stop

@@ -1,47 +1,81 @@
-"""The ``ogmint`` command: run the server, manage keys, plans, signing keys and dashboard
-accounts, sign URLs."""
+"""The ``ogmint`` command: run the server, manage keys, plans, signing keys, brands and
+dashboard accounts, sign URLs."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+import urllib.request
 from collections.abc import Sequence
 
 from ogmint.app import operations
-from ogmint.errors import NotFoundError, TooManyError, ValidationError
+from ogmint.domain.brands import look_of
+from ogmint.errors import BrandLimitError, NotFoundError, TooManyError, ValidationError
+from ogmint.operator import health_url, missing_state, state_location
 from ogmint.services import Operations
 from ogmint.settings import Settings, SettingsError
+
+#: Commands that only read the state (the others say where they write).
+READS = {("keys", "list"), ("signing-keys", "list"), ("brands", "list"), ("sign-url", None)}
+#: ``brands create`` options and the brand fields they set.
+BRAND_FLAGS = (
+    ("--bg-color", "bgColor"),
+    ("--text-color", "textColor"),
+    ("--accent-color", "accentColor"),
+    ("--surface-color", "surfaceColor"),
+    ("--palette", "palette"),
+    ("--font", "font"),
+    ("--logo", "logo"),
+)
+#: Options of every command that opens the state: without --init none creates a new one.
+_STATE_OPTIONS = argparse.ArgumentParser(add_help=False)
+_STATE_OPTIONS.add_argument(
+    "--init",
+    action="store_true",
+    help="create the data directory's database when there is none (a new, empty state)",
+)
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ogmint", description="ogmint Open Graph image service")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the HTTP server (settings from OGMINT_* variables)")
+    health = sub.add_parser(
+        "health", help="exit 0 when the server on OGMINT_HOST:OGMINT_PORT is up (HEALTHCHECK)"
+    )
+    health.add_argument(
+        "--ready", action="store_true", help="ask /readyz (state store reachable), not /healthz"
+    )
+    state = [_STATE_OPTIONS]
     keys = sub.add_parser("keys", help="manage API keys").add_subparsers(
         dest="action", required=True
     )
-    create = keys.add_parser("create", help="create a key; the key is printed once, last")
+    create = keys.add_parser(
+        "create", help="create a key; the key is printed once, last", parents=state
+    )
     create.add_argument("--user", required=True)
     create.add_argument("--plan", default=None, help="one of OGMINT_PLAN_QUOTAS' plans")
-    listing = keys.add_parser("list", help="list keys (never the keys themselves)")
+    listing = keys.add_parser("list", help="list keys (never the keys themselves)", parents=state)
     listing.add_argument("--user")
-    revoke = keys.add_parser("revoke", help="revoke a key by its id")
+    revoke = keys.add_parser("revoke", help="revoke a key by its id", parents=state)
     revoke.add_argument("key_id")
     plans = sub.add_parser("plans", help="manage plans").add_subparsers(
         dest="action", required=True
     )
-    setp = plans.add_parser("set", help="change a user's plan")
+    setp = plans.add_parser("set", help="change a user's plan", parents=state)
     setp.add_argument("user")
     setp.add_argument("plan", help="one of OGMINT_PLAN_QUOTAS' plans")
     users = sub.add_parser("users", help="manage dashboard accounts").add_subparsers(
         dest="action", required=True
     )
-    ucreate = users.add_parser("create", help="create an account; prints its invite link")
+    ucreate = users.add_parser(
+        "create", help="create an account; prints its invite link", parents=state
+    )
     ucreate.add_argument("user")
     ucreate.add_argument("--email", required=True)
     ucreate.add_argument("--admin", action="store_true", help="may see every user, set plans")
-    ureset = users.add_parser("reset", help="print a one-time password-reset link")
+    ureset = users.add_parser("reset", help="print a one-time password-reset link", parents=state)
     ureset.add_argument("user")
     signing = sub.add_parser("signing-keys", help="manage a user's keys for signed V1 URLs")
     signing_actions = signing.add_subparsers(dest="action", required=True)
@@ -50,11 +84,29 @@ def _parser() -> argparse.ArgumentParser:
         ("list", "list a user's active signing keys (never the secrets)"),
         ("revoke", "revoke one of a user's signing keys"),
     ]:
-        one = signing_actions.add_parser(action, help=text)
+        one = signing_actions.add_parser(action, help=text, parents=state)
         one.add_argument("--user", required=True)
         if action == "revoke":
             one.add_argument("kid")
-    sign = sub.add_parser("sign-url", help="print a signed V1 URL (SPEC §2.1)")
+    brands = sub.add_parser("brands", help="manage a user's brands (saved looks, SPEC §6.1)")
+    brand_actions = brands.add_subparsers(dest="action", required=True)
+    blist = brand_actions.add_parser(
+        "list", help="list a user's brands, newest first", parents=state
+    )
+    blist.add_argument("--user", required=True)
+    bcreate = brand_actions.add_parser(
+        "create", help="create a brand; a logo is fetched now, once; prints its id", parents=state
+    )
+    bcreate.add_argument("--user", required=True)
+    bcreate.add_argument("--name", required=True)
+    for flag, _field in BRAND_FLAGS:
+        bcreate.add_argument(flag)
+    bdelete = brand_actions.add_parser(
+        "delete", help="delete one of a user's brands", parents=state
+    )
+    bdelete.add_argument("--user", required=True)
+    bdelete.add_argument("brand_id")
+    sign = sub.add_parser("sign-url", help="print a signed V1 URL (SPEC §2.1)", parents=state)
     sign.add_argument("--kid", required=True, help="the signing key (sk_…)")
     sign.add_argument("--expires-in", type=int, metavar="SECONDS", help="add exp = now + SECONDS")
     sign.add_argument("query", help="render parameters as a query, e.g. 'template=blog&title=Hi'")
@@ -142,6 +194,39 @@ async def _signing_keys(args: argparse.Namespace, ops: Operations) -> int:
     return 1
 
 
+async def _brands(args: argparse.Namespace, ops: Operations) -> int:
+    if args.action == "list":
+        for b in await ops.brands.list(args.user):
+            look = " ".join(f"{k}={v}" for k, v in look_of(b).items() if v is not None)
+            print(f"{b.id}\t{b.name}\t{b.created_at}\t{look}")
+        return 0
+    if args.action == "create":
+        body: dict[str, object] = {"name": args.name}
+        for flag, field in BRAND_FLAGS:
+            value = getattr(args, flag.removeprefix("--").replace("-", "_"))
+            if value is not None:
+                body[field] = value
+        try:
+            made = await ops.brands.create(args.user, body)
+        except ValidationError as e:
+            for d in e.details:
+                print(f"{d.field}: {d.message}", file=sys.stderr)
+            return 2
+        except BrandLimitError as e:
+            print(e.message, file=sys.stderr)
+            return 1
+        print(f"created {made.id} for user {args.user}")
+        print(made.id)
+        return 0
+    try:
+        await ops.brands.delete(args.user, args.brand_id)
+    except NotFoundError:
+        print(f"no brand {args.brand_id} of user {args.user}", file=sys.stderr)
+        return 1
+    print(f"deleted {args.brand_id}")
+    return 0
+
+
 async def _sign_url(args: argparse.Namespace, ops: Operations) -> int:
     try:
         query = await ops.signing_keys.sign(args.kid, args.query, args.expires_in)
@@ -155,12 +240,33 @@ async def _sign_url(args: argparse.Namespace, ops: Operations) -> int:
     return 0
 
 
+def _health(settings: Settings, ready: bool) -> int:
+    url = health_url(settings, ready=ready)
+    try:
+        with urllib.request.urlopen(url, timeout=4) as r:
+            ok = r.status == 200
+    except OSError as e:  # refused, timed out, or an HTTP error status
+        print(f"{url}: {e}", file=sys.stderr)
+        return 1
+    print(f"{url}: {'ok' if ok else 'not ok'}")
+    return 0 if ok else 1
+
+
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    problem = missing_state(settings)
+    if problem is not None and not args.init:
+        print(problem, file=sys.stderr)
+        return 2
+    if (args.command, getattr(args, "action", None)) not in READS:
+        # stderr: stdout stays the command's result (a key is its last line).
+        print(f"using {state_location(settings)}", file=sys.stderr)
     async with operations(settings) as ops:
         if args.command == "users":
             return await _users(args, ops)
         if args.command == "signing-keys":
             return await _signing_keys(args, ops)
+        if args.command == "brands":
+            return await _brands(args, ops)
         if args.command == "sign-url":
             return await _sign_url(args, ops)
         return await _keys_and_plans(args, ops)
@@ -177,6 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as e:
         print(e, file=sys.stderr)
         return 2
+    if args.command == "health":
+        return _health(settings, args.ready)
     return asyncio.run(_run(args, settings))
 
 

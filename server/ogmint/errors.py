@@ -6,10 +6,20 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 #: The limits a request can run into (SPEC §6): per-user burst bucket, monthly render quota,
-#: anonymous V1 renders per day; /i/ requests reaching the app per client address (§8); and
-#: the budgets of work the dashboard and API do without a render quota (previews, webhook
-#: redeliveries, sign-in and change-password attempts).
-Limit = Literal["burst", "monthly", "daily", "image", "preview", "redeliver", "sign_in", "password"]
+#: anonymous V1 renders per day; /i/ requests reaching the app per client address (§8); renders
+#: of one signing key's URLs (§2.1); and the budgets of work the dashboard and API do without a
+#: render quota (previews, webhook redeliveries, sign-in and change-password attempts).
+Limit = Literal[
+    "burst",
+    "monthly",
+    "daily",
+    "image",
+    "signing_key",
+    "preview",
+    "redeliver",
+    "sign_in",
+    "password",
+]
 
 
 #: Bounds of what an error body echoes (SPEC §7: "at most a short excerpt of the input").
@@ -101,6 +111,13 @@ class TemplateLimitError(OgmintError):
     code = "template_limit_reached"
 
 
+class BrandLimitError(OgmintError):
+    """The user already has as many brands as allowed."""
+
+    status = 400
+    code = "brand_limit_reached"
+
+
 class RenderFailedError(OgmintError):
     """The renderer refused a document (a template it cannot draw)."""
 
@@ -124,14 +141,21 @@ class SignatureInvalidError(ForbiddenError):
     """A signed V1 URL whose key is unknown or revoked, or whose ``sig`` does not match."""
 
     code = "invalid_signature"
-    default_message = "Invalid URL signature (unknown or revoked kid, or wrong sig)"
+    default_message = (
+        "Invalid URL signature (unknown or revoked kid, or wrong sig). Sign the URL again with "
+        "an active signing key: `ogmint sign-url`, a client kit, or the README section "
+        "'Embed in your pages'"
+    )
 
 
 class SignatureExpiredError(ForbiddenError):
     """A correctly signed V1 URL past its ``exp``."""
 
     code = "signature_expired"
-    default_message = "The signed URL has expired (exp is in the past)"
+    default_message = (
+        "The signed URL has expired (exp is in the past). Sign it again with a later exp, or "
+        "none: `ogmint sign-url`, a client kit, or the README section 'Embed in your pages'"
+    )
 
 
 class NotFoundError(OgmintError):
@@ -145,6 +169,13 @@ class TemplateNotFoundError(NotFoundError):
 
     code = "template_not_found"
     default_message = "Custom template not found"
+
+
+class BrandNotFoundError(NotFoundError):
+    """Unknown, deleted or someone else's brand: the same answer for all (SPEC §6.1)."""
+
+    code = "brand_not_found"
+    default_message = "Brand not found"
 
 
 class TemplateTooLargeError(OgmintError):

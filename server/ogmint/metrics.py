@@ -113,10 +113,15 @@ class Metrics:
             "V2 renders answered with an existing image (nothing rendered, no quota used).",
             registry=own,
         )
+        self._repeat_hits = Counter(
+            "ogmint_repeat_hits",
+            "V1 requests answered from the repeat cache (nothing rendered, no limit counted).",
+            registry=own,
+        )
         rate_limited = Counter(
             "ogmint_rate_limited",
-            "Requests refused by a rate limit: burst, monthly quota, anonymous daily limit or "
-            "image (hotlink) limit.",
+            "Requests refused by a rate limit: burst, monthly quota, anonymous daily limit, "
+            "image (hotlink) limit or signing-key render limit.",
             ("limit",),
             registry=own,
         )
@@ -224,6 +229,10 @@ class Metrics:
     def dedup_hit(self) -> None:
         """A V2 request answered with the image an identical earlier request rendered."""
         self._dedup_hits.inc()
+
+    def repeat_hit(self) -> None:
+        """A V1 request answered from the repeat cache."""
+        self._repeat_hits.inc()
 
     def webhook_attempt(self, state: str) -> None:
         """One delivery attempt, by the delivery's ``state`` afterwards."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ogmint.dashboard.pages import Pages
 from ogmint.domain.accounts import Accounts
 from ogmint.domain.addresses import TrustedProxies
+from ogmint.domain.brands import Brands
 from ogmint.domain.deliveries import Deliveries
 from ogmint.domain.gallery import Gallery
 from ogmint.domain.health import Health
@@ -32,6 +33,7 @@ class Services:
     renders: Renders
     gallery: Gallery
     templates: TemplateCatalogue
+    brands: Brands
     keys: ApiKeys
     signing_keys: SigningKeys
     deliveries: Deliveries
@@ -50,3 +52,4 @@ class Operations:
     keys: ApiKeys
     signing_keys: SigningKeys
     accounts: Accounts
+    brands: Brands

@@ -6,6 +6,7 @@ Nothing else in the package reads ``os.environ``. Every problem is reported toge
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import Field, dataclass, field, fields
@@ -55,6 +56,27 @@ def _quotas(value: str) -> tuple[tuple[str, int], ...]:
             raise ValueError(f"expected plan=count pairs, got {item!r}")
         pairs.append((plan.strip(), int(n)))
     return tuple(pairs)
+
+
+def _rates(value: str) -> tuple[tuple[str, float], ...]:
+    pairs = []
+    for item in _csv(value):
+        plan, _, n = item.partition("=")
+        rate = float(n) if plan.strip() else 0.0
+        if not rate > 0 or math.isinf(rate):
+            raise ValueError(f"expected plan=requests-per-second pairs, got {item!r}")
+        pairs.append((plan.strip(), rate))
+    return tuple(pairs)
+
+
+def _daily_limit(value: str) -> int | None:
+    """A count of renders, or ``unlimited`` (None)."""
+    if value.strip().lower() == "unlimited":
+        return None
+    n = int(value)
+    if n < 0:
+        raise ValueError("expected a number >= 0 or 'unlimited'")
+    return n
 
 
 def _positive_int(value: str) -> int:
@@ -173,8 +195,11 @@ class Settings:
         "Seconds one rasterisation may take before the renderer abandons it (503).",
         _positive_float,
     )
-    anonymous_daily_limit: int = _setting(
-        10, "V1 renders per UTC day per client IP without an API key.", int
+    anonymous_daily_limit: int | None = _setting(
+        10,
+        "V1 renders per UTC day per client IP without an API key or signature: a number, 0 "
+        "(none) or `unlimited`. Repeats are free.",
+        _daily_limit,
     )
     trusted_proxies: tuple[str, ...] = _setting(
         (),
@@ -222,6 +247,11 @@ class Settings:
         "so nginx in front sets the real deadline.",
         _positive_int,
     )
+    graceful_timeout: float = _setting(
+        20.0,
+        "Seconds a SIGTERM waits for requests, renders and commits in flight before exiting.",
+        _positive_float,
+    )
     image_rate_limit: int = _setting(
         600,
         "GET /i/ requests per minute per client IP that reach the app (nginx cache hits never "
@@ -237,6 +267,7 @@ class Settings:
     max_templates_per_user: int = _setting(
         100, "Custom templates one user may have (SPEC §5.1).", _positive_int
     )
+    max_brands_per_user: int = _setting(50, "Brands one user may have (SPEC §6.1).", _positive_int)
     template_max_bytes: int = _setting(
         256 * 1024, "Largest custom template source, in bytes (413 above).", _positive_int
     )
@@ -333,8 +364,32 @@ class Settings:
     )
     plan_quotas: tuple[tuple[str, int], ...] = _setting(
         (("free", 100), ("starter", 1_000), ("pro", 10_000), ("agency", 50_000)),
-        "Monthly renders per plan, as plan=count pairs (SPEC defaults).",
+        "Monthly renders per plan, as plan=count pairs (SPEC defaults); name new plans here "
+        "(free is required: new users' plan).",
         _quotas,
+    )
+    plan_bursts: tuple[tuple[str, float], ...] = _setting(
+        (),
+        "Burst limits as plan=requests-per-second pairs (token buckets); plans not named get 5/s.",
+        _rates,
+    )
+    repeat_cache_bytes: int = _setting(
+        1024 * 1024 * 1024,
+        "Bytes of V1 images kept for 24 h in the shared repeat cache (storage + state), oldest "
+        "dropped first; repeats are served free from it. 0 = off.",
+        _non_negative_int,
+    )
+    signed_max_age: int = _setting(
+        300,
+        "Seconds CDNs and browsers may keep a signed V1 image (never past exp; the repo's "
+        "nginx.conf does not cache them): how long one can outlive its revoked kid.",
+        _non_negative_int,
+    )
+    signing_key_rate_limit: int = _setting(
+        120,
+        "Renders per minute per signing key for signed V1 URLs that are not repeats, a token "
+        "bucket holding one minute's worth; 0 = unlimited.",
+        _non_negative_int,
     )
     key_cache_ttl: float = _setting(
         10.0,
@@ -456,6 +511,8 @@ class Settings:
         if settings is not None and settings.webhook_lease <= settings.webhook_timeout + 1:
             # A lease shorter than an attempt would hand live deliveries to a second worker.
             problems.append(f"{ENV_PREFIX}WEBHOOK_LEASE: must exceed WEBHOOK_TIMEOUT + 1 s")
+        if settings is not None:
+            problems.extend(_plan_problems(settings))
         if problems or settings is None:
             raise SettingsError("invalid settings: " + "; ".join(problems))
         return settings
@@ -474,6 +531,21 @@ class Settings:
     @property
     def database_path(self) -> Path:
         return self.data_dir / "ogmint.sqlite3"
+
+
+def _plan_problems(settings: Settings) -> list[str]:
+    """Plan names that do not add up: bursts for plans that have no quota, no default plan."""
+    plans = dict(settings.plan_quotas)
+    problems = []
+    if "free" not in plans:
+        problems.append(f"{ENV_PREFIX}PLAN_QUOTAS: must include free (the plan of new users)")
+    unknown = [plan for plan, _ in settings.plan_bursts if plan not in plans]
+    if unknown:
+        problems.append(
+            f"{ENV_PREFIX}PLAN_BURSTS: unknown plan {', '.join(unknown)} (plans are those of "
+            f"{ENV_PREFIX}PLAN_QUOTAS: {', '.join(plans)})"
+        )
+    return problems
 
 
 def describe() -> list[tuple[str, str, str]]:

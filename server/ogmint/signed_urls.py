@@ -118,21 +118,41 @@ class SignedQuery:
         legacy = canonical_query(self.pairs, colors=False)
         return forms if legacy == forms[0] else [*forms, legacy]
 
-    def verify(self, secret: str, now: float) -> None:
-        """403 ``invalid_signature`` for a wrong ``sig``, then 403 ``signature_expired``."""
+    def verify(self, secret: str, now: float) -> str:
+        """403 ``invalid_signature`` for a wrong ``sig``, then 403 ``signature_expired``; the
+        form that was signed (the query as sent before ``&sig=``, or the form it matched)."""
         sig = self.sig.encode()
         # The kits send the canonical form itself, sig last. Only canonical forms are ever
         # signed, so a match on the query as sent proves it without re-encoding; any other
         # spelling is re-encoded and checked.
-        fast = self.as_sent is not None and hmac.compare_digest(
-            signature(secret, self.as_sent).encode(), sig
-        )
-        if not fast and not any(
-            hmac.compare_digest(signature(secret, form).encode(), sig) for form in self._forms()
-        ):
+        signed = self.as_sent
+        if signed is None or not hmac.compare_digest(signature(secret, signed).encode(), sig):
+            signed = next(
+                (
+                    f
+                    for f in self._forms()
+                    if hmac.compare_digest(signature(secret, f).encode(), sig)
+                ),
+                None,
+            )
+        if signed is None:
             raise SignatureInvalidError()
         if self.exp is not None and self.exp <= now:
             raise SignatureExpiredError()
+        return signed
+
+    def canonical_spelling(self) -> str:
+        """The one spelling of this signed query that is served (SPEC §2.1): the canonical
+        query, then ``sig``. Caches key on the raw URL, so every other spelling that verifies
+        is redirected here: one cache entry per signed card."""
+        return f"{self.canonical()}&sig={encode(self.sig.encode())}"
+
+    def served_spelling(self, query: str, signed: str) -> str | None:
+        """None when ``query`` (as sent) is the spelling to serve, else that spelling: the
+        form that was signed (:meth:`verify`'s answer), then ``sig`` — the canonical query for
+        every kit, colours as written for URLs signed before colours were canonicalised."""
+        spelling = f"{signed}&sig={encode(self.sig.encode())}"
+        return None if spelling == query else spelling
 
     def max_age(self, now: float, longest: int) -> int:
         """How long the response may be cached: ``longest``, never past ``exp``."""

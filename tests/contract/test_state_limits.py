@@ -84,14 +84,15 @@ async def test_concurrent_daily_admits_exactly_the_limit(state: State) -> None:
 
 
 Take = Callable[[LimitStore, str, float, int], Awaitable[LimitStatus]]
-#: Users' burst buckets and the per-address image buckets behave alike.
+#: Users' burst buckets, per-address image buckets and per-signing-key buckets behave alike.
 buckets = pytest.mark.parametrize(
     "take_from",
     [
         lambda s, k, r, b: s.take_token(k, r, b),
         lambda s, k, r, b: s.take_image_token(k, r, b),
+        lambda s, k, r, b: s.take_signing_token(k, r, b),
     ],
-    ids=["user", "image"],
+    ids=["user", "image", "signing"],
 )
 
 
@@ -113,6 +114,15 @@ async def test_image_buckets_are_apart_from_user_buckets(state: State) -> None:
     assert not (await state.limits.take_token("1.2.3.4", 0.001, 1)).allowed
     assert (await state.limits.take_image_token("1.2.3.4", 0.001, 1)).allowed
     assert not (await state.limits.take_image_token("1.2.3.4", 0.001, 1)).allowed
+
+
+async def test_signing_key_buckets_are_apart_from_the_others(state: State) -> None:
+    limits = state.limits
+    assert (await limits.take_token("sk_AAAAAAAAAAAA", 0.001, 1)).allowed
+    assert (await limits.take_image_token("sk_AAAAAAAAAAAA", 0.001, 1)).allowed
+    assert (await limits.take_signing_token("sk_AAAAAAAAAAAA", 0.001, 1)).allowed
+    assert not (await limits.take_signing_token("sk_AAAAAAAAAAAA", 0.001, 1)).allowed
+    assert (await limits.take_signing_token("sk_BBBBBBBBBBBB", 0.001, 1)).allowed
 
 
 @buckets

@@ -151,6 +151,8 @@ def test_renders_dedup_hits_and_limits_add_up(srv: Server) -> None:
         assert request(url, headers=client).status == 200
     url = f"{srv.url}/api/og?template=blog&title=Metered+3"
     assert request(url, headers=client).status == 429
+    repeat = f"{srv.url}/api/og?template=blog&title=Metered+0"
+    assert request(repeat, headers=client).status == 200  # a repeat: free, even now
     key = srv.create_key("metered")
     assert v2(srv, key, BODY).status == 201
     assert v2(srv, key, BODY).status == 200  # the dedup hit
@@ -168,13 +170,14 @@ def test_renders_dedup_hits_and_limits_add_up(srv: Server) -> None:
         labels = {"route": "/api/v2/render", "method": "POST", "status": status}
         return grew(before, after, "ogmint_http_requests_total", **labels)
 
-    assert (og("200"), og("429")) == (3, 1)
+    assert (og("200"), og("429")) == (4, 1)
     assert (render("201"), render("200")) == (1, 1)
     assert (render("400"), render("429")) == (statuses.count(400), statuses.count(429))
     assert grew(before, after, "ogmint_renders_total", api="v1", template="blog") == 3
     assert grew(before, after, "ogmint_renders_total", api="v2", template="blog") == 1
     assert grew(before, after, "ogmint_render_duration_seconds_count") == 4
     assert grew(before, after, "ogmint_dedup_hits_total") == 1
+    assert grew(before, after, "ogmint_repeat_hits_total") == 1
     assert grew(before, after, "ogmint_rate_limited_total", limit="daily") == 1
     assert grew(before, after, "ogmint_rate_limited_total", limit="burst") == statuses.count(429)
     assert value(after, "ogmint_renders_in_progress") == 0

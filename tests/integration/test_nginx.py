@@ -24,7 +24,7 @@ import pytest
 from backends import AWS_ENV, RedisServer, S3Server, free_port
 from conftest import ROOT, Server
 from ogmint_client import SigningKey, image_url
-from support import assert_error, request
+from support import assert_error, request, request_once
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 #: nginx dials the apps from 127.0.0.2, their only trusted proxy; clients come from 127.0.0.1.
@@ -491,22 +491,41 @@ def test_image_limit_counts_misses_never_hits_across_servers(
         e.stop()
 
 
-def test_signed_urls_are_cached_like_other_v1_responses(edge: tuple[Edge, Server]) -> None:
-    e, app = edge
-    url = e.url
-    api_key = app.create_key("edge-signer")
+def test_signed_images_stop_at_revocation_and_exp_even_while_the_app_is_down(
+    edge_factory: Callable[..., tuple[Edge, Server]],
+) -> None:
+    """Issue 19 item 10: nginx kept serving signed images for a day after their kid was
+    revoked, and past exp while the app was down. Signed URLs now always reach the app (which
+    answers repeats from its own cache, free) and tell caches further out to keep them briefly."""
+    e, app = edge_factory(OGMINT_KEY_CACHE_TTL="0", OGMINT_ANONYMOUS_DAILY_LIMIT="0")
+    api_key = app.create_key("edge-signer", plan="free")
     reply = request(app.url + "/api/v2/signing-keys", "POST", {"x-api-key": api_key})
     doc = reply.json()["signingKey"]
     key = SigningKey(doc["id"], doc["secret"])
-    signed = image_url(url, {"template": "blog", "title": "Signed at the edge"}, key)
+    signed = image_url(e.url, {"template": "blog", "title": "Signed at the edge"}, key)
     first = request(signed)
-    assert (first.status, first.headers["x-cache-status"]) == (200, "MISS")
-    again = request(signed)
-    assert (again.status, again.headers["x-cache-status"]) == (200, "HIT")
-    assert again.body == first.body
+    assert (first.status, first.headers["x-cache-status"]) == (200, "BYPASS")
+    assert first.headers["cache-control"] == "public, max-age=300, s-maxage=300"
+    for _ in range(3):  # repeats: the app's cache, no render, nothing counted
+        again = request(signed)
+        assert (again.status, again.body) == (200, first.body)
+    keyed = request(e.url + "/api/og?template=blog&title=Counted", headers={"x-api-key": api_key})
+    assert keyed.headers["x-ratelimit-remaining"] == "98"  # free: 100, the signed card counted once
+    # Another spelling is redirected (not cached), then served as the one canonical URL.
+    variant = request_once(signed.replace("?", "?&", 1))
+    assert (variant.status, variant.headers["location"]) == (308, "/api/og?" + signed.split("?")[1])
     tampered = request(signed.replace("edge", "edgy"))
     assert assert_error(tampered, 403)["code"] == "invalid_signature"
     assert assert_error(request(signed.replace("edge", "edgy")), 403)  # 403s are not cached
+    soon = image_url(
+        e.url, {"template": "blog", "title": "Expires soon"}, key, int(time.time()) + 60
+    )
+    assert request(soon).status == 200
+    app.cli("signing-keys", "revoke", "--user", "edge-signer", key.kid)
+    assert assert_error(request(signed), 403)["code"] == "invalid_signature"  # at once
+    app.stop()
+    down = request(soon)  # valid for a minute more, but nobody can check it: no stale image
+    assert assert_error(down, 503)["code"] == "unavailable"
 
 
 # -- what nginx sends upstream, its own errors, what the object store may say -------------------

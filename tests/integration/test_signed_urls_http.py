@@ -24,17 +24,26 @@ from jskit import run_node_tests
 from ogmint.app import make_state
 from ogmint.settings import Settings
 from ogmint_client import AuthenticationError, Client, SigningKey, image_url
-from support import Reply, assert_error, request
+from support import Reply, assert_error, request, request_once
 
 VECTORS = json.loads((ROOT / "clients" / "test-vectors.json").read_text())
 #: Tiny monthly quota for the starter plan, so that counting for the key's user shows quickly.
 QUOTAS = "free=100,starter=3,pro=10000,agency=50000"
 KEY_CACHE_TTL = 0.5
+#: How long caches may keep a signed image (OGMINT_SIGNED_MAX_AGE; 300 s by default).
+SIGNED_MAX_AGE = 3600
+#: Renders (not repeats) per minute of one signing key's URLs (OGMINT_SIGNING_KEY_RATE_LIMIT).
+SIGNED_RENDERS = 40
 
 
 @pytest.fixture(scope="module", params=["embedded", "redis"])
 def srv(request: pytest.FixtureRequest, server_factory: Callable[..., Server]) -> Server:
-    env = {"OGMINT_PLAN_QUOTAS": QUOTAS, "OGMINT_KEY_CACHE_TTL": str(KEY_CACHE_TTL)}
+    env = {
+        "OGMINT_PLAN_QUOTAS": QUOTAS,
+        "OGMINT_KEY_CACHE_TTL": str(KEY_CACHE_TTL),
+        "OGMINT_SIGNED_MAX_AGE": str(SIGNED_MAX_AGE),
+        "OGMINT_SIGNING_KEY_RATE_LIMIT": str(SIGNED_RENDERS),
+    }
     if request.param == "redis":
         redis: RedisServer = request.getfixturevalue("redis_server")
         env["OGMINT_REDIS_URL"] = redis.url + "/13"
@@ -164,18 +173,26 @@ def test_urls_signed_every_way_render_for_the_keys_user(srv: Server) -> None:
     for url in (kit, hand):
         reply = request(url)  # no headers at all, like a crawler
         assert_png(reply)
-        assert reply.headers["x-ratelimit-limit"] == "3"  # the key's user's plan, not anonymous
+        # A public URL tells nobody the signer's plan or usage (issue 19, item 12).
+        assert not any(h.startswith("x-ratelimit") for h in reply.headers), reply.headers
     third = request(image_url(srv.url, {"template": "blog", "title": "Third"}, key))
     assert_png(third)
-    assert third.headers["x-ratelimit-remaining"] == "0"
     fourth = request(image_url(srv.url, {"template": "blog", "title": "Fourth"}, key))
-    assert assert_error(fourth, 429)["code"] == "rate_limited"  # the user's monthly quota
-    assert request(kit).status == 429  # a repeat renders again (no nginx here), so is counted
+    body = assert_error(fourth, 429)  # the key's user's monthly quota (starter: 3), not anonymous
+    assert body["code"] == "rate_limited"
+    assert "starter" not in body["error"] and "3" not in body["error"]
+    assert set(fourth.headers) & {"x-ratelimit-limit", "x-ratelimit-remaining"} == set()
+    assert int(fourth.headers["retry-after"]) > 0
+    again = request(kit)  # a repeat of a rendered card is free (SPEC §2), even now
+    assert_png(again)
+    assert again.body == request(kit).body
 
 
 def test_js_kit_signs_for_a_live_server(srv: Server) -> None:
-    _, key = user_with_key(srv, "sk-js")
-    out = run_node_tests(OGMINT_URL=srv.url, OGMINT_KID=key.kid, OGMINT_SECRET=key.secret)
+    api_key, key = user_with_key(srv, "sk-js")
+    out = run_node_tests(
+        OGMINT_URL=srv.url, OGMINT_KID=key.kid, OGMINT_SECRET=key.secret, OGMINT_API_KEY=api_key
+    )
     assert "# skipped 1" in out  # only the webhook capture (tested in test_kits_http.py)
 
 
@@ -224,6 +241,8 @@ def test_tampering_expiry_and_unknown_keys_are_refused(srv: Server) -> None:
         reply = request(bad)
         body = assert_error(reply, 403)  # JSON, never an image
         assert body["code"] == code, (bad, body)
+        for hint in ("ogmint sign-url", "Embed in your pages"):  # how to sign one right
+            assert hint in body["error"], body
     repeated = url.replace("title=Original", "title=Original&title=Original")
     assert assert_error(request(repeated), 400, "title")
     # With a valid signature an invalid x-api-key is beside the point: the URL is the credential.
@@ -248,7 +267,8 @@ def test_cache_control_is_bounded_by_exp(srv: Server) -> None:
     assert 60 <= age <= 120  # the time left, never more
     assert soon.headers["cache-control"] == f"public, max-age={age}, s-maxage={age}"
     lasting = request(image_url(srv.url, params, key, int(time.time()) + 10 * 86400))
-    assert lasting.headers["cache-control"] == "public, max-age=86400, s-maxage=86400"
+    age = SIGNED_MAX_AGE  # OGMINT_SIGNED_MAX_AGE bounds every signed image
+    assert lasting.headers["cache-control"] == f"public, max-age={age}, s-maxage={age}"
     not_modified = request(
         image_url(srv.url, params, key, int(time.time()) + 60),
         headers={"if-none-match": soon.headers["etag"]},
@@ -319,3 +339,59 @@ def test_a_signed_url_renders_its_users_custom_template(srv: Server) -> None:
     assert unsigned["code"] == "template_not_found"
     other = assert_error(request(image_url(srv.url, params, stranger)), 404)
     assert other["code"] == "template_not_found"  # never 403: ids cannot be probed
+
+
+def test_every_other_spelling_redirects_to_the_one_canonical_url(srv: Server) -> None:
+    """Issue 19 item 2: nginx caches by the raw URL, so each spelling that verified was a new
+    render counted for the signer — 120 ``&``-variants used up a free plan in 0.4 s."""
+    _, key = user_with_key(srv, "sk-spellings", "starter")  # 3 renders a month
+    url = image_url(srv.url, {"template": "blog", "title": "One card, one URL"}, key)
+    canonical = "/api/og?" + url.split("?", 1)[1]
+    query = url.split("?", 1)[1]
+    assert_png(request_once(url))  # the kits write the canonical spelling itself
+    kid_part = f"kid={key.kid}"
+    variants = [
+        query.replace("&", "&&", 1),  # an extra &
+        "&" + query,
+        query + "&",  # after sig
+        query.replace("One%20card", "One+card"),  # + for a space
+        query.replace("%2C", "%2c"),  # lower-case hex
+        query.replace("template=blog", "template=%62log"),  # a needless escape
+        query.replace(kid_part + "&", "").replace("&sig=", f"&{kid_part}&sig="),  # order
+        "sig=" + query.rsplit("&sig=", 1)[1] + "&" + query.rsplit("&sig=", 1)[0],  # sig first
+    ]
+    assert len(set(variants)) == len(variants) and query not in variants
+    for variant in variants:
+        reply = request_once(f"{srv.url}/api/og?{variant}")
+        assert reply.status == 308, (variant, reply.status, reply.body[:200])
+        assert reply.headers["location"] == canonical
+        assert reply.headers["cache-control"] == "no-store"
+        assert not reply.body.startswith(b"\x89PNG")
+    # The flood of the review: every spelling is a redirect, nothing is rendered or counted.
+    head, sig = query.rsplit("&sig=", 1)
+    for n in range(120):
+        assert request_once(f"{srv.url}/api/og?{head}{'&' * (n + 2)}sig={sig}").status == 308
+    assert assert_error(request_once(url.replace("One%20card", "One+carb")), 403)
+    for title in ("Second card", "Third card"):  # the quota is untouched: 2 renders left
+        assert_png(request(image_url(srv.url, {"template": "blog", "title": title}, key)))
+    followed = request(f"{srv.url}/api/og?{variants[0]}")  # crawlers follow the redirect
+    assert_png(followed)
+
+
+def test_renders_of_a_signing_keys_urls_are_rate_limited_repeats_are_not(srv: Server) -> None:
+    """Signed URLs skip the burst limit (crawler fan-out); renders of new cards are bounded
+    per signing key, in the shared state, so a leaked key cannot render without end."""
+    api_key, key = user_with_key(srv, "sk-rate")
+    second = new_signing_key(srv, api_key)
+    first_card = image_url(srv.url, {"template": "minimal", "title": "Rate 0"}, key)
+    assert_png(request(first_card))
+    for n in range(1, SIGNED_RENDERS):
+        assert_png(request(image_url(srv.url, {"template": "minimal", "title": f"Rate {n}"}, key)))
+    refused = request(image_url(srv.url, {"template": "minimal", "title": "One too many"}, key))
+    body = assert_error(refused, 429)
+    assert body["code"] == "rate_limited" and "signing key" in body["error"]
+    assert 0 < int(refused.headers["retry-after"]) <= 60 / SIGNED_RENDERS + 2  # whole seconds
+    assert not any(h.startswith("x-ratelimit") for h in refused.headers)
+    assert_png(request(first_card))  # a repeat is no render: never limited
+    # The bucket is the key's: the user's other signing key still renders.
+    assert_png(request(image_url(srv.url, {"template": "minimal", "title": "Other"}, second)))

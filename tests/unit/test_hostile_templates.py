@@ -20,10 +20,11 @@ def test_the_corpus_is_large_enough() -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_refused(path: Path) -> None:
-    started = time.perf_counter()
+    # CPU time, not wall time: refusing must cost little work, whatever else the host runs.
+    started = time.thread_time()
     with pytest.raises(TemplateError) as refused:
         compile_template(path.stem, path.read_bytes(), custom=True)
-    assert time.perf_counter() - started < 1.0
+    assert time.thread_time() - started < 1.0
     error = refused.value
     assert error.reason
     if path.stem == "source-too-large":

@@ -88,12 +88,16 @@ def test_renders_count_completed_ones_and_fold_custom_templates() -> None:
 
 def test_error_answers_count_rate_limits_by_limit_and_pool_rejections() -> None:
     m = Metrics(None)
-    for limit in ("burst", "burst", "monthly", "daily"):
+    for limit in ("burst", "burst", "monthly", "daily", "signing_key"):
         m.observe_error(RateLimitError("over", limit=limit, headers={}))  # type: ignore[arg-type]
     m.observe_error(SaturatedError())
     m.observe_error(ValidationError("bad"))
     m.dedup_hit()
+    m.repeat_hit()
+    m.repeat_hit()
     got = samples(m)
+    assert value(got, "ogmint_rate_limited_total", limit="signing_key") == 1
+    assert value(got, "ogmint_repeat_hits_total") == 2
     assert value(got, "ogmint_rate_limited_total", limit="burst") == 2
     assert value(got, "ogmint_rate_limited_total", limit="monthly") == 1
     assert value(got, "ogmint_rate_limited_total", limit="daily") == 1
@@ -148,6 +152,7 @@ def test_exposition_is_the_text_format_with_every_metric() -> None:
         "ogmint_render_duration_seconds": "histogram",
         "ogmint_renders_in_progress": "gauge",
         "ogmint_dedup_hits": "counter",
+        "ogmint_repeat_hits": "counter",
         "ogmint_rate_limited": "counter",
         "ogmint_render_pool_rejections": "counter",
         "ogmint_webhook_deliveries": "counter",

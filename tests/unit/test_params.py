@@ -109,6 +109,9 @@ def field_values(name: str, valid: bool = False) -> st.SearchStrategy[object]:
             "font": (["inter", "Playfair DISPLAY"], ["Comic Sans", ""]),
             "avatar": (["https://i.example.com/a.png"], ["http://i.example.com/a.png", ""]),
             "logo": (["https://" + "l" * 2040], ["https://" + "l" * 2041, "data:,x"]),
+            # Resolved by the domain before parsing (tests/unit/domain/test_brands.py); the
+            # parser accepts the name and leaves the value alone.
+            "brand": (["brand_0123456789ab"], ["", "nope"]),
             "junk": (["x"], ["x"]),
         }[name]
         near = st.sampled_from(choices[0] if valid else choices[0] + choices[1])
@@ -199,6 +202,7 @@ def expected_parse(raw: dict[str, object], strict: bool) -> tuple[set[str], dict
     # Resolution of missing colours (derived, not the default look) is palettes.derive's,
     # tested on its own; here: that the parsed colours reach it.
     want["colors"] = derive(PALETTES.get(palette or "", DEFAULT), **given)
+    want["brand"] = want["brand_logo"] = None  # set by the domain from the brand, not parsed
     return bad, want
 
 
@@ -242,10 +246,15 @@ def test_any_valid_input_gives_exactly_the_spec_it_describes(raw: dict[str, obje
 
 def test_canonical_form_covers_every_field() -> None:
     spec = parse(template="blog", title="Hi")
-    doc = orjson.loads(spec.canonical("d"))
-    expected = {f.name for f in dataclasses.fields(RenderSpec)} - {"colors"}
+    # A brand's logo image is covered by its version (``brand``), which only branded specs
+    # carry: every render without a brand keeps the key it had.
+    branded = dataclasses.replace(spec, brand="v1", brand_logo=b"png")
+    expected = {f.name for f in dataclasses.fields(RenderSpec)} - {"colors", "brand_logo"}
     expected |= {f.name for f in dataclasses.fields(Colors)} | {"template_digest"}
-    assert set(doc) == expected
+    assert set(orjson.loads(branded.canonical("d"))) == expected
+    assert set(orjson.loads(spec.canonical("d"))) == expected - {"brand"}
+    assert branded.digest("d") != spec.digest("d")
+    assert dataclasses.replace(branded, brand="v2").digest("d") != branded.digest("d")
 
 
 @pytest.mark.parametrize("spelling", ["#FF5A3C", "ff5a3c", "FF5A3C", "#ff5a3c"])

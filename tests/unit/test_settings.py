@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ogmint.domain.plans import Plans
 from ogmint.settings import Settings, SettingsError, describe, markdown_table
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -51,3 +52,40 @@ def test_redis_prefix_may_not_hold_hash_tags() -> None:
     assert Settings.from_env({"OGMINT_REDIS_PREFIX": "blue:"}).redis_prefix == "blue:"
     with pytest.raises(SettingsError, match="OGMINT_REDIS_PREFIX"):
         Settings.from_env({"OGMINT_REDIS_PREFIX": "{x}:"})
+
+
+def test_anonymous_daily_limit_takes_a_number_zero_or_unlimited() -> None:
+    def limit(value: str) -> int | None:
+        return Settings.from_env({"OGMINT_ANONYMOUS_DAILY_LIMIT": value}).anonymous_daily_limit
+
+    assert limit("250") == 250
+    assert limit("0") == 0
+    assert limit("unlimited") is None
+    assert limit(" Unlimited ") is None
+    for bad in ("-1", "lots", ""):
+        with pytest.raises(SettingsError, match="OGMINT_ANONYMOUS_DAILY_LIMIT"):
+            limit(bad)
+
+
+def test_plans_are_settings_and_unknown_plan_names_are_reported() -> None:
+    s = Settings.from_env(
+        {
+            "OGMINT_PLAN_QUOTAS": "free=10,team=5000,pro=10000",
+            "OGMINT_PLAN_BURSTS": "team=20, pro=0.5",
+        }
+    )
+    plans = Plans(s.plan_quotas, s.plan_bursts)
+    assert plans.names() == ["free", "team", "pro"]
+    assert (plans.quota("team"), plans.quota("gone")) == (5000, 0)
+    assert (plans.burst("team"), plans.burst("pro")) == ((20.0, 20), (0.5, 1))
+    assert plans.burst("free") == (5.0, 5)  # SPEC default
+    with pytest.raises(SettingsError) as e:
+        Settings.from_env(
+            {"OGMINT_PLAN_QUOTAS": "free=10,team=50", "OGMINT_PLAN_BURSTS": "teem=2,free=1"}
+        )
+    assert "OGMINT_PLAN_BURSTS: unknown plan teem" in str(e.value)
+    with pytest.raises(SettingsError, match="OGMINT_PLAN_QUOTAS: must include free"):
+        Settings.from_env({"OGMINT_PLAN_QUOTAS": "team=50"})
+    for bad in ("free=0", "free=-1", "=3", "free", "free=inf"):
+        with pytest.raises(SettingsError, match="OGMINT_PLAN_BURSTS"):
+            Settings.from_env({"OGMINT_PLAN_BURSTS": bad})

@@ -73,6 +73,14 @@ def test_vector(vector: dict) -> None:  # type: ignore[type-arg]
             signed.verify(SECRET, NOW)
     assert signature(SECRET, vector["canonical"]) == vector["sig"]
     assert vector["message"] == "GET\n/api/og\n" + vector["canonical"]
+    # The one spelling served (others are redirected to it) is what the kits write.
+    for query in (vector["query"], vector["signed_query"]):
+        signed = parse_signed(query)
+        assert signed is not None
+        assert signed.canonical_spelling() == vector["signed_query"]
+        if vector["expect"]["status"] == 200:
+            served = signed.served_spelling(query, signed.verify(SECRET, NOW))
+            assert served == (None if query == vector["signed_query"] else vector["signed_query"])
 
 
 @pytest.mark.parametrize("case", VECTORS["refused"], ids=lambda v: v["name"])
@@ -139,3 +147,17 @@ def test_any_encoder_gives_the_same_canonical_form(raw: dict[str, str]) -> None:
 def test_decoding_the_canonical_form_gives_the_value_back(value: str) -> None:
     canonical = canonical_query([(b"title", value.encode())])
     assert decode_query(canonical) == [(b"title", value.encode())]
+
+
+@given(params, st.sampled_from(["", "&", "&&"]))
+def test_the_canonical_spelling_is_a_fixed_point(raw: dict[str, str], junk: str) -> None:
+    """Every spelling of a signed query leads to one canonical spelling, which leads to itself:
+    a redirect to it never loops."""
+    raw = {k: v for k, v in raw.items() if k not in ("kid", "sig", "exp")}
+    query = urlencode({**raw, "kid": VECTORS["kid"]}) + junk
+    signed = parse_signed(query + "&sig=AAAA")
+    assert signed is not None
+    spelling = signed.canonical_spelling()
+    again = parse_signed(spelling)
+    assert again is not None and again.canonical_spelling() == spelling
+    assert spelling.endswith("&sig=AAAA")

@@ -5,7 +5,9 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import {
+  brands,
   canonicalQuery,
+  OgmintApiError,
   decodeQuery,
   signature,
   signUrl,
@@ -90,7 +92,7 @@ test("live: a URL signed by this kit renders for the key's user, with no headers
   const ok = await fetch(url);
   assert.equal(ok.status, 200);
   assert.equal(ok.headers.get("content-type"), "image/png");
-  assert.ok(Number(ok.headers.get("x-ratelimit-limit")) > 10); // the key's plan, not anonymous
+  assert.equal(ok.headers.get("x-ratelimit-limit"), null); // public: no signer's plan or usage
   const tampered = await fetch(url.replace("JS+kit", "JS+kip").replace("JS%20kit", "JS%20kip"));
   assert.equal(tampered.status, 403);
   assert.equal((await tampered.json()).code, "invalid_signature");
@@ -106,4 +108,32 @@ test("live: a delivery captured from the server verifies", { skip: !process.env.
   assert.equal(event.event, "render.completed");
   const tampered = Buffer.concat([body, Buffer.from(" ")]);
   await assert.rejects(verifyWebhook(tampered, capture.headers, capture.secret), WebhookVerificationError);
+});
+
+test("live: brand CRUD with this kit", { skip: !(live && process.env.OGMINT_API_KEY) }, async () => {
+  const pace = () => new Promise((resolve) => setTimeout(resolve, 250)); // the 5/s burst limit
+  const book = brands(live, process.env.OGMINT_API_KEY);
+  const made = await book.create("JS kit", { bgColor: "#FFF", palette: "paper" });
+  assert.match(made.id, /^brand_[0-9A-Za-z]{12}$/);
+  assert.equal(made.bgColor, "ffffff");
+  await pace();
+  assert.deepEqual((await book.list()).map((b) => b.id)[0], made.id);
+  await pace();
+  assert.deepEqual(await book.get(made.id), made);
+  await pace();
+  const updated = await book.update(made.id, "JS kit 2", { textColor: "222" });
+  assert.equal(updated.name, "JS kit 2");
+  assert.equal(updated.textColor, "222222");
+  assert.equal(updated.bgColor, null);
+  await pace();
+  await book.delete(made.id);
+  await pace();
+  const gone = await book.get(made.id).catch((e) => e);
+  assert.ok(gone instanceof OgmintApiError);
+  assert.equal(gone.status, 404);
+  assert.equal(gone.code, "brand_not_found");
+  await pace();
+  const bad = await book.create("", { palette: "neon" }).catch((e) => e);
+  assert.equal(bad.status, 400);
+  assert.deepEqual(bad.details.map((d) => d.field).sort(), ["name", "palette"]);
 });

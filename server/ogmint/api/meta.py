@@ -8,6 +8,7 @@ from functools import cache
 from importlib import resources
 
 from sanic import Blueprint, HTTPResponse, Request
+from sanic.response import redirect
 
 from ogmint.api.responses import json
 from ogmint.metrics import CONTENT_TYPE
@@ -56,6 +57,12 @@ async def fonts(request: Request) -> HTTPResponse:
         {"success": True, "default": "Inter", "fonts": items},
         headers={"Cache-Control": "public, max-age=300"},
     )
+
+
+@bp.get("/")
+async def root(request: Request) -> HTTPResponse:
+    """A person opening the server's address lands on the dashboard (SPEC §9)."""
+    return redirect("/dashboard")
 
 
 @bp.get("/healthz")

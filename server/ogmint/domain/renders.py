@@ -20,10 +20,12 @@ from typing import Any
 
 from ogmint.cache import BoundedCache
 from ogmint.clock import iso
+from ogmint.domain.brands import Brands
 from ogmint.domain.gallery import KNOWN_RENDERS, SLUG_LENGTH, Gallery, storage_key
 from ogmint.domain.json_body import json_object
-from ogmint.domain.limits import Limits, burst_refusal, quota_refusal
+from ogmint.domain.limits import Limits, burst_refusal, quota_refusal, signed_quota_refusal
 from ogmint.domain.plans import Plans
+from ogmint.domain.repeats import RepeatCache
 from ogmint.domain.templates import SAMPLE, TemplateCatalogue
 from ogmint.domain.usage import Usage
 from ogmint.domain.webhooks import WEBHOOK_FIELDS, Webhooks, webhook_ask
@@ -57,6 +59,17 @@ class Card:
 
 
 @dataclass(frozen=True, slots=True)
+class V1Image:
+    """A V1 answer: the image, and the limit status for the headers (None: none to show — a
+    repeat, which counts against nothing, an unlimited allowance, or a signed URL)."""
+
+    data: bytes
+    content_type: str
+    status: LimitStatus | None
+    repeat: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Created:
     """A V2 render: its record, whether this request made it, the limit status for the
     headers, and whether a webhook delivery was queued with it."""
@@ -80,7 +93,9 @@ class Renders:
         limits: Limits,
         plans: Plans,
         webhooks: Webhooks,
+        repeats: RepeatCache,
         *,
+        brands: Brands,
         dedup_wait: float,
         tracing: Tracing | None = None,
     ) -> None:
@@ -93,6 +108,8 @@ class Renders:
         self._limits = limits
         self._plans = plans
         self._webhooks = webhooks
+        self._repeats = repeats
+        self._brands = brands
         self._dedup_wait = dedup_wait
         # (scope, dedup key) → record: a finished render never changes, so dedup hits are
         # answered without a state round trip once this worker has seen them.
@@ -102,43 +119,69 @@ class Renders:
         """Validates raw parameters into a spec (400 naming every bad field)."""
         return self._pipeline.parse(raw, strict=strict, template_exists=self._templates.exists)
 
+    async def spec(
+        self, user: str | None, raw: Mapping[str, object], *, strict: bool
+    ) -> RenderSpec:
+        """Validates raw parameters with ``user``'s brand, if they name one (SPEC §6.1), filling
+        in what they do not set; another user's or an anonymous caller's brand is a 404."""
+        brand_id = raw.get("brand")
+        if brand_id is None or brand_id == "":
+            return self.parse(raw, strict=strict)
+        brand = await self._brands.resolve(user, brand_id)
+        return brand.finish(self.parse(brand.fill(raw), strict=strict))
+
     # -- V1 -------------------------------------------------------------------------------------
     async def card(self, user: str | None, raw: Mapping[str, object]) -> Card:
         """The card a V1 request asks for (unknown names are ignored). A custom template is its
         owner's: anonymous callers get the same 404 as for unknown ids."""
-        spec = self.parse(raw, strict=False)
+        spec = await self.spec(user, raw, strict=False)
         template = await self._templates.resolve(user, spec.template)
         return Card(spec, template, self._pipeline.etag(spec, template))
 
     async def image(
         self, card: Card, key: ApiKeyRecord | None, *, subject: str, signed: bool
-    ) -> tuple[bytes, LimitStatus]:
-        """Renders a V1 card, charged to ``key``'s user (its quota) or, without a key, to the
-        anonymous daily limit of ``subject``; the PNG and the limit status for the headers.
+    ) -> V1Image:
+        """A V1 card: a repeat (rendered within 24 hours, SPEC §2) from the repeat cache, free;
+        else rendered, charged to ``key``'s user (its quota) or, without a key, to the
+        anonymous daily limit of ``subject``.
 
+        A signed URL's key (``signed``) skips the burst limit (crawler fan-out) but its renders
+        are limited per signing key, and its answers show no limit status: the URL is public.
         Only a successful render is charged. A fetch that fails still made the server work:
         anonymous callers pay for it, or failing image bombs would be free (SPEC §7); key
         holders' errors stay free and are listed as the failures they were.
         """
+        repeat = await self._repeats.find(card.etag)
+        if repeat is not None:
+            return V1Image(repeat.data, repeat.content_type, None, True)
         spec = card.spec
         tracked: Tracking | None = None
         refund: Callable[[], Awaitable[None]]
+        status: LimitStatus | None
         with self._tracing.span("admit", {"ogmint.api": "v1", "ogmint.anonymous": key is None}):
             if key is None:
                 status = await self._limits.take_daily(subject)
                 refund = partial(self._limits.refund_daily, subject)
             else:
-                if not signed:  # crawler fan-out on a signed URL must not trip the burst limit
+                if signed:
+                    await self._limits.take_signed(key.key_id)  # the key id is the kid
+                else:
                     await self._limits.take_burst(key)
                 # Counted for the key's user and tracked for the dashboard in one step.
                 tracked = self._usage.tracking(key.user, "v1", spec.template, spec.title, 200)
                 quota = self._plans.quota(key.plan)
                 status = await self._state.atomic.charge_quota(key.user, quota, tracked)
                 if not status.allowed:
-                    raise quota_refusal(key, status)
+                    raise signed_quota_refusal(status) if signed else quota_refusal(key, status)
                 refund = partial(self._limits.refund_quota, key.user)
+                if signed:
+                    status = None  # its headers would show the signer's plan and usage
         try:
-            image = await self._pipeline.render(spec, card.template, api="v1")
+            image = await self._repeats.render(
+                card.etag,
+                spec.template,
+                lambda: self._pipeline.render(spec, card.template, api="v1"),
+            )
         except FetchError as e:
             if tracked is not None:
                 await refund()
@@ -149,7 +192,7 @@ class Renders:
             if tracked is not None:
                 await self._usage.fail(tracked, e.status if isinstance(e, OgmintError) else 500)
             raise
-        return image, status
+        return V1Image(image, "image/png", status, False)
 
     # -- V2 -------------------------------------------------------------------------------------
     async def create(self, key: ApiKeyRecord, body: bytes) -> Created:
@@ -163,8 +206,8 @@ class Renders:
         try:
             fields = json_object(body)
             ask = webhook_ask(fields, body)
-            spec = self.parse(
-                {k: v for k, v in fields.items() if k not in WEBHOOK_FIELDS}, strict=True
+            spec = await self.spec(
+                key.user, {k: v for k, v in fields.items() if k not in WEBHOOK_FIELDS}, strict=True
             )
             template = await self._templates.resolve(key.user, spec.template)
         except OgmintError:
@@ -198,7 +241,7 @@ class Renders:
         """
         scope = key.key_id  # SPEC §3: dedup is per API key
         dedup = spec.digest(template.digest)  # a template's new version is a new dedup key
-        rate, capacity = self._limits.burst
+        rate, capacity = self._limits.burst(key.plan)
         known = self._known.get((scope, dedup))
         if known is not None:
             # Answered from this worker's memory: tracked with the burst token when one is
@@ -210,7 +253,7 @@ class Renders:
             with self._tracing.span("admit", {"ogmint.api": "v2"}):
                 taken = await self._state.atomic.take_token(key.user, rate, capacity, hit)
             if not taken.allowed:
-                raise burst_refusal(taken)
+                raise burst_refusal(rate, taken)
             return known, False, taken
         deadline = time.monotonic() + self._dedup_wait
         quota = self._plans.quota(key.plan)
@@ -231,7 +274,7 @@ class Renders:
                 burst = admission.burst
                 assert burst is not None  # a token was asked for
                 if not burst.allowed:
-                    raise burst_refusal(burst)
+                    raise burst_refusal(rate, burst)
             else:
                 admission = await admit()
         while not admission.claimed:
@@ -327,7 +370,7 @@ class Renders:
         """A card for the user's dashboard pages: not stored, no monthly quota; one of the
         user's previews (429 past them); another user's template is a 404."""
         await self._limits.take_preview(user)
-        spec = self.parse(raw, strict=False)
+        spec = await self.spec(user, raw, strict=False)
         template = await self._templates.resolve(user, spec.template)
         return await self._pipeline.render(spec, template, api="preview")
 
@@ -341,6 +384,6 @@ class Renders:
         await self._limits.take_preview(user)
         params.setdefault("template", SAMPLE.template)
         params.setdefault("title", SAMPLE.title)
-        spec = self.parse(params, strict=True)
+        spec = await self.spec(user, params, strict=True)
         template = await self._templates.check(svg)
         return await self._pipeline.render(spec, template, api=api)

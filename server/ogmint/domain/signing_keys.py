@@ -32,6 +32,7 @@ class SignedRequest:
     key: ApiKeyRecord  # the key's user and plan, as the limits and templates expect them
     params: dict[str, str]  # the render parameters (kid, exp and sig removed)
     max_age: int  # how long the answer may be cached (never past ``exp``)
+    canonical: str | None  # the canonical query when the request spelled it otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ class SigningKeys:
         if record is None or record.revoked:
             raise SignatureInvalidError()
         now = time.time()
-        signed.verify(record.secret, now)
+        form = signed.verify(record.secret, now)
         key = ApiKeyRecord(
             key_id=record.kid,
             key_hash="",  # a signing key is no API key: there is no hash to look it up by
@@ -73,7 +74,9 @@ class SigningKeys:
             revoked=False,
             created_at=record.created_at,
         )
-        return SignedRequest(key, signed.params, signed.max_age(now, longest_max_age))
+        # Only the canonical spelling is served; others are redirected to it (SPEC §2.1).
+        canonical = signed.served_spelling(query, form)
+        return SignedRequest(key, signed.params, signed.max_age(now, longest_max_age), canonical)
 
     async def create(self, user: str) -> NewSigningKey | None:
         """A new key for ``user`` (409 past the cap); None if there is no

@@ -17,7 +17,7 @@ import functools
 import io
 import itertools
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -120,8 +120,11 @@ class TemplateCatalogue:
         renderer: Renderer,
         builtins: Mapping[str, Template],
         settings: CustomTemplateSettings,
+        forget_images: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        """``forget_images(template_id)`` drops a deleted template's cached images."""
         self._store = store
+        self._forget_images = forget_images
         self._renderer = renderer
         self._builtins = dict(builtins)
         self._settings = settings
@@ -273,6 +276,8 @@ class TemplateCatalogue:
     async def delete(self, user: str, template_id: str) -> None:
         if not await self._store.delete_template(user, template_id):
             raise TemplateNotFoundError()
+        if self._forget_images is not None:
+            await self._forget_images(template_id)  # SPEC §2: its images leave the cache
 
     async def get(self, user: str, template_id: str) -> tuple[TemplateMeta, str]:
         found = await self._store.get_template(user, template_id)

@@ -132,8 +132,9 @@ class ImageFetcher:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    async def fetch_png(self, field: str, url: str, max_side: int) -> bytes:
-        """The image at ``url`` as a PNG fitting ``max_side`` x ``max_side``.
+    async def fetch_png(self, field: str, url: str, max_side: int, *, fresh: bool = False) -> bytes:
+        """The image at ``url`` as a PNG fitting ``max_side`` x ``max_side``; ``fresh``: fetched
+        now, not from this worker's cache (a brand's logo, which is kept once saved).
 
         Raises :class:`FetchError` naming ``field`` for every reason the image is unusable,
         and ``SaturatedError`` (503) when the worker has no capacity to decode it.
@@ -144,6 +145,11 @@ class ImageFetcher:
             raise _field_error(field, "not a valid URL") from None
         if scheme != "https":
             raise _field_error(field, "must be an https:// URL")
+        if fresh:
+            try:
+                return await self._load(url, max_side)
+            except _Unusable as e:
+                raise _field_error(field, str(e)) from e
         key = (url, max_side)
         cached = self._cache.get(key)
         if cached is not None:

@@ -18,11 +18,14 @@ from typing import TypeVar
 
 from ogmint import _native
 from ogmint.errors import SaturatedError
+from ogmint.rendering.formats import Output, encode
 
 T = TypeVar("T")
 
 #: Debian's packages for what PyPI lacks: CJK and colour emoji.
 SYSTEM_FONT_DIRS = ("/usr/share/fonts/opentype/noto", "/usr/share/fonts/truetype/noto")
+
+PNG = Output()
 
 RenderError = _native.RenderError
 RenderTimeoutError = _native.RenderTimeoutError
@@ -133,19 +136,34 @@ class Renderer:
         except (OverflowError, TypeError) as e:
             raise RenderError(f"text box refused: {e}") from e
 
-    def render_svg(self, svg: str, timeout: float | None = None) -> bytes:
-        """Rasterises an SVG to PNG (call from the render pool) within ``timeout`` seconds
-        (default: the renderer's); raises :class:`RenderError` or :class:`RenderTimeoutError`."""
-        return self._native.render_svg(svg, timeout=self.timeout if timeout is None else timeout)
+    def render_svg(self, svg: str, timeout: float | None = None, *, output: Output = PNG) -> bytes:
+        """Rasterises an SVG (call from the render pool) within ``timeout`` seconds (default:
+        the renderer's), encoded as ``output`` says; raises :class:`RenderError` or
+        :class:`RenderTimeoutError`."""
+        timeout = self.timeout if timeout is None else timeout
+        if not output.lossy:
+            return self._native.render_svg(svg, timeout=timeout)
+        raw = self._native.render_svg_pixels(svg, matte=output.jpeg_matte, timeout=timeout)
+        return encode(raw, output)
 
     def render_layers(
-        self, background: str, foreground: str, key: str, timeout: float | None = None
+        self,
+        background: str,
+        foreground: str,
+        key: str,
+        timeout: float | None = None,
+        *,
+        output: Output = PNG,
     ) -> bytes:
         """Draws ``foreground`` over the cached raster of ``background`` (keyed by ``key``),
-        within ``timeout`` seconds (default: the renderer's)."""
-        return self._native.render_layers(
-            background, foreground, key, timeout=self.timeout if timeout is None else timeout
+        within ``timeout`` seconds (default: the renderer's), encoded as ``output`` says."""
+        timeout = self.timeout if timeout is None else timeout
+        if not output.lossy:
+            return self._native.render_layers(background, foreground, key, timeout=timeout)
+        raw = self._native.render_layers_pixels(
+            background, foreground, key, matte=output.jpeg_matte, timeout=timeout
         )
+        return encode(raw, output)
 
     def cache_stats(self) -> list[tuple[str, CacheStats]]:
         """The glyph and background caches' hits, misses and bytes so far, by cache name."""

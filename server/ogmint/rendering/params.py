@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -19,7 +19,7 @@ TEXT_LIMITS = {"title": 200, "description": 500, "tag": 50, "author": 100}
 COLOR_FIELDS = {"bgColor": "bg", "textColor": "text", "accentColor": "accent", "surfaceColor": None}
 IMAGE_FIELDS = ("avatar", "logo")
 KNOWN = frozenset(
-    ["template", "font", "palette", *TEXT_LIMITS, *COLOR_FIELDS, *IMAGE_FIELDS]
+    ["template", "font", "palette", "brand", *TEXT_LIMITS, *COLOR_FIELDS, *IMAGE_FIELDS]
     + [a for a in COLOR_FIELDS.values() if a]
 )
 
@@ -46,6 +46,10 @@ class RenderSpec:
     logo: str | None
     font: str
     colors: Colors
+    #: The version of the brand (SPEC §6.1) that filled in parameters, if one did.
+    brand: str | None = None
+    #: The brand's stored logo PNG, drawn instead of fetching ``logo`` (then a ``brand:`` name).
+    brand_logo: bytes | None = field(default=None, repr=False, compare=False)
 
     def canonical(self, template_digest: str) -> bytes:
         """Canonical JSON of everything that determines the image (the dedup/ETag input)."""
@@ -66,6 +70,8 @@ class RenderSpec:
             "surface": c.surface,
             "template_digest": template_digest,
         }
+        if self.brand is not None:  # absent otherwise: renders without a brand keep their keys
+            doc["brand"] = self.brand
         return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
     def digest(self, template_digest: str) -> str:

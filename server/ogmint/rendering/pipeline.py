@@ -77,10 +77,12 @@ class RenderPipeline:
         ``api`` (the caller's API version) labels the render in the metrics.
         """
         wanted = {f: url for f in IMAGE_SIDES if (url := spec.text(f))}
+        kept = {"logo": spec.brand_logo} if spec.brand_logo is not None else {}
+        wanted = {f: url for f, url in wanted.items() if f not in kept}  # a brand's is stored
         if wanted:
             self._renderer.capacity.check()  # a saturated worker fetches nothing: 503 first
         fetched = await asyncio.gather(*(self._fetch(f, url) for f, url in wanted.items()))
-        images = dict(zip(wanted, fetched, strict=True))
+        images = {**dict(zip(wanted, fetched, strict=True)), **kept}
         renderer = self._renderer
         # Custom ids are per user: one label for all of them keeps the metrics bounded.
         label = "custom" if spec.template.startswith(CUSTOM_PREFIX) else spec.template

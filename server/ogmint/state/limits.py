@@ -1,5 +1,5 @@
-"""The limits aggregate: the anonymous daily allowance, per-user token buckets, monthly quotas
-and per-address image buckets."""
+"""The limits aggregate: the anonymous daily allowance, per-user token buckets, monthly quotas,
+per-address image buckets and per-signing-key buckets."""
 
 from __future__ import annotations
 
@@ -44,6 +44,10 @@ class LimitStore(Protocol):
     async def take_image_token(self, subject: str, rate: float, burst: int) -> LimitStatus:
         """The same token bucket for ``/i/`` requests of one client address (the hotlink
         limit), kept apart from the users' buckets."""
+
+    async def take_signing_token(self, kid: str, rate: float, burst: int) -> LimitStatus:
+        """The same token bucket for the renders of one signing key's URLs (SPEC §2.1), kept
+        apart from its user's burst bucket, which signed URLs do not take from."""
 
     async def consume_quota(self, user: str, limit: int) -> LimitStatus:
         """Atomically counts one render against the user's monthly quota if any is left."""

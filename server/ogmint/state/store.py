@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from ogmint.state.accounts import AccountStore
 from ogmint.state.atomic import AtomicSteps
 from ogmint.state.base import Backend
+from ogmint.state.brands import BrandStore
 from ogmint.state.deliveries import DeliveryStore
 from ogmint.state.keys import KeyStore
 from ogmint.state.limits import LimitStore
 from ogmint.state.renders import RenderStore
+from ogmint.state.repeats import RepeatStore
 from ogmint.state.signing_keys import SigningKeyStore
 from ogmint.state.templates import TemplateStore
 from ogmint.state.usage import UsageStore
@@ -27,9 +29,11 @@ class State:
     deliveries: DeliveryStore
     signing_keys: SigningKeyStore
     templates: TemplateStore
+    brands: BrandStore
     atomic: AtomicSteps
     accounts: AccountStore
     usage: UsageStore
+    repeats: RepeatStore
 
     async def open(self) -> None:
         await self.backend.open()

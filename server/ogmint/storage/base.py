@@ -70,8 +70,12 @@ class BlobStorage(Protocol):
     async def close(self) -> None:
         """Releases connections."""
 
-    async def put(self, key: str, data: bytes, content_type: str = "image/png") -> StoredObject:
-        """Stores ``data`` under ``key``, replacing any previous object; durable on return."""
+    async def put(
+        self, key: str, data: bytes, content_type: str = "image/png", *, durable: bool = True
+    ) -> StoredObject:
+        """Stores ``data`` under ``key``, replacing any previous object; durable on return
+        unless ``durable`` is false (a cached copy: readable at once, but a crash may lose or
+        truncate it, so its reader checks the size)."""
 
     async def get(self, key: str) -> bytes | None:
         """The object's bytes, or None when there is none."""

@@ -102,12 +102,15 @@ class LocalStorage:
         await self._run(self._committer.stop)
         self._pool.shutdown(wait=False)
 
-    async def put(self, key: str, data: bytes, content_type: str = "image/png") -> StoredObject:
-        """Atomically replaces the file for ``key``; durable on return."""
+    async def put(
+        self, key: str, data: bytes, content_type: str = "image/png", *, durable: bool = True
+    ) -> StoredObject:
+        """Atomically replaces the file for ``key``; durable on return unless ``durable`` is
+        false (then no sync is waited for: a round of such puts syncs nothing)."""
         path = str(self._path(key))
         loop = asyncio.get_running_loop()
         done = loop.create_future()
-        self._committer.submit(_Put(path, data, loop, done))
+        self._committer.submit(_Put(path, data, loop, done, durable))
         try:
             await done
         except OSError as e:
@@ -157,6 +160,7 @@ class _Put:
     data: bytes
     loop: asyncio.AbstractEventLoop
     done: asyncio.Future[None]
+    durable: bool = True
     temp: str = ""  # set while the file waits to replace an existing one
     error: OSError | None = None
 
@@ -228,11 +232,11 @@ class _Committer:
                 put.error = e
         written = [put for put in puts if put.error is None]
         try:
-            if replacing:
+            if any(put.durable for put in replacing):
                 self._sync(self._root_fd)  # the new data first, then it replaces the old
-                for put in replacing:
-                    os.replace(put.temp, put.path)
-            if written:
+            for put in replacing:
+                os.replace(put.temp, put.path)
+            if any(put.durable for put in written):
                 self._sync(self._root_fd)
         except OSError as e:
             for put in written:

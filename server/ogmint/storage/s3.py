@@ -84,8 +84,10 @@ class S3Storage:
             stack, self._stack, self._client = self._stack, None, None
             await stack.aclose()
 
-    async def put(self, key: str, data: bytes, content_type: str = "image/png") -> StoredObject:
-        """Uploads ``data`` (S3 has it durably once the PUT succeeds)."""
+    async def put(
+        self, key: str, data: bytes, content_type: str = "image/png", *, durable: bool = True
+    ) -> StoredObject:
+        """Uploads ``data`` (S3 has it durably once the PUT succeeds, whatever ``durable``)."""
         name = self._name(key)
         etag = content_etag(data)
 

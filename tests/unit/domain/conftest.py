@@ -3,22 +3,27 @@ no server: what ``create_app`` wires, built here piece by piece."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from ogmint.domain.brands import Brands
 from ogmint.domain.deliveries import Deliveries
 from ogmint.domain.gallery import Gallery
 from ogmint.domain.keys import ApiKeys
 from ogmint.domain.limits import Limits
 from ogmint.domain.plans import Plans
 from ogmint.domain.renders import Renders
+from ogmint.domain.repeats import RepeatCache
 from ogmint.domain.signing_keys import SigningKeys
 from ogmint.domain.templates import CustomTemplateSettings, TemplateCatalogue
 from ogmint.domain.usage import Usage
 from ogmint.domain.webhooks import Webhooks
+from ogmint.errors import FetchError, FieldError
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.rendering.images import ImageFetcher
@@ -38,8 +43,21 @@ ANONYMOUS_DAILY = 2
 PREVIEWS = 3
 REDELIVERIES = 2
 MAX_KEYS = 4
+MAX_BRANDS = 3
 #: Webhook hosts these tests may name: exempt from the address checks, so nothing is resolved.
 WEBHOOK_HOST = "hooks.example.test"
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA", (width, height), (*rgb, 255)).save(out, "PNG")
+    return out.getvalue()
+
+
+#: The images brand logos may name in these tests (see ``fetch_logo`` below).
+MARK = "https://logos.example.test/mark.png"
+WORDMARK = "https://logos.example.test/wordmark.png"
+LOGOS = {MARK: png(200, 200, (230, 40, 40)), WORDMARK: png(480, 120, (40, 40, 230))}
 
 
 @dataclass
@@ -54,6 +72,7 @@ class Domain:
     limits: Limits
     usage: Usage
     templates: TemplateCatalogue
+    brands: Brands
     gallery: Gallery
     renders: Renders
     deliveries: Deliveries
@@ -76,11 +95,14 @@ async def domain(tmp_path: Path, renderer: Renderer) -> AsyncIterator[Domain]:
     keys = ApiKeys(state.keys, plans, ttl=60.0, max_active=MAX_KEYS)
     limits = Limits(
         state.limits,
+        plans,
         anonymous_daily=ANONYMOUS_DAILY,
         image_per_minute=0,
+        signed_per_minute=0,
         previews_per_hour=PREVIEWS,
         redeliveries_per_hour=REDELIVERIES,
     )
+    repeats = RepeatCache(state.repeats, storage, 1 << 20)
     usage = Usage(state.usage, Retention(days=31, recent=100))
     templates = TemplateCatalogue(
         state.templates,
@@ -91,6 +113,20 @@ async def domain(tmp_path: Path, renderer: Renderer) -> AsyncIterator[Domain]:
         ),
     )
     gallery = Gallery(state.renders, storage)
+
+    async def fetch_logo(url: str) -> bytes:
+        # The guarded fetcher is tested over HTTPS in the integration tests (and its own unit
+        # tests); here a logo URL names one of LOGOS' images, any other fails as a fetch does.
+        if url not in LOGOS:
+            raise FetchError("logo: could not be fetched", [FieldError("logo", "not found")])
+        return LOGOS[url]
+
+    brands = Brands(
+        state.brands,
+        resolve_font=renderer.resolve_family,
+        fetch_logo=fetch_logo,
+        max_per_user=MAX_BRANDS,
+    )
     pipeline = RenderPipeline(renderer, fetcher, Metrics(None))
     renders = Renders(
         pipeline,
@@ -101,6 +137,8 @@ async def domain(tmp_path: Path, renderer: Renderer) -> AsyncIterator[Domain]:
         limits,
         plans,
         Webhooks(outbound, "https://og.example.test", lambda: woken.append("render")),
+        repeats,
+        brands=brands,
         dedup_wait=2.0,
     )
     deliveries = Deliveries(
@@ -115,11 +153,13 @@ async def domain(tmp_path: Path, renderer: Renderer) -> AsyncIterator[Domain]:
         limits,
         usage,
         templates,
+        brands,
         gallery,
         renders,
         deliveries,
         woken,
     )
+    await repeats.close()
     pipeline.close()
     await client.close()
     await storage.close()

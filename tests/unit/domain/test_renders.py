@@ -9,6 +9,7 @@ import pytest
 
 from domain.conftest import ANONYMOUS_DAILY, ROOT, WEBHOOK_HOST, Domain
 from ogmint.domain.keys import ApiKeyRecord
+from ogmint.domain.renders import Card
 from ogmint.errors import (
     BadJSONError,
     FetchError,
@@ -136,34 +137,53 @@ async def test_a_card_has_a_stable_etag_known_before_rendering(domain: Domain) -
 
 
 async def test_anonymous_images_count_against_the_daily_limit(domain: Domain) -> None:
-    card = await domain.renders.card(None, {"template": "minimal", "title": "Anonymous"})
-    for _ in range(ANONYMOUS_DAILY):
-        image, _ = await domain.renders.image(card, None, subject="ip:192.0.2.1", signed=False)
-        assert image.startswith(PNG)
+    for n in range(ANONYMOUS_DAILY):
+        card = await domain.renders.card(None, {"template": "minimal", "title": f"Anon {n}"})
+        image = await domain.renders.image(card, None, subject="ip:192.0.2.1", signed=False)
+        assert image.data.startswith(PNG) and not image.repeat
+    card = await domain.renders.card(None, {"template": "minimal", "title": "One more"})
     with pytest.raises(RateLimitError) as refused:
         await domain.renders.image(card, None, subject="ip:192.0.2.1", signed=False)
     assert "Daily limit" in refused.value.message
     await domain.renders.image(card, None, subject="ip:192.0.2.2", signed=False)  # per address
 
 
+async def test_repeats_are_free_for_everyone(domain: Domain) -> None:
+    key = await key_for(domain, "alice")  # 3 renders a month
+    card = await domain.renders.card(None, {"template": "minimal", "title": "Again"})
+    first = await domain.renders.image(card, key, subject="", signed=False)
+    assert not first.repeat and first.status is not None
+    for caller in (key, None, None, key):  # past the burst bucket and the daily allowance
+        again = await domain.renders.image(card, caller, subject="ip:192.0.2.5", signed=False)
+        assert (again.repeat, again.status, again.data) == (True, None, first.data)
+    other = await domain.renders.card(None, {"template": "minimal", "title": "New"})
+    charged = await domain.renders.image(other, key, subject="", signed=False)
+    assert charged.status is not None
+    assert charged.status.headers()["X-RateLimit-Remaining"] == "1"  # one render counted
+
+
 async def test_key_holders_images_are_charged_and_tracked(domain: Domain) -> None:
     key = await key_for(domain, "alice")
     card = await domain.renders.card("alice", {"template": "minimal", "title": "Keyed"})
-    _, status = await domain.renders.image(card, key, subject="", signed=False)
-    assert status.headers()["X-RateLimit-Remaining"] == "2"
+    status = (await domain.renders.image(card, key, subject="", signed=False)).status
+    assert status is not None and status.headers()["X-RateLimit-Remaining"] == "2"
     (tracked,) = await domain.usage.recent("alice", 10)
     assert (tracked.kind, tracked.status, tracked.title) == ("v1", 200, "Keyed")
 
 
 async def test_signed_images_take_no_burst_token(domain: Domain) -> None:
     key = await key_for(domain, "alice", "pro")
-    card = await domain.renders.card("alice", {"template": "minimal", "title": "Crawled"})
-    for _ in range(8):  # more than the burst bucket holds
-        await domain.renders.image(card, key, subject="", signed=True)
-    for _ in range(5):
-        await domain.renders.image(card, key, subject="", signed=False)
+
+    async def card(n: int) -> Card:
+        return await domain.renders.card("alice", {"template": "minimal", "title": f"C {n}"})
+
+    for n in range(8):  # more than the burst bucket holds
+        signed = await domain.renders.image(await card(n), key, subject="", signed=True)
+        assert signed.status is None  # a public URL shows no plan or usage
+    for n in range(8, 13):
+        await domain.renders.image(await card(n), key, subject="", signed=False)
     with pytest.raises(RateLimitError):
-        await domain.renders.image(card, key, subject="", signed=False)
+        await domain.renders.image(await card(13), key, subject="", signed=False)
 
 
 async def test_a_failed_fetch_is_free_for_key_holders_and_listed_as_failed(
@@ -177,12 +197,15 @@ async def test_a_failed_fetch_is_free_for_key_holders_and_listed_as_failed(
         await domain.renders.image(card, key, subject="", signed=False)
     (tracked,) = await domain.usage.recent("alice", 10)
     assert tracked.status == 400
-    _, status = await domain.renders.image(
-        await domain.renders.card("alice", {"template": "minimal", "title": "Fine"}),
-        key,
-        subject="",
-        signed=False,
-    )
+    status = (
+        await domain.renders.image(
+            await domain.renders.card("alice", {"template": "minimal", "title": "Fine"}),
+            key,
+            subject="",
+            signed=False,
+        )
+    ).status
+    assert status is not None
     assert status.headers()["X-RateLimit-Remaining"] == "2"  # the failure was refunded
 
 

@@ -1,5 +1,5 @@
 """ogmint client kit: V2 renders with bounded retries, signed V1 image URLs, custom templates,
-signing keys and webhook verification. Sync (:class:`Client`) and async (:class:`AsyncClient`).
+brands, signing keys and webhook verification. Sync (:class:`Client`) and async (:class:`AsyncClient`).
 """
 
 from ogmint_client.client import AsyncClient, Client
@@ -14,7 +14,7 @@ from ogmint_client.errors import (
     UnavailableError,
     WebhookVerificationError,
 )
-from ogmint_client.models import Render, SigningKeyInfo, Template
+from ogmint_client.models import Brand, Render, SigningKeyInfo, Template
 from ogmint_client.retries import RetryPolicy
 from ogmint_client.signing import SigningKey, canonical_query, decode_query, image_url, signature
 from ogmint_client.webhooks import verify_webhook
@@ -23,6 +23,7 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
+    "Brand",
     "Client",
     "ForbiddenError",
     "NotFoundError",

@@ -1,4 +1,5 @@
-"""``Client`` and ``AsyncClient``: V2 renders, V1 image URLs, templates and signing keys.
+"""``Client`` and ``AsyncClient``: V2 renders, V1 image URLs, templates, brands and signing
+keys.
 
 Both build the same requests (``_Call``) and read the same answers; only the transport
 differs. Every call is retried on 429/503 as the :class:`RetryPolicy` allows.
@@ -14,7 +15,7 @@ from typing import Any
 import httpx
 
 from ogmint_client.errors import error_for
-from ogmint_client.models import Render, SigningKeyInfo, Template
+from ogmint_client.models import Brand, Render, SigningKeyInfo, Template
 from ogmint_client.retries import RetryPolicy
 from ogmint_client.signing import Expires, ParamValue, SigningKey, image_url
 
@@ -45,6 +46,10 @@ def _answer(response: httpx.Response) -> Any:
 
 def _template_body(svg: str, name: str | None) -> dict[str, Any]:
     return {"svg": svg} if name is None else {"svg": svg, "name": name}
+
+
+def _brand_body(name: str, look: dict[str, str | None]) -> dict[str, Any]:
+    return {**{k: v for k, v in look.items() if v is not None}, "name": name}
 
 
 class _Base:
@@ -96,6 +101,7 @@ class Client(_Base):
         super().__init__(base_url, api_key, signing_key, retries or RetryPolicy())
         self._http = http or httpx.Client(timeout=timeout)
         self.templates = Templates(self)
+        self.brands = Brands(self)
         self.signing_keys = SigningKeys(self)
 
     def __enter__(self) -> Client:
@@ -159,6 +165,36 @@ class Templates:
         return png
 
 
+class Brands:
+    """Brands (SPEC §6.1) of the client's user. ``look`` takes the API's names: ``bgColor``,
+    ``textColor``, ``accentColor``, ``surfaceColor``, ``palette``, ``font``, ``logo`` (an
+    ``https://`` URL the server fetches once, when the brand is saved)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def create(self, name: str, **look: str | None) -> Brand:
+        doc = self._client._send(_Call("POST", "/api/v2/brands", _brand_body(name, look)))
+        return Brand.from_json(doc["brand"])
+
+    def list(self) -> list[Brand]:
+        """The user's brands, newest first."""
+        doc = self._client._send(_Call("GET", "/api/v2/brands"))
+        return [Brand.from_json(b) for b in doc["brands"]]
+
+    def get(self, brand_id: str) -> Brand:
+        doc = self._client._send(_Call("GET", f"/api/v2/brands/{brand_id}"))
+        return Brand.from_json(doc["brand"])
+
+    def update(self, brand_id: str, name: str, **look: str | None) -> Brand:
+        """Replaces the brand's name and whole look (what ``look`` leaves out is unset)."""
+        call = _Call("PUT", f"/api/v2/brands/{brand_id}", _brand_body(name, look))
+        return Brand.from_json(self._client._send(call)["brand"])
+
+    def delete(self, brand_id: str) -> None:
+        self._client._send(_Call("DELETE", f"/api/v2/brands/{brand_id}"))
+
+
 class SigningKeys:
     """Signing keys for V1 URLs (SPEC §2.1) of the client's user."""
 
@@ -194,6 +230,7 @@ class AsyncClient(_Base):
         super().__init__(base_url, api_key, signing_key, retries or RetryPolicy())
         self._http = http or httpx.AsyncClient(timeout=timeout)
         self.templates = AsyncTemplates(self)
+        self.brands = AsyncBrands(self)
         self.signing_keys = AsyncSigningKeys(self)
 
     async def __aenter__(self) -> AsyncClient:
@@ -252,6 +289,32 @@ class AsyncTemplates:
         body = {**params, "svg": svg}
         png: bytes = await self._client._send(_Call("POST", "/api/v2/templates/preview", body))
         return png
+
+
+class AsyncBrands:
+    """Brands (SPEC §6.1), asynchronously (see :class:`Brands`)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def create(self, name: str, **look: str | None) -> Brand:
+        call = _Call("POST", "/api/v2/brands", _brand_body(name, look))
+        return Brand.from_json((await self._client._send(call))["brand"])
+
+    async def list(self) -> list[Brand]:
+        doc = await self._client._send(_Call("GET", "/api/v2/brands"))
+        return [Brand.from_json(b) for b in doc["brands"]]
+
+    async def get(self, brand_id: str) -> Brand:
+        doc = await self._client._send(_Call("GET", f"/api/v2/brands/{brand_id}"))
+        return Brand.from_json(doc["brand"])
+
+    async def update(self, brand_id: str, name: str, **look: str | None) -> Brand:
+        call = _Call("PUT", f"/api/v2/brands/{brand_id}", _brand_body(name, look))
+        return Brand.from_json((await self._client._send(call))["brand"])
+
+    async def delete(self, brand_id: str) -> None:
+        await self._client._send(_Call("DELETE", f"/api/v2/brands/{brand_id}"))
 
 
 class AsyncSigningKeys:

@@ -56,3 +56,40 @@ class SigningKeyInfo:
 
     id: str
     created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Brand:
+    """A brand (SPEC §6.1): a saved look that renders name with ``brand=<id>``. Colours are
+    canonical ``rrggbb``; a field the brand does not set is ``None``; ``logo`` is the URL it
+    was fetched from when saved (the server keeps the image)."""
+
+    id: str
+    name: str
+    bg_color: str | None
+    text_color: str | None
+    accent_color: str | None
+    surface_color: str | None
+    palette: str | None
+    font: str | None
+    logo: str | None
+    version: str
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Brand:
+        return cls(
+            id=doc["id"],
+            name=doc["name"],
+            bg_color=doc.get("bgColor"),
+            text_color=doc.get("textColor"),
+            accent_color=doc.get("accentColor"),
+            surface_color=doc.get("surfaceColor"),
+            palette=doc.get("palette"),
+            font=doc.get("font"),
+            logo=doc.get("logo"),
+            version=doc["version"],
+            created_at=doc["createdAt"],
+            updated_at=doc["updatedAt"],
+        )

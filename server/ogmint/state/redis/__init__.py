@@ -24,6 +24,8 @@ Key layout (``P`` is the prefix, ``ogmint:`` by default)::
     Pwh:retry                       zset delivery id scored by due time (ms)
     P{u:<user>}:template:<id>       hash TemplateMeta + source              a custom template
     P{u:<user>}:templates           zset template id scored by created_at (ms)
+    P{u:<user>}:brand:<id>          hash BrandMeta + logo (PNG, base64)      a brand
+    P{u:<user>}:brands              zset brand id scored by created_at (ms)
     P{a:<user>}:account             hash email, password (hash), admin, ms (created)
     P{a:<user>}:link                string: digest of the user's current one-time link  PX ttl
     P{a:<user>}:sessions            set of the user's session digests (expired ones pruned)
@@ -33,6 +35,11 @@ Key layout (``P`` is the prefix, ``ogmint:`` by default)::
     Paccounts                       zset user scored by created_at (ms)
     Plink:<digest>                  string user                                           PX ttl
     Psession:<digest>               hash user, csrf                                       PX ttl
+    P{k:<kid>}:bucket               hash tokens, updated: a signing key's renders (misses)
+    P{repeats}:entries              hash etag -> JSON (storage key, size, type, template)
+    P{repeats}:order                zset etag scored by save time (ms): expiry and eviction
+    P{repeats}:bytes                string: the entries' total size
+    P{repeats}:template:<id>        set of etags rendered with a custom template
 
 A user's (or subject's) keys share a ``{…}`` hash tag.
 """
@@ -41,11 +48,13 @@ from __future__ import annotations
 
 from ogmint.state.redis.accounts import RedisAccounts
 from ogmint.state.redis.atomic import RedisAtomicSteps
+from ogmint.state.redis.brands import RedisBrands
 from ogmint.state.redis.client import RedisClient
 from ogmint.state.redis.deliveries import RedisDeliveries
 from ogmint.state.redis.keys import RedisKeys
 from ogmint.state.redis.limits import RedisLimits
 from ogmint.state.redis.renders import RedisRenders
+from ogmint.state.redis.repeats import RedisRepeats
 from ogmint.state.redis.signing_keys import RedisSigningKeys
 from ogmint.state.redis.templates import RedisTemplates
 from ogmint.state.redis.usage import RedisUsage
@@ -76,7 +85,9 @@ def redis_state(
         deliveries=deliveries,
         signing_keys=RedisSigningKeys(client),
         templates=RedisTemplates(client),
+        brands=RedisBrands(client),
         atomic=RedisAtomicSteps(client, renders, deliveries, usage),
         accounts=RedisAccounts(client),
         usage=usage,
+        repeats=RedisRepeats(client),
     )

@@ -45,6 +45,9 @@ class RedisLimits:
     async def take_image_token(self, subject: str, rate: float, burst: int) -> LimitStatus:
         return await self._take(f"{self._c.prefix}{{i:{subject}}}:bucket", rate, burst)
 
+    async def take_signing_token(self, kid: str, rate: float, burst: int) -> LimitStatus:
+        return await self._take(f"{self._c.prefix}{{k:{kid}}}:bucket", rate, burst)
+
     async def _take(self, key: str, rate: float, burst: int) -> LimitStatus:
         if rate <= 0:
             raise ValueError("rate must be positive")

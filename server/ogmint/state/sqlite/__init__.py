@@ -6,10 +6,12 @@ from pathlib import Path
 
 from ogmint.state.sqlite import (
     accounts,
+    brands,
     deliveries,
     keys,
     limits,
     renders,
+    repeats,
     signing_keys,
     templates,
     usage,
@@ -30,8 +32,10 @@ def sqlite_state(path: Path) -> State:
             deliveries.SCHEMA,
             signing_keys.SCHEMA,
             templates.SCHEMA,
+            brands.SCHEMA,
             accounts.SCHEMA,
             usage.SCHEMA,
+            repeats.SCHEMA,
         ],
     )
     return State(
@@ -42,7 +46,9 @@ def sqlite_state(path: Path) -> State:
         deliveries=deliveries.SqliteDeliveries(db),
         signing_keys=signing_keys.SqliteSigningKeys(db),
         templates=templates.SqliteTemplates(db),
+        brands=brands.SqliteBrands(db),
         atomic=SqliteAtomicSteps(db),
         accounts=accounts.SqliteAccounts(db),
         usage=usage.SqliteUsage(db),
+        repeats=repeats.SqliteRepeats(db),
     )

@@ -26,11 +26,15 @@ CREATE TABLE IF NOT EXISTS buckets (
 CREATE TABLE IF NOT EXISTS image_buckets (
     subject TEXT PRIMARY KEY, tokens REAL NOT NULL, updated REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS signing_buckets (
+    kid TEXT PRIMARY KEY, tokens REAL NOT NULL, updated REAL NOT NULL
+);
 """
 
-#: The two bucket tables: table, subject column.
+#: The bucket tables: table, subject column.
 USER_BUCKETS = ("buckets", "user_id")
 IMAGE_BUCKETS = ("image_buckets", "subject")
+SIGNING_BUCKETS = ("signing_buckets", "kid")
 
 #: The two counters: table, subject column, window column.
 DAILY = ("daily_usage", "subject", "day")
@@ -139,4 +143,9 @@ class SqliteLimits:
         # Like the burst bucket, nothing is acknowledged by it: no durable commit needed.
         return await self._db.run(
             lambda db: take(db, subject, rate, burst, IMAGE_BUCKETS), True, durable=False
+        )
+
+    async def take_signing_token(self, kid: str, rate: float, burst: int) -> LimitStatus:
+        return await self._db.run(
+            lambda db: take(db, kid, rate, burst, SIGNING_BUCKETS), True, durable=False
         )

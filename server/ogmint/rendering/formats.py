@@ -1,0 +1,78 @@
+"""Output formats (SPEC §1.1): PNG from the native encoder, WebP and JPEG from Pillow.
+
+Lossy formats are encoded by well-kept libraries — libwebp and libjpeg-turbo, as Pillow
+ships them — from the straight pixels the renderer hands over; Pillow releases the GIL while
+it encodes, so the render pool's threads encode in parallel. Measured on the ``blog`` card
+they were 1.6x (WebP) and 6.7x (JPEG) faster than the Rust encoders tried (bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Final, Literal, Protocol
+
+from PIL import Image
+
+Format = Literal["png", "webp", "jpeg"]
+
+FORMATS: Final[tuple[Format, ...]] = ("png", "webp", "jpeg")
+CONTENT_TYPES: Final[dict[str, str]] = {
+    "png": "image/png",
+    "webp": "image/webp",
+    "jpeg": "image/jpeg",
+}
+DEFAULT_QUALITY: Final = 85
+#: libwebp's effort, 0 (fastest) … 6 (smallest): 0 keeps WebP's encode time within reach of
+#: the PNG path and well under half its bytes at quality 85 (bench/RESULTS.md).
+WEBP_METHOD: Final = 0
+
+
+class Pixels(Protocol):
+    """Straight pixels from the renderer (``_native.RawImage``)."""
+
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """How a render is encoded: the format, its quality (lossy only) and the colour a JPEG is
+    flattened on (it has no transparency)."""
+
+    format: Format = "png"
+    quality: int = DEFAULT_QUALITY
+    matte: str = "#ffffff"
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.format]
+
+    @property
+    def lossy(self) -> bool:
+        return self.format != "png"
+
+    @property
+    def jpeg_matte(self) -> str | None:
+        """The colour transparent pixels are flattened on: JPEG only (WebP keeps alpha)."""
+        return self.matte if self.format == "jpeg" else None
+
+
+def encode(raw: Pixels, output: Output) -> bytes:
+    """``raw`` (straight RGB/RGBA pixels from the renderer) as WebP or JPEG."""
+    image = Image.frombuffer(raw.mode, (raw.width, raw.height), raw.data, "raw", raw.mode, 0, 1)
+    out = io.BytesIO()
+    if output.format == "webp":
+        image.save(out, "WEBP", quality=output.quality, method=WEBP_METHOD)
+    elif output.format == "jpeg":
+        # Baseline (not progressive), 4:2:0 as libjpeg's default, optimised Huffman tables.
+        image.save(out, "JPEG", quality=output.quality, optimize=True, progressive=False)
+    else:
+        raise ValueError(f"{output.format} is not a lossy format")
+    return out.getvalue()
