@@ -29,6 +29,9 @@ PNG = Output()
 
 RenderError = _native.RenderError
 RenderTimeoutError = _native.RenderTimeoutError
+#: A renderer bug (a panic in its parse, layout, raster or encode stage): not a ValueError, so
+#: nothing catches it as a refused input and the server answers 500.
+RenderInternalError = _native.RenderInternalError
 FittedText = _native.FittedText
 CacheStats = _native.CacheStats
 
