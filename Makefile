@@ -40,6 +40,9 @@ run-deps:
 
 test-deps:
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(TEST_APT)"
+	@# The kits' packaging test runs `npm pack`: Debian's nodejs ships without npm (NodeSource's
+	@# has it, so only a missing command asks apt for Debian's).
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory apt-install PACKAGES=npm
 
 apt-install:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

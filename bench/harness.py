@@ -348,9 +348,9 @@ class BlogCards:
 
     def png(self, title: str, images: Mapping[str, bytes] | None = None, **extra: str) -> bytes:
         """The card rendered as V1 renders it."""
-        from ogmint.rendering.pipeline import render_png
+        from ogmint.rendering.pipeline import render_image
 
-        return render_png(self.renderer, self.blog, self.spec(title, **extra), images or {})
+        return render_image(self.renderer, self.blog, self.spec(title, **extra), images or {})
 
     def close(self) -> None:
         self.renderer.close()

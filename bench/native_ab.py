@@ -84,7 +84,7 @@ def alternate(
 
 def run_v1(paths: list[str], rounds: int) -> list[dict[str, Any]]:
     from ogmint.rendering.native import bundled_font_dirs
-    from ogmint.rendering.pipeline import render_png
+    from ogmint.rendering.pipeline import render_image
 
     cards = BlogCards()
     renderers = [
@@ -95,11 +95,11 @@ def run_v1(paths: list[str], rounds: int) -> list[dict[str, Any]]:
     ]
     for r in renderers:
         for i in range(5):
-            render_png(r, cards.blog, cards.spec(TITLE.format(-1 - i)), {})
+            render_image(r, cards.blog, cards.spec(TITLE.format(-1 - i)), {})
     figures = alternate(
         paths,
         rounds,
-        lambda side, n: render_png(renderers[side], cards.blog, cards.spec(TITLE.format(n)), {}),
+        lambda side, n: render_image(renderers[side], cards.blog, cards.spec(TITLE.format(n)), {}),
     )
     for r in renderers:
         r.close()

@@ -1,6 +1,7 @@
-// ogmint client kit for JavaScript: signed V1 image URLs, webhook verification and brands.
-// One dependency-free ES module on Web Crypto: Node >= 18, Deno, Bun, browsers and edge runtimes.
-// Contract: SPEC §2.1 (signed URLs), §4 (webhook signatures) and §6.1 (brands) of ogmint.
+// ogmint client kit for JavaScript: cache-stable signed V1 image URLs, webhook verification and
+// the whole V2 API (renders, batch, validate, usage, templates, brands, signing keys).
+// One dependency-free ES module on fetch and Web Crypto: Node >= 18, Deno, Bun, browsers and edge
+// runtimes. Contract: SPEC §2.1, §3, §3.1, §4, §5.1, §6.1 and §11 of ogmint.
 
 const MESSAGE_PREFIX = "GET\n/api/og\n";
 const SIGNATURE_PARAMS = new Set(["kid", "exp", "sig"]);
@@ -157,26 +158,57 @@ function paramPairs(params) {
 }
 
 /**
- * A signed V1 image URL (SPEC §2.1) for og:image tags.
+ * The exp to sign: `exp` as given (Unix seconds or a Date), or `now + expiresIn` seconds; rounded
+ * up to a multiple of `bucket` seconds when given, so every URL made within one bucket is the same
+ * (cache-stable) and none expires earlier than asked. No exp at all unless one is asked for.
+ */
+export function expiry({ exp, expiresIn, bucket, now } = {}) {
+  if (exp !== undefined && exp !== null && expiresIn !== undefined && expiresIn !== null) {
+    throw new TypeError("give exp or expiresIn, not both");
+  }
+  let seconds = exp instanceof Date ? Math.floor(exp.getTime() / 1000) : exp;
+  if (expiresIn !== undefined && expiresIn !== null) {
+    if (!Number.isFinite(expiresIn) || expiresIn < 0) throw new TypeError("expiresIn must be seconds");
+    seconds = Math.floor((now ?? Date.now() / 1000) + expiresIn);
+  }
+  if (seconds === undefined || seconds === null) {
+    if (bucket !== undefined && bucket !== null) throw new TypeError("bucket needs exp or expiresIn");
+    return undefined;
+  }
+  if (!Number.isInteger(seconds) || seconds < 0) throw new TypeError("exp must be Unix seconds");
+  if (bucket === undefined || bucket === null) return seconds;
+  if (!Number.isInteger(bucket) || bucket <= 0) throw new TypeError("bucket must be a positive number of seconds");
+  return Math.ceil(seconds / bucket) * bucket;
+}
+
+/**
+ * A signed V1 image URL (SPEC §2.1) for og:image tags. Without `exp`/`expiresIn` it has no exp,
+ * so the same parameters always give the same URL (caches hit). With them, `bucket` (seconds)
+ * rounds exp up: `{expiresIn: 30 * 86400, bucket: 86400}` gives one URL per page per UTC day.
  *
  * @param {string} base  the service's public base URL, e.g. "https://og.example.com"
  * @param {object|URLSearchParams|Map|Array|string} params  render parameters
- * @param {{kid: string, secret: string, exp?: number|Date}} key  a signing key; exp = Unix seconds
+ * @param {{kid: string, secret: string, exp?: number|Date, expiresIn?: number, bucket?: number, now?: number}} key
  * @returns {Promise<string>} base + "/api/og?" + canonical query + "&sig=" + signature
  */
-export async function signUrl(base, params, { kid, secret, exp } = {}) {
+export async function signUrl(base, params, { kid, secret, exp, expiresIn, bucket, now } = {}) {
   if (typeof kid !== "string" || !kid.startsWith("sk_")) throw new TypeError("kid must be an sk_… key id");
   if (typeof secret !== "string" || !secret) throw new TypeError("secret is required");
   const pairs = paramPairs(params);
   pairs.push([utf8.encode("kid"), utf8.encode(kid)]);
-  if (exp !== undefined && exp !== null) {
-    const seconds = exp instanceof Date ? Math.floor(exp.getTime() / 1000) : exp;
-    if (!Number.isInteger(seconds) || seconds < 0) throw new TypeError("exp must be Unix seconds");
-    pairs.push([utf8.encode("exp"), utf8.encode(String(seconds))]);
-  }
+  const seconds = expiry({ exp, expiresIn, bucket, now });
+  if (seconds !== undefined) pairs.push([utf8.encode("exp"), utf8.encode(String(seconds))]);
   const canonical = canonicalQuery(pairs);
-  const root = String(base).replace(/\/+$/, "").replace(/\/api\/og$/, "");
-  return `${root}/api/og?${canonical}&sig=${await signature(secret, canonical)}`;
+  return `${rootOf(base)}/api/og?${canonical}&sig=${await signature(secret, canonical)}`;
+}
+
+/** An unsigned V1 image URL in canonical form (the same parameters always give the same URL). */
+export function imageUrl(base, params) {
+  return `${rootOf(base)}/api/og?${canonicalQuery(paramPairs(params))}`;
+}
+
+function rootOf(base) {
+  return String(base).replace(/\/+$/, "").replace(/\/api\/og$/, "");
 }
 
 function header(headers, name) {
@@ -257,57 +289,156 @@ export async function verifyWebhook(body, headers, secret, { tolerance = 300, no
   return JSON.parse(new TextDecoder().decode(bytes));
 }
 
-/** An error answer of the API: `status`, and the body's `code` and `details` ({field, message}). */
+/** An error answer of the API (SPEC §7): `status`, and the body's `code` and `details` ({field, message}). */
 export class OgmintApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, headers) {
     super(body?.error ?? `HTTP ${status}`);
     this.name = "OgmintApiError";
     this.status = status;
     this.code = body?.code ?? null;
-    this.details = body?.details ?? [];
+    this.details = Array.isArray(body?.details) ? body.details : [];
+    this.retryAfter = retryAfterSeconds(headers?.get?.("retry-after") ?? null);
   }
 }
 
-async function apiCall(base, apiKey, fetchImpl, method, path, body) {
-  const headers = { "x-api-key": apiKey };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetchImpl(`${String(base).replace(/\/+$/, "")}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  let doc = null;
-  try {
-    doc = await response.json();
-  } catch {
-    doc = null;
+function retryAfterSeconds(value) {
+  if (value === null || value === undefined) return null;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value);
+  const when = Date.parse(value);
+  return Number.isNaN(when) ? null : Math.max(0, (when - Date.now()) / 1000);
+}
+
+const RETRY_STATUSES = new Set([429, 503]);
+const sleep = (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+
+/**
+ * A client for the V2 API (SPEC §3, §3.1, §5.1, §6.1, §2.1). Every call retries 429 and 503 at
+ * most `retries` times, honouring Retry-After, never waiting longer than `maxWait` seconds (a
+ * monthly-quota 429 says "in days": it is thrown at once as an OgmintApiError).
+ *
+ * @param {string} base  the service's base URL, e.g. "https://og.example.com"
+ * @param {string} apiKey  an ogm_live_… API key
+ * @param {{fetch?: typeof fetch, retries?: number, maxWait?: number, backoff?: number}} [options]
+ */
+export function createClient(base, apiKey, options = {}) {
+  const { fetch: fetchImpl = globalThis.fetch, retries = 3, maxWait = 30, backoff = 0.5 } = options;
+  const root = String(base).replace(/\/+$/, "");
+  const seg = encodeURIComponent;
+
+  async function call(method, path, body, { binary = false } = {}) {
+    const headers = { "x-api-key": apiKey, accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    for (let attempt = 0; ; attempt++) {
+      const response = await fetchImpl(root + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        redirect: "manual",
+      });
+      if (RETRY_STATUSES.has(response.status) && attempt < retries) {
+        const wait = retryAfterSeconds(response.headers.get("retry-after")) ?? backoff * 2 ** attempt;
+        if (wait <= maxWait) {
+          await response.body?.cancel();
+          await sleep(wait);
+          continue;
+        }
+      }
+      if (response.ok && binary) return new Uint8Array(await response.arrayBuffer());
+      let doc = null;
+      try {
+        doc = await response.json();
+      } catch {
+        doc = null;
+      }
+      if (!response.ok) throw new OgmintApiError(response.status, doc, response.headers);
+      return doc;
+    }
   }
-  if (!response.ok) throw new OgmintApiError(response.status, doc);
-  return doc;
+
+  const crud = (collection, key) => ({
+    create: async (body) => (await call("POST", `/api/v2/${collection}`, body))[key],
+    list: async () => (await call("GET", `/api/v2/${collection}`))[`${key}s`],
+    get: async (id) => (await call("GET", `/api/v2/${collection}/${seg(id)}`))[key],
+    update: async (id, body) => (await call("PUT", `/api/v2/${collection}/${seg(id)}`, body))[key],
+    delete: async (id) => {
+      await call("DELETE", `/api/v2/${collection}/${seg(id)}`);
+    },
+  });
+
+  const renders = {
+    /** One page, newest first: {renders, nextCursor}. */
+    list: async ({ limit, cursor } = {}) => {
+      const query = new URLSearchParams();
+      if (limit !== undefined) query.set("limit", String(limit));
+      if (cursor !== undefined && cursor !== null) query.set("cursor", cursor);
+      const qs = query.toString();
+      const doc = await call("GET", `/api/v2/renders${qs ? `?${qs}` : ""}`);
+      return { renders: doc.renders, nextCursor: doc.nextCursor ?? null };
+    },
+    /** Every stored render, newest first, following the cursor: `for await (const r of ...)`. */
+    async *iterate({ limit = 100 } = {}) {
+      let cursor = null;
+      do {
+        const page = await renders.list({ limit, cursor });
+        yield* page.renders;
+        cursor = page.nextCursor;
+      } while (cursor);
+    },
+    get: async (slug) => (await call("GET", `/api/v2/renders/${seg(slug)}`)).render,
+    delete: async (slug) => {
+      await call("DELETE", `/api/v2/renders/${seg(slug)}`);
+    },
+  };
+
+  const templates = crud("templates", "template");
+  templates.preview = (body) => call("POST", "/api/v2/templates/preview", body, { binary: true });
+
+  return {
+    /** POST /api/v2/render: {slug, url, webhook_dispatched, cached?}. */
+    render: (body) => call("POST", "/api/v2/render", body),
+    /** POST /api/v2/render/batch: one result per item, in order, each with its `status`. */
+    batch: async (items) => {
+      if (!Array.isArray(items) || items.length < 1 || items.length > 100) {
+        throw new TypeError("a batch has 1 to 100 items");
+      }
+      return (await call("POST", "/api/v2/render/batch", { items })).results;
+    },
+    /** POST /api/v2/validate: {width, height, fields: {name: {lines, fontSize, truncated}}}. */
+    validate: async (body) => {
+      const { success, ...layout } = await call("POST", "/api/v2/validate", body);
+      return layout;
+    },
+    /** GET /api/v2/usage: {plan, quota, used, remaining, resetsAt, days}. */
+    usage: async () => {
+      const { success, ...usage } = await call("GET", "/api/v2/usage");
+      return usage;
+    },
+    renders,
+    templates,
+    brands: crud("brands", "brand"),
+    signingKeys: {
+      create: async () => (await call("POST", "/api/v2/signing-keys")).signingKey,
+      list: async () => (await call("GET", "/api/v2/signing-keys")).signingKeys,
+      revoke: async (kid) => {
+        await call("DELETE", `/api/v2/signing-keys/${seg(kid)}`);
+      },
+    },
+  };
 }
 
 /**
  * Brands (SPEC §6.1) of the API key's user: saved looks that renders name with `brand=<id>`.
  * A look takes the API's names: bgColor, textColor, accentColor, surfaceColor, palette, font,
  * logo (an https:// URL the server fetches once, when the brand is saved).
- *
- * @param {string} base  the service's base URL, e.g. "https://og.example.com"
- * @param {string} apiKey  an ogm_live_… API key
- * @param {{fetch?: typeof fetch}} [options]  a fetch implementation (default: the global one)
- * @returns {{create(name: string, look?: object): Promise<object>, list(): Promise<object[]>,
- *   get(id: string): Promise<object>, update(id: string, name: string, look?: object): Promise<object>,
- *   delete(id: string): Promise<void>}}  brands as the API answers them (id, name, the look, version, createdAt, updatedAt)
+ * (Shorthand for createClient(base, apiKey).brands with (name, look) arguments.)
  */
-export function brands(base, apiKey, { fetch: fetchImpl = globalThis.fetch } = {}) {
-  const call = (method, path, body) => apiCall(base, apiKey, fetchImpl, method, path, body);
-  const path = (id) => `/api/v2/brands/${encodeURIComponent(id)}`;
+export function brands(base, apiKey, options = {}) {
+  const crud = createClient(base, apiKey, options).brands;
   return {
-    create: async (name, look = {}) => (await call("POST", "/api/v2/brands", { ...look, name })).brand,
-    list: async () => (await call("GET", "/api/v2/brands")).brands,
-    get: async (id) => (await call("GET", path(id))).brand,
-    update: async (id, name, look = {}) => (await call("PUT", path(id), { ...look, name })).brand,
-    delete: async (id) => {
-      await call("DELETE", path(id));
-    },
+    create: (name, look = {}) => crud.create({ ...look, name }),
+    list: () => crud.list(),
+    get: (id) => crud.get(id),
+    update: (id, name, look = {}) => crud.update(id, { ...look, name }),
+    delete: (id) => crud.delete(id),
   };
 }

@@ -10,7 +10,7 @@
 use _native::{
     draw::draw,
     encode::{encode_bands, encode_png_over},
-    fonts::FontLibrary,
+    engine::Engine,
     render::{parse, parse_document, rasterise, Document, Limits},
 };
 use resvg::tiny_skia::{Pixmap, Transform};
@@ -35,8 +35,8 @@ fn main() {
     let dir = std::path::Path::new(&args[2]);
     let rounds: usize = args[3].parse().expect("rounds");
     let mode = args[4].as_str();
-    let fonts = FontLibrary::load(&dirs);
-    let limits = Limits::default();
+    let engine = Engine::new(&dirs, Limits::default());
+    let (fonts, glyphs, limits) = (engine.fonts(), engine.glyphs(), engine.limits());
     let options = fonts.options();
     let bg = std::fs::read_to_string(dir.join("bg.svg")).expect("bg.svg");
     let mut fgs: Vec<_> = std::fs::read_dir(dir)
@@ -54,9 +54,9 @@ fn main() {
         .map(|p| std::fs::read_to_string(p).expect("fg"))
         .collect();
     let base = rasterise(
-        &parse_document(&bg, &limits, &fonts).expect("bg"),
-        &limits,
-        fonts.glyphs(),
+        &parse_document(&bg, limits, fonts, glyphs).expect("bg"),
+        limits,
+        glyphs,
     )
     .expect("raster");
     let bands = encode_bands(&base).expect("bands");
@@ -72,9 +72,9 @@ fn main() {
         for (m, name) in modes.iter().enumerate() {
             let t0 = Instant::now();
             let parsed = if *name == "resvg" {
-                Parsed::Usvg(parse(fg, &limits, &options).expect("fg"))
+                Parsed::Usvg(parse(fg, limits, &options).expect("fg"))
             } else {
-                Parsed::Ours(parse_document(fg, &limits, &fonts).expect("fg"))
+                Parsed::Ours(parse_document(fg, limits, fonts, glyphs).expect("fg"))
             };
             let t1 = Instant::now();
             let mut pixmap = Pixmap::clone(&base);
@@ -83,9 +83,7 @@ fn main() {
                 Parsed::Usvg(tree) => {
                     resvg::render(tree, Transform::identity(), &mut pixmap.as_mut())
                 }
-                Parsed::Ours(doc) => {
-                    draw(&doc.tree, &doc.texts, &mut pixmap.as_mut(), fonts.glyphs())
-                }
+                Parsed::Ours(doc) => draw(&doc.tree, &doc.texts, &mut pixmap.as_mut(), glyphs),
             }
             let t3 = Instant::now();
             bytes[m] = encode_png_over(
@@ -127,8 +125,8 @@ fn main() {
     println!(
         r#"{{"rounds": {rounds}, "titles": {}, "glyph_masks": {}, "glyph_bytes": {}, {}}}"#,
         fgs.len(),
-        fonts.glyphs().len(),
-        fonts.glyphs().bytes(),
+        glyphs.len(),
+        glyphs.bytes(),
         report.join(", ")
     );
 }

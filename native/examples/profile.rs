@@ -6,8 +6,8 @@
 use _native::{
     deadline::Deadline,
     encode::encode_png,
-    fonts::FontLibrary,
-    render::{parse_document, rasterise, render_layers_png, BackgroundCache, Limits},
+    engine::Engine,
+    render::{parse_document, rasterise, Limits},
 };
 use std::time::{Duration, Instant};
 
@@ -24,23 +24,23 @@ fn main() {
     let background = args
         .get(4)
         .map(|p| std::fs::read_to_string(p).expect("background"));
-    let fonts = FontLibrary::load(&dirs);
-    let limits = Limits::default();
-    let cache = BackgroundCache::default();
+    let engine = Engine::new(&dirs, Limits::default());
+    let cx = engine.context();
     let (mut p, mut r, mut e, mut t) = (vec![], vec![], vec![], vec![]);
     let mut bytes = 0;
     for _ in 0..iterations {
         let t0 = Instant::now();
         if let Some(bg) = &background {
-            bytes = render_layers_png(bg, &svg, "bg", &limits, &fonts, &cache, Deadline::NONE)
+            bytes = engine
+                .render_layers_png(bg, &svg, "bg", Deadline::NONE)
                 .expect("layers")
                 .len();
             t.push(t0.elapsed());
             continue;
         }
-        let doc = parse_document(&svg, &limits, &fonts).expect("parse");
+        let doc = parse_document(&svg, cx.limits, cx.fonts, cx.glyphs).expect("parse");
         let t1 = Instant::now();
-        let pixmap = rasterise(&doc, &limits, fonts.glyphs()).expect("raster");
+        let pixmap = rasterise(&doc, cx.limits, cx.glyphs).expect("raster");
         let t2 = Instant::now();
         bytes = encode_png(&pixmap).expect("encode").len();
         let t3 = Instant::now();

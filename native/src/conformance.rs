@@ -30,7 +30,7 @@
 //! ±1 rule holds for them at any size and position.
 use crate::deadline::Deadline;
 use crate::fonts::FontLibrary;
-use crate::render::{render_layers_png, render_png, BackgroundCache, Limits};
+use crate::render::{render_layers_png, BackgroundCache};
 use resvg::tiny_skia::{Pixmap, Transform};
 use resvg::usvg::{fontdb, Tree};
 use std::fmt::Write as _;
@@ -521,11 +521,11 @@ fn keep(name: &str, svg: &str, ours: &[u8], theirs: &[u8]) -> String {
 
 #[test]
 fn generated_corpus_matches_resvg() {
-    let fonts = crate::test_fonts::library();
-    let limits = Limits::default();
+    let engine = crate::test_fonts::engine();
+    let fonts = engine.fonts();
     let mut rng = Rng(SEED);
     let mut failures = Vec::new();
-    let cached_before = fonts.glyphs().len();
+    let cached_before = engine.glyphs().len();
     let mut inexact_pixels = (0, 0);
     let started = std::time::Instant::now();
     for n in 0..CASES_1_1 + CASES_SCALED {
@@ -533,15 +533,15 @@ fn generated_corpus_matches_resvg() {
         let scale = (n >= CASES_1_1).then(|| *rng.pick(&[0.5, 0.75, 1.25, 1.5, 2.0]));
         let svg = case.document(scale, true, true);
         let theirs = reference(&svg, fonts);
-        let png = render_png(&svg, &limits, fonts, Deadline::NONE).expect("render");
+        let png = engine.render_png(&svg, Deadline::NONE).expect("render");
         let mut results = vec![("single pass", differences(&decode(&png), &theirs), png)];
         if scale.is_none() {
+            // A fresh engine's background cache: each case's art is new.
             let layered = render_layers_png(
                 &case.document(None, true, false),
                 &case.document(None, false, true),
                 "art",
-                &limits,
-                fonts,
+                engine.context(),
                 &BackgroundCache::default(),
                 Deadline::NONE,
             )
@@ -570,7 +570,7 @@ fn generated_corpus_matches_resvg() {
         if n == CASES_1_1 - 1 {
             // The 1:1 documents went through the glyph cache.
             assert!(
-                fonts.glyphs().len() > cached_before,
+                engine.glyphs().len() > cached_before,
                 "the glyph cache was not used"
             );
         }

@@ -1,8 +1,13 @@
 //! The font library: loaded once per process, shared by every render and every thread.
-use crate::glyphs::GlyphCache;
-use crate::plain_text::Shapers;
+//!
+//! The bottom of the text stack: the faces, the families offered, usvg's font options and
+//! per-character fallback, and what is derived from a face alone (its harfrust shaping data,
+//! its glyph outlines). Imports nothing of the crate; shaping, layout and glyphs build on it.
+use resvg::tiny_skia::Path as Outline;
 use resvg::usvg::fontdb::{Database, Family, Query, Source, Style, ID};
-use resvg::usvg::{FallbackSelectionFn, FontResolver, ImageHrefResolver, ImageKind, Options};
+use resvg::usvg::{
+    FallbackSelectionFn, FontResolver, FontVariation, ImageHrefResolver, ImageKind, Options,
+};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -44,8 +49,6 @@ pub struct FontLibrary {
     db: Arc<Database>,
     fallback: Arc<Vec<String>>,
     coverage: Mutex<HashMap<(String, char), bool>>,
-    /// Rasterised glyphs of these faces (keyed by face id, so they belong to this library).
-    glyphs: GlyphCache,
     /// Shaping data of these faces, keyed the same way.
     shapers: Shapers,
 }
@@ -70,14 +73,8 @@ impl FontLibrary {
             db: Arc::new(db),
             fallback: Arc::new(installed),
             coverage: Mutex::new(HashMap::new()),
-            glyphs: GlyphCache::default(),
             shapers: Shapers::default(),
         }
-    }
-
-    /// The glyph coverage cache text is drawn from.
-    pub fn glyphs(&self) -> &GlyphCache {
-        &self.glyphs
     }
 
     /// The shaping data of the faces `plain_text` shapes with.
@@ -299,4 +296,67 @@ fn wght_range(data: &[u8], index: u32) -> Option<(u16, u16)> {
     let axes = font.axes();
     let axis = axes.iter().find(|a| a.tag() == skrifa::Tag::new(b"wght"))?;
     Some((axis.min_value() as u16, axis.max_value() as u16))
+}
+
+/// harfrust's shaping data of each face used (its lookup caches), built once: usvg builds it
+/// for every text, about a third of the shaping time. Caches only, so the glyphs are the
+/// same. At most one entry per face of the library.
+#[derive(Default)]
+pub struct Shapers(Mutex<HashMap<ID, Arc<harfrust::ShaperData>>>);
+
+impl Shapers {
+    pub fn get(&self, id: ID, font: &harfrust::FontRef) -> Arc<harfrust::ShaperData> {
+        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(data) = lock().get(&id) {
+            return Arc::clone(data);
+        }
+        // Built outside the lock; two threads may both build it once.
+        let data = Arc::new(harfrust::ShaperData::new(font));
+        Arc::clone(lock().entry(id).or_insert(data))
+    }
+}
+
+/// The outline of `glyph` in font units, as usvg reads it (skrifa, unhinted, at `variations`).
+pub fn outline(
+    db: &Database,
+    font: ID,
+    glyph: u32,
+    variations: &[FontVariation],
+) -> Option<Outline> {
+    use resvg::tiny_skia::PathBuilder;
+    use skrifa::outline::{DrawSettings, OutlinePen};
+    use skrifa::MetadataProvider;
+    struct Pen(PathBuilder);
+    impl OutlinePen for Pen {
+        fn move_to(&mut self, x: f32, y: f32) {
+            self.0.move_to(x, y);
+        }
+        fn line_to(&mut self, x: f32, y: f32) {
+            self.0.line_to(x, y);
+        }
+        fn quad_to(&mut self, cx0: f32, cy0: f32, x: f32, y: f32) {
+            self.0.quad_to(cx0, cy0, x, y);
+        }
+        fn curve_to(&mut self, cx0: f32, cy0: f32, cx1: f32, cy1: f32, x: f32, y: f32) {
+            self.0.cubic_to(cx0, cy0, cx1, cy1, x, y);
+        }
+        fn close(&mut self) {
+            self.0.close();
+        }
+    }
+    db.with_face_data(font, |data, index| {
+        let font = skrifa::FontRef::from_index(data, index).ok()?;
+        let outline = font.outline_glyphs().get(skrifa::GlyphId::new(glyph))?;
+        let location = font.axes().location(
+            variations
+                .iter()
+                .map(|v| (skrifa::Tag::from_be_bytes(v.tag), v.value)),
+        );
+        let mut pen = Pen(PathBuilder::new());
+        let size = skrifa::prelude::Size::unscaled();
+        outline
+            .draw(DrawSettings::unhinted(size, &location), &mut pen)
+            .ok()?;
+        pen.0.finish()
+    })?
 }

@@ -13,11 +13,12 @@
 //! ([`draw_text`]) or from `plain_text`'s identical one ([`TextPlan::of_plain`]). The rounded
 //! phase moves a glyph by at most 1/32 px: edge pixels can differ from resvg by a few levels,
 //! never the shapes.
+use crate::cache::{BoundedCache, CacheStats, Eviction};
+use crate::fonts::outline;
 use crate::plain_text::{Placed, PlainText};
-use resvg::tiny_skia::{Color, FillRule, Mask, Path, PathBuilder, PixmapMut, Transform};
+use resvg::tiny_skia::{Color, FillRule, Mask, PixmapMut, Transform};
 use resvg::usvg::{self, fontdb, FontOpticalSizing, Node, Paint, Text, TextRendering};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Sub-pixel positions per pixel a glyph is rasterised at, on each axis.
 pub const SUBPIXEL_STEPS: f32 = 16.0;
@@ -60,37 +61,9 @@ struct GlyphMask {
     coverage: Vec<u8>,
 }
 
-/// Rasterised glyphs, least recently used evicted first, bounded by count and bytes.
-/// Shared by every render and thread of a renderer; the lock is never held while rasterising.
-pub struct GlyphCache {
-    max_entries: usize,
-    max_bytes: usize,
-    state: Mutex<CacheState>,
-}
-
-#[derive(Default)]
-struct CacheState {
-    masks: HashMap<Key, (Arc<GlyphMask>, u64)>,
-    bytes: usize,
-    clock: u64,
-    hits: u64,
-    misses: u64,
-}
-
-/// What a cache holds and how it has served, for the metrics.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CacheStats {
-    /// Look-ups answered from the cache since it was made.
-    pub hits: u64,
-    /// Look-ups that had to rasterise (and then offered the result to the cache).
-    pub misses: u64,
-    /// Bytes held, as counted against `max_bytes`.
-    pub bytes: usize,
-    /// Entries held.
-    pub entries: usize,
-    /// The byte bound.
-    pub max_bytes: usize,
-}
+/// Rasterised glyphs, least recently used quarter evicted at once, bounded by count and bytes.
+/// Shared by every render and thread of an engine; the lock is never held while rasterising.
+pub struct GlyphCache(BoundedCache<Key, GlyphMask>);
 
 impl Default for GlyphCache {
     fn default() -> Self {
@@ -101,93 +74,40 @@ impl Default for GlyphCache {
 impl GlyphCache {
     /// An empty cache holding at most `max_entries` masks and `max_bytes` of coverage.
     pub fn new(max_entries: usize, max_bytes: usize) -> Self {
-        Self {
+        Self(BoundedCache::new(
             max_entries,
             max_bytes,
-            state: Mutex::new(CacheState::default()),
-        }
+            Eviction::OldestQuarter,
+        ))
     }
 
     /// Number of glyph masks held.
     pub fn len(&self) -> usize {
-        self.lock().masks.len()
+        self.0.len()
     }
 
     /// Whether no glyph is held.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.0.is_empty()
     }
 
     /// Coverage bytes held.
     pub fn bytes(&self) -> usize {
-        self.lock().bytes
+        self.0.bytes()
     }
 
     /// Hits, misses and bytes held so far.
     pub fn stats(&self) -> CacheStats {
-        let state = self.lock();
-        CacheStats {
-            hits: state.hits,
-            misses: state.misses,
-            bytes: state.bytes,
-            entries: state.masks.len(),
-            max_bytes: self.max_bytes,
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.0.stats()
     }
 
     fn get(&self, key: &Key) -> Option<Arc<GlyphMask>> {
-        let mut state = self.lock();
-        state.clock += 1;
-        let now = state.clock;
-        let found = state.masks.get_mut(key).map(|(mask, used)| {
-            *used = now;
-            Arc::clone(mask)
-        });
-        match found {
-            Some(_) => state.hits += 1,
-            None => state.misses += 1,
-        }
-        found
+        self.0.get(key)
     }
 
     fn insert(&self, key: Key, mask: &Arc<GlyphMask>) {
         let size = mask.coverage.len() + std::mem::size_of::<GlyphMask>();
-        if size > self.max_bytes || self.max_entries == 0 {
-            return;
-        }
-        let mut state = self.lock();
-        if state.masks.len() >= self.max_entries || state.bytes + size > self.max_bytes {
-            // Evict the least recently used quarter at once: one sort per many misses.
-            let mut ages: Vec<u64> = state.masks.values().map(|(_, used)| *used).collect();
-            let cut = ages.len() / 4;
-            let oldest = if ages.is_empty() {
-                u64::MAX
-            } else {
-                *ages.select_nth_unstable(cut).1
-            };
-            let mut freed = 0;
-            state.masks.retain(|_, (m, used)| {
-                let keep = *used > oldest;
-                if !keep {
-                    freed += m.coverage.len() + std::mem::size_of::<GlyphMask>();
-                }
-                keep
-            });
-            state.bytes -= freed;
-            if state.masks.len() >= self.max_entries || state.bytes + size > self.max_bytes {
-                return;
-            }
-        }
-        state.clock += 1;
-        let now = state.clock;
-        if let Some((old, _)) = state.masks.insert(key, (Arc::clone(mask), now)) {
-            state.bytes -= old.coverage.len() + std::mem::size_of::<GlyphMask>();
-        }
-        state.bytes += size;
+        self.0.insert(key, Arc::clone(mask), size);
     }
 }
 
@@ -478,50 +398,6 @@ fn rasterise(
         height,
         coverage: mask.take(),
     })
-}
-
-/// The outline of `glyph` in font units, as usvg reads it (skrifa, unhinted, at `variations`).
-pub(crate) fn outline(
-    db: &fontdb::Database,
-    font: fontdb::ID,
-    glyph: u32,
-    variations: &[usvg::FontVariation],
-) -> Option<Path> {
-    use skrifa::outline::{DrawSettings, OutlinePen};
-    use skrifa::MetadataProvider;
-    struct Pen(PathBuilder);
-    impl OutlinePen for Pen {
-        fn move_to(&mut self, x: f32, y: f32) {
-            self.0.move_to(x, y);
-        }
-        fn line_to(&mut self, x: f32, y: f32) {
-            self.0.line_to(x, y);
-        }
-        fn quad_to(&mut self, cx0: f32, cy0: f32, x: f32, y: f32) {
-            self.0.quad_to(cx0, cy0, x, y);
-        }
-        fn curve_to(&mut self, cx0: f32, cy0: f32, cx1: f32, cy1: f32, x: f32, y: f32) {
-            self.0.cubic_to(cx0, cy0, cx1, cy1, x, y);
-        }
-        fn close(&mut self) {
-            self.0.close();
-        }
-    }
-    db.with_face_data(font, |data, index| {
-        let font = skrifa::FontRef::from_index(data, index).ok()?;
-        let outline = font.outline_glyphs().get(skrifa::GlyphId::new(glyph))?;
-        let location = font.axes().location(
-            variations
-                .iter()
-                .map(|v| (skrifa::Tag::from_be_bytes(v.tag), v.value)),
-        );
-        let mut pen = Pen(PathBuilder::new());
-        let size = skrifa::prelude::Size::unscaled();
-        outline
-            .draw(DrawSettings::unhinted(size, &location), &mut pen)
-            .ok()?;
-        pen.0.finish()
-    })?
 }
 
 impl SpanPlan {

@@ -12,8 +12,6 @@ use resvg::tiny_skia::Transform;
 use resvg::usvg::fontdb::{self, Database, ID};
 use resvg::usvg::{ApproxZeroUlps, Color, FontVariation, Opacity};
 use roxmltree::Node;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use svgtypes::{FontFamily, Length, LengthUnit};
 
 const SVG_NS: &str = "http://www.w3.org/2000/svg";
@@ -276,24 +274,6 @@ fn select_font(
     })?
 }
 
-/// harfrust's shaping data of each face used (its lookup caches), built once: usvg builds it
-/// for every text, about a third of the shaping time. Caches only, so the glyphs are the
-/// same. At most one entry per face of the library.
-#[derive(Default)]
-pub struct Shapers(Mutex<HashMap<ID, Arc<harfrust::ShaperData>>>);
-
-impl Shapers {
-    fn get(&self, id: ID, font: &harfrust::FontRef) -> Arc<harfrust::ShaperData> {
-        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(data) = lock().get(&id) {
-            return Arc::clone(data);
-        }
-        // Built outside the lock; two threads may both build it once.
-        let data = Arc::new(harfrust::ShaperData::new(font));
-        Arc::clone(lock().entry(id).or_insert(data))
-    }
-}
-
 /// A shaped glyph (usvg's `layout::Glyph`).
 struct Glyph {
     id: u32,
@@ -554,7 +534,7 @@ fn has_ink(
         variations.push(FontVariation::new(*b"opsz", font_size));
     }
     clusters.iter().flat_map(|c| &c.glyphs).any(|(id, _)| {
-        crate::glyphs::outline(db, font.id, *id, &variations).is_some_and(|p| {
+        crate::fonts::outline(db, font.id, *id, &variations).is_some_and(|p| {
             let b = p.bounds();
             b.width() > 0.0 && b.height() > 0.0
         })
@@ -773,7 +753,8 @@ mod tests {
         let all = cases().concat();
         for body in cases().iter().chain([&all]) {
             let svg = doc(body);
-            let ours = parse_document(&svg, &limits, fonts).expect("svg");
+            let ours = parse_document(&svg, &limits, fonts, crate::test_fonts::engine().glyphs())
+                .expect("svg");
             let refused =
                 body.contains("Color Emoji") || body.contains('🚀') || body.contains(" ש ");
             assert_eq!(ours.texts.is_empty(), refused && body != &all, "{body}");
@@ -781,8 +762,9 @@ mod tests {
                 tree: parse(&svg, &limits, &fonts.options()).expect("svg"),
                 texts: Vec::new(),
             };
-            let a = rasterise(&ours, &limits, fonts.glyphs()).expect("ours");
-            let b = rasterise(&theirs, &limits, fonts.glyphs()).expect("theirs");
+            let a = rasterise(&ours, &limits, crate::test_fonts::engine().glyphs()).expect("ours");
+            let b =
+                rasterise(&theirs, &limits, crate::test_fonts::engine().glyphs()).expect("theirs");
             assert!(a.data() == b.data(), "{body}: pixels differ");
         }
     }
@@ -804,7 +786,8 @@ mod tests {
             })
             .collect();
         let svg = doc(&body);
-        let ours = parse_document(&svg, &limits, fonts).expect("svg");
+        let ours = parse_document(&svg, &limits, fonts, crate::test_fonts::engine().glyphs())
+            .expect("svg");
         assert!(
             !ours.texts.is_empty() && ours.texts.len() < 8,
             "{}",
@@ -814,8 +797,8 @@ mod tests {
             tree: parse(&svg, &limits, &fonts.options()).expect("svg"),
             texts: Vec::new(),
         };
-        let a = rasterise(&ours, &limits, fonts.glyphs()).expect("ours");
-        let b = rasterise(&theirs, &limits, fonts.glyphs()).expect("theirs");
+        let a = rasterise(&ours, &limits, crate::test_fonts::engine().glyphs()).expect("ours");
+        let b = rasterise(&theirs, &limits, crate::test_fonts::engine().glyphs()).expect("theirs");
         assert!(a.data() == b.data(), "pixels differ");
     }
 
@@ -845,15 +828,26 @@ mod tests {
             format!(r#"{plain}<rect id="ogmint-plain-text-0" width="1" height="1"/>"#),
         ] {
             let svg = doc(&body);
-            let ours = parse_document(&svg, &Limits::default(), fonts).expect("svg");
+            let ours = parse_document(
+                &svg,
+                &Limits::default(),
+                fonts,
+                crate::test_fonts::engine().glyphs(),
+            )
+            .expect("svg");
             assert!(ours.texts.is_empty(), "{body}");
         }
         let svg = doc(&plain);
         assert_eq!(
-            parse_document(&svg, &Limits::default(), fonts)
-                .expect("svg")
-                .texts
-                .len(),
+            parse_document(
+                &svg,
+                &Limits::default(),
+                fonts,
+                crate::test_fonts::engine().glyphs()
+            )
+            .expect("svg")
+            .texts
+            .len(),
             1
         );
     }

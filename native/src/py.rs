@@ -1,15 +1,13 @@
 //! PyO3 adapter: Python arguments → Rust options, GIL released while working,
 //! Rust errors → Python exceptions. No rendering logic lives here.
 use crate::deadline::Deadline;
+use crate::engine::Engine;
 use crate::error::RenderError as Error;
-use crate::fonts::FontLibrary;
 use crate::pixels::Pixels;
-use crate::render::{
-    render_layers_pixels, render_layers_png, render_pixels, render_png, BackgroundCache, Limits,
-};
-use crate::text::{Align, TextBox, TextLayout, VAlign};
+use crate::render::Limits;
+use crate::text::{Align, TextBox, VAlign};
 use pyo3::create_exception;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::PyBytes;
@@ -28,9 +26,17 @@ create_exception!(
     "The render ran past its timeout and was abandoned."
 );
 
+create_exception!(
+    _native,
+    RenderInternalError,
+    PyRuntimeError,
+    "The renderer failed (a bug, not the input's fault); the message names the stage."
+);
+
 fn to_py(e: Error) -> PyErr {
     match e {
         Error::DeadlineExceeded => RenderTimeoutError::new_err(e.to_string()),
+        internal if internal.is_internal() => RenderInternalError::new_err(internal.to_string()),
         other => RenderError::new_err(other.to_string()),
     }
 }
@@ -127,8 +133,8 @@ pub struct CacheStats {
     max_bytes: usize,
 }
 
-impl From<crate::glyphs::CacheStats> for CacheStats {
-    fn from(s: crate::glyphs::CacheStats) -> Self {
+impl From<crate::cache::CacheStats> for CacheStats {
+    fn from(s: crate::cache::CacheStats) -> Self {
         Self {
             hits: s.hits,
             misses: s.misses,
@@ -142,10 +148,7 @@ impl From<crate::glyphs::CacheStats> for CacheStats {
 /// The renderer: fonts loaded once, safe to share between threads.
 #[pyclass(frozen, module = "ogmint._native")]
 pub struct Renderer {
-    fonts: FontLibrary,
-    layout: TextLayout,
-    limits: Limits,
-    backgrounds: BackgroundCache,
+    engine: Engine,
 }
 
 #[pymethods]
@@ -169,19 +172,15 @@ impl Renderer {
             max_side: side,
             max_pixels: u64::from(side) * u64::from(side),
         };
-        let fonts = py.detach(|| FontLibrary::load(&font_dirs));
         Self {
-            fonts,
-            layout: TextLayout::new(),
-            limits,
-            backgrounds: BackgroundCache::default(),
+            engine: py.detach(|| Engine::new(&font_dirs, limits)),
         }
     }
 
     /// Number of font faces loaded.
     #[getter]
     fn face_count(&self) -> usize {
-        self.fonts.face_count()
+        self.engine.fonts().face_count()
     }
 
     /// Rasterises an SVG document to PNG bytes, abandoning it with `RenderTimeoutError` once
@@ -194,7 +193,7 @@ impl Renderer {
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let deadline = deadline(timeout)?;
-        let png = py.detach(|| render_png(svg.text()?, &self.limits, &self.fonts, deadline));
+        let png = py.detach(|| self.engine.render_png(svg.text()?, deadline));
         Ok(PyBytes::new(py, &png.map_err(to_py)?))
     }
 
@@ -215,13 +214,10 @@ impl Renderer {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let deadline = deadline(timeout)?;
         let png = py.detach(|| {
-            render_layers_png(
+            self.engine.render_layers_png(
                 background_svg.text()?,
                 foreground_svg.text()?,
                 background_key,
-                &self.limits,
-                &self.fonts,
-                &self.backgrounds,
                 deadline,
             )
         });
@@ -239,8 +235,7 @@ impl Renderer {
     ) -> PyResult<RawImage> {
         let matte = parse_matte(matte)?;
         let deadline = deadline(timeout)?;
-        let pixels =
-            py.detach(|| render_pixels(svg.text()?, &self.limits, &self.fonts, matte, deadline));
+        let pixels = py.detach(|| self.engine.render_pixels(svg.text()?, matte, deadline));
         Ok(RawImage::new(py, pixels.map_err(to_py)?))
     }
 
@@ -260,13 +255,10 @@ impl Renderer {
         let matte = parse_matte(matte)?;
         let deadline = deadline(timeout)?;
         let pixels = py.detach(|| {
-            render_layers_pixels(
+            self.engine.render_layers_pixels(
                 background_svg.text()?,
                 foreground_svg.text()?,
                 background_key,
-                &self.limits,
-                &self.fonts,
-                &self.backgrounds,
                 matte,
                 deadline,
             )
@@ -329,9 +321,7 @@ impl Renderer {
             letter_spacing,
             mirror_rtl,
         };
-        let fitted = py
-            .detach(|| self.layout.fit(&self.fonts, &tb))
-            .map_err(to_py)?;
+        let fitted = py.detach(|| self.engine.fit_text(&tb)).map_err(to_py)?;
         Ok(FittedText {
             svg: fitted.svg,
             font_size: fitted.font_size,
@@ -345,15 +335,16 @@ impl Renderer {
     /// The glyph coverage cache's and the background cache's statistics, by name
     /// (`glyph`, `background`).
     fn cache_stats(&self) -> Vec<(&'static str, CacheStats)> {
-        vec![
-            ("glyph", self.fonts.glyphs().stats().into()),
-            ("background", self.backgrounds.stats().into()),
-        ]
+        self.engine
+            .cache_stats()
+            .into_iter()
+            .map(|(name, stats)| (name, stats.into()))
+            .collect()
     }
 
     /// The installed font families, sorted by name.
     fn families(&self, py: Python<'_>) -> Vec<FontFamily> {
-        py.detach(|| self.fonts.families())
+        py.detach(|| self.engine.families())
             .into_iter()
             .map(|f| FontFamily {
                 name: f.name,
@@ -365,6 +356,6 @@ impl Renderer {
 
     /// The installed family matching `name` case-insensitively, in its canonical spelling.
     fn resolve_family(&self, name: &str) -> Option<String> {
-        self.fonts.resolve_family(name)
+        self.engine.fonts().resolve_family(name)
     }
 }

@@ -1,17 +1,17 @@
 //! SVG → pixels → PNG, with every input bounded before work is done.
+use crate::cache::{BoundedCache, CacheStats, Eviction};
 use crate::deadline::Deadline;
 use crate::draw::{bands_drawn, draw_within, placeholders_reached, PLACEHOLDER};
 use crate::encode::{encode_bands, encode_png, encode_png_over, Encoded};
-use crate::error::RenderError;
+use crate::error::{guard, RenderError, Stage};
 use crate::fonts::FontLibrary;
-use crate::glyphs::{CacheStats, GlyphCache, TextPlan};
+use crate::glyphs::{GlyphCache, TextPlan};
 use crate::pixels::{export, export_parts, Pixels};
 use crate::plain_text;
 use resvg::tiny_skia::Pixmap;
 use resvg::usvg::{Options, Tree};
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Bounds applied to every document before it is rasterised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,15 @@ impl Default for Limits {
     }
 }
 
+/// What a render reads besides its input: the fonts, the glyph coverage cache drawn from (keyed
+/// by the fonts' face ids, so it belongs to them) and the limits. An `Engine` lends it out.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub fonts: &'a FontLibrary,
+    pub glyphs: &'a GlyphCache,
+    pub limits: &'a Limits,
+}
+
 /// Parses an SVG document into a render tree, enforcing `limits`.
 pub fn parse(svg: &str, limits: &Limits, options: &Options) -> Result<Tree, RenderError> {
     let doc = parse_xml(svg, limits)?;
@@ -60,8 +69,9 @@ pub fn parse_document(
     svg: &str,
     limits: &Limits,
     fonts: &FontLibrary,
+    glyphs: &GlyphCache,
 ) -> Result<Document, RenderError> {
-    parse_document_within(svg, limits, fonts, Deadline::NONE)
+    parse_document_within(svg, limits, fonts, glyphs, Deadline::NONE)
 }
 
 /// [`parse_document`], giving up once `deadline` has passed (checked between its steps: XML,
@@ -70,6 +80,7 @@ fn parse_document_within(
     svg: &str,
     limits: &Limits,
     fonts: &FontLibrary,
+    glyphs: &GlyphCache,
     deadline: Deadline,
 ) -> Result<Document, RenderError> {
     let options = fonts.options();
@@ -82,7 +93,7 @@ fn parse_document_within(
         _ => (svg, doc),
     };
     deadline.check()?;
-    let plain = plain_texts(&doc, svg, fonts, deadline)?;
+    let plain = plain_texts(&doc, svg, fonts, glyphs, deadline)?;
     deadline.check()?;
     if !plain.is_empty() {
         let mut replaced = String::with_capacity(svg.len());
@@ -121,6 +132,7 @@ fn plain_texts(
     doc: &roxmltree::Document,
     svg: &str,
     fonts: &FontLibrary,
+    glyphs: &GlyphCache,
     deadline: Deadline,
 ) -> Result<Vec<(std::ops::Range<usize>, TextPlan)>, RenderError> {
     let risky = |n: &roxmltree::Node| {
@@ -140,7 +152,7 @@ fn plain_texts(
         let Some(text) = plain_text::lay_out(n, fonts) else {
             continue;
         };
-        if let Some(plan) = TextPlan::of_plain(&text, db, fonts.glyphs(), &mut held) {
+        if let Some(plan) = TextPlan::of_plain(&text, db, glyphs, &mut held) {
             plans.push((n.range(), plan));
         }
     }
@@ -222,19 +234,21 @@ fn rasterise_within(
 }
 
 /// The whole pipeline: SVG text in, PNG bytes out, or [`RenderError::DeadlineExceeded`] once
-/// `deadline` has passed.
-pub fn render_png(
-    svg: &str,
-    limits: &Limits,
-    fonts: &FontLibrary,
-    deadline: Deadline,
-) -> Result<Vec<u8>, RenderError> {
-    // A panic inside usvg/resvg on hostile input becomes an error, never a crashed worker.
-    crate::text::guarded(|| {
-        let doc = parse_document_within(svg, limits, fonts, deadline)?;
-        let pixmap = rasterise_within(&doc, limits, fonts.glyphs(), deadline)?;
-        deadline.check()?;
-        encode_png(&pixmap)
+/// `deadline` has passed. A panic inside a stage (usvg/resvg on hostile input, say) becomes
+/// [`RenderError::Internal`] naming it, never a crashed worker.
+pub fn render_png(svg: &str, cx: Context, deadline: Deadline) -> Result<Vec<u8>, RenderError> {
+    let pixmap = render_pixmap(svg, cx, deadline)?;
+    deadline.check()?;
+    guard(Stage::Encode, || encode_png(&pixmap))?
+}
+
+/// The pixels of [`render_png`] before encoding (premultiplied RGBA).
+pub fn render_pixmap(svg: &str, cx: Context, deadline: Deadline) -> Result<Pixmap, RenderError> {
+    let doc = guard(Stage::Parse, || {
+        parse_document_within(svg, cx.limits, cx.fonts, cx.glyphs, deadline)
+    })??;
+    guard(Stage::Raster, || {
+        rasterise_within(&doc, cx.limits, cx.glyphs, deadline)
     })?
 }
 
@@ -249,14 +263,13 @@ pub fn render_layers_png(
     background: &str,
     foreground: &str,
     key: &str,
-    limits: &Limits,
-    fonts: &FontLibrary,
+    cx: Context,
     cache: &BackgroundCache,
     deadline: Deadline,
 ) -> Result<Vec<u8>, RenderError> {
-    crate::text::guarded(|| {
-        let drawn = draw_layers(background, foreground, key, limits, fonts, cache, deadline)?;
-        deadline.check()?;
+    let drawn = draw_layers(background, foreground, key, cx, cache, deadline)?;
+    deadline.check()?;
+    guard(Stage::Encode, || {
         encode_png_over(
             &drawn.pixmap,
             &drawn.base.pixmap,
@@ -270,35 +283,29 @@ pub fn render_layers_png(
 /// `matte` when given).
 pub fn render_pixels(
     svg: &str,
-    limits: &Limits,
-    fonts: &FontLibrary,
+    cx: Context,
     matte: Option<[u8; 3]>,
     deadline: Deadline,
 ) -> Result<Pixels, RenderError> {
-    crate::text::guarded(|| {
-        let doc = parse_document_within(svg, limits, fonts, deadline)?;
-        let pixmap = rasterise_within(&doc, limits, fonts.glyphs(), deadline)?;
-        deadline.check()?;
-        Ok(export(&pixmap, matte))
-    })?
+    let pixmap = render_pixmap(svg, cx, deadline)?;
+    deadline.check()?;
+    guard(Stage::Encode, || export(&pixmap, matte))
 }
 
 /// [`render_layers_png`] without the encoding, as [`render_pixels`]: every row of the
 /// background is taken, not only the bands the foreground reached.
-#[allow(clippy::too_many_arguments)] // the Engine restructure (issue 20) takes these as one
 pub fn render_layers_pixels(
     background: &str,
     foreground: &str,
     key: &str,
-    limits: &Limits,
-    fonts: &FontLibrary,
+    cx: Context,
     cache: &BackgroundCache,
     matte: Option<[u8; 3]>,
     deadline: Deadline,
 ) -> Result<Pixels, RenderError> {
-    crate::text::guarded(|| {
-        let drawn = draw_layers(background, foreground, key, limits, fonts, cache, deadline)?;
-        deadline.check()?;
+    let drawn = draw_layers(background, foreground, key, cx, cache, deadline)?;
+    deadline.check()?;
+    guard(Stage::Encode, || {
         let band_bytes = drawn.base.encoded.band_rows() * drawn.base.pixmap.width() as usize * 4;
         // Bands the foreground never reached are read from the cached background in place.
         let parts: Vec<&[u8]> = drawn
@@ -310,8 +317,8 @@ pub fn render_layers_pixels(
             .map(|((over, base), reached)| if *reached { over } else { base })
             .collect();
         let (width, height) = (drawn.pixmap.width(), drawn.pixmap.height());
-        Ok(export_parts(&parts, width, height, matte))
-    })?
+        export_parts(&parts, width, height, matte)
+    })
 }
 
 /// A foreground drawn over a background, before encoding.
@@ -329,18 +336,18 @@ fn draw_layers(
     background: &str,
     foreground: &str,
     key: &str,
-    limits: &Limits,
-    fonts: &FontLibrary,
+    cx: Context,
     cache: &BackgroundCache,
     deadline: Deadline,
 ) -> Result<Drawn, RenderError> {
     let base = cache.get_or_render(key, background, || {
-        let doc = parse_document_within(background, limits, fonts, deadline)?;
-        let pixmap = rasterise_within(&doc, limits, fonts.glyphs(), deadline)?;
+        let pixmap = render_pixmap(background, cx, deadline)?;
         deadline.check()?;
-        Background::new(pixmap)
+        guard(Stage::Encode, || Background::new(pixmap))?
     })?;
-    let Document { tree, texts } = parse_document_within(foreground, limits, fonts, deadline)?;
+    let Document { tree, texts } = guard(Stage::Parse, || {
+        parse_document_within(foreground, cx.limits, cx.fonts, cx.glyphs, deadline)
+    })??;
     let size = tree.size().to_int_size();
     let (width, height) = (base.pixmap.width(), base.pixmap.height());
     if (size.width(), size.height()) != (width, height) {
@@ -367,13 +374,9 @@ fn draw_layers(
     {
         dst.copy_from_slice(src);
     }
-    draw_within(
-        &tree,
-        &texts,
-        &mut pixmap.as_mut(),
-        fonts.glyphs(),
-        deadline,
-    )?;
+    guard(Stage::Raster, || {
+        draw_within(&tree, &texts, &mut pixmap.as_mut(), cx.glyphs, deadline)
+    })??;
     Ok(Drawn {
         base,
         pixmap,
@@ -407,34 +410,14 @@ pub const BACKGROUND_CACHE_ENTRIES: usize = 64;
 /// Most pixel bytes kept (a 1200x630 card is ~3 MB).
 pub const BACKGROUND_CACHE_BYTES: usize = 128 * 1024 * 1024;
 
-/// Rasterised backgrounds, least recently used evicted first, bounded by count and bytes.
-pub struct BackgroundCache {
-    max_entries: usize,
-    max_bytes: usize,
-    state: Mutex<CacheState>,
-}
-
-#[derive(Default)]
-struct CacheState {
-    entries: HashMap<String, CachedBackground>,
-    bytes: usize,
-    clock: u64,
-    hits: u64,
-    misses: u64,
-}
+/// Rasterised backgrounds, least recently used evicted first (one at a time), bounded by count
+/// and bytes.
+pub struct BackgroundCache(BoundedCache<String, CachedBackground>);
 
 struct CachedBackground {
     /// The document the pixels came from: a key reused for other art re-renders, never lies.
     svg: String,
     background: Arc<Background>,
-    last_used: u64,
-}
-
-impl CachedBackground {
-    /// Bytes held: the pixels, their encoding and the document (up to the SVG size limit).
-    fn size(&self) -> usize {
-        self.background.size() + self.svg.len()
-    }
 }
 
 impl Default for BackgroundCache {
@@ -446,37 +429,22 @@ impl Default for BackgroundCache {
 impl BackgroundCache {
     /// An empty cache holding at most `max_entries` backgrounds and `max_bytes` of pixels.
     pub fn new(max_entries: usize, max_bytes: usize) -> Self {
-        Self {
-            max_entries,
-            max_bytes,
-            state: Mutex::new(CacheState::default()),
-        }
+        Self(BoundedCache::new(max_entries, max_bytes, Eviction::Oldest))
     }
 
     /// Number of backgrounds held.
     pub fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.0.len()
     }
 
     /// Whether no background is held.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.0.is_empty()
     }
 
     /// Hits, misses and bytes held so far.
     pub fn stats(&self) -> CacheStats {
-        let state = self.lock();
-        CacheStats {
-            hits: state.hits,
-            misses: state.misses,
-            bytes: state.bytes,
-            entries: state.entries.len(),
-            max_bytes: self.max_bytes,
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.0.stats()
     }
 
     /// The pixels cached under `key` for `svg`, or those made by `render` (then cached).
@@ -487,56 +455,18 @@ impl BackgroundCache {
         svg: &str,
         render: impl FnOnce() -> Result<Background, RenderError>,
     ) -> Result<Arc<Background>, RenderError> {
-        {
-            let mut state = self.lock();
-            state.clock += 1;
-            let now = state.clock;
-            if let Some(hit) = state.entries.get_mut(key).filter(|e| e.svg == svg) {
-                hit.last_used = now;
-                let background = Arc::clone(&hit.background);
-                state.hits += 1;
-                return Ok(background);
-            }
-            state.misses += 1;
+        if let Some(hit) = self.0.get_if(key, |e| e.svg == svg) {
+            return Ok(Arc::clone(&hit.background));
         }
         let background = Arc::new(render()?);
-        self.insert(key, svg, Arc::clone(&background));
-        Ok(background)
-    }
-
-    fn insert(&self, key: &str, svg: &str, background: Arc<Background>) {
+        // Bytes held: the pixels, their encoding and the document (up to the SVG size limit).
+        let size = background.size() + svg.len();
         let entry = CachedBackground {
             svg: svg.to_string(),
-            background,
-            last_used: 0,
+            background: Arc::clone(&background),
         };
-        let size = entry.size();
-        if size > self.max_bytes || self.max_entries == 0 {
-            return;
-        }
-        let mut state = self.lock();
-        if let Some(old) = state.entries.remove(key) {
-            state.bytes -= old.size();
-        }
-        while state.entries.len() >= self.max_entries || state.bytes + size > self.max_bytes {
-            let Some(oldest) = state
-                .entries
-                .iter()
-                .min_by_key(|(_, e)| e.last_used)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            if let Some(old) = state.entries.remove(&oldest) {
-                state.bytes -= old.size();
-            }
-        }
-        state.clock += 1;
-        let last_used = state.clock;
-        state.bytes += size;
-        state
-            .entries
-            .insert(key.to_string(), CachedBackground { last_used, ..entry });
+        self.0.insert(key.to_string(), Arc::new(entry), size);
+        Ok(background)
     }
 }
 
@@ -576,18 +506,21 @@ mod tests {
 
     #[test]
     fn layers_match_single_pass() {
-        let fonts = crate::test_fonts::library();
-        let limits = Limits::default();
+        let cx = crate::test_fonts::engine().context();
         let cache = BackgroundCache::default();
         let (bg, fg) = (doc(ART), doc(CONTENT));
-        let drawn =
-            draw_layers(&bg, &fg, "art", &limits, fonts, &cache, Deadline::NONE).expect("layers");
+        let drawn = draw_layers(&bg, &fg, "art", cx, &cache, Deadline::NONE).expect("layers");
         // Some bands were left blank (the content does not reach them): fill them in.
         assert!(drawn.bands.contains(&false) && drawn.bands.contains(&true));
         let layered = filled(&drawn);
-        let whole = parse_document(&doc(&format!("{ART}{CONTENT}")), &limits, fonts)
-            .and_then(|d| rasterise(&d, &limits, fonts.glyphs()))
-            .expect("single pass");
+        let whole = parse_document(
+            &doc(&format!("{ART}{CONTENT}")),
+            cx.limits,
+            cx.fonts,
+            cx.glyphs,
+        )
+        .and_then(|d| rasterise(&d, cx.limits, cx.glyphs))
+        .expect("single pass");
         let worst = layered
             .data()
             .iter()
@@ -599,8 +532,7 @@ mod tests {
             "largest channel difference {worst:?}"
         );
         // The PNG (unchanged bands copied from the cached background) holds exactly those pixels.
-        let png = render_layers_png(&bg, &fg, "art", &limits, fonts, &cache, Deadline::NONE)
-            .expect("png");
+        let png = render_layers_png(&bg, &fg, "art", cx, &cache, Deadline::NONE).expect("png");
         let mut decoder = png::Decoder::new(std::io::Cursor::new(png))
             .read_info()
             .expect("png");
@@ -613,22 +545,20 @@ mod tests {
             .collect();
         assert!(decoded == rgb, "decoded PNG differs from the drawn pixels");
         // The second call is served from the cache and draws the same pixels.
-        let again =
-            draw_layers(&bg, &fg, "art", &limits, fonts, &cache, Deadline::NONE).expect("cached");
+        let again = draw_layers(&bg, &fg, "art", cx, &cache, Deadline::NONE).expect("cached");
         assert_eq!(filled(&again).data(), layered.data());
         assert_eq!(cache.len(), 1);
     }
 
     #[test]
     fn layers_must_share_a_size() {
-        let fonts = FontLibrary::load::<&str>(&[]);
+        let engine = crate::test_fonts::fontless(Limits::default());
         let small = r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>"#;
         let err = draw_layers(
             &doc(ART),
             small,
             "k",
-            &Limits::default(),
-            &fonts,
+            engine.context(),
             &BackgroundCache::default(),
             Deadline::NONE,
         );
@@ -637,25 +567,24 @@ mod tests {
 
     #[test]
     fn both_layers_are_limited() {
-        let fonts = FontLibrary::load::<&str>(&[]);
-        let limits = Limits {
+        let engine = crate::test_fonts::fontless(Limits {
             max_side: 200,
             max_pixels: 200 * 200,
             ..Limits::default()
-        };
+        });
         let cache = BackgroundCache::default();
         let small = r#"<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"/>"#;
         let big = doc(ART);
-        let bg_too_big = draw_layers(&big, small, "a", &limits, &fonts, &cache, Deadline::NONE);
+        let bg_too_big = draw_layers(&big, small, "a", engine.context(), &cache, Deadline::NONE);
         assert!(matches!(
             bg_too_big,
             Err(RenderError::CanvasTooLarge { .. })
         ));
-        let limits = Limits {
+        let engine = crate::test_fonts::fontless(Limits {
             max_svg_bytes: 100,
             ..Limits::default()
-        };
-        let fg_too_long = draw_layers(small, &big, "b", &limits, &fonts, &cache, Deadline::NONE);
+        });
+        let fg_too_long = draw_layers(small, &big, "b", engine.context(), &cache, Deadline::NONE);
         assert!(matches!(
             fg_too_long,
             Err(RenderError::InputTooLarge { .. })
@@ -664,16 +593,14 @@ mod tests {
 
     #[test]
     fn an_expired_deadline_abandons_the_render_and_caches_nothing() {
-        let fonts = FontLibrary::load::<&str>(&[]);
-        let limits = Limits::default();
+        let engine = crate::test_fonts::fontless(Limits::default());
         let expired = Deadline::after(std::time::Duration::ZERO);
-        let whole = render_png(&doc(ART), &limits, &fonts, expired);
+        let whole = engine.render_png(&doc(ART), expired);
         assert_eq!(whole, Err(RenderError::DeadlineExceeded));
-        assert!(render_png(&doc(ART), &limits, &fonts, Deadline::NONE).is_ok());
-        let cache = BackgroundCache::default();
-        let layered = render_layers_png(&doc(ART), &doc(""), "k", &limits, &fonts, &cache, expired);
+        assert!(engine.render_png(&doc(ART), Deadline::NONE).is_ok());
+        let layered = engine.render_layers_png(&doc(ART), &doc(""), "k", expired);
         assert_eq!(layered, Err(RenderError::DeadlineExceeded));
-        assert!(cache.is_empty());
+        assert_eq!(engine.cache_stats()[1].1.entries, 0);
     }
 
     #[test]

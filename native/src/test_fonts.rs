@@ -4,7 +4,9 @@
 //! asked of the project's Python (`../.venv/bin/python`, or `OGMINT_PYTHON`), which knows where
 //! the `fontpkg-*` packages and Debian fonts are. Missing directories or a library without the
 //! families the tests rely on fail the tests loudly instead of quietly rendering without text.
+use crate::engine::Engine;
 use crate::fonts::FontLibrary;
+use crate::render::Limits;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -46,10 +48,15 @@ fn font_dirs() -> Vec<PathBuf> {
         .collect()
 }
 
-/// The library every test shares, loaded once.
+/// The font library of [`engine`].
 pub fn library() -> &'static FontLibrary {
-    static LIBRARY: OnceLock<FontLibrary> = OnceLock::new();
-    LIBRARY.get_or_init(|| {
+    engine().fonts()
+}
+
+/// The engine every test shares (default limits), its fonts loaded once.
+pub fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
         let dirs = font_dirs();
         assert!(!dirs.is_empty(), "no font directories found");
         for dir in &dirs {
@@ -67,6 +74,11 @@ pub fn library() -> &'static FontLibrary {
                 "family {family} is not in {dirs:?}"
             );
         }
-        fonts
+        Engine::with_fonts(fonts, Limits::default())
     })
+}
+
+/// An engine without fonts, for tests that draw no text.
+pub fn fontless(limits: Limits) -> Engine {
+    Engine::with_fonts(FontLibrary::load::<&str>(&[]), limits)
 }

@@ -3,7 +3,7 @@
 //!
 //! Widths are measured by usvg itself, with the same fonts, shaping and fallback the final
 //! render uses, so what fits here fits in the image.
-use crate::error::RenderError;
+use crate::error::{guard, RenderError, Stage};
 use crate::fonts::FontLibrary;
 use resvg::usvg::{Node, Tree};
 use std::collections::HashMap;
@@ -485,7 +485,7 @@ impl TextLayout {
             );
         }
         svg.push_str("</svg>");
-        let tree = guarded(|| Tree::from_str(&svg, &fonts.options()))?
+        let tree = guard(Stage::Layout, || Tree::from_str(&svg, &fonts.options()))?
             .map_err(|e| RenderError::InvalidLayout(e.to_string()))?;
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() > CACHE_LIMIT {
@@ -822,12 +822,6 @@ fn visual_pieces<'a>(
         }
     }
     out
-}
-
-/// Runs `f`, turning a panic inside a dependency into an error instead of an abort.
-pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, RenderError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-        .map_err(|_| RenderError::InvalidLayout("the text could not be laid out".into()))
 }
 
 /// Characters that belong to the preceding character's cluster: joiners, variation selectors,

@@ -8,6 +8,7 @@ __all__ = [
     "FontFamily",
     "RawImage",
     "RenderError",
+    "RenderInternalError",
     "RenderTimeoutError",
     "Renderer",
     "__version__",
@@ -18,6 +19,9 @@ class RenderError(ValueError):
 
 class RenderTimeoutError(RenderError):
     """The render ran past its timeout and was abandoned."""
+
+class RenderInternalError(RuntimeError):
+    """The renderer failed (a bug, not the input's fault); the message names the stage."""
 
 @final
 class FittedText:

@@ -15,7 +15,7 @@ from sanic import Request, Sanic
 from sanic.config import Config
 from sanic.response import BaseHTTPResponse
 
-from ogmint.api import brands, deliveries, images, meta, signing_keys, templates, v1, v2
+from ogmint.api import brands, deliveries, images, meta, renders, signing_keys, templates, v1, v2
 from ogmint.api.errors import make_error_handler
 from ogmint.dashboard.pages import Pages
 from ogmint.dashboard.routes import blueprints as dashboard_blueprints
@@ -26,13 +26,14 @@ from ogmint.domain.deliveries import Deliveries
 from ogmint.domain.gallery import Gallery
 from ogmint.domain.health import Health
 from ogmint.domain.keys import ApiKeys
+from ogmint.domain.library import Library
 from ogmint.domain.limits import Limits
 from ogmint.domain.plans import Plans
 from ogmint.domain.renders import Renders
 from ogmint.domain.repeats import RepeatCache
 from ogmint.domain.signing_keys import SigningKeys
 from ogmint.domain.templates import CustomTemplateSettings, TemplateCatalogue
-from ogmint.domain.usage import Usage
+from ogmint.domain.usage import Reports, Usage
 from ogmint.domain.users import Users
 from ogmint.domain.webhooks import Webhooks
 from ogmint.lifecycle import defer_stop_signals, in_worker_process, stop_when_serving
@@ -140,11 +141,12 @@ def accounts_of(
     )
 
 
-def make_renderer(settings: Settings) -> Renderer:
-    """The native renderer with the bundled and configured fonts."""
+def make_renderer(settings: Settings, *, threads: int | None = None) -> Renderer:
+    """The native renderer with the bundled and configured fonts (``threads``: the
+    setting's unless given)."""
     return Renderer(
         [*bundled_font_dirs(), *settings.font_dirs],
-        threads=settings.render_threads,
+        threads=settings.render_threads if threads is None else threads,
         queue=settings.render_queue,
         max_svg_bytes=settings.max_svg_bytes,
         max_nodes=settings.max_svg_nodes,
@@ -299,6 +301,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     app.error_handler = make_error_handler(metrics.observe_error)
     app.blueprint(v1.bp)
     app.blueprint(v2.bp)
+    app.blueprint(renders.bp)
     app.blueprint(deliveries.bp)
     app.blueprint(signing_keys.bp)
     app.blueprint(templates.bp)
@@ -379,6 +382,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         gallery = Gallery(state.renders, storage)
         signing_keys = SigningKeys(state.signing_keys, settings.key_cache_ttl)
         accounts = accounts_of(settings, state)
+        deliveries = Deliveries(state.deliveries, state.renders, keys, limits, webhooks.wake)
 
         async def the_fetcher() -> ImageFetcher:
             return fetcher
@@ -403,14 +407,16 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
                 dedup_wait=settings.dedup_wait,
                 tracing=tracing,
             ),
+            library=Library(state, gallery, deliveries),
             gallery=gallery,
             templates=catalogue,
             brands=brand_book,
             keys=keys,
             signing_keys=signing_keys,
-            deliveries=Deliveries(state.deliveries, state.renders, keys, limits, webhooks.wake),
+            deliveries=deliveries,
             accounts=accounts,
             usage=usage,
+            reports=Reports(usage, limits, plans),
             limits=limits,
             plans=plans,
             health=Health(state),

@@ -1,5 +1,5 @@
 """The ``ogmint`` command: run the server, manage keys, plans, signing keys, brands and
-dashboard accounts, sign URLs."""
+dashboard accounts, sign URLs, preview a template file."""
 
 from __future__ import annotations
 
@@ -8,10 +8,18 @@ import asyncio
 import sys
 import urllib.request
 from collections.abc import Sequence
+from pathlib import Path
 
-from ogmint.app import operations
+from ogmint.app import custom_template_settings, make_renderer, operations
 from ogmint.domain.brands import look_of
-from ogmint.errors import BrandLimitError, NotFoundError, TooManyError, ValidationError
+from ogmint.domain.templates import preview_local
+from ogmint.errors import (
+    BrandLimitError,
+    NotFoundError,
+    OgmintError,
+    TooManyError,
+    ValidationError,
+)
 from ogmint.operator import health_url, missing_state, state_location
 from ogmint.services import Operations
 from ogmint.settings import Settings, SettingsError
@@ -117,7 +125,59 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("--kid", required=True, help="the signing key (sk_…)")
     sign.add_argument("--expires-in", type=int, metavar="SECONDS", help="add exp = now + SECONDS")
     sign.add_argument("query", help="render parameters as a query, e.g. 'template=blog&title=Hi'")
+    preview = sub.add_parser(
+        "preview", help="check a template file as an upload is and render it to a PNG"
+    )
+    preview.add_argument("file", help="the template's SVG")
+    preview.add_argument("--title", help="the title (default: a sample)")
+    preview.add_argument("--palette", help="a palette, e.g. paper")
+    preview.add_argument(
+        "--field",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any other render parameter or field of the template, repeatable "
+        "(description=…, date=…, bgColor=…); an image field's value is a PNG/JPEG file",
+    )
+    preview.add_argument("-o", "--output", default="preview.png", help="the PNG to write")
     return p
+
+
+def _preview(args: argparse.Namespace, settings: Settings) -> int:
+    """``ogmint preview``: errors as ``FILE: line N, <element>: what`` on stderr, exit 1."""
+    raw: dict[str, str] = {}
+    for item in args.field:
+        name, eq, value = item.partition("=")
+        if not eq or not name:
+            print(f"--field {item!r}: write NAME=VALUE", file=sys.stderr)
+            return 2
+        raw[name] = value
+    raw |= {k: v for k, v in (("title", args.title), ("palette", args.palette)) if v is not None}
+    try:
+        source = Path(args.file).read_text(encoding="utf-8")
+        png = preview_local(
+            make_renderer(settings, threads=1),
+            custom_template_settings(settings),
+            source,
+            raw,
+            lambda path: Path(path).read_bytes(),
+            max_pixels=settings.image_max_pixels,
+        )
+    except OSError as e:
+        print(f"cannot read {e.filename or args.file}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    except UnicodeDecodeError:
+        print(f"{args.file}: template must be UTF-8", file=sys.stderr)
+        return 1
+    except OgmintError as e:
+        problems = [f"{d.field}: {d.message}" for d in e.details] or [e.message]
+        for problem in problems:
+            where = args.file if problem.startswith("svg: ") else "parameters"
+            print(f"{where}: {problem.removeprefix('svg: ')}", file=sys.stderr)
+        return 1
+    Path(args.output).write_bytes(png)
+    print(f"wrote {args.output}")
+    return 0
 
 
 async def _users(args: argparse.Namespace, ops: Operations) -> int:
@@ -312,6 +372,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as e:
         print(e, file=sys.stderr)
         return 2
+    if args.command == "preview":  # local: no state, no server
+        return _preview(args, settings)
     if args.command == "health":
         return _health(settings, args.ready)
     return asyncio.run(_run(args, settings))

@@ -171,6 +171,13 @@ class TemplateNotFoundError(NotFoundError):
     default_message = "Custom template not found"
 
 
+class RenderNotFoundError(NotFoundError):
+    """Unknown, deleted or someone else's render: the same answer for all (SPEC §3.1)."""
+
+    code = "render_not_found"
+    default_message = "Render not found"
+
+
 class BrandNotFoundError(NotFoundError):
     """Unknown, deleted or someone else's brand: the same answer for all (SPEC §6.1)."""
 

@@ -7,7 +7,6 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from ogmint.settings import Settings
 
@@ -17,11 +16,11 @@ FIRST_ADMIN_ARGS = "users create admin --email you@example.com --admin"
 def state_location(settings: Settings) -> str:
     """The state store in words, e.g. ``Redis redis://redis:6379/0`` (never a password)."""
     if settings.redis_url:
-        parts = urlsplit(settings.redis_url)
-        host = parts.hostname or ""
-        if parts.port is not None:
-            host = f"{host}:{parts.port}"
-        shown = urlunsplit((parts.scheme, host, parts.path, "", ""))
+        # By hand, not urlsplit: a Sentinel URL lists several host:port pairs.
+        scheme, _, rest = settings.redis_url.partition("://")
+        netloc, slash, path = rest.partition("/")
+        hosts = netloc.rpartition("@")[2]  # never the credentials
+        shown = f"{scheme}://{hosts}{slash}{path.partition('?')[0]}"
         prefix = f" (prefix {settings.redis_prefix!r})" if settings.redis_prefix else ""
         return f"Redis {shown}{prefix}"
     return f"data directory {settings.data_dir.resolve()}"

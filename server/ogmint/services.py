@@ -14,12 +14,13 @@ from ogmint.domain.deliveries import Deliveries
 from ogmint.domain.gallery import Gallery
 from ogmint.domain.health import Health
 from ogmint.domain.keys import ApiKeys
+from ogmint.domain.library import Library
 from ogmint.domain.limits import Limits
 from ogmint.domain.plans import Plans
 from ogmint.domain.renders import Renders
 from ogmint.domain.signing_keys import SigningKeys
 from ogmint.domain.templates import TemplateCatalogue
-from ogmint.domain.usage import Usage
+from ogmint.domain.usage import Reports, Usage
 from ogmint.domain.users import Users
 from ogmint.metrics import Metrics
 from ogmint.settings import Settings
@@ -32,6 +33,7 @@ class Services:
     pages: Pages
     proxies: TrustedProxies
     renders: Renders
+    library: Library
     gallery: Gallery
     templates: TemplateCatalogue
     brands: Brands
@@ -40,6 +42,7 @@ class Services:
     deliveries: Deliveries
     accounts: Accounts
     usage: Usage
+    reports: Reports
     limits: Limits
     plans: Plans
     health: Health

@@ -12,7 +12,14 @@ from ogmint.state.renders import RenderRecord
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
-def record(slug: str, user: str = "alice", dedup_key: str = "d1") -> RenderRecord:
+def record(
+    slug: str,
+    user: str = "alice",
+    dedup_key: str = "d1",
+    *,
+    owner: str = "alice-user",
+    created_at: str = "2026-11-05T10:20:30.456Z",
+) -> RenderRecord:
     return RenderRecord(
         slug=slug,
         user=user,
@@ -21,7 +28,12 @@ def record(slug: str, user: str = "alice", dedup_key: str = "d1") -> RenderRecor
         etag='"abc123"',
         size=4321,
         template="basic",
-        created_at="2026-11-05T10:20:30.456Z",
+        created_at=created_at,
+        owner=owner,
+        format="webp",
+        width=1080,
+        height=1350,
+        params='{"template":"basic","title":"Hi"}',
     )
 
 

@@ -14,6 +14,7 @@ from ogmint.domain.limits import (
     redelivery_budget,
     sign_in_budgets,
 )
+from ogmint.domain.plans import Plans
 from ogmint.errors import RateLimitError
 from ogmint.state.keys import ApiKeyRecord
 from ogmint.state.store import State
@@ -48,7 +49,8 @@ async def test_budgets_and_the_burst_bucket_are_apart(state: State) -> None:
     await redelivery_budget(1).spend(state.limits, "alice")
     await password_budget(1).spend(state.limits, "alice")
     key = ApiKeyRecord("k1", "h1", "alice", "free", False, "")
-    await Limits(state.limits, anonymous_daily=1, image_per_minute=0).take_burst(key)
+    plans = Plans([("free", 100)])
+    await Limits(state.limits, plans, anonymous_daily=1, image_per_minute=0).take_burst(key)
     with pytest.raises(RateLimitError) as refused:
         await redelivery_budget(1).spend(state.limits, "alice")
     assert refused.value.limit == "redeliver"

@@ -146,3 +146,22 @@ async def test_bucket_refills_over_time(state: State, take_from: Take) -> None:
 async def test_concurrent_bucket_admits_exactly_the_burst(state: State, take_from: Take) -> None:
     got = await asyncio.gather(*(take_from(state.limits, "alice", 0.001, 5) for _ in range(50)))
     assert sum(s.allowed for s in got) == 5
+
+
+async def test_peek_quota_reads_the_month_without_consuming(state: State) -> None:
+    limits = state.limits
+    fresh = await limits.peek_quota("u1", 3)
+    assert (fresh.allowed, fresh.limit, fresh.remaining) == (True, 3, 3)
+    charged = await limits.consume_quota("u1", 3)
+    peeked = await limits.peek_quota("u1", 3)
+    # What the X-RateLimit-* headers of the charge said, the peek says too (and again).
+    assert (
+        (peeked.remaining, peeked.reset) == (charged.remaining, charged.reset) == (2, fresh.reset)
+    )
+    assert (await limits.peek_quota("u1", 3)).remaining == 2
+    await limits.consume_quota("u1", 3)
+    await limits.consume_quota("u1", 3)
+    spent = await limits.peek_quota("u1", 3)
+    assert (spent.allowed, spent.remaining) == (False, 0)
+    assert (await limits.peek_quota("u1", 1)).remaining == 0  # a smaller plan: never negative
+    assert (await limits.peek_quota("u2", 3)).remaining == 3

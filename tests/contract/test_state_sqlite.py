@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -58,3 +59,45 @@ async def test_counters_commit_at_normal_and_restore_full(state: State) -> None:
     pragmas = [s for s in statements if "synchronous" in s.lower()]
     assert pragmas == ["PRAGMA synchronous=NORMAL", "PRAGMA synchronous=FULL"] * 3
     assert await synchronous(state) == FULL
+
+
+async def test_a_file_from_before_listing_gains_the_columns_and_owners(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE users (user_id TEXT PRIMARY KEY, plan TEXT NOT NULL DEFAULT 'free');
+        CREATE TABLE api_keys (key_id TEXT PRIMARY KEY, key_hash TEXT NOT NULL UNIQUE,
+            user_id TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
+        CREATE TABLE renders (slug TEXT PRIMARY KEY, user_id TEXT NOT NULL,
+            dedup_key TEXT NOT NULL, storage_key TEXT NOT NULL, etag TEXT NOT NULL,
+            size INTEGER NOT NULL, template TEXT NOT NULL, created_at TEXT NOT NULL,
+            UNIQUE (user_id, dedup_key));
+        INSERT INTO users VALUES ('alice-user', 'free');
+        INSERT INTO api_keys VALUES ('k1', 'h1', 'alice-user', 0, '2026-11-01T00:00:00.000Z');
+        INSERT INTO renders VALUES ('slugAAAA', 'k1', 'd1', 'images/a.png', 'e', 10, 'blog',
+            '2026-11-05T10:20:30.456Z');
+        INSERT INTO renders VALUES ('slugBBBB', 'gone', 'd2', 'images/b.png', 'e', 10, 'blog',
+            '2026-11-05T10:20:31.456Z');
+        """
+    )
+    old.commit()
+    old.close()
+    state = sqlite_state(path)
+    await state.open()
+    try:
+        (listed,) = await state.renders.list_renders("alice-user", 10)
+        assert (listed.slug, listed.owner, listed.format, listed.width) == (
+            "slugAAAA",
+            "alice-user",
+            "png",
+            1200,
+        )
+        orphan = await state.renders.get_render("slugBBBB")  # its key is gone: no owner
+        assert orphan is not None and orphan.owner == ""
+        assert await state.atomic.delete_render("alice-user", "slugAAAA") is not None
+    finally:
+        await state.close()
+    again = sqlite_state(path)  # opening again changes nothing
+    await again.open()
+    await again.close()

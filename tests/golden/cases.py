@@ -1,7 +1,8 @@
 """The golden render cases, shared by ``test_golden.py`` and ``update.py``.
 
 Every built-in template is rendered with every palette and one representative parameter set;
-``blog`` is also rendered with text that stresses wrapping, shaping and fallback fonts.
+``blog`` is also rendered with text that stresses wrapping, shaping and fallback fonts; every
+design-tool export of ``tests/designs/`` (uploaded as a custom template) once.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from ogmint.rendering.images import _to_png as reencode
 from ogmint.rendering.native import Renderer, bundled_font_dirs
 from ogmint.rendering.palettes import PALETTES
 from ogmint.rendering.params import IMAGE_FIELDS, parse_params
-from ogmint.rendering.pipeline import IMAGE_SIDES, render_png
-from ogmint.rendering.template import Template, load_directory
+from ogmint.rendering.pipeline import IMAGE_SIDES, render_image
+from ogmint.rendering.template import Template, compile_template, load_directory
 from ogmint.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
+DESIGNS = ROOT / "tests" / "designs"
+#: Design exports are named ``design-<file stem>`` among the cases' templates.
+DESIGN_PREFIX = "design-"
 IMAGES = Path(__file__).resolve().parent / "images"
 DIFFS = Path(__file__).resolve().parent / "_diff"
 
@@ -143,7 +147,7 @@ MIXED_PALETTES = {"mixed-hebrew": "midnight", "mixed-arabic": "paper", "mixed-en
 
 
 def template_names() -> list[str]:
-    return sorted(p.stem for p in TEMPLATES.glob("*.svg"))
+    return sorted(p.stem for p in TEMPLATES.glob("*.svg") if "." not in p.stem)
 
 
 def all_cases() -> list[Case]:
@@ -155,6 +159,10 @@ def all_cases() -> list[Case]:
         Case(f"{t}-{m}", t, MIXED_PALETTES[m], params)
         for t in template_names()
         for m, params in MIXED.items()
+    ]
+    cases += [
+        Case(f"{DESIGN_PREFIX}{p.stem}", f"{DESIGN_PREFIX}{p.stem}", "midnight", REPRESENTATIVE)
+        for p in sorted(DESIGNS.glob("*.svg"))
     ]
     return cases
 
@@ -190,7 +198,12 @@ def make_renderer() -> Renderer:
 
 
 def load_templates() -> dict[str, Template]:
-    return load_directory(TEMPLATES)
+    """The built-ins, and the design exports compiled as uploads are."""
+    designs = {
+        DESIGN_PREFIX + p.stem: compile_template(p.stem, p.read_bytes(), custom=True)
+        for p in sorted(DESIGNS.glob("*.svg"))
+    }
+    return {**load_directory(TEMPLATES), **designs}
 
 
 def render(case: Case, renderer: Renderer, templates: Mapping[str, Template]) -> bytes:
@@ -209,7 +222,7 @@ def render(case: Case, renderer: Renderer, templates: Mapping[str, Template]) ->
         for f in IMAGE_FIELDS
         if case.params.get(f)
     }
-    return render_png(renderer, templates[case.template], spec, images)
+    return render_image(renderer, templates[case.template], spec, images)
 
 
 def compact_png(png: bytes) -> bytes:

@@ -1,9 +1,11 @@
 """Contact sheets: every built-in template × palette × hard text, for a designer's eye.
 
     PYTHONPATH=server .venv/bin/python tests/golden/sheet.py [OUT_DIR] [--template NAME]
+        [--size PRESET|WxH ...]
 
-Writes one PNG per template (rows: palettes, caller colours and hard texts; images a third of
-the card's size) into OUT_DIR (default ``tests/golden/_sheet``, not committed).
+Writes one PNG per template and size (rows: palettes, caller colours and hard texts; images a
+third of the card's size) into OUT_DIR (default ``tests/golden/_sheet``, not committed):
+``NAME.png`` for ``og``, ``NAME.SIZE.png`` for the others (``--size all``: every preset).
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from cases import (
 
 from ogmint.rendering.images import _to_png as reencode
 from ogmint.rendering.palettes import PALETTES
-from ogmint.rendering.params import IMAGE_FIELDS, parse_params
-from ogmint.rendering.pipeline import IMAGE_SIDES, render_png
+from ogmint.rendering.params import IMAGE_FIELDS, PRESETS, parse_params, parse_size
+from ogmint.rendering.pipeline import IMAGE_SIDES, render_image
 from ogmint.settings import Settings
 
 SCALE = 3
@@ -87,8 +89,10 @@ HARD: list[tuple[str, str | None, dict[str, str]]] = [
 ]
 
 
-def render(renderer, templates, template: str, palette: str | None, params: dict[str, str]):
-    raw = {"template": template, **{k: v for k, v in params.items() if v}}
+def render(
+    renderer, templates, template: str, palette: str | None, params: dict[str, str], size="og"
+):
+    raw = {"template": template, "size": size, **{k: v for k, v in params.items() if v}}
     if raw.get("logo") == "wordmark":
         raw["logo"] = REPRESENTATIVE["logo"]
     if palette:
@@ -106,23 +110,26 @@ def render(renderer, templates, template: str, palette: str | None, params: dict
         if params.get(f):
             src = wordmark_png() if params[f] == "wordmark" else sources[f]
             images[f] = reencode(src, IMAGE_SIDES[f], max_pixels)
-    png = render_png(renderer, templates[template], spec, images)
+    png = render_image(renderer, templates[template], spec, images)
     return Image.open(io.BytesIO(png)).convert("RGB")
 
 
-def sheet(template: str, out: Path, renderer, templates) -> Path:
+def sheet(template: str, out: Path, renderer, templates, size: str = "og") -> Path:
     rows = [(p, p, REPRESENTATIVE) for p in PALETTES] + HARD
-    w, h = 1200 // SCALE, 630 // SCALE
-    cols = 2
+    _, width, height = parse_size(size) or ("og", 1200, 630)
+    w, h = width // SCALE, height // SCALE
+    cols = 2 if width > height else 4
     n = len(rows)
-    board = Image.new("RGB", (cols * (w + 8) + 8, ((n + 1) // 2) * (h + 26) + 8), (128, 128, 128))
+    board = Image.new(
+        "RGB", (cols * (w + 8) + 8, ((n + cols - 1) // cols) * (h + 26) + 8), (128, 128, 128)
+    )
     draw = ImageDraw.Draw(board)
     for i, (label, palette, params) in enumerate(rows):
         x, y = 8 + (i % cols) * (w + 8), 8 + (i // cols) * (h + 26)
-        im = render(renderer, templates, template, palette, dict(params))
+        im = render(renderer, templates, template, palette, dict(params), size)
         board.paste(im.resize((w, h), Image.LANCZOS), (x, y + 18))
         draw.text((x, y + 2), f"{template} · {label}", fill=(0, 0, 0))
-    path = out / f"{template}.png"
+    path = out / (f"{template}.png" if size == "og" else f"{template}.{size}.png")
     board.save(path)
     return path
 
@@ -131,12 +138,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("out", nargs="?", default=str(Path(__file__).parent / "_sheet"))
     ap.add_argument("--template", action="append")
+    ap.add_argument("--size", action="append")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     renderer, templates = make_renderer(), load_templates()
+    sizes = args.size or ["og"]
+    if "all" in sizes:
+        sizes = list(PRESETS)
     for t in args.template or template_names():
-        print(sheet(t, out, renderer, templates))
+        for size in sizes:
+            print(sheet(t, out, renderer, templates, size))
 
 
 if __name__ == "__main__":

@@ -8,4 +8,4 @@ from jskit import run_node_tests
 
 def test_js_kit_vectors() -> None:
     out = run_node_tests()
-    assert "# skipped 3" in out  # only the three live tests, which need a server
+    assert "# skipped 4" in out  # only the four live tests, which need a server

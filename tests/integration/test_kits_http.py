@@ -141,5 +141,5 @@ def test_both_kits_verify_a_real_delivery(srv: Server, receiver: Receiver, tmp_p
         )
     )
     out = run_node_tests(OGMINT_WEBHOOK_CAPTURE=str(capture))
-    # Only the signed-URL and brands tests, which test_signed_urls_http.py runs.
-    assert "# skipped 2" in out
+    # Only the signed-URL, brands and V2 client tests, which test_signed_urls_http.py runs.
+    assert "# skipped 3" in out

@@ -391,6 +391,64 @@ def test_only_idempotent_requests_go_to_the_next_server(
         assert again.status == 201, again.body
 
 
+def test_each_variant_is_cached_on_its_own(edge: tuple[Edge, Server]) -> None:
+    """The V1 cache key is the URI: every size and format is its own entry, with its type."""
+    e, _ = edge
+    base = "/api/og?template=blog&title=Variants+at+the+edge"
+    variants = {
+        "": ("image/png", (1200, 630)),
+        "&format=webp": ("image/webp", (1200, 630)),
+        "&format=jpeg&quality=60": ("image/jpeg", (1200, 630)),
+        "&size=square": ("image/png", (1080, 1080)),
+        "&size=story&format=webp": ("image/webp", (1080, 1920)),
+    }
+    bodies = {}
+    for suffix, (kind, size) in variants.items():
+        first = request(e.url + base + suffix)
+        assert (first.status, first.headers["x-cache-status"]) == (200, "MISS"), suffix
+        again = request(e.url + base + suffix)
+        assert (again.headers["x-cache-status"], again.body) == ("HIT", first.body)
+        assert again.headers["content-type"] == kind
+        assert again.image().size == size
+        bodies[suffix] = first.body
+    assert len(set(bodies.values())) == len(bodies)
+
+
+@pytest.mark.parametrize("backend", ["local", "s3"])
+@pytest.mark.parametrize("fmt", ["webp", "jpeg"])
+def test_stored_formats_are_streamed_with_their_type(
+    backend: str,
+    fmt: str,
+    server_factory: Callable[..., Server],
+    s3_server: S3Server,
+    tmp_path: Path,
+) -> None:
+    env = {"OGMINT_TRUSTED_PROXIES": PROXY_ADDRESS, "OGMINT_BEHIND_NGINX": "true"}
+    if backend == "s3":
+        env |= {
+            "OGMINT_S3_BUCKET": s3_server.bucket,
+            "OGMINT_S3_ENDPOINT": s3_server.endpoint_url,
+            "OGMINT_S3_REGION": s3_server.region,
+            "OGMINT_S3_PREFIX": f"edge-{tmp_path.name}/",
+            **AWS_ENV,
+        }
+    app = server_factory(**env)
+    e = start_edge(tmp_path, [app], s3_endpoint=s3_server.endpoint_url)
+    try:
+        headers = {"content-type": "application/json", "x-api-key": app.create_key("accel")}
+        body = orjson.dumps({"template": "blog", "title": f"{fmt} from {backend}", "format": fmt})
+        r = request(e.url + "/api/v2/render", "POST", headers, body)
+        assert r.status == 201, r.body
+        slug = r.json()["slug"]
+        for expected_cache in ("MISS", "HIT"):
+            got = request(f"{e.url}/i/{slug}")
+            assert (got.status, got.headers["x-cache-status"]) == (200, expected_cache)
+            assert got.headers["content-type"] == f"image/{fmt}"
+            assert got.image().format == {"webp": "WEBP", "jpeg": "JPEG"}[fmt]
+    finally:
+        e.stop()
+
+
 @pytest.mark.parametrize("backend", ["local", "s3"])
 def test_image_misses_are_streamed_by_nginx_via_x_accel(
     backend: str,
@@ -526,6 +584,51 @@ def test_signed_images_stop_at_revocation_and_exp_even_while_the_app_is_down(
     app.stop()
     down = request(soon)  # valid for a minute more, but nobody can check it: no stale image
     assert assert_error(down, 503)["code"] == "unavailable"
+
+
+@pytest.mark.parametrize("accel", ["proxied", "x-accel"])
+def test_a_deleted_image_stops_at_the_edge_within_60_s(
+    accel: str, server_factory: Callable[..., Server], tmp_path: Path
+) -> None:
+    env = {"OGMINT_TRUSTED_PROXIES": PROXY_ADDRESS}
+    if accel == "x-accel":
+        env["OGMINT_BEHIND_NGINX"] = "true"
+    app = server_factory(**env)
+    e = start_edge(tmp_path, [app])
+    try:
+        key = app.create_key("deleter")
+        headers = {"content-type": "application/json", "x-api-key": key}
+        made = []
+        for title in ("Deleted soon", "Kept"):
+            body = orjson.dumps({"template": "blog", "title": title})
+            r = request(e.url + "/api/v2/render", "POST", headers, body)
+            assert r.status == 201, r.body
+            made.append(f"/i/{r.json()['slug']}")
+        doomed, kept = made
+        for path in made:
+            assert request(e.url + path).headers["x-cache-status"] == "MISS"
+            assert request(e.url + path).headers["x-cache-status"] == "HIT"
+        slug = doomed.removeprefix("/i/")
+        gone = request(f"{e.url}/api/v2/renders/{slug}", "DELETE", {"x-api-key": key})
+        assert (gone.status, gone.json()) == (200, {"success": True})
+        assert_error(request(app.url + doomed), 404)  # the app at once
+        deleted_at = time.monotonic()
+        while True:
+            r = request(e.url + doomed)
+            if r.status == 404:
+                break
+            assert r.status == 200
+            assert time.monotonic() - deleted_at < 60, "still served 60 s after the delete"
+            time.sleep(1)
+        assert_error(r, 404)
+        assert request(e.url + doomed).headers.get("x-cache-status") != "HIT"
+        # The image that was kept is revalidated (a 304 from the app), not fetched again.
+        again = request(e.url + kept)
+        assert again.status == 200
+        assert again.headers["x-cache-status"] in {"HIT", "REVALIDATED"}
+        assert again.image().size == (1200, 630)
+    finally:
+        e.stop()
 
 
 # -- what nginx sends upstream, its own errors, what the object store may say -------------------

@@ -76,7 +76,13 @@ def test_create_list_get_update_delete(srv: Server) -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", t["version"])
     assert ISO_MS.match(t["createdAt"]) and t["createdAt"] == t["updatedAt"]
     assert [f["name"] for f in t["fields"]] == ["title", "description", "tag", "logo"]
-    assert t["fields"][0] == {"name": "title", "type": "text", "required": True, "maxLength": 200}
+    assert t["fields"][0] == {
+        "name": "title",
+        "type": "text",
+        "required": True,
+        "maxLength": 200,
+        "custom": False,
+    }
 
     second = upload(srv, key, LAUNCH.replace('weight="800"', 'weight="700"'), name=None)
     listing = call(srv, "GET", "/api/v2/templates", key).json()
@@ -164,6 +170,9 @@ def test_preview_renders_without_storing(srv: Server) -> None:
     assert reply.status == 200, reply.body
     assert reply.headers["content-type"] == "image/png" and reply.image().size == (1200, 630)
     assert call(srv, "GET", "/api/v2/templates", key).json()["templates"] == []
+    body = {"svg": LAUNCH, "format": "webp", "size": "twitter"}
+    webp = call(srv, "POST", "/api/v2/templates/preview", key, body)
+    assert webp.headers["content-type"] == "image/webp" and webp.image().size == (1200, 600)
     bad = call(srv, "POST", "/api/v2/templates/preview", key, {"svg": LAUNCH, "palette": "x"})
     assert_error(bad, 400, "palette")
     refused = call(srv, "POST", "/api/v2/templates/preview", key, {"svg": "<svg/>"})
@@ -313,3 +322,20 @@ def test_slow_uploads_are_abandoned_at_the_budget_while_built_ins_render(
             )
         )
     assert statuses == [200] * 8
+
+
+def test_custom_templates_render_their_sizes_and_refuse_others(srv: Server) -> None:
+    """SPEC §1.1, §5.1: the 1200×630 document draws the landscape presets and any WIDTHxHEIGHT
+    (nearest aspect, cover-scaled); a preset it has no document for is a 400 naming size."""
+    key = srv.create_key("tpl-sizes")
+    template_id = upload(srv, key)
+    for size, pixels in (("og", (1200, 630)), ("twitter", (1200, 600)), ("900x900", (900, 900))):
+        r = v1(srv, key, {"template": template_id, "title": "Sized", "size": size})
+        assert r.status == 200, (size, r.body)
+        assert r.image().size == pixels
+    for size in ("square", "portrait", "story"):
+        assert_error(
+            v1(srv, key, {"template": template_id, "title": "No", "size": size}), 400, "size"
+        )
+        body = {"template": template_id, "title": "No", "size": size}
+        assert_error(call(srv, "POST", "/api/v2/render", key, body), 400, "size")

@@ -230,7 +230,8 @@ def test_templates_and_fonts_are_listed(server: Server) -> None:
     names = {x["name"] for x in t["templates"]}
     assert "blog" in names
     blog = next(x for x in t["templates"] if x["name"] == "blog")
-    assert {"name": "title", "type": "text", "required": True, "maxLength": 200} in blog["fields"]
+    title = {"name": "title", "type": "text", "required": True, "maxLength": 200, "custom": False}
+    assert title in blog["fields"]
     assert set(t["palettes"]) == {"midnight", "paper", "forest", "sunset", "ocean", "light", "dark"}
     f = request(server.url + "/api/fonts").json()
     families = {x["family"] for x in f["fonts"]}

@@ -91,7 +91,16 @@ def test_new_render_then_dedup_hit(srv: Server) -> None:
     assert again.status == 200, again.body
     assert again.json() == {**body, "cached": True}
     # Storage locations never leak: every field is one of these, and the only URL is ours.
-    assert set(body) == {"success", "slug", "url", "webhook_dispatched"}
+    assert set(body) == {
+        "success",
+        "slug",
+        "url",
+        "webhook_dispatched",
+        "width",
+        "height",
+        "format",
+    }
+    assert (body["width"], body["height"], body["format"]) == (1200, 630, "png")
 
 
 def test_dedup_hit_uses_no_quota(srv: Server) -> None:

@@ -242,3 +242,16 @@ def test_cache_stats_count_lookups_and_bytes(renderer: Renderer) -> None:
     assert glyph_lookups == 3 * len("Cached")
     for name in ("glyph", "background"):
         assert 0 < after[name][2] <= after[name][3]
+
+
+def test_internal_failures_are_not_refusals() -> None:
+    # A renderer bug must reach the server's 500 handler, not the 4xx paths that catch
+    # RenderError / ValueError; refusals and timeouts stay ValueErrors.
+    from ogmint import _native
+    from ogmint.rendering.native import RenderInternalError
+
+    assert RenderInternalError is _native.RenderInternalError
+    assert issubclass(RenderInternalError, RuntimeError)
+    assert not issubclass(RenderInternalError, ValueError)
+    assert issubclass(_native.RenderTimeoutError, RenderError)
+    assert issubclass(RenderError, ValueError)

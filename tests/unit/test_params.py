@@ -12,18 +12,28 @@ from hypothesis import strategies as st
 
 from ogmint.errors import ValidationError
 from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors, contrast, derive, tones
-from ogmint.rendering.params import KNOWN, RenderSpec, parse_params
+from ogmint.rendering.params import (
+    KNOWN,
+    OUTPUT_FIELDS,
+    FieldRule,
+    RenderSpec,
+    bind_fields,
+    custom_field_name,
+    parse_params,
+)
 
 FONTS = {"inter": "Inter", "playfair display": "Playfair Display"}
 
 
 def parse(strict: bool = True, **raw: object) -> RenderSpec:
-    return parse_params(
+    """Parsed, then bound to a template without fields of its own (a built-in)."""
+    spec = parse_params(
         raw,
         strict=strict,
         template_exists=lambda t: t == "blog",
         resolve_font=lambda f: FONTS.get(f.lower()),
     )
+    return bind_fields(spec, (), strict=strict)
 
 
 def test_defaults() -> None:
@@ -119,7 +129,8 @@ def field_values(name: str, valid: bool = False) -> st.SearchStrategy[object]:
 
 
 def raws(valid: bool = False) -> st.SearchStrategy[dict[str, object]]:
-    optional = sorted(KNOWN - {"template", "title"})
+    # Output parameters have their own tests (test_output_params.py).
+    optional = sorted(KNOWN - {"template", "title", *OUTPUT_FIELDS})
     if valid:  # an alias and its name would conflict: only names
         optional = [n for n in optional if n not in {"bg", "text", "accent"}]
     return st.fixed_dictionaries(
@@ -138,9 +149,12 @@ def _hex(value: str) -> str | None:
 
 
 def expected_parse(raw: dict[str, object], strict: bool) -> tuple[set[str], dict[str, object]]:
-    """An independent reading of SPEC §1: the fields that must be refused, else the result."""
-    bad: set[str] = {k for k in raw if strict and k not in KNOWN}
-    want: dict[str, object] = {}
+    """An independent reading of SPEC §1: the fields that must be refused, else the result.
+    A name a template could declare as its own field (``junk``) is refused only once the
+    template is known: after every other problem (SPEC §1.2)."""
+    unknown = {k for k in raw if strict and k not in KNOWN}
+    bad: set[str] = {k for k in unknown if raw[k] is not None and not isinstance(raw[k], str)}
+    want: dict[str, object] = {"fields": ()}
 
     def text(name: str) -> str | None:
         value = raw.get(name)
@@ -203,7 +217,7 @@ def expected_parse(raw: dict[str, object], strict: bool) -> tuple[set[str], dict
     # tested on its own; here: that the parsed colours reach it.
     want["colors"] = derive(PALETTES.get(palette or "", DEFAULT), **given)
     want["brand"] = want["brand_logo"] = None  # set by the domain from the brand, not parsed
-    return bad, want
+    return (bad or unknown), want
 
 
 @settings(max_examples=300, deadline=None)  # no deadline: a loaded CI machine is slow, not wrong
@@ -218,8 +232,7 @@ def test_any_input_gives_a_spec_or_a_typed_400(raw: dict[str, object], strict: b
         assert {d.field for d in e.details} == bad, raw
     else:
         assert not bad, raw
-        got = {f.name: getattr(spec, f.name) for f in dataclasses.fields(RenderSpec)}
-        assert got == want
+        assert spec_fields(spec) == want
         assert len(spec.digest("x")) == 64
 
 
@@ -241,20 +254,83 @@ def test_any_valid_input_gives_exactly_the_spec_it_describes(raw: dict[str, obje
     bad, want = expected_parse(raw, strict=False)
     assert not bad
     spec = parse(False, **raw)
-    assert {f.name: getattr(spec, f.name) for f in dataclasses.fields(RenderSpec)} == want
+    assert spec_fields(spec) == want
+
+
+def spec_fields(spec: RenderSpec) -> dict[str, object]:
+    """The spec's fields but the output parameters (not generated here: test_output_params)."""
+    output = {"size", "width", "height", "scale", "format", "quality"}
+    fields = dataclasses.fields(RenderSpec)
+    return {f.name: getattr(spec, f.name) for f in fields if f.name not in output}
 
 
 def test_canonical_form_covers_every_field() -> None:
-    spec = parse(template="blog", title="Hi")
+    # Output parameters join only when not the default (test_output_params.py); the logical
+    # width and height follow from the size.
+    spec = parse(template="blog", title="Hi", size="square", scale="2", format="webp")
     # A brand's logo image is covered by its version (``brand``), which only branded specs
     # carry: every render without a brand keeps the key it had.
     branded = dataclasses.replace(spec, brand="v1", brand_logo=b"png")
-    expected = {f.name for f in dataclasses.fields(RenderSpec)} - {"colors", "brand_logo"}
+    fields = {f.name for f in dataclasses.fields(RenderSpec)}
+    expected = fields - {"colors", "brand_logo", "width", "height", "fields"}
     expected |= {f.name for f in dataclasses.fields(Colors)} | {"template_digest"}
     assert set(orjson.loads(branded.canonical("d"))) == expected
     assert set(orjson.loads(spec.canonical("d"))) == expected - {"brand"}
     assert branded.digest("d") != spec.digest("d")
     assert dataclasses.replace(branded, brand="v2").digest("d") != branded.digest("d")
+    with_fields = dataclasses.replace(spec, fields=(("date", "May 4"),))
+    assert orjson.loads(with_fields.canonical("d"))["fields"] == {"date": "May 4"}
+    assert with_fields.digest("d") != spec.digest("d")
+
+
+DECLARED = (FieldRule("date", "text", 20), FieldRule("shot", "image", None))
+
+
+def bound(strict: bool, **raw: object) -> RenderSpec:
+    spec = parse_params(
+        {"template": "blog", "title": "Hi", **raw},
+        strict=strict,
+        template_exists=lambda t: t == "blog",
+        resolve_font=lambda f: FONTS.get(f.lower()),
+    )
+    return bind_fields(spec, DECLARED, strict=strict)
+
+
+def test_custom_fields_are_kept_validated_and_sorted() -> None:
+    spec = bound(True, shot="https://i.example.com/s.png", date="May 4")
+    assert spec.fields == (("date", "May 4"), ("shot", "https://i.example.com/s.png"))
+    assert spec.text("date") == "May 4" and spec.text("nope") is None
+    assert bound(True, date="", shot=None).fields == ()  # empty is absent
+    assert bound(True, date=" \u00a0\u200b").fields == ()  # so is blank
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"date": "é" * 21}, "date"),
+        ({"shot": "http://i.example.com/s.png"}, "shot"),
+        ({"shot": "https://" + "s" * 2041}, "shot"),
+        ({"date": 5}, "date"),
+        ({"other": "x"}, "other"),
+        ({"other": None}, "other"),
+    ],
+)
+def test_bad_custom_fields_are_400_naming_them(raw: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as e:
+        bound(True, **raw)
+    assert [d.field for d in e.value.details] == [field]
+
+
+def test_v1_ignores_fields_the_template_does_not_declare() -> None:
+    spec = bound(False, other="x", date="May 4", utm_source="feed")
+    assert spec.fields == (("date", "May 4"),)
+    assert bound(True, date="é" * 20).text("date") == "é" * 20  # the limit is exact
+
+
+def test_custom_field_names_exclude_parameters() -> None:
+    assert custom_field_name("readingTime") and custom_field_name("a_1")
+    for name in ("bgColor", "bg", "size", "webhookUrl", "sig", "Date", "1a", "a" * 33, "a-b"):
+        assert not custom_field_name(name), name
 
 
 @pytest.mark.parametrize("spelling", ["#FF5A3C", "ff5a3c", "FF5A3C", "#ff5a3c"])

@@ -15,7 +15,7 @@ from ogmint.domain.deliveries import DeliveryStatus
 bp = Blueprint("deliveries")
 
 
-def _as_json(status: DeliveryStatus) -> dict[str, object]:
+def delivery_json(status: DeliveryStatus) -> dict[str, object]:
     d = status.delivery
     return {
         "id": d.id,
@@ -42,7 +42,7 @@ def _as_json(status: DeliveryStatus) -> dict[str, object]:
 async def list_deliveries(request: Request, slug: str) -> HTTPResponse:
     svc, key = await key_holder(request)
     found = await svc.deliveries.of_render(key.user, slug)
-    return json({"success": True, "slug": slug, "deliveries": [_as_json(s) for s in found]})
+    return json({"success": True, "slug": slug, "deliveries": [delivery_json(s) for s in found]})
 
 
 @bp.post("/api/v2/renders/<slug:str>/deliveries/<delivery_id:str>/redeliver")

@@ -1,4 +1,4 @@
-"""``GET|HEAD /i/{slug}``: the stored PNG, never its storage location (SPEC §8)."""
+"""``GET|HEAD /i/{slug}``: the stored image with its type, never its storage location (SPEC §8)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.requests import client_subject
 from ogmint.api.responses import not_modified
+from ogmint.domain.gallery import content_type
 from ogmint.errors import NotFoundError
 from ogmint.services import Services
 
@@ -32,12 +33,13 @@ async def image(request: Request, slug: str) -> HTTPResponse:
         raise NotFoundError(f"No image {slug!r}")
     etag = f'"{record.etag}"'
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    kind = content_type(record)
     if not_modified(request.headers.get("if-none-match", ""), etag):
         return HTTPResponse(status=304, headers=headers)
     if data is None:
         headers["X-Accel-Redirect"] = await svc.gallery.edge_location(record)
-        return HTTPResponse(status=200, headers=headers, content_type="image/png")
+        return HTTPResponse(status=200, headers=headers, content_type=kind)
     if request.method == "HEAD":
         headers["Content-Length"] = str(len(data))
-        return HTTPResponse(status=200, headers=headers, content_type="image/png")
-    return HTTPResponse(data, status=200, headers=headers, content_type="image/png")
+        return HTTPResponse(status=200, headers=headers, content_type=kind)
+    return HTTPResponse(data, status=200, headers=headers, content_type=kind)

@@ -11,6 +11,7 @@ from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
 from ogmint.api.responses import json
+from ogmint.domain.templates import field_entries
 from ogmint.metrics import CONTENT_TYPE
 from ogmint.services import Services
 
@@ -24,10 +25,7 @@ async def templates(request: Request) -> HTTPResponse:
         {
             "name": t.name,
             "description": t.description,
-            "fields": [
-                {"name": f.name, "type": f.kind, "required": f.required, "maxLength": f.max_length}
-                for f in t.fields
-            ],
+            "fields": field_entries(t),
         }
         for t in svc.templates.builtins
     ]

@@ -12,7 +12,7 @@ import orjson
 from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.requests import json_object, key_holder
-from ogmint.api.responses import json, png
+from ogmint.api.responses import json, preview
 from ogmint.domain.templates import MAX_NAME, TemplateMeta
 from ogmint.errors import FieldError, ValidationError
 
@@ -95,4 +95,4 @@ async def preview_template(request: Request) -> HTTPResponse:
     svg, _name = _upload(body, strict=False)
     params = {k: v for k, v in body.items() if k not in TEMPLATE_FIELDS}
     image = await svc.renders.preview_upload(key.user, svg, params, api="v2")
-    return png(image, {"Cache-Control": "no-store"})
+    return preview(image, {"Cache-Control": "no-store"})

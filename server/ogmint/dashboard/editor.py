@@ -14,7 +14,7 @@ from typing import Any
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
-from ogmint.api.responses import png
+from ogmint.api.responses import preview as image_response
 from ogmint.dashboard.auth import Visitor, field, require
 from ogmint.dashboard.playground import SIZES, accepts_output
 from ogmint.domain.templates import MAX_NAME, SAMPLE
@@ -24,6 +24,7 @@ from ogmint.errors import (
     TemplateInvalidError,
     TemplateTooLargeError,
 )
+from ogmint.rendering.formats import content_type_of
 from ogmint.services import Services
 
 bp = Blueprint("dashboard_editor")
@@ -141,7 +142,7 @@ async def save_template(request: Request) -> HTTPResponse:
     try:
         if field(request, "action", 20) == "preview":
             image = await _preview_png(request, svc, me.user, svg)
-            shown = "data:image/png;base64," + base64.b64encode(image).decode()
+            shown = f"data:{content_type_of(image)};base64," + base64.b64encode(image).decode()
             return _editor(
                 request, me, template_id=template_id, name=name or "", svg=svg, preview=shown
             )
@@ -178,4 +179,6 @@ async def live_preview(request: Request) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await require(request)
     svg, _ = _form(request)
-    return png(await _preview_png(request, svc, me.user, svg), {"Cache-Control": "no-store"})
+    return image_response(
+        await _preview_png(request, svc, me.user, svg), {"Cache-Control": "no-store"}
+    )

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import orjson
 from sanic import Blueprint, HTTPResponse, Request
 
-from ogmint.api.responses import png
+from ogmint.api.responses import preview as image_response
 from ogmint.dashboard.auth import require
 from ogmint.errors import BrandNotFoundError, TemplateNotFoundError, ValidationError
 from ogmint.rendering.palettes import DEFAULT, Colors
@@ -236,4 +236,4 @@ async def preview(request: Request) -> HTTPResponse:
     me = await require(request)
     raw = {name: values[0] for name, values in request.args.items()}
     image = await svc.renders.preview(me.user, raw)  # another user's template: 404
-    return png(image, {"Cache-Control": "private, max-age=3600"})
+    return image_response(image, {"Cache-Control": "private, max-age=3600"})

@@ -162,6 +162,11 @@ class Limits:
             raise burst_refusal(rate, status)
         return status
 
+    async def quota(self, key: ApiKeyRecord, quota: int) -> LimitStatus:
+        """The key's user's monthly quota (``quota`` renders) as it stands, nothing taken: what
+        the ``X-RateLimit-*`` headers of a render charged now would say before the charge."""
+        return await self._store.peek_quota(key.user, quota)
+
     async def take_signed(self, kid: str) -> None:
         """One render (a miss of every cache) of a signing key's URLs, or 429 — with no
         rate-limit headers: a signed URL is public, and they would show the signer's usage."""

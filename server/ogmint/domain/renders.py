@@ -19,21 +19,30 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
-from ogmint.cache import BoundedCache
+import orjson
+
 from ogmint.clock import iso
 from ogmint.domain.brands import Brands
-from ogmint.domain.gallery import KNOWN_RENDERS, SLUG_LENGTH, Gallery, storage_key
+from ogmint.domain.gallery import SLUG_LENGTH, Gallery, storage_key
 from ogmint.domain.json_body import json_object
 from ogmint.domain.limits import Limits, burst_refusal, quota_refusal, signed_quota_refusal
 from ogmint.domain.plans import Plans
 from ogmint.domain.repeats import RepeatCache
-from ogmint.domain.templates import SAMPLE, TemplateCatalogue
+from ogmint.domain.templates import SAMPLE, TemplateCatalogue, bind_fields, check_size
 from ogmint.domain.usage import Usage
-from ogmint.domain.webhooks import WEBHOOK_FIELDS, Webhooks, webhook_ask
-from ogmint.errors import FetchError, OgmintError, UnavailableError
+from ogmint.domain.webhooks import WEBHOOK_FIELDS, WebhookAsk, Webhooks, webhook_ask
+from ogmint.errors import (
+    BadJSONError,
+    FetchError,
+    FieldError,
+    OgmintError,
+    SaturatedError,
+    UnavailableError,
+    ValidationError,
+)
 from ogmint.ids import random_base62
 from ogmint.metrics import Api
-from ogmint.rendering.params import RenderSpec
+from ogmint.rendering.params import DEFAULT_SIZE, RenderSpec
 from ogmint.rendering.pipeline import RenderPipeline
 from ogmint.rendering.template import Template
 from ogmint.state.deliveries import Delivery
@@ -60,6 +69,121 @@ class Card:
 
 
 @dataclass(frozen=True, slots=True)
+class Output:
+    """What a render's image is: its format and pixel size."""
+
+    format: str
+    width: int
+    height: int
+
+
+def output_of(spec: RenderSpec) -> Output:
+    """The image ``spec`` makes: its format and its size in pixels (size × scale)."""
+    width, height = spec.pixels
+    return Output(spec.format, width, height)
+
+
+def canonical_params(spec: RenderSpec) -> dict[str, str]:
+    """The render parameters as a V2 body would send them, canonical (SPEC §3): names, not
+    aliases; the four effective colours; absent fields left out."""
+    c = spec.colors
+    params = {
+        "template": spec.template,
+        "title": spec.title,
+        "description": spec.description,
+        "tag": spec.tag,
+        "author": spec.author,
+        "avatar": spec.avatar,
+        "logo": spec.logo,
+        "font": spec.font,
+        "bgColor": c.bg,
+        "textColor": c.text,
+        "accentColor": c.accent,
+        "surfaceColor": c.surface,
+    }
+    canonical = {k: v for k, v in params.items() if v is not None}
+    if spec.size != DEFAULT_SIZE:
+        canonical["size"] = spec.size
+    if spec.scale != 1:
+        canonical["scale"] = str(spec.scale)
+    if spec.format != "png":
+        canonical["format"] = spec.format
+        canonical["quality"] = str(spec.quality)
+    return canonical
+
+
+#: Items in one batch (SPEC §3.1).
+MAX_BATCH = 100
+#: How long a batch item waits for room in a render pool other requests filled.
+BATCH_SATURATION_WAIT = 10.0
+
+
+def batch_items(body: bytes) -> list[object]:
+    """A batch body's items: ``{"items": [1–100 values]}``, else 400 naming ``items``."""
+    fields = json_object(body)
+    unknown = [FieldError(k, "unknown parameter") for k in fields if k != "items"]
+    items = fields.get("items")
+    if not isinstance(items, list):
+        problem = FieldError("items", "is required: an array of 1-100 V2 render bodies")
+        raise ValidationError(f"{problem.field}: {problem.message}", [problem, *unknown])
+    if not 1 <= len(items) <= MAX_BATCH:
+        problem = FieldError("items", f"must hold 1-{MAX_BATCH} render bodies, not {len(items)}")
+        raise ValidationError(f"{problem.field}: {problem.message}", [problem, *unknown])
+    if unknown:
+        raise ValidationError("; ".join(f"{e.field}: {e.message}" for e in unknown), unknown)
+    return items
+
+
+class Turn:
+    """A batch item's place in the order the quota is charged in: it is admitted after the
+    item before it was (whatever that one's outcome), so the items past the quota are the last
+    ones, though the items render concurrently."""
+
+    __slots__ = ("_before", "_mine")
+
+    def __init__(self, before: asyncio.Event | None) -> None:
+        self._before = before
+        self._mine = asyncio.Event()
+
+    @property
+    def event(self) -> asyncio.Event:
+        return self._mine
+
+    async def wait(self) -> None:
+        if self._before is not None:
+            await self._before.wait()
+
+    def done(self) -> None:
+        self._mine.set()
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A batch's results, one per item in order, and the burst status for the headers."""
+
+    results: list[Created | OgmintError]
+    burst: LimitStatus
+
+
+@dataclass(frozen=True, slots=True)
+class FieldLayout:
+    """How one text field fits its box: the lines drawn, the font size, whether clamped."""
+
+    lines: tuple[str, ...]
+    font_size: float
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """A dry run's answer: the image size and each text field's fit."""
+
+    width: int
+    height: int
+    fields: dict[str, FieldLayout]
+
+
+@dataclass(frozen=True, slots=True)
 class V1Image:
     """A V1 answer: the image, and the limit status for the headers (None: none to show — a
     repeat, which counts against nothing, an unlimited allowance, or a signed URL)."""
@@ -79,6 +203,7 @@ class Created:
     created: bool
     status: LimitStatus
     dispatched: bool
+    spec: RenderSpec
 
 
 def replay_query(spec: RenderSpec) -> str:
@@ -131,13 +256,26 @@ class Renders:
         self._repeats = repeats
         self._brands = brands
         self._dedup_wait = dedup_wait
-        # (scope, dedup key) → record: a finished render never changes, so dedup hits are
-        # answered without a state round trip once this worker has seen them.
-        self._known: BoundedCache[tuple[str, str], RenderRecord] = BoundedCache(KNOWN_RENDERS)
+        # No per-worker memory of finished renders: a render can be deleted (SPEC §3.1), and
+        # the same request must then render anew on every server. A dedup hit costs the one
+        # round trip that takes its burst token anyway.
 
     def parse(self, raw: Mapping[str, object], *, strict: bool) -> RenderSpec:
-        """Validates raw parameters into a spec (400 naming every bad field)."""
+        """Validates raw parameters into a spec (400 naming every bad field); its custom
+        fields are checked once the template is known (:meth:`resolve`)."""
         return self._pipeline.parse(raw, strict=strict, template_exists=self._templates.exists)
+
+    async def resolve(
+        self, user: str | None, raw: Mapping[str, object], *, strict: bool
+    ) -> tuple[RenderSpec, Template]:
+        """The spec (with ``user``'s brand, :meth:`spec`) and the template a request names,
+        the spec holding exactly the template's own fields it gives (SPEC §1.2: others
+        ignored, or with ``strict`` a 400)."""
+        spec = await self.spec(user, raw, strict=strict)
+        template = await self._templates.resolve(user, spec.template)
+        spec = bind_fields(spec, template, strict=strict)
+        check_size(template, spec)
+        return spec, template
 
     async def spec(
         self, user: str | None, raw: Mapping[str, object], *, strict: bool
@@ -154,8 +292,7 @@ class Renders:
     async def card(self, user: str | None, raw: Mapping[str, object]) -> Card:
         """The card a V1 request asks for (unknown names are ignored). A custom template is its
         owner's: anonymous callers get the same 404 as for unknown ids."""
-        spec = await self.spec(user, raw, strict=False)
-        template = await self._templates.resolve(user, spec.template)
+        spec, template = await self.resolve(user, raw, strict=False)
         return Card(spec, template, self._pipeline.etag(spec, template))
 
     async def image(
@@ -203,6 +340,7 @@ class Renders:
                 card.etag,
                 spec.template,
                 lambda: self._pipeline.render(spec, card.template, api="v1"),
+                spec.output().content_type,
             )
         except FetchError as e:
             if tracked is not None:
@@ -214,7 +352,7 @@ class Renders:
             if tracked is not None:
                 await self._usage.fail(tracked, e.status if isinstance(e, OgmintError) else 500)
             raise
-        return V1Image(image, "image/png", status, False)
+        return V1Image(image, spec.output().content_type, status, False)
 
     # -- V2 -------------------------------------------------------------------------------------
     async def create(self, key: ApiKeyRecord, body: bytes) -> Created:
@@ -227,27 +365,117 @@ class Renders:
         """
         try:
             fields = json_object(body)
-            ask = webhook_ask(fields, body)
-            spec = await self.spec(
-                key.user, {k: v for k, v in fields.items() if k not in WEBHOOK_FIELDS}, strict=True
-            )
-            template = await self._templates.resolve(key.user, spec.template)
+            ask, spec, template = await self._checked(key, fields, body)
         except OgmintError:
             await self._limits.take_burst(key)  # refused requests count too; a 429 comes first
             raise
+        return await self._create(key, ask, spec, template, None)
+
+    async def _checked(
+        self, key: ApiKeyRecord, fields: dict[str, Any], raw: bytes
+    ) -> tuple[WebhookAsk | None, RenderSpec, Template]:
+        """A V2 body's webhook ask, spec and template (400/404 for what is wrong)."""
+        ask = webhook_ask(fields, raw)
+        spec, template = await self.resolve(
+            key.user, {k: v for k, v in fields.items() if k not in WEBHOOK_FIELDS}, strict=True
+        )
+        return ask, spec, template
+
+    async def _create(
+        self,
+        key: ApiKeyRecord,
+        ask: WebhookAsk | None,
+        spec: RenderSpec,
+        template: Template,
+        burst: LimitStatus | None,
+        turn: Turn | None = None,
+    ) -> Created:
+        """A checked V2 request, rendered and stored (``burst``: the token already taken;
+        ``turn``: a batch item's place in the order of admission)."""
         webhook = None
-        burst = None
         if ask is not None:
             # The token first: the address check resolves a name, which a client out of tokens
             # must not be able to make us do.
-            burst = await self._limits.take_burst(key)
+            if burst is None:
+                burst = await self._limits.take_burst(key)
             webhook = await self._webhooks.admit(key.user, ask)
         # Without a token taken yet, it is taken with the dedup lookup, quota and claim at once.
-        record, created, status = await self._stored(key, spec, template, webhook, burst)
+        record, created, status = await self._stored(key, spec, template, webhook, burst, turn)
         dispatched = created and webhook is not None
         if dispatched:
             self._webhooks.wake()
-        return Created(record, created, status, dispatched)
+        return Created(record, created, status, dispatched, spec)
+
+    async def batch(self, key: ApiKeyRecord, body: bytes) -> Batch:
+        """Up to ``MAX_BATCH`` V2 renders in one request (SPEC §3.1): one burst token for the
+        whole batch (429 for all when none is left), then each item exactly as a single
+        render — charged, deduplicated, stored — failing alone. A malformed body is a 400.
+
+        Items render concurrently, at most as many at once as the render pool has threads, so a
+        batch neither waits on one thread nor fills the pool's queue with its own work; an item
+        the pool still refuses (other requests filled it) waits and tries again. They are
+        admitted (dedup lookup, quota) in order: the items past the quota are the last ones.
+        """
+        items = batch_items(body)
+        burst = await self._limits.take_burst(key)
+        gate = asyncio.Semaphore(self._pipeline.parallelism)
+        turns: list[Turn] = []
+        for _ in items:
+            turns.append(Turn(turns[-1].event if turns else None))
+
+        async def one(item: object, turn: Turn) -> Created | OgmintError:
+            try:
+                if not isinstance(item, dict):
+                    raise BadJSONError("Each item must be a JSON object (a V2 render body)")
+                raw = orjson.dumps(item)
+                async with gate:
+                    ask, spec, template = await self._checked(key, item, raw)
+                    return await self._saturation_retried(
+                        lambda: self._create(key, ask, spec, template, burst, turn)
+                    )
+            except OgmintError as e:
+                return e
+            finally:
+                turn.done()  # a refused item, or one admitted already: the next one's turn
+
+        results = await asyncio.gather(*(one(i, t) for i, t in zip(items, turns, strict=True)))
+        return Batch(list(results), burst)
+
+    async def _saturation_retried(self, make: Callable[[], Awaitable[Created]]) -> Created:
+        """``make()``, tried again while this worker's render pool is full (503), for at most
+        ``BATCH_SATURATION_WAIT`` seconds."""
+        deadline = time.monotonic() + BATCH_SATURATION_WAIT
+        delay = 0.01
+        while True:
+            try:
+                return await make()
+            except SaturatedError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.2)
+
+    async def validate(self, key: ApiKeyRecord, body: bytes) -> Layout:
+        """A V2 body's layout without the raster (SPEC §3.1): the same checks, template and text
+        fitting as a render, with nothing fetched, drawn, stored or charged; one burst token.
+        """
+        await self._limits.take_burst(key)
+        fields = json_object(body)
+        _, spec, template = await self._checked(key, fields, body)
+        return self.layout_of(spec, template)
+
+    def layout_of(self, spec: RenderSpec, template: Template) -> Layout:
+        """How ``spec`` lays out in ``template``: the image size and each text field's fit."""
+        output = output_of(spec)
+        fitted = self._pipeline.layout(spec, template)
+        return Layout(
+            output.width,
+            output.height,
+            {
+                name: FieldLayout(tuple(f.lines), round(f.font_size, 2), f.truncated)
+                for name, f in fitted.items()
+            },
+        )
 
     async def _stored(
         self,
@@ -256,27 +484,16 @@ class Renders:
         template: Template,
         webhook: Callable[[RenderRecord], Delivery] | None,
         burst: LimitStatus | None,
+        turn: Turn | None = None,
     ) -> tuple[RenderRecord, bool, LimitStatus]:
         """The render for ``spec``: (record, newly created, the limit status for headers).
 
-        Takes the request's burst token unless the caller already did (``burst``).
+        Takes the request's burst token unless the caller already did (``burst``). With a
+        ``turn``, the first admission waits for it and ends it.
         """
         scope = key.key_id  # SPEC §3: dedup is per API key
         dedup = spec.digest(template.digest)  # a template's new version is a new dedup key
         rate, capacity = self._limits.burst(key.plan)
-        known = self._known.get((scope, dedup))
-        if known is not None:
-            # Answered from this worker's memory: tracked with the burst token when one is
-            # taken here (one step), on its own when the caller took it already.
-            hit = self._tracking(key, spec, "dedup", known.slug)
-            if burst is not None:
-                await self._usage.track(hit)
-                return known, False, burst
-            with self._tracing.span("admit", {"ogmint.api": "v2"}):
-                taken = await self._state.atomic.take_token(key.user, rate, capacity, hit)
-            if not taken.allowed:
-                raise burst_refusal(rate, taken)
-            return known, False, taken
         deadline = time.monotonic() + self._dedup_wait
         quota = self._plans.quota(key.plan)
         # Burst token, dedup lookup, quota and claim in one round trip; while another request
@@ -298,10 +515,15 @@ class Renders:
                 if not burst.allowed:
                     raise burst_refusal(rate, burst)
             else:
-                admission = await admit()
+                if turn is not None:
+                    await turn.wait()
+                try:
+                    admission = await admit()
+                finally:
+                    if turn is not None:
+                        turn.done()
         while not admission.claimed:
             if admission.existing is not None:
-                self._remember(admission.existing)
                 return admission.existing, False, burst
             if admission.quota is not None:
                 raise quota_refusal(key, admission.quota)
@@ -341,9 +563,6 @@ class Renders:
         status = 201 if kind == "v2" else 200
         return self._usage.tracking(key.user, kind, spec.template, spec.title, status, slug)
 
-    def _remember(self, record: RenderRecord) -> None:
-        self._known.put((record.user, record.dedup_key), record)
-
     async def _render_and_store(
         self,
         key: ApiKeyRecord,
@@ -354,12 +573,14 @@ class Renders:
         webhook: Callable[[RenderRecord], Delivery] | None,
     ) -> tuple[RenderRecord, bool]:
         png = await self._pipeline.render(spec, template, api="v2")
+        output = output_of(spec)
+        params = orjson.dumps(canonical_params(spec)).decode()
         for _ in range(SLUG_ATTEMPTS):
             slug = random_base62(SLUG_LENGTH)
             at = datetime.now(UTC)
-            path = storage_key(slug, at)
+            path = storage_key(slug, at, spec.format)
             with self._tracing.span("store", {"ogmint.bytes": len(png)}):
-                stored = await self._gallery.store(path, png)
+                stored = await self._gallery.store(path, png, spec.output().content_type)
             record = RenderRecord(
                 slug=slug,
                 user=scope,
@@ -369,6 +590,11 @@ class Renders:
                 size=stored.size,
                 template=spec.template,
                 created_at=iso(at),
+                owner=key.user,
+                format=output.format,
+                width=output.width,
+                height=output.height,
+                params=params,
             )
             delivery = webhook(record) if webhook is not None else None
             tracked = self._tracking(key, spec, "v2", slug)
@@ -377,7 +603,6 @@ class Renders:
                 span.set_attribute("ogmint.created", saved)
             if saved:
                 self._gallery.remember(record, png)
-                self._remember(record)
                 return record, True
             # Slug taken (by anyone) or, after a lost claim, this render recorded by another
             # server: drop our copy, then reuse theirs or try a fresh slug.
@@ -392,8 +617,7 @@ class Renders:
         """A card for the user's dashboard pages: not stored, no monthly quota; one of the
         user's previews (429 past them); another user's template is a 404."""
         await self._limits.take_preview(user)
-        spec = await self.spec(user, raw, strict=False)
-        template = await self._templates.resolve(user, spec.template)
+        spec, template = await self.resolve(user, raw, strict=False)
         return await self._pipeline.render(spec, template, api="preview")
 
     async def preview_upload(
@@ -408,4 +632,6 @@ class Renders:
         params.setdefault("title", SAMPLE.title)
         spec = await self.spec(user, params, strict=True)
         template = await self._templates.check(svg)
+        spec = bind_fields(spec, template, strict=True)
+        check_size(template, spec)
         return await self._pipeline.render(spec, template, api=api)

@@ -31,12 +31,16 @@ from ogmint.errors import (
     TemplateLimitError,
     TemplateNotFoundError,
     TemplateTooLargeError,
+    ValidationError,
 )
 from ogmint.ids import new_id
+from ogmint.rendering import params
+from ogmint.rendering.images import local_png
 from ogmint.rendering.native import FontInfo, Renderer, RenderError, RenderTimeoutError
 from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors
-from ogmint.rendering.params import IMAGE_FIELDS, RenderSpec
-from ogmint.rendering.pipeline import CUSTOM_PREFIX
+from ogmint.rendering.params import IMAGE_FIELDS, PRESETS, RenderSpec, parse_params
+from ogmint.rendering.pipeline import CUSTOM_PREFIX, image_sides, render_image
+from ogmint.rendering.sizes import ASPECTS, nearest_aspect
 from ogmint.rendering.template import (
     Template,
     TemplateError,
@@ -62,6 +66,8 @@ SAMPLE = RenderSpec(
     font="Inter",
     colors=DEFAULT,
 )
+#: What the test render shows in a template's own text fields (cut to each one's limit).
+SAMPLE_TEXT = "Sample text for a field of the template's own, long enough to wrap once or twice"
 #: Where the test render's sample images claim to come from (never fetched).
 SAMPLE_IMAGE_URL = "https://ogmint.invalid/sample.png"
 
@@ -74,9 +80,42 @@ def sample_image() -> bytes:
     return out.getvalue()
 
 
+def bind_fields(spec: RenderSpec, template: Template, *, strict: bool) -> RenderSpec:
+    """``spec`` holding exactly ``template``'s own fields it gives, each validated (SPEC
+    §1.2): a name the template does not declare is ignored, or with ``strict`` a 400."""
+    return params.bind_fields(spec, [f.rule() for f in template.custom_fields], strict=strict)
+
+
+def field_entries(template: Template) -> list[dict[str, object]]:
+    """The template's fields as ``GET /api/templates`` and ``T`` list them: ``name``,
+    ``type`` (``text`` or ``image``), ``required``, ``maxLength`` (text; null for images) and
+    ``custom`` (the template's own field, SPEC §1.2)."""
+    return [
+        {
+            "name": f.name,
+            "type": f.kind,
+            "required": f.required,
+            "maxLength": f.max_length,
+            "custom": f.custom,
+        }
+        for f in template.fields
+    ]
+
+
+def _sample_fields(template: Template, absent: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        sorted(
+            (f.name, SAMPLE_IMAGE_URL if f.kind == "image" else SAMPLE_TEXT[: f.max_length])
+            for f in template.custom_fields
+            if f.name not in absent
+        )
+    )
+
+
 def sample_renders(template: Template) -> Iterator[tuple[RenderSpec, dict[str, bytes]]]:
     """The sample content once per combination of the fields the template's branches depend
-    on (present or absent), everything present first; at most 2⁵ (the optional fields)."""
+    on (present or absent), everything present first; at most 2⁸ (the compiler bounds the
+    fields conditions may depend on)."""
     varied = sorted(template.condition_fields() - {"title"})  # the title is always present
     for absent in itertools.chain.from_iterable(
         itertools.combinations(varied, n) for n in range(len(varied) + 1)
@@ -88,19 +127,53 @@ def sample_renders(template: Template) -> Iterator[tuple[RenderSpec, dict[str, b
             author=None if "author" in absent else SAMPLE.author,
             avatar=None if "avatar" in absent else SAMPLE_IMAGE_URL,
             logo=None if "logo" in absent else SAMPLE_IMAGE_URL,
+            fields=_sample_fields(template, absent),
         )
         images = {f: sample_image() for f in IMAGE_FIELDS if f not in absent}
+        images |= {
+            f.name: sample_image()
+            for f in template.custom_fields
+            if f.kind == "image" and f.name not in absent
+        }
         yield spec, images
+
+
+#: Presets a custom template's 1200×630 document draws (cover-scaled: the same aspect class);
+#: the others need a document of their own (SPEC §5.1).
+LANDSCAPE_PRESETS = frozenset(["og", "twitter", "linkedin"])
+
+
+def check_size(template: Template, spec: RenderSpec) -> None:
+    """A custom template renders the presets it has documents for, and any ``WIDTHxHEIGHT``
+    from its nearest aspect's document; another preset is a 400 naming ``size``. Built-ins
+    are laid out (or fall back) for every size."""
+    if not template.name.startswith(CUSTOM_PREFIX) or spec.size not in PRESETS:
+        return
+    has = {a for a, _ in template.layouts}
+    if (
+        spec.size in LANDSCAPE_PRESETS
+        or nearest_aspect(spec.width, spec.height, tuple(ASPECTS)) in has
+    ):
+        return
+    supported = sorted(
+        LANDSCAPE_PRESETS
+        | {p for p in PRESETS if nearest_aspect(*PRESETS[p], tuple(ASPECTS)) in has}
+    )
+    raise ValidationError(
+        f"size: template {template.name!r} has no {spec.size} document",
+        [
+            FieldError(
+                "size",
+                f"this template has no document for {spec.size!r}; it supports "
+                f"{', '.join(supported)} and WIDTHxHEIGHT",
+            )
+        ],
+    )
 
 
 def fields_json(template: Template) -> str:
     """The template's fields as ``GET /api/templates`` shows them."""
-    return orjson.dumps(
-        [
-            {"name": f.name, "type": f.kind, "required": f.required, "maxLength": f.max_length}
-            for f in template.fields
-        ]
-    ).decode()
+    return orjson.dumps(field_entries(template)).decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +182,55 @@ class CustomTemplateSettings:
     max_per_user: int
     render_budget: float  # seconds an upload's check (compile + test renders) may take
     cache_bytes: int  # bytes of compiled templates kept per worker
+
+
+def compile_upload(
+    renderer: Renderer, settings: CustomTemplateSettings, name: str, source: str
+) -> Template:
+    """Sanitises and compiles a custom template (no test render): the template, or a typed
+    400/413 whose message says what and where."""
+    try:
+        return compile_template(
+            name, source.encode(), settings.limits, custom=True, fonts=renderer.resolve_family
+        )
+    except TemplateTooLarge as e:
+        raise TemplateTooLargeError(str(e)) from e
+    except TemplateError as e:
+        raise TemplateInvalidError.field("svg", str(e)) from e
+
+
+def check_upload(
+    renderer: Renderer, settings: CustomTemplateSettings, name: str, source: str
+) -> Template:
+    """Compiles and test-renders every branch combination (call in the render pool), all
+    within the budget: the template, or a typed 400/413."""
+    if len(source) > settings.limits.max_bytes:  # characters ≤ bytes: cheap first
+        raise TemplateTooLargeError(f"template is larger than {settings.limits.max_bytes} bytes")
+    budget = settings.render_budget
+    deadline = time.perf_counter() + budget
+    too_slow = TemplateInvalidError.field(
+        "svg", f"the test render took longer than the {budget:g} s allowed"
+    )
+    template = compile_upload(renderer, settings, name, source)
+    drawn: set[str] = set()
+    for spec, images in sample_renders(template):
+        try:
+            layers = template.layers(spec, images, renderer)
+            if layers.foreground in drawn:
+                continue  # another combination drew the same document
+            drawn.add(layers.foreground)
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise too_slow
+            # As renders draw it: the background cached, the branches in the foreground.
+            renderer.render_layers(layers.background, layers.foreground, layers.key, timeout=left)
+        except RenderTimeoutError as e:
+            raise too_slow from e
+        except (RenderError, ValueError) as e:
+            raise TemplateInvalidError.field("svg", f"the test render failed: {e}") from e
+    if time.perf_counter() > deadline:
+        raise too_slow
+    return template
 
 
 class TemplateCatalogue:
@@ -184,47 +306,10 @@ class TemplateCatalogue:
 
     # -- uploads ------------------------------------------------------------------------------
     def _compile(self, name: str, source: str) -> Template:
-        try:
-            return compile_template(name, source.encode(), self._settings.limits, custom=True)
-        except TemplateTooLarge as e:
-            raise TemplateTooLargeError(str(e)) from e
-        except TemplateError as e:
-            raise TemplateInvalidError.field("svg", str(e)) from e
+        return compile_upload(self._renderer, self._settings, name, source)
 
     def _check(self, name: str, source: str) -> Template:
-        """Compiles and test-renders every branch combination (in the render pool), all
-        within the budget: the template, or a typed 400/413."""
-        if len(source) > self._settings.limits.max_bytes:  # characters ≤ bytes: cheap first
-            raise TemplateTooLargeError(
-                f"template is larger than {self._settings.limits.max_bytes} bytes"
-            )
-        budget = self._settings.render_budget
-        deadline = time.perf_counter() + budget
-        too_slow = TemplateInvalidError.field(
-            "svg", f"the test render took longer than the {budget:g} s allowed"
-        )
-        template = self._compile(name, source)
-        drawn: set[str] = set()
-        for spec, images in sample_renders(template):
-            try:
-                layers = template.layers(spec, images, self._renderer)
-                if layers.foreground in drawn:
-                    continue  # another combination drew the same document
-                drawn.add(layers.foreground)
-                left = deadline - time.perf_counter()
-                if left <= 0:
-                    raise too_slow
-                # As renders draw it: the background cached, the branches in the foreground.
-                self._renderer.render_layers(
-                    layers.background, layers.foreground, layers.key, timeout=left
-                )
-            except RenderTimeoutError as e:
-                raise too_slow from e
-            except (RenderError, ValueError) as e:
-                raise TemplateInvalidError.field("svg", f"the test render failed: {e}") from e
-        if time.perf_counter() > deadline:
-            raise too_slow
-        return template
+        return check_upload(self._renderer, self._settings, name, source)
 
     async def check(self, source: str) -> Template:
         """An unsaved template, checked as an upload is (previews)."""
@@ -287,3 +372,34 @@ class TemplateCatalogue:
 
     async def list(self, user: str) -> list[TemplateMeta]:
         return await self._store.list_templates(user)
+
+
+#: What stands in for a local image file's URL in a preview's parameters (never fetched).
+LOCAL_IMAGE_URL = "https://ogmint.invalid/local/"
+
+
+def preview_local(
+    renderer: Renderer,
+    settings: CustomTemplateSettings,
+    source: str,
+    raw: Mapping[str, str],
+    read: Callable[[str], bytes],
+    *,
+    max_pixels: int,
+) -> bytes:
+    """A template author's preview (``ogmint preview``): ``source`` checked exactly as an
+    upload is (sanitiser, compile, test renders), then drawn with the ``raw`` render
+    parameters and the template's own fields — an image field's value is a local file,
+    ``read`` gives its bytes (re-encoded as a fetched image is). The PNG, or the typed 400
+    an upload or a V2 render would get."""
+    template = check_upload(renderer, settings, CUSTOM_PREFIX + "preview", source)
+    sides = image_sides(template)
+    files = {name: read(path) for name, path in raw.items() if name in sides and path}
+    given = {"template": template.name, "title": SAMPLE.title, **raw}
+    given |= {name: LOCAL_IMAGE_URL + name for name in files}
+    spec = parse_params(
+        given, strict=True, template_exists=lambda _: True, resolve_font=renderer.resolve_family
+    )
+    spec = bind_fields(spec, template, strict=True)
+    images = {name: local_png(name, data, sides[name], max_pixels) for name, data in files.items()}
+    return render_image(renderer, template, spec, images)

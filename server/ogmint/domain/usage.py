@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from ogmint.clock import now_iso
+from ogmint.clock import now_iso, unix_iso
+from ogmint.domain.limits import Limits
+from ogmint.domain.plans import Plans
+from ogmint.state.keys import ApiKeyRecord
+from ogmint.state.limits import LimitStatus
 from ogmint.state.usage import DayCount as DayCount
 from ogmint.state.usage import Kind, Retention, Tracking, UsageStore
 from ogmint.state.usage import TrackedRender as TrackedRender
@@ -60,3 +65,36 @@ class Usage:
 
     async def recent(self, user: str, limit: int) -> list[TrackedRender]:
         return await self._store.recent(user, limit)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthReport:
+    """A user's month (SPEC §3.1 ``GET /api/v2/usage``): plan, quota as it stands, and the
+    counts of each day so far."""
+
+    plan: str
+    quota: LimitStatus  # limit, remaining and reset: the X-RateLimit-* headers
+    resets_at: str  # the reset as UTC ISO-8601
+    days: list[DayCount]
+
+    @property
+    def used(self) -> int:
+        return self.quota.limit - self.quota.remaining
+
+
+class Reports:
+    """What a key holder is told about its month."""
+
+    def __init__(self, usage: Usage, limits: Limits, plans: Plans) -> None:
+        self._usage = usage
+        self._limits = limits
+        self._plans = plans
+
+    async def month(self, key: ApiKeyRecord, today: date | None = None) -> MonthReport:
+        """The month of ``key``'s user: its quota from the counter renders are charged to (so
+        it agrees with every response's X-RateLimit-* headers), days from the tracking, up to
+        today."""
+        today = today or datetime.now(UTC).date()
+        status = await self._limits.quota(key, self._plans.quota(key.plan))
+        days = [d for d in await self._usage.month(key.user, today) if d.day <= today.isoformat()]
+        return MonthReport(key.plan, status, unix_iso(status.reset), days)

@@ -76,3 +76,13 @@ def encode(raw: Pixels, output: Output) -> bytes:
     else:
         raise ValueError(f"{output.format} is not a lossy format")
     return out.getvalue()
+
+
+def content_type_of(data: bytes) -> str:
+    """The ``Content-Type`` of an encoded image, from its signature (previews, which are not
+    stored with a record)."""
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return CONTENT_TYPES["webp"]
+    if data.startswith(b"\xff\xd8\xff"):
+        return CONTENT_TYPES["jpeg"]
+    return CONTENT_TYPES["png"]

@@ -107,6 +107,15 @@ def _to_png(data: bytes, max_side: int, max_pixels: int) -> bytes:
     return out.getvalue()
 
 
+def local_png(field: str, data: bytes, max_side: int, max_pixels: int) -> bytes:
+    """An image given as bytes (a file, for ``ogmint preview``), checked and re-encoded
+    exactly as a fetched one is; :class:`FetchError` naming ``field`` when unusable."""
+    try:
+        return _to_png(data, max_side, max_pixels)
+    except _Unusable as e:
+        raise _field_error(field, str(e)) from e
+
+
 class ImageFetcher:
     """Fetches remote images as bounded PNGs, with a byte-bounded LRU cache and shared
     in-flight fetches."""

@@ -29,6 +29,9 @@ PNG = Output()
 
 RenderError = _native.RenderError
 RenderTimeoutError = _native.RenderTimeoutError
+#: A renderer bug (a panic in its parse, layout, raster or encode stage): not a ValueError, so
+#: nothing catches it as a refused input and the server answers 500.
+RenderInternalError = _native.RenderInternalError
 FittedText = _native.FittedText
 CacheStats = _native.CacheStats
 
@@ -111,6 +114,7 @@ class Renderer:
         #: Seconds one rasterisation may take before the renderer abandons it.
         self.timeout = timeout
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="render")
+        self.threads = threads
         #: Shared with the image decoder (``ImageFetcher``): decodes count as renders.
         self.capacity = Capacity(threads + queue)
         self._families = tuple(

@@ -12,7 +12,8 @@ from ogmint.metrics import Api, Metrics
 from ogmint.rendering.images import ImageFetcher
 from ogmint.rendering.native import Renderer, RenderError, RenderTimeoutError
 from ogmint.rendering.params import RenderSpec, parse_params
-from ogmint.rendering.template import Template
+from ogmint.rendering.sizes import resize
+from ogmint.rendering.template import FittedLines, Template
 from ogmint.tracing import Tracing
 
 #: Custom template ids (SPEC §5.1) start with this; which exist is known only per user.
@@ -24,12 +25,32 @@ IMAGE_SIDES = {"avatar": 192, "logo": 480}
 RENDER_VERSION = "2"  # 2: balanced wrapping, derived colour tones (issue 22)
 
 
-def render_png(
+def image_sides(template: Template) -> dict[str, int]:
+    """Every image field a render with ``template`` may fetch, with the side it is reduced
+    to: the built-ins', and the template's own (sized to the boxes it draws them in)."""
+    own = {
+        f.name: f.side or IMAGE_SIDES["logo"] for f in template.custom_fields if f.kind == "image"
+    }
+    return {**IMAGE_SIDES, **own}
+
+
+def render_image(
     renderer: Renderer, template: Template, spec: RenderSpec, images: Mapping[str, bytes]
 ) -> bytes:
-    """Renders a spec with a template: the static background comes from the native cache."""
-    layers = template.layers(spec, images, renderer)
-    return renderer.render_layers(layers.background, layers.foreground, layers.key)
+    """Renders a spec with a template, encoded as the spec says (SPEC §1.1): the static
+    background comes from the native cache."""
+    document = template.document_for(spec.width, spec.height)
+    layers = document.layers(spec, images, renderer)
+    background, foreground, key = layers.background, layers.foreground, layers.key
+    logical_width, logical_height = document.canvas
+    if (spec.width, spec.height, spec.scale) != (logical_width, logical_height, 1):
+        width, height = spec.pixels
+        # A size of another aspect than its document's covers it, centred (SPEC §1.1).
+        cover = spec.width * logical_height != spec.height * logical_width
+        background = resize(background, width, height, cover=cover)
+        foreground = resize(foreground, width, height, cover=cover)
+        key = f"{key}:{spec.size}@{spec.scale}"
+    return renderer.render_layers(background, foreground, key, output=spec.output())
 
 
 class RenderPipeline:
@@ -62,6 +83,16 @@ class RenderPipeline:
             resolve_font=self._renderer.resolve_family,
         )
 
+    @property
+    def parallelism(self) -> int:
+        """How many renders this worker runs at once (its render pool's threads)."""
+        return self._renderer.threads
+
+    def layout(self, spec: RenderSpec, template: Template) -> dict[str, FittedLines]:
+        """The text fitting of a render, without fetching, drawing or encoding (a dry run:
+        fast enough for the event loop)."""
+        return template.document_for(spec.width, spec.height).layout(spec, self._renderer)
+
     @staticmethod
     def etag(spec: RenderSpec, template: Template) -> str:
         """A strong ETag from everything that determines the image, known before rendering
@@ -76,12 +107,15 @@ class RenderPipeline:
 
         ``api`` (the caller's API version) labels the render in the metrics.
         """
-        wanted = {f: url for f in IMAGE_SIDES if (url := spec.text(f))}
+        sides = image_sides(template)
+        wanted = {f: url for f in sides if (url := spec.text(f))}
         kept = {"logo": spec.brand_logo} if spec.brand_logo is not None else {}
         wanted = {f: url for f, url in wanted.items() if f not in kept}  # a brand's is stored
         if wanted:
             self._renderer.capacity.check()  # a saturated worker fetches nothing: 503 first
-        fetched = await asyncio.gather(*(self._fetch(f, url) for f, url in wanted.items()))
+        fetched = await asyncio.gather(
+            *(self._fetch(f, url, sides[f]) for f, url in wanted.items())
+        )
         images = {**dict(zip(wanted, fetched, strict=True)), **kept}
         renderer = self._renderer
         # Custom ids are per user: one label for all of them keeps the metrics bounded.
@@ -91,7 +125,7 @@ class RenderPipeline:
             self._metrics.rendering(api, label),
         ):
             try:
-                png = await renderer.run(lambda: render_png(renderer, template, spec, images))
+                png = await renderer.run(lambda: render_image(renderer, template, spec, images))
             except RenderTimeoutError as e:
                 raise RenderTimedOutError() from e
             except (RenderError, ValueError) as e:  # what the checks let through never 500s
@@ -99,6 +133,8 @@ class RenderPipeline:
         self._metrics.observe_caches(renderer.cache_stats())
         return png
 
-    async def _fetch(self, field: str, url: str) -> bytes:
-        with self._tracing.span("fetch", {"ogmint.field": field}):
-            return await self._fetcher.fetch_png(field, url, IMAGE_SIDES[field])
+    async def _fetch(self, field: str, url: str, side: int) -> bytes:
+        # A template's own fields are user-named: one label keeps the span attributes bounded.
+        label = field if field in IMAGE_SIDES else "custom"
+        with self._tracing.span("fetch", {"ogmint.field": label}):
+            return await self._fetcher.fetch_png(field, url, side)

@@ -29,6 +29,14 @@ OG_NS = "https://ogmint.dev/ns/template"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 WIDTH, HEIGHT = 1200, 630
 _DTD = re.compile(r"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
+#: A DOCTYPE line as design tools write it, in the prolog, without an internal subset: it
+#: declares nothing, so it is dropped (its newlines kept, so lines stay right).
+_LITERAL = r"""(?:"[^"<>\[\]]*"|'[^'<>\[\]]*')"""
+_BARE_DOCTYPE = re.compile(
+    r"\A((?:\s*<\?xml[^>]*\?>)?(?:\s*<!--(?:(?!-->).)*-->)*\s*)"
+    rf"(<!DOCTYPE\s+svg(?:\s+PUBLIC\s+{_LITERAL}\s+{_LITERAL}|\s+SYSTEM\s+{_LITERAL})?\s*>)",
+    re.DOTALL,
+)
 _ENCODING = re.compile(r"""^\s*<\?xml[^>]*encoding\s*=\s*["']([^"']*)["']""")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _URL_REF = re.compile(r"url\(\s*['\"]?([^)'\"]*)", re.IGNORECASE)
@@ -130,6 +138,7 @@ def parse(source: bytes, limits: TemplateLimits) -> Document:
     declared = _ENCODING.match(text)
     if declared and declared.group(1).lower().replace("_", "-") not in {"utf-8", "utf8"}:
         raise TemplateError(f"template must be UTF-8, not {declared.group(1)!r}", line=1)
+    text = drop_doctype(text)
     if _DTD.search(text):
         raise TemplateError("DTDs and entities are not allowed")
     builder = ET.TreeBuilder()
@@ -165,13 +174,28 @@ def parse(source: bytes, limits: TemplateLimits) -> Document:
     return Document(builder.close(), lines)
 
 
-def check_document(doc: Document, limits: TemplateLimits) -> None:
-    """The whole-document bounds: size of canvas, element count, and the expanded references."""
+def drop_doctype(text: str) -> str:
+    """``text`` without a bare ``<!DOCTYPE svg …>`` in its prolog (one with an internal
+    subset, or anywhere else, is left for the DTD check to refuse)."""
+    m = _BARE_DOCTYPE.match(text)
+    if m is None:
+        return text
+    return m.group(1) + "\n" * m.group(2).count("\n") + text[m.end() :]
+
+
+def check_document(
+    doc: Document, limits: TemplateLimits, canvas: tuple[int, int] = (WIDTH, HEIGHT)
+) -> None:
+    """The whole-document bounds: size of canvas, element count, and the expanded references.
+
+    ``canvas`` is the size the document must declare: 1200×630, or an aspect layout's
+    (``rendering/sizes.py``)."""
     root = doc.root
     if root.tag != f"{{{SVG_NS}}}svg":
         raise doc.error(root, "root element must be <svg> in the SVG namespace")
-    if root.get("width") != str(WIDTH) or root.get("height") != str(HEIGHT):
-        raise doc.error(root, f"root <svg> must have width={WIDTH} height={HEIGHT}")
+    width, height = canvas
+    if root.get("width") != str(width) or root.get("height") != str(height):
+        raise doc.error(root, f"root <svg> must have width={width} height={height}")
     elements = sum(1 for _ in root.iter())
     if elements > limits.max_elements:
         raise doc.error(root, f"template has {elements} elements, more than {limits.max_elements}")

@@ -14,13 +14,22 @@ import re
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 from xml.sax.saxutils import escape, quoteattr
 
+from ogmint.rendering.exports import normalise
 from ogmint.rendering.palettes import Colors
-from ogmint.rendering.params import IMAGE_FIELDS, TEXT_LIMITS, RenderSpec
+from ogmint.rendering.params import (
+    IMAGE_FIELDS,
+    MAX_CUSTOM_FIELDS,
+    MAX_CUSTOM_LIMIT,
+    TEXT_LIMITS,
+    FieldRule,
+    RenderSpec,
+    custom_field_name,
+)
 from ogmint.rendering.sanitiser import (
     OG_NS,
     SVG_NS,
@@ -36,15 +45,29 @@ from ogmint.rendering.sanitiser import (
     local_name,
     parse,
 )
+from ogmint.rendering.sizes import ASPECTS, LANDSCAPE, nearest_aspect
 
 __all__ = ["Template", "TemplateError", "TemplateLimits", "TemplateTooLarge", "compile_template"]
 
 #: Colour placeholders: the four colours and the tones derived from them (palettes.Tones).
 PLACEHOLDER = re.compile(r"\{\{(bg|text|accent|surface|muted|accentText|tint)\}\}")
+#: Anything written as a placeholder: one that is not a colour is a mistake (refused).
+ANY_PLACEHOLDER = re.compile(r"\{\{([^{}]{0,40})\}\}")
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+#: Generic families the renderer maps to a font it has (``native/src/fonts.rs``).
+GENERIC_FAMILIES = frozenset({"serif", "sans-serif", "monospace"})
+FontResolver = Callable[[str], "str | None"]
 DEFAULT_LIMITS = TemplateLimits()
 MAX_TEMPLATE_BYTES = DEFAULT_LIMITS.max_bytes
 MAX_ELEMENTS = DEFAULT_LIMITS.max_elements
 MAX_DEPTH = DEFAULT_LIMITS.max_depth
+#: A custom text field's limit when no element showing it sets ``limit``.
+DEFAULT_CUSTOM_LIMIT = 100
+#: Distinct fields the ``og:if``/``og:unless`` of one template may depend on: an upload is
+#: test-rendered once per combination of them.
+MAX_CONDITION_FIELDS = 8
+#: Largest side a custom image field is fetched at (2× its largest box, up to this).
+MAX_CUSTOM_IMAGE_SIDE = 1200
 #: Condition suffix: ``logo.wide`` holds for a wordmark-shaped image (see :func:`_is_wide`).
 WIDE = ".wide"
 #: Condition suffix: ``title.rtl`` holds when the field reads right to left (its first strong
@@ -71,6 +94,7 @@ OG_RANGES: dict[str, tuple[float, float, bool]] = {
     "padding": (0.0, 1000.0, False),
     "fill-opacity": (0.0, 1.0, False),
     "radius": (0.0, MAX_OG_NUMBER, False),
+    "limit": (1.0, float(MAX_CUSTOM_LIMIT), True),
 }
 
 #: SVG elements a template may use; everything else (script, foreignObject, …) is refused.
@@ -92,6 +116,21 @@ class _Fitted(Protocol):
     def svg(self) -> str: ...
     @property
     def width(self) -> float: ...
+
+
+class FittedLines(Protocol):
+    """What a dry run reports of a fitted text."""
+
+    @property
+    def lines(self) -> list[str]: ...
+    @property
+    def font_size(self) -> float: ...
+    @property
+    def truncated(self) -> bool: ...
+
+
+class LayoutFitter(Protocol):
+    def fit_text(self, text: str, **box: object) -> FittedLines: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,10 +198,18 @@ Part = str | Color | TextSlot | PillSlot | ImageSlot | Cond
 
 @dataclass(frozen=True, slots=True)
 class FieldInfo:
+    """A field a template shows: a built-in one, or its own (``custom``, SPEC §1.2)."""
+
     name: str
     kind: str  # "text" or "image"
     required: bool
     max_length: int | None
+    custom: bool = False
+    #: Largest side an image field is fetched at (custom image fields; built-ins have theirs).
+    side: int | None = None
+
+    def rule(self) -> FieldRule:
+        return FieldRule(self.name, self.kind, self.max_length)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +223,34 @@ class Template:
     parts: tuple[Part, ...] = field(repr=False)
     background: tuple[Part, ...] = field(repr=False)
     foreground: tuple[Part, ...] = field(repr=False)
+    #: The aspect class this document is laid out for, and its canvas (``rendering/sizes``).
+    aspect: str = LANDSCAPE
+    #: Documents laid out for the other aspect classes, by class (built-ins: ``name.square.svg``).
+    layouts: tuple[tuple[str, Template], ...] = field(default=(), repr=False)
+
+    @property
+    def canvas(self) -> tuple[int, int]:
+        return ASPECTS[self.aspect]
+
+    def document_for(self, width: int, height: int) -> Template:
+        """The document drawn for a ``width`` × ``height`` image: this one or the layout of the
+        nearest aspect class (cover-scaled to the exact size by the pipeline)."""
+        if not self.layouts:
+            return self
+        documents = {self.aspect: self, **dict(self.layouts)}
+        return documents[nearest_aspect(width, height, tuple(documents))]
+
+    def with_layouts(self, layouts: Mapping[str, Template]) -> Template:
+        """This template with documents for other aspects; its digest covers them all."""
+        digest = hashlib.sha256(
+            self.digest.encode() + b"".join(f"|{a}:{t.digest}".encode() for a, t in layouts.items())
+        ).hexdigest()
+        return replace(self, digest=digest, layouts=tuple(layouts.items()))
+
+    @property
+    def custom_fields(self) -> tuple[FieldInfo, ...]:
+        """The template's own fields (SPEC §1.2), in the order the document shows them."""
+        return tuple(f for f in self.fields if f.custom)
 
     def condition_fields(self) -> frozenset[str]:
         """The fields some ``og:if``/``og:unless`` depends on."""
@@ -189,6 +264,17 @@ class Template:
         """The whole SVG document for ``spec`` (previews); ``images`` maps field → PNG bytes."""
         return self._build(self.parts, spec, images, fitter)
 
+    def present(self, spec: RenderSpec, images: Mapping[str, bytes]) -> set[str]:
+        """The conditions that hold for ``spec``: the fields it gives (image fields: also
+        fetched), built-in or the template's, ``<image>.wide`` and ``<text>.rtl``."""
+        kinds = {f: "text" for f in TEXT_LIMITS} | {f: "image" for f in IMAGE_FIELDS}
+        kinds |= {f.name: f.kind for f in self.custom_fields}
+        given = {f for f, k in kinds.items() if spec.text(f) and (k == "text" or f in images)}
+        wide = {f + WIDE for f in given if kinds[f] == "image" and _is_wide(images[f])}
+        rtl = {f + RTL for f in given if kinds[f] == "text" and _is_rtl(spec.text(f) or "")}
+        present = given | wide | rtl
+        return present
+
     def layers(self, spec: RenderSpec, images: Mapping[str, bytes], fitter: TextFitter) -> Layers:
         """The document as a cacheable background and a per-render foreground."""
         colors = spec.colors
@@ -198,19 +284,27 @@ class Template:
             key=f"{self.digest}:{colors.bg}{colors.text}{colors.accent}{colors.surface}",
         )
 
-    @staticmethod
+    def layout(self, spec: RenderSpec, fitter: LayoutFitter) -> dict[str, FittedLines]:
+        """How each text field of ``spec`` fits its box, without drawing: what ``render``
+        would fit, with every image given in ``spec`` taken as fetched (and, as its shape is not
+        known without fetching it, not wide)."""
+        kinds = {f: "text" for f in TEXT_LIMITS} | {f: "image" for f in IMAGE_FIELDS}
+        kinds |= {f.name: f.kind for f in self.custom_fields}
+        given = {f for f in kinds if spec.text(f)}
+        rtl = {f + RTL for f in given if kinds[f] == "text" and _is_rtl(spec.text(f) or "")}
+        fitted: dict[str, FittedLines] = {}
+        _fit(self.parts, spec, fitter, given | rtl, fitted)
+        return fitted
+
     def _build(
+        self,
         parts: tuple[Part, ...],
         spec: RenderSpec,
         images: Mapping[str, bytes],
         fitter: TextFitter,
     ) -> str:
-        present = {f for f in (*TEXT_LIMITS, *IMAGE_FIELDS) if spec.text(f)}
-        present &= {f for f in present if f not in IMAGE_FIELDS or f in images}
-        present |= {f + WIDE for f in IMAGE_FIELDS if f in present and _is_wide(images[f])}
-        present |= {f + RTL for f in TEXT_LIMITS if f in present and _is_rtl(spec.text(f) or "")}
         out: list[str] = []
-        _emit(parts, out, spec, images, fitter, present)
+        _emit(parts, out, spec, images, fitter, self.present(spec, images))
         return "".join(out)
 
 
@@ -276,6 +370,46 @@ def _emit(
             _emit_pill(part, out, spec, fitter)
         elif part.field in present:
             _emit_image(part, out, images[part.field])
+
+
+def _fit(
+    parts: tuple[Part, ...],
+    spec: RenderSpec,
+    fitter: LayoutFitter,
+    present: set[str],
+    out: dict[str, FittedLines],
+) -> None:
+    """``_emit`` without the drawing: the fit of every text slot drawn, by field."""
+    for part in parts:
+        if isinstance(part, Cond):
+            if all((f in present) != part.negate for f in part.fields):
+                _fit(part.parts, spec, fitter, present, out)
+        elif isinstance(part, TextSlot):
+            text = spec.text(part.field)
+            if text:
+                out[part.field] = fitter.fit_text(
+                    text.upper() if part.upper else text,
+                    family=part.family or spec.font,
+                    **part.box,
+                )
+        elif isinstance(part, PillSlot):
+            text = spec.text(part.field)
+            if text:
+                out[part.field] = fitter.fit_text(
+                    text.upper() if part.upper else text,
+                    family=part.family or spec.font,
+                    weight=part.weight,
+                    x=0.0,
+                    y=part.y,
+                    width=part.max_width - 2 * part.padding,
+                    height=part.height,
+                    max_size=part.size,
+                    min_size=part.size,
+                    line_height=1.2,
+                    max_lines=1,
+                    align="middle",
+                    valign="middle",
+                )
 
 
 def _emit_pill(p: PillSlot, out: list[str], spec: RenderSpec, fitter: TextFitter) -> None:
@@ -360,16 +494,25 @@ def _emit_image(s: ImageSlot, out: list[str], png: bytes) -> None:
 
 
 def compile_template(
-    name: str, source: bytes, limits: TemplateLimits = DEFAULT_LIMITS, *, custom: bool = False
+    name: str,
+    source: bytes,
+    limits: TemplateLimits = DEFAULT_LIMITS,
+    *,
+    custom: bool = False,
+    aspect: str = LANDSCAPE,
+    fonts: FontResolver | None = None,
 ) -> Template:
     """Validates, sanitises and compiles a template document.
 
     ``custom`` (uploads) also accepts ``<image>`` with an embedded PNG/JPEG, re-encoded here.
+    With ``fonts`` (a family name → the installed family, or None), every family the
+    template names must be one the renderer has.
     """
     doc = parse(source, limits)
-    check_document(doc, limits)
+    normalise(doc, limits)  # design-tool styles into attributes: the checks see them all
+    check_document(doc, limits, ASPECTS[aspect])
     root = doc.root
-    compiler = _Compiler(doc, limits, custom)
+    compiler = _Compiler(doc, limits, custom, fonts)
     head = compiler.open_tag(root, root=True)
     children = [(local_name(c.tag)[1], compiler.child(c, 1)) for c in root]
     # The background layer is the longest run of leading children that depend on nothing
@@ -386,16 +529,7 @@ def compile_template(
     parts = [*head, *(p for _, c in children for p in c), "</svg>"]
     if "title" not in compiler.fields:
         raise doc.error(root, 'template must place the title (og:text field="title")')
-    fields = tuple(
-        FieldInfo(
-            name=f,
-            kind="image" if f in IMAGE_FIELDS else "text",
-            required=f == "title",
-            max_length=TEXT_LIMITS.get(f),
-        )
-        for f in (*TEXT_LIMITS, *IMAGE_FIELDS)
-        if f in compiler.fields
-    )
+    fields = compiler.field_infos()
     return Template(
         name=name,
         description=root.get(f"{{{OG_NS}}}description", ""),
@@ -404,6 +538,7 @@ def compile_template(
         parts=tuple(_merge(parts)),
         background=tuple(_merge(background)),
         foreground=tuple(_merge(foreground)),
+        aspect=aspect,
     )
 
 
@@ -412,13 +547,26 @@ def _is_static(parts: list[Part]) -> bool:
 
 
 def load_directory(directory: Path) -> dict[str, Template]:
-    """Compiles every ``*.svg`` in ``directory``; the file stem is the template name."""
-    templates = {}
+    """Compiles every ``*.svg`` in ``directory``: ``NAME.svg`` is the template ``NAME`` (its
+    landscape document), ``NAME.ASPECT.svg`` its layout for another aspect class."""
+    templates: dict[str, Template] = {}
+    layouts: dict[str, dict[str, Template]] = {}
     for path in sorted(directory.glob("*.svg")):
+        name, _, aspect = path.stem.partition(".")
         try:
-            templates[path.stem] = compile_template(path.stem, path.read_bytes())
+            if aspect and aspect not in ASPECTS:
+                raise TemplateError(f"unknown aspect {aspect!r}: one of {', '.join(ASPECTS)}")
+            compiled = compile_template(name, path.read_bytes(), aspect=aspect or LANDSCAPE)
         except TemplateError as e:
             raise TemplateError(f"{path.name}: {e}") from e
+        if aspect:
+            layouts.setdefault(name, {})[aspect] = compiled
+        else:
+            templates[name] = compiled
+    for name, extra in layouts.items():
+        if name not in templates:
+            raise TemplateError(f"{name}.*.svg: no {name}.svg (the landscape layout) beside it")
+        templates[name] = templates[name].with_layouts(extra)
     return templates
 
 
@@ -438,13 +586,109 @@ def _merge(parts: list[Part]) -> Iterator[Part]:
 
 
 class _Compiler:
-    def __init__(self, doc: Document, limits: TemplateLimits, custom: bool) -> None:
+    def __init__(
+        self, doc: Document, limits: TemplateLimits, custom: bool, fonts: FontResolver | None
+    ) -> None:
         self.doc = doc
         self.limits = limits
         self.custom = custom
+        self.fonts = fonts
+        #: Every field an og: element shows; the template's own ones with what they declare.
         self.fields: set[str] = set()
+        self.declared: dict[str, _Declared] = {}
+        self.conditions: list[tuple[tuple[str, ...], ET.Element]] = []
         self.images = 0
         self.embedded = 0
+
+    def declare(self, local: str, el: ET.Element, a: _Attrs) -> str:
+        """The field an og: element shows. A name that is not built-in declares the
+        template's own field: its kind from the element, a text field's limit from ``limit``;
+        each use must agree with the others."""
+        name = a.req("field")
+        kind = "image" if local == "image" else "text"
+        limit = int(a.num("limit")) if el.get("limit") is not None else None
+        self.fields.add(name)
+        if name in TEXT_LIMITS or name in IMAGE_FIELDS:
+            builtin = "image" if name in IMAGE_FIELDS else "text"
+            if builtin != kind:
+                raise TemplateError(f"og:{local} cannot show {builtin} field {name!r}")
+            if limit is not None:
+                raise TemplateError(f"built-in field {name!r} has a fixed limit; drop 'limit'")
+            return name
+        if not custom_field_name(name):
+            raise TemplateError(
+                f"unknown field {name!r} (a template's own field is named "
+                "[a-z][a-zA-Z0-9_]{0,31} and is not a render parameter)"
+            )
+        if kind == "image" and limit is not None:
+            raise TemplateError(f"image field {name!r} takes no limit")
+        side = (
+            min(MAX_CUSTOM_IMAGE_SIDE, math.ceil(2 * max(a.num("width"), a.num("height"))))
+            if kind == "image"
+            else None
+        )
+        known = self.declared.get(name)
+        if known is None:
+            if len(self.declared) >= MAX_CUSTOM_FIELDS:
+                raise TemplateError(f"more than {MAX_CUSTOM_FIELDS} custom fields")
+            self.declared[name] = _Declared(kind, limit, self.doc.line(el), side)
+            return name
+        first = f"line {known.line}" if known.line else "elsewhere"
+        if known.kind != kind:
+            raise TemplateError(f"field {name!r} is {kind} here but {known.kind} on {first}")
+        if limit is not None and known.limit is not None and limit != known.limit:
+            raise TemplateError(
+                f"field {name!r} has limit {limit} here but {known.limit} on {first}"
+            )
+        known.limit = known.limit if limit is None else limit
+        known.side = max(known.side or 0, side or 0) or None
+        return name
+
+    def field_infos(self) -> tuple[FieldInfo, ...]:
+        """The fields the template shows, built-in first; checks every condition names a
+        field the template can have."""
+        kinds = {f: "text" for f in TEXT_LIMITS} | {f: "image" for f in IMAGE_FIELDS}
+        kinds |= {name: d.kind for name, d in self.declared.items()}
+        for names, el in self.conditions:
+            for name in names:
+                f, dot, suffix = name.partition(".")
+                if f not in kinds:
+                    raise self.doc.error(el, f"unknown field {f!r} (no og: element shows it)")
+                if dot and "." + suffix != (WIDE if kinds[f] == "image" else RTL):
+                    raise self.doc.error(
+                        el,
+                        f"unknown condition {name!r}: use a field, <image field>{WIDE} or "
+                        f"<text field>{RTL}",
+                    )
+        depends = {n.partition(".")[0] for names, _ in self.conditions for n in names} - {"title"}
+        if len(depends) > MAX_CONDITION_FIELDS:
+            raise self.doc.error(
+                self.conditions[-1][1],
+                f"og:if/og:unless depend on {len(depends)} fields, more than "
+                f"{MAX_CONDITION_FIELDS}",
+            )
+        builtins = tuple(
+            FieldInfo(
+                name=f,
+                kind="image" if f in IMAGE_FIELDS else "text",
+                required=f == "title",
+                max_length=TEXT_LIMITS.get(f),
+            )
+            for f in (*TEXT_LIMITS, *IMAGE_FIELDS)
+            if f in self.fields
+        )
+        own = tuple(
+            FieldInfo(
+                name=name,
+                kind=d.kind,
+                required=False,
+                max_length=None if d.kind == "image" else (d.limit or DEFAULT_CUSTOM_LIMIT),
+                custom=True,
+                side=d.side,
+            )
+            for name, d in self.declared.items()
+        )
+        return builtins + own
 
     def element(self, el: ET.Element, depth: int, root: bool = False) -> list[Part]:
         if depth > self.limits.max_depth:
@@ -461,7 +705,7 @@ class _Compiler:
         check_element(self.doc, el, self.limits)
         parts = self.open_tag(el, root)
         if (el.text and el.text.strip()) or local in {"text", "tspan", "title", "desc"}:
-            parts.extend(_substitute(escape(el.text or "")))
+            parts.extend(self.substitute(el, escape(el.text or "")))
         for child in el:
             parts.extend(self.child(child, depth + 1))
         parts.append(f"</{local}>")
@@ -470,7 +714,7 @@ class _Compiler:
     def child(self, el: ET.Element, depth: int) -> list[Part]:
         parts = self.element(el, depth)
         if el.tail and el.tail.strip():
-            parts.extend(_substitute(escape(el.tail)))
+            parts.extend(self.substitute(el, escape(el.tail)))
         return parts
 
     def open_tag(self, el: ET.Element, root: bool = False) -> list[Part]:
@@ -491,37 +735,59 @@ class _Compiler:
                 continue
             if kns == XLINK_NS and kname == "href":
                 kname = "href"
+            elif kns == XML_NS and kname == "space" and value in {"default", "preserve"}:
+                parts.append(f' xml:space="{value}"')  # Illustrator's; whitespace in <text>
+                continue
             elif kns:
                 raise self.doc.error(el, f"attribute {kname!r} in namespace {kns} is not allowed")
             check_attribute(self.doc, el, kname, value, self.limits, self.custom)
             if image and kname == "href":
                 value = embedded_image(self.doc, el, value, self.limits)
+            if kname == "font-family":
+                self.check_families(el, value)
             parts.append(f" {kname}=")
-            parts.extend(_substitute(quoteattr(value)))
+            parts.extend(self.substitute(el, quoteattr(value)))
         parts.append(">")
         return parts
+
+    def substitute(self, el: ET.Element, text: str) -> list[Part]:
+        try:
+            return _substitute(text)
+        except TemplateError as e:
+            raise self.doc.error(el, e.reason) from e
+
+    def check_families(self, el: ET.Element, value: str) -> None:
+        """A ``font-family`` list must name a family the renderer has (the first it has is
+        drawn, as in CSS); only generic families is fine too."""
+        if self.fonts is None:
+            return
+        names = [n.strip().strip("'\"").strip() for n in value.split(",")]
+        named = [n for n in names if n and n.lower() not in GENERIC_FAMILIES]
+        if named and not any(self.fonts(n) for n in named):
+            raise self.doc.error(el, f"font family {named[0]!r} is not available (GET /api/fonts)")
 
     def conditional(self, el: ET.Element, parts: list[Part]) -> list[Part]:
         for attr, negate in (("if", False), ("unless", True)):
             names = el.get(f"{{{OG_NS}}}{attr}")
             if names is not None:
                 fields = tuple(names.split())
-                for f in fields:
-                    try:
-                        _check_condition(f)
-                    except TemplateError as e:
-                        raise self.doc.error(el, e.reason) from e
+                self.conditions.append((fields, el))  # checked once every field is known
                 parts = [Cond(fields, negate, tuple(_merge(parts)))]
         return parts
 
+    def family(self, a: _Attrs) -> str | None:
+        """The family an og: element fixes, if any: one the renderer has."""
+        family = a.opt("font")
+        if family is not None and self.fonts is not None and self.fonts(family) is None:
+            raise TemplateError(f"font family {family!r} is not available (GET /api/fonts)")
+        return family
+
     def og_element(self, local: str, el: ET.Element) -> Part:
         a = _Attrs(el)
-        name = a.req("field")
-        _check_field(name)
-        self.fields.add(name)
+        if local not in {"text", "pill", "image"}:
+            raise TemplateError(f"unknown element og:{local}")
+        name = self.declare(local, el, a)
         if local == "text":
-            if name in IMAGE_FIELDS:
-                raise TemplateError(f"og:text cannot show image field {name!r}")
             if a.num("min-size", a.num("max-size")) > a.num("max-size"):
                 raise TemplateError("og:text min-size must not be larger than max-size")
             box = {
@@ -539,7 +805,7 @@ class _Compiler:
                 "letter_spacing": a.num("letter-spacing", 0.0),
                 "mirror_rtl": a.opt("mirror") != "false",
             }
-            return TextSlot(name, box, a.paint("fill", "{{text}}"), a.opt("font"), a.upper())
+            return TextSlot(name, box, a.paint("fill", "{{text}}"), self.family(a), a.upper())
         if local == "pill":
             return PillSlot(
                 field=name,
@@ -554,12 +820,10 @@ class _Compiler:
                 fill=a.paint("fill", "{{accent}}"),
                 fill_opacity=a.num("fill-opacity", 1.0),
                 text_fill=a.paint("text-fill", "{{text}}"),
-                family=a.opt("font"),
+                family=self.family(a),
                 upper=a.upper(),
             )
         if local == "image":
-            if name not in IMAGE_FIELDS:
-                raise TemplateError(f"og:image field must be one of {IMAGE_FIELDS}")
             self.images += 1
             return ImageSlot(
                 field=name,
@@ -576,25 +840,23 @@ class _Compiler:
         raise TemplateError(f"unknown element og:{local}")
 
 
-def _check_condition(name: str) -> None:
-    """A condition names a field, ``<image field>.wide`` or ``<text field>.rtl``."""
-    field, dot, suffix = name.partition(".")
-    _check_field(field)
-    if dot and not (
-        ("." + suffix == WIDE and field in IMAGE_FIELDS)
-        or ("." + suffix == RTL and field in TEXT_LIMITS)
-    ):
-        raise TemplateError(
-            f"unknown condition {name!r}: use a field, <image>{WIDE} or <text field>{RTL}"
-        )
+@dataclass(slots=True)
+class _Declared:
+    """A template's own field as its og: elements declare it (``line``: the first)."""
 
-
-def _check_field(name: str) -> None:
-    if name not in TEXT_LIMITS and name not in IMAGE_FIELDS:
-        raise TemplateError(f"unknown field {name!r}")
+    kind: str
+    limit: int | None
+    line: int | None
+    side: int | None
 
 
 def _substitute(text: str) -> list[Part]:
+    for m in ANY_PLACEHOLDER.finditer(text):
+        if PLACEHOLDER.fullmatch(m.group(0)) is None:
+            raise TemplateError(
+                f"unknown placeholder {m.group(0)!r} (colours: {{{{bg}}}}, {{{{text}}}}, "
+                "{{accent}}, {{surface}})"
+            )
     out: list[Part] = []
     pos = 0
     for m in PLACEHOLDER.finditer(text):

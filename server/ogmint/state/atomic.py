@@ -61,6 +61,12 @@ class AtomicSteps(Protocol):
         False (and nothing written) when the slug is already taken by any user.
         """
 
+    async def delete_render(self, owner: str, slug: str) -> RenderRecord | None:
+        """Renders + deliveries: removes ``owner``'s render ``slug`` (its slug, its dedup entry,
+        its place in the owner's list) and its webhook deliveries with their attempts, so
+        pending ones are never sent; all or nothing. The removed record, or None (nothing
+        changed) when ``slug`` is not one of ``owner``'s renders."""
+
     async def take_token(self, user: str, rate: float, burst: int, track: Tracking) -> LimitStatus:
         """Limits + usage: ``LimitStore.take_token``, tracking ``track`` when a token was
         there (a dedup hit answered from a worker's memory)."""

@@ -54,3 +54,7 @@ class LimitStore(Protocol):
 
     async def refund_quota(self, user: str) -> None:
         """Gives back one render of this month's quota (the render failed)."""
+
+    async def peek_quota(self, user: str, limit: int) -> LimitStatus:
+        """The user's monthly quota as it stands, consuming nothing: ``allowed`` while a
+        render is left, ``remaining`` = ``limit`` − renders counted this month (≥ 0)."""

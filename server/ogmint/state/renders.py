@@ -18,6 +18,17 @@ class RenderRecord:
     size: int
     template: str
     created_at: str  # UTC ISO-8601 with milliseconds
+    # The user whose key made it (``user`` is the key: dedup is per key, listing per user);
+    # "" for renders recorded before renders were listed.
+    owner: str = ""
+    format: str = "png"
+    width: int = 1200
+    height: int = 630
+    params: str = "{}"  # the canonical render parameters, JSON
+
+
+#: Where a page of a user's renders starts: after this (created_at, slug), newest first.
+Position = tuple[str, str]
 
 
 class RenderStore(Protocol):
@@ -43,3 +54,9 @@ class RenderStore(Protocol):
 
     async def get_render(self, slug: str) -> RenderRecord | None:
         """The render behind a slug."""
+
+    async def list_renders(
+        self, owner: str, limit: int, after: Position | None = None
+    ) -> list[RenderRecord]:
+        """Up to ``limit`` of ``owner``'s renders, newest first (by ``created_at``, then slug,
+        both descending), starting after ``after``."""

@@ -15,13 +15,14 @@ from ogmint.domain.brands import Brands
 from ogmint.domain.deliveries import Deliveries
 from ogmint.domain.gallery import Gallery
 from ogmint.domain.keys import ApiKeys
+from ogmint.domain.library import Library
 from ogmint.domain.limits import Limits
 from ogmint.domain.plans import Plans
 from ogmint.domain.renders import Renders
 from ogmint.domain.repeats import RepeatCache
 from ogmint.domain.signing_keys import SigningKeys
 from ogmint.domain.templates import CustomTemplateSettings, TemplateCatalogue
-from ogmint.domain.usage import Usage
+from ogmint.domain.usage import Reports, Usage
 from ogmint.domain.webhooks import Webhooks
 from ogmint.errors import FetchError, FieldError
 from ogmint.metrics import Metrics
@@ -77,6 +78,8 @@ class Domain:
     renders: Renders
     deliveries: Deliveries
     woken: list[str]
+    library: Library
+    reports: Reports
 
 
 @pytest.fixture
@@ -158,6 +161,8 @@ async def domain(tmp_path: Path, renderer: Renderer) -> AsyncIterator[Domain]:
         renders,
         deliveries,
         woken,
+        Library(state, gallery, deliveries),
+        Reports(usage, limits, plans),
     )
     await repeats.close()
     pipeline.close()

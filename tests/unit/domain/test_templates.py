@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ogmint.domain import templates as catalogue
 from ogmint.domain.templates import CustomTemplateSettings, TemplateCatalogue, sample_renders
 from ogmint.errors import TemplateInvalidError, TemplateLimitError, TemplateNotFoundError
 from ogmint.rendering.cost import CostLimits
@@ -170,13 +172,13 @@ async def test_compiling_counts_within_the_budget(
             TemplateLimits(), max_per_user=4, render_budget=0.2, cache_bytes=CACHE_BYTES
         )
         service = TemplateCatalogue(state.templates, renderer, {}, settings)
-        compile_ = service._compile
+        compile_ = catalogue.compile_upload
 
-        def slow_compile(name: str, source: str) -> Template:
+        def slow_compile(*args: Any) -> Template:
             time.sleep(0.25)  # a compile that alone uses the budget up
-            return compile_(name, source)
+            return compile_(*args)
 
-        monkeypatch.setattr(service, "_compile", slow_compile)
+        monkeypatch.setattr(catalogue, "compile_upload", slow_compile)
         with pytest.raises(TemplateInvalidError, match=r"longer than the 0\.2 s allowed"):
             await service.create("alice", LAUNCH, None)
     finally:

@@ -102,8 +102,22 @@ def param_pairs(params: Mapping[str, ParamValue] | str) -> list[tuple[bytes, byt
     return [(k.encode(), _text(v).encode()) for k, v in params.items() if v is not None]
 
 
-def unix_expiry(expires: Expires, now: float | None = None) -> int | None:
-    """``exp``: a datetime (aware, or naive = UTC), a timedelta from now, or Unix seconds."""
+def unix_expiry(
+    expires: Expires, now: float | None = None, bucket: int | timedelta | None = None
+) -> int | None:
+    """``exp``: a datetime (aware, or naive = UTC), a timedelta from now, or Unix seconds;
+    rounded up to a multiple of ``bucket`` seconds when given, so that every URL made within
+    one bucket is the same (cache-stable) and none expires earlier than asked."""
+    exp = _unix_expiry(expires, now)
+    if exp is None or bucket is None:
+        return exp
+    step = int(bucket.total_seconds()) if isinstance(bucket, timedelta) else bucket
+    if isinstance(step, bool) or not isinstance(step, int) or step <= 0:
+        raise TypeError("bucket must be a positive number of seconds or a timedelta")
+    return -(-exp // step) * step
+
+
+def _unix_expiry(expires: Expires, now: float | None) -> int | None:
     if expires is None:
         return None
     if isinstance(expires, timedelta):
@@ -122,21 +136,28 @@ def image_url(
     params: Mapping[str, ParamValue] | str,
     signing_key: SigningKey | tuple[str, str] | None = None,
     expires: Expires = None,
+    *,
+    bucket: int | timedelta | None = None,
+    now: float | None = None,
 ) -> str:
     """A V1 URL ``<base_url>/api/og?…``; signed (``kid``, ``exp``, ``sig`` last) when a key is
-    given. The query is always in canonical form, so it reads the same to every cache."""
+    given. The query is always in canonical form, so it reads the same to every cache.
+
+    Without ``expires`` the URL has no ``exp`` and never changes. With one, ``bucket`` rounds
+    ``exp`` up to a multiple of that many seconds (e.g. ``expires=timedelta(days=30),
+    bucket=86400``: the same page gets the same URL all day)."""
     pairs = param_pairs(params)
     for name, _ in pairs:
         if name.decode(errors="replace") in SIGNATURE_PARAMS:
             raise ValueError(f"{name.decode()} is set by the signature, not a render parameter")
     root = base_url.rstrip("/").removesuffix("/api/og")
     if signing_key is None:
-        if expires is not None:
+        if expires is not None or bucket is not None:
             raise ValueError("expires needs a signing_key")
         return f"{root}/api/og?{canonical_query(pairs)}"
     key = signing_key if isinstance(signing_key, SigningKey) else SigningKey(*signing_key)
     pairs.append((b"kid", key.kid.encode()))
-    exp = unix_expiry(expires)
+    exp = unix_expiry(expires, now, bucket)
     if exp is not None:
         pairs.append((b"exp", str(exp).encode()))
     canonical = canonical_query(pairs)

@@ -11,6 +11,7 @@ Key layout (``P`` is the prefix, ``ogmint:`` by default)::
     P{u:<user>}:keys                zset key_id scored by created_at (ms)
     P{u:<user>}:claim:<dedup_key>   string, PX ttl                          the in-flight render
     P{u:<user>}:render:<dedup_key>  hash RenderRecord                       the dedup index
+    P{u:<owner>}:renders            zset "<created_at> <slug>", all score 0 the owner's renders
     Pslug:<slug>                    hash RenderRecord                       what /i/{slug} serves
     Pkey:<key_hash>                 hash key_id, user, revoked, created_at
     Pkeyid:<key_id>                 string key_hash

@@ -8,13 +8,15 @@ keys. That needs a single Redis (or a proxy that keeps them together), not Redis
 
 from __future__ import annotations
 
+from typing import cast
+
 from ogmint.state.atomic import Admission
 from ogmint.state.deliveries import Delivery
 from ogmint.state.limits import LimitStatus
 from ogmint.state.redis.client import RedisClient
 from ogmint.state.redis.deliveries import RedisDeliveries, delivery_fields
 from ogmint.state.redis.limits import bucket_status, counted_status
-from ogmint.state.redis.renders import RedisRenders, parse_render, render_fields
+from ogmint.state.redis.renders import RedisRenders, list_member, parse_render, render_fields
 from ogmint.state.redis.usage import RedisUsage
 from ogmint.state.renders import RenderRecord
 from ogmint.state.usage import Tracking
@@ -81,8 +83,10 @@ class RedisAtomicSteps:
             self._renders.slug_key(record.slug),
             self._renders.dedup_key(record.user, record.dedup_key),
             self._renders.claim_key(record.user, record.dedup_key),
+            self._renders.list_key(record.owner),
         ]
-        args: list[str | int | float] = [len(fields), *fields]
+        member = list_member(record) if record.owner else ""
+        args: list[str | int | float] = [len(fields), *fields, member]
         if track is None:
             args.append("0")
         else:
@@ -97,6 +101,28 @@ class RedisAtomicSteps:
             ]
             args += [delivery.id, *delivery_fields(delivery)]
         return bool(await self._c.script("save", keys, args))
+
+    async def delete_render(self, owner: str, slug: str) -> RenderRecord | None:
+        c = self._c
+        record = await self._renders.get_render(slug)
+        if record is None or record.owner != owner or not owner:
+            return None
+        # Deliveries are only ever added with the render: its list is complete by now.
+        ids = cast(
+            list[str],
+            await c.call(c.redis.lrange(self._deliveries.slug_list_key(slug), 0, -1)),
+        )
+        keys = [
+            self._renders.slug_key(slug),
+            self._renders.dedup_key(record.user, record.dedup_key),
+            self._renders.list_key(owner),
+            self._deliveries.slug_list_key(slug),
+            c.g("wh:retry"),
+        ]
+        for delivery_id in ids:
+            keys += [self._deliveries.delivery_key(delivery_id), c.g(f"wh:a:{delivery_id}")]
+        done = await c.script("delete", keys, [owner, list_member(record), *ids])
+        return record if done else None
 
     async def take_token(self, user: str, rate: float, burst: int, track: Tracking) -> LimitStatus:
         if rate <= 0:

@@ -39,6 +39,10 @@ class RedisLimits:
     async def refund_quota(self, user: str) -> None:
         await self._c.script("refund", [self._c.u(user, "quota")], ["month"])
 
+    async def peek_quota(self, user: str, limit: int) -> LimitStatus:
+        used, reset = await self._c.script("peek", [self._c.u(user, "quota")], ["month"])
+        return LimitStatus(int(used) < limit, limit, max(limit - int(used), 0), int(reset))
+
     async def take_token(self, user: str, rate: float, burst: int) -> LimitStatus:
         return await self._take(self._c.u(user, "bucket"), rate, burst)
 

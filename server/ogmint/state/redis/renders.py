@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from ogmint.state.redis.client import RedisClient
-from ogmint.state.renders import RenderRecord
+from ogmint.state.renders import Position, RenderRecord
 
 
 def render_fields(record: RenderRecord) -> list[str | int | float]:
@@ -17,7 +19,18 @@ def render_fields(record: RenderRecord) -> list[str | int | float]:
         "size", str(record.size),
         "template", record.template,
         "created_at", record.created_at,
+        "owner", record.owner,
+        "format", record.format,
+        "width", str(record.width),
+        "height", str(record.height),
+        "params", record.params,
     ]  # fmt: skip
+
+
+def list_member(record: RenderRecord) -> str:
+    """The render's member of its owner's list: all scores are 0, so members sort by bytes,
+    newest last (the ISO timestamps sort as they should)."""
+    return f"{record.created_at} {record.slug}"
 
 
 def parse_render(h: dict[str, str]) -> RenderRecord:
@@ -30,6 +43,12 @@ def parse_render(h: dict[str, str]) -> RenderRecord:
         size=int(h["size"]),
         template=h["template"],
         created_at=h["created_at"],
+        # Recorded before renders were listed: the defaults of the time.
+        owner=h.get("owner", ""),
+        format=h.get("format", "png"),
+        width=int(h.get("width", 1200)),
+        height=int(h.get("height", 630)),
+        params=h.get("params", "{}"),
     )
 
 
@@ -45,6 +64,9 @@ class RedisRenders:
 
     def claim_key(self, user: str, dedup_key: str) -> str:
         return self._c.u(user, f"claim:{dedup_key}")
+
+    def list_key(self, owner: str) -> str:
+        return self._c.u(owner, "renders")
 
     async def find_render(self, user: str, dedup_key: str) -> RenderRecord | None:
         h = await self._c.hash(self.dedup_key(user, dedup_key))
@@ -65,3 +87,18 @@ class RedisRenders:
     async def get_render(self, slug: str) -> RenderRecord | None:
         h = await self._c.hash(self.slug_key(slug))
         return parse_render(h) if h else None
+
+    async def list_renders(
+        self, owner: str, limit: int, after: Position | None = None
+    ) -> list[RenderRecord]:
+        start = "+" if after is None else f"({after[0]} {after[1]}"
+        c = self._c
+        members = cast(
+            list[str],
+            await c.call(c.redis.zrevrangebylex(self.list_key(owner), start, "-", 0, limit)),
+        )
+        pipe = c.redis.pipeline(transaction=False)
+        for member in members:
+            pipe.hgetall(self.slug_key(member.rsplit(" ", 1)[1]))
+        hashes: list[dict[str, str]] = await c.call(pipe.execute()) if members else []
+        return [parse_render(h) for h in hashes if h]

@@ -37,6 +37,7 @@ def sqlite_state(path: Path) -> State:
             usage.SCHEMA,
             repeats.SCHEMA,
         ],
+        renders.MIGRATIONS,
     )
     return State(
         backend=db,

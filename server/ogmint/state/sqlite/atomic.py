@@ -71,6 +71,15 @@ class SqliteAtomicSteps:
 
         return await self._db.run(run, True)
 
+    async def delete_render(self, owner: str, slug: str) -> RenderRecord | None:
+        def run(db: sqlite3.Connection) -> RenderRecord | None:
+            removed = renders.delete(db, owner, slug)
+            if removed is not None:
+                deliveries.delete_of(db, slug)
+            return removed
+
+        return await self._db.run(run, True)
+
     async def take_token(self, user: str, rate: float, burst: int, track: Tracking) -> LimitStatus:
         def run(db: sqlite3.Connection) -> LimitStatus:
             taken = limits.take(db, user, rate, burst)

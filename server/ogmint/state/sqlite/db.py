@@ -22,9 +22,10 @@ T = TypeVar("T")
 class Database:
     """The connection; ``schemas`` (one per aggregate) are created when it opens."""
 
-    def __init__(self, path: Path, schemas: Sequence[str]) -> None:
+    def __init__(self, path: Path, schemas: Sequence[str], migrations: Sequence[str] = ()) -> None:
         self._path = path
         self._schema = "\n".join(schemas)
+        self._migrations = migrations
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         # One thread: the lock serialises every call on the connection anyway.
@@ -48,6 +49,7 @@ class Database:
                 conn.execute("PRAGMA synchronous=FULL")
                 conn.execute("PRAGMA foreign_keys=ON")
                 conn.executescript(self._schema)
+                self._migrate(conn)
                 break
             except sqlite3.OperationalError as e:
                 if "locked" not in str(e) or time.monotonic() > deadline:
@@ -55,6 +57,15 @@ class Database:
                     raise StateUnavailable(f"cannot open {self._path}: {e}") from e
                 await asyncio.sleep(0.05)
         self._conn = conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Applies each migration not applied yet (a column that exists is one that was)."""
+        for statement in self._migrations:
+            try:
+                conn.execute(statement)
+            except sqlite3.OperationalError as e:
+                if "duplicate column" not in str(e):
+                    raise
 
     async def close(self) -> None:
         if self._conn is not None:

@@ -65,6 +65,16 @@ def insert(db: sqlite3.Connection, delivery: Delivery) -> None:
     )
 
 
+def delete_of(db: sqlite3.Connection, slug: str) -> None:
+    """Removes every delivery of a render and its attempts (the render is being deleted)."""
+    db.execute(
+        "DELETE FROM delivery_attempts WHERE delivery_id IN "
+        "(SELECT id FROM deliveries WHERE slug = ?)",
+        (slug,),
+    )
+    db.execute("DELETE FROM deliveries WHERE slug = ?", (slug,))
+
+
 class SqliteDeliveries:
     def __init__(self, db: Database) -> None:
         self._db = db

@@ -136,6 +136,16 @@ class SqliteLimits:
             durable=False,
         )
 
+    async def peek_quota(self, user: str, limit: int) -> LimitStatus:
+        month, reset = utc_month()
+        row = await self._db.run(
+            lambda db: db.execute(
+                "SELECT count FROM monthly_usage WHERE user_id = ? AND month = ?", (user, month)
+            ).fetchone()
+        )
+        used = int(row[0]) if row else 0
+        return LimitStatus(used < limit, limit, max(limit - used, 0), reset)
+
     async def take_token(self, user: str, rate: float, burst: int) -> LimitStatus:
         return await self._db.run(lambda db: take(db, user, rate, burst), True, durable=False)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from ogmint.state.renders import RenderRecord
+from ogmint.state.renders import Position, RenderRecord
 from ogmint.state.sqlite.db import Database
 
 SCHEMA = """
@@ -23,11 +23,34 @@ CREATE TABLE IF NOT EXISTS renders (
     size INTEGER NOT NULL,
     template TEXT NOT NULL,
     created_at TEXT NOT NULL,
+    owner TEXT NOT NULL DEFAULT '',
+    format TEXT NOT NULL DEFAULT 'png',
+    width INTEGER NOT NULL DEFAULT 1200,
+    height INTEGER NOT NULL DEFAULT 630,
+    params TEXT NOT NULL DEFAULT '{}',
     UNIQUE (user_id, dedup_key)
 );
 """
 
-_COLUMNS = "slug, user_id, dedup_key, storage_key, etag, size, template, created_at"
+#: Run on every open after the schemas (a "duplicate column" failure means already done): the
+#: columns renders gained when they became listable, for files made before.
+MIGRATIONS = (
+    "ALTER TABLE renders ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE renders ADD COLUMN format TEXT NOT NULL DEFAULT 'png'",
+    "ALTER TABLE renders ADD COLUMN width INTEGER NOT NULL DEFAULT 1200",
+    "ALTER TABLE renders ADD COLUMN height INTEGER NOT NULL DEFAULT 630",
+    "ALTER TABLE renders ADD COLUMN params TEXT NOT NULL DEFAULT '{}'",
+    "CREATE INDEX IF NOT EXISTS renders_owner ON renders (owner, created_at DESC, slug DESC)",
+    # Renders recorded before: their owner is their key's user.
+    "UPDATE renders SET owner = coalesce("
+    "(SELECT user_id FROM api_keys WHERE key_id = renders.user_id), '') WHERE owner = ''",
+)
+
+_COLUMNS = (
+    "slug, user_id, dedup_key, storage_key, etag, size, template, created_at, "
+    "owner, format, width, height, params"
+)
+_PLACES = ", ".join("?" * len(_COLUMNS.split(",")))
 _FIND = f"SELECT {_COLUMNS} FROM renders WHERE user_id = ? AND dedup_key = ?"  # noqa: S608
 
 
@@ -61,7 +84,7 @@ def insert(db: sqlite3.Connection, record: RenderRecord) -> bool:
     is taken."""
     try:
         db.execute(
-            f"INSERT INTO renders ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            f"INSERT INTO renders ({_COLUMNS}) VALUES ({_PLACES})",  # noqa: S608
             (
                 record.slug,
                 record.user,
@@ -71,6 +94,11 @@ def insert(db: sqlite3.Connection, record: RenderRecord) -> bool:
                 record.size,
                 record.template,
                 record.created_at,
+                record.owner,
+                record.format,
+                record.width,
+                record.height,
+                record.params,
             ),
         )
     except sqlite3.IntegrityError:
@@ -79,6 +107,18 @@ def insert(db: sqlite3.Connection, record: RenderRecord) -> bool:
         "DELETE FROM claims WHERE user_id = ? AND dedup_key = ?", (record.user, record.dedup_key)
     )
     return True
+
+
+def delete(db: sqlite3.Connection, owner: str, slug: str) -> RenderRecord | None:
+    """Removes ``owner``'s render ``slug`` (its dedup entry is the same row)."""
+    row = db.execute(
+        f"SELECT {_COLUMNS} FROM renders WHERE slug = ? AND owner = ?",  # noqa: S608
+        (slug, owner),
+    ).fetchone()
+    if row is None:
+        return None
+    db.execute("DELETE FROM renders WHERE slug = ?", (slug,))
+    return RenderRecord(*row)
 
 
 class SqliteRenders:
@@ -125,3 +165,24 @@ class SqliteRenders:
             ).fetchone()
         )
         return RenderRecord(*row) if row else None
+
+    async def list_renders(
+        self, owner: str, limit: int, after: Position | None = None
+    ) -> list[RenderRecord]:
+        def run(db: sqlite3.Connection) -> list[RenderRecord]:
+            if after is None:
+                rows = db.execute(
+                    f"SELECT {_COLUMNS} FROM renders WHERE owner = ? "  # noqa: S608
+                    "ORDER BY created_at DESC, slug DESC LIMIT ?",
+                    (owner, limit),
+                ).fetchall()
+            else:
+                rows = db.execute(
+                    f"SELECT {_COLUMNS} FROM renders WHERE owner = ? "  # noqa: S608
+                    "AND (created_at, slug) < (?, ?) "
+                    "ORDER BY created_at DESC, slug DESC LIMIT ?",
+                    (owner, *after, limit),
+                ).fetchall()
+            return [RenderRecord(*row) for row in rows]
+
+        return await self._db.run(run)

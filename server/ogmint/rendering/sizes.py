@@ -1,0 +1,49 @@
+"""Sizes and scale (SPEC §1.1): a template document drawn at the size and pixel ratio asked for.
+
+Templates are drawn in their own logical coordinates (the root's ``viewBox``, 1200×630 for the
+og layout); the root's ``width``/``height`` become the image's pixels, so ``scale`` multiplies
+everything without touching the renderer. A size whose aspect differs from the document's is
+covered (``xMidYMid slice``): scaled to fill and centred, never stretched.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Final
+
+#: Aspect classes (SPEC §1.1: landscape, square, portrait, tall) and the canvas a template
+#: document for each is drawn in. A template has a document for ``landscape`` and may have one
+#: per other class; a size is drawn from the document of the nearest aspect ratio.
+ASPECTS: Final[dict[str, tuple[int, int]]] = {
+    "landscape": (1200, 630),
+    "square": (1080, 1080),
+    "portrait": (1080, 1350),
+    "tall": (1080, 1920),
+}
+LANDSCAPE: Final = "landscape"
+
+
+def nearest_aspect(width: int, height: int, available: tuple[str, ...]) -> str:
+    """The class in ``available`` whose ratio is nearest ``width``/``height`` (on a log scale,
+    so 2:1 and 1:2 are as far from 1:1); ties go to the earlier class."""
+    ratio = math.log(width / height)
+    return min(available, key=lambda a: abs(math.log(ASPECTS[a][0] / ASPECTS[a][1]) - ratio))
+
+
+_ROOT = re.compile(r"<svg\b[^>]*>")
+_SIZE_ATTR = re.compile(r'\s(?:width|height|preserveAspectRatio)="[^"]*"')
+
+
+def resize(svg: str, width: int, height: int, *, cover: bool) -> str:
+    """``svg`` with its root's pixel size set to ``width`` × ``height`` (the viewBox stays):
+    covered and centred when ``cover``, else the viewBox fills the new size exactly."""
+    m = _ROOT.search(svg)
+    if m is None:
+        return svg
+    tag = _SIZE_ATTR.sub("", m[0][:-1]).rstrip("/")
+    fit = ' preserveAspectRatio="xMidYMid slice"' if cover else ""
+    closing = "/>" if m[0].endswith("/>") else ">"
+    return (
+        f'{svg[: m.start()]}{tag} width="{width}" height="{height}"{fit}{closing}{svg[m.end() :]}'
+    )

@@ -1,0 +1,88 @@
+"""Sizes (SPEC §1.1): the nearest aspect's document, drawn at size × scale pixels."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from ogmint.rendering.params import PRESETS, parse_params
+from ogmint.rendering.pipeline import render_image
+from ogmint.rendering.sanitiser import TemplateError
+from ogmint.rendering.sizes import ASPECTS, nearest_aspect, resize
+from ogmint.rendering.template import load_directory
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+EXPECTED_ASPECT = {
+    "og": "landscape",
+    "twitter": "landscape",
+    "linkedin": "landscape",
+    "square": "square",
+    "portrait": "portrait",
+    "story": "tall",
+}
+
+
+@pytest.mark.parametrize(("preset", "aspect"), EXPECTED_ASPECT.items())
+def test_each_preset_takes_its_aspect_class(preset: str, aspect: str) -> None:
+    assert nearest_aspect(*PRESETS[preset], tuple(ASPECTS)) == aspect
+
+
+def test_missing_aspects_fall_back_to_the_nearest() -> None:
+    assert nearest_aspect(1080, 1920, ("landscape", "square")) == "square"
+    assert nearest_aspect(1080, 1920, ("landscape",)) == "landscape"
+    assert nearest_aspect(2400, 100, ("square", "tall")) == "square"
+
+
+def test_resize_keeps_the_viewbox_and_covers_other_aspects() -> None:
+    svg = '<svg xmlns="x" width="1200" height="630" viewBox="0 0 1200 630"><rect/></svg>'
+    same = resize(svg, 2400, 1260, cover=False)
+    assert 'width="2400" height="1260"' in same and 'viewBox="0 0 1200 630"' in same
+    assert "preserveAspectRatio" not in same
+    covered = resize(svg, 1080, 1080, cover=True)
+    assert 'preserveAspectRatio="xMidYMid slice"' in covered
+    assert covered.count("width=") == 1 and covered.endswith("<rect/></svg>")
+
+
+def test_built_in_layouts_are_loaded_per_aspect() -> None:
+    templates = load_directory(TEMPLATES)
+    for name in ("blog", "minimal", "quote"):
+        template = templates[name]
+        assert {a for a, _ in template.layouts} == {"square", "portrait", "tall"}
+        for preset, aspect in EXPECTED_ASPECT.items():
+            assert template.document_for(*PRESETS[preset]).aspect == aspect
+    # No stray templates named after a layout file.
+    assert not [name for name in templates if "." in name]
+
+
+def test_a_layout_without_its_landscape_document_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "lonely.square.svg").write_bytes((TEMPLATES / "minimal.square.svg").read_bytes())
+    with pytest.raises(TemplateError, match="lonely"):
+        load_directory(tmp_path)
+
+
+def test_a_layout_must_have_its_aspect_canvas(tmp_path: Path) -> None:
+    (tmp_path / "card.svg").write_bytes((TEMPLATES / "minimal.svg").read_bytes())
+    (tmp_path / "card.tall.svg").write_bytes((TEMPLATES / "minimal.square.svg").read_bytes())
+    with pytest.raises(TemplateError, match="width=1080 height=1920"):
+        load_directory(tmp_path)
+
+
+@pytest.mark.parametrize("preset", [*PRESETS, "640x480"])
+@pytest.mark.parametrize("scale", [1, 2])
+def test_renders_have_size_times_scale_pixels(  # type: ignore[no-untyped-def]
+    renderer, preset: str, scale: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Up to 8.3 M pixels on a shared, loaded host: the size is under test here, not the speed.
+    monkeypatch.setattr(renderer, "timeout", 30.0)
+    templates = load_directory(TEMPLATES)
+    spec = parse_params(
+        {"template": "minimal", "title": "Sizes", "size": preset, "scale": scale},
+        strict=True,
+        template_exists=templates.__contains__,
+        resolve_font=renderer.resolve_family,
+    )
+    image = Image.open(io.BytesIO(render_image(renderer, templates["minimal"], spec, {})))
+    assert image.size == spec.pixels
