@@ -100,9 +100,11 @@ def signed_in_console(
 
 
 def create_api_key(c: Console) -> str:
-    """A new API key made on the Settings page (shown once, on the page itself)."""
-    page = c.post("/dashboard/keys")
-    assert page.status == 201, page.body[:300]
+    """A new API key made on the Settings page: the form redirects, and the page it leads to
+    shows the key (once)."""
+    made = c.post("/dashboard/keys")
+    assert made.status == 303, made.body[:300]
+    page = c.get(made.headers["location"])
     found = re.search(r'value="(ogm_live_\w+)"', page.body.decode())
     assert found
     return found.group(1)

@@ -34,6 +34,7 @@ from ogmint.domain.repeats import RepeatCache
 from ogmint.domain.signing_keys import SigningKeys
 from ogmint.domain.templates import CustomTemplateSettings, TemplateCatalogue
 from ogmint.domain.usage import Reports, Usage
+from ogmint.domain.users import Users
 from ogmint.domain.webhooks import Webhooks
 from ogmint.lifecycle import defer_stop_signals, in_worker_process, stop_when_serving
 from ogmint.metrics import Metrics
@@ -223,17 +224,21 @@ async def operations(settings: Settings) -> AsyncIterator[Operations]:
     await state.open()
     tools = _SaveTools(settings)
     try:
+        keys = ApiKeys(
+            state.keys,
+            Plans(settings.plan_quotas, settings.plan_bursts),
+            ttl=0,
+            max_active=settings.max_api_keys_per_user,
+        )
+        signing_keys = SigningKeys(state.signing_keys, ttl=0)
+        # The CLI never signs anyone in.
+        accounts = accounts_of(settings, state, sign_in=SignInLimits(1, 1))
         yield Operations(
             settings=settings,
-            keys=ApiKeys(
-                state.keys,
-                Plans(settings.plan_quotas, settings.plan_bursts),
-                ttl=0,
-                max_active=settings.max_api_keys_per_user,
-            ),
-            signing_keys=SigningKeys(state.signing_keys, ttl=0),
-            # The CLI never signs anyone in.
-            accounts=accounts_of(settings, state, sign_in=SignInLimits(1, 1)),
+            keys=keys,
+            signing_keys=signing_keys,
+            accounts=accounts,
+            users=Users(accounts, keys, signing_keys, usage_of(settings, state)),
             brands=brands_of(settings, state, tools.renderer, tools.fetcher),
         )
     finally:
@@ -375,6 +380,8 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             forget_images=repeats.forget_template,
         )
         gallery = Gallery(state.renders, storage)
+        signing_keys = SigningKeys(state.signing_keys, settings.key_cache_ttl)
+        accounts = accounts_of(settings, state)
         deliveries = Deliveries(state.deliveries, state.renders, keys, limits, webhooks.wake)
 
         async def the_fetcher() -> ImageFetcher:
@@ -405,14 +412,15 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             templates=catalogue,
             brands=brand_book,
             keys=keys,
-            signing_keys=SigningKeys(state.signing_keys, settings.key_cache_ttl),
+            signing_keys=signing_keys,
             deliveries=deliveries,
-            accounts=accounts_of(settings, state),
+            accounts=accounts,
             usage=usage,
             reports=Reports(usage, limits, plans),
             limits=limits,
             plans=plans,
             health=Health(state),
+            users=Users(accounts, keys, signing_keys, usage),
         )
         app.ctx.resources = Resources(
             webhooks, repeats, client, state, storage, pipeline, renderer, tracing

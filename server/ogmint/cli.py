@@ -85,6 +85,13 @@ def _parser() -> argparse.ArgumentParser:
     ucreate.add_argument("--admin", action="store_true", help="may see every user, set plans")
     ureset = users.add_parser("reset", help="print a one-time password-reset link", parents=state)
     ureset.add_argument("user")
+    users.add_parser("list", help="list accounts with plan, active keys and renders this month")
+    udisable = users.add_parser(
+        "disable", help="disable a user: no sign-in, sessions ended, every key revoked"
+    )
+    udisable.add_argument("user")
+    uenable = users.add_parser("enable", help="let a disabled user sign in again")
+    uenable.add_argument("user")
     signing = sub.add_parser("signing-keys", help="manage a user's keys for signed V1 URLs")
     signing_actions = signing.add_subparsers(dest="action", required=True)
     for action, text in [
@@ -174,6 +181,28 @@ def _preview(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _users(args: argparse.Namespace, ops: Operations) -> int:
+    if args.action == "list":
+        print("user\temail\tadmin\tstatus\tplan\tactive keys\trenders this month")
+        for row in await ops.users.overview():
+            a = row.account
+            status = "disabled" if a.disabled else "active" if a.password_hash else "invited"
+            print(
+                f"{a.user}\t{a.email}\t{'admin' if a.admin else '-'}\t{status}\t{row.plan}"
+                f"\t{row.active_keys}\t{row.used}/{row.quota}"
+            )
+        return 0
+    if args.action in ("disable", "enable"):
+        try:
+            if args.action == "disable":
+                revoked = await ops.users.disable(args.user)
+                print(f"disabled {args.user}: sessions ended, {revoked} keys revoked")
+            else:
+                await ops.users.enable(args.user)
+                print(f"enabled {args.user} (API and signing keys are made anew)")
+        except NotFoundError:
+            print(f"no account {args.user}", file=sys.stderr)
+            return 1
+        return 0
     if args.action == "create":
         try:
             token: str | None = await ops.accounts.create(args.user, args.email, admin=args.admin)

@@ -21,6 +21,7 @@ from ogmint.domain.renders import Renders
 from ogmint.domain.signing_keys import SigningKeys
 from ogmint.domain.templates import TemplateCatalogue
 from ogmint.domain.usage import Reports, Usage
+from ogmint.domain.users import Users
 from ogmint.metrics import Metrics
 from ogmint.settings import Settings
 
@@ -45,6 +46,7 @@ class Services:
     limits: Limits
     plans: Plans
     health: Health
+    users: Users
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,4 +57,5 @@ class Operations:
     keys: ApiKeys
     signing_keys: SigningKeys
     accounts: Accounts
+    users: Users
     brands: Brands

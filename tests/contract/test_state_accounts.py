@@ -125,3 +125,37 @@ async def test_using_a_link_ends_every_session(store: AccountStore) -> None:
     await store.set_link("alice", "h", 60)
     assert await store.use_link("h", "pw") == "alice"
     assert await store.get_session("a1") is None
+
+
+async def test_flash_is_read_once(store: AccountStore) -> None:
+    await store.put_flash("s1", "first", 60)
+    await store.put_flash("s1", "second", 60)  # replaces
+    await store.put_flash("s2", "other", 60)
+    assert await store.take_flash("s1") == "second"
+    assert await store.take_flash("s1") is None
+    assert await store.take_flash("s2") == "other"
+    assert await store.take_flash("never") is None
+
+
+async def test_flash_expires(store: AccountStore) -> None:
+    await store.put_flash("s1", "soon gone", 0.05)
+    await asyncio.sleep(0.15)
+    assert await store.take_flash("s1") is None
+
+
+async def test_disabling_ends_sessions_and_is_listed(store: AccountStore) -> None:
+    for name in ["alice", "bob"]:
+        await store.create_account(name, f"{name}@example.com", admin=False)
+        await store.start_session(f"{name}-s", name, "c", 60)
+    assert await store.set_disabled("alice", True)
+    assert await store.get_session("alice-s") is None
+    assert await store.get_session("bob-s") == Session("bob", "c")
+    alice = await store.get_account("alice")
+    assert alice is not None and alice.disabled
+    found = await store.find_account("alice@example.com")
+    assert found is not None and found.disabled
+    assert [a.disabled for a in await store.list_accounts()] == [True, False]
+    assert await store.set_disabled("alice", False)
+    alice = await store.get_account("alice")
+    assert alice is not None and not alice.disabled
+    assert not await store.set_disabled("nobody", True)

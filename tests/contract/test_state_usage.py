@@ -157,3 +157,20 @@ async def test_charge_tracks_v1_and_fail_corrects_it(state: State) -> None:
     assert await counts(state) == (1, 0, 0)
     statuses = [r.status for r in await state.usage.recent("alice", 10)]
     assert statuses == [400, 200]
+
+
+async def test_v1_renders_keep_their_parameters(state: State) -> None:
+    at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    query = "template=docs&title=Hi%3F+there&bgColor=102030"
+    v1 = TrackedRender(at, "v1", "docs", "Hi? there", 200, "", query)
+    too_long = TrackedRender(at, "v1", "docs", "Long", 200, "", "x" * 2001)
+    tracked = Tracking("alice", v1, KEEP)
+    assert (await state.atomic.charge_quota("alice", 5, tracked)).allowed
+    await state.usage.track("alice", too_long, KEEP)
+    await state.usage.track("alice", render(at[:10], "v2", 1, "AbCdEfGh"), KEEP)
+    v2, long, first = await state.usage.recent("alice", 10)
+    assert first == v1
+    assert (long.params, long.slug) == ("", "")
+    assert (v2.slug, v2.params) == ("AbCdEfGh", "")
+    await state.usage.fail(tracked, 400)  # a failed one keeps them too
+    assert (await state.usage.recent("alice", 1))[0].params == query

@@ -215,9 +215,10 @@ def test_second_user_sees_none_of_the_first(
 ) -> None:
     first = context.new_page()
     join(first, shots, invite(srv, "first"), "first@example.com")
-    first.get_by_role("button", name="Create API key").click()
+    first.get_by_role("button", name="Create API key").click()  # on Getting started
     key = first.get_by_label("New API key").input_value()
     slug = v2(srv, key, template="docs", title="First's secret card").json()["slug"]
+    first.get_by_role("link", name="Settings", exact=True).click()
     key_id = first.locator("td.mono").first.inner_text()
 
     other = browser.new_context(base_url=srv.url)

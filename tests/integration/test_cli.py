@@ -105,3 +105,33 @@ def test_the_cli_keeps_to_the_active_signing_keys_cap(srv: Server) -> None:
     assert over.returncode == 1 and "At most 20 active signing keys" in over.stderr
     listed = srv.cli_process("signing-keys", "list", "--user", "sky").stdout
     assert len(listed.strip().splitlines()) == 20
+
+
+def test_users_list_and_disable(srv: Server) -> None:
+    from console import Console, invite_path
+
+    done = srv.cli_process("users", "create", "frank", "--email", "frank@example.com")
+    assert done.returncode == 0, done.stderr
+    link = invite_path(done.stdout)
+    c = Console(srv.url)
+    c.get(link)
+    assert c.post(link, {"password": "a long enough passphrase"}).status == 303
+    assert c.sign_in("frank@example.com", "a long enough passphrase").status == 303
+    key = srv.cli_process("keys", "create", "--user", "frank").stdout.strip().splitlines()[-1]
+    assert render(srv, key, "Before disabling").status == 201
+    listed = srv.cli_process("users", "list")
+    assert listed.returncode == 0, listed.stderr
+    [row] = [line for line in listed.stdout.splitlines() if line.startswith("frank\t")]
+    assert row.split("\t")[3:] == ["active", "free", "1", "1/100"]
+
+    disabled = srv.cli_process("users", "disable", "frank")
+    assert disabled.returncode == 0, disabled.stderr
+    assert "1 keys revoked" in disabled.stdout
+    assert_error(render(srv, key, "After disabling"), 401)
+    assert c.get("/dashboard/settings").status == 303  # the session ended
+    refused = c.sign_in("frank@example.com", "a long enough passphrase")
+    assert refused.status == 401 and b"disabled" in refused.body
+    assert "\tdisabled\t" in srv.cli_process("users", "list").stdout
+    assert srv.cli_process("users", "disable", "nobody-at-all").returncode == 1
+    assert srv.cli_process("users", "enable", "frank").returncode == 0
+    assert c.sign_in("frank@example.com", "a long enough passphrase").status == 303

@@ -329,11 +329,29 @@ def test_admin_page_shows_each_users_keys_and_usage(srv: Server) -> None:
     admin, _ = user(srv, "--admin")
     page = admin.get("/dashboard/admin").body.decode()
     assert "built-in method" not in page
-    row = page[page.index(f"<td>{name}</td>") :]
-    row = row[: row.index("</tr>")]
-    cells = re.findall(r"<td>([^<]*)</td>", row)
-    assert cells == [name, f"{name}@example.com", "", "2", "5"], cells
+    found = cells(page, name)
+    assert found.pop("Plan").startswith(f"Plan of {name} ")
+    assert found == {
+        "User": f"{name} {name}@example.com",
+        "Status": "active",
+        "Active keys": "2",
+        "Renders this month": "5 / 100",
+    }
     email, _ = invited(srv.cli, f"h{next(_names)}")  # an account without keys yet
     page = admin.get("/dashboard/admin").body.decode()
-    row = page[page.index(f"<td>{email}</td>") :]
-    assert re.findall(r"<td>([^<]*)</td>", row[: row.index("</tr>")])[1:] == ["", "0", "0"]
+    found = cells(page, email.split("@")[0])
+    assert (found["Status"], found["Active keys"], found["Renders this month"]) == (
+        "invited",
+        "0",
+        "0 / 100",
+    )
+
+
+def cells(page: str, user: str) -> dict[str, str]:
+    """The admin page's row of ``user``: each labelled cell's text, tags dropped."""
+    row = page[page.index(f"<strong>{user}</strong>") :]
+    row = row[: row.index("</tr>")]
+    found = re.findall(
+        r'<td data-label="([^"]+)"[^>]*>(.*?)</td>', '<td data-label="User">' + row, re.S
+    )
+    return {label: " ".join(re.sub(r"<[^>]+>", " ", html).split()) for label, html in found}

@@ -12,7 +12,7 @@ import pytest
 
 from backends import RedisServer
 from conftest import Server
-from console import Console, dashboard_routes, invite_path
+from console import Console, create_api_key, dashboard_routes, invite_path
 from support import Reply, request
 
 PASSWORD = "correct horse battery"
@@ -66,11 +66,7 @@ def signed_in(srv: Server, *flags: str) -> tuple[Console, str]:
 
 
 def api_key(c: Console) -> str:
-    page = c.post("/dashboard/keys")
-    assert page.status == 201, page.body[:300]
-    found = re.search(r'value="(ogm_live_\w+)"', page.body.decode())
-    assert found
-    return found.group(1)
+    return create_api_key(c)
 
 
 def key_ids(page: Reply) -> list[str]:
@@ -142,7 +138,7 @@ def test_invite_sets_password_once_then_sign_in(srv: Server) -> None:
     assert c.post(link, {"password": "another password"}).status == 404
     reply = c.sign_in(email.upper(), PASSWORD)
     assert reply.status == 303
-    assert reply.headers["location"] == "/dashboard/settings"
+    assert reply.headers["location"] == "/dashboard"  # it sends a first visit to Getting started
     session = reply.headers["set-cookie"]
     assert session.startswith("ogmint_session=")
     assert "HttpOnly" in session
@@ -375,7 +371,7 @@ def test_another_users_things_are_not_found(srv: Server) -> None:
         assert b"Alice only" not in html
     # Alice's signing key: bob cannot revoke it, and never sees it.
     alice.get("/dashboard/settings")
-    made = alice.post("/dashboard/signing-keys").body.decode()
+    made = alice.get(alice.post("/dashboard/signing-keys").headers["location"]).body.decode()
     kid = re.search(r"(sk_[0-9A-Za-z]{12})", made)
     assert kid, made[:500]
     bob.get("/dashboard/settings")
@@ -410,3 +406,179 @@ def test_admin_plans_are_the_settings(server_factory: Callable[..., Server]) -> 
     assert admin.post(f"/dashboard/admin/users/{name}/plan", {"plan": "platinum"}).status == 303
     assert b"Plan <strong>platinum</strong>" in user.get("/dashboard/settings").body
     assert admin.post(f"/dashboard/admin/users/{name}/plan", {"plan": "pro"}).status == 400
+
+
+# -- issue 25: post/redirect/get, confirmations, readable times, favicon, admin ----------------
+def test_creating_a_key_redirects_and_a_reload_makes_no_second_key(srv: Server) -> None:
+    c, _ = signed_in(srv)
+    made = c.post("/dashboard/keys")
+    assert made.status == 303
+    assert made.headers["location"] == "/dashboard/settings"
+    assert b"ogm_live_" not in made.body and "ogm_live_" not in made.headers["location"]
+    page = c.get("/dashboard/settings").body.decode()
+    key = re.search(r'value="(ogm_live_\w+)"', page)
+    assert key and 'aria-label="New API key"' in page
+    # Reloading the page after the redirect is a GET: no new key, and the secret is gone.
+    again = c.get("/dashboard/settings").body.decode()
+    assert key.group(1) not in again
+    assert len(key_ids(c.get("/dashboard/settings"))) == 1
+    # The same for signing keys; from Getting started the form comes back there.
+    signing = c.post("/dashboard/signing-keys", {"next": "/dashboard/start"})
+    assert signing.status == 303 and signing.headers["location"] == "/dashboard/start"
+    start = c.get("/dashboard/start").body.decode()
+    assert 'aria-label="New signing secret"' in start and "ogm_sign_" in start
+    assert "ogm_sign_" not in c.get("/dashboard/start").body.decode()
+    assert c.get("/dashboard/settings").body.decode().count("Revoke signing key") == 1
+
+
+def test_confirmations_follow_each_change(srv: Server) -> None:
+    _, email, link = new_user(srv)
+    c = Console(srv.url)
+    c.get(link)
+    done = c.post(link, {"password": PASSWORD})
+    assert done.headers["location"] == "/dashboard/sign-in?set=1"
+    assert 'role="status">Password set' in c.get("/dashboard/sign-in?set=1").body.decode()
+    assert "Password set" not in c.get("/dashboard/sign-in").body.decode()
+    assert c.sign_in(email, PASSWORD).status == 303
+    c.get("/dashboard/settings")
+    api_key(c)
+    [key_id] = key_ids(c.get("/dashboard/settings"))
+    assert c.post(f"/dashboard/keys/{key_id}/revoke").status == 303
+    assert f"API key {key_id} revoked" in c.get("/dashboard/settings").body.decode()
+    c.get("/dashboard/templates/new")
+    saved = c.post("/dashboard/templates/save", {"svg": CARD, "name": "Confirmed"})
+    assert saved.headers["location"].endswith("?saved=1")
+    assert 'role="status">Template saved' in c.get(saved.headers["location"]).body.decode()
+
+
+def test_first_visit_lands_on_getting_started(srv: Server) -> None:
+    _, email, link = new_user(srv)
+    c = Console(srv.url)
+    c.get(link)
+    c.post(link, {"password": PASSWORD})
+    c.get("/dashboard/sign-in")
+    signed = c.post("/dashboard/sign-in", {"email": email, "password": PASSWORD})
+    assert signed.headers["location"] == "/dashboard"
+    assert c.get("/dashboard").headers["location"] == "/dashboard/start"
+    start = c.get("/dashboard/start").body.decode()
+    assert start.count('class="step done"') == 0
+    assert ">Create API key</button>" in start
+    made = c.post("/dashboard/keys", {"next": "/dashboard/start"})
+    assert made.headers["location"] == "/dashboard/start"
+    page = c.get("/dashboard/start").body.decode()
+    key = re.search(r'value="(ogm_live_\w+)"', page)
+    assert key
+    assert f"x-api-key: {key.group(1)}" in page  # the curl is filled in while it is shown
+    assert page.count('class="step done"') == 1
+    assert v2(srv, key.group(1), title="First card").status == 201
+    assert c.get("/dashboard/start").body.decode().count('class="step done"') == 2
+    assert c.get("/dashboard").headers["location"] == "/dashboard/settings"
+
+
+def test_times_are_in_words_and_numbers_have_separators(srv: Server) -> None:
+    c, name = signed_in(srv)
+    api_key(c)
+    settings = c.get("/dashboard/settings").body.decode()
+    when = r'<time datetime="\d{4}-\d\d-\d\dT[^"]+Z" title="[^"]+ UTC">just now</time>'
+    assert re.search(when, settings)
+    srv.cli("plans", "set", name, "agency")
+    assert "of 50,000 renders" in c.get("/dashboard/settings").body.decode()
+    assert "of 50,000 renders" in c.get("/dashboard/usage").body.decode()
+
+
+def test_every_page_names_its_icon_and_the_icon_is_served(srv: Server) -> None:
+    c, _ = signed_in(srv)
+    for path in [*PAGES, "/dashboard/start", "/dashboard/templates/new"]:
+        assert 'rel="icon" href="/dashboard/static/favicon.svg"' in c.get(path).body.decode()
+    for path in ("/dashboard/static/favicon.svg", "/favicon.ico"):
+        icon = request(srv.url + path)
+        assert icon.status == 200, path
+        assert icon.headers["content-type"].startswith("image/svg+xml")
+        assert icon.body.startswith(b"<svg")
+
+
+def test_admin_page_content_invite_and_disable(srv: Server) -> None:
+    user, name = signed_in(srv)
+    key = api_key(user)
+    assert v2(srv, key, title="Counted").status == 201
+    admin, admin_name = signed_in(srv, "--admin")
+    page = admin.get("/dashboard/admin").body.decode()
+    assert "built-in method" not in page and "<built-in" not in page
+    row = page[page.index(f"<strong>{name}</strong>") :]
+    row = row[: row.index("</tr>")]
+    assert 'data-label="Active keys" class="num">1<' in row
+    assert 'data-label="Renders this month" class="num">1 <' in row
+    # Invite: the link is on the next page, once; it works.
+    invited = admin.post(
+        "/dashboard/admin/users", {"user": f"{name}x", "email": f"{name}x@example.com"}
+    )
+    assert invited.status == 303
+    shown = admin.get("/dashboard/admin").body.decode()
+    found = re.search(r'value="(http://[^"]+/dashboard/password/[^"]+)"', shown)
+    assert found, shown[:2000]
+    assert found.group(1) not in admin.get("/dashboard/admin").body.decode()
+    path = "/dashboard/password/" + found.group(1).split("/dashboard/password/")[1]
+    assert Console(srv.url).get(path).status == 200
+    bad = admin.post("/dashboard/admin/users", {"user": f"{name}x", "email": "other@example.com"})
+    assert bad.status == 400 and 'role="alert"' in bad.body.decode()
+    # Disable: signed out, keys refused; enable lets them sign in again.
+    assert admin.post(f"/dashboard/admin/users/{name}/disable").status == 303
+    assert "1 keys revoked" in admin.get("/dashboard/admin").body.decode()
+    assert user.get("/dashboard/settings").status == 303
+    assert v2(srv, key, title="After disabling").status == 401
+    assert user.sign_in(f"{name}@example.com", PASSWORD).status == 401
+    assert admin.post(f"/dashboard/admin/users/{admin_name}/disable").status == 400  # not yourself
+    assert admin.post("/dashboard/admin/users/nobody-x/disable").status == 404
+    assert admin.post(f"/dashboard/admin/users/{name}/enable").status == 303
+    assert user.sign_in(f"{name}@example.com", PASSWORD).status == 303
+    user.get("/dashboard/settings")
+    assert user.post(f"/dashboard/admin/users/{name}/disable").status == 404  # not an admin
+
+
+def test_renders_filter_by_template_and_api(srv: Server) -> None:
+    c, _ = signed_in(srv)
+    key = api_key(c)
+    assert v2(srv, key, template="blog", title="Blog V2").status == 201
+    v1 = request(
+        srv.url + "/api/og?template=docs&title=Docs+V1&palette=paper&tag=Guide",
+        headers={"x-api-key": key},
+    )
+    assert v1.status == 200
+    everything = c.get("/dashboard/renders").body.decode()
+    assert "Blog V2" in everything and "Docs V1" in everything
+    # V1 renders get a thumbnail too, drawn again from their parameters (palette resolved).
+    thumb = re.search(r'<img class="thumb" src="([^"]+)" alt="V1 render: Docs V1"', everything)
+    assert thumb, everything
+    src = thumb.group(1).replace("&amp;", "&")
+    assert src.startswith("/dashboard/preview.png?template=docs&title=Docs+V1&tag=Guide&")
+    assert "bgColor=" in src
+    drawn = c.get(src)
+    assert drawn.status == 200 and drawn.headers["content-type"] == "image/png"
+
+    docs = c.get("/dashboard/renders?template=docs").body.decode()
+    assert "Docs V1" in docs and "Blog V2" not in docs
+    v2_only = c.get("/dashboard/renders?api=v2").body.decode()
+    assert "Blog V2" in v2_only and "Docs V1" not in v2_only
+
+
+def test_brands_page_creates_lists_and_deletes(srv: Server) -> None:
+    c, _ = signed_in(srv)
+    api_key(c)
+    c.get("/dashboard/brands")
+    bad = c.post("/dashboard/brands", {"name": "Acme", "accentColor": "nothex"})
+    assert bad.status == 400 and 'role="alert"' in bad.body.decode()
+    assert 'value="Acme"' in bad.body.decode()  # the form keeps what was typed
+    made = c.post("/dashboard/brands", {"name": "Acme", "accentColor": "#E4572E"})
+    assert made.status == 303
+    page = c.get("/dashboard/brands").body.decode()
+    brand = re.search(r"(brand_[0-9A-Za-z]{12})", page)
+    assert brand and "Brand “Acme” saved" in page and "e4572e" in page
+    playground = c.get(f"/dashboard/templates?brand={brand.group(1)}").body.decode()
+    assert f'<option value="{brand.group(1)}" selected>Acme</option>' in playground
+    assert f"brand={brand.group(1)}" in playground  # in the preview, URL and curl
+    other, _ = signed_in(srv)
+    other.get("/dashboard/brands")
+    assert other.post(f"/dashboard/brands/{brand.group(1)}/delete").status == 404
+    assert 'role="alert"' in other.get(f"/dashboard/templates?brand={brand.group(1)}").body.decode()
+    assert c.post(f"/dashboard/brands/{brand.group(1)}/delete").status == 303
+    assert brand.group(1) not in c.get("/dashboard/brands").body.decode().split("deleted")[1]

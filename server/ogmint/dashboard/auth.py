@@ -81,7 +81,9 @@ async def visitor(request: Request) -> Visitor | None:
     if session is None:
         return None
     account = await svc.accounts.account(session.user)
-    return None if account is None else Visitor(account, session, token)
+    if account is None or account.disabled:
+        return None
+    return Visitor(account, session, token)
 
 
 async def require(request: Request) -> Visitor:
@@ -142,7 +144,7 @@ def local_path(value: str) -> str:
     """``value`` if it is a dashboard path on this site, else the Settings page."""
     if value.startswith("/dashboard/") and not value.startswith("//") and "\\" not in value:
         return value
-    return "/dashboard/settings"
+    return "/dashboard"
 
 
 def field(request: Request, name: str, limit: int = 300_000) -> str:

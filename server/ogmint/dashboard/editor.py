@@ -9,12 +9,14 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
 from ogmint.api.responses import preview as image_response
 from ogmint.dashboard.auth import Visitor, field, require
+from ogmint.dashboard.playground import SIZES, accepts_output
 from ogmint.domain.templates import MAX_NAME, SAMPLE
 from ogmint.errors import (
     OgmintError,
@@ -72,6 +74,7 @@ def _editor(
 ) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     bad = {p.line for p in errors or [] if p.line}
+    sample = _sample(request) if request.method == "POST" else {}
     return svc.pages.html(
         "template_edit.html",
         status,
@@ -84,7 +87,21 @@ def _editor(
         bad=bad,
         preview=preview,
         max_name=MAX_NAME,
+        saved=request.args.get("saved") == "1" and not errors,
+        sample=sample,
+        palettes=list(svc.templates.palettes),
+        sizes=SIZES if accepts_output(svc) else {},
     )
+
+
+def _sample(request: Request) -> dict[str, str]:
+    """The preview's sample parameters from the form: title, palette, size."""
+    sample = {"title": field(request, "title", 200) or SAMPLE.title}
+    for name in ("palette", "size"):
+        value = field(request, name, 40)
+        if value:
+            sample[name] = value
+    return sample
 
 
 def _form(request: Request) -> tuple[str, str | None]:
@@ -96,7 +113,9 @@ def _form(request: Request) -> tuple[str, str | None]:
 async def _preview_png(request: Request, svc: Services, user: str, svg: str) -> bytes:
     """The unsaved template drawn with the form's sample text (as the API's preview), from the
     user's preview allowance."""
-    params = {"title": field(request, "title", 200) or SAMPLE.title}
+    params: dict[str, Any] = _sample(request)
+    if not accepts_output(svc):
+        params.pop("size", None)
     return await svc.renders.preview_upload(user, svg, params, api="preview")
 
 

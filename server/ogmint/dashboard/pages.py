@@ -8,14 +8,18 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sanic import HTTPResponse
 
+from ogmint.dashboard.readable import number, when
+
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 #: Navigation links every signed-in page shows (SPEC §10 names them).
 NAV = (
+    ("Get started", "/dashboard/start"),
     ("Settings", "/dashboard/settings"),
     ("Usage", "/dashboard/usage"),
     ("Renders", "/dashboard/renders"),
     ("Templates", "/dashboard/templates"),
+    ("Brands", "/dashboard/brands"),
     ("API", "/dashboard/api"),
 )
 
@@ -32,6 +36,9 @@ class Pages:
             lstrip_blocks=True,
         )
         self._env.globals["nav"] = NAV
+        self._env.globals["flash"] = None  # pages with a session say its message
+        self._env.filters["when"] = when
+        self._env.filters["number"] = number
 
     def html(self, page: str, status: int = 200, **context: Any) -> HTTPResponse:
         body = self._env.get_template(page).render(**context)

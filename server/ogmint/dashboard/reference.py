@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from sanic import Blueprint, HTTPResponse, Request
 
+from ogmint.dashboard import flash
 from ogmint.dashboard.auth import require
 from ogmint.services import Services
 
@@ -32,6 +33,34 @@ def _resolve(doc: dict[str, Any], node: Any) -> Any:
             target = target.get(part, {}) if isinstance(target, dict) else {}
         return target
     return node
+
+
+#: Example bodies for the calls that take one (sample values a reader can run as they are).
+EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
+    "/api/v2/render": {"template": "blog", "title": "Hello from ogmint", "palette": "midnight"},
+    "/api/v2/validate": {"template": "blog", "title": "Hello from ogmint"},
+    "/api/v2/render/batch": {"items": [{"template": "blog", "title": "One"}]},
+    "/api/v2/templates": {"name": "Launch card", "svg": "<svg …>"},
+    "/api/v2/templates/{id}": {"name": "Launch card", "svg": "<svg …>"},
+    "/api/v2/templates/preview": {"svg": "<svg …>", "title": "A sample title"},
+}
+#: Sample query strings for GET calls that take parameters.
+EXAMPLE_QUERIES = {"/api/og": "?template=blog&title=Hello+from+ogmint"}
+
+
+def example(base_url: str, method: str, path: str, keyed: bool) -> str:
+    """A curl command for the call, with sample values."""
+    url = base_url + path + (EXAMPLE_QUERIES.get(path, "") if method == "GET" else "")
+    parts = ["curl"] + ([] if method == "GET" else ["-X", method]) + [f"'{url}'"]
+    if keyed:
+        parts.append("-H 'x-api-key: YOUR_API_KEY'")
+    body = EXAMPLE_BODIES.get(path) if method in ("POST", "PUT") else None
+    if body is not None:
+        parts += ["-H 'content-type: application/json'", f"-d '{orjson.dumps(body).decode()}'"]
+    if path == "/api/og":
+        parts.append("-o card.png")
+    head, rest = " ".join(parts[:3]), parts[3:]
+    return " \\\n  ".join([head, *rest])
 
 
 def operations(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -62,6 +91,11 @@ def operations(doc: dict[str, Any]) -> list[dict[str, Any]]:
                     "required": set(schema.get("required", []))
                     if isinstance(schema, dict)
                     else set(),
+                    "keyed": any(
+                        isinstance(p, dict) and p.get("name", "").lower() == "x-api-key"
+                        for p in params
+                    )
+                    or bool(op.get("security", doc.get("security"))),
                     "responses": {
                         code: _resolve(doc, r).get("description", "")
                         for code, r in op.get("responses", {}).items()
@@ -76,6 +110,7 @@ async def api_reference(request: Request) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await require(request)
     doc = _document()
-    return svc.pages.html(
-        "api.html", visitor=me, info=doc.get("info", {}), operations=operations(doc)
-    )
+    ops = operations(doc)
+    for op in ops:
+        op["example"] = example(svc.settings.base_url, op["method"], op["path"], op["keyed"])
+    return await flash.page(request, me, "api.html", info=doc.get("info", {}), operations=ops)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlencode
 
 from markupsafe import Markup
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
+from ogmint.dashboard import flash
 from ogmint.dashboard.auth import Visitor, require
 from ogmint.dashboard.chart import usage_chart
 from ogmint.errors import RateLimitError
@@ -16,6 +18,9 @@ from ogmint.services import Services
 bp = Blueprint("dashboard_renders")
 
 PAGE = 50  # renders listed per page; ?n= shows more, up to what is kept
+#: The API filter's choices: (value, label) and the kinds each keeps.
+APIS = (("", "V1 and V2"), ("v1", "V1"), ("v2", "V2"))
+KINDS = {"v1": {"v1"}, "v2": {"v2", "dedup"}}
 
 
 @bp.get("/dashboard/usage")
@@ -25,9 +30,10 @@ async def usage(request: Request) -> HTTPResponse:
     days = await svc.usage.month(me.user)
     plan, quota = await svc.keys.quota_of(me.user)
     used = sum(d.v1 + d.v2 for d in days)
-    return svc.pages.html(
+    return await flash.page(
+        request,
+        me,
         "usage.html",
-        visitor=me,
         days=[d for d in days if d.v1 or d.v2 or d.dedup],
         chart=Markup(usage_chart(days)),  # noqa: S704 - built from numbers and escaped labels
         plan=plan,
@@ -53,17 +59,32 @@ async def _renders_page(
     except ValueError:
         n = PAGE
     recent = await svc.usage.recent(me.user, n)
-    slugs = sorted({r.slug for r in recent if r.slug})
+    template = str(request.args.get("template", ""))[:100]
+    api = str(request.args.get("api", ""))
+    api = api if api in KINDS else ""
+    shown = [
+        r
+        for r in recent
+        if (not template or r.template == template) and (not api or r.kind in KINDS[api])
+    ]
+    slugs = sorted({r.slug for r in shown if r.slug})
     found = await asyncio.gather(*(svc.deliveries.listed(me.user, s) for s in slugs))
-    return svc.pages.html(
+    more = n * 4 if len(recent) == n and n < svc.settings.recent_renders_kept else 0
+    chosen = {k: v for k, v in (("template", template), ("api", api)) if v}
+    return await flash.page(
+        request,
+        me,
         "renders.html",
         status,
-        visitor=me,
         error=error,
-        renders=recent,
+        renders=shown,
+        templates=sorted({r.template for r in recent} | ({template} if template else set())),
+        chosen_template=template,
+        apis=APIS,
+        chosen_api=api,
         deliveries=dict(zip(slugs, found, strict=True)),
         base_url=svc.settings.base_url,
-        more=n * 4 if len(recent) == n and n < svc.settings.recent_renders_kept else 0,
+        more=urlencode({**chosen, "n": more}) if more else "",
     )
 
 

@@ -6,7 +6,7 @@ from sanic import Blueprint, HTTPResponse, Request
 from sanic.blueprint_group import BlueprintGroup
 from sanic.response import file
 
-from ogmint.dashboard import console, editor, playground, reference, renders, signin
+from ogmint.dashboard import brands, console, editor, playground, reference, renders, signin
 from ogmint.dashboard.auth import SECURITY_HEADERS, SignedOut, is_https, to_sign_in
 from ogmint.dashboard.pages import STATIC_DIR
 from ogmint.errors import NotFoundError
@@ -17,6 +17,7 @@ assets = Blueprint("dashboard_static")
 STATIC_FILES = {
     "dashboard.css": "text/css; charset=utf-8",
     "dashboard.js": "text/javascript; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
 }
 
 
@@ -28,6 +29,14 @@ async def static_file(request: Request, name: str) -> HTTPResponse:
     # Sanic's default is "no-cache" with Last-Modified: revalidated on every use (304), so a
     # new version is seen at once.
     return await file(STATIC_DIR / name, request_headers=request.headers, mime_type=kind)
+
+
+@assets.route("/favicon.ico", methods=["GET", "HEAD"])  # type: ignore[untyped-decorator]
+async def favicon(request: Request) -> HTTPResponse:
+    """What browsers ask for on pages that name no icon (the API's JSON, images): the SVG."""
+    return await file(
+        STATIC_DIR / "favicon.svg", request_headers=request.headers, mime_type="image/svg+xml"
+    )
 
 
 def _security_headers(request: Request, response: HTTPResponse) -> None:
@@ -46,6 +55,7 @@ BLUEPRINTS = (
     renders.bp,
     editor.bp,
     playground.bp,
+    brands.bp,
     reference.bp,
     assets,
 )

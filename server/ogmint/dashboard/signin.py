@@ -33,7 +33,14 @@ def _sign_in_page(
     token = form_token(request)
     nxt = local_path(str(request.args.get("next") or field(request, "next")))
     response = svc.pages.html(
-        "sign_in.html", status, csrf=token, error=error, email=email, next=nxt, visitor=None
+        "sign_in.html",
+        status,
+        csrf=token,
+        error=error,
+        email=email,
+        next=nxt,
+        visitor=None,
+        password_set=request.args.get("set") == "1" and not error,
     )
     set_cookie(request, response, FORM_COOKIE, token, 3600)
     return response

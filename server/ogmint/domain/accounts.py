@@ -8,6 +8,7 @@ digests are stored, so a copy of the state cannot be used to sign in.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import re
 import secrets
@@ -33,6 +34,31 @@ EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}")
 def digest(token: str) -> str:
     """The stored form of a link or session token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _keystream(token: str, nonce: bytes, n: int) -> bytes:
+    # SHAKE-256 as a stream cipher, keyed by the session token itself: the stored digest of
+    # the token (sha256 of it alone) does not give the key.
+    return hashlib.shake_256(b"ogmint-flash\0" + token.encode() + nonce).digest(n)
+
+
+def seal(token: str, text: str) -> str:
+    """``text`` encrypted for the session ``token`` (a fresh nonce each time)."""
+    data = text.encode()
+    nonce = secrets.token_bytes(16)
+    sealed = bytes(a ^ b for a, b in zip(data, _keystream(token, nonce, len(data)), strict=True))
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def unseal(token: str, sealed: str) -> str | None:
+    """What :func:`seal` sealed for ``token``; None if it is not that."""
+    try:
+        raw = base64.urlsafe_b64decode(sealed.encode())
+    except ValueError:
+        return None
+    nonce, data = raw[:16], raw[16:]
+    plain = bytes(a ^ b for a, b in zip(data, _keystream(token, nonce, len(data)), strict=True))
+    return plain.decode(errors="replace")
 
 
 def normal_email(email: str) -> str:
@@ -124,6 +150,10 @@ class Accounts:
         assert token is not None
         return token
 
+    async def set_disabled(self, user: str, disabled: bool) -> bool:
+        """Disables (ending every session) or enables an account; False if there is none."""
+        return await self._store.set_disabled(user, disabled)
+
     async def new_link(self, user: str) -> str | None:
         """A fresh one-time link token for the user (replacing older ones); None if no account."""
         token = secrets.token_urlsafe(32)
@@ -154,6 +184,8 @@ class Accounts:
         stored = account.password_hash if account else ""
         if not await self._verify(stored, password[:MAX_PASSWORD]) or account is None:
             raise SignInFailed()
+        if account.disabled:  # told apart only after the right password: nothing to probe
+            raise SignInFailed("This account is disabled; ask your operator")
         return await self.start_session(account.user)
 
     async def start_session(self, user: str) -> tuple[str, Session]:
@@ -164,6 +196,16 @@ class Accounts:
 
     async def session(self, token: str) -> Session | None:
         return await self._store.get_session(digest(token))
+
+    async def put_flash(self, token: str, text: str, ttl: float = 300) -> None:
+        """A message (a secret shown once included) for the session's next page, kept
+        encrypted with a key only the browser's cookie gives (the store has its digest)."""
+        await self._store.put_flash(digest(token), seal(token, text), ttl)
+
+    async def take_flash(self, token: str) -> str | None:
+        """The session's message, removed as it is read."""
+        sealed = await self._store.take_flash(digest(token))
+        return None if sealed is None else unseal(token, sealed)
 
     async def sign_out(self, token: str) -> None:
         await self._store.end_session(digest(token))

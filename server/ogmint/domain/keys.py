@@ -118,6 +118,14 @@ class ApiKeys:
         await self._store.revoke_key(key_id)
         self._find.forget(mine[key_id].key_hash)
 
+    async def revoke_all(self, user: str) -> int:
+        """Revokes every active key of ``user`` (forgotten at once in this worker); how many."""
+        revoked = 0
+        for key in await self.active(user):
+            revoked += await self._store.revoke_key(key.key_id)
+            self._find.forget(key.key_hash)
+        return revoked
+
     async def plan_of(self, user: str) -> str:
         """The user's plan (users without a key yet are on ``free``)."""
         keys = await self._store.list_keys(user)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 
@@ -205,6 +206,25 @@ class Created:
     spec: RenderSpec
 
 
+def replay_query(spec: RenderSpec) -> str:
+    """A V1 render's parameters as a query that draws it again for its thumbnail: text and
+    colours as resolved, fetched pictures left out (a thumbnail never fetches)."""
+    c = spec.colors
+    found = {
+        "template": spec.template,
+        "title": spec.title,
+        "description": spec.description,
+        "tag": spec.tag,
+        "author": spec.author,
+        "font": spec.font,
+        "bgColor": c.bg,
+        "textColor": c.text,
+        "accentColor": c.accent,
+        "surfaceColor": c.surface,
+    }
+    return urlencode({k: v for k, v in found.items() if v})
+
+
 class Renders:
     """Makes cards: V1 images, stored V2 renders, previews."""
 
@@ -305,7 +325,9 @@ class Renders:
                 else:
                     await self._limits.take_burst(key)
                 # Counted for the key's user and tracked for the dashboard in one step.
-                tracked = self._usage.tracking(key.user, "v1", spec.template, spec.title, 200)
+                tracked = self._usage.tracking(
+                    key.user, "v1", spec.template, spec.title, 200, params=replay_query(spec)
+                )
                 quota = self._plans.quota(key.plan)
                 status = await self._state.atomic.charge_quota(key.user, quota, tracked)
                 if not status.allowed:

@@ -30,11 +30,19 @@ class Usage:
         self._retention = retention
 
     def tracking(
-        self, user: str, kind: Kind, template: str, title: str, status: int, slug: str = ""
+        self,
+        user: str,
+        kind: Kind,
+        template: str,
+        title: str,
+        status: int,
+        slug: str = "",
+        params: str = "",
     ) -> Tracking:
-        """What the atomic render steps track for this request, stamped now."""
+        """What the atomic render steps track for this request, stamped now (``params``: a V1
+        render's parameters as a query, so its thumbnail can be drawn again)."""
         # Titles are ≤ 200 code points (SPEC §1); ids of custom templates are short too.
-        render = TrackedRender(now_iso(), kind, template[:100], title[:200], status, slug)
+        render = TrackedRender(now_iso(), kind, template[:100], title[:200], status, slug, params)
         return Tracking(user, render, self._retention)
 
     async def track(self, tracked: Tracking) -> None:

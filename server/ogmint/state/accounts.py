@@ -23,6 +23,7 @@ class Account:
     password_hash: str  # "" until the invite link has been used
     admin: bool
     created_at: str  # UTC ISO-8601 with milliseconds
+    disabled: bool = False  # an operator switched the user off: no sign-in, keys refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +74,14 @@ class AccountStore(Protocol):
 
     async def end_session(self, session_hash: str) -> None:
         """Ends one session (signing out); unknown digests are ignored."""
+
+    async def set_disabled(self, user: str, disabled: bool) -> bool:
+        """Disables (ending every session of the user) or enables the account; False when the
+        user has no account."""
+
+    async def put_flash(self, session_hash: str, text: str, ttl: float) -> None:
+        """Keeps ``text`` for the session's next page, for at most ``ttl`` seconds (a newer
+        flash replaces it)."""
+
+    async def take_flash(self, session_hash: str) -> str | None:
+        """The session's flash, removed as it is read: it is shown at most once."""

@@ -34,6 +34,28 @@ class TrackedRender:
     title: str
     status: int  # the HTTP status answered
     slug: str  # V2 only; "" for V1
+    params: str = ""  # V1 only: its render parameters as a query, to draw a thumbnail again
+
+
+#: V1 renders have no slug, so the stores keep their ``params`` in the slug's place, marked
+#: with a leading "?" (a slug never has one): no new column or script argument.
+PARAMS_MARK = "?"
+#: Longer parameters are not kept (the thumbnail falls back to template and title).
+MAX_PARAMS = 2000
+
+
+def slug_field(render: TrackedRender) -> str:
+    """What a store keeps in the slug's place: the slug, or a V1 render's marked params."""
+    if render.slug or not render.params or len(render.params) > MAX_PARAMS:
+        return render.slug
+    return PARAMS_MARK + render.params
+
+
+def from_slug_field(value: str) -> tuple[str, str]:
+    """(slug, params) from what a store kept in the slug's place."""
+    if value.startswith(PARAMS_MARK):
+        return "", value[len(PARAMS_MARK) :]
+    return value, ""
 
 
 #: How far past its bound a recent list may grow before it is trimmed (trimming on every

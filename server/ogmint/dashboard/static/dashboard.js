@@ -60,9 +60,23 @@ function livePlayground(form) {
         if (String(value).trim()) params.append(name, String(value));
       }
       if (!params.get("title")) return;
-      const answer = await fetch("/dashboard/preview.png?" + params.toString());
+      const [answer, pasted] = await Promise.all([
+        fetch("/dashboard/preview.png?" + params.toString()),
+        fetch("/dashboard/playground.json?" + params.toString()).then((r) => r.json()).catch(() => null),
+      ]);
       url = await showPreview(answer, image, status, url);
-    }, 300);
+      // The crop boxes show the same picture; the URL, curl and tags follow the form.
+      for (const crop of form.parentElement.querySelectorAll("img[data-crop]")) crop.src = image.src;
+      if (pasted && !pasted.error) {
+        const set = (id, value) => { const f = document.getElementById(id); if (f) f.value = value; };
+        set("v1-url", pasted.v1);
+        set("v2-curl", pasted.curl);
+        set("meta-tags", pasted.meta);
+        const link = document.getElementById("v1-link");
+        if (link) link.href = pasted.v1;
+        if (status && answer.ok) status.textContent = pasted.width + "×" + pasted.height + " px";
+      }
+    }, 350);
   });
 }
 
@@ -79,11 +93,35 @@ function liveTemplatePreview(form) {
   };
   form.addEventListener("input", () => {
     clearTimeout(timer);
-    timer = setTimeout(refresh, 500);
+    timer = setTimeout(refresh, 400);
+  });
+}
+
+// A colour picker and its hex field say the same colour; the hex field is the one submitted
+// (so the form works without JavaScript), the picker only writes into it.
+function pairColours(picker) {
+  const text = document.getElementById(picker.dataset.pair);
+  if (!text) return;
+  picker.hidden = false;  // of no use without this script, so shown only with it
+  picker.addEventListener("input", () => {
+    text.value = picker.value.slice(1);
+    text.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+  text.addEventListener("input", () => {
+    const hex = text.value.trim().replace(/^#/, "");
+    if (/^[0-9a-fA-F]{6}$/.test(hex)) picker.value = "#" + hex.toLowerCase();
+    else if (/^[0-9a-fA-F]{3}$/.test(hex)) picker.value = "#" + hex.replace(/./g, "$&$&").toLowerCase();
   });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  // On a phone the tabs scroll sideways: show the current one.
+  const current = document.querySelector(".tabs [aria-current]");
+  if (current) current.parentElement.scrollLeft = current.offsetLeft - 16;
+  for (const picker of document.querySelectorAll("input[type=color][data-pair]")) pairColours(picker);
+  for (const select of document.querySelectorAll("select[data-submit-on-change]")) {
+    select.addEventListener("change", () => select.form.requestSubmit());
+  }
   for (const button of document.querySelectorAll("button.copy[data-copy]")) {
     button.addEventListener("click", () => copyFrom(button.dataset.copy, button));
   }

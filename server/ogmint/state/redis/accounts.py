@@ -41,7 +41,14 @@ class RedisAccounts:
         )
         if not h:
             return None
-        return Account(user, h["email"], h["password"], h["admin"] == "1", ms_iso(int(h["ms"])))
+        return Account(
+            user,
+            h["email"],
+            h["password"],
+            h["admin"] == "1",
+            ms_iso(int(h["ms"])),
+            h.get("disabled") == "1",
+        )
 
     async def find_account(self, email: str) -> Account | None:
         user = await self._c.call(self._c.redis.get(self._c.g(f"account-email:{email}")))
@@ -96,3 +103,16 @@ class RedisAccounts:
     async def end_session(self, session_hash: str) -> None:
         keys = [self._c.g(f"session:{session_hash}")]
         await self._c.script("session_end", keys, [self._c.prefix, session_hash])
+
+    async def set_disabled(self, user: str, disabled: bool) -> bool:
+        keys = [self._a(user, "account"), self._a(user, "sessions")]
+        args: list[str | int | float] = [self._c.prefix, int(disabled)]
+        return bool(await self._c.script("account_disable", keys, args))
+
+    async def put_flash(self, session_hash: str, text: str, ttl: float) -> None:
+        key = self._c.g(f"flash:{session_hash}")
+        await self._c.call(self._c.redis.set(key, text, px=max(int(ttl * 1000), 1)))
+
+    async def take_flash(self, session_hash: str) -> str | None:
+        key = self._c.g(f"flash:{session_hash}")
+        return cast(str | None, await self._c.call(self._c.redis.getdel(key)))

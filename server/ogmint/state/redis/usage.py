@@ -9,7 +9,14 @@ from typing import cast
 import orjson
 
 from ogmint.state.redis.client import RedisClient
-from ogmint.state.usage import DayCount, Retention, TrackedRender, Tracking
+from ogmint.state.usage import (
+    DayCount,
+    Retention,
+    TrackedRender,
+    Tracking,
+    from_slug_field,
+    slug_field,
+)
 
 
 class RedisUsage:
@@ -45,7 +52,7 @@ class RedisUsage:
             r.template,
             r.title,
             r.status,
-            r.slug,
+            slug_field(r),
         ]
         return keys, values
 
@@ -74,4 +81,8 @@ class RedisUsage:
         raw = cast(
             list[str], await self._c.call(self._c.redis.lrange(self.recent_key(user), 0, limit - 1))
         )
-        return [TrackedRender(*orjson.loads(item)) for item in raw]
+        found = []
+        for item in raw:
+            at, kind, template, title, status, slug = orjson.loads(item)
+            found.append(TrackedRender(at, kind, template, title, status, *from_slug_field(slug)))
+        return found

@@ -28,15 +28,27 @@ CREATE TABLE IF NOT EXISTS sessions (
     expires REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);
+CREATE TABLE IF NOT EXISTS disabled_accounts (
+    user_id TEXT PRIMARY KEY REFERENCES accounts (user_id)
+);
+CREATE TABLE IF NOT EXISTS session_flashes (
+    session_hash TEXT PRIMARY KEY,
+    text TEXT NOT NULL,
+    expires REAL NOT NULL
+);
 """
 
-_ACCOUNT = "SELECT user_id, email, password_hash, admin, created_at FROM accounts"
+# A table of its own for disabled users: databases made before it need no migration.
+_ACCOUNT = (
+    "SELECT user_id, email, password_hash, admin, created_at,"
+    " user_id IN (SELECT user_id FROM disabled_accounts) FROM accounts"
+)
 
 
-def _account(row: tuple[str, str, str, int, str] | None) -> Account | None:
+def _account(row: tuple[str, str, str, int, str, int] | None) -> Account | None:
     if row is None:
         return None
-    return Account(row[0], row[1], row[2], bool(row[3]), row[4])
+    return Account(row[0], row[1], row[2], bool(row[3]), row[4], bool(row[5]))
 
 
 class SqliteAccounts:
@@ -150,3 +162,37 @@ class SqliteAccounts:
             lambda db: db.execute("DELETE FROM sessions WHERE session_hash = ?", (session_hash,)),
             True,
         )
+
+    async def set_disabled(self, user: str, disabled: bool) -> bool:
+        def change(db: sqlite3.Connection) -> bool:
+            if db.execute("SELECT 1 FROM accounts WHERE user_id = ?", (user,)).fetchone() is None:
+                return False
+            if disabled:
+                db.execute("INSERT OR IGNORE INTO disabled_accounts VALUES (?)", (user,))
+                db.execute("DELETE FROM sessions WHERE user_id = ?", (user,))
+            else:
+                db.execute("DELETE FROM disabled_accounts WHERE user_id = ?", (user,))
+            return True
+
+        return await self._db.run(change, True)
+
+    async def put_flash(self, session_hash: str, text: str, ttl: float) -> None:
+        def put(db: sqlite3.Connection) -> None:
+            now = time.time()
+            db.execute("DELETE FROM session_flashes WHERE expires <= ?", (now,))
+            db.execute(
+                "INSERT OR REPLACE INTO session_flashes VALUES (?, ?, ?)",
+                (session_hash, text, now + ttl),
+            )
+
+        await self._db.run(put, True)
+
+    async def take_flash(self, session_hash: str) -> str | None:
+        def take(db: sqlite3.Connection) -> str | None:
+            row = db.execute(
+                "DELETE FROM session_flashes WHERE session_hash = ? RETURNING text, expires",
+                (session_hash,),
+            ).fetchone()
+            return str(row[0]) if row is not None and row[1] > time.time() else None
+
+        return await self._db.run(take, True)

@@ -8,7 +8,16 @@ from datetime import date, timedelta
 from typing import cast
 
 from ogmint.state.sqlite.db import Database
-from ogmint.state.usage import TRIM_SLACK, DayCount, Kind, Retention, TrackedRender, Tracking
+from ogmint.state.usage import (
+    TRIM_SLACK,
+    DayCount,
+    Kind,
+    Retention,
+    TrackedRender,
+    Tracking,
+    from_slug_field,
+    slug_field,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage_days (
@@ -38,7 +47,15 @@ def track(db: sqlite3.Connection, user: str, render: TrackedRender, retention: R
     db.execute(
         "INSERT INTO recent_renders (user_id, at, kind, template, title, status, slug) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (user, render.at, render.kind, render.template, render.title, render.status, render.slug),
+        (
+            user,
+            render.at,
+            render.kind,
+            render.template,
+            render.title,
+            render.status,
+            slug_field(render),
+        ),
     )
     if render.status >= 400:
         return
@@ -113,4 +130,7 @@ class SqliteUsage:
                 (user, limit),
             ).fetchall()
         )
-        return [TrackedRender(r[0], cast(Kind, r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+        return [
+            TrackedRender(r[0], cast(Kind, r[1]), r[2], r[3], r[4], *from_slug_field(r[5]))
+            for r in rows
+        ]
