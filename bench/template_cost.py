@@ -16,6 +16,7 @@ from pathlib import Path
 from ogmint.domain.templates import SAMPLE
 from ogmint.rendering.cost import Cost
 from ogmint.rendering.native import Renderer, bundled_font_dirs
+from ogmint.rendering.sizes import ASPECTS, LANDSCAPE
 from ogmint.rendering.template import TemplateError, compile_template
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +48,10 @@ def main() -> None:
         refused = 0
         for path in paths:
             try:
-                template = compile_template(path.stem, path.read_bytes(), custom=True)
+                # A built-in's aspect layouts (blog.square.svg …) declare their own canvas.
+                stem, _, aspect = path.stem.partition(".")
+                aspect = aspect if aspect in ASPECTS else LANDSCAPE
+                template = compile_template(stem, path.read_bytes(), custom=True, aspect=aspect)
             except TemplateError:
                 refused += 1
                 continue
