@@ -13,6 +13,7 @@ use crate::deadline::Deadline;
 use crate::error::RenderError;
 use crate::glyphs::{draw_text, GlyphCache, TextPlan};
 use resvg::tiny_skia::{PixmapMut, Transform};
+use resvg::usvg::tiny_skia_path::NormalizedF32;
 use resvg::usvg::{self, fontdb, Group, Node, Paint, SpreadMethod, Tree};
 
 /// The id prefix of the path standing in for `texts[n]` (`{PLACEHOLDER}{n}`).
@@ -180,6 +181,10 @@ impl Scene<'_> {
                         fill.paint(pixmap);
                         continue;
                     }
+                    if let Some(fill) = RadialRect::of(path, pixmap.width(), pixmap.height()) {
+                        fill.paint(pixmap);
+                        continue;
+                    }
                 }
                 Node::Text(text) => {
                     if draw_text(text, db, self.glyphs, pixmap) {
@@ -291,6 +296,128 @@ impl GradientRect {
             let t = (start + step * i as f32).clamp(0.0, 1.0);
             let k = self.segments[..last].partition_point(|s| s.end < t);
             px.copy_from_slice(&shade(t, &self.segments[k]));
+        }
+    }
+}
+
+/// A pad-spread, centred two-stop radial gradient (the glow of most cards: often translucent)
+/// over a pixel-aligned rectangle, drawn source-over as tiny-skia's low-precision pipeline
+/// draws it, step for step: the same `f32` transform to the unit circle, `t` = the distance
+/// from its centre clamped to 0..=1, the colour `t * factor + bias` rounded to 0..=255,
+/// premultiplied and blended with `(v + 255) >> 8` for division by 255. resvg spends most of
+/// such a fill in its per-stage loop.
+#[derive(Debug)]
+struct RadialRect {
+    x0: usize,
+    x1: usize,
+    y0: usize,
+    y1: usize,
+    /// Device → unit-circle space.
+    to_unit: Transform,
+    /// Straight RGBA at `t`: `factor * t + bias`, channels 0..=1.
+    factor: [f32; 4],
+    bias: [f32; 4],
+}
+
+impl RadialRect {
+    /// The direct fill for `path`, or `None` when resvg must draw it.
+    fn of(path: &usvg::Path, width: u32, height: u32) -> Option<Self> {
+        if !path.is_visible() || path.stroke().is_some() || !path.abs_transform().is_identity() {
+            return None;
+        }
+        let fill = path.fill()?;
+        let Paint::RadialGradient(gradient) = fill.paint() else {
+            return None;
+        };
+        let [first, last] = gradient.stops() else {
+            return None;
+        };
+        let centred = gradient.fx() == gradient.cx()
+            && gradient.fy() == gradient.cy()
+            && gradient.fr().get() == 0.0;
+        if gradient.spread_method() != SpreadMethod::Pad
+            || !centred
+            || gradient.r().get() < 1.0 / 4096.0
+            || first.offset().get() != 0.0
+            || last.offset().get() != 1.0
+        {
+            return None;
+        }
+        let (x0, y0, x1, y1) = device_rect(path.data(), Transform::identity())?;
+        let clip = |v: f32, max: u32| v.clamp(0.0, max as f32) as usize;
+        // As tiny-skia's `RadialGradient::new` (a radial gradient from its centre) and
+        // `Gradient::push_stages` build it.
+        let inv = 1.0 / gradient.r().get();
+        let points_to_unit =
+            Transform::from_translate(-gradient.cx(), -gradient.cy()).post_scale(inv, inv);
+        let to_unit = gradient.transform().invert()?.post_concat(points_to_unit);
+        // resvg's stop colours: opacity folded into alpha as a byte, each channel byte / 255.
+        let rgba = |s: &usvg::Stop| {
+            let c = s.color();
+            let a = (s.opacity() * fill.opacity()).to_u8();
+            [c.red, c.green, c.blue, a].map(|v| NormalizedF32::new_u8(v).get())
+        };
+        let (c0, c1) = (rgba(first), rgba(last));
+        Some(Self {
+            x0: clip(x0, width),
+            x1: clip(x1, width),
+            y0: clip(y0, height),
+            y1: clip(y1, height),
+            to_unit,
+            factor: std::array::from_fn(|i| c1[i] - c0[i]),
+            bias: c0,
+        })
+    }
+
+    fn paint(&self, pixmap: &mut PixmapMut) {
+        if self.x0 >= self.x1 || self.y0 >= self.y1 {
+            return;
+        }
+        let stride = pixmap.width() as usize * 4;
+        let data = pixmap.data_mut();
+        for y in self.y0..self.y1 {
+            let row = &mut data[y * stride + self.x0 * 4..y * stride + self.x1 * 4];
+            self.blend_row(row, self.x0, y);
+        }
+    }
+
+    /// Blends one row, eight pixels at a time in plain arrays so it vectorises.
+    fn blend_row(&self, row: &mut [u8], x0: usize, y: usize) {
+        const LANES: usize = 8;
+        let ts = self.to_unit;
+        let fy = y as f32 + 0.5;
+        // tiny-skia's `transform` stage: `x * sx + (y * kx + tx)`, likewise for y.
+        let (ky, ty) = (fy * ts.kx + ts.tx, fy * ts.sy + ts.ty);
+        let shade = |x: usize| -> [u16; 4] {
+            let fx = x as f32 + 0.5;
+            let (ux, uy) = (fx * ts.sx + ky, fx * ts.ky + ty);
+            let t = (ux * ux + uy * uy).sqrt().clamp(0.0, 1.0);
+            let c: [f32; 4] = std::array::from_fn(|i| t * self.factor[i] + self.bias[i]);
+            let channel = |v: f32| (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u16;
+            let a = (c[3] * 255.0 + 0.5) as u16;
+            [channel(c[0]), channel(c[1]), channel(c[2]), a]
+        };
+        let blend = |px: &mut [u8], s: [u16; 4]| {
+            let a = s[3];
+            let div255 = |v: u16| (v + 255) >> 8;
+            for i in 0..3 {
+                let src = div255(s[i] * a);
+                px[i] = (src + div255(u16::from(px[i]) * (255 - a))) as u8;
+            }
+            px[3] = (a + div255(u16::from(px[3]) * (255 - a))) as u8;
+        };
+        let mut blocks = row.chunks_exact_mut(4 * LANES);
+        let mut x = x0;
+        for block in blocks.by_ref() {
+            let shaded: [[u16; 4]; LANES] = std::array::from_fn(|j| shade(x + j));
+            for (px, s) in block.chunks_exact_mut(4).zip(shaded) {
+                blend(px, s);
+            }
+            x += LANES;
+        }
+        for px in blocks.into_remainder().chunks_exact_mut(4) {
+            blend(px, shade(x));
+            x += 1;
         }
     }
 }
@@ -503,6 +630,61 @@ mod tests {
         ];
         for svg in &cases {
             assert!(worst_difference(svg) <= 1, "{svg}");
+        }
+    }
+
+    #[test]
+    fn matches_resvg_on_radial_glows() {
+        let glow = |attrs: &str, stops: &str| {
+            format!(r#"<radialGradient id="r" {attrs}>{stops}</radialGradient>"#)
+        };
+        let fading = r##"<stop offset="0" stop-color="#fb923c" stop-opacity="0.35"/><stop offset="1" stop-color="#fb923c" stop-opacity="0"/>"##;
+        let opaque =
+            r##"<stop offset="0" stop-color="#272f53"/><stop offset="1" stop-color="#f0e040"/>"##;
+        let cases = [
+            // The cards' glow: a corner, bounding-box units on a wide canvas, over a gradient.
+            doc(
+                &format!("{TWO_STOPS}{}", glow(r#"cx="1" cy="0" r="0.9""#, fading)),
+                r#"<rect width="300" height="160" fill="url(#g)"/><rect width="300" height="160" fill="url(#r)"/>"#,
+            ),
+            doc(
+                &glow(r#"cx="0.3" cy="0.6" r="0.4""#, opaque),
+                r##"<rect width="300" height="160" fill="#123"/><rect x="20" y="10" width="200" height="120" fill="url(#r)" fill-opacity="0.6"/>"##,
+            ),
+            // User space, a gradient transform, partly off the canvas, on a transparent one.
+            doc(
+                &glow(
+                    r#"gradientUnits="userSpaceOnUse" cx="120" cy="70" r="90" gradientTransform="rotate(20 150 80) scale(1.2 0.8)""#,
+                    fading,
+                ),
+                r#"<rect x="-10" y="-20" width="280" height="200" fill="url(#r)"/>"#,
+            ),
+        ];
+        for svg in &cases {
+            let tree = Tree::from_str(svg, &usvg::Options::default()).expect("svg");
+            let direct = tree
+                .root()
+                .children()
+                .iter()
+                .any(|n| matches!(n, Node::Path(p) if RadialRect::of(p, 300, 160).is_some()));
+            assert!(direct, "the direct fill was not taken: {svg}");
+            // Step for step what tiny-skia computes: the same pixels.
+            assert_eq!(worst_difference(svg), 0, "{svg}");
+        }
+        // What it leaves to resvg: a focus off the centre, three stops, another spread.
+        for attrs in [r#"fx="0.2""#, r#"spreadMethod="reflect""#] {
+            let tree = Tree::from_str(
+                &doc(
+                    &glow(attrs, fading),
+                    r#"<rect width="300" height="160" fill="url(#r)"/>"#,
+                ),
+                &usvg::Options::default(),
+            )
+            .expect("svg");
+            let Some(Node::Path(path)) = tree.root().children().first() else {
+                panic!("no path");
+            };
+            assert!(RadialRect::of(path, 300, 160).is_none(), "{attrs}");
         }
     }
 
