@@ -62,10 +62,11 @@ fn placeholder<'a>(node: &Node, texts: &'a [TextPlan]) -> Option<&'a TextPlan> {
     texts.get(n)
 }
 
-/// The placeholders `draw` reaches, by number, each only when drawn with an identity
-/// transform; `None` if the document is drawn whole.
-pub fn placeholders_reached(tree: &Tree) -> Option<Vec<usize>> {
-    fn walk(group: &Group, out: &mut Vec<usize>) {
+/// The placeholders `draw` reaches, by number, each with its transform to the canvas (the
+/// identity, or a document's `viewBox` scaled to `@2x`) when that keeps glyphs on their grid
+/// ([`keeps_glyph_grid`]); `None` if the document is drawn whole.
+pub fn placeholders_reached(tree: &Tree) -> Option<Vec<(usize, Transform)>> {
+    fn walk(group: &Group, out: &mut Vec<(usize, Transform)>) {
         for node in group.children() {
             match node {
                 Node::Path(path) => {
@@ -74,8 +75,8 @@ pub fn placeholders_reached(tree: &Tree) -> Option<Vec<usize>> {
                         .strip_prefix(PLACEHOLDER)
                         .and_then(|n| n.parse().ok())
                     {
-                        if path.abs_transform().is_identity() {
-                            out.push(n);
+                        if keeps_glyph_grid(path.abs_transform()) {
+                            out.push((n, path.abs_transform()));
                         }
                     }
                 }
@@ -92,9 +93,29 @@ pub fn placeholders_reached(tree: &Tree) -> Option<Vec<usize>> {
     Some(out)
 }
 
-/// Whether `draw` draws the children of `group` one by one (else resvg draws it whole).
+/// Whether `draw` draws the children of `group` one by one (else resvg draws it whole): a
+/// group that only places its children (a translation, a positive scale along the axes: a
+/// `viewBox` fitted to the canvas) onto the canvas.
 fn descends(group: &Group) -> bool {
-    !group.should_isolate() && group.transform().is_identity() && all_have_bounds(group)
+    let ts = group.transform();
+    let placed = ts.kx == 0.0 && ts.ky == 0.0 && ts.sx > 0.0 && ts.sy > 0.0;
+    !group.should_isolate() && placed && all_have_bounds(group)
+}
+
+/// Whether text drawn with `ts` to the canvas comes from the glyph cache: the cache puts glyph
+/// origins on a 1/16 px grid, so a transform that keeps that grid (a whole, uniform scale and a
+/// translation on the grid: the identity, `@2x`, `@3x`) moves no glyph that resvg would put on
+/// it. Other transforms (a document scaled to cover another aspect, a rotation) are left to
+/// resvg, whose outlines are filled where they fall.
+pub fn keeps_glyph_grid(ts: Transform) -> bool {
+    let on_grid = |v: f32| (v * 16.0).fract() == 0.0;
+    ts.kx == 0.0
+        && ts.ky == 0.0
+        && ts.sx == ts.sy
+        && ts.sx >= 1.0
+        && ts.sx.fract() == 0.0
+        && on_grid(ts.tx)
+        && on_grid(ts.ty)
 }
 
 /// Which bands of `band_rows` rows drawing `tree` with [`draw`] may change: those that the
@@ -161,8 +182,8 @@ struct Scene<'a> {
 }
 
 impl Scene<'_> {
-    /// Draws the children of a group that resvg would draw straight onto the canvas (identity
-    /// transform, no opacity, clip, mask, filter or blend mode), one by one.
+    /// Draws the children of a group that resvg would draw straight onto the canvas (no
+    /// opacity, clip, mask, filter or blend mode; any transform), one by one.
     fn draw_children(
         &self,
         group: &Group,
@@ -187,7 +208,9 @@ impl Scene<'_> {
                     }
                 }
                 Node::Text(text) => {
-                    if draw_text(text, db, self.glyphs, pixmap) {
+                    if keeps_glyph_grid(text.abs_transform())
+                        && draw_text(text, db, self.glyphs, pixmap)
+                    {
                         continue;
                     }
                 }
@@ -199,10 +222,11 @@ impl Scene<'_> {
                 }
                 Node::Image(_) => {}
             }
-            // `render_node` draws a node relative to its own bounding box; shifting by that box
-            // puts it back where `resvg::render` would (every ancestor has an identity transform).
+            // `render_node` draws a node with the transform given, relative to its own bounding
+            // box; the group's transform to the canvas, shifted by that box, puts it back where
+            // `resvg::render` would.
             if let Some(bbox) = node.abs_layer_bounding_box() {
-                let at = Transform::from_translate(bbox.x(), bbox.y());
+                let at = group.abs_transform().pre_translate(bbox.x(), bbox.y());
                 resvg::render_node(node, at, pixmap);
             }
         }
@@ -253,7 +277,7 @@ impl GradientRect {
         {
             return None;
         }
-        let (x0, y0, x1, y1) = device_rect(path.data(), to_device)?;
+        let (x0, y0, x1, y1) = device_rect(path.data(), to_device, width, height)?;
         let clip = |v: f32, max: u32| v.clamp(0.0, max as f32) as usize;
         let (x0, x1) = (clip(x0, width), clip(x1, width));
         let (y0, y1) = (clip(y0, height), clip(y1, height));
@@ -304,8 +328,9 @@ impl GradientRect {
 /// over a pixel-aligned rectangle, drawn source-over as tiny-skia's low-precision pipeline
 /// draws it, step for step: the same `f32` transform to the unit circle, `t` = the distance
 /// from its centre clamped to 0..=1, the colour `t * factor + bias` rounded to 0..=255,
-/// premultiplied and blended with `(v + 255) >> 8` for division by 255. resvg spends most of
-/// such a fill in its per-stage loop.
+/// premultiplied and blended with `(v + 255) >> 8` for division by 255 (the same pixels; under
+/// a scaled document's transform within 1 level, as resvg composes that transform in another
+/// order). resvg spends most of such a fill in its per-stage loop.
 #[derive(Debug)]
 struct RadialRect {
     x0: usize,
@@ -322,7 +347,10 @@ struct RadialRect {
 impl RadialRect {
     /// The direct fill for `path`, or `None` when resvg must draw it.
     fn of(path: &usvg::Path, width: u32, height: u32) -> Option<Self> {
-        if !path.is_visible() || path.stroke().is_some() || !path.abs_transform().is_identity() {
+        let to_device = path.abs_transform();
+        let scaled =
+            to_device.kx == 0.0 && to_device.ky == 0.0 && to_device.sx > 0.0 && to_device.sy > 0.0;
+        if !path.is_visible() || path.stroke().is_some() || !scaled {
             return None;
         }
         let fill = path.fill()?;
@@ -343,14 +371,19 @@ impl RadialRect {
         {
             return None;
         }
-        let (x0, y0, x1, y1) = device_rect(path.data(), Transform::identity())?;
+        let (x0, y0, x1, y1) = device_rect(path.data(), to_device, width, height)?;
         let clip = |v: f32, max: u32| v.clamp(0.0, max as f32) as usize;
         // As tiny-skia's `RadialGradient::new` (a radial gradient from its centre) and
         // `Gradient::push_stages` build it.
         let inv = 1.0 / gradient.r().get();
         let points_to_unit =
             Transform::from_translate(-gradient.cx(), -gradient.cy()).post_scale(inv, inv);
-        let to_unit = gradient.transform().invert()?.post_concat(points_to_unit);
+        // tiny-skia leaves the shader's transform alone when the path's is the identity.
+        let shader = match to_device.is_identity() {
+            true => gradient.transform(),
+            false => gradient.transform().post_concat(to_device),
+        };
+        let to_unit = shader.invert()?.post_concat(points_to_unit);
         // resvg's stop colours: opacity folded into alpha as a byte, each channel byte / 255.
         let rgba = |s: &usvg::Stop| {
             let c = s.color();
@@ -457,8 +490,15 @@ fn shade(t: f32, s: &Segment) -> [u8; 4] {
 }
 
 /// Device bounds of `data` if it is exactly an axis-aligned rectangle whose edges fall on
-/// pixel boundaries (so coverage is all-or-nothing and anti-aliasing cannot differ).
-fn device_rect(data: &usvg::tiny_skia_path::Path, to: Transform) -> Option<(f32, f32, f32, f32)> {
+/// pixel boundaries or outside the `width` × `height` canvas (so coverage is all-or-nothing
+/// and anti-aliasing cannot differ): a background scaled to cover a canvas of another aspect
+/// overhangs it by fractions of a pixel.
+fn device_rect(
+    data: &usvg::tiny_skia_path::Path,
+    to: Transform,
+    width: u32,
+    height: u32,
+) -> Option<(f32, f32, f32, f32)> {
     use usvg::tiny_skia_path::PathSegment;
     let bounds = data.bounds();
     let (l, t, r, b) = (bounds.left(), bounds.top(), bounds.right(), bounds.bottom());
@@ -499,7 +539,12 @@ fn device_rect(data: &usvg::tiny_skia_path::Path, to: Transform) -> Option<(f32,
         to.sx * r + to.tx,
         to.sy * b + to.ty,
     ];
-    let aligned = device.iter().all(|v| (v - v.round()).abs() < 1e-3);
+    let on_pixel = |v: f32| (v - v.round()).abs() < 1e-3;
+    let [l, t, r, b] = device;
+    let aligned = (on_pixel(l) || l <= 0.0)
+        && (on_pixel(t) || t <= 0.0)
+        && (on_pixel(r) || r >= width as f32)
+        && (on_pixel(b) || b >= height as f32);
     aligned.then(|| {
         let [x0, y0, x1, y1] = device.map(f32::round);
         (x0, y0, x1, y1)

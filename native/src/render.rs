@@ -7,7 +7,7 @@ use crate::error::{guard, RenderError, Stage};
 use crate::fonts::FontLibrary;
 use crate::glyphs::{GlyphCache, TextPlan};
 use crate::pixels::{export, export_parts, Pixels};
-use crate::plain_text;
+use crate::plain_text::{self, PlainText};
 use resvg::tiny_skia::Pixmap;
 use resvg::usvg::{Options, Tree};
 use std::fmt::Write as _;
@@ -93,29 +93,41 @@ fn parse_document_within(
         _ => (svg, doc),
     };
     deadline.check()?;
-    let plain = plain_texts(&doc, svg, fonts, glyphs, deadline)?;
+    let mut plain = plain_texts(&doc, svg, fonts, deadline)?;
     deadline.check()?;
-    if !plain.is_empty() {
-        let mut replaced = String::with_capacity(svg.len());
-        let mut at = 0;
-        for (n, (range, _)) in plain.iter().enumerate() {
-            replaced.push_str(&svg[at..range.start]);
-            let _ = write!(
-                replaced,
-                r#"<path id="{PLACEHOLDER}{n}" d="M0 0H1V1Z" fill="none"/>"#
-            );
-            at = range.end;
+    // A second pass leaves to usvg the texts the first could not plan (too many new glyph
+    // masks, say), as their placeholders' transforms are known only once usvg has parsed them.
+    for _ in 0..2 {
+        if plain.is_empty() {
+            break;
         }
-        replaced.push_str(&svg[at..]);
-        let tree = parse(&replaced, limits, &options)?;
-        // Each placeholder must be drawn where the text would have been, untransformed;
-        // otherwise usvg lays out every text after all.
+        let tree = parse(&with_placeholders(svg, &plain), limits, &options)?;
+        // Each placeholder must be drawn where the text would have been, with a transform its
+        // glyphs can be planned with; otherwise usvg lays out every text after all.
         let mut reached = placeholders_reached(&tree).unwrap_or_default();
-        reached.sort_unstable();
-        if reached.iter().copied().eq(0..plain.len()) {
-            let texts = plain.into_iter().map(|(_, plan)| plan).collect();
+        reached.sort_unstable_by_key(|(n, _)| *n);
+        if !reached.iter().map(|(n, _)| *n).eq(0..plain.len()) {
+            break;
+        }
+        let db = fonts.database();
+        let mut held = 0;
+        let plans: Vec<Option<TextPlan>> = plain
+            .iter()
+            .zip(&reached)
+            .map(|((_, text), (_, to_device))| {
+                TextPlan::of_plain(text, *to_device, db, glyphs, &mut held)
+            })
+            .collect();
+        if plans.iter().all(Option::is_some) {
+            let texts = plans.into_iter().flatten().collect();
             return Ok(Document { tree, texts });
         }
+        plain = plain
+            .into_iter()
+            .zip(plans)
+            .filter_map(|(text, plan)| plan.map(|_| text))
+            .collect();
+        deadline.check()?;
     }
     let tree =
         Tree::from_xmltree(&doc, &options).map_err(|e| RenderError::InvalidSvg(e.to_string()))?;
@@ -125,6 +137,22 @@ fn parse_document_within(
     })
 }
 
+/// `svg` with each of `texts` replaced by its placeholder path.
+fn with_placeholders(svg: &str, texts: &[(std::ops::Range<usize>, PlainText)]) -> String {
+    let mut replaced = String::with_capacity(svg.len());
+    let mut at = 0;
+    for (n, (range, _)) in texts.iter().enumerate() {
+        replaced.push_str(&svg[at..range.start]);
+        let _ = write!(
+            replaced,
+            r#"<path id="{PLACEHOLDER}{n}" d="M0 0H1V1Z" fill="none"/>"#
+        );
+        at = range.end;
+    }
+    replaced.push_str(&svg[at..]);
+    replaced
+}
+
 /// The `<text>` elements of `doc` that `plain_text` lays out and the glyph cache can draw,
 /// with their byte ranges in `svg`, in document order. None when the document has CSS or
 /// `<use>` (which could style or copy a text), or already names a placeholder.
@@ -132,31 +160,25 @@ fn plain_texts(
     doc: &roxmltree::Document,
     svg: &str,
     fonts: &FontLibrary,
-    glyphs: &GlyphCache,
     deadline: Deadline,
-) -> Result<Vec<(std::ops::Range<usize>, TextPlan)>, RenderError> {
+) -> Result<Vec<(std::ops::Range<usize>, PlainText)>, RenderError> {
     let risky = |n: &roxmltree::Node| {
         n.is_pi() || (n.is_element() && matches!(n.tag_name().name(), "style" | "use"))
     };
     if svg.contains(PLACEHOLDER) || doc.descendants().any(|n| risky(&n)) {
         return Ok(Vec::new());
     }
-    let db = fonts.database();
-    let mut held = 0;
-    let mut plans = Vec::new();
+    let mut texts = Vec::new();
     for n in doc
         .descendants()
         .filter(|n| n.is_element() && n.tag_name().name() == "text")
     {
         deadline.check()?;
-        let Some(text) = plain_text::lay_out(n, fonts) else {
-            continue;
-        };
-        if let Some(plan) = TextPlan::of_plain(&text, db, glyphs, &mut held) {
-            plans.push((n.range(), plan));
+        if let Some(text) = plain_text::lay_out(n, fonts).filter(TextPlan::plannable) {
+            texts.push((n.range(), text));
         }
     }
-    Ok(plans)
+    Ok(texts)
 }
 
 /// Parses the XML of a document, enforcing `limits`.
@@ -617,6 +639,30 @@ mod tests {
         assert!(Arc::ptr_eq(&again.base, &drawn.base));
         assert_eq!(filled(&again).data(), layered.data());
         assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn whole_scales_keep_the_glyph_cache() {
+        let cx = crate::test_fonts::engine().context();
+        let at = |size: &str| {
+            format!(
+                r##"<svg xmlns="http://www.w3.org/2000/svg" {size} viewBox="0 0 320 160">{ART}<text font-family="Inter" font-size="40" fill="#fff1e6" xml:space="preserve"><tspan x="24" y="90">Plain</tspan></text></svg>"##
+            )
+        };
+        let plans = |svg: &str| {
+            parse_document(svg, cx.limits, cx.fonts, cx.glyphs)
+                .expect("svg")
+                .texts
+                .len()
+        };
+        // @2x and @3x: the text is drawn from the glyph cache, as at 1:1.
+        assert_eq!(plans(&at(r#"width="320" height="160""#)), 1);
+        assert_eq!(plans(&at(r#"width="640" height="320""#)), 1);
+        assert_eq!(plans(&at(r#"width="960" height="480""#)), 1);
+        // Covering another aspect moves glyph origins off their grid: usvg lays the text out.
+        let covered = r#"width="300" height="400" preserveAspectRatio="xMidYMid slice""#;
+        assert_eq!(plans(&at(covered)), 0);
+        assert_eq!(plans(&at(r#"width="480" height="240""#)), 0);
     }
 
     #[test]
