@@ -102,20 +102,19 @@ fn descends(group: &Group) -> bool {
     !group.should_isolate() && placed && all_have_bounds(group)
 }
 
-/// Whether text drawn with `ts` to the canvas comes from the glyph cache: the cache puts glyph
-/// origins on a 1/16 px grid, so a transform that keeps that grid (a whole, uniform scale and a
-/// translation on the grid: the identity, `@2x`, `@3x`) moves no glyph that resvg would put on
-/// it. Other transforms (a document scaled to cover another aspect, a rotation) are left to
-/// resvg, whose outlines are filled where they fall.
+/// Whether text drawn with `ts` to the canvas comes from the glyph cache: the identity, or a
+/// whole uniform scale (`@2x`, `@3x`), which keeps glyph origins on the cache's 1/16 px grid
+/// wherever resvg would put them on it. Other transforms (a translated or rotated text, a
+/// document scaled to cover another aspect) are left to resvg, whose outlines are filled
+/// where they fall, as before scaled documents were drawn from the cache.
 pub fn keeps_glyph_grid(ts: Transform) -> bool {
-    let on_grid = |v: f32| (v * 16.0).fract() == 0.0;
     ts.kx == 0.0
         && ts.ky == 0.0
+        && ts.tx == 0.0
+        && ts.ty == 0.0
         && ts.sx == ts.sy
         && ts.sx >= 1.0
         && ts.sx.fract() == 0.0
-        && on_grid(ts.tx)
-        && on_grid(ts.ty)
 }
 
 /// Which bands of `band_rows` rows drawing `tree` with [`draw`] may change: those that the

@@ -606,9 +606,9 @@ mod tests {
                 r#"<clipPath id="c"><rect width="100" height="200"/></clipPath><g clip-path="url(#c)">{}</g>"#,
                 text(r##"font-family="Inter" font-size="50" fill="#fff""##, "Clipped")
             ),
-            // A group moved off the glyph grid (templates have none) leaves its text to resvg.
+            // A translated group (templates have none) leaves its text to resvg.
             format!(
-                r#"<g transform="translate(3.3 -10)">{}</g>"#,
+                r#"<g transform="translate(3.25 -10)">{}</g>"#,
                 text(r##"font-family="Inter" font-size="50" fill="#fff""##, "Moved")
             ),
             format!(r#"<g opacity="0.5">{}</g>"#, text(r##"font-family="Inter" font-size="50" fill="#fff""##, "Group")),
