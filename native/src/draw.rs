@@ -413,45 +413,58 @@ impl RadialRect {
         }
     }
 
-    /// Blends one row, eight pixels at a time in plain arrays so it vectorises.
+    /// Blends one row, sixteen pixels at a time, each step over plain arrays so it vectorises.
     fn blend_row(&self, row: &mut [u8], x0: usize, y: usize) {
-        const LANES: usize = 8;
+        const LANES: usize = 16;
         let ts = self.to_unit;
         let fy = y as f32 + 0.5;
         // tiny-skia's `transform` stage: `x * sx + (y * kx + tx)`, likewise for y.
         let (ky, ty) = (fy * ts.kx + ts.tx, fy * ts.sy + ts.ty);
-        let shade = |x: usize| -> [u16; 4] {
-            let fx = x as f32 + 0.5;
-            let (ux, uy) = (fx * ts.sx + ky, fx * ts.ky + ty);
-            let t = (ux * ux + uy * uy).sqrt().clamp(0.0, 1.0);
-            let c: [f32; 4] = std::array::from_fn(|i| t * self.factor[i] + self.bias[i]);
-            let channel = |v: f32| (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u16;
-            let a = (c[3] * 255.0 + 0.5) as u16;
-            [channel(c[0]), channel(c[1]), channel(c[2]), a]
-        };
-        let blend = |px: &mut [u8], s: [u16; 4]| {
-            let a = s[3];
-            let div255 = |v: u16| (v + 255) >> 8;
-            for i in 0..3 {
-                let src = div255(s[i] * a);
-                px[i] = (src + div255(u16::from(px[i]) * (255 - a))) as u8;
+        // Pixel centres: whole numbers plus a half, exact in f32 whatever the order of sums.
+        let iota: [f32; LANES] = std::array::from_fn(|j| j as f32 + 0.5);
+        let shade = |x: f32, t: &mut [f32]| {
+            for (t, i) in t.iter_mut().zip(iota) {
+                let fx = x + i;
+                let (ux, uy) = (fx * ts.sx + ky, fx * ts.ky + ty);
+                *t = (ux * ux + uy * uy).sqrt().max(0.0).min(1.0);
             }
-            px[3] = (a + div255(u16::from(px[3]) * (255 - a))) as u8;
         };
-        let mut blocks = row.chunks_exact_mut(4 * LANES);
+        let mut t = [0f32; LANES];
         let mut x = x0;
-        for block in blocks.by_ref() {
-            let shaded: [[u16; 4]; LANES] = std::array::from_fn(|j| shade(x + j));
-            for (px, s) in block.chunks_exact_mut(4).zip(shaded) {
-                blend(px, s);
+        for block in row.chunks_mut(4 * LANES) {
+            let n = block.len() / 4;
+            shade(x as f32, &mut t);
+            // Straight colour rounded as `round_f32_to_u16` does (alpha unclamped), then
+            // premultiplied and blended source-over, all in 16-bit steps that cannot overflow.
+            let mut alpha = [0u32; LANES];
+            for (a, t) in alpha.iter_mut().zip(&t) {
+                *a = truncate(((t * self.factor[3] + self.bias[3]) * 255.0 + 0.5).max(0.0));
+            }
+            for c in 0..4 {
+                let mut value = [0u32; LANES];
+                if c < 3 {
+                    for ((v, t), a) in value.iter_mut().zip(&t).zip(&alpha) {
+                        let straight = (t * self.factor[c] + self.bias[c]).max(0.0).min(1.0);
+                        *v = (truncate(straight * 255.0 + 0.5) * a + 255) >> 8;
+                    }
+                } else {
+                    value = alpha;
+                }
+                for ((px, v), a) in block.chunks_exact_mut(4).zip(value).zip(alpha).take(n) {
+                    let dst = u32::from(px[c]);
+                    px[c] = (v + ((dst * (255 - a) + 255) >> 8)) as u8;
+                }
             }
             x += LANES;
         }
-        for px in blocks.into_remainder().chunks_exact_mut(4) {
-            blend(px, shade(x));
-            x += 1;
-        }
     }
+}
+
+/// `v as u32` for `0 <= v < 2^23`, as arithmetic that vectorises (Rust's saturating `as` does
+/// not): the whole part, placed in the low mantissa bits by adding 2^23.
+#[inline(always)]
+fn truncate(v: f32) -> u32 {
+    (v.floor() + 8_388_608.0).to_bits() - 0x4B00_0000
 }
 
 /// Fills a row with one ramp piece, eight pixels at a time in plain arrays so it vectorises.
