@@ -66,7 +66,7 @@ def run(rounds: int, chunk: int) -> dict[str, dict[str, list[float]]]:
         "reference": lambda label, _extra: lambda: renderer.render_svg(reference[label]),
     }
     ms: dict[str, dict[str, list[float]]] = {k: {s[0]: [] for s in SIZES} for k in kinds}
-    for kind, make in kinds.items():
+    for make in kinds.values():
         for label, extra, _, _ in SIZES:
             make(label, extra)()  # warm: fonts, glyphs, the cached background
     for rnd in range(rounds):
@@ -104,9 +104,7 @@ def section(ms: dict[str, dict[str, list[float]]], rounds: int, chunk: int) -> s
             med = statistics.median(by_size[label])
             share = pixels / base_pixels
             ok = "" if label == SIZES[0][0] else ("yes" if med / og <= share else "**no**")
-            lines.append(
-                f"| {kind} | {label} | {med:.2f} | {med / og:.2f} | {share:.2f} | {ok} |"
-            )
+            lines.append(f"| {kind} | {label} | {med:.2f} | {med / og:.2f} | {share:.2f} | {ok} |")
     return "\n".join([*lines, ""])
 
 

@@ -414,6 +414,8 @@ impl RadialRect {
     }
 
     /// Blends one row, sixteen pixels at a time, each step over plain arrays so it vectorises.
+    // `max(0).min(1)` is tiny-skia's `normalize` (NaN to 0), and plain vector min/max.
+    #[allow(clippy::manual_clamp)]
     fn blend_row(&self, row: &mut [u8], x0: usize, y: usize) {
         const LANES: usize = 16;
         let ts = self.to_unit;
