@@ -24,9 +24,12 @@ CONTENT_TYPES: Final[dict[str, str]] = {
     "jpeg": "image/jpeg",
 }
 DEFAULT_QUALITY: Final = 85
-#: libwebp's effort, 0 (fastest) … 6 (smallest): 0 keeps WebP's encode time within reach of
-#: the PNG path and well under half its bytes at quality 85 (bench/RESULTS.md).
-WEBP_METHOD: Final = 0
+#: libwebp's effort, 0 (fastest) … 6 (smallest). 1 is the least that keeps every measured card
+#: and size under half the PNG's bytes at quality 85 (method 0 left a cover-scaled `story` at
+#: 0.58x) for 13-25 % more time than 0; 2 and above cost far more for little (bench/RESULTS.md).
+WEBP_METHOD: Final = 1
+#: Huffman tables fitted to each JPEG (still baseline): smaller, at an extra pass's cost.
+JPEG_OPTIMIZE: Final = True
 
 
 class Pixels(Protocol):
@@ -74,7 +77,7 @@ def encode(raw: Pixels, output: Output) -> bytes:
         image.save(out, "WEBP", quality=output.quality, method=WEBP_METHOD)
     elif output.format == "jpeg":
         # Baseline (not progressive), 4:2:0 as libjpeg's default, optimised Huffman tables.
-        image.save(out, "JPEG", quality=output.quality, optimize=True, progressive=False)
+        image.save(out, "JPEG", quality=output.quality, optimize=JPEG_OPTIMIZE, progressive=False)
     else:
         raise ValueError(f"{output.format} is not a lossy format")
     return out.getvalue()
