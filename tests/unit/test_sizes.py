@@ -52,7 +52,7 @@ def test_built_in_layouts_are_loaded_per_aspect() -> None:
         template = templates[name]
         assert {a for a, _ in template.layouts} == {"square", "portrait", "tall"}
         for preset, aspect in EXPECTED_ASPECT.items():
-            assert template.document_for(*PRESETS[preset]).aspect == aspect
+            assert template.document_for(*PRESETS[preset]).canvas == ASPECTS[aspect]
     # No stray templates named after a layout file.
     assert not [name for name in templates if "." in name]
 

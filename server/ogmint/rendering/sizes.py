@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Final
+from collections.abc import Mapping
+from typing import Final, TypeVar
+
+K = TypeVar("K")
 
 #: Aspect classes (SPEC §1.1: landscape, square, portrait, tall) and the canvas a template
 #: document for each is drawn in. A template has a document for ``landscape`` and may have one
@@ -24,11 +27,22 @@ ASPECTS: Final[dict[str, tuple[int, int]]] = {
 LANDSCAPE: Final = "landscape"
 
 
-def nearest_aspect(width: int, height: int, available: tuple[str, ...]) -> str:
-    """The class in ``available`` whose ratio is nearest ``width``/``height`` (on a log scale,
-    so 2:1 and 1:2 are as far from 1:1); ties go to the earlier class."""
+def nearest(width: int, height: int, canvases: Mapping[K, tuple[int, int]]) -> K:
+    """The key of the canvas in ``canvases`` whose ratio is nearest ``width``/``height`` (on a
+    log scale, so 2:1 and 1:2 are as far from 1:1); ties go to the earlier one. The one rule
+    that picks a template's document for a size, built-in or custom (SPEC §1.1)."""
     ratio = math.log(width / height)
-    return min(available, key=lambda a: abs(math.log(ASPECTS[a][0] / ASPECTS[a][1]) - ratio))
+    return min(canvases, key=lambda k: abs(math.log(canvases[k][0] / canvases[k][1]) - ratio))
+
+
+def nearest_aspect(width: int, height: int, available: tuple[str, ...]) -> str:
+    """The aspect class in ``available`` nearest ``width``/``height`` (:func:`nearest`)."""
+    return nearest(width, height, {a: ASPECTS[a] for a in available})
+
+
+def aspect_of(width: int, height: int) -> str:
+    """The aspect class a ``width`` × ``height`` image belongs to."""
+    return nearest(width, height, ASPECTS)
 
 
 _ROOT = re.compile(r"<svg\b[^>]*>")
