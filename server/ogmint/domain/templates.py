@@ -489,18 +489,18 @@ LOCAL_IMAGE_URL = "https://ogmint.invalid/local/"
 def preview_local(
     renderer: Renderer,
     settings: CustomTemplateSettings,
-    source: str,
+    source: TemplateSource,
     raw: Mapping[str, str],
     read: Callable[[str], bytes],
     *,
     max_pixels: int,
 ) -> bytes:
-    """A template author's preview (``ogmint preview``): ``source`` checked exactly as an
-    upload is (sanitiser, compile, test renders), then drawn with the ``raw`` render
-    parameters and the template's own fields — an image field's value is a local file,
+    """A template author's preview (``ogmint preview``): ``source`` (with its size documents)
+    checked exactly as an upload is (sanitiser, compile, test renders), then drawn with the
+    ``raw`` render parameters (``size`` as for a stored template) and the template's own fields — an image field's value is a local file,
     ``read`` gives its bytes (re-encoded as a fetched image is). The PNG, or the typed 400
     an upload or a V2 render would get."""
-    template = check_upload(renderer, settings, CUSTOM_PREFIX + "preview", TemplateSource(source))
+    template = check_upload(renderer, settings, CUSTOM_PREFIX + "preview", source)
     sides = image_sides(template)
     files = {name: read(path) for name, path in raw.items() if name in sides and path}
     given = {"template": template.name, "title": SAMPLE.title, **raw}
@@ -509,5 +509,6 @@ def preview_local(
         given, strict=True, template_exists=lambda _: True, resolve_font=renderer.resolve_family
     )
     spec = bind_fields(spec, template, strict=True)
+    check_size(template, spec)
     images = {name: local_png(name, data, sides[name], max_pixels) for name, data in files.items()}
     return render_image(renderer, template, spec, images)
