@@ -224,3 +224,13 @@ def test_the_dashboard_editor_saves_size_documents(srv: Server) -> None:
     assert "width=&#34;1080&#34;" in square[: square.index("</textarea>")]
     preview = c.post("/dashboard/templates/preview", {**form, "title": "Live", "size": "square"})
     assert preview.status == 200 and corner(preview.body) == COLOURS["square"]
+    # The list shows the sizes each renders; the playground says which it cannot.
+    listing = c.get("/dashboard/templates").body.decode()
+    row = listing[listing.index(f'<td data-label="Id" class="mono">{template_id}</td>') :]
+    assert row.startswith(
+        f'<td data-label="Id" class="mono">{template_id}</td>'
+        '<td data-label="Sizes">og, twitter, linkedin, square</td>'
+    )
+    query = urllib.parse.urlencode({"template": template_id, "title": "P", "size": "portrait"})
+    playground = c.get(f"/dashboard/templates?{query}").body.decode()
+    assert "this template has no document for &#39;portrait&#39;" in playground

@@ -497,9 +497,9 @@ def preview_local(
 ) -> bytes:
     """A template author's preview (``ogmint preview``): ``source`` (with its size documents)
     checked exactly as an upload is (sanitiser, compile, test renders), then drawn with the
-    ``raw`` render parameters (``size`` as for a stored template) and the template's own fields — an image field's value is a local file,
-    ``read`` gives its bytes (re-encoded as a fetched image is). The PNG, or the typed 400
-    an upload or a V2 render would get."""
+    ``raw`` render parameters (``size`` as for a stored template) and the template's own
+    fields — an image field's value is a local file, ``read`` gives its bytes (re-encoded as
+    a fetched image is). The PNG, or the typed 400 an upload or a V2 render would get."""
     template = check_upload(renderer, settings, CUSTOM_PREFIX + "preview", source)
     sides = image_sides(template)
     files = {name: read(path) for name, path in raw.items() if name in sides and path}
