@@ -212,10 +212,8 @@ def compile_upload(
     for ``canvas``: the template, or a typed 400/413 naming ``field`` and saying what and
     where."""
     if len(source) > settings.limits.max_bytes:  # characters ≤ bytes: cheap first
-        raise TemplateTooLargeError(
-            f"{field}: the document is larger than {settings.limits.max_bytes} bytes",
-            [FieldError(field, f"is larger than {settings.limits.max_bytes} bytes")],
-        )
+        too_large = f"the document is larger than {settings.limits.max_bytes} bytes"
+        raise TemplateTooLargeError(f"{field}: {too_large}", [FieldError(field, too_large)])
     try:
         return compile_template(
             name,

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 
 from ogmint.domain.templates import (
     CustomTemplateSettings,
@@ -17,6 +20,7 @@ from ogmint.domain.templates import (
     TemplateSource,
     bind_fields,
     check_size,
+    check_upload,
     field_entries,
     supported_sizes,
     template_sizes,
@@ -30,7 +34,7 @@ from ogmint.rendering.template import Template, TemplateLimits
 from ogmint.state.sqlite import sqlite_state
 from sized import CANVASES, COLOURS, corner, document, size_of
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+SESSION = pytest.mark.asyncio(loop_scope="session")
 
 
 def settings(budget: float = 5.0, limits: TemplateLimits | None = None) -> CustomTemplateSettings:
@@ -68,6 +72,7 @@ def refusal(error: pytest.ExceptionInfo[ValidationError]) -> tuple[str, str]:
     return detail.field, detail.message
 
 
+@SESSION
 async def test_the_sizes_a_custom_template_renders() -> None:
     landscape = ["og", "twitter", "linkedin"]
     assert supported_sizes([]) == landscape
@@ -76,6 +81,7 @@ async def test_the_sizes_a_custom_template_renders() -> None:
     assert supported_sizes(["portrait"]) == [*landscape, "portrait"]
 
 
+@SESSION
 async def test_each_preset_draws_its_own_document(
     service: TemplateCatalogue, renderer: Renderer
 ) -> None:
@@ -96,6 +102,7 @@ async def test_each_preset_draws_its_own_document(
     assert size_of(retina) == (2160, 2160) and corner(retina) == COLOURS["square"]
 
 
+@SESSION
 async def test_width_x_height_takes_the_nearest_aspect_cover_scaled(
     service: TemplateCatalogue, renderer: Renderer
 ) -> None:
@@ -113,6 +120,7 @@ async def test_width_x_height_takes_the_nearest_aspect_cover_scaled(
         assert corner(png) == COLOURS[drawn], size
 
 
+@SESSION
 async def test_a_preset_without_its_document_is_a_400_naming_size(
     service: TemplateCatalogue, renderer: Renderer
 ) -> None:
@@ -130,6 +138,7 @@ async def test_a_preset_without_its_document_is_a_400_naming_size(
     assert refusal(refused)[0] == "size"
 
 
+@SESSION
 async def test_versions_keep_their_documents(service: TemplateCatalogue) -> None:
     plain = await service.create("alice", source(), None)
     assert plain.version == hashlib.sha256(document("og").encode()).hexdigest()  # as before
@@ -153,6 +162,7 @@ async def test_versions_keep_their_documents(service: TemplateCatalogue) -> None
     assert (await service.get("alice", plain.id))[1] == source()
 
 
+@SESSION
 async def test_a_size_document_is_checked_against_its_preset_naming_it(
     service: TemplateCatalogue,
 ) -> None:
@@ -183,6 +193,7 @@ async def test_a_size_document_is_checked_against_its_preset_naming_it(
     assert await service.list("alice") == []
 
 
+@SESSION
 async def test_a_field_means_the_same_in_every_document(service: TemplateCatalogue) -> None:
     price = (
         '<og:text field="price" limit="{n}" x="60" y="40" width="300" height="40" max-size="24"/>'
@@ -217,6 +228,7 @@ async def test_a_field_means_the_same_in_every_document(service: TemplateCatalog
     assert bind_fields(spec, template, strict=True).text("price") == "$9"
 
 
+@SESSION
 async def test_each_document_is_bounded_and_test_rendered(
     tmp_path: Path, renderer: Renderer
 ) -> None:
@@ -249,8 +261,37 @@ async def test_each_document_is_bounded_and_test_rendered(
         await state.close()
 
 
+@SESSION
 async def test_previews_take_sizes_too(service: TemplateCatalogue, renderer: Renderer) -> None:
     template = await service.check(source("story"))
     assert corner(render(renderer, template, size="story")) == COLOURS["story"]
     with pytest.raises(ValidationError):
         render(renderer, template, size="square")
+
+
+_DOCUMENTS = st.sampled_from(
+    [document(p) for p in CANVASES]
+    + [document("square", extra="<script/>"), "<svg", "", "not xml", "<svg/>"]
+)
+
+
+@settings_(max_examples=60, deadline=None)
+@given(
+    sizes=st.dictionaries(
+        st.one_of(st.sampled_from([*CANVASES, "tall", "landscape"]), st.text(max_size=8)),
+        st.one_of(_DOCUMENTS, st.text(max_size=40)),
+        max_size=4,
+    )
+)
+def test_any_sizes_give_a_template_or_a_400_naming_one_of_them(
+    renderer: Renderer, sizes: dict[str, str]
+) -> None:
+    upload = TemplateSource(document("og"), sizes)
+    try:
+        template = check_upload(renderer, settings(), "custom_prop", upload)
+    except (TemplateInvalidError, TemplateTooLargeError) as e:
+        assert [d.field for d in e.details] in ([f"sizes.{p}"] for p in sizes), e.details
+        return
+    assert sorted(p for p, _ in template.layouts) == sorted(sizes)
+    for preset, doc in template.layouts:
+        assert doc.canvas == CANVASES[preset]
