@@ -11,8 +11,9 @@ from PIL import Image
 from ogmint.rendering.params import PRESETS, parse_params
 from ogmint.rendering.pipeline import render_image
 from ogmint.rendering.sanitiser import TemplateError
-from ogmint.rendering.sizes import ASPECTS, nearest_aspect, resize
-from ogmint.rendering.template import load_directory
+from ogmint.rendering.sizes import ASPECTS, aspect_of, nearest, nearest_aspect, resize
+from ogmint.rendering.template import compile_template, load_directory
+from sized import document
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 EXPECTED_ASPECT = {
@@ -86,3 +87,29 @@ def test_renders_have_size_times_scale_pixels(  # type: ignore[no-untyped-def]
     )
     image = Image.open(io.BytesIO(render_image(renderer, templates["minimal"], spec, {})))
     assert image.size == spec.pixels
+
+
+def test_a_tall_document_is_bounded_against_its_own_canvas() -> None:
+    """A user-space filter over the whole 1080×1920 canvas was refused as taller than 3 × 630
+    (the og canvas); a document's bounds are its own canvas's."""
+    blur = (
+        '<defs><filter id="f" filterUnits="userSpaceOnUse" x="0" y="0" width="1080" '
+        'height="1920"><feGaussianBlur stdDeviation="4"/></filter></defs>'
+        '<rect width="1080" height="1920" fill="#000" filter="url(#f)" opacity="0.5"/>'
+    )
+    tall = document("story", extra=blur).encode()
+    assert compile_template("t", tall, custom=True, canvas=(1080, 1920)).canvas == (1080, 1920)
+    # The region bound is 3 × the canvas: 5760 high here (unused, so no cost counted).
+    over = tall.replace(b'height="1920"><feGaussian', b'height="5800"><feGaussian')
+    over = over.replace(b' filter="url(#f)"', b"")
+    with pytest.raises(TemplateError, match="filter region height='5800' is larger than allowed"):
+        compile_template("t", over, custom=True, canvas=(1080, 1920))
+
+
+def test_the_nearest_canvas_rule() -> None:
+    canvases = {"og": (1200, 630), "twitter": (1200, 600), "square": (1080, 1080)}
+    assert nearest(1200, 600, canvases) == "twitter"
+    assert nearest(1200, 627, canvases) == "og"
+    assert nearest(1000, 1100, canvases) == "square"
+    assert nearest(100, 2400, {"og": (1200, 630)}) == "og"
+    assert aspect_of(1200, 600) == "landscape" and aspect_of(1080, 1350) == "portrait"
