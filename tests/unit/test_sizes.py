@@ -48,8 +48,9 @@ def test_resize_keeps_the_viewbox_and_covers_other_aspects() -> None:
 
 def test_built_in_layouts_are_loaded_per_aspect() -> None:
     templates = load_directory(TEMPLATES)
-    for name in ("blog", "minimal", "quote"):
-        template = templates[name]
+    # Every built-in is laid out for every aspect class (SPEC §1.1): none is cover-cropped.
+    assert set(templates) == {"blog", "changelog", "docs", "event", "minimal", "product", "quote"}
+    for name, template in templates.items():
         assert {a for a, _ in template.layouts} == {"square", "portrait", "tall"}
         for preset, aspect in EXPECTED_ASPECT.items():
             assert template.document_for(*PRESETS[preset]).aspect == aspect
