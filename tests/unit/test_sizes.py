@@ -51,7 +51,7 @@ def test_built_in_layouts_are_loaded_per_aspect() -> None:
     # Every built-in is laid out for every aspect class (SPEC §1.1): none is cover-cropped.
     assert set(templates) == {"blog", "changelog", "docs", "event", "minimal", "product", "quote"}
     for name, template in templates.items():
-        assert {a for a, _ in template.layouts} == {"square", "portrait", "tall"}
+        assert {a for a, _ in template.layouts} == {"square", "portrait", "tall"}, name
         for preset, aspect in EXPECTED_ASPECT.items():
             assert template.document_for(*PRESETS[preset]).aspect == aspect
     # No stray templates named after a layout file.
