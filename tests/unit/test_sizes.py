@@ -11,7 +11,7 @@ from PIL import Image
 from ogmint.rendering.params import PRESETS, parse_params
 from ogmint.rendering.pipeline import render_image
 from ogmint.rendering.sanitiser import TemplateError
-from ogmint.rendering.sizes import ASPECTS, nearest_aspect, resize
+from ogmint.rendering.sizes import ASPECTS, OG_PIXELS, nearest_aspect, resize, timeout_for
 from ogmint.rendering.template import load_directory
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -87,3 +87,64 @@ def test_renders_have_size_times_scale_pixels(  # type: ignore[no-untyped-def]
     )
     image = Image.open(io.BytesIO(render_image(renderer, templates["minimal"], spec, {})))
     assert image.size == spec.pixels
+
+
+def test_the_deadline_scales_with_the_pixel_count() -> None:
+    assert timeout_for(2.0, 1200, 630) == 2.0
+    assert timeout_for(2.0, 100, 100) == 2.0  # never less than the og card's
+    assert timeout_for(2.0, 2160, 3840) == pytest.approx(2.0 * 2160 * 3840 / OG_PIXELS)
+    assert timeout_for(2.0, 2160, 3840) == pytest.approx(21.94, abs=0.01)
+
+
+@pytest.mark.parametrize(("size", "scale"), [("og", 1), ("story", 1), ("story", 2)])
+def test_a_render_is_given_the_deadline_of_its_pixels(  # type: ignore[no-untyped-def]
+    renderer, size: str, scale: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    templates = load_directory(TEMPLATES)
+    spec = parse_params(
+        {"template": "docs", "title": "Deadline", "size": size, "scale": scale},
+        strict=True,
+        template_exists=templates.__contains__,
+        resolve_font=renderer.resolve_family,
+    )
+    given: list[float] = []
+    draw = renderer.render_layers
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        given.append(args[3])  # the timeout, then the real render
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(renderer, "render_layers", recording)
+    render_image(renderer, templates["docs"], spec, {})
+    width, height = spec.pixels
+    assert given == [pytest.approx(renderer.timeout * max(1, width * height / OG_PIXELS))]
+
+
+@pytest.mark.parametrize(
+    "name", ["blog", "changelog", "docs", "event", "minimal", "product", "quote"]
+)
+def test_story_at_2x_renders_every_built_in_within_the_default_timeout(  # type: ignore[no-untyped-def]
+    renderer, name: str
+) -> None:
+    """A cold render (its background not cached: a colour no other test uses) of the largest
+    preset at the largest scale the pixel cap allows, under the default render timeout."""
+    assert renderer.timeout == 2.0
+    templates = load_directory(TEMPLATES)
+    params = {
+        "template": name,
+        "title": "Shipping faster with edge rendering and smart caching",
+        "description": "How we cut p95 latency by 63% with edge rendering.",
+        "tag": "Engineering",
+        "author": "Ada Lovelace",
+        "accentColor": "1f7a5c",
+        "size": "story",
+        "scale": 2,
+    }
+    spec = parse_params(
+        params,
+        strict=True,
+        template_exists=templates.__contains__,
+        resolve_font=renderer.resolve_family,
+    )
+    image = Image.open(io.BytesIO(render_image(renderer, templates[name], spec, {})))
+    assert image.size == (2160, 3840)
