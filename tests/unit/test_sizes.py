@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,43 @@ def test_story_at_2x_renders_every_built_in_within_the_default_timeout(  # type:
     )
     image = Image.open(io.BytesIO(render_image(renderer, templates[name], spec, {})))
     assert image.size == (2160, 3840)
+
+
+OG = "{https://ogmint.dev/ns/template}"
+
+
+def _boxes(path: Path) -> list[tuple[str, float, float, float, float]]:
+    """Every box a text or image may be drawn in: (element, left, top, right, bottom)."""
+    boxes = []
+    for el in ET.parse(path).getroot().iter():
+        if not isinstance(el.tag, str) or not el.tag.startswith(OG):
+            continue
+        kind = el.tag.removeprefix(OG)
+        x, y, height = (float(el.get(a, "0")) for a in ("x", "y", "height"))
+        if kind == "pill":  # a capsule up to max-width long, from x or ending at x
+            width = float(el.get("max-width", "600"))
+            x = x - width if el.get("align") == "end" else x
+        else:
+            width = float(el.get("width", "0"))
+        boxes.append((f"{kind} {el.get('field')}", x, y, x + width, y + height))
+    return boxes
+
+
+@pytest.mark.parametrize("path", sorted(TEMPLATES.glob("*.svg")), ids=lambda p: p.name)
+def test_no_text_or_image_is_cut_by_the_presets_drawn_from_a_document(path: Path) -> None:
+    """Every preset drawn from a document shows all its text and images: an aspect layout's
+    canvas holds them with a margin, and the landscape card keeps them clear of the 15 px that
+    ``twitter`` (1200×600) crops from its top and bottom (``linkedin``: 1.5 px)."""
+    _, _, aspect = path.stem.partition(".")
+    width, height = ASPECTS[aspect or "landscape"]
+    presets = [
+        p
+        for p, size in PRESETS.items()
+        if nearest_aspect(*size, tuple(ASPECTS)) == (aspect or "landscape")
+    ]
+    # The part of the document each preset shows (cover-scaled and centred).
+    top = max((height - width * h / w) / 2 for w, h in (PRESETS[p] for p in presets))
+    left = max((width - height * w / h) / 2 for w, h in (PRESETS[p] for p in presets))
+    for what, x0, y0, x1, y1 in _boxes(path):
+        assert left + 24 <= x0 and x1 <= width - left - 24, (what, x0, x1)
+        assert top + 24 <= y0 and y1 <= height - top - 24, (what, y0, y1)

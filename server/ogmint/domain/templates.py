@@ -146,7 +146,7 @@ LANDSCAPE_PRESETS = frozenset(["og", "twitter", "linkedin"])
 def check_size(template: Template, spec: RenderSpec) -> None:
     """A custom template renders the presets it has documents for, and any ``WIDTHxHEIGHT``
     from its nearest aspect's document; another preset is a 400 naming ``size``. Built-ins
-    are laid out (or fall back) for every size."""
+    are laid out for every aspect class."""
     if not template.name.startswith(CUSTOM_PREFIX) or spec.size not in PRESETS:
         return
     has = {a for a, _ in template.layouts}
