@@ -1,8 +1,8 @@
 //! Pixels for the lossy output formats (SPEC §1.1). WebP and JPEG are encoded by well-kept
 //! libraries on the Python side (libwebp and libjpeg-turbo, through Pillow, which release the
 //! GIL): measured on the `blog` card they encode 1.6x (WebP) and 6.7x (JPEG) faster than the
-//! pure-Rust / source-built encoders tried here (bench/RESULTS.md). PNG stays ours
-//! ([`crate::encode`]).
+//! pure-Rust / source-built encoders tried here (`webp` 0.3 over libwebp-sys, `jpeg-encoder` 0.6:
+//! commit 109cee5). PNG stays ours ([`crate::encode`]).
 //!
 //! The pixels are handed over in the layout Pillow keeps in memory (4 bytes a pixel: `RGBX` or
 //! `RGBA`), so Pillow maps the buffer instead of unpacking it, and an opaque image (every social

@@ -3,8 +3,9 @@
 Lossy formats are encoded by well-kept libraries — libwebp and libjpeg-turbo, as Pillow
 ships them — from the straight pixels the renderer hands over, laid out as Pillow keeps them
 (4 bytes a pixel, ``RGBX`` or ``RGBA``) so it maps the buffer instead of unpacking it; Pillow
-releases the GIL while it encodes, so the render pool's threads encode in parallel. Measured on the ``blog`` card
-they were 1.6x (WebP) and 6.7x (JPEG) faster than the Rust encoders tried (bench/RESULTS.md).
+releases the GIL while it encodes, so the render pool's threads encode in parallel. Measured on
+the ``blog`` card they were 1.6x (WebP) and 6.7x (JPEG) faster than the Rust encoders tried
+(commit 109cee5); sizes and times against the PNG in bench/RESULTS.md (section ``formats``).
 """
 
 from __future__ import annotations
