@@ -10,10 +10,9 @@ CPU of the whole call, and of the lossy encoder's step alone (Pillow, timed arou
 pixels. The same size's PNG is the same-run baseline. ``--variants`` adds the encoder settings
 not chosen (WebP ``method`` 0 and 2, JPEG with the standard Huffman tables), for the record.
 
-With the allocator thresholds the server sets (``rendering/allocator.py``) unless
-``--glibc-defaults``.
+``--keep-buffers`` sets the allocator thresholds of ``OGMINT_RENDER_KEEP_BUFFERS``.
 
-``python bench/format_bench.py [--rounds N] [--variants] [--json FILE] [--glibc-defaults]``
+``python bench/format_bench.py [--rounds N] [--variants] [--json FILE] [--keep-buffers]``
 """
 
 from __future__ import annotations
@@ -98,12 +97,12 @@ def main() -> None:
     parser.add_argument("--variants", action="store_true", help="also the settings not chosen")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument(
-        "--glibc-defaults",
+        "--keep-buffers",
         action="store_true",
-        help="leave the allocator's thresholds as glibc sets them (the server tunes them)",
+        help="the allocator thresholds of OGMINT_RENDER_KEEP_BUFFERS (rendering/allocator.py)",
     )
     args = parser.parse_args()
-    if not args.glibc_defaults:
+    if args.keep_buffers:
         from ogmint.rendering.allocator import keep_render_buffers
 
         assert keep_render_buffers(), "mallopt refused the thresholds"

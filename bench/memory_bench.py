@@ -13,7 +13,8 @@ writes its own section of ``bench/RESULTS.md``.
 retina ``og@2x``) and formats (PNG, WebP, JPEG) with ``mixed_v1.lua``, each worker's ``VmRSS``
 sampled every 1,000; written to its own section (``memory-mixed``).
 
-``python bench/memory_bench.py --mixed [--last 10000] [--every 1000] [--no-write]``
+``python bench/memory_bench.py --mixed [--last 10000] [--every 1000] [--keep-buffers]
+[--no-write]`` (``--keep-buffers``: the server with ``OGMINT_RENDER_KEEP_BUFFERS=1``)
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from harness import PYTHON, Processes, app_env, free_port, http, write_section, 
 from load_v1 import WORKERS, wrk_command
 
 MIXED_LUA = Path(__file__).with_name("mixed_v1.lua")
-MIXED_HEADING = "## Memory over 10,000 mixed-size, mixed-format renders (issue 23)"
 #: Seconds of each wrk run in the mixed run: short, so samples land near each mark.
 MIXED_STEP_SECONDS = 2
 
@@ -117,7 +117,7 @@ def _python() -> str:
     return str(PYTHON if PYTHON.exists() else Path(sys.executable))
 
 
-def run_mixed(last: int = 10_000, every: int = 1_000) -> dict:
+def run_mixed(last: int = 10_000, every: int = 1_000, *, keep_buffers: bool = False) -> dict:
     """Unique renders of every size and format until ``last`` were answered, each worker's
     RSS sampled at the first count past every multiple of ``every``."""
     port = free_port()
@@ -128,6 +128,8 @@ def run_mixed(last: int = 10_000, every: int = 1_000) -> dict:
         Processes(Path(tmp)) as procs,
     ):
         env = app_env(port, Path(tmp) / "data", WORKERS)
+        if keep_buffers:
+            env["OGMINT_RENDER_KEEP_BUFFERS"] = "1"
         proc = procs.start("server", [_python(), "-m", "ogmint"], env)
         procs.wait_until("server", proc, lambda: http(base + "/healthz")[0] == 200, STARTUP_TIMEOUT)
         started = time.monotonic()
@@ -168,6 +170,7 @@ def run_mixed(last: int = 10_000, every: int = 1_000) -> dict:
     return {
         "last": last,
         "every": every,
+        "keep_buffers": keep_buffers,
         "renders": renders,
         "failed": failed,
         "seconds": round(seconds),
@@ -198,12 +201,14 @@ def mixed_section(r: dict) -> str:
         + " |"
         for s in samples
     ]
+    heading = f"## Memory over {r['last']:,} mixed-size, mixed-format renders (issue 23)"
     return "\n".join(
         [
-            MIXED_HEADING,
+            heading + (", OGMINT_RENDER_KEEP_BUFFERS=1" if r["keep_buffers"] else ""),
             "",
-            "`python bench/memory_bench.py --mixed`: `python -m ogmint` with "
-            f"{WORKERS} workers, wrk `-t1 -c{CONNECTIONS}` with `bench/mixed_v1.lua` (every "
+            "`python bench/memory_bench.py --mixed"
+            + (" --keep-buffers`: `OGMINT_RENDER_KEEP_BUFFERS=1 " if r["keep_buffers"] else "`: `")
+            + f"python -m ogmint` with {WORKERS} workers, wrk `-t1 -c{CONNECTIONS}` with `bench/mixed_v1.lua` (every "
             "request a new title; sizes `og`, `og@2x`, `twitter`, `square`, `portrait`, `story`, "
             "`1000x500` × formats PNG, WebP, JPEG × two palettes) in "
             f"{MIXED_STEP_SECONDS} s runs until {r['last']:,} renders were answered "
@@ -257,14 +262,20 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--mixed", action="store_true", help="every size and format (issue 23)")
     parser.add_argument("--every", type=int, default=1_000, help="--mixed: RSS sample period")
+    parser.add_argument(
+        "--keep-buffers", action="store_true", help="--mixed: with OGMINT_RENDER_KEEP_BUFFERS=1"
+    )
     args = parser.parse_args()
     if args.mixed:
-        mixed = run_mixed(args.last if args.last != 50_000 else 10_000, args.every)
+        last = args.last if args.last != 50_000 else 10_000
+        mixed = run_mixed(last, args.every, keep_buffers=args.keep_buffers)
         json.dump(mixed, sys.stderr, indent=2)
         text = mixed_section(mixed)
         print(text)
         if not args.no_write:
-            write_section("memory-mixed", text)
+            write_section(
+                "memory-mixed-keep-buffers" if args.keep_buffers else "memory-mixed", text
+            )
         return 0
     result = run(args.first, args.last)
     json.dump(result, sys.stderr, indent=2)

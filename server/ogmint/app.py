@@ -144,8 +144,10 @@ def accounts_of(
 
 def make_renderer(settings: Settings, *, threads: int | None = None) -> Renderer:
     """The native renderer with the bundled and configured fonts (``threads``: the
-    setting's unless given); the process's allocator keeps render-sized buffers for reuse."""
-    keep_render_buffers()
+    setting's unless given); with ``render_keep_buffers`` the process's allocator keeps
+    canvas-sized buffers for reuse."""
+    if settings.render_keep_buffers:
+        keep_render_buffers()
     return Renderer(
         [*bundled_font_dirs(), *settings.font_dirs],
         threads=settings.render_threads if threads is None else threads,
