@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,8 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import results
+
 REPO = Path(__file__).resolve().parents[1]
-PYTHON = REPO / ".venv" / "bin" / "python"
+BENCH = REPO / "bench"
+#: Scratch output of benchmark runs (PNGs, logs, reports); not kept in git.
+OUT = BENCH / "out"
+#: The interpreter running the benchmark: app servers and helpers run on the same one.
+PYTHON = Path(sys.executable)
 HZ = os.sysconf("SC_CLK_TCK")
 
 
@@ -179,36 +185,23 @@ def start_nginx(
     return proc
 
 
-RESULTS = REPO / "bench" / "RESULTS.md"
+def write_section(
+    name: str, text: str, figures: dict[str, Any] | None = None, others: float | None = None
+) -> None:
+    """Records this run of benchmark ``name``: its Markdown section ``text`` and its
+    ``figures``, stamped with the command, date, machine and load (``bench/results/NAME.json``),
+    then regenerates ``bench/RESULTS.md`` (every other benchmark keeps its latest result).
+    ``others``: cores other processes kept busy meanwhile, when the benchmark measured it."""
+    results.record(name, text, figures, others)
 
 
-def _markers(name: str) -> tuple[str, str]:
-    return f"<!-- section:{name} -->", f"<!-- /section:{name} -->"
+def row(*cells: object) -> str:
+    """One row of a Markdown table."""
+    return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
-def write_section(name: str, text: str) -> None:
-    """Puts ``text`` into ``bench/RESULTS.md`` as section ``name``, replacing its last run.
-
-    Sections belong to benchmarks run on their own (``make bench-edge``, ``make load``);
-    ``make bench`` rewrites the rest of the file and keeps them (``kept_sections``).
-    """
-    start, end = _markers(name)
-    block = f"{start}\n{text.strip()}\n{end}\n"
-    old = RESULTS.read_text() if RESULTS.exists() else ""
-    if start in old and end in old:
-        head, _, rest = old.partition(start)
-        new = head + block + rest.partition(end)[2].removeprefix("\n")
-    else:
-        new = old.rstrip("\n") + "\n\n" + block
-    RESULTS.write_text(new)
-
-
-def kept_sections(text: str) -> str:
-    """The ``write_section`` blocks found in ``text``, in order, for appending to a rewrite."""
-    return "".join(
-        f"\n{m.group(0)}\n"
-        for m in re.finditer(r"<!-- section:(\S+) -->.*?<!-- /section:\1 -->", text, re.S)
-    )
+def met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
 
 
 def redis_answers(port: int) -> bool:

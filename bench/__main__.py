@@ -1,0 +1,147 @@
+"""``python -m bench`` (``make bench``): runs the registered benchmarks, all or some by name.
+
+    python -m bench                  # every benchmark marked for `make bench` (see --list)
+    python -m bench render load-v1   # those two
+    python -m bench --kind load      # every benchmark of one kind
+    python -m bench --quick format   # small sizes: a smoke test; results under bench/out/quick/
+    python -m bench --list           # name, kind, in `make bench`?, command, description
+    python -m bench --report         # only regenerate RESULTS.md from bench/results/
+    python -m bench --import FILE    # take the sections of another RESULTS.md (a merged branch)
+    python -m bench native-ab -- OLD.so NEW.so --v1   # arguments after -- replace the defaults
+
+Each benchmark runs as its own process (``python -m bench.KIND.SCRIPT ARGS``, from the
+repository root) and records its result in ``bench/results/NAME.json``; RESULTS.md is
+regenerated after each, keeping every other benchmark's latest result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import results
+from bench.registry import BENCHMARKS, BY_NAME, KINDS, Benchmark
+
+QUICK_DIR = results.BENCH / "out" / "quick"
+
+
+def _list() -> None:
+    width = max(len(b.name) for b in BENCHMARKS)
+    for kind in KINDS:
+        print(f"{kind}:")
+        for b in (b for b in BENCHMARKS if b.kind == kind):
+            mark = " " if b.in_all else "*"
+            print(f"  {b.name:<{width}} {mark} {b.description}")
+            print(f"  {'':<{width}}   {b.command()}")
+    print("\n* not run by `make bench` without a name (compares two builds or trees, or runs for")
+    print("  minutes on a stack of its own): `make bench NAME=…`")
+
+
+def _wait_for_quiet(limit_s: float, busy: float = 0.3, window_s: float = 3.0) -> float | None:
+    """Waits (at most ``limit_s``) until other processes use under ``busy`` cores."""
+    if limit_s <= 0:
+        return None
+    from bench.harness import cpu_snapshot, others_busy
+
+    deadline = time.monotonic() + limit_s
+    while True:
+        before = cpu_snapshot()
+        time.sleep(window_s)
+        others = others_busy(before, cpu_snapshot())
+        if others < busy or time.monotonic() >= deadline:
+            return others
+
+
+def run_one(b: Benchmark, *, quick: bool, out: Path, via: str, extra: tuple[str, ...]) -> bool:
+    """Runs one benchmark in its own process; True when it recorded a result."""
+    env = {**os.environ, results.RESULTS_ENV: str(out), results.VIA_ENV: via}
+    if quick:
+        env[results.QUICK_ENV] = "1"
+    else:
+        env.pop(results.QUICK_ENV, None)
+    stored = results.results_dir(out) / f"{b.name}.json"
+    before = stored.stat().st_mtime if stored.exists() else 0.0
+    argv = [sys.executable, *b.argv(quick, extra or None)]
+    print(f"== {b.name}: {' '.join(argv[1:])}", flush=True)
+    done = subprocess.run(argv, cwd=results.REPO, env=env, check=False)
+    recorded = stored.exists() and stored.stat().st_mtime > before
+    if done.returncode != 0:
+        print(f"!! {b.name} failed (exit {done.returncode})", file=sys.stderr)
+    elif not recorded:
+        print(f"!! {b.name} recorded no result in {stored}", file=sys.stderr)
+    return done.returncode == 0 and recorded
+
+
+def main(argv: list[str] | None = None) -> int:
+    raw = list(sys.argv[1:] if argv is None else argv)
+    extra: tuple[str, ...] = ()
+    if "--" in raw:
+        cut = raw.index("--")
+        raw, extra = raw[:cut], tuple(raw[cut + 1 :])
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="benchmarks to run (default: all in make bench)")
+    parser.add_argument("--kind", choices=KINDS, help="run every benchmark of this kind")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
+    parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument("--report", action="store_true", help="only regenerate RESULTS.md")
+    parser.add_argument("--import", dest="import_", metavar="FILE", help="take FILE's sections")
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        help="where results/ and RESULTS.md go (default: bench/, with --quick bench/out/quick/)",
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=None,
+        metavar="S",
+        help="wait up to S seconds for other processes to use under 0.3 cores before each "
+        "benchmark (default: 30, none with --quick)",
+    )
+    args = parser.parse_args(raw)
+    out = args.results_dir or (QUICK_DIR if args.quick else results.BENCH)
+    out = out.resolve()
+    if args.list:
+        _list()
+        return 0
+    if args.import_:
+        taken = results.import_sections(Path(args.import_).read_text(), args.import_, out)
+        print("\n".join(taken) or "nothing new")
+        return 0
+    if args.report:
+        print(results.write_report(out))
+        return 0
+    unknown = [n for n in args.names if n not in BY_NAME]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; see --list")
+    if args.names:
+        chosen = [BY_NAME[n] for n in args.names]
+    elif args.kind:
+        chosen = [b for b in BENCHMARKS if b.kind == args.kind]
+    else:
+        chosen = [b for b in BENCHMARKS if b.in_all]
+    if extra and len(chosen) != 1:
+        parser.error("arguments after -- need exactly one benchmark")
+    wait = args.wait_quiet if args.wait_quiet is not None else (0.0 if args.quick else 30.0)
+    via = os.environ.get(results.VIA_ENV) or "python -m bench " + " ".join(raw)
+    out.mkdir(parents=True, exist_ok=True)
+    failed = []
+    for b in chosen:
+        others = _wait_for_quiet(wait)
+        if others is not None:
+            print(f"   other processes use {others} cores", flush=True)
+        if not run_one(b, quick=args.quick, out=out, via=via.strip(), extra=extra):
+            failed.append(b.name)
+    report = results.write_report(out)
+    print(f"{report}: {len(chosen) - len(failed)} of {len(chosen)} recorded")
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,316 @@
+"""Benchmark results: each benchmark's latest run as ``bench/results/NAME.json``, and
+``bench/RESULTS.md`` generated from them and from the hand-written ``bench/notes/*.md``.
+
+A result holds the benchmark's Markdown section, its figures (JSON), and the stamp of the run
+that made them: the command, when, on which machine, and how busy the machine was. Recording
+one result rewrites ``RESULTS.md`` with every benchmark's latest result, so running one
+benchmark keeps the others' figures.
+
+Where results go: ``bench/results/`` and ``bench/RESULTS.md``, or the directory named by
+``OGMINT_BENCH_RESULTS`` (``python -m bench --quick`` points it at ``bench/out/quick/`` so a
+smoke run never replaces real figures).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.registry import BENCHMARKS, BY_NAME, Benchmark
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+RESULTS_DIR = BENCH / "results"
+NOTES_DIR = BENCH / "notes"
+#: Set by the runner: where results go (a directory holding ``results/`` and ``RESULTS.md``).
+RESULTS_ENV = "OGMINT_BENCH_RESULTS"
+#: Set by the runner: the command as the user typed it (``make bench NAME=…``).
+VIA_ENV = "OGMINT_BENCH_VIA"
+#: Set by the runner for ``--quick`` runs.
+QUICK_ENV = "OGMINT_BENCH_QUICK"
+#: A section's markers in RESULTS.md (other branches add sections in this form; see
+#: ``import_sections``).
+SECTION = re.compile(r"<!-- section:(\S+) -->\n?(.*?)\n?<!-- /section:\1 -->", re.S)
+
+
+@dataclass
+class Result:
+    """One benchmark run: its Markdown section, its figures, and where and how it ran."""
+
+    name: str
+    markdown: str
+    figures: dict[str, Any] = field(default_factory=dict)
+    command: str = ""
+    via: str = ""
+    date: str = ""
+    machine: dict[str, Any] = field(default_factory=dict)
+    load: dict[str, Any] = field(default_factory=dict)
+    seconds: float | None = None
+    quick: bool = False
+    #: Set for a section taken over from a hand-kept RESULTS.md: where it came from.
+    imported: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Result:
+        return cls(**json.loads(text))
+
+
+def output_dir() -> Path:
+    """The directory whose ``results/`` and ``RESULTS.md`` this process writes."""
+    return Path(os.environ.get(RESULTS_ENV) or BENCH)
+
+
+def results_dir(root: Path | None = None) -> Path:
+    return (root or output_dir()) / "results"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine() -> dict[str, Any]:
+    """The facts of this machine a figure depends on."""
+    return {
+        "cpu": _cpu_model(),
+        "nproc": os.cpu_count(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "host": platform.node(),
+    }
+
+
+def loadavg() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+#: When this process started measuring: the first import of this module (a benchmark imports
+#: the harness, which imports this, before it does anything).
+_STARTED = (time.monotonic(), loadavg())
+
+
+def _command() -> str:
+    """This process's command, as one would type it from the repository root."""
+    argv = list(sys.argv)
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name:  # run with -m
+        return shlex.join(["python", "-m", spec.name.removesuffix(".__main__"), *argv[1:]])
+    path = Path(argv[0]).resolve() if argv else Path("?")
+    shown = str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+    return shlex.join(["python", shown, *argv[1:]])
+
+
+def record(
+    name: str,
+    markdown: str,
+    figures: dict[str, Any] | None = None,
+    others_busy: float | None = None,
+) -> Result:
+    """Stores this run's result of benchmark ``name`` and regenerates RESULTS.md beside it."""
+    load = {"start": _STARTED[1], "end": loadavg()}
+    if others_busy is not None:
+        load["others_busy"] = others_busy
+    result = Result(
+        name=name,
+        markdown=markdown.strip(),
+        figures=figures or {},
+        command=_command(),
+        via=os.environ.get(VIA_ENV, ""),
+        date=_now(),
+        machine=machine(),
+        load=load,
+        seconds=round(time.monotonic() - _STARTED[0], 1),
+        quick=bool(os.environ.get(QUICK_ENV)),
+    )
+    directory = results_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{name}.json").write_text(result.to_json())
+    write_report()
+    return result
+
+
+def load_results(root: Path | None = None) -> dict[str, Result]:
+    """Every stored result under ``root`` (default: where this process writes), by name."""
+    directory = results_dir(root)
+    if not directory.is_dir():
+        return {}
+    return {p.stem: Result.from_json(p.read_text()) for p in sorted(directory.glob("*.json"))}
+
+
+def notes_for(name: str, notes_dir: Path = NOTES_DIR) -> list[Path]:
+    """The hand-written notes of benchmark ``name``: ``NAME.md`` and ``NAME.TOPIC.md``."""
+    return sorted(p for p in notes_dir.glob("*.md") if p.stem.split(".")[0] == name)
+
+
+def _general_notes(notes_dir: Path = NOTES_DIR) -> list[Path]:
+    return sorted(p for p in notes_dir.glob("*.md") if p.stem.split(".")[0] not in BY_NAME)
+
+
+def _stamp(r: Result, machines: dict[str, str]) -> str:
+    if r.imported:
+        return f"*Taken over from {r.imported}; the command and date are in the text above.*"
+    via = f" (via `{r.via}`)" if r.via else ""
+    load = (
+        f"load average {r.load.get('start', '?')} at the start, {r.load.get('end', '?')} at the end"
+    )
+    if "others_busy" in r.load:
+        load += f"; other processes kept {r.load['others_busy']} cores busy"
+    quick = " **Quick mode: small sizes, a smoke test, not a figure.**" if r.quick else ""
+    took = f", took {r.seconds:g} s" if r.seconds is not None else ""
+    return (
+        f"*Run:* `{r.command}`{via} — {r.date}, machine {machines[_machine_key(r)]}{took}; "
+        f"{load}.{quick}"
+    )
+
+
+def _machine_key(r: Result) -> str:
+    m = r.machine
+    return (
+        f"{m.get('cpu', '?')}|{m.get('nproc', '?')}|{m.get('kernel', '?')}|{m.get('python', '?')}"
+    )
+
+
+def _block(name: str, body: str) -> list[str]:
+    return [f"<!-- section:{name} -->", body.strip(), f"<!-- /section:{name} -->", ""]
+
+
+def _notes_block(path: Path) -> list[str]:
+    return _block(f"notes-{path.stem}", path.read_text())
+
+
+def report(root: Path | None = None, notes_dir: Path = NOTES_DIR) -> str:
+    """RESULTS.md from the results under ``root`` and the notes in ``notes_dir``."""
+    results = load_results(root)
+    machines: dict[str, str] = {}
+    for r in results.values():
+        if not r.imported:
+            machines.setdefault(_machine_key(r), f"M{len(machines) + 1}")
+    lines = [
+        "# Benchmark results",
+        "",
+        "Generated by `python -m bench` (`make bench`) from each benchmark's latest result",
+        "(`bench/results/NAME.json`) and the hand-written notes in `bench/notes/` (included",
+        "verbatim). Do not edit this file: run the benchmark (`make bench NAME=…`), or edit its",
+        "notes file, then `python -m bench --report`. Every ratio compares figures of one run.",
+        "",
+        "## Machines",
+        "",
+    ]
+    if machines:
+        lines += [
+            "| machine | CPU | cores | kernel | Python |",
+            "| --- | --- | ---: | --- | --- |",
+        ]
+        for key, label in machines.items():
+            cpu, nproc, kernel, python = key.split("|")
+            lines.append(f"| {label} | {cpu} | {nproc} | {kernel} | {python} |")
+    lines += [
+        "",
+        "Sections marked as taken over come from the hand-kept RESULTS.md before the runner",
+        "(same 2-core shared machine); a run of their benchmark replaces them.",
+        "",
+        "## Benchmarks",
+        "",
+        "| benchmark | kind | what it measures | latest result | in `make bench` |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for b in BENCHMARKS:
+        r = results.get(b.name)
+        when = "—" if r is None else ("taken over" if r.imported else r.date)
+        if r is not None and r.quick:
+            when += " (quick)"
+        lines.append(
+            f"| [`{b.name}`](#{b.name}) | {b.kind} | {b.description} | {when} | "
+            f"{'yes' if b.in_all else 'by name'} |"
+        )
+    lines.append("")
+    for b in BENCHMARKS:
+        lines += _section(b, results.get(b.name), machines, notes_dir)
+    general = _general_notes(notes_dir)
+    if general:
+        lines += ["## Notes not tied to one benchmark", ""]
+        for path in general:
+            lines += _notes_block(path)
+    unknown = sorted(set(results) - set(BY_NAME))
+    for name in unknown:  # a result whose benchmark is no longer registered: keep, flagged
+        lines += _block(name, results[name].markdown + "\n\n*(benchmark no longer registered)*")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _section(
+    b: Benchmark, r: Result | None, machines: dict[str, str], notes_dir: Path
+) -> list[str]:
+    lines = [f'<a id="{b.name}"></a>', ""]
+    if r is None:
+        body = (
+            f"## {b.name}\n\n{b.description}. No result recorded yet: "
+            f"`make bench NAME={b.name}` (`{b.command()}`)."
+        )
+    else:
+        body = f"{r.markdown}\n\n{_stamp(r, machines)}"
+    lines += _block(b.name, body)
+    for path in notes_for(b.name, notes_dir):
+        lines += _notes_block(path)
+    return lines
+
+
+def write_report(root: Path | None = None) -> Path:
+    """Regenerates ``RESULTS.md`` under ``root`` (default: where this process writes)."""
+    target = (root or output_dir()) / "RESULTS.md"
+    target.write_text(report(root))
+    return target
+
+
+def import_sections(text: str, source: str, root: Path | None = None) -> list[str]:
+    """Takes the ``<!-- section:NAME -->`` blocks of ``text`` (e.g. another branch's
+    RESULTS.md) that this tree's RESULTS.md does not already hold verbatim: a registered
+    benchmark's becomes its result (marked as taken over from ``source``), any other becomes
+    ``bench/notes/NAME.md``. Returns what was taken, as ``results/NAME`` or ``notes/NAME``."""
+    current = {m.group(1): m.group(2).strip() for m in SECTION.finditer(report(root))}
+    taken = []
+    for m in SECTION.finditer(text):
+        name, body = m.group(1), m.group(2).strip()
+        stem = name.removeprefix("notes-")
+        if body == current.get(name):
+            continue
+        if name in BY_NAME:
+            body = re.sub(r"\n\n\*(Run:|Taken over).*\Z", "", body, flags=re.S)
+            if body == _markdown_of(name, root):
+                continue
+            r = Result(name=name, markdown=body, imported=source)
+            results_dir(root).mkdir(parents=True, exist_ok=True)
+            (results_dir(root) / f"{name}.json").write_text(r.to_json())
+            taken.append(f"results/{name}")
+        else:
+            NOTES_DIR.mkdir(exist_ok=True)
+            (NOTES_DIR / f"{stem}.md").write_text(body + "\n")
+            taken.append(f"notes/{stem}")
+    write_report(root)
+    return taken
+
+
+def _markdown_of(name: str, root: Path | None) -> str:
+    r = load_results(root).get(name)
+    return r.markdown if r else ""
