@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -56,24 +57,44 @@ def _wait_for_quiet(limit_s: float, busy: float = 0.3, window_s: float = 3.0) ->
             return others
 
 
-def run_one(b: Benchmark, *, quick: bool, out: Path, via: str, extra: tuple[str, ...]) -> bool:
-    """Runs one benchmark in its own process; True when it recorded a result."""
-    env = {**os.environ, results.RESULTS_ENV: str(out), results.VIA_ENV: via}
-    if quick:
-        env[results.QUICK_ENV] = "1"
-    else:
-        env.pop(results.QUICK_ENV, None)
-    stored = results.results_dir(out) / f"{b.name}.json"
+def run_one(b: Benchmark, *, quick: bool, extra: tuple[str, ...] = ()) -> bool:
+    """Runs one benchmark in its own process; True when it succeeded and a result is stored.
+
+    A script that records itself (``harness.write_section``) gets the share of the machine
+    other processes took meanwhile added to its stamp; one that only prints its figures (JSON
+    or Markdown) is recorded here from its output."""
+    from bench.harness import cpu_snapshot, others_busy
+
+    stored = results.results_dir() / f"{b.name}.json"
     before = stored.stat().st_mtime if stored.exists() else 0.0
-    argv = [sys.executable, *b.argv(quick, extra or None)]
-    print(f"== {b.name}: {' '.join(argv[1:])}", flush=True)
-    done = subprocess.run(argv, cwd=results.REPO, env=env, check=False)
-    recorded = stored.exists() and stored.stat().st_mtime > before
-    if done.returncode != 0:
-        print(f"!! {b.name} failed (exit {done.returncode})", file=sys.stderr)
-    elif not recorded:
-        print(f"!! {b.name} recorded no result in {stored}", file=sys.stderr)
-    return done.returncode == 0 and recorded
+    argv = b.argv(quick, extra or None)
+    command = shlex.join(["python", *argv])
+    print(f"== {b.name}: {command}", flush=True)
+    started, cpu0 = (time.monotonic(), results.loadavg()), cpu_snapshot()
+    proc = subprocess.Popen(
+        [sys.executable, *argv], cwd=results.REPO, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    printed = []
+    for line in proc.stdout:  # shown as it comes, and kept
+        sys.stdout.write(line)
+        printed.append(line)
+    code = proc.wait()
+    others = others_busy(cpu0, cpu_snapshot())
+    if code != 0:
+        print(f"!! {b.name} failed (exit {code})", file=sys.stderr)
+        return False
+    if stored.exists() and stored.stat().st_mtime > before:
+        result = results.Result.from_json(stored.read_text())
+        result.load.setdefault("others_busy", others)
+        results.save(result)
+    elif "".join(printed).strip():
+        markdown, figures = results.from_output(b.name, b.description, "".join(printed))
+        results.record(b.name, markdown, figures, others, command=command, started=started)
+    else:
+        print(f"!! {b.name} printed nothing and recorded nothing", file=sys.stderr)
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,14 +148,22 @@ def main(argv: list[str] | None = None) -> int:
     if extra and len(chosen) != 1:
         parser.error("arguments after -- need exactly one benchmark")
     wait = args.wait_quiet if args.wait_quiet is not None else (0.0 if args.quick else 30.0)
-    via = os.environ.get(results.VIA_ENV) or "python -m bench " + " ".join(raw)
+    via = os.environ.get(results.VIA_ENV) or shlex.join(["python", "-m", "bench", *raw])
     out.mkdir(parents=True, exist_ok=True)
+    # The benchmarks' processes inherit where to record, how they were asked for, and whether
+    # this is a smoke run.
+    os.environ[results.RESULTS_ENV] = str(out)
+    os.environ[results.VIA_ENV] = via
+    if args.quick:
+        os.environ[results.QUICK_ENV] = "1"
+    else:
+        os.environ.pop(results.QUICK_ENV, None)
     failed = []
     for b in chosen:
         others = _wait_for_quiet(wait)
         if others is not None:
             print(f"   other processes use {others} cores", flush=True)
-        if not run_one(b, quick=args.quick, out=out, via=via.strip(), extra=extra):
+        if not run_one(b, quick=args.quick, extra=extra):
             failed.append(b.name)
     report = results.write_report(out)
     print(f"{report}: {len(chosen) - len(failed)} of {len(chosen)} recorded")

@@ -127,28 +127,86 @@ def record(
     markdown: str,
     figures: dict[str, Any] | None = None,
     others_busy: float | None = None,
+    *,
+    command: str | None = None,
+    started: tuple[float, str] | None = None,
 ) -> Result:
-    """Stores this run's result of benchmark ``name`` and regenerates RESULTS.md beside it."""
-    load = {"start": _STARTED[1], "end": loadavg()}
+    """Stores a run of benchmark ``name`` and regenerates RESULTS.md beside it. A benchmark
+    calls it about itself (through ``harness.write_section``); the runner calls it for a script
+    that only printed its figures, with the script's ``command`` and when it ``started``
+    (``time.monotonic()``, load average)."""
+    began, load_start = started or _STARTED
+    load: dict[str, Any] = {"start": load_start, "end": loadavg()}
     if others_busy is not None:
         load["others_busy"] = others_busy
     result = Result(
         name=name,
         markdown=markdown.strip(),
         figures=figures or {},
-        command=_command(),
+        command=command or _command(),
         via=os.environ.get(VIA_ENV, ""),
         date=_now(),
         machine=machine(),
         load=load,
-        seconds=round(time.monotonic() - _STARTED[0], 1),
+        seconds=round(time.monotonic() - began, 1),
         quick=bool(os.environ.get(QUICK_ENV)),
     )
-    directory = results_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / f"{name}.json").write_text(result.to_json())
-    write_report()
+    save(result)
     return result
+
+
+def save(result: Result, root: Path | None = None) -> None:
+    """Writes ``result`` as its benchmark's latest and regenerates RESULTS.md."""
+    directory = results_dir(root)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{result.name}.json").write_text(result.to_json())
+    write_report(root)
+
+
+def from_output(name: str, heading: str, stdout: str) -> tuple[str, dict[str, Any]]:
+    """The section and figures of a script that only printed them: JSON becomes tables,
+    anything else is taken as Markdown (under ``heading`` unless it brings its own)."""
+    text = stdout.strip()
+    try:
+        figures = json.loads(text)
+    except ValueError:
+        figures = None
+    if isinstance(figures, dict):
+        return f"## {heading}\n\n" + "\n".join(figures_markdown(figures)), figures
+    if not text.startswith("#"):
+        text = f"## {heading}\n\n{text}"
+    return text, {}
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (dict, list)):
+        return f"`{json.dumps(value, ensure_ascii=False)}`"
+    return str(value)
+
+
+def figures_markdown(figures: dict[str, Any], depth: int = 3) -> list[str]:
+    """Tables of a benchmark's JSON figures: scalars as one table, a list of records as a
+    table with their keys as columns, nested objects under headings of their own."""
+    lines: list[str] = []
+    scalars = {k: v for k, v in figures.items() if not isinstance(v, (dict, list))}
+    if scalars:
+        lines += ["| figure | value |", "| --- | ---: |"]
+        lines += [f"| {k} | {_cell(v)} |" for k, v in scalars.items()]
+        lines.append("")
+    for key, value in figures.items():
+        if isinstance(value, dict) and depth <= 4:
+            lines += [f"{'#' * depth} {key}", "", *figures_markdown(value, depth + 1)]
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            columns = list(dict.fromkeys(k for v in value for k in v))
+            lines += [f"{'#' * depth} {key}", ""]
+            lines += ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+            lines += ["| " + " | ".join(_cell(v.get(c, "")) for c in columns) + " |" for v in value]
+            lines.append("")
+        elif isinstance(value, (dict, list)):
+            lines += [f"- {key}: {_cell(value)}", ""]
+    return lines
 
 
 def load_results(root: Path | None = None) -> dict[str, Result]:
