@@ -12,7 +12,8 @@ With ``--drills``, three more locust runs, each with one failure injected while 
 new V2 render and an ``/i/`` miss every 0.3 s, to report what clients saw and how long service
 took to come back. After the kill, every V2 render acknowledged with a 201 during the drills
 is checked: its image is served, and asking again answers 200 ``cached`` with the same slug.
-Then the Redis Sentinel drill (``bench/sentinel_drill.py``, on a stack of its own).
+``make load`` and ``make drills`` then run the Redis Sentinel drill (``bench/drill/sentinel_drill.py``, a
+benchmark of its own: ``drills-sentinel``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ import boto3
 import orjson
 import trustme
 
-from bench.drill import sentinel_drill
 from bench.harness import (
     BENCH,
     OUT,
@@ -401,10 +401,10 @@ def main() -> int:
             lines = [
                 "## Load: locust against the whole stack (edge)",
                 "",
-                "Command: `make load` (`python bench/load.py`): nginx (repo nginx.conf, X-Accel "
+                "Command: `make load` (`python -m bench load`): nginx (repo nginx.conf, X-Accel "
                 "from S3) in front of two app servers (one worker each) sharing a real "
                 "redis-server and a moto S3 server, an HTTPS webhook receiver; `locust -f "
-                f"bench/locustfile.py --headless -u {USERS} -r {SPAWN_RATE} -t {args.seconds}s` "
+                f"bench/drill/locustfile.py --headless -u {USERS} -r {SPAWN_RATE} -t {args.seconds}s` "
                 "(user classes and weights in the locustfile). Reports: `bench/out/load.html`, "
                 "`bench/out/load_stats.csv`. Everything, locust included, on this 2-core machine.",
                 "",
@@ -418,7 +418,7 @@ def main() -> int:
             lines = [
                 "### Drills (edge)",
                 "",
-                f"Command: `make drills` (`python bench/load.py --no-load --drills`; `make load` "
+                f"Command: `make drills` (`python -m bench drills`; `make load` "
                 f"runs them too): the same stack; each drill is its own {DRILL_SECONDS} s locust "
                 f"run (same users), the fault injected at {DRILL_AT} s; reports "
                 "`bench/out/drill-*.html`.",
@@ -427,9 +427,6 @@ def main() -> int:
             ]
             write_section("drills", "\n".join(lines))
             print("\n".join(lines))
-    if args.drills:
-        # Its own stack (a Sentinel group instead of one Redis); its own section after these.
-        sentinel_drill.main()
     print(f"whole run: {time.monotonic() - started:.0f} s")
     return 0
 
