@@ -80,8 +80,8 @@ $(DEV_STAMP): $(STAMP) pyproject.toml clients/python/pyproject.toml
 	touch $@
 
 lint: setup-test
-	$(VENV)/bin/ruff check server tests bench tools compose clients/python
-	$(VENV)/bin/ruff format --check server tests bench tools compose clients/python
+	$(VENV)/bin/ruff check server tests bench testbed tools compose clients/python
+	$(VENV)/bin/ruff format --check server tests bench testbed tools compose clients/python
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest ogmint._native --allowlist stubtest-allowlist.txt
 	cd native && cargo fmt --check && cargo clippy --release --quiet -- -D warnings

@@ -6,14 +6,10 @@ import http.client
 import http.server
 import os
 import re
-import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,33 +21,12 @@ from backends import AWS_ENV, RedisServer, S3Server, free_port
 from conftest import ROOT, Server
 from ogmint_client import SigningKey, image_url
 from support import assert_error, request, request_once
+from testbed.processes import Nginx, nginx_conf, start_nginx
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 #: nginx dials the apps from 127.0.0.2, their only trusted proxy; clients come from 127.0.0.1.
 PROXY_ADDRESS = "127.0.0.2"
 CONF_TEXT = (ROOT / "nginx.conf").read_text()
-
-
-def replace_once(text: str, old: str, new: str) -> str:
-    """``text`` with its one ``old`` replaced: a changed nginx.conf fails loudly, never silently
-    proxies to the default port."""
-    assert text.count(old) == 1, f"nginx.conf no longer has exactly one {old!r}"
-    return text.replace(old, new)
-
-
-@dataclass
-class Edge:
-    """A running nginx on the repo's config."""
-
-    url: str
-    port: int
-    prefix: Path
-    process: subprocess.Popen[bytes]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)
-            self.process.wait(timeout=10)
+Edge = Nginx
 
 
 def start_edge(
@@ -62,42 +37,19 @@ def start_edge(
 ) -> Edge:
     """nginx with the repo's nginx.conf, its upstream pointed at ``apps`` (and any
     ``extra_upstreams`` server lines, listed first), X-Accel files taken from the first app's
-    data directory or from ``s3_endpoint``."""
-    if not Path(NGINX).exists():
-        pytest.fail("nginx is not installed (make test installs it)")
-    (prefix / "logs").mkdir(parents=True)
-    port, files_port = free_port(), free_port()
-    conf = CONF_TEXT
+    data directory or from ``s3_endpoint``, dialling the apps from ``PROXY_ADDRESS``."""
+    port = free_port()
     servers = [*extra_upstreams, *(a.url.removeprefix("http://") for a in apps)]
-    upstreams = "\n".join(f"server {s};" for s in servers)
-    conf = replace_once(conf, "server 127.0.0.1:8080;", upstreams)
-    conf = replace_once(conf, "listen 127.0.0.1:8000;", f"listen 127.0.0.1:{port};")
-    conf = replace_once(conf, "server 127.0.0.1:8001;", f"server 127.0.0.1:{files_port};")
-    conf = replace_once(conf, "listen 127.0.0.1:8001;", f"listen 127.0.0.1:{files_port};")
-    conf = replace_once(conf, "alias /srv/ogmint/data/;", f"alias {apps[0].data_dir}/;")
-    conf = replace_once(conf, "proxy_pass http://127.0.0.1:9000/;", f"proxy_pass {s3_endpoint}/;")
-    conf = replace_once(
-        conf, "proxy_http_version 1.1;", f"proxy_http_version 1.1;\nproxy_bind {PROXY_ADDRESS};"
+    conf = nginx_conf(
+        servers,
+        port,
+        data_dir=apps[0].data_dir,
+        s3_endpoint=s3_endpoint,
+        edits=(
+            ("proxy_http_version 1.1;", f"proxy_http_version 1.1;\nproxy_bind {PROXY_ADDRESS};"),
+        ),
     )
-    (prefix / "nginx.conf").write_text(conf)
-    # Workers run as the user running the tests (root here), like the app: they must reach the
-    # 0700 temporary prefix (NOTES: "nginx run as root").
-    user = "user root;" if os.geteuid() == 0 else ""
-    conf_path = str(prefix / "nginx.conf")
-    args = [NGINX, "-p", str(prefix), "-c", conf_path, "-g", f"daemon off; {user}"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    edge = Edge(f"http://127.0.0.1:{port}", port, prefix, proc)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(edge.url + "/healthz", timeout=1)
-            return edge
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"nginx exited: {proc.stdout.read()!r}") from None  # type: ignore[union-attr]
-            time.sleep(0.05)
-    edge.stop()
-    raise RuntimeError("nginx did not answer in 10 s")
+    return start_nginx(prefix, conf, port, ready_path="/healthz", ready_status=200)
 
 
 @pytest.fixture
