@@ -170,6 +170,11 @@ class Processes:
         self._started.append(proc)
         return proc
 
+    def adopt(self, proc: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:
+        """Stops ``proc`` (started elsewhere, in a group of its own) with the others."""
+        self._started.append(proc)
+        return proc
+
     def log(self, name: str) -> Path:
         return self._log_dir / f"{name}.log"
 
@@ -178,6 +183,15 @@ class Processes:
     ) -> float:
         """Polls ``ready()`` until true; seconds it took. Raises with the log's tail otherwise."""
         return wait_ready(proc, ready, timeout, name, self.log(name))
+
+    def start_app(
+        self, name: str, env: Mapping[str, str], timeout: float = 90.0
+    ) -> tuple[subprocess.Popen[bytes], float]:
+        """``python -m ogmint`` (this interpreter) on ``env`` (``app_env``'s, or any with its
+        ``OGMINT_PORT``), ready when ``/healthz`` answers 200: (process, seconds it took)."""
+        proc = self.start(name, [sys.executable, "-m", "ogmint"], env)
+        url = f"http://127.0.0.1:{env['OGMINT_PORT']}/healthz"
+        return proc, self.wait_until(name, proc, lambda: http_status(url) == 200, timeout)
 
     def stop(self, proc: subprocess.Popen[bytes]) -> None:
         """Stops one process and its whole group: SIGTERM, then SIGKILL after 15 s."""
@@ -222,11 +236,11 @@ class ServerProcess:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def stop(self) -> None:
-        """Kills the server (SIGKILL, as a crash would); its port refuses connections until
-        ``start()``."""
+    def stop(self, sig: signal.Signals = signal.SIGKILL) -> None:
+        """Kills the server (SIGKILL, as a crash would, unless ``sig`` says otherwise); its
+        port refuses connections until ``start()``."""
         if self.process is not None:
-            stop_group(self.process, sig=signal.SIGKILL)
+            stop_group(self.process, sig=sig)
         self.process = None
 
 
@@ -280,9 +294,9 @@ class S3Server(ServerProcess):
 
 @dataclass
 class RedisServer(ServerProcess):
-    """A ``redis-server`` process, in memory only (no RDB; an append-only file in its log's
-    directory when ``appendonly``, so a restart keeps the data); a replica of the server on
-    ``replica_of`` when set."""
+    """A ``redis-server`` process, in memory only (no RDB), or with ``appendonly`` an
+    append-only file fsynced on every write in its log's directory (a restart keeps the data);
+    a replica of the server on ``replica_of`` when set."""
 
     replica_of: int | None = field(default=None, kw_only=True)
     appendonly: bool = field(default=False, kw_only=True)
@@ -308,6 +322,8 @@ class RedisServer(ServerProcess):
         # A replica's full sync starts at once (Redis waits 5 s for more replicas by default).
         args += ["--repl-diskless-sync-delay", "0"]
         args += ["--save", "", "--appendonly", "yes" if self.appendonly else "no"]
+        if self.appendonly:
+            args += ["--appendfsync", "always"]
         self._launch("redis-server", args)
 
     def _answers(self) -> bool:

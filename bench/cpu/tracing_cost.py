@@ -16,7 +16,6 @@ import argparse
 import shutil
 import statistics
 import subprocess
-import sys
 import tarfile
 import tempfile
 import timeit
@@ -24,7 +23,7 @@ from http.client import HTTPConnection
 from io import BytesIO
 from pathlib import Path
 
-from bench.harness import REPO, Processes, app_env, free_port, group_cpu, http
+from bench.harness import REPO, Processes, app_env, free_port, group_cpu
 
 QUERY = "/api/og?template=blog&title=Tracing+off&author=Ada&palette=midnight"
 
@@ -105,9 +104,7 @@ def main() -> int:
             # The same card every time: without this it would be a repeat (SPEC §2), not rendered.
             env["OGMINT_REPEAT_CACHE_BYTES"] = "0"
             env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
-            proc = procs.start(f"app{i}", [sys.executable, "-m", "ogmint"], env)
-            url = f"http://127.0.0.1:{port}/healthz"
-            procs.wait_until(f"app{i}", proc, lambda u=url: http(u)[0] == 200, 60)
+            proc, _ = procs.start_app(f"app{i}", env, 60)
             ports[name] = (port, proc.pid)
         for port, _ in ports.values():
             chunk(port, 20)  # warm: fonts, template cache, first renders

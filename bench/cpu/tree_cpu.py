@@ -31,7 +31,7 @@ from http.client import HTTPConnection
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench.harness import REPO, Processes, app_env, cpu_snapshot, free_port, http, others_busy
+from bench.harness import REPO, Processes, app_env, cpu_snapshot, free_port, others_busy
 from ogmint_client import SigningKey, image_url
 
 #: Both trees run on this interpreter (the shared environment), each with its own PYTHONPATH.
@@ -78,9 +78,7 @@ class Tree:
             "OGMINT_IMAGE_RATE_LIMIT": "0",
             "OGMINT_TEMPLATES_DIR": str(REPO / "templates"),  # one set of templates for both
         }
-        self.proc = procs.start(name, [str(PYTHON), "-m", "ogmint"], self.env)
-        base = f"http://127.0.0.1:{self.port}"
-        procs.wait_until(name, self.proc, lambda: http(base + "/healthz")[0] == 200, 90.0)
+        self.proc, _ = procs.start_app(name, self.env, 90.0)
         self.keys = self._keys()
         self.signing = self._signing_key()
         self.conn = HTTPConnection("127.0.0.1", self.port, timeout=30)

@@ -32,32 +32,27 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import boto3
 import orjson
 import trustme
 
 from bench.harness import (
+    AWS_ENV,
     BENCH,
     OUT,
     PYTHON,
     Processes,
     free_port,
     http,
-    redis_answers,
     repo_conf,
     start_nginx,
+    start_redis,
+    start_s3,
     write_section,
 )
 
 LOCUSTFILE = Path(__file__).resolve().with_name("locustfile.py")
 RECEIVER = BENCH / "webhooks" / "webhook_receiver.py"
-BUCKET, REGION = "ogmint-load", "us-east-1"
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
+BUCKET, REGION = "ogmint-load", "us-east-1"  # moto's region (testbed.processes.S3_REGION)
 KEYS = 12
 USERS, SPAWN_RATE = 40, 20
 DRILL_SECONDS, DRILL_AT = 40, 12
@@ -78,13 +73,8 @@ class Stack:
     webhook_url: str = ""
 
     def start_redis(self) -> None:
-        data = self.tmp / "redis"
-        data.mkdir(exist_ok=True)
-        args = ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1"]
-        args += ["--dir", str(data), "--appendonly", "yes", "--appendfsync", "always"]
-        args += ["--save", ""]
-        self.redis = self.procs.start("redis", args)
-        self.procs.wait_until("redis", self.redis, lambda: redis_answers(self.redis_port), 30)
+        """Redis with an fsynced append-only file: a restart keeps the keys."""
+        self.redis = start_redis(self.procs, self.redis_port, appendonly=True)
 
 
 def build(procs: Processes, tmp: Path) -> Stack:
@@ -92,16 +82,7 @@ def build(procs: Processes, tmp: Path) -> Stack:
     stack.start_redis()
     moto_port = free_port()
     endpoint = f"http://127.0.0.1:{moto_port}"
-    moto_args = [str(PYTHON), "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)]
-    stack.moto = procs.start("moto", moto_args, {**os.environ, **AWS_ENV})
-    procs.wait_until("moto", stack.moto, lambda: http(endpoint + "/")[0] != 0, 30)
-    boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    ).create_bucket(Bucket=BUCKET)
+    stack.moto = start_s3(procs, moto_port, BUCKET)
 
     ca = trustme.CA()
     ca_file = tmp / "ca.pem"
@@ -167,10 +148,7 @@ def build(procs: Processes, tmp: Path) -> Stack:
 
 def start_app(stack: Stack, i: int, port: int) -> subprocess.Popen[bytes]:
     env = {**stack.app_env, "OGMINT_PORT": str(port)}
-    proc = stack.procs.start(f"app{i}", [str(PYTHON), "-m", "ogmint"], env)
-    healthy = lambda: http(f"http://127.0.0.1:{port}/healthz")[0] == 200  # noqa: E731
-    stack.procs.wait_until(f"app{i}", proc, healthy, 90)
-    return proc
+    return stack.procs.start_app(f"app{i}", env)[0]
 
 
 def locust(

@@ -3,7 +3,7 @@ steady stream of new V2 renders while the primary is failed over, twice — kill
 brought back empty as a replica) and by ``SENTINEL FAILOVER``. Reports what clients saw, how
 long writes failed closed, and whether every 201 survived; writes its section of RESULTS.md.
 
-    .venv/bin/python bench/sentinel_drill.py
+    python -m bench drills-sentinel      (or python -m bench.drill.sentinel_drill)
 
 Real processes on loopback: a redis-server primary and one replica, three redis-sentinel
 (down-after 1.5 s), a moto S3 server, two app servers (one worker each; ``WAIT 1`` is the
@@ -14,8 +14,6 @@ default with Sentinel). The same scenario, with assertions, is
 from __future__ import annotations
 
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,17 +24,15 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import orjson
 import redis
 
-from bench.harness import Processes, free_port, http, redis_answers, write_section
+from bench.harness import AWS_ENV, Processes, free_port, http, start_s3, write_section
+from testbed.processes import SENTINEL_SERVICE, SentinelGroup, sentinel_group
 
-SERVICE = "ogmint"
 USERS = 6
 INTERVAL = 0.25  # per user: under the 5/s burst limit
 BEFORE, AFTER = 3.0, 3.0  # seconds of traffic before the fault and after recovery
-AWS = {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
 @dataclass
@@ -48,75 +44,6 @@ class Sent:
     status: int
     retry_after: bool
     slug: str
-
-
-class Group:
-    def __init__(self, procs: Processes, tmp: Path) -> None:
-        self.procs, self.tmp = procs, tmp
-        self.ports = [free_port(), free_port()]
-        self.redis: dict[int, subprocess.Popen[bytes]] = {}
-        self.sentinels = [free_port() for _ in range(3)]
-        self.start_redis(self.ports[0])
-        self.start_redis(self.ports[1], replica_of=self.ports[0])
-        for port in self.sentinels:
-            conf = tmp / f"sentinel-{port}.conf"
-            conf.write_text(
-                f"port {port}\nbind 127.0.0.1\ndir {tmp}\n"
-                f"sentinel monitor {SERVICE} 127.0.0.1 {self.ports[0]} 2\n"
-                f"sentinel down-after-milliseconds {SERVICE} 1500\n"
-                f"sentinel failover-timeout {SERVICE} 4000\n"
-            )
-            binary = shutil.which("redis-sentinel") or "redis-sentinel"
-            proc = procs.start(f"sentinel-{port}", [binary, str(conf)])
-            procs.wait_until(f"sentinel-{port}", proc, lambda p=port: redis_answers(p), 30)
-
-    @property
-    def url(self) -> str:
-        hosts = ",".join(f"127.0.0.1:{p}" for p in self.sentinels)
-        return f"redis+sentinel://{hosts}/{SERVICE}"
-
-    def start_redis(self, port: int, replica_of: int | None = None) -> None:
-        binary = shutil.which("redis-server") or "redis-server"
-        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-        args += ["--dir", str(self.tmp)]  # a syncing replica writes the snapshot there
-        args += ["--appendonly", "no", "--repl-diskless-sync-delay", "0"]
-        if replica_of is not None:
-            args += ["--replicaof", "127.0.0.1", str(replica_of)]
-        self.redis[port] = self.procs.start(f"redis-{port}", args)
-        self.procs.wait_until(f"redis-{port}", self.redis[port], lambda: redis_answers(port), 30)
-
-    def ask(self, *command: str) -> object:
-        with redis.Redis(port=self.sentinels[0], socket_timeout=2, decode_responses=True) as r:
-            return r.execute_command(*command)
-
-    def primary(self) -> int:
-        _, port = self.ask("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SERVICE)  # type: ignore[misc]
-        return int(port)
-
-    def healthy(self) -> bool:
-        try:
-            for port in self.sentinels:
-                with redis.Redis(port=port, socket_timeout=2, decode_responses=True) as r:
-                    info = r.execute_command("SENTINEL", "MASTER", SERVICE)
-                flags = str(info["flags"])
-                if int(info["num-other-sentinels"]) < 2 or int(info["num-slaves"]) < 1:
-                    return False
-                if "s_down" in flags or "o_down" in flags:
-                    return False
-            with redis.Redis(port=self.primary(), socket_timeout=2) as r:
-                replication = r.info("replication")
-            return any(
-                isinstance(v, dict) and v.get("state") == "online" for v in replication.values()
-            )
-        except (redis.RedisError, OSError):
-            return False
-
-    def wait(self, ready: object, what: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while not ready():  # type: ignore[operator]
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{what} not within {timeout} s")
-            time.sleep(0.05)
 
 
 def post(url: str, body: bytes, key: str) -> tuple[int, bytes, bool]:
@@ -153,8 +80,8 @@ def burst(urls: list[str], keys: list[str], stop: threading.Event, sent: list[Se
         t.join()
 
 
-def drill(group: Group, urls: list[str], keys: list[str], fault: str) -> list[str]:
-    group.wait(group.healthy, "a healthy group")
+def drill(group: SentinelGroup, urls: list[str], keys: list[str], fault: str) -> list[str]:
+    group.wait_healthy()
     stop, sent = threading.Event(), []
     runner = threading.Thread(target=burst, args=(urls, keys, stop, sent))
     runner.start()
@@ -162,15 +89,15 @@ def drill(group: Group, urls: list[str], keys: list[str], fault: str) -> list[st
     old = group.primary()
     t0 = time.monotonic()
     if fault == "kill":
-        os.killpg(group.redis[old].pid, signal.SIGKILL)
-        group.redis[old].wait()
+        old.stop()  # SIGKILL: the primary is gone until it comes back as a replica
     else:
-        group.ask("SENTINEL", "FAILOVER", SERVICE)
-    group.wait(lambda: group.primary() != old, "a new primary")
+        group.sentinels[0].ask("SENTINEL", "FAILOVER", SENTINEL_SERVICE)
+    group.wait_until(lambda: group.primary() is not old, "a new primary", 30)
     promoted = time.monotonic() - t0
     if fault == "kill":
-        group.start_redis(old, replica_of=group.primary())
-    group.wait(group.healthy, "a replica in sync")
+        old.replica_of = group.primary().port
+        old.start()  # empty: it resyncs from the new primary
+    group.wait_healthy()
     healed = time.monotonic() - t0
     time.sleep(AFTER)
     stop.set()
@@ -184,7 +111,7 @@ def drill(group: Group, urls: list[str], keys: list[str], fault: str) -> list[st
         s.at - t0 for s in after if s.status == 201 and (not refused or s.at > refused[-1].at)
     ]
     acked = [s for s in sent if s.status == 201]
-    with redis.Redis(port=group.primary(), decode_responses=True) as r:
+    with redis.Redis(port=group.primary().port, decode_responses=True) as r:
         missing = [s.slug for s in acked if not r.exists(f"drill:slug:{s.slug}")]
     unserved = [s.slug for s in acked if http(f"{urls[s.server]}/i/{s.slug}")[0] != 200]
     return [
@@ -214,24 +141,15 @@ def main() -> int:
     with (
         tempfile.TemporaryDirectory(prefix="ogmint-sentinel-") as name,
         Processes(Path(name)) as procs,
+        sentinel_group(Path(name)) as group,
     ):
         tmp = Path(name)
-        group = Group(procs, tmp)
         moto_port = free_port()
         endpoint = f"http://127.0.0.1:{moto_port}"
-        args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)]
-        moto = procs.start("moto", args, {**os.environ, **AWS})
-        procs.wait_until("moto", moto, lambda: http(endpoint + "/")[0] != 0, 30)
-        boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="t",
-            aws_secret_access_key="t",
-        ).create_bucket(Bucket="drill")
+        start_s3(procs, moto_port, "drill")
         env = {
             **os.environ,
-            **AWS,
+            **AWS_ENV,
             "OGMINT_HOST": "127.0.0.1",
             "OGMINT_WORKERS": "1",
             "OGMINT_REDIS_URL": group.url,
@@ -244,9 +162,8 @@ def main() -> int:
         for i in range(2):
             port = free_port()
             env_i = {**env, "OGMINT_PORT": str(port), "OGMINT_DATA_DIR": str(tmp / f"d{i}")}
-            proc = procs.start(f"app{i}", [sys.executable, "-m", "ogmint"], env_i)
+            procs.start_app(f"app{i}", env_i, 90)
             url = f"http://127.0.0.1:{port}"
-            procs.wait_until(f"app{i}", proc, lambda u=url: http(u + "/healthz")[0] == 200, 90)
             urls.append(url)
         keys = []
         for u in range(USERS):
@@ -258,10 +175,10 @@ def main() -> int:
         lines = [
             "### Redis Sentinel drill (issue 21, item 6)",
             "",
-            "Command: `.venv/bin/python bench/sentinel_drill.py` (`make drills` and `make load` "
+            "Command: `make bench NAME=drills-sentinel` (`make drills` and `make load` "
             "run it after the others) — a redis-server primary and one "
             "replica, three redis-sentinel (`down-after-milliseconds` 1500), moto S3, two app "
-            f"servers (one worker each) on `{group.url.split('//')[0]}//…/{SERVICE}` with the "
+            f"servers (one worker each) on `{group.url.split('//')[0]}//…/{SENTINEL_SERVICE}` with the "
             f"default `WAIT 1`; {USERS} clients each send a new V2 render every {INTERVAL} s, "
             "alternating between the app servers; the fault comes after "
             f"{BEFORE:.0f} s, traffic goes on {AFTER:.0f} s after the group is healthy again. "

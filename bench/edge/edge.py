@@ -61,8 +61,7 @@ def start_app(procs: Processes, name: str, tmp: Path, **env: str) -> tuple[int, 
         "OGMINT_IMAGE_RATE_LIMIT": "0",  # wrk fetches from one address
         **env,
     }
-    proc = procs.start(name, [str(PYTHON), "-m", "ogmint"], full)
-    procs.wait_until(name, proc, lambda: http(f"http://127.0.0.1:{port}/healthz")[0] == 200, 60)
+    procs.start_app(name, full, 60)
     return port, full
 
 

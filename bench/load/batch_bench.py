@@ -79,9 +79,8 @@ def main() -> int:
             "OGMINT_PLAN_QUOTAS": "free=100,starter=1000,pro=10000,agency=100000000",
         }
         keys = [_key(env, f"batch-bench-{i}") for i in range(USERS)]
-        proc = procs.start("ogmint", [str(PYTHON), "-m", "ogmint"], env)
+        proc, _ = procs.start_app("ogmint", env, 90)
         base = f"http://127.0.0.1:{port}"
-        procs.wait_until("ogmint", proc, lambda: http(base + "/healthz")[0] == 200, 90)
         # Warm both workers (fonts, template caches) outside the measurements.
         for i in range(8):
             _post(base, "/api/v2/render", keys[i], {**BLOG_CARD, "title": f"warm {i}"})

@@ -108,9 +108,8 @@ def _pages(procs: Processes, env: dict[str, str], data: Path) -> dict[str, float
         check=True,
     ).stdout
     link = urllib.parse.urlsplit(out.strip().splitlines()[-1]).path
-    server = procs.start(f"dashboard-{port}", [str(PYTHON), "-m", "ogmint"], env)
+    server, _ = procs.start_app(f"dashboard-{port}", env, 60)
     base = f"http://127.0.0.1:{port}"
-    procs.wait_until("server", server, lambda: http(base + "/healthz")[0] == 200, 60)
     b = _Browser(base)
     b.form(link, {"password": PASSWORD})
     b.form("/dashboard/sign-in", {"email": "b@example.com", "password": PASSWORD})

@@ -1,6 +1,8 @@
--- wrk script for bench/signed_v1.py: one fixed V1 path, always revalidated with If-None-Match,
+-- wrk script for bench/load/signed_v1.py (and repeat_v1.py): one fixed V1 path, always revalidated with If-None-Match,
 -- so every answer is a 304 (no rendering hides the per-request cost). done() prints a JSON line.
 -- Arguments (after --): the path, the ETag, and optionally an x-api-key.
+
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
 local path, etag, key
 
@@ -15,12 +17,5 @@ request = function()
 end
 
 done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"requests": %d, "duration_us": %d, "bytes": %d, "non_2xx_3xx": %d, '
-      .. '"connect_errors": %d, "read_errors": %d, "write_errors": %d, "timeouts": %d, '
-      .. '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d}\n',
-    summary.requests, summary.duration, summary.bytes, e.status, e.connect, e.read, e.write,
-    e.timeout, latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency.max))
+  wrk_json(summary, latency)
 end

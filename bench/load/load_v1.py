@@ -17,7 +17,6 @@ import tempfile
 from pathlib import Path
 
 from bench.harness import (
-    PYTHON,
     REPO,
     Processes,
     app_env,
@@ -59,10 +58,7 @@ def run(
         Processes(Path(tmp)) as procs,
     ):
         env = app_env(port, Path(tmp) / "data", WORKERS)
-        proc = procs.start("server", [str(PYTHON), "-m", "ogmint"], env)
-        startup_s = procs.wait_until(
-            "server", proc, lambda: http(base + "/healthz")[0] == 200, STARTUP_TIMEOUT
-        )
+        _, startup_s = procs.start_app("server", env, STARTUP_TIMEOUT)
         status, ctype, body = http(base + "/api/og?template=blog&title=Warm%20up&author=Ada")
         if status != 200 or not body.startswith(b"\x89PNG"):
             raise RuntimeError(f"V1 render failed: {status} {ctype} {body[:200]!r}")

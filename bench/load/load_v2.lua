@@ -1,4 +1,4 @@
--- wrk script for bench/load_v2.py. Arguments after `--`: MODE FILE.
+-- wrk script for bench/load/load_v2.py. Arguments after `--`: MODE FILE.
 --   get FILE     GET the paths listed in FILE, one per line, in rotation.
 --   dedup FILE   POST /api/v2/render; FILE lines are "<api key>\t<JSON body>", bodies already
 --                rendered for that key, so every answer should be 200 with "cached": true.
@@ -9,14 +9,7 @@
 -- Requests are built once in init() where possible. The POST modes count 200 and 201 answers
 -- (a response() callback costs wrk time, so the GET mode has none). done() prints one JSON line.
 
-local threads = {}
-local next_id = 0
-
-function setup(thread)
-  thread:set("tid", next_id)
-  next_id = next_id + 1
-  table.insert(threads, thread)
-end
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
 local function lines(path)
   local out = {}
@@ -100,14 +93,8 @@ done = function(summary, latency, requests)
   for _, t in ipairs(threads) do
     for name, n in pairs(s) do s[name] = n + (t:get(name) or 0) end
   end
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"requests": %d, "duration_us": %d, "bytes": %d, "non_2xx_3xx": %d, '
-      .. '"connect_errors": %d, "read_errors": %d, "write_errors": %d, "timeouts": %d, '
-      .. '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, '
-      .. '"status_200": %d, "status_201": %d, "status_429": %d, "status_503": %d, '
-      .. '"status_other": %d}\n',
-    summary.requests, summary.duration, summary.bytes, e.status, e.connect, e.read, e.write,
-    e.timeout, latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency.max, s.n200, s.n201, s.n429, s.n503, s.nother))
+  wrk_json(summary, latency, {
+    status_200 = s.n200, status_201 = s.n201, status_429 = s.n429, status_503 = s.n503,
+    status_other = s.nother,
+  })
 end

@@ -24,33 +24,33 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import boto3
 import orjson
 
 from bench.harness import (
+    AWS_ENV,
     PYTHON,
     REPO,
     Processes,
+    app_env,
     cpu_snapshot,
     free_port,
     group_cpu,
     http,
     met,
+    redis_keys,
     row,
     start_redis,
+    start_s3,
     write_section,
     wrk,
     wrk_figures,
 )
-from ogmint.domain.keys import hash_key, new_key
-from ogmint.state.redis import redis_state
 
 BENCH = Path(__file__).resolve().parent
 LUA = BENCH / "load_v2.lua"
@@ -70,51 +70,10 @@ WARMUP_SECONDS = 2
 PRERENDER_CONCURRENCY = 16
 STARTUP_TIMEOUT = 90.0
 BUCKET = "ogmint-bench"
-REGION = "us-east-1"
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-}
+REGION = "us-east-1"  # moto's (testbed.processes.S3_REGION)
 #: The monthly quota out of the way: the agency plan is what the bench users get.
 PLAN_QUOTAS = "free=100,starter=1000,pro=10000,agency=100000000"
 PALETTES = ("midnight", "paper", "forest", "sunset", "ocean")
-
-
-def _start_moto(procs: Processes, port: int) -> subprocess.Popen[bytes]:
-    endpoint = f"http://127.0.0.1:{port}"
-    args = [str(PYTHON), "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    proc = procs.start("moto", args, {**os.environ, **AWS_ENV})
-    procs.wait_until("moto", proc, lambda: http(endpoint + "/")[0] != 0, 30)
-    boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    ).create_bucket(Bucket=BUCKET)
-    return proc
-
-
-async def _create_keys(redis_url: str, users: int) -> list[str]:
-    """One ``agency`` key for each of ``users`` users, written through the app's own state."""
-    store = redis_state(redis_url, timeout=10)
-    await store.open()
-    limit = asyncio.Semaphore(32)
-
-    async def create(i: int) -> str:
-        key_id, key = new_key()
-        async with limit:
-            await store.keys.create_key(f"bench-{i:05d}", key_id, hash_key(key), "agency")
-        return key
-
-    try:
-        return list(await asyncio.gather(*(create(i) for i in range(users))))
-    finally:
-        await store.close()
 
 
 def _card(i: int) -> bytes:
@@ -259,21 +218,18 @@ def run(
         image_count = min(IMAGES, dedup_keys)
         redis_port, moto_port, port = free_port(), free_port(), free_port()
         redis = start_redis(procs, redis_port)
-        moto = _start_moto(procs, moto_port) if storage == "s3" else None
+        moto = start_s3(procs, moto_port, BUCKET) if storage == "s3" else None
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
         base = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
+        env = app_env(
+            port,
+            tmp / "data",
+            WORKERS,
             **AWS_ENV,
-            "OGMINT_HOST": "127.0.0.1",
-            "OGMINT_PORT": str(port),
-            "OGMINT_WORKERS": str(WORKERS),
-            "OGMINT_DATA_DIR": str(tmp / "data"),
-            "OGMINT_REDIS_URL": redis_url,
-            "OGMINT_PLAN_QUOTAS": PLAN_QUOTAS,
-            "OGMINT_ANONYMOUS_DAILY_LIMIT": "100000000",
-            "OGMINT_IMAGE_RATE_LIMIT": "0",  # wrk fetches /i/ from one address, with no nginx
-        }
+            OGMINT_REDIS_URL=redis_url,
+            OGMINT_PLAN_QUOTAS=PLAN_QUOTAS,
+            OGMINT_IMAGE_RATE_LIMIT="0",  # wrk fetches /i/ from one address, with no nginx
+        )
         if moto is not None:
             env |= {
                 "OGMINT_S3_BUCKET": BUCKET,
@@ -281,12 +237,9 @@ def run(
                 "OGMINT_S3_REGION": REGION,
             }
         started = time.monotonic()
-        keys = asyncio.run(_create_keys(redis_url, users))
+        keys = asyncio.run(redis_keys(redis_url, users, "bench-"))
         keys_s = time.monotonic() - started
-        server = procs.start("ogmint", [str(PYTHON), "-m", "ogmint"], env)
-        startup_s = procs.wait_until(
-            "ogmint", server, lambda: http(base + "/healthz")[0] == 200, STARTUP_TIMEOUT
-        )
+        server, startup_s = procs.start_app("ogmint", env, STARTUP_TIMEOUT)
 
         started = time.monotonic()
         slugs = _prerender(base, keys[:dedup_keys])

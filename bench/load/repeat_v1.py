@@ -9,8 +9,8 @@ and revalidated with it (every answer a 304: the floor of a V1 request). Server 
 ``/proc`` for each server's process group; figures are the lowest round (other processes only
 add to it) and the median.
 
-``python bench/repeat_v1.py [--rounds 4] [--duration 4] [--write]`` prints JSON; ``--write``
-replaces this benchmark's section of ``bench/RESULTS.md``.
+``python -m bench.load.repeat_v1 [--rounds 4] [--duration 4] [--write]`` prints JSON;
+``--write`` records it (section ``repeat-v1``; ``make bench`` passes it).
 """
 
 from __future__ import annotations
@@ -19,23 +19,19 @@ import argparse
 import itertools
 import json
 import os
-import statistics
 import sys
 import tempfile
 import urllib.request
-from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.harness import (
-    PYTHON,
-    REPO,
     Processes,
     app_env,
+    cpu_per_answer,
+    cpu_summary,
     free_port,
-    group_cpu,
-    http,
-    wrk,
-    wrk_figures,
+    rotated_rounds,
+    write_section,
 )
 
 BENCH = Path(__file__).resolve().parent
@@ -58,12 +54,7 @@ def _measure(base: str, pgid: int, way: str, etag: str, seconds: int) -> dict:
             CARD,
             etag if way == "revalidate" else "-",
         ]
-    before = group_cpu(pgid)
-    stats, _ = wrk(cmd)
-    cpu = group_cpu(pgid) - before
-    figures = wrk_figures(stats)
-    answered = stats["requests"] - stats["non_2xx_3xx"]
-    return {**figures, "cpu_us_per_request": round(cpu / max(answered, 1) * 1e6, 1)}
+    return cpu_per_answer(cmd, pgid)
 
 
 def run(rounds: int = 4, duration: int = 4) -> dict:
@@ -78,9 +69,8 @@ def run(rounds: int = 4, duration: int = 4) -> dict:
             env = app_env(port, Path(tmp) / f"data-{name}", WORKERS)
             if cache is not None:
                 env["OGMINT_REPEAT_CACHE_BYTES"] = cache
-            proc = procs.start(name, [str(PYTHON), "-m", "ogmint"], env)
+            proc, _ = procs.start_app(name, env, 90)
             base = f"http://127.0.0.1:{port}"
-            procs.wait_until(name, proc, lambda b=base: http(b + "/healthz")[0] == 200, 90)
             servers[name] = (base, proc.pid)
         base, _ = servers["cached"]
         with urllib.request.urlopen(base + CARD) as r:
@@ -93,22 +83,15 @@ def run(rounds: int = 4, duration: int = 4) -> dict:
         }
         for way in WAYS:  # warm-up: fonts, caches, connections
             _measure(*target[way], way, etag, 1)
-        samples: dict[str, list[dict]] = {w: [] for w in WAYS}
-        for i in range(rounds):
-            for way in WAYS[i % 4 :] + WAYS[: i % 4]:  # rotated: no way always runs first
-                samples[way].append(_measure(*target[way], way, etag, duration))
-    best = {w: min(s["cpu_us_per_request"] for s in samples[w]) for w in WAYS}
-    median = {w: statistics.median(s["cpu_us_per_request"] for s in samples[w]) for w in WAYS}
-    rps = {w: statistics.median(s["ok_rps"] for s in samples[w]) for w in WAYS}
+        samples = rotated_rounds(
+            WAYS, lambda way: _measure(*target[way], way, etag, duration), rounds
+        )
     failed = {w: sum(s["non_2xx_3xx"] + s["socket_errors"] for s in samples[w]) for w in WAYS}
     return {
-        "command": f"{PYTHON.relative_to(REPO)} bench/repeat_v1.py --rounds {rounds} --duration {duration}",
         "workers": WORKERS,
         "rounds": rounds,
         "duration": duration,
-        "cpu_us_per_request": best,
-        "cpu_us_per_request_median": median,
-        "rps": rps,
+        **cpu_summary(samples),
         "failed": failed,
         "load_average": [round(x, 2) for x in load_before] + [round(x, 2) for x in os.getloadavg()],
         "samples": samples,
@@ -117,7 +100,6 @@ def run(rounds: int = 4, duration: int = 4) -> dict:
 
 def section(r: dict) -> str:
     m, med, rps = r["cpu_us_per_request"], r["cpu_us_per_request_median"], r["rps"]
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     rows = [
         ("unique cards, repeat cache on (each render also saved)", "render_cached"),
         ("unique cards, repeat cache off (`OGMINT_REPEAT_CACHE_BYTES=0`)", "render_uncached"),
@@ -127,11 +109,11 @@ def section(r: dict) -> str:
     lines = [
         HEADING,
         "",
-        f"Measured {when} by `{r['command']}` (run by hand, not by `make bench`). Two app",
+        "Two app",
         f"servers (embedded SQLite, local files, {r['workers']} workers each), one with the",
         "repeat cache and one without, driven in turn (order rotated per round) with",
-        f"`wrk -t1 -c8 -d{r['duration']}s`: unique cards (`bench/unique_v1.lua`) on both, and one",
-        "fixed card (`bench/fixed_304.lua`) without and with a matching `If-None-Match`; each",
+        f"`wrk -t1 -c8 -d{r['duration']}s`: unique cards (`bench/load/unique_v1.lua`) on both, and one",
+        "fixed card (`bench/load/fixed_304.lua`) without and with a matching `If-None-Match`; each",
         "run's unique titles have a prefix of their own, so no run repeats another's cards.",
         "Server CPU is each server's process group's utime + stime from `/proc` per answered",
         "request: the lowest round and the median. Load average (1/5/15 min) at start",
@@ -164,14 +146,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--duration", type=int, default=4)
-    parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
+    parser.add_argument("--write", action="store_true", help="record the result (RESULTS.md)")
     args = parser.parse_args()
     result = run(args.rounds, args.duration)
     print(json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=2))
     if args.write:
-        from bench.harness import write_section
-
-        write_section("repeat-v1", section(result))
+        write_section("repeat-v1", section(result), result)
     return 0
 
 

@@ -6,8 +6,8 @@ render hides the cost) three ways, interleaved over several rounds: unsigned, wi
 ``x-api-key``, and signed (``kid``, ``exp``, ``sig``). Server CPU comes from ``/proc`` for the
 server's process group; the figure is the median over rounds of CPU µs per answered request.
 
-``python bench/signed_v1.py [--rounds 5] [--duration 5] [--write]`` prints JSON; ``--write``
-replaces this benchmark's section of ``bench/RESULTS.md``.
+``python -m bench.load.signed_v1 [--rounds 5] [--duration 5] [--write]`` prints JSON;
+``--write`` records it (section ``signed-v1``; ``make bench`` passes it).
 """
 
 from __future__ import annotations
@@ -15,27 +15,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import timeit
 import urllib.request
-from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.harness import (
     PYTHON,
-    REPO,
     Processes,
     app_env,
+    cpu_per_answer,
+    cpu_summary,
     free_port,
-    group_cpu,
     http,
+    rotated_rounds,
     write_section,
-    wrk,
-    wrk_figures,
 )
 from ogmint_client import SigningKey, image_url
 
@@ -58,12 +55,7 @@ def _cli(env: dict[str, str], *args: str) -> list[str]:
 def _measure(base: str, pgid: int, path: str, etag: str, key: str | None, seconds: int) -> dict:
     cmd = ["wrk", "-t1", "-c8", f"-d{seconds}s", "--latency", "-s", str(LUA), base, "--", path]
     cmd += [etag] + ([key] if key else [])
-    before = group_cpu(pgid)
-    stats, _ = wrk(cmd)
-    cpu = group_cpu(pgid) - before
-    figures = wrk_figures(stats)
-    answered = stats["requests"] - stats["non_2xx_3xx"]
-    return {**figures, "cpu_us_per_request": round(cpu / max(answered, 1) * 1e6, 1)}
+    return cpu_per_answer(cmd, pgid)
 
 
 def in_process(key: SigningKey, query: str, plain: str, n: int = 20000) -> dict:
@@ -95,8 +87,7 @@ def run(rounds: int = 5, duration: int = 5) -> dict:
     ):
         env = app_env(port, Path(tmp) / "data", WORKERS)
         api_key = _cli(env, "keys", "create", "--user", "bench", "--plan", "agency")[-1]
-        proc = procs.start("server", [str(PYTHON), "-m", "ogmint"], env)
-        procs.wait_until("server", proc, lambda: http(base + "/healthz")[0] == 200, 90)
+        proc, _ = procs.start_app("server", env, 90)
         status, _, body = http(base + "/api/v2/signing-keys", "POST", None, {"x-api-key": api_key})
         if status != 201:
             raise RuntimeError(f"signing key: {status} {body[:200]!r}")
@@ -118,26 +109,20 @@ def run(rounds: int = 5, duration: int = 5) -> dict:
             etag = r.headers["ETag"]  # the same for all three: the card is the same
         for path, header in paths.values():  # warm-up: caches, connections
             _measure(base, proc.pid, path, etag, header, 1)
-        samples: dict[str, list[dict]] = {w: [] for w in WAYS}
-        for i in range(rounds):
-            for way in WAYS[i % 3 :] + WAYS[: i % 3]:  # rotated: no way always runs first
-                path, header = paths[way]
-                samples[way].append(_measure(base, proc.pid, path, etag, header, duration))
+        samples = rotated_rounds(
+            WAYS,
+            lambda way: _measure(base, proc.pid, paths[way][0], etag, paths[way][1], duration),
+            rounds,
+        )
     micro = in_process(key, signed.split("?", 1)[1], unsigned.split("?", 1)[1])
-    # The lowest round: other processes on the shared cores only ever add to a round's CPU
-    # time (context switches, cold caches); the median is reported beside it.
-    best = {w: min(s["cpu_us_per_request"] for s in samples[w]) for w in WAYS}
-    median = {w: statistics.median(s["cpu_us_per_request"] for s in samples[w]) for w in WAYS}
-    rps = {w: statistics.median(s["ok_rps"] for s in samples[w]) for w in WAYS}
+    summary = cpu_summary(samples)
+    best, median = summary["cpu_us_per_request"], summary["cpu_us_per_request_median"]
     refused = {w: sum(s["non_2xx_3xx"] for s in samples[w]) for w in WAYS}
     return {
-        "command": f"{PYTHON.relative_to(REPO)} bench/signed_v1.py --rounds {rounds} --duration {duration}",
-        "wrk": f"wrk -t1 -c8 -d{duration}s --latency -s bench/fixed_304.lua http://127.0.0.1:PORT -- PATH ETAG [KEY]",
+        "wrk": f"wrk -t1 -c8 -d{duration}s --latency -s bench/load/fixed_304.lua http://127.0.0.1:PORT -- PATH ETAG [KEY]",
         "workers": WORKERS,
         "rounds": rounds,
-        "cpu_us_per_request": best,
-        "cpu_us_per_request_median": median,
-        "rps": rps,
+        **summary,
         "non_304": refused,
         "signed_minus_unsigned_us": round(best["signed"] - best["unsigned"], 1),
         "signed_minus_api_key_us": round(best["signed"] - best["api_key"], 1),
@@ -150,7 +135,6 @@ def run(rounds: int = 5, duration: int = 5) -> dict:
 
 def section(r: dict) -> str:
     m, rps = r["cpu_us_per_request"], r["rps"]
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     rows = [
         ("unsigned (anonymous)", "unsigned"),
         ("with an `x-api-key` header", "api_key"),
@@ -159,7 +143,7 @@ def section(r: dict) -> str:
     lines = [
         HEADING,
         "",
-        f"Measured {when} by `{r['command']}` (run by hand, not by `make bench`). One fixed",
+        "One fixed",
         "card revalidated with `If-None-Match`, so every answer is a 304 and no render hides",
         f"the cost; embedded SQLite, {r['workers']} workers; the three ways interleaved over",
         f"{r['rounds']} rounds (order rotated per round), each `{r['wrk']}`. Server CPU is the",
@@ -202,12 +186,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=int, default=5)
-    parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
+    parser.add_argument("--write", action="store_true", help="record the result (RESULTS.md)")
     args = parser.parse_args()
     result = run(args.rounds, args.duration)
     print(json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=2))
     if args.write:
-        write_section("signed-v1", section(result))
+        write_section("signed-v1", section(result), result)
     return 0
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import tempfile
@@ -29,8 +28,7 @@ from pathlib import Path
 
 import orjson
 
-from bench.harness import PYTHON, REPO, Processes, free_port, http, start_redis
-from ogmint.domain.keys import hash_key, new_key
+from bench.harness import REPO, Processes, app_env, free_port, http, redis_keys, start_redis
 from ogmint.domain.templates import SAMPLE
 from ogmint.rendering.native import Renderer, bundled_font_dirs
 from ogmint.rendering.template import compile_template
@@ -60,20 +58,6 @@ def _timed(url: str, method: str = "GET", body: bytes | None = None, key: str = 
     if status not in (200, 201):
         raise RuntimeError(f"{method} {url}: {status} {reply[:300]!r}")
     return took
-
-
-async def _create_keys(redis_url: str) -> list[str]:
-    state = redis_state(redis_url, timeout=10)
-    await state.open()
-    try:
-        keys = []
-        for i in range(USERS):
-            key_id, key = new_key()
-            await state.keys.create_key(f"tpl-bench-{i}", key_id, hash_key(key), "agency")
-            keys.append(key)
-        return keys
-    finally:
-        await state.close()
 
 
 async def _lookups(redis_url: str, data: Path, rounds: int) -> dict[str, float]:
@@ -125,19 +109,16 @@ def main() -> int:
         start_redis(procs, redis_port)
         redis_url = f"redis://127.0.0.1:{redis_port}"
         port = free_port()
-        env = {
-            **os.environ,
-            "OGMINT_HOST": "127.0.0.1",
-            "OGMINT_PORT": str(port),
-            "OGMINT_WORKERS": str(WORKERS),
-            "OGMINT_DATA_DIR": str(data / "data"),
-            "OGMINT_REDIS_URL": redis_url,
-            "OGMINT_PLAN_QUOTAS": "free=100,starter=1000,pro=10000,agency=100000000",
-        }
-        proc = procs.start("ogmint", [str(PYTHON), "-m", "ogmint"], env)
+        env = app_env(
+            port,
+            data / "data",
+            WORKERS,
+            OGMINT_REDIS_URL=redis_url,
+            OGMINT_PLAN_QUOTAS="free=100,starter=1000,pro=10000,agency=100000000",
+        )
+        procs.start_app("ogmint", env, 90)
         base = f"http://127.0.0.1:{port}"
-        procs.wait_until("ogmint", proc, lambda: http(base + "/healthz")[0] == 200, 90)
-        keys = asyncio.run(_create_keys(redis_url))
+        keys = asyncio.run(redis_keys(redis_url, USERS, "tpl-bench-"))
 
         ids = []
         for key in keys:

@@ -1,14 +1,7 @@
--- wrk script for bench/load_v1.py: every request asks for a different card, so nothing is
+-- wrk script for bench/load/load_v1.py: every request asks for a different card, so nothing is
 -- served from a cache and each 200 is one real render. done() prints a JSON summary line.
 
-local threads = {}
-local next_id = 0
-
-function setup(thread)
-  thread:set("tid", next_id)
-  next_id = next_id + 1
-  table.insert(threads, thread)
-end
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
 local palettes = { "midnight", "paper", "forest", "sunset", "ocean" }
 local counter = 0
@@ -29,12 +22,5 @@ request = function()
 end
 
 done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"requests": %d, "duration_us": %d, "bytes": %d, "non_2xx_3xx": %d, '
-      .. '"connect_errors": %d, "read_errors": %d, "write_errors": %d, "timeouts": %d, '
-      .. '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d}\n',
-    summary.requests, summary.duration, summary.bytes, e.status, e.connect, e.read, e.write,
-    e.timeout, latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency.max))
+  wrk_json(summary, latency)
 end

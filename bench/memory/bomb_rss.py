@@ -39,7 +39,7 @@ import trustme
 from aiohttp import web
 from PIL import Image
 
-from bench.harness import PYTHON, Processes, free_port, http
+from bench.harness import Processes, free_port, http
 
 CONFIGS = {
     "defaults": {},
@@ -102,9 +102,8 @@ def run_config(
     url = f"http://127.0.0.1:{port}"
     label = f"ogmint-{name}-{kind}"
     with Processes(tmp) as procs:
-        proc = procs.start(
+        proc, _ = procs.start_app(
             label,
-            [PYTHON, "-m", "ogmint"],
             {
                 **os.environ,
                 "OGMINT_PORT": str(port),
@@ -116,8 +115,8 @@ def run_config(
                 "OGMINT_IMAGE_CACHE_BYTES": "0",
                 **env,
             },
+            60,
         )
-        procs.wait_until(label, proc, lambda: http(url + "/healthz")[0] == 200, 60)
         pid = proc.pid  # one worker: the server process serves the requests itself
         http(f"{url}/api/og?template=blog&title=warm")
         idle = [timed(url + "/healthz") for _ in range(200)]

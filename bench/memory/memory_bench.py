@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.harness import PYTHON, Processes, app_env, free_port, http, write_section, wrk
+from bench.harness import Processes, app_env, free_port, write_section, wrk
 from bench.load.load_v1 import WORKERS, wrk_command
 
 HEADING = "## Memory over 50,000 unique renders (issue 14)"
@@ -62,8 +62,7 @@ def run(first: int = 5_000, last: int = 50_000) -> dict:
         Processes(Path(tmp)) as procs,
     ):
         env = app_env(port, Path(tmp) / "data", WORKERS)
-        proc = procs.start("server", [str(PYTHON), "-m", "ogmint"], env)
-        procs.wait_until("server", proc, lambda: http(base + "/healthz")[0] == 200, STARTUP_TIMEOUT)
+        proc, _ = procs.start_app("server", env, STARTUP_TIMEOUT)
         started = time.monotonic()
         renders = failed = 0
         for mark in (first, last):

@@ -41,6 +41,7 @@ from bench.harness import (
     PYTHON,
     Processes,
     cpu_snapshot,
+    create_keys,
     free_port,
     group_cpu,
     http,
@@ -49,7 +50,6 @@ from bench.harness import (
     start_redis,
     write_section,
 )
-from ogmint.domain.keys import hash_key, new_key
 from ogmint.state.deliveries import Delivery
 from ogmint.state.redis import redis_state
 from ogmint.state.renders import RenderRecord
@@ -109,12 +109,7 @@ async def prefill(store: State, url: str, count: int) -> list[str]:
                 metadata={"i": i},
             )
             await store.atomic.save_render(record, delivery)
-        keys = []
-        for i in range(USERS):
-            key_id, key = new_key()
-            await store.keys.create_key(f"bench-{run_id}-{i}", key_id, hash_key(key), "agency")
-            keys.append(key)
-        return keys
+        return await create_keys(store, USERS, f"bench-{run_id}-")
     finally:
         await store.close()
 
@@ -233,12 +228,9 @@ def _measure(
     port = free_port()
     env["OGMINT_PORT"] = str(port)
     name = f"ogmint-{backend}"
-    proc = procs.start(name, [str(PYTHON), "-m", "ogmint"], env)
+    proc, startup_s = procs.start_app(name, env, STARTUP_TIMEOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        startup_s = procs.wait_until(
-            name, proc, lambda: http(base + "/healthz")[0] == 200, STARTUP_TIMEOUT
-        )
         # 1. Throughput of the queued deliveries.
         groups = {"server": proc.pid, "receiver": receiver.proc.pid}
         cpu0, own0 = cpu_snapshot(), os.times()
