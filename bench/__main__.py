@@ -6,7 +6,7 @@
     python -m bench --quick format   # small sizes: a smoke test; results under bench/out/quick/
     python -m bench --list           # name, kind, in `make bench`?, command, description
     python -m bench --report         # only regenerate RESULTS.md from bench/results/
-    python -m bench --import FILE    # take the sections of another RESULTS.md (a merged branch)
+    python -m bench --import FILE --since BASE   # a merged branch's new or changed sections
     python -m bench native-ab -- OLD.so NEW.so --v1   # arguments after -- replace the defaults
 
 Each benchmark runs as its own process (``python -m bench.KIND.SCRIPT ARGS``, from the
@@ -109,7 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     parser.add_argument("--report", action="store_true", help="only regenerate RESULTS.md")
-    parser.add_argument("--import", dest="import_", metavar="FILE", help="take FILE's sections")
+    parser.add_argument(
+        "--import", dest="import_", metavar="FILE", help="take FILE's sections (a branch's)"
+    )
+    parser.add_argument(
+        "--since",
+        metavar="BASE",
+        help="with --import: only the sections FILE added or changed since BASE (the merge "
+        "base's RESULTS.md)",
+    )
     parser.add_argument(
         "--results-dir",
         type=Path,
@@ -130,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         _list()
         return 0
     if args.import_:
-        taken = results.import_sections(Path(args.import_).read_text(), args.import_, out)
+        since = Path(args.since).read_text() if args.since else None
+        source = f"`{args.import_}` (a merged branch's RESULTS.md)"
+        taken = results.import_sections(Path(args.import_).read_text(), source, out, since=since)
         print("\n".join(taken) or "nothing new")
         return 0
     if args.report:

@@ -46,7 +46,9 @@ __all__ = [
     "Processes",
     "RedisServer",
     "S3Server",
+    "api_key",
     "app_env",
+    "cli",
     "cpu_per_answer",
     "cpu_snapshot",
     "cpu_summary",
@@ -189,6 +191,26 @@ def wrk_figures(stats: dict) -> dict:
         "socket_errors": socket_errors,
         "latency_ms": {k: round(stats[f"{k}_us"] / 1000, 2) for k in ("p50", "p90", "p99", "max")},
     }
+
+
+def cli(env: Mapping[str, str], command: str, action: str, *args: str) -> list[str]:
+    """``ogmint COMMAND ACTION ARGS`` on the state ``env`` names (created when there is none
+    yet: ``--init``); its output lines. Raises with its error output when it fails."""
+    done = subprocess.run(
+        [str(PYTHON), "-m", "ogmint.cli", command, action, "--init", *args],
+        env=dict(env),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise RuntimeError(f"ogmint {command} {action} failed: {done.stderr[-2000:]}")
+    return done.stdout.strip().splitlines()
+
+
+def api_key(env: Mapping[str, str], user: str, plan: str = "agency") -> str:
+    """A new API key of ``user`` on ``plan``, made with the CLI on the state ``env`` names."""
+    return cli(env, "keys", "create", "--user", user, "--plan", plan)[-1]
 
 
 async def create_keys(state: Any, users: int, prefix: str, plan: str = "agency") -> list[str]:

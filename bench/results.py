@@ -334,38 +334,66 @@ def _section(
     return lines
 
 
-def write_report(root: Path | None = None) -> Path:
+def write_report(root: Path | None = None, notes_dir: Path = NOTES_DIR) -> Path:
     """Regenerates ``RESULTS.md`` under ``root`` (default: where this process writes)."""
     target = (root or output_dir()) / "RESULTS.md"
-    target.write_text(report(root))
+    target.write_text(report(root, notes_dir))
     return target
 
 
-def import_sections(text: str, source: str, root: Path | None = None) -> list[str]:
-    """Takes the ``<!-- section:NAME -->`` blocks of ``text`` (e.g. another branch's
-    RESULTS.md) that this tree's RESULTS.md does not already hold verbatim: a registered
-    benchmark's becomes its result (marked as taken over from ``source``), any other becomes
-    ``bench/notes/NAME.md``. Returns what was taken, as ``results/NAME`` or ``notes/NAME``."""
-    current = {m.group(1): m.group(2).strip() for m in SECTION.finditer(report(root))}
+#: Sections of the hand-kept RESULTS.md that became notes under another name (a branch made
+#: before the runner may still change them under the old one).
+RENAMED_NOTES = {
+    "refbytes": "encode.refbytes",
+    "v2-durable-writes": "load-v2.durable-writes",
+    "plain-text": "native-ab.plain-text",
+    "renders-cost": "tree-cpu.renders-cost",
+    "domain-cpu": "tree-cpu.domain-cpu",
+    "looks": "native-ab.looks",
+    "engine": "native-ab.engine",
+}
+
+
+def sections(text: str) -> dict[str, str]:
+    """The ``<!-- section:NAME -->`` blocks of a RESULTS.md, by name."""
+    return {m.group(1): m.group(2).strip() for m in SECTION.finditer(text)}
+
+
+def import_sections(
+    text: str,
+    source: str,
+    root: Path | None = None,
+    notes_dir: Path = NOTES_DIR,
+    since: str | None = None,
+) -> list[str]:
+    """Takes the ``<!-- section:NAME -->`` blocks of ``text`` (another branch's RESULTS.md)
+    that are not here already — with ``since`` (that branch's merge base's RESULTS.md), only
+    those it added or changed: a registered benchmark's becomes its result (marked as taken
+    over from ``source``), any other ``bench/notes/NAME.md``. Returns what was taken, as
+    ``results/NAME`` or ``notes/NAME``."""
+    base = sections(since) if since is not None else {}
     taken = []
-    for m in SECTION.finditer(text):
-        name, body = m.group(1), m.group(2).strip()
-        stem = name.removeprefix("notes-")
-        if body == current.get(name):
-            continue
+    for name, body in sections(text).items():
+        if base.get(name) == body:
+            continue  # the branch did not touch it
         if name in BY_NAME:
             body = re.sub(r"\n\n\*(Run:|Taken over).*\Z", "", body, flags=re.S)
-            if body == _markdown_of(name, root):
-                continue
+            if body == _markdown_of(name, root) or "No result recorded yet: `make bench" in body:
+                continue  # already here, or this tree's "no result yet" placeholder
             r = Result(name=name, markdown=body, imported=source)
             results_dir(root).mkdir(parents=True, exist_ok=True)
             (results_dir(root) / f"{name}.json").write_text(r.to_json())
             taken.append(f"results/{name}")
         else:
-            NOTES_DIR.mkdir(exist_ok=True)
-            (NOTES_DIR / f"{stem}.md").write_text(body + "\n")
+            stem = name.removeprefix("notes-")
+            stem = RENAMED_NOTES.get(stem, stem)
+            path = notes_dir / f"{stem}.md"
+            if path.exists() and path.read_text().strip() == body:
+                continue
+            notes_dir.mkdir(exist_ok=True)
+            path.write_text(body + "\n")
             taken.append(f"notes/{stem}")
-    write_report(root)
+    write_report(root, notes_dir)
     return taken
 
 

@@ -2,7 +2,7 @@
 ``OTEL_EXPORTER_OTLP_ENDPOINT``) against a build of the server without the tracing code, same
 run, interleaved; plus the cost of one do-nothing span in a microbenchmark.
 
-    .venv/bin/python bench/tracing_cost.py [--baseline REV] [--rounds 6] [--requests 150]
+    .venv/bin/python -m bench.cpu.tracing_cost [--baseline REV] [--rounds 6] [--requests 150]
 
 The baseline is ``REV``'s ``server/`` and ``templates/`` (default: ``main`` while it has no
 tracing code, else the commit before tracing was added) with this tree's native extension. Both app servers run one worker on the embedded

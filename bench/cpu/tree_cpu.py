@@ -8,7 +8,7 @@ of every thread of its process group, from ``/proc``) before and after. Kinds: V
 304 answers, V1 signed unique renders (charged to a key's quota), V2 unique renders and V2
 dedup hits (spread over many users: the 5/s burst limit is per user).
 
-``python bench/tree_cpu.py BASELINE_TREE CANDIDATE_TREE [--rounds 5]`` prints JSON: each kind's
+``python -m bench.cpu.tree_cpu BASELINE_TREE CANDIDATE_TREE [--rounds 5]`` prints JSON: each kind's
 milliseconds of server CPU per request for each tree (lowest and median round) and candidate /
 baseline (of the lowest rounds; of each round, median and range). The server started second
 tends to measure a few per cent dearer on a busy host: run it both ways round (or once with the
@@ -31,11 +31,9 @@ from http.client import HTTPConnection
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench.harness import REPO, Processes, app_env, cpu_snapshot, free_port, others_busy
+from bench.harness import PYTHON, REPO, Processes, app_env, cpu_snapshot, free_port, others_busy
 from ogmint_client import SigningKey, image_url
 
-#: Both trees run on this interpreter (the shared environment), each with its own PYTHONPATH.
-PYTHON = sys.executable
 USERS = 100
 QUOTAS = "free=100,starter=1000,pro=10000,agency=100000000"
 #: Requests per kind and round.

@@ -3,7 +3,7 @@
 Starts a real ``redis-server`` (append-only file, so a restart keeps the keys), a moto S3
 server with a bucket, an HTTPS webhook receiver, two app servers sharing them (one worker each,
 ``OGMINT_BEHIND_NGINX=true``) and nginx with the repo's nginx.conf in front (X-Accel files
-from the S3 endpoint); creates API keys with the CLI; runs ``bench/locustfile.py`` headless for
+from the S3 endpoint); creates API keys with the CLI; runs ``bench/drill/locustfile.py`` headless for
 a fixed time; keeps locust's HTML report and CSVs under ``bench/out/`` and writes a summary to
 its section of ``bench/RESULTS.md``.
 
@@ -41,6 +41,7 @@ from bench.harness import (
     OUT,
     PYTHON,
     Processes,
+    api_key,
     free_port,
     http,
     repo_conf,
@@ -124,25 +125,8 @@ def build(procs: Processes, tmp: Path) -> Stack:
     conf = repo_conf(stack.ports, edge_port, s3_endpoint=endpoint)
     start_nginx(procs, "nginx", tmp / "nginx", conf, edge_port)
     stack.url = f"http://127.0.0.1:{edge_port}"
-    for i in range(KEYS + 1):  # the last one is the probe's
-        out = subprocess.run(
-            [
-                str(PYTHON),
-                "-m",
-                "ogmint.cli",
-                "keys",
-                "create",
-                "--user",
-                f"load{i}",
-                "--plan",
-                "agency",
-            ],
-            env=stack.app_env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        stack.keys.append(out.strip().splitlines()[-1])
+    # the last one is the probe's
+    stack.keys = [api_key(stack.app_env, f"load{i}") for i in range(KEYS + 1)]
     return stack
 
 

@@ -1,4 +1,4 @@
-"""Real traffic against any ogmint base URL: ``locust -f bench/locustfile.py --host URL``.
+"""Real traffic against any ogmint base URL: ``locust -f bench/drill/locustfile.py --host URL``.
 
 API keys come from ``OGMINT_LOAD_API_KEYS`` (comma-separated; required). Optional:
 ``OGMINT_LOAD_SIGNING_KEYS`` (``kid:secret`` pairs, comma-separated) for signed V1 URLs — when

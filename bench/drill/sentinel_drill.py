@@ -14,8 +14,6 @@ default with Sentinel). The same scenario, with assertions, is
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -27,7 +25,7 @@ from pathlib import Path
 import orjson
 import redis
 
-from bench.harness import AWS_ENV, Processes, free_port, http, start_s3, write_section
+from bench.harness import AWS_ENV, Processes, api_key, free_port, http, start_s3, write_section
 from testbed.processes import SENTINEL_SERVICE, SentinelGroup, sentinel_group
 
 USERS = 6
@@ -165,13 +163,7 @@ def main() -> int:
             procs.start_app(f"app{i}", env_i, 90)
             url = f"http://127.0.0.1:{port}"
             urls.append(url)
-        keys = []
-        for u in range(USERS):
-            cmd = [sys.executable, "-m", "ogmint.cli", "keys", "create", "--user", f"d{u}"]
-            out = subprocess.run(
-                [*cmd, "--plan", "agency"], env=env, capture_output=True, text=True, check=True
-            ).stdout
-            keys.append(out.strip().splitlines()[-1])
+        keys = [api_key(env, f"d{u}") for u in range(USERS)]
         lines = [
             "### Redis Sentinel drill (issue 21, item 6)",
             "",

@@ -25,7 +25,15 @@ from pathlib import Path
 
 import orjson
 
-from bench.harness import PYTHON, Processes, free_port, http, repo_conf, start_nginx, write_section
+from bench.harness import (
+    Processes,
+    api_key,
+    free_port,
+    http,
+    repo_conf,
+    start_nginx,
+    write_section,
+)
 
 CONNECTIONS = (1, 16)
 MISS_CONNECTIONS = 16
@@ -65,17 +73,6 @@ def start_app(procs: Processes, name: str, tmp: Path, **env: str) -> tuple[int, 
     return port, full
 
 
-def create_key(env: dict[str, str]) -> str:
-    out = subprocess.run(
-        [str(PYTHON), "-m", "ogmint.cli", "keys", "create", "--user", "bench"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return out.strip().splitlines()[-1]
-
-
 def render(port: int, key: str, title: str) -> str:
     body = orjson.dumps({"template": "blog", "title": title})
     headers = {"content-type": "application/json", "x-api-key": key}
@@ -108,7 +105,7 @@ def run(seconds: int, rounds: int) -> str:
         tmp = Path(name)
         app, env = start_app(p, "app", tmp / "app")
         accel, accel_env = start_app(p, "app-accel", tmp / "accel", OGMINT_BEHIND_NGINX="true")
-        key = create_key(env)
+        key = api_key(env, "bench", "pro")
         slug = render(app, key, "Served from the edge")
         v1 = "/api/og?template=blog&title=Served+from+the+edge"
         static_root = tmp / "static"
@@ -153,7 +150,7 @@ def run(seconds: int, rounds: int) -> str:
             [accel], ports["accel"], data_dir=tmp / "accel" / "data", edits=no_cache
         )
         start_nginx(p, "nginx-accel", tmp / "accel-nginx", accel_conf, ports["accel"])
-        accel_slug = render(accel, create_key(accel_env), "Served from the edge")
+        accel_slug = render(accel, api_key(accel_env, "bench", "pro"), "Served from the edge")
         miss_urls = {
             "through Python": f"http://127.0.0.1:{ports['py']}/i/{slug}",
             "X-Accel-Redirect": f"http://127.0.0.1:{ports['accel']}/i/{accel_slug}",
@@ -177,7 +174,7 @@ def report(
     lines = [
         "## Edge: nginx.conf cache hits over keep-alive (edge)",
         "",
-        f"Command: `make bench-edge` (`{Path(sys.executable).name} bench/edge.py`): one app "
+        "Command: `make bench NAME=edge`: one app "
         "server, the repo's nginx.conf in front, and a plain static nginx serving the same PNG "
         f"bytes as files; `wrk -t1 -cN -d{seconds}s`, {rounds} rounds of back-to-back pairs "
         "(static, then the cache hit); the best round of each (other processes only ever lower "

@@ -11,7 +11,7 @@ Then ``/api/v2/validate``: the dry run in-process (JSON body → parameters → 
 fitting, as ``Renders.validate`` does after its burst token) and over HTTP.
 
 Prints its Markdown section and writes it into ``bench/RESULTS.md`` (section ``batch``). Usage: ``.venv/bin/python
-bench/batch_bench.py [--rounds 3]``.
+bench/load/batch_bench.py [--rounds 3]``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,33 +27,18 @@ import orjson
 
 from bench.harness import (
     BLOG_CARD,
-    REPO,
     BlogCards,
     Processes,
+    api_key,
     free_port,
     group_cpu,
     http,
     write_section,
 )
 
-#: This interpreter (the shared venv when run from a worktree without its own ``.venv``).
-PYTHON = sys.executable
-
 WORKERS = 2
 ITEMS = 100
 USERS = 25
-
-
-def _key(env: dict[str, str], user: str) -> str:
-    out = subprocess.run(
-        [str(PYTHON), "-m", "ogmint.cli", "keys", "create", "--user", user, "--plan", "agency"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout.strip().splitlines()[-1]
 
 
 def _post(base: str, path: str, key: str, body: object) -> tuple[int, bytes]:
@@ -78,7 +61,7 @@ def main() -> int:
             "OGMINT_DATA_DIR": str(Path(tmp) / "data"),
             "OGMINT_PLAN_QUOTAS": "free=100,starter=1000,pro=10000,agency=100000000",
         }
-        keys = [_key(env, f"batch-bench-{i}") for i in range(USERS)]
+        keys = [api_key(env, f"batch-bench-{i}") for i in range(USERS)]
         proc, _ = procs.start_app("ogmint", env, 90)
         base = f"http://127.0.0.1:{port}"
         # Warm both workers (fonts, template caches) outside the measurements.
@@ -128,7 +111,7 @@ def main() -> int:
     cpu = {k: statistics.median(c for _, c in v) for k, v in figures.items()}
     section = f"""## V2 batch and dry run (issue 24)
 
-`bench/batch_bench.py --rounds {rounds}`: one server, {WORKERS} workers, embedded SQLite, images on
+`bench/load/batch_bench.py --rounds {rounds}`: one server, {WORKERS} workers, embedded SQLite, images on
 local disk; medians of {rounds} rounds, batch and singles alternating which goes first. Load
 average after the run: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (shared 2-core host).
 

@@ -4,7 +4,7 @@ Same Sanic, same worker count, same machine and wrk settings as the real server,
 middleware: whatever ogmint serves per second is a fraction of this. ``GET /sized`` answers
 ``SIZED_BYTES`` bytes instead (e.g. a stored image's size, to compare ``/i/{slug}`` like for like).
 
-``python bench/ceiling_app.py PORT [WORKERS [SIZED_BYTES]]``
+``python bench/load/ceiling_app.py PORT [WORKERS [SIZED_BYTES]]``
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ import asyncio
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import redis
 
-from bench.harness import PYTHON, REPO, Processes, free_port, http, start_redis, write_section
+from bench.harness import Processes, cli, free_port, http, start_redis, write_section
 from ogmint.domain.usage import Usage
 from ogmint.state.redis import redis_state
 from ogmint.state.renders import RenderRecord
@@ -99,15 +98,8 @@ def _pages(procs: Processes, env: dict[str, str], data: Path) -> dict[str, float
     port = free_port()
     env = {**env, "OGMINT_PORT": str(port), "OGMINT_DATA_DIR": str(data)}
     env.setdefault("OGMINT_HOST", "127.0.0.1")
-    out = subprocess.run(
-        [str(PYTHON), "-m", "ogmint.cli", "users", "create", USER, "--email", "b@example.com"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    link = urllib.parse.urlsplit(out.strip().splitlines()[-1]).path
+    out = cli(env, "users", "create", USER, "--email", "b@example.com")
+    link = urllib.parse.urlsplit(out[-1]).path
     server, _ = procs.start_app(f"dashboard-{port}", env, 60)
     base = f"http://127.0.0.1:{port}"
     b = _Browser(base)
@@ -259,7 +251,7 @@ def section(f: dict[str, dict[str, float]]) -> str:
         [
             "## Dashboard (issue 12)",
             "",
-            "Command: `make bench-dashboard` (`.venv/bin/python bench/dashboard_bench.py`); "
+            "Command: `make bench-dashboard` (`.venv/bin/python -m bench.load.dashboard_bench`); "
             f"run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; 1-minute load average "
             f"{f['load']['before']:.1f} before, {f['load']['after']:.1f} after (2 cores shared "
             "with other work: absolute figures are noisy, compare within a row).",

@@ -6,7 +6,7 @@ straight through the app's own Redis state (the burst limit is 5 requests/s per 
 so throughput needs many users); pre-renders one card for each of the first ``DEDUP_KEYS`` keys.
 Then, each for ``--duration`` seconds after a short warm-up, wrk on 127.0.0.1 drives:
 
-- the ceiling: ``bench/ceiling_app.py``, bare Sanic with the same workers, a fixed 40 KB body,
+- the ceiling: ``bench/load/ceiling_app.py``, bare Sanic with the same workers, a fixed 40 KB body,
   and the same with a body as large as a stored image (run last, alone);
 - ``GET /i/{slug}`` over ``IMAGES`` stored images;
 - V2 dedup hits: every (key, body) pair already rendered for that key (200, ``cached``);
@@ -15,7 +15,7 @@ Then, each for ``--duration`` seconds after a short warm-up, wrk on 127.0.0.1 dr
 
 Every process started here is stopped (its process group) when the run ends, failed or not.
 
-``python bench/load_v2.py [--duration 10] [--connections 32]`` prints the figures as JSON.
+``python -m bench.load.load_v2 [--duration 10] [--connections 32]`` prints the figures as JSON.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +23,6 @@ import urllib.request
 from pathlib import Path
 
 from bench.harness import (
-    PYTHON,
     Processes,
     app_env,
     cpu_per_answer,
@@ -34,6 +32,9 @@ from bench.harness import (
     rotated_rounds,
     write_section,
 )
+from bench.harness import (
+    api_key as new_api_key,
+)
 from ogmint_client import SigningKey, image_url
 
 LUA = Path(__file__).resolve().with_name("fixed_304.lua")
@@ -41,15 +42,6 @@ HEADING = "## Signed V1 URLs: cost on the 304 path"
 WORKERS = 2
 PARAMS = {"template": "blog", "title": "Signed card: C++ & ünïcode 🚀", "author": "Ada Lovelace"}
 WAYS = ("unsigned", "api_key", "signed")
-
-
-def _cli(env: dict[str, str], *args: str) -> list[str]:
-    done = subprocess.run(
-        [str(PYTHON), "-m", "ogmint.cli", *args], env=env, capture_output=True, text=True
-    )
-    if done.returncode:
-        raise RuntimeError(done.stderr)
-    return done.stdout.strip().splitlines()
 
 
 def _measure(base: str, pgid: int, path: str, etag: str, key: str | None, seconds: int) -> dict:
@@ -86,7 +78,7 @@ def run(rounds: int = 5, duration: int = 5) -> dict:
         Processes(Path(tmp)) as procs,
     ):
         env = app_env(port, Path(tmp) / "data", WORKERS)
-        api_key = _cli(env, "keys", "create", "--user", "bench", "--plan", "agency")[-1]
+        api_key = new_api_key(env, "bench")
         proc, _ = procs.start_app("server", env, 90)
         status, _, body = http(base + "/api/v2/signing-keys", "POST", None, {"x-api-key": api_key})
         if status != 201:

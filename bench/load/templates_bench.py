@@ -12,7 +12,7 @@ interleaved, rotating over the users to stay under the 5/s burst limit:
 - the version lookup itself (``TemplateStore.template_version``) against Redis and SQLite.
 
 Prints a Markdown section for ``bench/RESULTS.md``. Usage: ``.venv/bin/python
-bench/templates_bench.py [--rounds 150]``.
+bench/load/templates_bench.py [--rounds 150]``.
 """
 
 from __future__ import annotations
@@ -170,9 +170,9 @@ def main() -> int:
     local = _in_process(50)
 
     lines = [
-        "## Custom templates (`bench/templates_bench.py`)",
+        "## Custom templates (`bench/load/templates_bench.py`)",
         "",
-        f"Command: `.venv/bin/python bench/templates_bench.py --rounds {rounds}`, "
+        f"Command: `.venv/bin/python -m bench.load.templates_bench --rounds {rounds}`, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. One server, {WORKERS} workers, "
         "Redis state (scratch `redis-server`), images on local disk; one request at a time "
         f"over {USERS} users, custom and built-in interleaved, {rounds} each. The custom "

@@ -15,7 +15,7 @@ its peak read from ``VmHWM``. Configurations:
   the old 25 MP, six decode threads: every image decoded at once), for comparison in the same
   run. (The code before issue 8 also copied each decoded image once more; not measured here.)
 
-``python bench/bomb_rss.py [--rounds 5] [--config defaults,old-limits]`` prints JSON.
+``python -m bench.memory.bomb_rss [--rounds 5] [--config defaults,old-limits]`` prints JSON.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ short runs until the server has answered the given number of renders, reading ea
 ``VmRSS`` from ``/proc`` at both marks. ``make bench`` runs it after the other benchmarks and
 writes its own section of ``bench/RESULTS.md``.
 
-``python bench/memory_bench.py [--first 5000] [--last 50000] [--no-write]``
+``python -m bench.memory.memory_bench [--first 5000] [--last 50000] [--no-write]``
 """
 
 from __future__ import annotations
@@ -111,8 +111,8 @@ def section(r: dict) -> str:
         [
             HEADING,
             "",
-            "`.venv/bin/python bench/memory_bench.py` (run by `make bench`): `python -m ogmint` "
-            f"with {WORKERS} workers, wrk `-t1 -c{CONNECTIONS}` with `bench/unique_v1.lua` in "
+            "`.venv/bin/python -m bench.memory.memory_bench` (run by `make bench`): `python -m ogmint` "
+            f"with {WORKERS} workers, wrk `-t1 -c{CONNECTIONS}` with `bench/load/unique_v1.lua` in "
             f"{STEP_SECONDS} s runs until {r['first']:,} and then {r['last']:,} unique renders "
             f"were answered ({r['renders']:,} in {r['seconds']} s, {r['failed']} failed); "
             "`VmRSS` of each worker at both marks.",

@@ -10,7 +10,7 @@ Part 2, strategies: the reference card's pixels (decoded from build B's PNG) com
 Python's zlib at several levels, unfiltered and with PNG row filters (one filter for every
 row, or png's adaptive MinSum choice per row); bytes, and the median time of the zlib call.
 
-``python bench/encode_bench.py A.so B.so [--rounds N]`` — e.g. keep a copy of
+``python -m bench.render.encode_bench A.so B.so [--rounds N]`` — e.g. keep a copy of
 ``server/ogmint/_native.abi3.so`` before a change, rebuild, and compare the two.
 """
 
@@ -39,12 +39,16 @@ STRATEGY_REPEATS = 5
 def documents(renderer: Any) -> dict[str, str]:
     """The reference card and every template's preview, as full SVG documents."""
     from ogmint.domain.templates import SAMPLE
+    from ogmint.rendering.sizes import ASPECTS, LANDSCAPE
     from ogmint.rendering.template import compile_template
 
     docs = {"reference card": reference_card_svg()}
     for directory, custom in ((REPO / "templates", False), (REPO / "templates" / "examples", True)):
         for path in sorted(directory.glob("*.svg")):
-            template = compile_template(path.stem, path.read_bytes(), custom=custom)
+            # A built-in's aspect layouts (blog.square.svg …) declare their own canvas.
+            stem, _, aspect = path.stem.partition(".")
+            aspect = aspect if aspect in ASPECTS else LANDSCAPE
+            template = compile_template(stem, path.read_bytes(), custom=custom, aspect=aspect)
             docs[f"{path.stem} preview"] = template.render(SAMPLE, {}, renderer)
     return docs
 

@@ -3,7 +3,7 @@
 of 100 cards per build alternating over 10 rounds (order flipped every round); thread CPU per
 card.
 
-    PYTHONPATH=server .venv/bin/python bench/fit_ab.py OLD.so NEW.so
+    PYTHONPATH=server .venv/bin/python -m bench.render.fit_ab OLD.so NEW.so
 """
 
 from __future__ import annotations

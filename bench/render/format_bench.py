@@ -7,7 +7,7 @@ document cover-scaled as the pipeline draws it): median thread CPU per render an
 bytes, with the same size's PNG as the same-run baseline, and each size's cost against the og
 PNG next to its pixel-count share.
 
-``python bench/format_bench.py [--rounds N]``
+``python -m bench.render.format_bench [--rounds N]``
 """
 
 from __future__ import annotations

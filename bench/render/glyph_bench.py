@@ -8,7 +8,7 @@ cache (``native/src/glyphs.rs``). Wall-time medians per stage come from that int
 callgrind on an ``x86-64-v2`` build (valgrind cannot decode AVX-512), as the difference of a
 long and a short run so start-up and font loading drop out.
 
-``python bench/glyph_bench.py [--rounds N] [--no-callgrind] [--no-write]``; the figures go into
+``python -m bench.render.glyph_bench [--rounds N] [--no-callgrind] [--no-write]``; the figures go into
 their own section of ``bench/RESULTS.md``.
 """
 
@@ -128,7 +128,7 @@ def main() -> int:
     lines = [
         HEADING,
         "",
-        f"Command: `.venv/bin/python bench/glyph_bench.py --rounds {args.rounds} "
+        f"Command: `.venv/bin/python -m bench.render.glyph_bench --rounds {args.rounds} "
         f"--titles {args.titles}` — the `blog` card, {ab['titles']} distinct titles in turn "
         "(each render a new layout), background cached, both ways interleaved per render in "
         "one process (`native/examples/glyph_ab.rs`). `resvg`: resvg fills every glyph "

@@ -5,7 +5,7 @@ side by side (each ``_native.abi3.so`` imported from its own path), draw the sam
 over the same cached background with a new title each render, in alternating chunks (the
 order flipped every round), and report each side's median thread CPU time and PNG bytes.
 
-``python bench/native_ab.py A.so B.so [--rounds N] [--v1] [--timeout S]`` — e.g. keep a copy
+``python -m bench.render.native_ab A.so B.so [--rounds N] [--v1] [--timeout S]`` — e.g. keep a copy
 of ``server/ogmint/_native.abi3.so`` before a change, rebuild, and compare the two. With
 ``--v1`` each render is the whole V1 path of the card (``parse_params``, fitting the text
 areas, the template, the layered render), with each build's own text-measurement cache. With

@@ -4,7 +4,7 @@ Gradient background, translucent rounded surface, pill tag, two-line 64 px bold 
 description, and an author line with a circular avatar from an embedded PNG. Everything is
 deterministic, so every run and every renderer sees the same bytes.
 
-``python bench/reference_card.py > card.svg`` writes it out for a look.
+``python bench/render/reference_card.py > card.svg`` writes it out for a look.
 """
 
 from __future__ import annotations

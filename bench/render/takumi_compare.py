@@ -4,12 +4,12 @@ takumi (the fastest Rust Open Graph renderer; HTML/CSS node trees, no browser) i
 its own bench-only crate, ``bench/takumi`` (never part of the workspace or of ``make test``),
 with fat LTO, ``target-cpu=native`` and rayon left out, as issue 14 measured it. For the
 ``blog`` card both sides render a unique title per call; for the reference card
-(``bench/reference_card.py``) both draw the same fixed card every time, ogmint through
+(``bench/render/reference_card.py``) both draw the same fixed card every time, ogmint through
 ``render_svg``. One thread each; they run in alternating chunks so they share the machine's
 noise. ``make bench-takumi`` (also the last step of ``make bench``) writes the
 figures into their own section of ``bench/RESULTS.md``.
 
-``python bench/takumi_compare.py [--chunks N] [--per-chunk M] [--no-write]``
+``python -m bench.render.takumi_compare [--chunks N] [--per-chunk M] [--no-write]``
 """
 
 from __future__ import annotations
@@ -188,12 +188,12 @@ def section(r: dict) -> str:
         [
             HEADING,
             "",
-            f"`make bench-takumi` (= `.venv/bin/python bench/takumi_compare.py`, also run by "
+            f"`make bench-takumi` (= `.venv/bin/python -m bench.render.takumi_compare`, also run by "
             f"`make bench`): {r['chunks']} alternating chunks of {r['per_chunk']} renders of "
             f"each card on each side ({n} per card per side), one thread each. `blog` card: a "
             "unique title per render; ogmint takes the V1 path (`parse_params` → `blog` "
             "template → `render_layers`, PNG included) in this process. Reference card "
-            "(`bench/reference_card.py`): the same fixed card every render; ogmint draws its "
+            "(`bench/render/reference_card.py`): the same fixed card every render; ogmint draws its "
             "SVG with `render_svg`. takumi 2.19: `bench/takumi` (its own crate, not in the "
             'workspace; `default-features = false, features = ["raster-backend", "png"]`, fat '
             "LTO, `target-cpu=native`), each card as a node tree with inline CSS, timed inside "

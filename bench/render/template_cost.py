@@ -1,6 +1,6 @@
 """The template cost model's false positives and what it estimates, next to real render times.
 
-``python bench/template_cost.py`` — compiles every built-in template, ``templates/examples/``,
+``python -m bench.render.template_cost`` — compiles every built-in template, ``templates/examples/``,
 the design-tool exports of ``tests/designs/`` and the hostile corpus ``tests/hostile/`` with
 the default bounds, and prints per template whether it passes, its cost-model figures (filter
 megapixel-primitives, painted canvases, dash segments, static text characters) and the median

@@ -7,7 +7,7 @@ blocks alternate between the two settings so drift and noise hit both alike; eac
 ``--block`` renders with a delivery, one at a time, through the app's own state code. Prints
 medians and p95 of one save, in ms, and their ratio, as JSON.
 
-``python bench/durable_commit.py [--rounds 10] [--block 50]``
+``python -m bench.state.durable_commit [--rounds 10] [--block 50]``
 """
 
 from __future__ import annotations

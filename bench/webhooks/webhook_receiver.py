@@ -5,7 +5,7 @@ its TLS and HTTP work neither holds the benchmark client's GIL nor hides in its 
 It records the arrival time (``time.monotonic()``, the same clock in every process) of each
 POST by path, and answers ``GET /counts`` and ``GET /arrivals`` on a second, plain-HTTP port.
 
-``python bench/webhook_receiver.py HTTPS_PORT STATS_PORT CERT_AND_KEY.pem``
+``python bench/webhooks/webhook_receiver.py HTTPS_PORT STATS_PORT CERT_AND_KEY.pem``
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ names one.
 
 Every process started here is stopped (its process group) when the run ends, failed or not.
 
-``python bench/webhooks_bench.py [--deliveries 2000] [--renders 200] [--backend both]``
+``python -m bench.webhooks.webhooks_bench [--deliveries 2000] [--renders 200] [--backend both]``
 prints the figures as JSON.
 """
 
