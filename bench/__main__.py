@@ -7,6 +7,7 @@
     python -m bench --list           # name, kind, in `make bench`?, command, description
     python -m bench --report         # only regenerate RESULTS.md from bench/results/
     python -m bench --import FILE --since BASE   # a merged branch's new or changed sections
+    python -m bench --adopt bench/new_bench.py render   # a flat-layout script into its folder
     python -m bench native-ab -- OLD.so NEW.so --v1   # arguments after -- replace the defaults
 
 Each benchmark runs as its own process (``python -m bench.KIND.SCRIPT ARGS``, from the
@@ -17,7 +18,9 @@ regenerated after each, keeping every other benchmark's latest result.
 from __future__ import annotations
 
 import argparse
+import ast
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -25,7 +28,7 @@ import time
 from pathlib import Path
 
 from bench import results
-from bench.registry import BENCHMARKS, BY_NAME, KINDS, Benchmark
+from bench.registry import BENCHMARKS, BY_NAME, HELPERS, KINDS, Benchmark
 
 QUICK_DIR = results.BENCH / "out" / "quick"
 
@@ -97,6 +100,48 @@ def run_one(b: Benchmark, *, quick: bool, extra: tuple[str, ...] = ()) -> bool:
     return True
 
 
+#: The modules a script written for the old flat bench/ imported, and where they are now.
+MOVED_MODULES = {
+    "harness": "bench.harness",
+    **{
+        b.module.rsplit(".", 1)[1]: b.dotted
+        for b in BENCHMARKS
+        if b.module.rsplit(".", 1)[1] != "load"  # drill/load.py: too common a name
+    },
+    **{
+        h.removesuffix(".py").rsplit("/", 1)[1]: "bench." + h.removesuffix(".py").replace("/", ".")
+        for h in HELPERS
+    },
+}
+
+
+def adopt(path: Path, kind: str) -> str:
+    """Moves a script written for the flat bench/ (``from harness import …``) into
+    ``bench/KIND/`` (``git mv``), its imports of bench modules made package imports; returns
+    the registry line to add for it."""
+    if kind not in KINDS:
+        raise SystemExit(f"unknown kind {kind!r}: one of {', '.join(KINDS)} (or add a folder)")
+    target = results.BENCH / kind / path.name
+    moved = subprocess.run(
+        ["git", "mv", str(path), str(target)], cwd=results.REPO, capture_output=True, check=False
+    )
+    if moved.returncode:  # not tracked by git (yet)
+        path.rename(target)
+    text = target.read_text()
+    for old, new in MOVED_MODULES.items():
+        text = re.sub(rf"^(\s*)from {old} import ", rf"\1from {new} import ", text, flags=re.M)
+        text = re.sub(
+            rf"^(\s*)import {old}$",
+            rf"\1from {new.rsplit('.', 1)[0]} import {old}",
+            text,
+            flags=re.M,
+        )
+    target.write_text(text)
+    doc = (ast.get_docstring(ast.parse(text)) or path.stem).splitlines()[0].rstrip(".")
+    name = path.stem.removesuffix("_bench").replace("_", "-")
+    return f'    B("{name}", "{kind}", "{kind}.{path.stem}", "{doc}", quick=()),'
+
+
 def main(argv: list[str] | None = None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
     extra: tuple[str, ...] = ()
@@ -131,7 +176,18 @@ def main(argv: list[str] | None = None) -> int:
         help="wait up to S seconds for other processes to use under 0.3 cores before each "
         "benchmark (default: 30, none with --quick)",
     )
+    parser.add_argument(
+        "--adopt",
+        nargs=2,
+        metavar=("SCRIPT", "KIND"),
+        help="move a script written for the flat bench/ into bench/KIND/ and fix its imports; "
+        "prints the line to add to bench/registry.py",
+    )
     args = parser.parse_args(raw)
+    if args.adopt:
+        print(adopt(Path(args.adopt[0]), args.adopt[1]))
+        print("add that line to BENCHMARKS in bench/registry.py (set its args and quick args)")
+        return 0
     out = args.results_dir or (QUICK_DIR if args.quick else results.BENCH)
     out = out.resolve()
     if args.list:

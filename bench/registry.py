@@ -64,7 +64,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     B("fit-ab", "render", "render.fit_ab", "text fitting alone, two builds interleaved (default: this build against itself)", args=(SO, SO), quick=(SO, SO), in_all=False),
     B("encode", "render", "render.encode_bench", "one-pass PNG encoding of two builds, and zlib strategies (issue 14)", args=(SO, SO), quick=(SO, SO, "--rounds", "1"), in_all=False),
     # -- load: real app servers under wrk or one-at-a-time clients ------------------------------
-    B("load-v1", "load", "load.load_v1", "unique V1 renders/s on the embedded default (issues 2, 26)", args=("--duration", "15", "--connections", "8"), quick=("--duration", "1", "--warmup", "1")),
+    B("load-v1", "load", "load.load_v1", "unique V1 renders/s on the embedded default (issues 2, 26)", args=("--duration", "15", "--connections", "8"), quick=("--duration", "3", "--warmup", "1")),
     B("load-v2", "load", "load.load_v2", "V2 on Redis: `/i/`, dedup hits, unique renders, V1 on the same server, against bare Sanic (issues 3, 26)", args=("--duration", "10", "--connections", "32"), quick=("--duration", "1", "--warmup", "1", "--users", "20")),
     B("repeat-v1", "load", "load.repeat_v1", "V1 repeat cache: server CPU of renders, repeats and 304s", args=("--write",), quick=("--write", "--rounds", "1", "--duration", "1")),
     B("signed-v1", "load", "load.signed_v1", "signed V1 URLs: server CPU on the 304 path (issue 11)", args=("--write",), quick=("--write", "--rounds", "1", "--duration", "1")),
