@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from backends import AWS_ENV, RedisServer, S3Server, free_port
+from backends import RedisServer, S3Server, free_port
 from conftest import ROOT, Server
 from ogmint_client import SigningKey, image_url
 from support import assert_error, request, request_once
@@ -378,11 +378,8 @@ def test_stored_formats_are_streamed_with_their_type(
     env = {"OGMINT_TRUSTED_PROXIES": PROXY_ADDRESS, "OGMINT_BEHIND_NGINX": "true"}
     if backend == "s3":
         env |= {
-            "OGMINT_S3_BUCKET": s3_server.bucket,
-            "OGMINT_S3_ENDPOINT": s3_server.endpoint_url,
-            "OGMINT_S3_REGION": s3_server.region,
+            **s3_server.env(),
             "OGMINT_S3_PREFIX": f"edge-{tmp_path.name}/",
-            **AWS_ENV,
         }
     app = server_factory(**env)
     e = start_edge(tmp_path, [app], s3_endpoint=s3_server.endpoint_url)
@@ -411,11 +408,8 @@ def test_image_misses_are_streamed_by_nginx_via_x_accel(
     env = {"OGMINT_TRUSTED_PROXIES": PROXY_ADDRESS, "OGMINT_BEHIND_NGINX": "true"}
     if backend == "s3":
         env |= {
-            "OGMINT_S3_BUCKET": s3_server.bucket,
-            "OGMINT_S3_ENDPOINT": s3_server.endpoint_url,
-            "OGMINT_S3_REGION": s3_server.region,
+            **s3_server.env(),
             "OGMINT_S3_PREFIX": f"edge-{tmp_path.name}/",
-            **AWS_ENV,
         }
     app = server_factory(**env)
     e = start_edge(tmp_path, [app], s3_endpoint=s3_server.endpoint_url)
@@ -461,11 +455,8 @@ def test_image_limit_counts_misses_never_hits_across_servers(
         "OGMINT_TRUSTED_PROXIES": PROXY_ADDRESS,
         "OGMINT_IMAGE_RATE_LIMIT": "3",  # a bucket of 3, refilling one every 20 s
         "OGMINT_REDIS_URL": redis.url,
-        "OGMINT_S3_BUCKET": s3_server.bucket,
-        "OGMINT_S3_ENDPOINT": s3_server.endpoint_url,
-        "OGMINT_S3_REGION": s3_server.region,
+        **s3_server.env(),
         "OGMINT_S3_PREFIX": f"hotlink-{tmp_path.name}/",
-        **AWS_ENV,
     }
     apps = [server_factory(**env), server_factory(**env)]
     e = start_edge(tmp_path, apps)
@@ -773,11 +764,8 @@ def test_object_store_headers_never_reach_clients(
     app = server_factory(
         OGMINT_TRUSTED_PROXIES=PROXY_ADDRESS,
         OGMINT_BEHIND_NGINX="true",
-        OGMINT_S3_BUCKET=s3_server.bucket,
-        OGMINT_S3_ENDPOINT=s3_server.endpoint_url,
-        OGMINT_S3_REGION=s3_server.region,
         OGMINT_S3_PREFIX=f"store-{tmp_path.name}/",
-        **AWS_ENV,
+        **s3_server.env(),
     )
     headers = {"content-type": "application/json", "x-api-key": app.create_key("store")}
     body = orjson.dumps({"template": "blog", "title": "Headers of the store"})
@@ -839,11 +827,8 @@ def test_image_etag_is_one_quoted_value_on_every_path(
     if backend == "s3":
         env |= {
             **redis_server.namespace(),
-            "OGMINT_S3_BUCKET": s3_server.bucket,
-            "OGMINT_S3_ENDPOINT": s3_server.endpoint_url,
-            "OGMINT_S3_REGION": s3_server.region,
+            **s3_server.env(),
             "OGMINT_S3_PREFIX": f"etag-{tmp_path.name}/",
-            **AWS_ENV,
         }
     behind = server_factory(**env, OGMINT_BEHIND_NGINX="true")
     shared = env if backend == "s3" else {**env, "OGMINT_DATA_DIR": str(behind.data_dir)}
