@@ -284,10 +284,15 @@ def report(root: Path | None = None, notes_dir: Path = NOTES_DIR) -> str:
         for key, label in machines.items():
             cpu, nproc, kernel, python = key.split("|")
             lines.append(f"| {label} | {cpu} | {nproc} | {kernel} | {python} |")
+    else:
+        lines.append("No result here was recorded by the runner yet.")
     lines += [
         "",
-        "Sections marked as taken over come from the hand-kept RESULTS.md before the runner",
-        "(same 2-core shared machine); a run of their benchmark replaces them.",
+        "Each section ends with the stamp of its run: the command, the date, the machine (above),",
+        "how long it took and the load average at its start and end (and the cores other",
+        "processes kept busy meanwhile, when the runner ran it). Sections marked as taken over",
+        "come from the hand-kept RESULTS.md before the runner (the project's shared 2-core",
+        "machine, as their text says); the next run of their benchmark replaces them.",
         "",
         "## Benchmarks",
         "",
@@ -295,9 +300,9 @@ def report(root: Path | None = None, notes_dir: Path = NOTES_DIR) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for b in BENCHMARKS:
-        r = results.get(b.name)
-        when = "—" if r is None else ("taken over" if r.imported else r.date)
-        if r is not None and r.quick:
+        latest = results.get(b.name)
+        when = "—" if latest is None else ("taken over" if latest.imported else latest.date)
+        if latest is not None and latest.quick:
             when += " (quick)"
         lines.append(
             f"| [`{b.name}`](#{b.name}) | {b.kind} | {b.description} | {when} | "

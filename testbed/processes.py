@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import boto3
+import boto3  # type: ignore[import-untyped]
 import redis
 
 REPO = Path(__file__).resolve().parents[1]
@@ -374,8 +374,9 @@ class SentinelGroup:
 
     def primary(self) -> RedisServer:
         """The server the sentinels name as primary now."""
-        _, port = self.sentinels[0].ask("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SENTINEL_SERVICE)  # type: ignore[misc]
-        return next(s for s in self.servers if s.port == int(port))
+        reply = self.sentinels[0].ask("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SENTINEL_SERVICE)
+        assert isinstance(reply, list | tuple), reply  # [host, port]
+        return next(s for s in self.servers if s.port == int(reply[1]))
 
     def wait_until(self, ready: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
@@ -479,7 +480,7 @@ def start_app(
     answers 200. Its output goes to ``directory/server-PORT.log``."""
     port = free_port()
     data = directory / f"data-{port}"
-    full_env = app_env(port, data, **dict(env or {}))
+    full_env = {**app_env(port, data), **(env or {})}
     log = directory / f"server-{port}.log"
     proc = spawn([sys.executable, "-m", "ogmint"], log, full_env, cwd=REPO)
     server = AppServer(f"http://127.0.0.1:{port}", proc, data, full_env)
