@@ -73,9 +73,9 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     B("dashboard", "load", "load.dashboard_bench", "dashboard pages with 10,000 renders; CPU render tracking adds (issue 12)"),
     # -- cpu: per-request server CPU of two source trees ----------------------------------------
     B("tree-cpu", "cpu", "cpu.tree_cpu", "server CPU per request of two source trees, interleaved (default: this tree against itself)", args=(".", "."), quick=(".", ".", "--rounds", "1"), in_all=False),
-    B("tracing-off", "cpu", "cpu.tracing_cost", "what the tracing code costs when tracing is off (issue 21)", args=("--rounds", "6", "--requests", "150")),
+    B("tracing-off", "cpu", "cpu.tracing_cost", "what the tracing code costs when tracing is off (issue 21)", args=("--rounds", "6", "--requests", "150"), quick=("--rounds", "1", "--requests", "20")),
     # -- webhooks ---------------------------------------------------------------------------------
-    B("webhooks", "webhooks", "webhooks.webhooks_bench", "webhook deliveries/s and the latency a webhook adds, SQLite and Redis (issue 4)", args=("--deliveries", "1000", "--renders", "150"), quick=("--deliveries", "10", "--renders", "2", "--backend", "embedded")),
+    B("webhooks", "webhooks", "webhooks.webhooks_bench", "webhook deliveries/s and the latency a webhook adds, SQLite and Redis (issue 4)", args=("--deliveries", "1000", "--renders", "150"), quick=("--deliveries", "10", "--renders", "10", "--backend", "embedded")),
     # -- memory -----------------------------------------------------------------------------------
     B("memory", "memory", "memory.memory_bench", "worker RSS after 5,000 and 50,000 unique renders (issues 14, 26)", quick=("--first", "20", "--last", "40")),
     B("bombs", "memory", "memory.bomb_rss", "image bombs: a worker's peak RSS and `/healthz` meanwhile (issue 8)", quick=("--rounds", "1", "--config", "defaults")),

@@ -74,6 +74,9 @@ class Tree:
             "PYTHONPATH": str(root / "server"),
             "OGMINT_PLAN_QUOTAS": QUOTAS,
             "OGMINT_IMAGE_RATE_LIMIT": "0",
+            # Signed renders are limited per signing key (120 a minute by default): a round
+            # sends more. Trees from before the limit ignore the setting.
+            "OGMINT_SIGNING_KEY_RATE_LIMIT": "0",
             "OGMINT_TEMPLATES_DIR": str(REPO / "templates"),  # one set of templates for both
         }
         self.proc, _ = procs.start_app(name, self.env, 90.0)
