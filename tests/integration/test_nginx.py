@@ -366,6 +366,26 @@ def test_each_variant_is_cached_on_its_own(edge: tuple[Edge, Server]) -> None:
     assert len(set(bodies.values())) == len(bodies)
 
 
+def _behind_nginx(
+    backend: str, server_factory: Callable[..., Server], s3_server: S3Server, tmp_path: Path
+) -> tuple[Edge, Server]:
+    """An app answering ``X-Accel-Redirect`` behind nginx, its images on local disk
+    (``backend`` "local") or in the S3 server ("s3")."""
+    env = {"OGMINT_TRUSTED_PROXIES": PROXY_ADDRESS, "OGMINT_BEHIND_NGINX": "true"}
+    if backend == "s3":
+        env |= {**s3_server.env(), "OGMINT_S3_PREFIX": f"edge-{tmp_path.name}/"}
+    app = server_factory(**env)
+    return start_edge(tmp_path, [app], s3_endpoint=s3_server.endpoint_url), app
+
+
+def _stored(e: Edge, app: Server, card: dict[str, str]) -> str:
+    """The slug of ``card`` rendered through V2 by way of nginx."""
+    headers = {"content-type": "application/json", "x-api-key": app.create_key("accel")}
+    r = request(e.url + "/api/v2/render", "POST", headers, orjson.dumps(card))
+    assert r.status == 201, r.body
+    return str(r.json()["slug"])
+
+
 @pytest.mark.parametrize("backend", ["local", "s3"])
 @pytest.mark.parametrize("fmt", ["webp", "jpeg"])
 def test_stored_formats_are_streamed_with_their_type(
@@ -375,20 +395,11 @@ def test_stored_formats_are_streamed_with_their_type(
     s3_server: S3Server,
     tmp_path: Path,
 ) -> None:
-    env = {"OGMINT_TRUSTED_PROXIES": PROXY_ADDRESS, "OGMINT_BEHIND_NGINX": "true"}
-    if backend == "s3":
-        env |= {
-            **s3_server.env(),
-            "OGMINT_S3_PREFIX": f"edge-{tmp_path.name}/",
-        }
-    app = server_factory(**env)
-    e = start_edge(tmp_path, [app], s3_endpoint=s3_server.endpoint_url)
+    e, app = _behind_nginx(backend, server_factory, s3_server, tmp_path)
     try:
-        headers = {"content-type": "application/json", "x-api-key": app.create_key("accel")}
-        body = orjson.dumps({"template": "blog", "title": f"{fmt} from {backend}", "format": fmt})
-        r = request(e.url + "/api/v2/render", "POST", headers, body)
-        assert r.status == 201, r.body
-        slug = r.json()["slug"]
+        slug = _stored(
+            e, app, {"template": "blog", "title": f"{fmt} from {backend}", "format": fmt}
+        )
         for expected_cache in ("MISS", "HIT"):
             got = request(f"{e.url}/i/{slug}")
             assert (got.status, got.headers["x-cache-status"]) == (200, expected_cache)
@@ -405,20 +416,9 @@ def test_image_misses_are_streamed_by_nginx_via_x_accel(
     s3_server: S3Server,
     tmp_path: Path,
 ) -> None:
-    env = {"OGMINT_TRUSTED_PROXIES": PROXY_ADDRESS, "OGMINT_BEHIND_NGINX": "true"}
-    if backend == "s3":
-        env |= {
-            **s3_server.env(),
-            "OGMINT_S3_PREFIX": f"edge-{tmp_path.name}/",
-        }
-    app = server_factory(**env)
-    e = start_edge(tmp_path, [app], s3_endpoint=s3_server.endpoint_url)
+    e, app = _behind_nginx(backend, server_factory, s3_server, tmp_path)
     try:
-        headers = {"content-type": "application/json", "x-api-key": app.create_key("accel")}
-        body = orjson.dumps({"template": "blog", "title": f"Streamed by nginx from {backend}"})
-        r = request(e.url + "/api/v2/render", "POST", headers, body)
-        assert r.status == 201, r.body
-        slug = r.json()["slug"]
+        slug = _stored(e, app, {"template": "blog", "title": f"Streamed by nginx from {backend}"})
         # The app authorises the slug and names the file; it sends no image bytes itself.
         direct = request(f"{app.url}/i/{slug}")
         assert (direct.status, direct.body) == (200, b"")
