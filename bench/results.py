@@ -29,7 +29,6 @@ from bench.registry import BENCHMARKS, BY_NAME, Benchmark
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-RESULTS_DIR = BENCH / "results"
 NOTES_DIR = BENCH / "notes"
 #: Set by the runner: where results go (a directory holding ``results/`` and ``RESULTS.md``).
 RESULTS_ENV = "OGMINT_BENCH_RESULTS"
@@ -60,7 +59,7 @@ class Result:
     imported: str = ""
 
     def to_json(self) -> str:
-        return json.dumps(self.__dict__, indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(self.__dict__, indent=2, ensure_ascii=False, default=str) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> Result:
