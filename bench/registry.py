@@ -84,7 +84,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     # -- edge: nginx.conf in front of app servers -------------------------------------------------
     B("edge", "edge", "edge.edge", "nginx.conf cache hits vs static nginx; `/i/` misses by X-Accel vs Python (issues 13, 26)", quick=("--seconds", "1", "--rounds", "1")),
     # -- drill: the whole stack under locust, and failures injected -------------------------------
-    B("load", "drill", "drill.load", "nginx, two app servers, Redis, S3 and a webhook receiver under locust", args=("--seconds", "60"), quick=("--seconds", "5"), in_all=False),
+    B("load", "drill", "drill.load", "nginx, two app servers, Redis, S3 and a webhook receiver under locust", args=("--seconds", "60"), quick=("--seconds", "15"), in_all=False),
     B("drills", "drill", "drill.load", "kill -9 of an app server, Redis restart, S3 paused, during locust runs", args=("--no-load", "--drills"), in_all=False),
     B("drills-sentinel", "drill", "drill.sentinel_drill", "Redis Sentinel failover under V2 renders: kill and SENTINEL FAILOVER (issue 21)", in_all=False),
 )
