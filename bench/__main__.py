@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.import_:
         since = Path(args.since).read_text() if args.since else None
-        source = f"`{args.import_}` (a merged branch's RESULTS.md)"
+        source = f"`{Path(args.import_).name}` (a merged branch's RESULTS.md)"
         taken = results.import_sections(Path(args.import_).read_text(), source, out, since=since)
         print("\n".join(taken) or "nothing new")
         return 0

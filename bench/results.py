@@ -358,6 +358,10 @@ RENAMED_NOTES = {
 }
 
 
+#: Section names a branch may have used for a registered benchmark's output.
+RENAMED_RESULTS = {"formats": "format"}
+
+
 def sections(text: str) -> dict[str, str]:
     """The ``<!-- section:NAME -->`` blocks of a RESULTS.md, by name."""
     return {m.group(1): m.group(2).strip() for m in SECTION.finditer(text)}
@@ -380,6 +384,7 @@ def import_sections(
     for name, body in sections(text).items():
         if base.get(name) == body:
             continue  # the branch did not touch it
+        name = RENAMED_RESULTS.get(name, name)
         if name in BY_NAME:
             body = re.sub(r"\n\n\*(Run:|Taken over).*\Z", "", body, flags=re.S)
             if body == _markdown_of(name, root) or "No result recorded yet: `make bench" in body:
