@@ -58,6 +58,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     B("render", "render", "render.render_bench", "reference card vs resvg-py and cairosvg; `blog` template path; 1 vs 2 threads (issue 2)", quick=("--rounds", "3", "--warmup", "1", "--scaling-trials", "1", "--scaling-renders", "4")),
     B("takumi", "render", "render.takumi_compare", "`blog` and reference card against takumi 2.19, one thread each (issues 14, 26)", quick=("--chunks", "1", "--per-chunk", "3")),
     B("format", "render", "render.format_bench", "render + encode time and bytes per output format and size (issue 23)", quick=("--rounds", "2")),
+    B("sizes", "render", "render.sizes_bench", "render time of every built-in at og, story and story@2x against each size's deadline (issue 23)", quick=("--rounds", "1")),
     B("glyphs", "render", "render.glyph_bench", "text drawing with and without the glyph coverage cache (issue 14)", quick=("--rounds", "10", "--titles", "5", "--no-callgrind")),
     B("template-cost", "render", "render.template_cost", "template cost model: verdicts and estimates of every template, next to render times (issue 19)"),
     B("native-ab", "render", "render.native_ab", "two builds of the extension on the `blog` card, interleaved (default: this build against itself)", args=(SO, SO), quick=(SO, SO, "--rounds", "2"), in_all=False),

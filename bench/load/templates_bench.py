@@ -34,7 +34,7 @@ from ogmint.rendering.native import Renderer, bundled_font_dirs
 from ogmint.rendering.template import compile_template
 from ogmint.state.redis import redis_state
 from ogmint.state.sqlite import sqlite_state
-from ogmint.state.templates import TemplateMeta
+from ogmint.state.templates import TemplateMeta, TemplateSource
 
 USERS = 150
 WORKERS = 2
@@ -71,7 +71,7 @@ async def _lookups(redis_url: str, data: Path, rounds: int) -> dict[str, float]:
         try:
             stamp = "2026-12-01T00:00:00.000Z"
             meta = TemplateMeta("custom_lookupbench01", "u", "n", "v" * 64, "[]", stamp, stamp)
-            await state.templates.create_template(meta, BLOG, limit=10)
+            await state.templates.create_template(meta, TemplateSource(BLOG), limit=10)
             samples = []
             for _ in range(rounds):
                 started = time.perf_counter()

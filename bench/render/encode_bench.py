@@ -48,7 +48,9 @@ def documents(renderer: Any) -> dict[str, str]:
             # A built-in's aspect layouts (blog.square.svg …) declare their own canvas.
             stem, _, aspect = path.stem.partition(".")
             aspect = aspect if aspect in ASPECTS else LANDSCAPE
-            template = compile_template(stem, path.read_bytes(), custom=custom, aspect=aspect)
+            template = compile_template(
+                stem, path.read_bytes(), custom=custom, canvas=ASPECTS[aspect]
+            )
             docs[f"{path.stem} preview"] = template.render(SAMPLE, {}, renderer)
     return docs
 

@@ -51,7 +51,9 @@ def main() -> None:
                 # A built-in's aspect layouts (blog.square.svg …) declare their own canvas.
                 stem, _, aspect = path.stem.partition(".")
                 aspect = aspect if aspect in ASPECTS else LANDSCAPE
-                template = compile_template(stem, path.read_bytes(), custom=True, aspect=aspect)
+                template = compile_template(
+                    stem, path.read_bytes(), custom=True, canvas=ASPECTS[aspect]
+                )
             except TemplateError:
                 refused += 1
                 continue
