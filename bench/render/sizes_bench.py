@@ -6,7 +6,7 @@ template and size, N *cold* renders (a new accent colour each, so the template's
 rasterised and band-encoded anew — the slowest a render of that size gets) and N *warm* ones
 (a new title over the cached background: the usual case). Each render is the V1 path after
 parsing: ``render_image`` (layout, raster, PNG). Reports wall and thread-CPU medians and the
-slowest wall time against the deadline; writes section ``sizes`` of ``bench/RESULTS.md``.
+slowest wall time against the deadline; records section ``sizes`` (``bench/RESULTS.md``).
 Wall time on a loaded host inflates; CPU time does not, so both are given with the load.
 """
 
@@ -93,8 +93,10 @@ def main() -> None:
     load_after = os.getloadavg()
     renderer.close()
     lines = [
-        f"Command: `PYTHONPATH=server .venv/bin/python bench/sizes_bench.py --rounds {args.rounds}`"
-        f" — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. One process, one render "
+        "## Render time per size against its deadline (issue 23)",
+        "",
+        f"Command: `make bench NAME=sizes` (`python -m bench.render.sizes_bench --rounds "
+        f"{args.rounds}`) — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. One process, one render "
         f"thread, no images; *cold*: a new background each render (rasterised and band-encoded: "
         f"the slowest case), *warm*: a new title over the cached background. Medians of "
         f"{args.rounds}; host load average {load_before[0]:.1f} before, {load_after[0]:.1f} after "
