@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from backends import AWS_ENV, RedisServer, S3Server
+from backends import RedisServer, S3Server
 from conftest import Server
 from ogmint.rendering.native import Renderer
 from support import Reply, assert_error, request
@@ -34,11 +34,8 @@ def srv(request: pytest.FixtureRequest, server_factory: Callable[..., Server]) -
         s3: S3Server = request.getfixturevalue("s3_server")
         env |= {
             "OGMINT_REDIS_URL": redis.url + "/14",
-            "OGMINT_S3_BUCKET": s3.bucket,
-            "OGMINT_S3_ENDPOINT": s3.endpoint_url,
-            "OGMINT_S3_REGION": s3.region,
+            **s3.env(),
             "OGMINT_S3_PREFIX": "tpltest",
-            **AWS_ENV,
         }
     return server_factory(**env)
 
