@@ -201,7 +201,7 @@ def mixed_section(r: dict) -> str:
             "",
             "`python bench/memory_bench.py --mixed"
             + (" --keep-buffers`: `OGMINT_RENDER_KEEP_BUFFERS=1 " if r["keep_buffers"] else "`: `")
-            + f"python -m ogmint` with {WORKERS} workers, wrk `-t1 -c{CONNECTIONS}` with `bench/mixed_v1.lua` (every "
+            + f"python -m ogmint` with {WORKERS} workers, wrk `-t1 -c{CONNECTIONS}` with `bench/memory/mixed_v1.lua` (every "
             "request a new title; sizes `og`, `og@2x`, `twitter`, `square`, `portrait`, `story`, "
             "`1000x500` × formats PNG, WebP, JPEG × two palettes) in "
             f"{MIXED_STEP_SECONDS} s runs until {r['last']:,} renders were answered "
