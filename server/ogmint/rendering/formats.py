@@ -27,7 +27,8 @@ CONTENT_TYPES: Final[dict[str, str]] = {
 DEFAULT_QUALITY: Final = 85
 #: libwebp's effort, 0 (fastest) … 6 (smallest). 1 is the least that keeps every measured card
 #: and size under half the PNG's bytes at quality 85 (method 0 left a cover-scaled `story` at
-#: 0.58x) for 13-25 % more time than 0; 2 and above cost far more for little (bench/RESULTS.md).
+#: 0.58x) for 7-20 % more CPU per render than 0; 2 and above cost far more for little
+#: (bench/RESULTS.md, section ``format``).
 WEBP_METHOD: Final = 1
 #: Huffman tables fitted to each JPEG (still baseline): smaller, at an extra pass's cost.
 JPEG_OPTIMIZE: Final = True
