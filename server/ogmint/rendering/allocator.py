@@ -4,10 +4,10 @@ Every render allocates a few canvas-sized buffers and frees them when it ends: t
 pixels handed to Pillow and the encoder's own, ~12 MB each at og@2x. With glibc's defaults
 memory that size goes back to the kernel when freed (``munmap``, heap trimming) and the next
 render faults every page in again, zeroed: 5-35 % of a WebP or JPEG render at og@2x or story
-(bench/RESULTS.md, section ``formats``). Served from the heap and kept there instead, the
+(bench/RESULTS.md, section ``format``). Served from the heap and kept there instead, the
 buffers are reused, but a worker's RSS climbs in steps (each thread's arena to its own peak, plus
 what fragmentation strands) to a plateau ~10-20 % higher (bench/RESULTS.md, section
-``memory-mixed``): so it is the operator's choice, ``OGMINT_RENDER_KEEP_BUFFERS``.
+``memory-mixed-keep-buffers``): so it is the operator's choice, ``OGMINT_RENDER_KEEP_BUFFERS``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ ships them — from the straight pixels the renderer hands over, laid out as Pil
 (4 bytes a pixel, ``RGBX`` or ``RGBA``) so it maps the buffer instead of unpacking it; Pillow
 releases the GIL while it encodes, so the render pool's threads encode in parallel. Measured on
 the ``blog`` card they were 1.6x (WebP) and 6.7x (JPEG) faster than the Rust encoders tried
-(commit 109cee5); sizes and times against the PNG in bench/RESULTS.md (section ``formats``).
+(commit 109cee5); sizes and times against the PNG in bench/RESULTS.md (section ``format``).
 """
 
 from __future__ import annotations
