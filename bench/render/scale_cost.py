@@ -1,6 +1,7 @@
-"""What a larger image costs (issue 26, item 3): the ``blog`` card and the reference card at
-``og`` (1200×630), ``og`` ``@2x`` (2400×1260, 4× the pixels) and ``story`` (1080×1920, 2.74×),
-render and PNG encoding together, in one run.
+"""What og@2x and story cost against og, in pixels' share (issue 26, item 3).
+
+The ``blog`` card and the reference card at ``og`` (1200×630), ``og`` ``@2x`` (2400×1260, 4×
+the pixels) and ``story`` (1080×1920, 2.74×), render and PNG encoding together, in one run.
 
 The ``blog`` card takes the V1 path (a unique title per render, the background cached; and a
 full redraw, a new background colour per render); the reference card is drawn whole by
@@ -9,7 +10,7 @@ scaled, and covered when the aspect differs). Sizes alternate in chunks so they 
 host's noise; figures are median thread CPU. A size is within its share when its cost over
 ``og``'s is at most its pixels over ``og``'s.
 
-``python bench/scale_cost.py [--rounds N] [--chunk M] [--no-write]``
+``python -m bench.render.scale_cost [--rounds N] [--chunk M] [--no-write]``
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import sys
 import time
 from collections.abc import Callable
 
-from harness import BlogCards, write_section
-from reference_card import reference_card_svg
+from bench.harness import BlogCards, write_section
+from bench.render.reference_card import reference_card_svg
 
 TITLE = "Rendering social cards in under ten milliseconds, take {}"
 #: (label, extra V1 parameters, pixels, reference card's canvas and whether it is covered).
@@ -87,7 +88,7 @@ def section(ms: dict[str, dict[str, list[float]]], rounds: int, chunk: int) -> s
     lines = [
         "## Sizes and scale share the fast paths (issue 26, item 3)",
         "",
-        f"`python bench/scale_cost.py --rounds {rounds} --chunk {chunk}`: median thread CPU of a "
+        f"`python -m bench.render.scale_cost --rounds {rounds} --chunk {chunk}`: median thread CPU of a "
         "render with its PNG, sizes alternating in chunks of "
         f"{chunk}, {rounds * chunk} renders per size and kind (load average at the end "
         f"{' / '.join(f'{v:.2f}' for v in os.getloadavg())}). `blog`: the V1 path, a unique "
