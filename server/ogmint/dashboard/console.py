@@ -14,6 +14,7 @@ from sanic.response import redirect
 from ogmint.dashboard import flash
 from ogmint.dashboard.auth import Visitor, field, local_path, require
 from ogmint.dashboard.flash import Flash
+from ogmint.dashboard.pages import page
 from ogmint.dashboard.playground import snippets
 from ogmint.errors import NotFoundError, TooManyError, ValidationError
 from ogmint.services import Services
@@ -77,7 +78,8 @@ async def start(request: Request) -> HTTPResponse:
     api_key = shown.secret if shown and shown.label == "New API key" else ""
     base = svc.settings.base_url
     signer = (signing[-1].kid, signing[-1].secret) if signing else None
-    return svc.pages.html(
+    return page(
+        request,
         "start.html",
         visitor=me,
         flash=shown,

@@ -16,6 +16,7 @@ from sanic.response import redirect
 
 from ogmint.api.responses import preview as image_response
 from ogmint.dashboard.auth import Visitor, field, require
+from ogmint.dashboard.pages import page
 from ogmint.dashboard.playground import SIZES, accepts_output
 from ogmint.domain.templates import MAX_NAME, SAMPLE
 from ogmint.errors import (
@@ -75,7 +76,8 @@ def _editor(
     svc: Services = request.app.ctx.services
     bad = {p.line for p in errors or [] if p.line}
     sample = _sample(request) if request.method == "POST" else {}
-    return svc.pages.html(
+    return page(
+        request,
         "template_edit.html",
         status,
         visitor=me,

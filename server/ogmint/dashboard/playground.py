@@ -16,6 +16,7 @@ from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.responses import preview as image_response
 from ogmint.dashboard.auth import require
+from ogmint.dashboard.pages import page
 from ogmint.errors import BrandNotFoundError, TemplateNotFoundError, ValidationError
 from ogmint.rendering.palettes import DEFAULT, Colors
 from ogmint.rendering.template import FieldInfo
@@ -189,7 +190,8 @@ async def templates(request: Request) -> HTTPResponse:
     params = found.params
     palette: Colors = svc.templates.palettes.get(params.get("palette", ""), DEFAULT)
     width, height = pixels(params)
-    return svc.pages.html(
+    return page(
+        request,
         "templates.html",
         visitor=me,
         builtins=svc.templates.builtins,
