@@ -582,3 +582,45 @@ def test_brands_page_creates_lists_and_deletes(srv: Server) -> None:
     assert 'role="alert"' in other.get(f"/dashboard/templates?brand={brand.group(1)}").body.decode()
     assert c.post(f"/dashboard/brands/{brand.group(1)}/delete").status == 303
     assert brand.group(1) not in c.get("/dashboard/brands").body.decode().split("deleted")[1]
+
+
+def test_renders_page_deletes_a_stored_render(srv: Server) -> None:
+    c, _ = signed_in(srv)
+    key = api_key(c)
+    made = v2(srv, key, title="To be deleted")
+    kept = v2(srv, key, title="To be kept")
+    assert made.status == 201 and kept.status == 201
+    slug, other = made.json()["slug"], kept.json()["slug"]
+    assert request(f"{srv.url}/i/{slug}").status == 200
+    page = c.get("/dashboard/renders?api=v2").body.decode()
+    # Asked twice: a disclosure, then the button that posts (no JavaScript needed).
+    assert "<summary>Delete</summary>" in page
+    assert f'action="/dashboard/renders/{slug}/delete"' in page
+    assert 'name="back" value="api=v2"' in page
+    # Someone else cannot delete it (a 404-like "nothing deleted"), and it stays.
+    stranger, _ = signed_in(srv)
+    stranger.get("/dashboard/renders")
+    assert stranger.post(f"/dashboard/renders/{slug}/delete").status == 303
+    assert "nothing deleted" in stranger.get("/dashboard/renders").body.decode()
+    assert request(f"{srv.url}/i/{slug}").status == 200
+    # The owner deletes it: back to the list as filtered, with a confirmation, once.
+    gone = c.post(f"/dashboard/renders/{slug}/delete", {"back": "api=v2"})
+    assert gone.status == 303 and gone.headers["location"] == "/dashboard/renders?api=v2"
+    after = c.get("/dashboard/renders?api=v2").body.decode()
+    assert f"Render {slug} deleted" in after
+    assert f"Render {slug} deleted" not in c.get("/dashboard/renders?api=v2").body.decode()
+    # The image is really gone, for everyone; the API agrees; the other render is untouched.
+    assert request(f"{srv.url}/i/{slug}").status == 404
+    one = request(f"{srv.url}/api/v2/renders/{slug}", headers={"x-api-key": key})
+    assert one.status == 404 and one.json()["code"] == "render_not_found"
+    assert request(f"{srv.url}/i/{other}").status == 200
+    # The list keeps it as made (it was counted) but without picture, link or Delete.
+    assert f'src="/i/{slug}"' not in after and f'href="/i/{slug}"' not in after
+    assert f'action="/dashboard/renders/{slug}/delete"' not in after
+    assert f'src="/i/{other}"' in after and "To be deleted" in after
+    # A second delete (a reload of the form) deletes nothing and says so.
+    assert c.post(f"/dashboard/renders/{slug}/delete").status == 303
+    assert "nothing deleted" in c.get("/dashboard/renders").body.decode()
+    # The same request renders anew, under a new slug.
+    again = v2(srv, key, title="To be deleted")
+    assert again.status == 201 and again.json()["slug"] != slug

@@ -12,7 +12,7 @@ import orjson
 from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.requests import json_object, key_holder
-from ogmint.api.responses import json, preview
+from ogmint.api.responses import deleted, listed, one, preview, resource_json
 from ogmint.domain.templates import MAX_NAME, TemplateMeta
 from ogmint.errors import FieldError, ValidationError
 
@@ -39,14 +39,7 @@ def _upload(body: dict[str, Any], *, strict: bool) -> tuple[str, str | None]:
 
 
 def _as_json(meta: TemplateMeta) -> dict[str, object]:
-    return {
-        "id": meta.id,
-        "name": meta.name,
-        "version": meta.version,
-        "fields": orjson.loads(meta.fields),
-        "createdAt": meta.created_at,
-        "updatedAt": meta.updated_at,
-    }
+    return resource_json(meta, fields=orjson.loads(meta.fields))
 
 
 @bp.post("/api/v2/templates")
@@ -54,21 +47,21 @@ async def create_template(request: Request) -> HTTPResponse:
     svc, key = await key_holder(request)
     svg, name = _upload(json_object(request), strict=True)
     meta = await svc.templates.create(key.user, svg, name)
-    return json({"success": True, "template": _as_json(meta)}, status=201)
+    return one("template", _as_json(meta), status=201)
 
 
 @bp.get("/api/v2/templates")
 async def list_templates(request: Request) -> HTTPResponse:
     svc, key = await key_holder(request)
     found = await svc.templates.list(key.user)
-    return json({"success": True, "templates": [_as_json(m) for m in found]})
+    return listed("templates", [_as_json(m) for m in found])
 
 
 @bp.get("/api/v2/templates/<template_id:str>")
 async def get_template(request: Request, template_id: str) -> HTTPResponse:
     svc, key = await key_holder(request)
     meta, source = await svc.templates.get(key.user, template_id)
-    return json({"success": True, "template": {**_as_json(meta), "svg": source}})
+    return one("template", {**_as_json(meta), "svg": source})
 
 
 @bp.put("/api/v2/templates/<template_id:str>")
@@ -76,14 +69,14 @@ async def update_template(request: Request, template_id: str) -> HTTPResponse:
     svc, key = await key_holder(request)
     svg, name = _upload(json_object(request), strict=True)
     meta = await svc.templates.update(key.user, template_id, svg, name)
-    return json({"success": True, "template": _as_json(meta)})
+    return one("template", _as_json(meta))
 
 
 @bp.delete("/api/v2/templates/<template_id:str>")
 async def delete_template(request: Request, template_id: str) -> HTTPResponse:
     svc, key = await key_holder(request)
     await svc.templates.delete(key.user, template_id)
-    return json({"success": True})
+    return deleted()
 
 
 @bp.post("/api/v2/templates/preview")
