@@ -624,3 +624,72 @@ def test_renders_page_deletes_a_stored_render(srv: Server) -> None:
     # The same request renders anew, under a new slug.
     again = v2(srv, key, title="To be deleted")
     assert again.status == 201 and again.json()["slug"] != slug
+
+
+def test_api_page_tries_calls_with_the_users_own_key(srv: Server) -> None:
+    c, _ = signed_in(srv)
+    page = c.get("/dashboard/api").body.decode()
+    assert "to try this call here" in page and "Send request" not in page  # no key yet
+    key = api_key(c)
+    key_id = re.findall(r"(key_\w+)", c.get("/dashboard/settings").body.decode())[0]
+    page = c.get("/dashboard/api").body.decode()
+    # An example per call; a try-it form with the user's keys by id, never a secret.
+    assert page.count('<pre class="example"') >= 25
+    assert f'<option value="{key_id}">{key_id}</option>' in page
+    assert key not in page and re.search(r"ogm_live_[A-Za-z0-9]", page) is None
+    # Validate with the sample body: the JSON the API answers, shown on the page.
+    body = '{"template": "blog", "title": "Tried from the API page"}'
+    tried = c.post(
+        "/dashboard/api/try",
+        {"call": "POST /api/v2/validate", "key": key_id, "body": body},
+    )
+    assert tried.status == 200
+    html = tried.body.decode()
+    answer = re.search(
+        r'<pre class="answer" aria-label="Answer of POST /api/v2/validate">(.*?)</pre>', html, re.S
+    )
+    assert answer, html[-3000:]
+    got = orjson.loads(answer.group(1).replace("&#34;", '"').replace("&quot;", '"'))
+    direct = request(
+        srv.url + "/api/v2/validate",
+        "POST",
+        {"x-api-key": key, "content-type": "application/json"},
+        body.encode(),
+    ).json()
+    assert got == direct and got["success"] is True
+    # A render made from the page is the user's, listed by the API with the real key.
+    made = c.post(
+        "/dashboard/api/try",
+        {
+            "call": "POST /api/v2/render",
+            "key": key_id,
+            "body": '{"template": "blog", "title": "From the page"}',
+        },
+    ).body.decode()
+    assert ">201</span>" in made
+    slug = re.search(r"/i/([A-Za-z0-9]{8})", made)
+    assert slug
+    mine = request(f"{srv.url}/api/v2/renders/{slug.group(1)}", headers={"x-api-key": key})
+    assert mine.status == 200
+    # Errors are the API's errors (here: a render of another user is a 404).
+    other = c.post(
+        "/dashboard/api/try",
+        {"call": "GET /api/v2/renders/{slug}", "key": key_id, "slug": "AAAAAAAA"},
+    ).body.decode()
+    assert ">404</span>" in other and "render_not_found" in other
+    bad = c.post(
+        "/dashboard/api/try", {"call": "POST /api/v2/validate", "key": key_id, "body": "{"}
+    )
+    assert ">400</span>" in bad.body.decode()
+    # Only one's own active keys; only the calls the page offers.
+    stranger, _ = signed_in(srv)
+    api_key(stranger)
+    stranger.get("/dashboard/api")
+    refused = stranger.post("/dashboard/api/try", {"call": "GET /api/v2/usage", "key": key_id})
+    assert refused.status == 400 and refused.json()["details"][0]["field"] == "key"
+    assert (
+        c.post(
+            "/dashboard/api/try", {"call": "DELETE /api/v2/renders/{slug}", "key": key_id}
+        ).status
+        == 400
+    )

@@ -9,8 +9,10 @@ from __future__ import annotations
 from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.requests import json_object, key_holder
-from ogmint.api.responses import deleted, listed, one, resource_json
+from ogmint.api.responses import Answer, deleted, listed, one, resource_json
 from ogmint.domain.brands import BrandMeta, look_of
+from ogmint.domain.keys import ApiKeyRecord
+from ogmint.services import Services
 
 bp = Blueprint("brands")
 
@@ -26,11 +28,15 @@ async def create_brand(request: Request) -> HTTPResponse:
     return one("brand", _as_json(meta), status=201)
 
 
+async def brands_answer(svc: Services, key: ApiKeyRecord) -> Answer:
+    """``GET /api/v2/brands`` for ``key`` (its burst token already taken)."""
+    return listed("brands", [_as_json(m) for m in await svc.brands.list(key.user)])
+
+
 @bp.get("/api/v2/brands")
 async def list_brands(request: Request) -> HTTPResponse:
     svc, key = await key_holder(request)
-    found = await svc.brands.list(key.user)
-    return listed("brands", [_as_json(m) for m in found])
+    return (await brands_answer(svc, key)).response()
 
 
 @bp.get("/api/v2/brands/<brand_id:str>")

@@ -76,9 +76,9 @@ def one(kind: str, item: dict[str, object], status: int = 200) -> HTTPResponse:
     return json({"success": True, kind: item}, status=status)
 
 
-def listed(kind: str, items: list[dict[str, object]]) -> HTTPResponse:
+def listed(kind: str, items: list[dict[str, object]]) -> Answer:
     """``{"success": true, kind: [...]}``: a user's resources."""
-    return json({"success": True, kind: items})
+    return Answer({"success": True, kind: items})
 
 
 def deleted() -> HTTPResponse:

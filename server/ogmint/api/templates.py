@@ -12,9 +12,11 @@ import orjson
 from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.requests import json_object, key_holder
-from ogmint.api.responses import deleted, listed, one, preview, resource_json
+from ogmint.api.responses import Answer, deleted, listed, one, preview, resource_json
+from ogmint.domain.keys import ApiKeyRecord
 from ogmint.domain.templates import MAX_NAME, TemplateMeta
 from ogmint.errors import FieldError, ValidationError
+from ogmint.services import Services
 
 bp = Blueprint("templates")
 
@@ -50,11 +52,15 @@ async def create_template(request: Request) -> HTTPResponse:
     return one("template", _as_json(meta), status=201)
 
 
+async def templates_answer(svc: Services, key: ApiKeyRecord) -> Answer:
+    """``GET /api/v2/templates`` for ``key`` (its burst token already taken)."""
+    return listed("templates", [_as_json(m) for m in await svc.templates.list(key.user)])
+
+
 @bp.get("/api/v2/templates")
 async def list_templates(request: Request) -> HTTPResponse:
     svc, key = await key_holder(request)
-    found = await svc.templates.list(key.user)
-    return listed("templates", [_as_json(m) for m in found])
+    return (await templates_answer(svc, key)).response()
 
 
 @bp.get("/api/v2/templates/<template_id:str>")
