@@ -521,17 +521,30 @@ def test_admin_page_content_invite_and_disable(srv: Server) -> None:
     assert Console(srv.url).get(path).status == 200
     bad = admin.post("/dashboard/admin/users", {"user": f"{name}x", "email": "other@example.com"})
     assert bad.status == 400 and 'role="alert"' in bad.body.decode()
-    # Disable: signed out, keys refused; enable lets them sign in again.
+    # Disable (asked twice, saying what it revokes): signed out, keys refused.
+    assert admin.post(f"/dashboard/admin/users/{name}/plan", {"plan": "pro"}).status == 303
+    page = admin.get("/dashboard/admin").body.decode()
+    row = page[page.index(f"<strong>{name}</strong>") :]
+    row = row[: row.index("</tr>")]
+    assert "<summary>Disable</summary>" in row and "revokes their 1 API keys" in row
+    assert "does not restore those keys" in row
     assert admin.post(f"/dashboard/admin/users/{name}/disable").status == 303
-    assert "1 keys revoked" in admin.get("/dashboard/admin").body.decode()
+    assert "1 keys revoked for good" in admin.get("/dashboard/admin").body.decode()
     assert user.get("/dashboard/settings").status == 303
     assert v2(srv, key, title="After disabling").status == 401
     assert user.sign_in(f"{name}@example.com", PASSWORD).status == 401
     assert admin.post(f"/dashboard/admin/users/{admin_name}/disable").status == 400  # not yourself
     assert admin.post("/dashboard/admin/users/nobody-x/disable").status == 404
+    # Enable: they sign in again on their plan; the old keys stay revoked, and the admin is told.
     assert admin.post(f"/dashboard/admin/users/{name}/enable").status == 303
+    told = admin.get("/dashboard/admin").body.decode()
+    assert f"{name} may sign in again, still on the pro plan" in told
+    assert "stay revoked" in told
+    assert v2(srv, key, title="After enabling").status == 401
     assert user.sign_in(f"{name}@example.com", PASSWORD).status == 303
-    user.get("/dashboard/settings")
+    assert user.get("/dashboard").headers["location"] == "/dashboard/start"  # no key: make one
+    settings = user.get("/dashboard/settings").body.decode()
+    assert "No active keys" in settings and "Plan <strong>pro</strong>" in settings
     assert user.post(f"/dashboard/admin/users/{name}/disable").status == 404  # not an admin
 
 

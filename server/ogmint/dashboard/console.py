@@ -214,7 +214,10 @@ async def disable(request: Request, user: str) -> HTTPResponse:
     if user == me.user:
         raise ValidationError.field("user", "you cannot disable yourself")
     revoked = await svc.users.disable(user)
-    message = f"{user} disabled: signed out everywhere, {revoked} keys revoked."
+    message = (
+        f"{user} disabled: signed out everywhere, {revoked} keys revoked for good "
+        "(enabling them again does not bring those keys back)."
+    )
     await flash.put(request, me, Flash(message))
     return redirect("/dashboard/admin", status=303)
 
@@ -224,5 +227,11 @@ async def enable(request: Request, user: str) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await _admin(request)
     await svc.users.enable(user)
-    await flash.put(request, me, Flash(f"{user} may sign in again."))
+    plan = await svc.keys.plan_of(user)
+    message = (
+        f"{user} may sign in again, still on the {plan} plan. The keys revoked when they were "
+        "disabled stay revoked: they create new ones on Settings (or you, with "
+        f"`ogmint keys create --user {user}`), and update the apps that used the old ones."
+    )
+    await flash.put(request, me, Flash(message))
     return redirect("/dashboard/admin", status=303)
