@@ -31,6 +31,10 @@ CARD = """<svg xmlns="http://www.w3.org/2000/svg" xmlns:og="https://ogmint.dev/n
   <rect x="80" y="120" width="96" height="8" rx="4" fill="{{accent}}"/>
   <og:text field="title" x="80" y="170" width="1040" height="280" max-size="72" min-size="40"
            weight="700" max-lines="3" valign="middle"/>
+  <og:text field="price" limit="20" x="80" y="500" width="500" height="60" max-size="44"
+           weight="700" fill="{{accent}}"/>
+  <og:text field="launchDate" limit="30" x="620" y="500" width="500" height="60" max-size="32"
+           align="end"/>
 </svg>
 """
 

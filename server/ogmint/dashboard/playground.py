@@ -8,6 +8,7 @@ and the meta tags.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -60,12 +61,17 @@ class Field:
     limit: int | None
 
 
+def _words(name: str) -> str:
+    """A field's name as a label: ``readingTime`` → "Reading time"."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r" \1", name).lower().capitalize()
+
+
 def form_fields(fields: tuple[FieldInfo, ...]) -> list[Field]:
     """The template's fields as inputs, in its order (title first)."""
     out = []
     for f in sorted(fields, key=lambda f: f.name != "title"):
         kind = "image" if f.kind == "image" else "long" if (f.max_length or 0) > LONG else "text"
-        label = f.name[:1].upper() + f.name[1:]
+        label = _words(f.name)
         out.append(Field(f.name, f"{label} URL" if kind == "image" else label, kind, f.max_length))
     return out
 

@@ -85,7 +85,7 @@ def operations(doc: dict[str, Any]) -> list[dict[str, Any]]:
                 break
             out.append(
                 {
-                    "id": f"{method}-{path}".replace("/", "-").replace("{", "").replace("}", ""),
+                    "id": (method + path).replace("/", "-").replace("{", "").replace("}", ""),
                     "method": method.upper(),
                     "path": path,
                     "summary": op.get("summary", ""),
