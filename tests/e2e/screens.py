@@ -79,6 +79,11 @@ def with_data(srv: Server, page: Page) -> dict[str, str]:
         body = orjson.dumps({"template": template, "title": title, "palette": palette})
         url = srv.url + "/api/v2/render"
         made[template] = paced(lambda u=url, b=body: request(u, "POST", headers, b)).json()["slug"]
+    # One made and deleted: the list keeps it, without its picture.
+    body = orjson.dumps({"template": "blog", "title": "An old card, deleted", "palette": "sunset"})
+    url = srv.url + "/api/v2/render"
+    gone = paced(lambda: request(url, "POST", headers, body)).json()["slug"]
+    request(f"{srv.url}/api/v2/renders/{gone}", "DELETE", {"x-api-key": key})
     for query in (
         "template=quote&title=Simplicity+is+prerequisite+for+reliability&author=Edsger+Dijkstra",
         "template=blog&title=A+V1+card+that+failed&avatar=https%3A%2F%2F10.0.0.1%2Fa.png",
@@ -104,7 +109,12 @@ def pages(made: dict[str, str]) -> list[tuple[str, str]]:
         ("usage", "/dashboard/usage"),
         ("renders", "/dashboard/renders"),
         ("templates", "/dashboard/templates"),
-        ("playground-custom", "/dashboard/templates?template=" + made["custom"]),
+        (
+            "playground-custom",
+            "/dashboard/templates?template="
+            + made["custom"]
+            + "&title=Ogmint+Pro&price=%2449+%2F+month&launchDate=1+March",
+        ),
         ("template-new", "/dashboard/templates/new"),
         ("template-edit", "/dashboard/templates/" + made["custom"]),
         ("brands", "/dashboard/brands"),
@@ -115,7 +125,9 @@ def pages(made: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def settle(page: Page) -> None:
-    """Waits until the page's pictures have loaded (or failed)."""
+    """Loads the page's pictures at once (lazy ones included) and waits until they have
+    loaded (or failed)."""
+    page.evaluate("() => document.querySelectorAll('img').forEach(i => i.loading = 'eager')")
     page.wait_for_load_state("networkidle")
     page.evaluate(
         """() => Promise.all([...document.images].map(i => i.complete ? null :
@@ -143,11 +155,7 @@ def walk(
                 "console",
                 lambda c, m=missing: m.append("console: " + c.text) if c.type == "error" else None,
             )
-            # Every picture loads eagerly, so the screenshot shows them all.
             page.goto(path)
-            page.evaluate(
-                "() => document.querySelectorAll('img').forEach(i => i.loading = 'eager')"
-            )
             settle(page)
             yield name, page, missing
             page.close()
@@ -170,20 +178,53 @@ def prepared(browser: Browser, srv: Server, folder: Path) -> tuple[dict[str, str
 
 
 def first_visit(browser: Browser, srv: Server, out: Path) -> None:
-    """A newcomer's Getting started at each width: before and just after making a key."""
+    """The sign-in page, and a newcomer's Getting started at each width: before and just after
+    making a key."""
     for width in WIDTHS:
         context = browser.new_context(base_url=srv.url, viewport={"width": width, "height": 900})
         try:
             page = context.new_page()
+            page.goto("/dashboard/sign-in")
+            settle(page)
+            page.screenshot(path=str(out / f"{width}-sign-in.png"), full_page=True)
             sign_up(srv, page, f"newcomer{width}")
             settle(page)
             page.screenshot(path=str(out / f"{width}-first-visit.png"), full_page=True)
             page.get_by_role("button", name="Create API key").click()
             settle(page)
             page.screenshot(path=str(out / f"{width}-first-key.png"), full_page=True)
-            print(f"{width}-first-visit.png {width}-first-key.png")
+            print(f"{width}-sign-in.png {width}-first-visit.png {width}-first-key.png")
         finally:
             context.close()
+
+
+def actions(browser: Browser, srv: Server, width: int, state: str, out: Path) -> None:
+    """The pages' actions half-done: a delete being confirmed, a call tried on the API page."""
+    context = browser.new_context(
+        base_url=srv.url,
+        viewport={"width": width, "height": 900},
+        storage_state=state,
+        device_scale_factor=1,
+    )
+    try:
+        page = context.new_page()
+        page.goto("/dashboard/renders")
+        page.locator("details.confirm > summary").first.click()
+        settle(page)
+        page.evaluate("scrollTo(0, 0)")  # the sticky header at the top of the full page
+        page.screenshot(path=str(out / f"{width}-renders-confirm.png"), full_page=True)
+        page.goto("/dashboard/api")
+        section = page.locator("#post-api-v2-render")
+        section.get_by_text("Try it", exact=True).click()
+        section.get_by_role("button", name="Send request").click()
+        page.wait_for_url("**/dashboard/api/try#post-api-v2-render")
+        settle(page)
+        # Not sticky for this shot of one section (it would cover the section's top).
+        page.evaluate("document.querySelector('header.top').style.position = 'static'")
+        page.locator("#post-api-v2-render").screenshot(path=str(out / f"{width}-api-tried.png"))
+        print(f"{width}-renders-confirm.png {width}-api-tried.png")
+    finally:
+        context.close()
 
 
 def main(out: Path) -> None:
@@ -203,6 +244,7 @@ def main(out: Path) -> None:
                     flag = "" if wide <= width else f"  SCROLLS SIDEWAYS ({wide} px)"
                     gone = f"  problems: {missing}" if missing else ""
                     print(f"{width}-{name}.png{flag}{gone}")
+                actions(browser, srv, width, state, out)
             browser.close()
         finally:
             srv.stop()
