@@ -74,6 +74,7 @@ async def start(request: Request) -> HTTPResponse:
     keys = await svc.keys.active(me.user)
     signing = await svc.signing_keys.listed(me.user)
     rendered = [r for r in await svc.usage.recent(me.user, 20) if r.status < 400]
+    kept = await svc.library.kept(me.user, (r.slug for r in rendered if r.slug))
     # The curl carries the key only while it is on the screen (just made); else a placeholder.
     api_key = shown.secret if shown and shown.label == "New API key" else ""
     base = svc.settings.base_url
@@ -85,7 +86,8 @@ async def start(request: Request) -> HTTPResponse:
         flash=shown,
         has_key=bool(keys),
         # One with a stored picture to show, if any.
-        rendered=next((r for r in rendered if r.slug), rendered[0] if rendered else None),
+        rendered=next((r for r in rendered if r.slug in kept), rendered[0] if rendered else None),
+        kept=kept,
         has_signing=bool(signing),
         api_key=api_key,
         first=snippets(base, FIRST, signer, api_key or "YOUR_API_KEY"),

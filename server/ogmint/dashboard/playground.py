@@ -16,8 +16,8 @@ import orjson
 from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.responses import preview as image_response
+from ogmint.dashboard import flash
 from ogmint.dashboard.auth import require
-from ogmint.dashboard.pages import page
 from ogmint.errors import BrandNotFoundError, TemplateNotFoundError, ValidationError
 from ogmint.rendering.palettes import DEFAULT, Colors
 from ogmint.rendering.template import FieldInfo
@@ -196,10 +196,10 @@ async def templates(request: Request) -> HTTPResponse:
     params = found.params
     palette: Colors = svc.templates.palettes.get(params.get("palette", ""), DEFAULT)
     width, height = pixels(params)
-    return page(
+    return await flash.page(
         request,
+        me,
         "templates.html",
-        visitor=me,
         builtins=svc.templates.builtins,
         custom=await svc.templates.list(me.user),
         brands=await svc.brands.list(me.user),
