@@ -697,6 +697,7 @@ def test_api_page_tries_calls_with_the_users_own_key(srv: Server) -> None:
     assert slug
     mine = request(f"{srv.url}/api/v2/renders/{slug.group(1)}", headers={"x-api-key": key})
     assert mine.status == 200
+    assert f'<a href="/i/{slug.group(1)}">Open the image</a>' in made
     # Errors are the API's errors (here: a render of another user is a 404).
     other = try_call(
         c,

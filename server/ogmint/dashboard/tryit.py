@@ -103,6 +103,7 @@ class Tried:
     key_id: str
     status: int
     json: str
+    image: str = ""  # the /i/ path of the render it made or found, if any
 
 
 async def attempt(
@@ -117,4 +118,6 @@ async def attempt(
     except OgmintError as e:
         answer = Answer(e.body(), e.status)
     text = orjson.dumps(answer.body, option=orjson.OPT_INDENT_2).decode()
-    return Tried(method, path, key.key_id, answer.status, text)
+    slug = answer.body.get("slug")
+    image = f"/i/{slug}" if isinstance(slug, str) and answer.status < 300 else ""
+    return Tried(method, path, key.key_id, answer.status, text, image)
