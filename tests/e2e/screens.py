@@ -213,6 +213,14 @@ def actions(browser: Browser, srv: Server, width: int, state: str, out: Path) ->
         settle(page)
         page.evaluate("scrollTo(0, 0)")  # the sticky header at the top of the full page
         page.screenshot(path=str(out / f"{width}-renders-confirm.png"), full_page=True)
+        for name in ("admin", "brands"):
+            page.goto(f"/dashboard/{name}")
+            page.locator("details.confirm > summary").first.click()
+            settle(page)
+            page.evaluate("scrollTo(0, 0)")
+            page.screenshot(path=str(out / f"{width}-{name}-confirm.png"), full_page=True)
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= width, f"{name} with a confirmation open is {wide} px wide"
         page.goto("/dashboard/api")
         section = page.locator("#post-api-v2-render")
         section.get_by_text("Try it", exact=True).click()
@@ -222,7 +230,7 @@ def actions(browser: Browser, srv: Server, width: int, state: str, out: Path) ->
         # Not sticky for this shot of one section (it would cover the section's top).
         page.evaluate("document.querySelector('header.top').style.position = 'static'")
         page.locator("#post-api-v2-render").screenshot(path=str(out / f"{width}-api-tried.png"))
-        print(f"{width}-renders-confirm.png {width}-api-tried.png")
+        print(f"{width}-{{renders,admin,brands}}-confirm.png {width}-api-tried.png")
     finally:
         context.close()
 
