@@ -83,14 +83,16 @@ def with_data(srv: Server, page: Page) -> dict[str, str]:
     body = orjson.dumps({"template": "blog", "title": "An old card, deleted", "palette": "sunset"})
     url = srv.url + "/api/v2/render"
     gone = paced(lambda: request(url, "POST", headers, body)).json()["slug"]
-    request(f"{srv.url}/api/v2/renders/{gone}", "DELETE", {"x-api-key": key})
+    deleting = f"{srv.url}/api/v2/renders/{gone}"
+    assert paced(lambda: request(deleting, "DELETE", {"x-api-key": key})).status == 200
     for query in (
         "template=quote&title=Simplicity+is+prerequisite+for+reliability&author=Edsger+Dijkstra",
         "template=blog&title=A+V1+card+that+failed&avatar=https%3A%2F%2F10.0.0.1%2Fa.png",
     ):
         paced(lambda q=query: request(srv.url + "/api/og?" + q, headers={"x-api-key": key}))
     look = {"name": "Acme", "palette": "paper", "accentColor": "e4572e", "font": "Inter"}
-    made["brand"] = request(srv.url + "/api/v2/brands", "POST", headers, orjson.dumps(look)).json()[
+    brands = srv.url + "/api/v2/brands"
+    made["brand"] = paced(lambda: request(brands, "POST", headers, orjson.dumps(look))).json()[
         "brand"
     ]["id"]
     body = orjson.dumps({"svg": CARD, "name": "Launch card"})
