@@ -5,9 +5,10 @@
 //! thoroughly, when the background was first used ([`parse`]). [`reparse`] re-checks those
 //! matches against the new bytes, which is one comparison per byte, and looks for new ones only
 //! where a match broke (where text changed the pixels), among the distances text repeats at
-//! (the pixel to the left, the row above) and a small hash table of recent positions. The
-//! tokens are then Huffman-coded in dynamic blocks ([`write_block`]). zlib at a middle level
-//! searches hash chains at every position instead: several times slower for larger output.
+//! (the pixel to the left, the row above and a pixel either side of it) and a small hash table
+//! of recent positions. The tokens are then Huffman-coded in dynamic blocks ([`write_block`]).
+//! zlib at a middle level searches hash chains at every position instead: several times slower
+//! for larger output.
 //!
 //! Streams written here end byte-aligned after an empty stored block (zlib's full flush), so
 //! they can be spliced between other flushed deflate data, as the PNG encoder does.
@@ -292,7 +293,8 @@ impl Recent {
     }
 
     /// The longest match for `at` (four bytes at least, or a repeated pixel) at one pixel
-    /// back, one row back or along `at`'s chain; records `at` in the chains.
+    /// back, one row back and a pixel either side of it, or along `at`'s chain; records `at`
+    /// in the chains.
     fn search(&mut self, data: &[u8], at: usize, bpp: usize, row: usize) -> (usize, usize) {
         let Some(here) = load32(data, at) else {
             return (0, 0);
@@ -302,6 +304,12 @@ impl Recent {
         let mut best = (0, 0);
         consider(data, at, here, left, bpp, bpp, &mut best);
         consider(data, at, here, left, bpp, row, &mut best);
+        // Antialiased glyph edges repeat along slants and curves: one row back, a pixel aside
+        // (on the `blog` endpoint path 0.6 % smaller for ~1 % more CPU; ±2 pixels and a lazy
+        // step as well, 1.3 % smaller for 10 % more).
+        for dist in [row.saturating_sub(bpp), row + bpp] {
+            consider(data, at, here, left, bpp, dist, &mut best);
+        }
         for _ in 0..TEXT_DEPTH {
             if seen as usize >= at || best.0 == left {
                 break;
@@ -334,7 +342,7 @@ fn load32(data: &[u8], at: usize) -> Option<u32> {
 ///
 /// Each of the base's matches is kept as far as it still holds for `data`; where it does not,
 /// or the base has a literal, the longest of the matches at one pixel (`bpp` bytes) back, one
-/// row back or along a short hash chain of earlier searched positions is taken, if any. `base` must
+/// row back (or a pixel either side of it) or along a short hash chain of earlier searched positions is taken, if any. `base` must
 /// refer only to its own bytes.
 pub fn reparse(
     data: &[u8],
@@ -1091,6 +1099,36 @@ mod tests {
         assert_eq!(inflate(&encode(&tokens, &other)), other);
         // Much smaller than the data, and than a byte per pixel.
         assert!(encode(&reparsed(&drawn, &base_tokens, row), &drawn).len() < drawn.len() / 8);
+    }
+
+    #[test]
+    fn slanted_edges_are_matched_one_row_back_a_pixel_aside() {
+        // Each row is the one above moved a pixel right: an antialiased slanted edge.
+        let (width, bpp) = (64, 3);
+        let row = 1 + bpp * width;
+        let first = noise(bpp * width, 11);
+        let mut data = Vec::new();
+        for y in 0..8 {
+            data.push(0);
+            data.extend(std::iter::repeat_n([40, 20, 60], y).flatten());
+            data.extend_from_slice(&first[..bpp * (width - y)]);
+        }
+        let base: Vec<Token> = data.iter().map(|&b| Token::literal(b)).collect();
+        let tokens = reparsed(&data, &base, row);
+        check_tokens(&tokens, &data);
+        let (mut at, mut aside) = (0, 0);
+        for t in &tokens {
+            if at >= 2 * row && t.is_match() && t.dist() == row + bpp {
+                aside += t.len();
+            }
+            at += t.len();
+        }
+        // Farther back (along the hash chain) the same bytes cost more distance bits.
+        assert!(
+            aside * 10 >= (data.len() - 2 * row) * 9,
+            "{aside} of {}",
+            data.len()
+        );
     }
 
     #[test]
