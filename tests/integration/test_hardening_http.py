@@ -337,3 +337,11 @@ def test_two_different_api_keys_are_401(srv: Server, key: str, path: str) -> Non
         assert_error(with_keys(srv, "GET", path, keys), 401)
     # The same key twice is unambiguous.
     assert with_keys(srv, "GET", path, [key, key]).status == 200
+
+
+def test_v2_body_naming_a_parameter_twice_is_400(srv: Server, key: str) -> None:
+    # Review 2026-12: {"size": "og", "size": "story"} rendered a story (the last one won).
+    reply = render(
+        srv, key, b'{"template": "blog", "title": "Twice", "size": "og", "size": "story"}'
+    )
+    assert_error(reply, 400, "size")
