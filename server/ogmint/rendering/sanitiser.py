@@ -38,6 +38,8 @@ _BARE_DOCTYPE = re.compile(
     re.DOTALL,
 )
 _ENCODING = re.compile(r"""^\s*<\?xml[^>]*encoding\s*=\s*["']([^"']*)["']""")
+#: A root ``width``/``height``: a number and its unit, if any (only ``px`` is accepted).
+_ROOT_LENGTH = re.compile(r"\s*(?P<number>\d+(?:\.\d*)?)\s*(?P<unit>[a-zA-Z%]*)\s*")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _URL_REF = re.compile(r"url\(\s*['\"]?([^)'\"]*)", re.IGNORECASE)
 _TRANSFORM = re.compile(r"([a-zA-Z]+)\s*\(([^)]*)\)")
@@ -194,8 +196,8 @@ def check_document(
     if root.tag != f"{{{SVG_NS}}}svg":
         raise doc.error(root, "root element must be <svg> in the SVG namespace")
     width, height = canvas
-    if root.get("width") != str(width) or root.get("height") != str(height):
-        raise doc.error(root, f"root <svg> must have width={width} height={height}")
+    for attr, want in (("width", width), ("height", height)):
+        _root_length(doc, attr, want, canvas)
     elements = sum(1 for _ in root.iter())
     if elements > limits.max_elements:
         raise doc.error(root, f"template has {elements} elements, more than {limits.max_elements}")
@@ -211,6 +213,24 @@ def check_document(
             raise doc.error(root, "viewBox must be four numbers with a positive width and height")
         scale = max(width / numbers[2], height / numbers[3])
     _Expansion(doc, limits, canvas).walk(root, scale, 0)
+
+
+def _root_length(doc: Document, attr: str, want: int, canvas: tuple[int, int]) -> None:
+    """The root's ``attr`` must say ``want`` pixels: a plain number, or with ``px`` as
+    Illustrator writes it (``1200px``), which is normalised to the plain number so the rest of
+    the pipeline reads one form; any other unit (``pt``, ``mm``, ``%``…) is refused by name."""
+    root = doc.root
+    raw = root.get(attr)
+    m = _ROOT_LENGTH.fullmatch(raw or "")
+    if m is not None and m["unit"] not in {"", "px"}:
+        raise doc.error(
+            root,
+            f"root <svg> {attr}={raw!r}: only px units (or none) are allowed; "
+            f"export at width={canvas[0]} height={canvas[1]} pixels",
+        )
+    if m is None or float(m["number"]) != want:
+        raise doc.error(root, f"root <svg> must have width={canvas[0]} height={canvas[1]}")
+    root.set(attr, str(want))
 
 
 def _check_depth(doc: Document, limits: TemplateLimits) -> None:

@@ -25,6 +25,8 @@ ASPECTS: Final[dict[str, tuple[int, int]]] = {
     "tall": (1080, 1920),
 }
 LANDSCAPE: Final = "landscape"
+#: The pixels of the default card (``og``): the render timeout is set for an image this large.
+OG_PIXELS: Final = 1200 * 630
 
 
 def nearest(width: int, height: int, canvases: Mapping[K, tuple[int, int]]) -> K:
@@ -43,6 +45,15 @@ def nearest_aspect(width: int, height: int, available: tuple[str, ...]) -> str:
 def aspect_of(width: int, height: int) -> str:
     """The aspect class a ``width`` × ``height`` image belongs to."""
     return nearest(width, height, ASPECTS)
+
+
+def timeout_for(timeout: float, width: int, height: int) -> float:
+    """The time limit of a render of ``width`` × ``height`` pixels, for a renderer whose limit
+    for an ``og`` card is ``timeout``: scaled by the image's pixels over the og card's, never
+    less. Rasterising and encoding are linear in pixels, and the template cost model bounds
+    work per canvas (scale-free), so story@2x (11× the pixels) gets 11× the time — the same
+    bound per pixel, not a tighter one."""
+    return timeout * max(1.0, width * height / OG_PIXELS)
 
 
 _ROOT = re.compile(r"<svg\b[^>]*>")
