@@ -77,8 +77,9 @@ def test_every_operation_answers_per_contract(
 def test_answers_found_in_review_are_documented(fuzzed: Server, api_key: str) -> None:
     """Answers the fuzzer rarely reaches, each checked against the document as it would be.
 
-    Review 2026-12: a preview naming an unknown brand answered 404 and a HEAD of an image with
-    its ETag 304, neither documented for those operations."""
+    Review 2026-12: a preview naming an unknown brand answered 404, a HEAD of an image with
+    its ETag 304, and any call with a request line or headers longer than the server reads
+    414 or 431, none documented for those operations."""
     schema = schemathesis.openapi.from_url(fuzzed.url + "/openapi.json")
     headers = {"x-api-key": api_key, "content-type": "application/json"}
     svg = (ROOT / "templates" / "minimal.svg").read_text()
@@ -101,3 +102,7 @@ def test_answers_found_in_review_are_documented(fuzzed: Server, api_key: str) ->
     etag = image.Case(path_parameters={"slug": made["slug"]}).call().headers["etag"][0]
     case = image.Case(path_parameters={"slug": made["slug"]}, headers={"If-None-Match": etag})
     assert case.call_and_validate(checks=CHECKS).status_code == 304
+    og = schema["/api/og"]["GET"].Case(query={"template": "blog", "title": "x" * 20_000})
+    assert og.call_and_validate(checks=CHECKS).status_code == 414
+    usage = schema["/api/v2/usage"]["GET"].Case(headers={"x-api-key": "x" * 20_000})
+    assert usage.call_and_validate(checks=CHECKS).status_code == 431
