@@ -8,6 +8,14 @@ short runs until the server has answered the given number of renders, reading ea
 writes its own section of ``bench/RESULTS.md``.
 
 ``python -m bench.memory.memory_bench [--first 5000] [--last 50000] [--no-write]``
+
+``--mixed`` (issue 23): 10,000 unique renders mixing sizes (``og`` to ``story`` and the
+retina ``og@2x``) and formats (PNG, WebP, JPEG) with ``mixed_v1.lua``, each worker's ``VmRSS``
+sampled every 1,000; recorded as ``memory-mixed`` (``--keep-buffers``: the server with
+``OGMINT_RENDER_KEEP_BUFFERS=1``, recorded as ``memory-mixed-keep-buffers``).
+
+``python -m bench.memory.memory_bench --mixed [--last 10000] [--every 1000] [--keep-buffers]
+[--no-write]``
 """
 
 from __future__ import annotations
@@ -30,6 +38,9 @@ STEP_SECONDS = 5
 CONNECTIONS = 8
 #: Largest growth of a worker's RSS from the first mark to the last that counts as flat.
 FLAT = 0.05
+MIXED_LUA = Path(__file__).with_name("mixed_v1.lua")
+#: Seconds of each wrk run in the mixed run: short, so samples land near each mark.
+MIXED_STEP_SECONDS = 2
 
 
 def _workers(leader: int) -> dict[int, int]:
@@ -100,6 +111,115 @@ def run(first: int = 5_000, last: int = 50_000) -> dict:
     }
 
 
+def run_mixed(last: int = 10_000, every: int = 1_000, *, keep_buffers: bool = False) -> dict:
+    """Unique renders of every size and format until ``last`` were answered, each worker's
+    RSS sampled at the first count past every multiple of ``every``."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    samples: list[tuple[int, float, dict[int, int]]] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="ogmint-bench-") as tmp,
+        Processes(Path(tmp)) as procs,
+    ):
+        env = app_env(port, Path(tmp) / "data", WORKERS)
+        if keep_buffers:
+            env["OGMINT_RENDER_KEEP_BUFFERS"] = "1"
+        proc, _ = procs.start_app("server", env, STARTUP_TIMEOUT)
+        started = time.monotonic()
+        renders = failed = step = 0
+        while renders < last:
+            step += 1
+            cmd = [
+                "wrk",
+                "-t1",
+                f"-c{CONNECTIONS}",
+                f"-d{MIXED_STEP_SECONDS}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(MIXED_LUA),
+                base,
+                "--",
+                f"s{step}-",
+            ]
+            stats, _ = wrk(cmd)
+            bad = sum(
+                stats[k]
+                for k in (
+                    "non_2xx_3xx",
+                    "connect_errors",
+                    "read_errors",
+                    "write_errors",
+                    "timeouts",
+                )
+            )
+            before = renders
+            renders += stats["requests"] - bad
+            failed += bad
+            if renders // every > before // every or renders >= last:
+                samples.append((renders, time.monotonic() - started, _workers(proc.pid)))
+        seconds = time.monotonic() - started
+    pids = sorted(samples[0][2])
+    return {
+        "last": last,
+        "every": every,
+        "keep_buffers": keep_buffers,
+        "renders": renders,
+        "failed": failed,
+        "seconds": round(seconds),
+        "samples": [
+            {
+                "renders": n,
+                "seconds": round(t),
+                "rss_mib": [round(rss.get(pid, 0) / 1024, 1) for pid in pids],
+            }
+            for n, t, rss in samples
+        ],
+    }
+
+
+def mixed_section(r: dict) -> str:
+    samples = r["samples"]
+    workers = len(samples[0]["rss_mib"])
+    # Flat: from the second sample on (the caches are warm by then), each worker within FLAT.
+    settled = samples[1] if len(samples) > 1 else samples[0]
+    growth = [
+        b / a - 1 for a, b in zip(settled["rss_mib"], samples[-1]["rss_mib"], strict=True) if a > 0
+    ]
+    ok = bool(growth) and max(growth) <= FLAT
+    head = " | ".join(f"worker {i + 1} RSS MiB" for i in range(workers))
+    rows = [
+        f"| {s['renders']:,} | {s['seconds']} | "
+        + " | ".join(f"{mib:.1f}" for mib in s["rss_mib"])
+        + " |"
+        for s in samples
+    ]
+    heading = f"## Memory over {r['last']:,} mixed-size, mixed-format renders (issue 23)"
+    return "\n".join(
+        [
+            heading + (", OGMINT_RENDER_KEEP_BUFFERS=1" if r["keep_buffers"] else ""),
+            "",
+            "`python bench/memory_bench.py --mixed"
+            + (" --keep-buffers`: `OGMINT_RENDER_KEEP_BUFFERS=1 " if r["keep_buffers"] else "`: `")
+            + f"python -m ogmint` with {WORKERS} workers, wrk `-t1 -c{CONNECTIONS}` with `bench/memory/mixed_v1.lua` (every "
+            "request a new title; sizes `og`, `og@2x`, `twitter`, `square`, `portrait`, `story`, "
+            "`1000x500` × formats PNG, WebP, JPEG × two palettes) in "
+            f"{MIXED_STEP_SECONDS} s runs until {r['last']:,} renders were answered "
+            f"({r['renders']:,} in {r['seconds']} s, {r['failed']} failed); `VmRSS` of each "
+            f"worker after every {r['every']:,}.",
+            "",
+            f"| renders | seconds | {head} |",
+            "| ---: | ---: |" + " ---: |" * workers,
+            *rows,
+            "",
+            f"Target: flat — every worker within {FLAT:.0%} of its size at "
+            f"{settled['renders']:,} renders (caches warm) at the end "
+            f"(worst {max(growth):+.1%}) — " + ("**met**." if ok else "**not met**."),
+            "",
+        ]
+    )
+
+
 def section(r: dict) -> str:
     worst = r["worst_growth"]
     ok = worst is not None and worst <= FLAT
@@ -133,7 +253,22 @@ def main() -> int:
     parser.add_argument("--first", type=int, default=5_000)
     parser.add_argument("--last", type=int, default=50_000)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--mixed", action="store_true", help="every size and format (issue 23)")
+    parser.add_argument("--every", type=int, default=1_000, help="--mixed: RSS sample period")
+    parser.add_argument(
+        "--keep-buffers", action="store_true", help="--mixed: with OGMINT_RENDER_KEEP_BUFFERS=1"
+    )
     args = parser.parse_args()
+    if args.mixed:
+        last = args.last if args.last != 50_000 else 10_000
+        mixed = run_mixed(last, args.every, keep_buffers=args.keep_buffers)
+        json.dump(mixed, sys.stderr, indent=2)
+        text = mixed_section(mixed)
+        print(text)
+        if not args.no_write:
+            name = "memory-mixed-keep-buffers" if args.keep_buffers else "memory-mixed"
+            write_section(name, text, mixed)
+        return 0
     result = run(args.first, args.last)
     json.dump(result, sys.stderr, indent=2)
     text = section(result)

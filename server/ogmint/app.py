@@ -39,6 +39,7 @@ from ogmint.domain.webhooks import Webhooks
 from ogmint.lifecycle import defer_stop_signals, in_worker_process, stop_when_serving
 from ogmint.metrics import Metrics
 from ogmint.net import AddressPolicy, GuardedClient
+from ogmint.rendering.allocator import keep_render_buffers
 from ogmint.rendering.cost import CostLimits
 from ogmint.rendering.images import ImageFetcher
 from ogmint.rendering.native import Renderer, bundled_font_dirs
@@ -143,7 +144,10 @@ def accounts_of(
 
 def make_renderer(settings: Settings, *, threads: int | None = None) -> Renderer:
     """The native renderer with the bundled and configured fonts (``threads``: the
-    setting's unless given)."""
+    setting's unless given); with ``render_keep_buffers`` the process's allocator keeps
+    canvas-sized buffers for reuse."""
+    if settings.render_keep_buffers:
+        keep_render_buffers()
     return Renderer(
         [*bundled_font_dirs(), *settings.font_dirs],
         threads=settings.render_threads if threads is None else threads,
@@ -309,6 +313,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     app.blueprint(images.bp)
     app.blueprint(meta.bp)
     app.blueprint(dashboard_blueprints())
+    app.ctx.pages = Pages()  # the dashboard's HTML templates (not a domain service)
 
     @app.middleware("response")
     def count_request(request: TimedRequest, response: BaseHTTPResponse) -> None:
@@ -391,7 +396,6 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         app.ctx.services = Services(
             settings=settings,
             metrics=metrics,
-            pages=Pages(),
             proxies=TrustedProxies(settings.trusted_proxies),
             renders=Renders(
                 pipeline,
