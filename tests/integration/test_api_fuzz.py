@@ -78,8 +78,9 @@ def test_answers_found_in_review_are_documented(fuzzed: Server, api_key: str) ->
     """Answers the fuzzer rarely reaches, each checked against the document as it would be.
 
     Review 2026-12: a preview naming an unknown brand answered 404, a HEAD of an image with
-    its ETag 304, and any call with a request line or headers longer than the server reads
-    414 or 431, none documented for those operations."""
+    its ETag 304, any call with a request line or headers longer than the server reads 414 or
+    431, and any call with a malformed Content-Length 400, none documented for those
+    operations."""
     schema = schemathesis.openapi.from_url(fuzzed.url + "/openapi.json")
     headers = {"x-api-key": api_key, "content-type": "application/json"}
     svg = (ROOT / "templates" / "minimal.svg").read_text()
@@ -106,3 +107,6 @@ def test_answers_found_in_review_are_documented(fuzzed: Server, api_key: str) ->
     assert og.call_and_validate(checks=CHECKS).status_code == 414
     usage = schema["/api/v2/usage"]["GET"].Case(headers={"x-api-key": "x" * 20_000})
     assert usage.call_and_validate(checks=CHECKS).status_code == 431
+    framing = {"x-api-key": api_key, "Content-Length": "4\td"}
+    usage = schema["/api/v2/usage"]["GET"].Case(headers=framing)
+    assert usage.call_and_validate(checks=CHECKS).status_code == 400
