@@ -22,6 +22,7 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aioboto3  # type: ignore[import-untyped]
 import aiohttp
@@ -80,6 +81,7 @@ class S3Storage:
         self._put_origin = ""
         self._put_path = ""
         self._put_host = ""
+        self._put_proxy: str | None = None
         self._credentials: Any = None
         self._signer = Signer(region)
 
@@ -110,13 +112,17 @@ class S3Storage:
         self._put_host = parts.netloc
         self._credentials = await session.get_credentials()
         timeout = aiohttp.ClientTimeout(sock_connect=self._timeout, sock_read=self._timeout)
-        # As botocore: proxies from the environment, and AWS_CA_BUNDLE when it names a CA file.
+        # As botocore: a proxy from the environment (looked up once here, not per request),
+        # and AWS_CA_BUNDLE when it names a CA file.
+        proxies = getproxies()
+        if parts.scheme in proxies and not proxy_bypass(parts.hostname or ""):
+            self._put_proxy = proxies[parts.scheme]
         ca_bundle = os.environ.get("AWS_CA_BUNDLE")
         connector = aiohttp.TCPConnector(
             ssl=ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
         )
         self._http = await stack.enter_async_context(
-            aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=True)
+            aiohttp.ClientSession(connector=connector, timeout=timeout)
         )
         self._stack = stack
 
@@ -173,7 +179,9 @@ class S3Storage:
                 datetime.now(UTC),
             )
             try:
-                async with self._http.put(url, data=data, headers=headers) as reply:
+                async with self._http.put(
+                    url, data=data, headers=headers, proxy=self._put_proxy
+                ) as reply:
                     body = await reply.read()
                     status = reply.status
             except (aiohttp.ClientError, OSError, TimeoutError):
