@@ -1,13 +1,15 @@
-"""Memory under sustained unique renders: RSS of each server worker after 5,000 and after
-50,000 unique V1 renders (issue 14: the later within 5 % of the earlier).
+"""Memory under sustained renders: RSS of each server worker after 5,000 and after 50,000
+V1 requests (issues 14 and 26: the later within 5 % of the earlier).
 
 Starts ``python -m ogmint`` as ``load_v1.py`` does (2 workers, a throw-away data dir) and
-drives it with wrk and ``unique_v1.lua`` (a new title on every request, palettes rotating) in
-short runs until the server has answered the given number of renders, reading each worker's
-``VmRSS`` from ``/proc`` at both marks. ``make bench`` runs it after the other benchmarks and
-writes its own section of ``bench/RESULTS.md``.
+drives it with wrk in short runs until the server has answered the given number of requests,
+reading each worker's ``VmRSS`` from ``/proc`` and the caches' bytes from ``/metrics`` at both
+marks. Traffic ``mixed`` (the default, ``mixed_v1.lua``): new cards over every built-in
+template, size preset, format and @2x, and one request in five a repeat; ``unique``
+(``unique_v1.lua``): a new `blog` card on every request. ``make bench`` runs it after the other
+benchmarks and writes its own section of ``bench/RESULTS.md``.
 
-``python bench/memory_bench.py [--first 5000] [--last 50000] [--no-write]``
+``python bench/memory_bench.py [--first 5000] [--last 50000] [--traffic mixed] [--no-write]``
 """
 
 from __future__ import annotations
@@ -20,10 +22,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import PYTHON, Processes, app_env, free_port, http, write_section, wrk
-from load_v1 import WORKERS, wrk_command
+from prometheus_client.parser import text_string_to_metric_families
 
-HEADING = "## Memory over 50,000 unique renders (issue 14)"
+from harness import PYTHON, Processes, app_env, free_port, http, write_section, wrk
+from load_v1 import WORKERS
+
+BENCH = Path(__file__).resolve().parent
+SCRIPTS = {"mixed": BENCH / "mixed_v1.lua", "unique": BENCH / "unique_v1.lua"}
+#: Cache-bytes gauges read from /metrics at each mark (summed over the live workers).
+CACHE_GAUGES = ("ogmint_render_cache_bytes", "ogmint_cache_bytes")
 STARTUP_TIMEOUT = 90.0
 #: Seconds of each wrk run between checks of the render count.
 STEP_SECONDS = 5
@@ -53,10 +60,25 @@ def _workers(leader: int) -> dict[int, int]:
     return rss
 
 
-def run(first: int = 5_000, last: int = 50_000) -> dict:
+def _cache_bytes(base: str) -> dict[str, int]:
+    """Bytes each cache holds, summed over the workers, from the server's metrics."""
+    status, _, body = http(base + "/metrics")
+    if status != 200:
+        return {}
+    return {
+        s.labels["cache"]: int(s.value)
+        for family in text_string_to_metric_families(body.decode())
+        for s in family.samples
+        if s.name in CACHE_GAUGES
+    }
+
+
+def run(first: int = 5_000, last: int = 50_000, traffic: str = "mixed") -> dict:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     marks: dict[int, dict[int, int]] = {}
+    caches: dict[int, dict[str, int]] = {}
+    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{STEP_SECONDS}s", "--latency", "-s"]
     with (
         tempfile.TemporaryDirectory(prefix="ogmint-bench-") as tmp,
         Processes(Path(tmp)) as procs,
@@ -68,7 +90,7 @@ def run(first: int = 5_000, last: int = 50_000) -> dict:
         renders = failed = 0
         for mark in (first, last):
             while renders < mark:
-                stats, _ = wrk(wrk_command(base, 1, CONNECTIONS, STEP_SECONDS))
+                stats, _ = wrk([*command, str(SCRIPTS[traffic]), base])
                 bad = sum(
                     stats[k]
                     for k in (
@@ -82,11 +104,14 @@ def run(first: int = 5_000, last: int = 50_000) -> dict:
                 renders += stats["requests"] - bad
                 failed += bad
             marks[mark] = _workers(proc.pid)
+            time.sleep(1.5)  # each worker reads its own caches into the metrics once a second
+            caches[mark] = _cache_bytes(base)
         seconds = time.monotonic() - started
     growth = {
         pid: marks[last][pid] / kib - 1 for pid, kib in marks[first].items() if pid in marks[last]
     }
     return {
+        "traffic": traffic,
         "first": first,
         "last": last,
         "renders": renders,
@@ -97,6 +122,10 @@ def run(first: int = 5_000, last: int = 50_000) -> dict:
             for pid in growth
         },
         "worst_growth": max(growth.values()) if growth else None,
+        "cache_mib": {
+            name: [round(caches[first].get(name, 0) / 2**20, 1), round(held / 2**20, 1)]
+            for name, held in sorted(caches[last].items())
+        },
         "workers_seen": len(growth),
     }
 
@@ -108,19 +137,33 @@ def section(r: dict) -> str:
         f"| worker {i + 1} | {a:.1f} | {b:.1f} | {b / a - 1:+.1%} |"
         for i, (a, b) in enumerate(r["rss_mib"].values())
     ]
+    cache_rows = [f"| {name} | {a:.1f} | {b:.1f} |" for name, (a, b) in r["cache_mib"].items()]
+    script = SCRIPTS[r["traffic"]].name
+    what = (
+        "new cards over every built-in template, size preset, format and @2x, one request in "
+        "five a repeat"
+        if r["traffic"] == "mixed"
+        else "a new `blog` card on every request"
+    )
     return "\n".join(
         [
-            HEADING,
+            f"## Memory over {r['last']:,} {r['traffic']} V1 requests (issues 14 and 26)",
             "",
-            "`.venv/bin/python bench/memory_bench.py` (run by `make bench`): `python -m ogmint` "
-            f"with {WORKERS} workers, wrk `-t1 -c{CONNECTIONS}` with `bench/unique_v1.lua` in "
-            f"{STEP_SECONDS} s runs until {r['first']:,} and then {r['last']:,} unique renders "
-            f"were answered ({r['renders']:,} in {r['seconds']} s, {r['failed']} failed); "
-            "`VmRSS` of each worker at both marks.",
+            f"`.venv/bin/python bench/memory_bench.py --traffic {r['traffic']} --first "
+            f"{r['first']} --last {r['last']}`: `python -m ogmint` with {WORKERS} workers, wrk "
+            f"`-t1 -c{CONNECTIONS}` with `bench/{script}` ({what}) in {STEP_SECONDS} s runs until "
+            f"{r['first']:,} and then {r['last']:,} requests were answered ({r['renders']:,} in "
+            f"{r['seconds']} s, {r['failed']} failed); `VmRSS` of each worker at both marks, and "
+            "the bytes each cache holds (`ogmint_render_cache_bytes`, `ogmint_cache_bytes` on "
+            "`/metrics`, summed over the workers).",
             "",
             f"| process | RSS MiB after {r['first']:,} | after {r['last']:,} | growth |",
             "| --- | ---: | ---: | ---: |",
             *rows,
+            "",
+            f"| cache | MiB after {r['first']:,} | after {r['last']:,} |",
+            "| --- | ---: | ---: |",
+            *cache_rows,
             "",
             f"Target: every worker within {FLAT:.0%} of its size at the first mark — "
             + ("**met**." if ok else "**not met**."),
@@ -133,9 +176,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--first", type=int, default=5_000)
     parser.add_argument("--last", type=int, default=50_000)
+    parser.add_argument("--traffic", choices=sorted(SCRIPTS), default="mixed")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    result = run(args.first, args.last)
+    result = run(args.first, args.last, args.traffic)
     json.dump(result, sys.stderr, indent=2)
     text = section(result)
     print(text)

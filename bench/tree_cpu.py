@@ -76,6 +76,7 @@ class Tree:
             "PYTHONPATH": str(root / "server"),
             "OGMINT_PLAN_QUOTAS": QUOTAS,
             "OGMINT_IMAGE_RATE_LIMIT": "0",
+            "OGMINT_SIGNING_KEY_RATE_LIMIT": "0",  # 100 signed renders a round, one key
             "OGMINT_TEMPLATES_DIR": str(REPO / "templates"),  # one set of templates for both
         }
         self.proc = procs.start(name, [str(PYTHON), "-m", "ogmint"], self.env)
