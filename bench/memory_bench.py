@@ -4,7 +4,7 @@ V1 requests (issues 14 and 26: the later within 5 % of the earlier).
 Starts ``python -m ogmint`` as ``load_v1.py`` does (2 workers, a throw-away data dir) and
 drives it with wrk in short runs until the server has answered the given number of requests,
 reading each worker's ``VmRSS`` from ``/proc`` and the caches' bytes from ``/metrics`` at both
-marks. Traffic ``mixed`` (the default, ``mixed_v1.lua``): new cards over every built-in
+marks. Traffic ``mixed`` (the default, ``memory_mixed.lua``): new cards over every built-in
 template, size preset, format and @2x, and one request in five a repeat; ``unique``
 (``unique_v1.lua``): a new `blog` card on every request. ``make bench`` runs it after the other
 benchmarks and writes its own section of ``bench/RESULTS.md``.
@@ -28,7 +28,7 @@ from harness import PYTHON, Processes, app_env, free_port, http, write_section, 
 from load_v1 import WORKERS
 
 BENCH = Path(__file__).resolve().parent
-SCRIPTS = {"mixed": BENCH / "mixed_v1.lua", "unique": BENCH / "unique_v1.lua"}
+SCRIPTS = {"mixed": BENCH / "memory_mixed.lua", "unique": BENCH / "unique_v1.lua"}
 #: Cache-bytes gauges read from /metrics at each mark (summed over the live workers).
 CACHE_GAUGES = ("ogmint_render_cache_bytes", "ogmint_cache_bytes")
 STARTUP_TIMEOUT = 90.0
