@@ -80,42 +80,34 @@ $(DEV_STAMP): $(STAMP) pyproject.toml clients/python/pyproject.toml
 	touch $@
 
 lint: setup-test
-	$(VENV)/bin/ruff check server tests bench tools compose clients/python
-	$(VENV)/bin/ruff format --check server tests bench tools compose clients/python
+	$(VENV)/bin/ruff check server tests bench testbed tools compose clients/python
+	$(VENV)/bin/ruff format --check server tests bench testbed tools compose clients/python
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest ogmint._native --allowlist stubtest-allowlist.txt
 	cd native && cargo fmt --check && cargo clippy --release --quiet -- -D warnings
 
+# Benchmarks, through one runner (bench/registry.py lists them; `$(PY) -m bench --list`):
+# `make bench` runs every benchmark marked for it, `make bench NAME=render` one (or several,
+# space-separated), `make bench KIND=load` one kind, `make bench QUICK=1` small sizes (a smoke
+# test; results under bench/out/quick/). Each writes bench/results/NAME.json and regenerates
+# bench/RESULTS.md with every benchmark's latest result.
+BENCH_RUN = OGMINT_BENCH_VIA="make $@$(if $(NAME), NAME=$(NAME))$(if $(KIND), KIND=$(KIND))$(if $(QUICK), QUICK=$(QUICK))" \
+	$(PY) -m bench $(if $(KIND),--kind $(KIND)) $(if $(QUICK),--quick)
 bench: setup-test
-	$(PY) bench/run.py
-	$(PY) bench/takumi_compare.py
-	$(PY) bench/memory_bench.py
+	$(BENCH_RUN) $(NAME)
 
-# ogmint's blog and reference cards against takumi's (bench/takumi: a bench-only crate, built here on first use).
-bench-takumi: setup-test
-	$(PY) bench/takumi_compare.py
-
-# Text drawing with and without the glyph coverage cache, interleaved (its own section; uses
-# valgrind for instruction counts when installed).
-bench-glyphs: setup-test
-	$(PY) bench/glyph_bench.py
-
-# nginx.conf at the edge: cache hits against a plain static nginx (its own RESULTS.md section).
-bench-edge: setup-test
-	$(PY) bench/edge.py
-
-# Dashboard pages with 10,000 tracked renders, and the CPU tracking adds (its own section).
-bench-dashboard: setup-test
-	$(PY) bench/dashboard_bench.py
+# Shortcuts kept from before the runner: `make bench-takumi` = `make bench NAME=takumi`, …
+bench-takumi bench-glyphs bench-edge bench-dashboard: setup-test
+	$(BENCH_RUN) $(patsubst bench-%,%,$@)
 
 # The whole stack (nginx, two app servers, redis-server, moto S3) under locust, then the
-# drills; reports in bench/out/, summaries in bench/RESULTS.md. Not part of `make test`.
+# drills (kill -9 of an app server, Redis restart, S3 paused 10 s, the Sentinel failover);
+# reports in bench/out/. Not part of `make test` or `make bench`.
 load: setup-test
-	$(PY) bench/load.py --drills
+	$(BENCH_RUN) load drills drills-sentinel
 
-# Failover drills during locust runs: kill -9 of an app server, Redis restart, S3 paused 10 s.
 drills: setup-test
-	$(PY) bench/load.py --no-load --drills
+	$(BENCH_RUN) drills drills-sentinel
 
 golden-update: setup-test
 	$(PY) tests/golden/update.py

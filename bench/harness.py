@@ -1,4 +1,5 @@
-"""What the load benchmarks share: loopback ports, processes in their own groups, wrk, CPU time.
+"""What the benchmarks share: recording a result, wrk, CPU time, the `blog` card in process,
+and (from ``testbed.processes``, shared with the tests) the servers they start.
 
 Every process a benchmark starts gets its own session (``start_new_session``), so stopping it
 stops its workers too; ``Processes`` stops them all, newest first, even when the run fails.
@@ -6,13 +7,12 @@ stops its workers too; ``Processes`` stops them all, newest first, even when the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-import re
-import shutil
-import signal
-import socket
+import statistics
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,29 +21,73 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import results
+from testbed import processes as testbed
+from testbed.processes import (
+    AWS_ENV,
+    Processes,
+    RedisServer,
+    S3Server,
+    free_port,
+    group_alive,
+    nginx_conf,
+    redis_answers,
+    stop_group,
+)
+
+# Re-exported for the benchmarks (one import line for what they share).
+__all__ = [
+    "AWS_ENV",
+    "BENCH",
+    "OUT",
+    "PYTHON",
+    "REPO",
+    "BlogCards",
+    "Processes",
+    "RedisServer",
+    "S3Server",
+    "api_key",
+    "app_env",
+    "cli",
+    "cpu_per_answer",
+    "cpu_snapshot",
+    "cpu_summary",
+    "create_keys",
+    "free_port",
+    "group_alive",
+    "group_cpu",
+    "http",
+    "met",
+    "others_busy",
+    "redis_answers",
+    "redis_keys",
+    "repo_conf",
+    "rotated_rounds",
+    "row",
+    "start_nginx",
+    "start_redis",
+    "start_s3",
+    "stop_group",
+    "write_section",
+    "wrk",
+    "wrk_figures",
+]
+
 REPO = Path(__file__).resolve().parents[1]
-PYTHON = REPO / ".venv" / "bin" / "python"
+BENCH = REPO / "bench"
+#: Scratch output of benchmark runs (PNGs, logs, reports); not kept in git.
+OUT = BENCH / "out"
+#: The interpreter running the benchmark: app servers and helpers run on the same one.
+PYTHON = Path(sys.executable)
 HZ = os.sysconf("SC_CLK_TCK")
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def app_env(port: int, data_dir: Path, workers: int) -> dict[str, str]:
-    """The environment of a benchmarked app server on the embedded default: loopback, its own
-    data directory, and an anonymous allowance no benchmark runs out of."""
-    return {
-        **os.environ,
-        "OGMINT_HOST": "127.0.0.1",
-        "OGMINT_PORT": str(port),
-        "OGMINT_WORKERS": str(workers),
-        "OGMINT_DATA_DIR": str(data_dir),
-        "OGMINT_ANONYMOUS_DAILY_LIMIT": "100000000",
-    }
+def app_env(port: int, data_dir: Path, workers: int, **settings: str) -> dict[str, str]:
+    """The environment of a benchmarked app server: loopback, its own data directory, an
+    anonymous allowance no benchmark runs out of, and ``settings`` on top."""
+    return testbed.app_env(
+        port, data_dir, workers, OGMINT_ANONYMOUS_DAILY_LIMIT="100000000", **settings
+    )
 
 
 def http(
@@ -63,83 +107,6 @@ def http(
         return 0, "", b""
 
 
-class Processes:
-    """Processes started for one benchmark; a context manager that stops all of them."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self._log_dir = log_dir
-        self._started: list[subprocess.Popen[bytes]] = []
-
-    def start(
-        self, name: str, args: list[str], env: Mapping[str, str] | None = None
-    ) -> subprocess.Popen[bytes]:
-        """Starts ``args`` in its own process group, output to ``<log_dir>/<name>.log``."""
-        with self.log(name).open("ab") as log:
-            proc = subprocess.Popen(
-                args,
-                cwd=REPO,
-                env=dict(env) if env is not None else None,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._started.append(proc)
-        return proc
-
-    def log(self, name: str) -> Path:
-        return self._log_dir / f"{name}.log"
-
-    def wait_until(
-        self, name: str, proc: subprocess.Popen[bytes], ready: Callable[[], bool], timeout: float
-    ) -> float:
-        """Polls ``ready()`` until true; seconds it took. Raises with the log's tail otherwise."""
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            if proc.poll() is not None:
-                tail = self.log(name).read_text()[-3000:]
-                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")
-            if ready():
-                return time.monotonic() - started
-            time.sleep(0.1)
-        raise RuntimeError(
-            f"{name} not ready after {timeout}s:\n{self.log(name).read_text()[-3000:]}"
-        )
-
-    def stop(self, proc: subprocess.Popen[bytes]) -> None:
-        """Stops one process and its whole group (workers outlive a crashed leader): SIGTERM,
-        then SIGKILL after 15 s."""
-        if proc in self._started:
-            self._started.remove(proc)
-        for sig, wait in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                break  # nothing left in the group
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline and _group_alive(proc):
-                time.sleep(0.05)
-            if not _group_alive(proc):
-                break
-        proc.wait(timeout=5)
-
-    def __enter__(self) -> Processes:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for proc in reversed(list(self._started)):
-            self.stop(proc)
-
-
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
-
-def replace_once(text: str, old: str, new: str) -> str:
-    """``text`` with its one ``old`` replaced; a changed nginx.conf fails loudly."""
-    if text.count(old) != 1:
-        raise RuntimeError(f"nginx.conf no longer has exactly one {old!r}")
-    return text.replace(old, new)
-
-
 def repo_conf(
     upstreams: list[int],
     port: int,
@@ -148,97 +115,57 @@ def repo_conf(
     s3_endpoint: str = "http://127.0.0.1:9",
     edits: tuple[tuple[str, str], ...] = (),
 ) -> str:
-    """The repo's nginx.conf on ``port``, in front of app servers on ``upstreams``, taking
-    X-Accel files from ``data_dir`` or ``s3_endpoint``; ``edits`` are further replacements."""
-    conf = (REPO / "nginx.conf").read_text()
-    servers = "\n".join(f"server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;" for p in upstreams)
-    files = free_port()
-    conf = replace_once(conf, "server 127.0.0.1:8080;", servers)
-    conf = replace_once(conf, "listen 127.0.0.1:8000;", f"listen 127.0.0.1:{port};")
-    conf = replace_once(conf, "server 127.0.0.1:8001;", f"server 127.0.0.1:{files};")
-    conf = replace_once(conf, "listen 127.0.0.1:8001;", f"listen 127.0.0.1:{files};")
-    if data_dir is not None:
-        conf = replace_once(conf, "alias /srv/ogmint/data/;", f"alias {data_dir}/;")
-    conf = replace_once(conf, "proxy_pass http://127.0.0.1:9000/;", f"proxy_pass {s3_endpoint}/;")
-    for old, new in edits:
-        conf = replace_once(conf, old, new)
-    return conf
+    """The repo's nginx.conf on ``port``, in front of app servers on the ports ``upstreams``
+    (each out of rotation for 2 s after a failure), X-Accel files from ``data_dir`` or
+    ``s3_endpoint``; ``edits`` are further replacements."""
+    servers = [f"127.0.0.1:{p} max_fails=1 fail_timeout=2s" for p in upstreams]
+    return nginx_conf(servers, port, data_dir=data_dir, s3_endpoint=s3_endpoint, edits=edits)
 
 
 def start_nginx(
     procs: Processes, name: str, prefix: Path, conf: str, port: int
 ) -> subprocess.Popen[bytes]:
-    """nginx with ``conf`` under the prefix directory ``prefix``, answering on ``port``."""
-    (prefix / "logs").mkdir(parents=True)
-    (prefix / "nginx.conf").write_text(conf)
-    args = [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"]
-    if os.geteuid() == 0:
-        args[-1] += " user root;"  # workers must reach the 0700 temporary directories
-    proc = procs.start(name, args)
-    procs.wait_until(name, proc, lambda: http(f"http://127.0.0.1:{port}/")[0] != 0, 10)
-    return proc
+    """nginx with ``conf`` under the prefix directory ``prefix``, answering on ``port``; stopped
+    with ``procs``. (``name``: kept for the callers; nginx logs to ``prefix/nginx.log``.)"""
+    return procs.adopt(testbed.start_nginx(prefix, conf, port).process)
 
 
-RESULTS = REPO / "bench" / "RESULTS.md"
+def start_redis(procs: Processes, port: int, appendonly: bool = False) -> subprocess.Popen[bytes]:
+    """A scratch ``redis-server`` on 127.0.0.1:``port``, ready when returned, stopped with
+    ``procs`` (in memory only, or with an fsynced append-only file in ``procs``' log
+    directory, so a restart on the same port keeps the data)."""
+    return _adopted(procs, RedisServer(port, procs.log(f"redis-{port}"), appendonly=appendonly))
 
 
-def _markers(name: str) -> tuple[str, str]:
-    return f"<!-- section:{name} -->", f"<!-- /section:{name} -->"
+def start_s3(procs: Processes, port: int, bucket: str) -> subprocess.Popen[bytes]:
+    """A moto S3 server on 127.0.0.1:``port`` with ``bucket`` (credentials: ``AWS_ENV``),
+    stopped with ``procs``."""
+    return _adopted(procs, S3Server(port, procs.log(f"moto-{port}"), bucket=bucket))
 
 
-def write_section(name: str, text: str) -> None:
-    """Puts ``text`` into ``bench/RESULTS.md`` as section ``name``, replacing its last run.
-
-    Sections belong to benchmarks run on their own (``make bench-edge``, ``make load``);
-    ``make bench`` rewrites the rest of the file and keeps them (``kept_sections``).
-    """
-    start, end = _markers(name)
-    block = f"{start}\n{text.strip()}\n{end}\n"
-    old = RESULTS.read_text() if RESULTS.exists() else ""
-    if start in old and end in old:
-        head, _, rest = old.partition(start)
-        new = head + block + rest.partition(end)[2].removeprefix("\n")
-    else:
-        new = old.rstrip("\n") + "\n\n" + block
-    RESULTS.write_text(new)
+def _adopted(procs: Processes, server: RedisServer | S3Server) -> subprocess.Popen[bytes]:
+    server.start()
+    assert server.process is not None
+    return procs.adopt(server.process)
 
 
-def kept_sections(text: str) -> str:
-    """The ``write_section`` blocks found in ``text``, in order, for appending to a rewrite."""
-    return "".join(
-        f"\n{m.group(0)}\n"
-        for m in re.finditer(r"<!-- section:(\S+) -->.*?<!-- /section:\1 -->", text, re.S)
-    )
+def write_section(
+    name: str, text: str, figures: dict[str, Any] | None = None, others: float | None = None
+) -> None:
+    """Records this run of benchmark ``name``: its Markdown section ``text`` and its
+    ``figures``, stamped with the command, date, machine and load (``bench/results/NAME.json``),
+    then regenerates ``bench/RESULTS.md`` (every other benchmark keeps its latest result).
+    ``others``: cores other processes kept busy meanwhile, when the benchmark measured it."""
+    results.record(name, text, figures, others)
 
 
-def redis_answers(port: int) -> bool:
-    """True when a Redis server on 127.0.0.1:``port`` answers PING."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
+def row(*cells: object) -> str:
+    """One row of a Markdown table."""
+    return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
-def start_redis(procs: Processes, port: int) -> subprocess.Popen[bytes]:
-    """A scratch ``redis-server`` on 127.0.0.1:``port`` (no persistence), ready when returned."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError("redis-server is not installed (`make setup` installs it)")
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    proc = procs.start("redis", args)
-    procs.wait_until("redis", proc, lambda: redis_answers(port), 30)
-    return proc
-
-
-def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
-    proc.poll()  # reap the leader, so a dead one does not count as alive
-    try:
-        os.killpg(proc.pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
 
 
 def wrk(cmd: list[str]) -> tuple[dict, str]:
@@ -263,6 +190,91 @@ def wrk_figures(stats: dict) -> dict:
         "non_2xx_3xx": stats["non_2xx_3xx"],
         "socket_errors": socket_errors,
         "latency_ms": {k: round(stats[f"{k}_us"] / 1000, 2) for k in ("p50", "p90", "p99", "max")},
+    }
+
+
+def cli(env: Mapping[str, str], command: str, action: str, *args: str) -> list[str]:
+    """``ogmint COMMAND ACTION ARGS`` on the state ``env`` names (created when there is none
+    yet: ``--init``); its output lines. Raises with its error output when it fails."""
+    done = subprocess.run(
+        [str(PYTHON), "-m", "ogmint.cli", command, action, "--init", *args],
+        env=dict(env),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise RuntimeError(f"ogmint {command} {action} failed: {done.stderr[-2000:]}")
+    return done.stdout.strip().splitlines()
+
+
+def api_key(env: Mapping[str, str], user: str, plan: str = "agency") -> str:
+    """A new API key of ``user`` on ``plan``, made with the CLI on the state ``env`` names."""
+    return cli(env, "keys", "create", "--user", user, "--plan", plan)[-1]
+
+
+async def create_keys(state: Any, users: int, prefix: str, plan: str = "agency") -> list[str]:
+    """One ``plan`` key for each of ``users`` users named ``{prefix}{i:05d}``, written through
+    the app's own (opened) state store, 32 at a time; the keys, in user order."""
+    from ogmint.domain.keys import hash_key, new_key
+
+    limit = asyncio.Semaphore(32)
+
+    async def create(i: int) -> str:
+        key_id, key = new_key()
+        async with limit:
+            await state.keys.create_key(f"{prefix}{i:05d}", key_id, hash_key(key), plan)
+        return key
+
+    return list(await asyncio.gather(*(create(i) for i in range(users))))
+
+
+async def redis_keys(redis_url: str, users: int, prefix: str) -> list[str]:
+    """``create_keys`` on the app's Redis state at ``redis_url``."""
+    from ogmint.state.redis import redis_state
+
+    state = redis_state(redis_url, timeout=10)
+    await state.open()
+    try:
+        return await create_keys(state, users, prefix)
+    finally:
+        await state.close()
+
+
+def cpu_per_answer(cmd: list[str], pgid: int) -> dict:
+    """One wrk run (``cmd``): its figures, and the CPU the server's process group ``pgid``
+    spent per answered (non-error) request, in µs (``cpu_us_per_request``)."""
+    before = group_cpu(pgid)
+    stats, _ = wrk(cmd)
+    cpu = group_cpu(pgid) - before
+    answered = stats["requests"] - stats["non_2xx_3xx"]
+    return {**wrk_figures(stats), "cpu_us_per_request": round(cpu / max(answered, 1) * 1e6, 1)}
+
+
+def rotated_rounds(
+    ways: tuple[str, ...], measure: Callable[[str], dict], rounds: int
+) -> dict[str, list[dict]]:
+    """``measure(way)`` for every way in each of ``rounds`` rounds, the order rotated per
+    round so no way always runs first; the samples by way."""
+    samples: dict[str, list[dict]] = {w: [] for w in ways}
+    for i in range(rounds):
+        k = i % len(ways)
+        for way in ways[k:] + ways[:k]:
+            samples[way].append(measure(way))
+    return samples
+
+
+def cpu_summary(samples: dict[str, list[dict]]) -> dict[str, dict[str, float]]:
+    """Per way: the lowest round's CPU per request (other processes on shared cores only ever
+    add to a round's CPU time), the median round's, and the median answers/s."""
+    return {
+        "cpu_us_per_request": {
+            w: min(s["cpu_us_per_request"] for s in ss) for w, ss in samples.items()
+        },
+        "cpu_us_per_request_median": {
+            w: statistics.median(s["cpu_us_per_request"] for s in ss) for w, ss in samples.items()
+        },
+        "rps": {w: statistics.median(s["ok_rps"] for s in ss) for w, ss in samples.items()},
     }
 
 

@@ -5,22 +5,17 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from ogmint import cli
+from testbed.processes import AppServer, start_app
 
 pytest.register_assert_rewrite("backends", "support")
-
-from backends import free_port  # noqa: E402
 
 pytest_plugins = ["backends"]
 
@@ -36,14 +31,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-@dataclass
-class Server:
-    """A running ``python -m ogmint`` process."""
-
-    url: str
-    process: subprocess.Popen[bytes]
-    data_dir: Path
-    env: dict[str, str]
+class Server(AppServer):
+    """A running ``python -m ogmint`` process (``testbed.processes``), with its CLI at hand."""
 
     def cli(self, *args: str) -> str:
         """Runs the ``ogmint`` CLI against this server's state in this process; returns its output.
@@ -81,49 +70,12 @@ class Server:
     def create_key(self, user: str, plan: str = "pro") -> str:
         return self.cli("keys", "create", "--user", user, "--plan", plan).strip().splitlines()[-1]
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
 
 def start_server(tmp: Path, **env: str) -> Server:
-    port = free_port()
-    data = tmp / f"data-{port}"
-    full_env = {
-        **os.environ,
-        "OGMINT_HOST": "127.0.0.1",
-        "OGMINT_PORT": str(port),
-        "OGMINT_DATA_DIR": str(data),
-        "OGMINT_WORKERS": "1",  # tests ask for more where they need them; the box is shared
-        **env,
-    }
-    log = open(tmp / f"server-{port}.log", "wb")  # noqa: SIM115 - lives as long as the process
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ogmint"],
-        env=full_env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {(tmp / f'server-{port}.log').read_text()}")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return Server(url, proc, data, full_env)
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not become healthy in 60 s")
+    """An app server with one worker (tests ask for more where they need them; the box is
+    shared) and ``env`` on top, its data and log under ``tmp``."""
+    app = start_app(tmp, {"OGMINT_WORKERS": "1", **env})
+    return Server(app.url, app.process, app.data_dir, app.env)
 
 
 @pytest.fixture(scope="module")

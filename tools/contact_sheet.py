@@ -1,11 +1,13 @@
-"""Draws the README's contact sheet: every built-in template, rendered by the real renderer with
-example content, as a grid of thumbnails with captions.
+"""Draws the README's contact sheets, rendered by the real renderer with example content:
+``docs/cards.png``, every built-in template as a grid of captioned thumbnails, and
+``docs/sizes.png``, every built-in template at every size preset (SPEC §1.1), one row each.
 
-    .venv/bin/python tools/contact_sheet.py          # writes docs/cards.png
+    .venv/bin/python tools/contact_sheet.py          # writes docs/cards.png and docs/sizes.png
 
 Templates are found in ``templates/`` (a new or redesigned one shows up on the next run); those
-without example content below get a generic set. The sheet is a palette PNG (256 colours), small
-enough to commit.
+without example content below get a generic set. The sheets are palette PNGs (256 colours),
+small enough to commit. For a designer's look at every palette and hard text, per size, see
+``tests/golden/sheet.py``.
 """
 
 from __future__ import annotations
@@ -15,19 +17,21 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "server"))
+sys.path[:0] = [str(ROOT / "server"), str(ROOT / "tests")]
 
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402 - after the path above
 
-from ogmint.rendering.images import _to_png as as_fetched  # noqa: E402
+from golden.samples import avatar_png, fetched, logo_png  # noqa: E402
 from ogmint.rendering.native import Renderer, bundled_font_dirs  # noqa: E402
 from ogmint.rendering.palettes import PALETTES  # noqa: E402
-from ogmint.rendering.params import parse_params  # noqa: E402
-from ogmint.rendering.pipeline import IMAGE_SIDES, render_png  # noqa: E402
-from ogmint.rendering.template import load_directory  # noqa: E402
-from ogmint.settings import Settings  # noqa: E402
+from ogmint.rendering.params import PRESETS, parse_params  # noqa: E402
+from ogmint.rendering.pipeline import render_image  # noqa: E402
+from ogmint.rendering.template import Template, load_directory  # noqa: E402
 
 OUT = ROOT / "docs" / "cards.png"
+SIZES_OUT = ROOT / "docs" / "sizes.png"
+#: Height of every card on the sizes sheet, whatever its aspect.
+ROW = 200
 COLUMNS = 3
 THUMB = (384, 202)  # 1200x630 scaled by 0.32
 GAP = 16
@@ -139,33 +143,10 @@ SCRIPTS: list[tuple[str, str, dict[str, str]]] = [
 ]
 
 
-def _png(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, "PNG")
-    return buf.getvalue()
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
-def avatar() -> bytes:
-    """A drawn portrait (no photo to license): a gradient backdrop, head and shoulders."""
-    im = Image.new("RGB", (256, 256))
-    draw = ImageDraw.Draw(im)
-    for y in range(256):
-        draw.line([(0, y), (255, y)], fill=(40 + y // 3, 90 + y // 4, 200 - y // 3))
-    draw.ellipse([78, 50, 178, 150], fill=(245, 214, 186))
-    draw.ellipse([38, 160, 218, 340], fill=(245, 214, 186))
-    return _png(im)
-
-
-def logo() -> bytes:
-    """A brand mark with transparent corners."""
-    im = Image.new("RGBA", (128, 128), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(im)
-    draw.rounded_rectangle([4, 4, 124, 124], 30, fill=(236, 72, 153, 255))
-    draw.polygon([(34, 94), (64, 30), (94, 94)], fill=(255, 255, 255, 255))
-    return _png(im)
-
-
-def caption_font(renderer_dirs: list[str]) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def caption_font(renderer_dirs: list[str]) -> Font:
     for d in renderer_dirs:
         for path in sorted(Path(d).glob("Inter*.ttf")):
             if "Italic" not in path.name:
@@ -173,63 +154,111 @@ def caption_font(renderer_dirs: list[str]) -> ImageFont.FreeTypeFont | ImageFont
     return ImageFont.load_default(15)
 
 
-def main() -> int:
-    dirs = bundled_font_dirs()
-    renderer = Renderer(dirs, threads=1, queue=1, max_svg_bytes=2 << 20, max_nodes=20_000)
-    templates = load_directory(ROOT / "templates")
-    max_pixels = Settings.from_env({}).image_max_pixels
-    sources = {"avatar": avatar(), "logo": logo()}
+def render(
+    renderer: Renderer,
+    templates: dict[str, Template],
+    name: str,
+    palette: str,
+    params: dict[str, str],
+    size: str = "og",
+) -> Image.Image:
+    """One card as a request with these parameters gets it (only the template's fields)."""
+    template = templates[name]
+    fields = {f.name for f in template.fields}
+    spec = parse_params(
+        {
+            "template": name,
+            "palette": palette,
+            "size": size,
+            **{k: v for k, v in params.items() if k in fields},
+        },
+        strict=True,
+        template_exists=templates.__contains__,
+        resolve_font=renderer.resolve_family,
+    )
+    sources = {"avatar": avatar_png(), "logo": logo_png()}
+    images = {f: fetched(f, src) for f, src in sources.items() if f in fields and f in params}
+    png = render_image(renderer, template, spec, images)
+    return Image.open(io.BytesIO(png)).convert("RGB")
+
+
+def save(sheet: Image.Image, out: Path, what: str) -> None:
+    out.parent.mkdir(exist_ok=True)
+    # 256 colours, dithered so that the cards' gradients do not band.
+    small = sheet.quantize(
+        colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG
+    )
+    small.save(out, "PNG", optimize=True)
+    print(
+        f"{out.relative_to(ROOT)}: {what}, {sheet.width}x{sheet.height}, "
+        f"{out.stat().st_size // 1024} KB"
+    )
+
+
+def jobs(templates: dict[str, Template]) -> list[tuple[str, str, dict[str, str]]]:
+    """Every template with its example (palette, parameters), in the README's order."""
     palettes = list(PALETTES)
-    jobs = [
+    return [
         (name, *EXAMPLES.get(name, (palettes[i % len(palettes)], GENERIC)))
         for i, name in enumerate(sorted(templates, key=_order))
     ]
-    jobs += [job for job in SCRIPTS if job[0] in templates]
-    cards = []
-    for name, palette, params in jobs:
-        template = templates[name]
-        fields = {f.name for f in template.fields}
-        spec = parse_params(
-            {
-                "template": name,
-                "palette": palette,
-                **{k: v for k, v in params.items() if k in fields},
-            },
-            strict=True,
-            template_exists=templates.__contains__,
-            resolve_font=renderer.resolve_family,
-        )
-        images = {
-            f: as_fetched(source, IMAGE_SIDES[f], max_pixels)
-            for f, source in sources.items()
-            if f in fields and f in params
-        }
-        png = render_png(renderer, template, spec, images)
-        card = Image.open(io.BytesIO(png)).convert("RGB").resize(THUMB, Image.Resampling.LANCZOS)
-        cards.append((f"{name} · {palette}", card))
-    renderer.close()
 
+
+def cards_sheet(renderer: Renderer, templates: dict[str, Template], font: Font) -> None:
+    todo = jobs(templates) + [job for job in SCRIPTS if job[0] in templates]
+    cards = [
+        (
+            f"{name} · {palette}",
+            render(renderer, templates, name, palette, params).resize(
+                THUMB, Image.Resampling.LANCZOS
+            ),
+        )
+        for name, palette, params in todo
+    ]
     rows = -(-len(cards) // COLUMNS)
     width = COLUMNS * THUMB[0] + (COLUMNS + 1) * GAP
     height = rows * (THUMB[1] + CAPTION) + (rows + 1) * GAP - GAP // 2
     sheet = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(sheet)
-    font = caption_font(dirs)
     for i, (label, card) in enumerate(cards):
         x = GAP + (i % COLUMNS) * (THUMB[0] + GAP)
         y = GAP + (i // COLUMNS) * (THUMB[1] + CAPTION + GAP)
         sheet.paste(card, (x, y))
         draw.text((x + 2, y + THUMB[1] + 5), label, fill=(70, 70, 80), font=font)
-    OUT.parent.mkdir(exist_ok=True)
-    # 256 colours, dithered so that the cards' gradients do not band.
-    small = sheet.quantize(
-        colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG
-    )
-    small.save(OUT, "PNG", optimize=True)
-    print(
-        f"{OUT.relative_to(ROOT)}: {len(cards)} cards, {width}x{height}, "
-        f"{OUT.stat().st_size // 1024} KB"
-    )
+    save(sheet, OUT, f"{len(cards)} cards")
+
+
+def sizes_sheet(renderer: Renderer, templates: dict[str, Template], font: Font) -> None:
+    """One row per template, one card per preset, all ``ROW`` pixels high."""
+    widths = {p: round(ROW * w / h) for p, (w, h) in PRESETS.items()}
+    width = sum(widths.values()) + (len(widths) + 1) * GAP
+    todo = jobs(templates)
+    height = len(todo) * (ROW + CAPTION + GAP) + GAP + CAPTION
+    sheet = Image.new("RGB", (width, height), BACKGROUND)
+    draw = ImageDraw.Draw(sheet)
+    x = GAP
+    for preset, (w, h) in PRESETS.items():
+        draw.text((x + 2, GAP // 2 + 4), f"{preset} {w}×{h}", fill=(70, 70, 80), font=font)
+        x += widths[preset] + GAP
+    for row, (name, palette, params) in enumerate(todo):
+        y = GAP + CAPTION + row * (ROW + CAPTION + GAP)
+        x = GAP
+        for preset in PRESETS:
+            card = render(renderer, templates, name, palette, params, preset)
+            sheet.paste(card.resize((widths[preset], ROW), Image.Resampling.LANCZOS), (x, y))
+            x += widths[preset] + GAP
+        draw.text((GAP + 2, y + ROW + 5), f"{name} · {palette}", fill=(70, 70, 80), font=font)
+    save(sheet, SIZES_OUT, f"{len(todo)} templates x {len(PRESETS)} sizes")
+
+
+def main() -> int:
+    dirs = bundled_font_dirs()
+    renderer = Renderer(dirs, threads=1, queue=1, max_svg_bytes=2 << 20, max_nodes=20_000)
+    templates = load_directory(ROOT / "templates")
+    font = caption_font(dirs)
+    cards_sheet(renderer, templates, font)
+    sizes_sheet(renderer, templates, font)
+    renderer.close()
     return 0
 
 

@@ -135,10 +135,14 @@ export interface Template {
   name: string | null;
   version: string;
   fields: Array<Record<string, unknown>>;
-  sizes?: string[] | Record<string, unknown>;
+  /** The presets it renders (og, twitter, linkedin, and each it has a document for). */
+  sizes: string[];
   createdAt: string;
   updatedAt: string;
+  /** Set by `templates.get` only: the og document. */
   svg?: string;
+  /** Set by `templates.get` only: its document per other preset, as uploaded in `sizes`. */
+  sizeSvgs?: Record<string, string>;
 }
 
 export interface TemplateBody {

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ogmint.app import custom_template_settings, make_renderer, operations
 from ogmint.domain.brands import look_of
-from ogmint.domain.templates import preview_local
+from ogmint.domain.templates import TemplateSource, preview_local
 from ogmint.errors import (
     BrandLimitError,
     NotFoundError,
@@ -139,6 +139,14 @@ def _parser() -> argparse.ArgumentParser:
         help="any other render parameter or field of the template, repeatable "
         "(description=…, date=…, bgColor=…); an image field's value is a PNG/JPEG file",
     )
+    preview.add_argument(
+        "--size-svg",
+        action="append",
+        default=[],
+        metavar="PRESET=FILE",
+        help="the template's document for another size (square=card.square.svg …), "
+        "repeatable; --field size=PRESET draws it",
+    )
     preview.add_argument("-o", "--output", default="preview.png", help="the PNG to write")
     return p
 
@@ -153,8 +161,17 @@ def _preview(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         raw[name] = value
     raw |= {k: v for k, v in (("title", args.title), ("palette", args.palette)) if v is not None}
+    files = {"svg": args.file}
+    for item in args.size_svg:
+        preset, eq, path = item.partition("=")
+        if not eq or not preset or not path:
+            print(f"--size-svg {item!r}: write PRESET=FILE", file=sys.stderr)
+            return 2
+        files[f"sizes.{preset}"] = path
     try:
-        source = Path(args.file).read_text(encoding="utf-8")
+        read = {name: Path(path).read_text(encoding="utf-8") for name, path in files.items()}
+        sizes = {name.removeprefix("sizes."): text for name, text in read.items() if name != "svg"}
+        source = TemplateSource(read["svg"], sizes)
         png = preview_local(
             make_renderer(settings, threads=1),
             custom_template_settings(settings),
@@ -170,10 +187,12 @@ def _preview(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{args.file}: template must be UTF-8", file=sys.stderr)
         return 1
     except OgmintError as e:
-        problems = [f"{d.field}: {d.message}" for d in e.details] or [e.message]
-        for problem in problems:
-            where = args.file if problem.startswith("svg: ") else "parameters"
-            print(f"{where}: {problem.removeprefix('svg: ')}", file=sys.stderr)
+        details = [(d.field, d.message) for d in e.details] or [("", e.message)]
+        for field, message in details:
+            # A document's problem names its file; a parameter's, the parameter.
+            where = files.get(field)
+            line = f"{where}: {message}" if where else f"parameters: {field}: {message}"
+            print(line if field else f"parameters: {message}", file=sys.stderr)
         return 1
     Path(args.output).write_bytes(png)
     print(f"wrote {args.output}")

@@ -192,7 +192,8 @@ class Settings:
     )
     render_timeout: float = _setting(
         2.0,
-        "Seconds one rasterisation may take before the renderer abandons it (503).",
+        "Seconds one rasterisation of a 1200×630 image may take before the renderer abandons "
+        "it (503); a larger image gets as many times more as it has pixels (story@2x: 11×).",
         _positive_float,
     )
     anonymous_daily_limit: int | None = _setting(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 import time
 import uuid
@@ -17,6 +18,7 @@ from ogmint.state.limits import LimitStatus
 from ogmint.state.redis import redis_state
 from ogmint.state.redis.client import SCRIPT_DIR, read_scripts
 from ogmint.state.store import State
+from ogmint.state.templates import TemplateSource
 from ogmint.state.usage import Retention, TrackedRender
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -144,27 +146,21 @@ async def test_redis_batched_calls_each_get_their_reply(redis_server: RedisServe
         await state.close()
 
 
-async def test_redis_closed_port() -> None:
-    state = redis_state(f"redis://127.0.0.1:{free_port()}", timeout=TIMEOUT)
-    started = time.monotonic()
-    with pytest.raises(StateUnavailable):
-        await state.open()
-    assert time.monotonic() - started < 3 * TIMEOUT + 0.5
-    await assert_all_unavailable(state)
-    await state.close()
-
-
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """A port that accepts TCP connections and never answers (a hung Redis)."""
+@pytest.fixture(params=["closed port", "hung server"])
+def unreachable(request: pytest.FixtureRequest) -> Iterator[int]:
+    """A port nothing listens on, or one that accepts TCP connections and never answers (a
+    hung Redis)."""
+    if request.param == "closed port":
+        yield free_port()
+        return
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen(64)
         yield int(s.getsockname()[1])
 
 
-async def test_redis_hung_server_times_out(silent_server: int) -> None:
-    state = redis_state(f"redis://127.0.0.1:{silent_server}", timeout=TIMEOUT)
+async def test_unreachable_redis_times_out(unreachable: int) -> None:
+    state = redis_state(f"redis://127.0.0.1:{unreachable}", timeout=TIMEOUT)
     started = time.monotonic()
     with pytest.raises(StateUnavailable):
         await state.open()
@@ -191,5 +187,27 @@ async def test_redis_small_pool_queues_callers(redis_server: RedisServer) -> Non
     try:
         got = await asyncio.gather(*(state.limits.consume_quota("alice", 37) for _ in range(100)))
         assert sum(s.allowed for s in got) == 37
+    finally:
+        await state.close()
+
+
+async def test_a_template_stored_before_sizes_reads_them_as_none(redis_server: RedisServer) -> None:
+    state = redis_state(redis_server.url, prefix=f"t{uuid.uuid4().hex}:")
+    await state.open()
+    try:
+        client = state.templates._c  # type: ignore[attr-defined]
+        stamp = "2026-11-05T10:20:30.456Z"
+        old = {"id": "custom_a", "owner": "alice", "name": "Old", "version": "v1"}
+        old |= {"fields": "[]", "created_at": stamp, "updated_at": stamp, "source": "<svg/>"}
+        await client.redis.hset(client.u("alice", "template:custom_a"), mapping=old)
+        await client.redis.zadd(client.u("alice", "templates"), {"custom_a": 1})
+        found = await state.templates.get_template("alice", "custom_a")
+        assert found is not None
+        assert (found[0].sizes, found[1]) == ("[]", TemplateSource("<svg/>"))
+        assert [m.sizes for m in await state.templates.list_templates("alice")] == ["[]"]
+        new = TemplateSource("<svg>2</svg>", {"square": "<svg>sq</svg>"})
+        meta = dataclasses.replace(found[0], version="v2", sizes='["square"]')
+        assert await state.templates.update_template(meta, new) == meta
+        assert await state.templates.get_template("alice", "custom_a") == (meta, new)
     finally:
         await state.close()

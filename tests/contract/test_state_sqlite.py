@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from contract.records import delivery, record
 from ogmint.state.sqlite import sqlite_state
 from ogmint.state.sqlite.db import Database
 from ogmint.state.store import State
+from ogmint.state.templates import TemplateSource
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -117,3 +119,32 @@ async def test_a_file_from_before_listing_gains_the_columns_and_owners(tmp_path:
     again = sqlite_state(path)  # opening again changes nothing
     await again.open()
     await again.close()
+
+
+async def test_a_file_from_before_template_sizes_reads_them_as_none(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE templates (id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL,
+            version TEXT NOT NULL, fields TEXT NOT NULL, source TEXT NOT NULL,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+        INSERT INTO templates VALUES ('custom_a', 'alice', 'Old', 'v1', '[]', '<svg/>',
+            '2026-11-05T10:20:30.456Z', '2026-11-05T10:20:30.456Z');
+        """
+    )
+    old.commit()
+    old.close()
+    state = sqlite_state(path)
+    await state.open()
+    try:
+        found = await state.templates.get_template("alice", "custom_a")
+        assert found is not None
+        assert (found[0].sizes, found[1]) == ("[]", TemplateSource("<svg/>"))
+        assert [m.sizes for m in await state.templates.list_templates("alice")] == ["[]"]
+        new = TemplateSource("<svg>2</svg>", {"square": "<svg>sq</svg>"})
+        meta = dataclasses.replace(found[0], version="v2", sizes='["square"]')
+        assert await state.templates.update_template(meta, new) == meta
+        assert await state.templates.get_template("alice", "custom_a") == (meta, new)
+    finally:
+        await state.close()

@@ -13,15 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from ogmint.rendering.images import _to_png as reencode
+from golden.samples import avatar_png, fetched, logo_png
 from ogmint.rendering.native import Renderer, bundled_font_dirs
 from ogmint.rendering.palettes import PALETTES
 from ogmint.rendering.params import IMAGE_FIELDS, parse_params
-from ogmint.rendering.pipeline import IMAGE_SIDES, render_image
+from ogmint.rendering.pipeline import render_image
 from ogmint.rendering.template import Template, compile_template, load_directory
-from ogmint.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
@@ -150,9 +149,25 @@ def template_names() -> list[str]:
     return sorted(p.stem for p in TEMPLATES.glob("*.svg") if "." not in p.stem)
 
 
+#: The presets drawn from a template's other aspect layouts (SPEC §1.1): every template at
+#: each, with the representative parameters, in a palette that rotates with the template.
+SIZES = ("square", "portrait", "story")
+#: Hard texts at those sizes, for the templates whose layouts are newest: (name, size,
+#: palette, parameters) — right to left with every field, the longest text, CJK, no field
+#: but the title.
+SIZE_STRESS = [
+    ("arabic", "square", "paper", MIXED["mixed-arabic"]),
+    ("long", "portrait", "midnight", {**STRESS["long"], "logo": REPRESENTATIVE["logo"]}),
+    ("cjk", "story", "forest", STRESS["cjk"]),
+    ("bare", "square", "sunset", {"title": "Hello world"}),
+]
+SIZE_STRESS_TEMPLATES = ("changelog", "docs", "event", "product")
+
+
 def all_cases() -> list[Case]:
     """Every template x palette with the representative parameters, the blog stress set, then
-    every template with each mixed-direction set."""
+    every template with each mixed-direction set, the design exports, then the sizes laid out
+    per aspect (every template at each, and hard texts on the newest layouts)."""
     cases = [Case(f"{t}-{p}", t, p, REPRESENTATIVE) for t in template_names() for p in PALETTES]
     cases += [Case(f"blog-{s}", "blog", STRESS_PALETTES[s], params) for s, params in STRESS.items()]
     cases += [
@@ -164,33 +179,18 @@ def all_cases() -> list[Case]:
         Case(f"{DESIGN_PREFIX}{p.stem}", f"{DESIGN_PREFIX}{p.stem}", "midnight", REPRESENTATIVE)
         for p in sorted(DESIGNS.glob("*.svg"))
     ]
+    palettes = list(PALETTES)
+    cases += [
+        Case(f"{t}-{size}", t, palettes[(i + j) % len(palettes)], {**REPRESENTATIVE, "size": size})
+        for i, t in enumerate(template_names())
+        for j, size in enumerate(SIZES)
+    ]
+    cases += [
+        Case(f"{t}-{size}-{label}", t, palette, {**params, "size": size})
+        for t in SIZE_STRESS_TEMPLATES
+        for label, size, palette, params in SIZE_STRESS
+    ]
     return cases
-
-
-def _png(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, "PNG")
-    return buf.getvalue()
-
-
-def avatar_png() -> bytes:
-    """A deterministic 256x256 portrait: a gradient backdrop with a head and shoulders."""
-    im = Image.new("RGB", (256, 256))
-    draw = ImageDraw.Draw(im)
-    for y in range(256):
-        draw.line([(0, y), (255, y)], fill=(40 + y // 3, 90 + y // 4, 200 - y // 3))
-    draw.ellipse([78, 50, 178, 150], fill=(245, 214, 186))
-    draw.ellipse([38, 160, 218, 340], fill=(245, 214, 186))
-    return _png(im)
-
-
-def logo_png() -> bytes:
-    """A deterministic 128x128 brand mark with transparent corners."""
-    im = Image.new("RGBA", (128, 128), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(im)
-    draw.rounded_rectangle([4, 4, 124, 124], 30, fill=(236, 72, 153, 255))
-    draw.polygon([(34, 94), (64, 30), (94, 94)], fill=(255, 255, 255, 255))
-    return _png(im)
 
 
 def make_renderer() -> Renderer:
@@ -216,12 +216,7 @@ def render(case: Case, renderer: Renderer, templates: Mapping[str, Template]) ->
         resolve_font=renderer.resolve_family,
     )
     sources = {"avatar": avatar_png(), "logo": logo_png()}
-    max_pixels = Settings.from_env({}).image_max_pixels
-    images = {
-        f: reencode(sources[f], IMAGE_SIDES[f], max_pixels)
-        for f in IMAGE_FIELDS
-        if case.params.get(f)
-    }
+    images = {f: fetched(f, sources[f]) for f in IMAGE_FIELDS if case.params.get(f)}
     return render_image(renderer, templates[case.template], spec, images)
 
 

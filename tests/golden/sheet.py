@@ -17,38 +17,15 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cases import (
-    REPRESENTATIVE,
-    STRESS,
-    avatar_png,
-    load_templates,
-    logo_png,
-    make_renderer,
-    template_names,
-)
-
-from ogmint.rendering.images import _to_png as reencode
+from golden.cases import REPRESENTATIVE, STRESS, load_templates, make_renderer, template_names
+from golden.samples import avatar_png, fetched, logo_png, wordmark_png
 from ogmint.rendering.palettes import PALETTES
 from ogmint.rendering.params import IMAGE_FIELDS, PRESETS, parse_params, parse_size
-from ogmint.rendering.pipeline import IMAGE_SIDES, render_image
-from ogmint.settings import Settings
+from ogmint.rendering.pipeline import render_image
 
 SCALE = 3
-
-
-def wordmark_png() -> bytes:
-    """A wide logo (5:1): a mark and a word drawn as blocks, on transparency."""
-    im = Image.new("RGBA", (500, 100), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(im)
-    draw.ellipse([0, 10, 80, 90], fill=(37, 99, 235, 255))
-    for i, w in enumerate((60, 48, 70, 52, 64)):
-        x = 100 + sum((60, 48, 70, 52, 64)[:i]) + 12 * i
-        draw.rounded_rectangle([x, 22, x + w, 78], 10, fill=(30, 41, 59, 255))
-    buf = io.BytesIO()
-    im.save(buf, "PNG")
-    return buf.getvalue()
 
 
 LONG_WORD = "Supercalifragilisticexpialidocious" * 3
@@ -104,12 +81,10 @@ def render(
         resolve_font=renderer.resolve_family,
     )
     sources = {"avatar": avatar_png(), "logo": logo_png()}
-    max_pixels = Settings.from_env({}).image_max_pixels
     images = {}
     for f in IMAGE_FIELDS:
         if params.get(f):
-            src = wordmark_png() if params[f] == "wordmark" else sources[f]
-            images[f] = reencode(src, IMAGE_SIDES[f], max_pixels)
+            images[f] = fetched(f, wordmark_png() if params[f] == "wordmark" else sources[f])
     png = render_image(renderer, templates[template], spec, images)
     return Image.open(io.BytesIO(png)).convert("RGB")
 

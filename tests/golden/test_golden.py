@@ -29,6 +29,7 @@ from golden.cases import (
     within,
 )
 from ogmint.rendering.native import Renderer
+from ogmint.rendering.params import PRESETS
 from ogmint.rendering.template import Template
 
 pytestmark = pytest.mark.golden
@@ -83,7 +84,10 @@ def test_matches_golden(
     )
     actual = render(case, golden_renderer, templates)
     want, got = _pixels(case.path.read_bytes()), _pixels(actual)
-    assert got.shape == (630, 1200, 3), f"render is {got.shape[1]}x{got.shape[0]}, not 1200x630"
+    width, height = PRESETS[case.params.get("size", "og")]
+    assert got.shape == (height, width, 3), (
+        f"render is {got.shape[1]}x{got.shape[0]}, not {width}x{height}"
+    )
     assert want.shape == got.shape, f"golden {case.path.name} has shape {want.shape}"
 
     problem = within(want, got, tolerance)

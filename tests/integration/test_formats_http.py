@@ -10,7 +10,7 @@ from collections.abc import Callable
 import orjson
 import pytest
 
-from backends import AWS_ENV, RedisServer, S3Server
+from backends import RedisServer, S3Server
 from conftest import Server
 from ogmint_client import SigningKey, image_url
 from support import Reply, assert_error, request
@@ -28,11 +28,8 @@ def srv(request: pytest.FixtureRequest, server_factory: Callable[..., Server]) -
         s3: S3Server = request.getfixturevalue("s3_server")
         env |= {
             **redis.namespace(),
-            "OGMINT_S3_BUCKET": s3.bucket,
-            "OGMINT_S3_ENDPOINT": s3.endpoint_url,
-            "OGMINT_S3_REGION": s3.region,
+            **s3.env(),
             "OGMINT_S3_PREFIX": "formats",
-            **AWS_ENV,
         }
     return server_factory(**env)
 

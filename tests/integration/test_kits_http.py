@@ -27,6 +27,8 @@ from ogmint_client import (
     verify_webhook,
 )
 from receiver import Receiver, write_ca
+from sized import COLOURS, corner
+from sized import document as sized_document
 
 SECRET = "kit secret – ünïcode 🔑"
 
@@ -106,6 +108,14 @@ def test_templates_crud(srv: Server) -> None:
         updated = client.templates.update(created.id, svg.replace("</svg>", "<g/></svg>"))
         assert updated.id == created.id and updated.version != created.version
         assert client.templates.preview(svg, title="Preview").startswith(b"\x89PNG")
+        # A document per size (SPEC §5.1): listed, kept, drawn.
+        sizes = {"square": sized_document("square"), "story": sized_document("story")}
+        sized = client.templates.update(created.id, svg, sizes=sizes)
+        assert sized.sizes == ["og", "twitter", "linkedin", "square", "story"]
+        got = client.templates.get(created.id)
+        assert (got.svg, got.size_svgs) == (svg, sizes)
+        drawn = client.templates.preview(svg, sizes=sizes, title="Story", size="story")
+        assert corner(drawn) == COLOURS["story"]
         client.templates.delete(created.id)
         with pytest.raises(NotFoundError) as gone:
             client.templates.get(created.id)

@@ -1,4 +1,4 @@
-"""A short smoke of ``bench/locustfile.py`` against a plain app server (no nginx), with a key."""
+"""A short smoke of ``bench/drill/locustfile.py`` against a plain app server (no nginx), with a key."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def test_locustfile_runs_clean_against_a_plain_server(server: Server, tmp_path: 
         "OGMINT_LOAD_API_KEYS": api_key,
         "OGMINT_LOAD_SIGNING_KEYS": f"{created[0].split()[1]}:{created[-1]}",
     }
-    args = [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py")]
+    args = [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "drill" / "locustfile.py")]
     args += ["--headless", "-u", "10", "-r", "10", "-t", "8s", "--host", server.url]
     args += ["--csv", str(tmp_path / "smoke"), "--only-summary"]
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)

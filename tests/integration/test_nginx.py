@@ -6,14 +6,10 @@ import http.client
 import http.server
 import os
 import re
-import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,37 +17,16 @@ from pathlib import Path
 import orjson
 import pytest
 
-from backends import AWS_ENV, RedisServer, S3Server, free_port
+from backends import RedisServer, S3Server, free_port
 from conftest import ROOT, Server
 from ogmint_client import SigningKey, image_url
 from support import assert_error, request, request_once
+from testbed.processes import Nginx, nginx_conf, start_nginx
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 #: nginx dials the apps from 127.0.0.2, their only trusted proxy; clients come from 127.0.0.1.
 PROXY_ADDRESS = "127.0.0.2"
 CONF_TEXT = (ROOT / "nginx.conf").read_text()
-
-
-def replace_once(text: str, old: str, new: str) -> str:
-    """``text`` with its one ``old`` replaced: a changed nginx.conf fails loudly, never silently
-    proxies to the default port."""
-    assert text.count(old) == 1, f"nginx.conf no longer has exactly one {old!r}"
-    return text.replace(old, new)
-
-
-@dataclass
-class Edge:
-    """A running nginx on the repo's config."""
-
-    url: str
-    port: int
-    prefix: Path
-    process: subprocess.Popen[bytes]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)
-            self.process.wait(timeout=10)
+Edge = Nginx
 
 
 def start_edge(
@@ -62,42 +37,19 @@ def start_edge(
 ) -> Edge:
     """nginx with the repo's nginx.conf, its upstream pointed at ``apps`` (and any
     ``extra_upstreams`` server lines, listed first), X-Accel files taken from the first app's
-    data directory or from ``s3_endpoint``."""
-    if not Path(NGINX).exists():
-        pytest.fail("nginx is not installed (make test installs it)")
-    (prefix / "logs").mkdir(parents=True)
-    port, files_port = free_port(), free_port()
-    conf = CONF_TEXT
+    data directory or from ``s3_endpoint``, dialling the apps from ``PROXY_ADDRESS``."""
+    port = free_port()
     servers = [*extra_upstreams, *(a.url.removeprefix("http://") for a in apps)]
-    upstreams = "\n".join(f"server {s};" for s in servers)
-    conf = replace_once(conf, "server 127.0.0.1:8080;", upstreams)
-    conf = replace_once(conf, "listen 127.0.0.1:8000;", f"listen 127.0.0.1:{port};")
-    conf = replace_once(conf, "server 127.0.0.1:8001;", f"server 127.0.0.1:{files_port};")
-    conf = replace_once(conf, "listen 127.0.0.1:8001;", f"listen 127.0.0.1:{files_port};")
-    conf = replace_once(conf, "alias /srv/ogmint/data/;", f"alias {apps[0].data_dir}/;")
-    conf = replace_once(conf, "proxy_pass http://127.0.0.1:9000/;", f"proxy_pass {s3_endpoint}/;")
-    conf = replace_once(
-        conf, "proxy_http_version 1.1;", f"proxy_http_version 1.1;\nproxy_bind {PROXY_ADDRESS};"
+    conf = nginx_conf(
+        servers,
+        port,
+        data_dir=apps[0].data_dir,
+        s3_endpoint=s3_endpoint,
+        edits=(
+            ("proxy_http_version 1.1;", f"proxy_http_version 1.1;\nproxy_bind {PROXY_ADDRESS};"),
+        ),
     )
-    (prefix / "nginx.conf").write_text(conf)
-    # Workers run as the user running the tests (root here), like the app: they must reach the
-    # 0700 temporary prefix (NOTES: "nginx run as root").
-    user = "user root;" if os.geteuid() == 0 else ""
-    conf_path = str(prefix / "nginx.conf")
-    args = [NGINX, "-p", str(prefix), "-c", conf_path, "-g", f"daemon off; {user}"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    edge = Edge(f"http://127.0.0.1:{port}", port, prefix, proc)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(edge.url + "/healthz", timeout=1)
-            return edge
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"nginx exited: {proc.stdout.read()!r}") from None  # type: ignore[union-attr]
-            time.sleep(0.05)
-    edge.stop()
-    raise RuntimeError("nginx did not answer in 10 s")
+    return start_nginx(prefix, conf, port, ready_path="/healthz", ready_status=200)
 
 
 @pytest.fixture
@@ -414,6 +366,26 @@ def test_each_variant_is_cached_on_its_own(edge: tuple[Edge, Server]) -> None:
     assert len(set(bodies.values())) == len(bodies)
 
 
+def _behind_nginx(
+    backend: str, server_factory: Callable[..., Server], s3_server: S3Server, tmp_path: Path
+) -> tuple[Edge, Server]:
+    """An app answering ``X-Accel-Redirect`` behind nginx, its images on local disk
+    (``backend`` "local") or in the S3 server ("s3")."""
+    env = {"OGMINT_TRUSTED_PROXIES": PROXY_ADDRESS, "OGMINT_BEHIND_NGINX": "true"}
+    if backend == "s3":
+        env |= {**s3_server.env(), "OGMINT_S3_PREFIX": f"edge-{tmp_path.name}/"}
+    app = server_factory(**env)
+    return start_edge(tmp_path, [app], s3_endpoint=s3_server.endpoint_url), app
+
+
+def _stored(e: Edge, app: Server, card: dict[str, str]) -> str:
+    """The slug of ``card`` rendered through V2 by way of nginx."""
+    headers = {"content-type": "application/json", "x-api-key": app.create_key("accel")}
+    r = request(e.url + "/api/v2/render", "POST", headers, orjson.dumps(card))
+    assert r.status == 201, r.body
+    return str(r.json()["slug"])
+
+
 @pytest.mark.parametrize("backend", ["local", "s3"])
 @pytest.mark.parametrize("fmt", ["webp", "jpeg"])
 def test_stored_formats_are_streamed_with_their_type(
@@ -423,23 +395,11 @@ def test_stored_formats_are_streamed_with_their_type(
     s3_server: S3Server,
     tmp_path: Path,
 ) -> None:
-    env = {"OGMINT_TRUSTED_PROXIES": PROXY_ADDRESS, "OGMINT_BEHIND_NGINX": "true"}
-    if backend == "s3":
-        env |= {
-            "OGMINT_S3_BUCKET": s3_server.bucket,
-            "OGMINT_S3_ENDPOINT": s3_server.endpoint_url,
-            "OGMINT_S3_REGION": s3_server.region,
-            "OGMINT_S3_PREFIX": f"edge-{tmp_path.name}/",
-            **AWS_ENV,
-        }
-    app = server_factory(**env)
-    e = start_edge(tmp_path, [app], s3_endpoint=s3_server.endpoint_url)
+    e, app = _behind_nginx(backend, server_factory, s3_server, tmp_path)
     try:
-        headers = {"content-type": "application/json", "x-api-key": app.create_key("accel")}
-        body = orjson.dumps({"template": "blog", "title": f"{fmt} from {backend}", "format": fmt})
-        r = request(e.url + "/api/v2/render", "POST", headers, body)
-        assert r.status == 201, r.body
-        slug = r.json()["slug"]
+        slug = _stored(
+            e, app, {"template": "blog", "title": f"{fmt} from {backend}", "format": fmt}
+        )
         for expected_cache in ("MISS", "HIT"):
             got = request(f"{e.url}/i/{slug}")
             assert (got.status, got.headers["x-cache-status"]) == (200, expected_cache)
@@ -456,23 +416,9 @@ def test_image_misses_are_streamed_by_nginx_via_x_accel(
     s3_server: S3Server,
     tmp_path: Path,
 ) -> None:
-    env = {"OGMINT_TRUSTED_PROXIES": PROXY_ADDRESS, "OGMINT_BEHIND_NGINX": "true"}
-    if backend == "s3":
-        env |= {
-            "OGMINT_S3_BUCKET": s3_server.bucket,
-            "OGMINT_S3_ENDPOINT": s3_server.endpoint_url,
-            "OGMINT_S3_REGION": s3_server.region,
-            "OGMINT_S3_PREFIX": f"edge-{tmp_path.name}/",
-            **AWS_ENV,
-        }
-    app = server_factory(**env)
-    e = start_edge(tmp_path, [app], s3_endpoint=s3_server.endpoint_url)
+    e, app = _behind_nginx(backend, server_factory, s3_server, tmp_path)
     try:
-        headers = {"content-type": "application/json", "x-api-key": app.create_key("accel")}
-        body = orjson.dumps({"template": "blog", "title": f"Streamed by nginx from {backend}"})
-        r = request(e.url + "/api/v2/render", "POST", headers, body)
-        assert r.status == 201, r.body
-        slug = r.json()["slug"]
+        slug = _stored(e, app, {"template": "blog", "title": f"Streamed by nginx from {backend}"})
         # The app authorises the slug and names the file; it sends no image bytes itself.
         direct = request(f"{app.url}/i/{slug}")
         assert (direct.status, direct.body) == (200, b"")
@@ -509,11 +455,8 @@ def test_image_limit_counts_misses_never_hits_across_servers(
         "OGMINT_TRUSTED_PROXIES": PROXY_ADDRESS,
         "OGMINT_IMAGE_RATE_LIMIT": "3",  # a bucket of 3, refilling one every 20 s
         "OGMINT_REDIS_URL": redis.url,
-        "OGMINT_S3_BUCKET": s3_server.bucket,
-        "OGMINT_S3_ENDPOINT": s3_server.endpoint_url,
-        "OGMINT_S3_REGION": s3_server.region,
+        **s3_server.env(),
         "OGMINT_S3_PREFIX": f"hotlink-{tmp_path.name}/",
-        **AWS_ENV,
     }
     apps = [server_factory(**env), server_factory(**env)]
     e = start_edge(tmp_path, apps)
@@ -821,11 +764,8 @@ def test_object_store_headers_never_reach_clients(
     app = server_factory(
         OGMINT_TRUSTED_PROXIES=PROXY_ADDRESS,
         OGMINT_BEHIND_NGINX="true",
-        OGMINT_S3_BUCKET=s3_server.bucket,
-        OGMINT_S3_ENDPOINT=s3_server.endpoint_url,
-        OGMINT_S3_REGION=s3_server.region,
         OGMINT_S3_PREFIX=f"store-{tmp_path.name}/",
-        **AWS_ENV,
+        **s3_server.env(),
     )
     headers = {"content-type": "application/json", "x-api-key": app.create_key("store")}
     body = orjson.dumps({"template": "blog", "title": "Headers of the store"})
@@ -887,11 +827,8 @@ def test_image_etag_is_one_quoted_value_on_every_path(
     if backend == "s3":
         env |= {
             **redis_server.namespace(),
-            "OGMINT_S3_BUCKET": s3_server.bucket,
-            "OGMINT_S3_ENDPOINT": s3_server.endpoint_url,
-            "OGMINT_S3_REGION": s3_server.region,
+            **s3_server.env(),
             "OGMINT_S3_PREFIX": f"etag-{tmp_path.name}/",
-            **AWS_ENV,
         }
     behind = server_factory(**env, OGMINT_BEHIND_NGINX="true")
     shared = env if backend == "s3" else {**env, "OGMINT_DATA_DIR": str(behind.data_dir)}

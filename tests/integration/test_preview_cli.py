@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from sized import COLOURS, corner, document
+
 CARD = """<svg xmlns="http://www.w3.org/2000/svg" xmlns:og="https://ogmint.dev/ns/template"
      width="1200" height="630" viewBox="0 0 1200 630">
   <style>.badge { fill: #00aa00 }</style>
@@ -88,3 +90,26 @@ def test_bad_fields_are_printed_naming_them(tmp_path: Path) -> None:
     assert unknown.returncode == 1 and "price: unknown parameter" in unknown.stderr
     malformed = preview(tmp_path, "card.svg", "--field", "nope")
     assert malformed.returncode == 2 and "NAME=VALUE" in malformed.stderr
+
+
+def test_preview_draws_a_size_from_its_own_document(tmp_path: Path) -> None:
+    (tmp_path / "card.svg").write_text(document("og"))
+    (tmp_path / "card.story.svg").write_text(document("story"))
+    done = preview(
+        tmp_path, "card.svg", "--size-svg", "story=card.story.svg", "--field", "size=story"
+    )
+    assert done.returncode == 0, done.stderr
+    with Image.open(tmp_path / "preview.png") as image:
+        assert image.size == (1080, 1920)
+    assert corner((tmp_path / "preview.png").read_bytes()) == COLOURS["story"]
+    # A preset without its document, and a document refused, each named.
+    square = preview(tmp_path, "card.svg", "--field", "size=square")
+    assert square.returncode == 1 and "parameters: size: this template has no document" in (
+        square.stderr
+    )
+    (tmp_path / "wrong.svg").write_text(document("square", canvas=(1200, 630)))
+    wrong = preview(tmp_path, "card.svg", "--size-svg", "square=wrong.svg")
+    assert wrong.returncode == 1
+    assert "wrong.svg: line 1, <svg>: root <svg> must have width=1080 height=1080" in wrong.stderr
+    malformed = preview(tmp_path, "card.svg", "--size-svg", "square")
+    assert malformed.returncode == 2 and "PRESET=FILE" in malformed.stderr

@@ -14,7 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from backends import AWS_ENV, RedisServer, S3Server
+from backends import RedisServer, S3Server
 from conftest import ROOT, Server
 from ogmint_client import Client, image_url
 from support import Reply, assert_error, request
@@ -141,11 +141,8 @@ def pair(
     s3 = s3_server_factory()
     env = {
         "OGMINT_REDIS_URL": redis.url,
-        "OGMINT_S3_BUCKET": s3.bucket,
-        "OGMINT_S3_ENDPOINT": s3.endpoint_url,
-        "OGMINT_S3_REGION": s3.region,
+        **s3.env(),
         "OGMINT_ANONYMOUS_DAILY_LIMIT": "1",
-        **AWS_ENV,
     }
     return server_factory(**env), server_factory(**env), s3
 

@@ -15,7 +15,7 @@ import boto3
 import orjson
 import pytest
 
-from backends import AWS_ENV, RedisServer, S3Server
+from backends import RedisServer, S3Server
 from conftest import Server
 from support import Reply, assert_error, assert_names_no_internals, request, until_admitted
 
@@ -33,12 +33,9 @@ def cluster(
     s3 = s3_server_factory()
     env = {
         "OGMINT_REDIS_URL": redis.url,
-        "OGMINT_S3_BUCKET": s3.bucket,
-        "OGMINT_S3_ENDPOINT": s3.endpoint_url,
-        "OGMINT_S3_REGION": s3.region,
+        **s3.env(),
         "OGMINT_DEPENDENCY_TIMEOUT": "0.5",
         "OGMINT_RENDER_QUEUE": "64",
-        **AWS_ENV,
     }
     return server_factory(**env), server_factory(**env), redis, s3
 

@@ -21,7 +21,7 @@ import pytest
 import redis
 from redis import exceptions as rx
 
-from backends import AWS_ENV, SENTINEL_SERVICE, S3Server, SentinelGroup
+from backends import SENTINEL_SERVICE, S3Server, SentinelGroup
 from conftest import Server, start_server
 from ogmint.state.redis.client import _PrimaryConnection
 from support import Reply, assert_error, request
@@ -55,12 +55,9 @@ def apps(
     env = {
         "OGMINT_REDIS_URL": sentinel_group.url,
         "OGMINT_REDIS_PREFIX": PREFIX,
-        "OGMINT_S3_BUCKET": s3_server.bucket,
-        "OGMINT_S3_ENDPOINT": s3_server.endpoint_url,
-        "OGMINT_S3_REGION": s3_server.region,
+        **s3_server.env(),
         "OGMINT_S3_PREFIX": f"sentinel-{tmp_path.name}/",
         "OGMINT_DEPENDENCY_TIMEOUT": "0.5",
-        **AWS_ENV,
     }
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         servers = list(pool.map(lambda _: start_server(tmp_path, **env), range(2)))

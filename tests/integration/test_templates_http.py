@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from backends import AWS_ENV, RedisServer, S3Server
+from backends import RedisServer, S3Server
 from conftest import Server
 from ogmint.rendering.native import Renderer
 from support import Reply, assert_error, request
@@ -34,11 +34,8 @@ def srv(request: pytest.FixtureRequest, server_factory: Callable[..., Server]) -
         s3: S3Server = request.getfixturevalue("s3_server")
         env |= {
             "OGMINT_REDIS_URL": redis.url + "/14",
-            "OGMINT_S3_BUCKET": s3.bucket,
-            "OGMINT_S3_ENDPOINT": s3.endpoint_url,
-            "OGMINT_S3_REGION": s3.region,
+            **s3.env(),
             "OGMINT_S3_PREFIX": "tpltest",
-            **AWS_ENV,
         }
     return server_factory(**env)
 
@@ -201,6 +198,24 @@ def test_examples_upload_cleanly(srv: Server, name: str) -> None:
     template_id = upload(srv, key, (EXAMPLES / name).read_text(), name=name)
     reply = call(srv, "POST", "/api/v2/render", key, {"template": template_id, "title": "Hi"})
     assert reply.status == 201, reply.body
+
+
+DESIGNS = Path(__file__).resolve().parents[1] / "designs"
+
+
+def test_an_illustrator_export_with_px_units_uploads_and_other_units_are_a_400(
+    srv: Server,
+) -> None:
+    key = srv.create_key("tpl-px", plan="agency")
+    svg = (DESIGNS / "illustrator-px-release.svg").read_text()
+    assert 'width="1200px" height="630px"' in svg
+    template_id = upload(srv, key, svg, name="Release")
+    reply = call(srv, "POST", "/api/v2/render", key, {"template": template_id, "title": "v3"})
+    assert reply.status == 201, reply.body
+    in_points = svg.replace('width="1200px"', 'width="900pt"')
+    refused = call(srv, "POST", "/api/v2/templates", key, {"svg": in_points})
+    detail = assert_error(refused, 400, "svg")["details"][0]["message"]
+    assert detail.startswith("line 4, <svg>:") and "'900pt': only px units" in detail
 
 
 HOSTILE = sorted((Path(__file__).resolve().parents[1] / "hostile").glob("*.svg"))

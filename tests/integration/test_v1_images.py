@@ -12,7 +12,8 @@ import trustme
 from PIL import Image
 
 from conftest import Server
-from golden.cases import NEAR_EXACT, all_cases, avatar_png, difference, logo_png
+from golden.cases import NEAR_EXACT, all_cases, difference
+from golden.samples import avatar_png, logo_png
 from receiver import Receiver, write_ca
 from support import Reply, assert_error, request
 

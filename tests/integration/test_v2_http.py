@@ -12,7 +12,7 @@ import orjson
 import pytest
 import redis
 
-from backends import AWS_ENV, RedisServer, S3Server
+from backends import RedisServer, S3Server
 from conftest import Server
 from support import Reply, assert_error, request
 
@@ -31,11 +31,8 @@ def backend(
     s3: S3Server = request.getfixturevalue("s3_server")
     return {
         **redis.namespace(),
-        "OGMINT_S3_BUCKET": s3.bucket,
-        "OGMINT_S3_ENDPOINT": s3.endpoint_url,
-        "OGMINT_S3_REGION": s3.region,
+        **s3.env(),
         "OGMINT_S3_PREFIX": "v2test",
-        **AWS_ENV,
     }
 
 

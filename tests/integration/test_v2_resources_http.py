@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import orjson
 import pytest
 
-from backends import AWS_ENV, RedisServer, S3Server
+from backends import RedisServer, S3Server
 from conftest import Server
 from support import Reply, assert_error, request
 
@@ -26,11 +26,8 @@ def backend(request: pytest.FixtureRequest) -> dict[str, str]:
     s3: S3Server = request.getfixturevalue("s3_server")
     return {
         **redis.namespace(),
-        "OGMINT_S3_BUCKET": s3.bucket,
-        "OGMINT_S3_ENDPOINT": s3.endpoint_url,
-        "OGMINT_S3_REGION": s3.region,
+        **s3.env(),
         "OGMINT_S3_PREFIX": f"res-{uuid.uuid4().hex[:8]}",
-        **AWS_ENV,
     }
 
 

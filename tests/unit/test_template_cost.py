@@ -58,7 +58,7 @@ def test_real_templates_and_design_exports_pass(path: Path) -> None:
     # A built-in's aspect layouts (blog.square.svg …) declare their own canvas.
     name, _, aspect = path.stem.partition(".")
     aspect = aspect if aspect in ASPECTS else LANDSCAPE
-    compile_template(name, path.read_bytes(), custom=True, aspect=aspect)
+    compile_template(name, path.read_bytes(), custom=True, canvas=ASPECTS[aspect])
 
 
 # -- filters ----------------------------------------------------------------------------------

@@ -158,6 +158,33 @@ def test_refuses_wrong_root_size(head: str) -> None:
         compile_template("t", doc("", head=head))
 
 
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [("1200px", "630px"), ("1200.0", "630"), (" 1200px ", "630.00px")],
+    ids=["illustrator", "decimal", "spaces"],
+)
+def test_root_size_in_px_is_accepted_and_normalised(width: str, height: str) -> None:
+    # Illustrator writes the artboard's size with units: width="1200px" height="630px".
+    head = HEAD.replace('width="1200"', f'width="{width}"').replace(
+        'height="630"', f'height="{height}"'
+    )
+    template = compile_template("t", doc("", head=head), custom=True)
+    static = "".join(p for p in template.parts if isinstance(p, str))
+    assert 'width="1200" height="630"' in static and "px" not in static
+
+
+@pytest.mark.parametrize(
+    ("attr", "value"),
+    [("width", "1200pt"), ("height", "630mm"), ("width", "100%"), ("height", "17.5in")],
+)
+def test_root_size_in_other_units_is_refused_naming_the_line(attr: str, value: str) -> None:
+    default = "1200" if attr == "width" else "630"
+    head = "\n" + HEAD.replace(f'{attr}="{default}"', f'{attr}="{value}"')
+    with pytest.raises(TemplateError, match=f"{attr}='{value}': only px units") as info:
+        compile_template("t", doc("", head=head), custom=True)
+    assert info.value.line == 2
+
+
 def test_refuses_root_outside_svg_namespace() -> None:
     source = b'<svg xmlns:og="https://ogmint.dev/ns/template" width="1200" height="630"/>'
     with pytest.raises(TemplateError, match="namespace"):

@@ -282,10 +282,13 @@ test("live: createClient renders, dedups, types its errors, manages templates an
     '<svg xmlns="http://www.w3.org/2000/svg" xmlns:og="https://ogmint.dev/ns/template" ' +
     'width="1200" height="630" viewBox="0 0 1200 630"><rect width="1200" height="630" fill="{{bg}}"/>' +
     '<og:text field="title" x="80" y="170" width="1040" height="280" max-size="72" min-size="40"/></svg>';
-  const made = await og.templates.create({ svg, name: "JS kit card" });
+  const square = svg.replaceAll("1200", "1080").replaceAll("630", "1080");
+  const made = await og.templates.create({ svg, name: "JS kit card", sizes: { square } });
   assert.match(made.id, /^custom_/);
+  assert.deepEqual(made.sizes, ["og", "twitter", "linkedin", "square"]);
   await pace();
-  assert.equal((await og.templates.get(made.id)).svg.length > 0, true);
+  const got = await og.templates.get(made.id);
+  assert.deepEqual([got.svg, got.sizeSvgs], [svg, { square }]);
   await pace();
   const png = await og.templates.preview({ svg });
   assert.deepEqual([...png.slice(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"

@@ -13,29 +13,40 @@ from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.requests import json_object, key_holder
 from ogmint.api.responses import json, preview
-from ogmint.domain.templates import MAX_NAME, TemplateMeta
+from ogmint.domain.templates import MAX_NAME, TemplateMeta, TemplateSource, template_sizes
 from ogmint.errors import FieldError, ValidationError
 
 bp = Blueprint("templates")
 
-TEMPLATE_FIELDS = ("svg", "name")
+TEMPLATE_FIELDS = ("svg", "sizes", "name")
 
 
-def _upload(body: dict[str, Any], *, strict: bool) -> tuple[str, str | None]:
-    """The ``svg`` and ``name`` fields (``strict``: nothing else is allowed)."""
+def _upload(body: dict[str, Any], *, strict: bool) -> tuple[TemplateSource, str | None]:
+    """The ``svg``, ``sizes`` and ``name`` fields (``strict``: nothing else is allowed)."""
     errors = []
     if strict:
         errors += [FieldError(k, "unknown field") for k in body if k not in TEMPLATE_FIELDS]
     svg = body.get("svg")
     if not isinstance(svg, str) or not svg:
         errors.append(FieldError("svg", "is required: the template's SVG source as a string"))
+    sizes = body.get("sizes")
+    if sizes is None:
+        sizes = {}
+    elif not isinstance(sizes, dict):
+        errors.append(FieldError("sizes", "must be an object: a preset's name → its SVG source"))
+        sizes = {}
+    errors += [
+        FieldError(f"sizes.{preset}", "must be the SVG source of that size as a string")
+        for preset, doc in sizes.items()
+        if not isinstance(doc, str) or not doc
+    ]
     name = body.get("name")
     if name is not None and (not isinstance(name, str) or not 0 < len(name) <= MAX_NAME):
         errors.append(FieldError("name", f"must be a string of 1-{MAX_NAME} characters"))
     if errors:
         raise ValidationError("; ".join(f"{e.field}: {e.message}" for e in errors), errors)
     assert isinstance(svg, str)
-    return svg, name
+    return TemplateSource(svg, sizes), name
 
 
 def _as_json(meta: TemplateMeta) -> dict[str, object]:
@@ -44,6 +55,7 @@ def _as_json(meta: TemplateMeta) -> dict[str, object]:
         "name": meta.name,
         "version": meta.version,
         "fields": orjson.loads(meta.fields),
+        "sizes": template_sizes(meta),
         "createdAt": meta.created_at,
         "updatedAt": meta.updated_at,
     }
@@ -52,8 +64,8 @@ def _as_json(meta: TemplateMeta) -> dict[str, object]:
 @bp.post("/api/v2/templates")
 async def create_template(request: Request) -> HTTPResponse:
     svc, key = await key_holder(request)
-    svg, name = _upload(json_object(request), strict=True)
-    meta = await svc.templates.create(key.user, svg, name)
+    source, name = _upload(json_object(request), strict=True)
+    meta = await svc.templates.create(key.user, source, name)
     return json({"success": True, "template": _as_json(meta)}, status=201)
 
 
@@ -68,14 +80,15 @@ async def list_templates(request: Request) -> HTTPResponse:
 async def get_template(request: Request, template_id: str) -> HTTPResponse:
     svc, key = await key_holder(request)
     meta, source = await svc.templates.get(key.user, template_id)
-    return json({"success": True, "template": {**_as_json(meta), "svg": source}})
+    stored = {"svg": source.svg, "sizeSvgs": dict(source.sizes)}
+    return json({"success": True, "template": {**_as_json(meta), **stored}})
 
 
 @bp.put("/api/v2/templates/<template_id:str>")
 async def update_template(request: Request, template_id: str) -> HTTPResponse:
     svc, key = await key_holder(request)
-    svg, name = _upload(json_object(request), strict=True)
-    meta = await svc.templates.update(key.user, template_id, svg, name)
+    source, name = _upload(json_object(request), strict=True)
+    meta = await svc.templates.update(key.user, template_id, source, name)
     return json({"success": True, "template": _as_json(meta)})
 
 
@@ -92,7 +105,7 @@ async def preview_template(request: Request) -> HTTPResponse:
     quota; one of the user's previews (an allowance shared with the dashboard) instead."""
     svc, key = await key_holder(request)
     body = json_object(request)
-    svg, _name = _upload(body, strict=False)
+    source, _name = _upload(body, strict=False)
     params = {k: v for k, v in body.items() if k not in TEMPLATE_FIELDS}
-    image = await svc.renders.preview_upload(key.user, svg, params, api="v2")
+    image = await svc.renders.preview_upload(key.user, source, params, api="v2")
     return preview(image, {"Cache-Control": "no-store"})

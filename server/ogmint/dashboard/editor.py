@@ -17,7 +17,7 @@ from sanic.response import redirect
 from ogmint.api.responses import preview as image_response
 from ogmint.dashboard.auth import Visitor, field, require
 from ogmint.dashboard.playground import SIZES, accepts_output
-from ogmint.domain.templates import MAX_NAME, SAMPLE
+from ogmint.domain.templates import MAX_NAME, SAMPLE, SIZE_PRESETS, TemplateSource
 from ogmint.errors import (
     OgmintError,
     RateLimitError,
@@ -25,6 +25,7 @@ from ogmint.errors import (
     TemplateTooLargeError,
 )
 from ogmint.rendering.formats import content_type_of
+from ogmint.rendering.params import PRESETS
 from ogmint.services import Services
 
 bp = Blueprint("dashboard_editor")
@@ -45,20 +46,27 @@ STARTER = """<svg xmlns="http://www.w3.org/2000/svg" xmlns:og="https://ogmint.de
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """A refused upload's message and the source line it names, if any."""
+    """A refused upload's message, the source line it names, if any, and the document it is
+    in: ``svg`` (the main one) or ``sizes.square`` …"""
 
     message: str
     line: int | None
+    document: str = "svg"
 
 
 def problems(error: OgmintError) -> list[Problem]:
-    messages = [d.message for d in error.details] or [error.message]
+    messages = [(d.field, d.message) for d in error.details] or [("svg", error.message)]
     out = []
-    for m in messages:
+    for where, m in messages:
         found = LINE.search(m)
         line = int(found.group(1)) if found else None
-        out.append(Problem(LEADING_LINE.sub("", m) if line else m, line))
+        document = where if where.startswith("sizes.") else "svg"
+        out.append(Problem(LEADING_LINE.sub("", m) if line else m, line, document))
     return out
+
+
+#: The size documents the editor has a field for, with their canvas (SPEC §5.1).
+SIZE_DOCUMENTS = {preset: PRESETS[preset] for preset in SIZE_PRESETS}
 
 
 def _editor(
@@ -67,13 +75,14 @@ def _editor(
     *,
     template_id: str,
     name: str,
-    svg: str,
+    source: TemplateSource,
     status: int = 200,
     errors: list[Problem] | None = None,
     preview: str = "",
 ) -> HTTPResponse:
     svc: Services = request.app.ctx.services
-    bad = {p.line for p in errors or [] if p.line}
+    svg = source.svg
+    bad = {p.line for p in errors or [] if p.line and p.document == "svg"}
     sample = _sample(request) if request.method == "POST" else {}
     return svc.pages.html(
         "template_edit.html",
@@ -82,6 +91,8 @@ def _editor(
         template_id=template_id,
         name=name,
         svg=svg,
+        size_svgs=source.sizes,
+        size_documents=SIZE_DOCUMENTS,
         errors=errors or [],
         lines=list(enumerate(svg.splitlines(), start=1)) if bad else [],
         bad=bad,
@@ -104,24 +115,27 @@ def _sample(request: Request) -> dict[str, str]:
     return sample
 
 
-def _form(request: Request) -> tuple[str, str | None]:
-    svg = field(request, "svg")
+def _form(request: Request) -> tuple[TemplateSource, str | None]:
+    """The upload in the form: the main document, one field per other size (an empty one is
+    a size the template has no document for), the name."""
+    sizes = {p: doc for p in SIZE_PRESETS if (doc := field(request, f"size_{p}")).strip()}
     name = field(request, "name", MAX_NAME).strip() or None
-    return svg, name
+    return TemplateSource(field(request, "svg"), sizes), name
 
 
-async def _preview_png(request: Request, svc: Services, user: str, svg: str) -> bytes:
+async def _preview_png(request: Request, svc: Services, user: str, source: TemplateSource) -> bytes:
     """The unsaved template drawn with the form's sample text (as the API's preview), from the
     user's preview allowance."""
     params: dict[str, Any] = _sample(request)
     if not accepts_output(svc):
         params.pop("size", None)
-    return await svc.renders.preview_upload(user, svg, params, api="preview")
+    return await svc.renders.preview_upload(user, source, params, api="preview")
 
 
 @bp.get("/dashboard/templates/new")
 async def new_template(request: Request) -> HTTPResponse:
-    return _editor(request, await require(request), template_id="", name="", svg=STARTER)
+    me = await require(request)
+    return _editor(request, me, template_id="", name="", source=TemplateSource(STARTER))
 
 
 @bp.get("/dashboard/templates/<template_id:str>")
@@ -129,7 +143,7 @@ async def edit_template(request: Request, template_id: str) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await require(request)
     meta, source = await svc.templates.get(me.user, template_id)  # another user's: 404
-    return _editor(request, me, template_id=meta.id, name=meta.name, svg=source)
+    return _editor(request, me, template_id=meta.id, name=meta.name, source=source)
 
 
 @bp.post("/dashboard/templates/save")
@@ -137,26 +151,26 @@ async def save_template(request: Request) -> HTTPResponse:
     """Creates (no ``id``) or updates the user's template; a refusal shows the editor again."""
     svc: Services = request.app.ctx.services
     me = await require(request)
-    svg, name = _form(request)
+    source, name = _form(request)
     template_id = field(request, "id", 100)
     try:
         if field(request, "action", 20) == "preview":
-            image = await _preview_png(request, svc, me.user, svg)
+            image = await _preview_png(request, svc, me.user, source)
             shown = f"data:{content_type_of(image)};base64," + base64.b64encode(image).decode()
             return _editor(
-                request, me, template_id=template_id, name=name or "", svg=svg, preview=shown
+                request, me, template_id=template_id, name=name or "", source=source, preview=shown
             )
         if template_id:
-            meta = await svc.templates.update(me.user, template_id, svg, name)
+            meta = await svc.templates.update(me.user, template_id, source, name)
         else:
-            meta = await svc.templates.create(me.user, svg, name)
+            meta = await svc.templates.create(me.user, source, name)
     except (TemplateInvalidError, TemplateTooLargeError, RateLimitError) as e:
         page = _editor(
             request,
             me,
             template_id=template_id,
             name=name or "",
-            svg=svg,
+            source=source,
             status=e.status,
             errors=problems(e),
         )
@@ -178,7 +192,7 @@ async def live_preview(request: Request) -> HTTPResponse:
     """The editor's live preview (JavaScript): a PNG, or the JSON error of the upload."""
     svc: Services = request.app.ctx.services
     me = await require(request)
-    svg, _ = _form(request)
+    source, _ = _form(request)
     return image_response(
-        await _preview_png(request, svc, me.user, svg), {"Cache-Control": "no-store"}
+        await _preview_png(request, svc, me.user, source), {"Cache-Control": "no-store"}
     )

@@ -16,6 +16,7 @@ from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.responses import preview as image_response
 from ogmint.dashboard.auth import require
+from ogmint.domain.templates import template_sizes
 from ogmint.errors import BrandNotFoundError, TemplateNotFoundError, ValidationError
 from ogmint.rendering.palettes import DEFAULT, Colors
 from ogmint.rendering.template import FieldInfo
@@ -170,7 +171,8 @@ async def playground(request: Request, svc: Services, user: str) -> Playground:
         params = {k: v for k, v in params.items() if k not in OUTPUT}
     if not error:
         try:
-            await svc.renders.spec(user, params, strict=False)  # a brand of theirs included
+            # As a render resolves them: a brand of theirs, and a size the template has.
+            await svc.renders.resolve(user, params, strict=False)
         except ValidationError as e:
             error = e.message + "".join(f" {d.field}: {d.message}." for d in e.details)
         except BrandNotFoundError as e:
@@ -186,6 +188,7 @@ async def templates(request: Request) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await require(request)
     found = await playground(request, svc, me.user)
+    custom = await svc.templates.list(me.user)
     params = found.params
     palette: Colors = svc.templates.palettes.get(params.get("palette", ""), DEFAULT)
     width, height = pixels(params)
@@ -193,7 +196,8 @@ async def templates(request: Request) -> HTTPResponse:
         "templates.html",
         visitor=me,
         builtins=svc.templates.builtins,
-        custom=await svc.templates.list(me.user),
+        custom=custom,
+        custom_sizes={t.id: template_sizes(t) for t in custom},
         brands=await svc.brands.list(me.user),
         palettes=list(svc.templates.palettes),
         params=params,

@@ -28,7 +28,13 @@ from ogmint.domain.json_body import json_object
 from ogmint.domain.limits import Limits, burst_refusal, quota_refusal, signed_quota_refusal
 from ogmint.domain.plans import Plans
 from ogmint.domain.repeats import RepeatCache
-from ogmint.domain.templates import SAMPLE, TemplateCatalogue, bind_fields, check_size
+from ogmint.domain.templates import (
+    SAMPLE,
+    TemplateCatalogue,
+    TemplateSource,
+    bind_fields,
+    check_size,
+)
 from ogmint.domain.usage import Usage
 from ogmint.domain.webhooks import WEBHOOK_FIELDS, WebhookAsk, Webhooks, webhook_ask
 from ogmint.errors import (
@@ -621,7 +627,7 @@ class Renders:
         return await self._pipeline.render(spec, template, api="preview")
 
     async def preview_upload(
-        self, user: str, svg: str, params: dict[str, Any], *, api: Api
+        self, user: str, source: TemplateSource, params: dict[str, Any], *, api: Api
     ) -> bytes:
         """An unsaved template (checked as an upload is: a test render) drawn with ``params``
         (the sample card's template and title unless given): nothing stored, no monthly quota;
@@ -631,7 +637,7 @@ class Renders:
         params.setdefault("template", SAMPLE.template)
         params.setdefault("title", SAMPLE.title)
         spec = await self.spec(user, params, strict=True)
-        template = await self._templates.check(svg)
+        template = await self._templates.check(source)
         spec = bind_fields(spec, template, strict=True)
         check_size(template, spec)
         return await self._pipeline.render(spec, template, api=api)

@@ -16,8 +16,9 @@ import dataclasses
 import functools
 import io
 import itertools
+import re
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -38,10 +39,11 @@ from ogmint.rendering import params
 from ogmint.rendering.images import local_png
 from ogmint.rendering.native import FontInfo, Renderer, RenderError, RenderTimeoutError
 from ogmint.rendering.palettes import DEFAULT, PALETTES, Colors
-from ogmint.rendering.params import IMAGE_FIELDS, PRESETS, RenderSpec, parse_params
+from ogmint.rendering.params import DEFAULT_SIZE, IMAGE_FIELDS, PRESETS, RenderSpec, parse_params
 from ogmint.rendering.pipeline import CUSTOM_PREFIX, image_sides, render_image
-from ogmint.rendering.sizes import ASPECTS, nearest_aspect
+from ogmint.rendering.sizes import aspect_of
 from ogmint.rendering.template import (
+    FieldInfo,
     Template,
     TemplateError,
     TemplateLimits,
@@ -49,6 +51,7 @@ from ogmint.rendering.template import (
     compile_template,
 )
 from ogmint.state.templates import TemplateMeta as TemplateMeta
+from ogmint.state.templates import TemplateSource as TemplateSource
 from ogmint.state.templates import TemplateStore
 
 ID_LENGTH = 16
@@ -138,27 +141,34 @@ def sample_renders(template: Template) -> Iterator[tuple[RenderSpec, dict[str, b
         yield spec, images
 
 
-#: Presets a custom template's 1200×630 document draws (cover-scaled: the same aspect class);
-#: the others need a document of their own (SPEC §5.1).
-LANDSCAPE_PRESETS = frozenset(["og", "twitter", "linkedin"])
+#: The presets an upload's ``sizes`` may carry a document for (``og``'s is ``svg``).
+SIZE_PRESETS = tuple(p for p in PRESETS if p != DEFAULT_SIZE)
+
+
+def supported_sizes(documents: Iterable[str]) -> list[str]:
+    """The presets a custom template renders, given the presets it has documents for besides
+    ``og``: each preset of an aspect class (``rendering/sizes``) one of its documents is laid
+    out for — so ``og``, ``twitter`` and ``linkedin`` always (from the og document unless it
+    has their own, cover-scaled), ``square``, ``portrait``, ``story`` with a document of their
+    own (SPEC §5.1). Any ``WIDTHxHEIGHT`` renders too, from the nearest aspect's document."""
+    classes = {aspect_of(*PRESETS[p]) for p in (DEFAULT_SIZE, *documents)}
+    return [p for p in PRESETS if aspect_of(*PRESETS[p]) in classes]
+
+
+def template_sizes(meta: TemplateMeta) -> list[str]:
+    """The presets a stored custom template renders (``T``'s ``sizes``)."""
+    return supported_sizes(orjson.loads(meta.sizes))
 
 
 def check_size(template: Template, spec: RenderSpec) -> None:
-    """A custom template renders the presets it has documents for, and any ``WIDTHxHEIGHT``
-    from its nearest aspect's document; another preset is a 400 naming ``size``. Built-ins
-    are laid out (or fall back) for every size."""
+    """A custom template renders the presets :func:`supported_sizes` says, and any
+    ``WIDTHxHEIGHT`` from its nearest aspect's document; another preset is a 400 naming
+    ``size``. Built-ins are laid out (or fall back) for every size."""
     if not template.name.startswith(CUSTOM_PREFIX) or spec.size not in PRESETS:
         return
-    has = {a for a, _ in template.layouts}
-    if (
-        spec.size in LANDSCAPE_PRESETS
-        or nearest_aspect(spec.width, spec.height, tuple(ASPECTS)) in has
-    ):
+    supported = supported_sizes(preset for preset, _ in template.layouts)
+    if spec.size in supported:
         return
-    supported = sorted(
-        LANDSCAPE_PRESETS
-        | {p for p in PRESETS if nearest_aspect(*PRESETS[p], tuple(ASPECTS)) in has}
-    )
     raise ValidationError(
         f"size: template {template.name!r} has no {spec.size} document",
         [
@@ -169,6 +179,11 @@ def check_size(template: Template, spec: RenderSpec) -> None:
             )
         ],
     )
+
+
+def sizes_json(template: Template) -> str:
+    """The presets ``template`` has documents of its own for, besides og (as stored)."""
+    return orjson.dumps([preset for preset, _ in template.layouts]).decode()
 
 
 def fields_json(template: Template) -> str:
@@ -185,33 +200,125 @@ class CustomTemplateSettings:
 
 
 def compile_upload(
-    renderer: Renderer, settings: CustomTemplateSettings, name: str, source: str
+    renderer: Renderer,
+    settings: CustomTemplateSettings,
+    name: str,
+    source: str,
+    *,
+    canvas: tuple[int, int] = PRESETS[DEFAULT_SIZE],
+    field: str = "svg",
 ) -> Template:
-    """Sanitises and compiles a custom template (no test render): the template, or a typed
-    400/413 whose message says what and where."""
+    """Sanitises and compiles one document of a custom template (no test render), laid out
+    for ``canvas``: the template, or a typed 400/413 naming ``field`` and saying what and
+    where."""
+    if len(source) > settings.limits.max_bytes:  # characters ≤ bytes: cheap first
+        too_large = f"the document is larger than {settings.limits.max_bytes} bytes"
+        raise TemplateTooLargeError(f"{field}: {too_large}", [FieldError(field, too_large)])
     try:
         return compile_template(
-            name, source.encode(), settings.limits, custom=True, fonts=renderer.resolve_family
+            name,
+            source.encode(),
+            settings.limits,
+            custom=True,
+            canvas=canvas,
+            fonts=renderer.resolve_family,
         )
     except TemplateTooLarge as e:
-        raise TemplateTooLargeError(str(e)) from e
+        raise TemplateTooLargeError(f"{field}: {e}", [FieldError(field, str(e))]) from e
     except TemplateError as e:
-        raise TemplateInvalidError.field("svg", str(e)) from e
+        raise TemplateInvalidError.field(field, str(e)) from e
+
+
+def _documents(source: TemplateSource) -> list[tuple[str, str | None, str]]:
+    """The upload's documents as ``(field, preset, text)``: ``svg`` (og's, preset None) then
+    one per preset of ``sizes`` in the presets' order; an unknown preset is a 400."""
+    for preset in source.sizes:
+        if preset not in SIZE_PRESETS:
+            why = (
+                "the og document is the upload's svg"
+                if preset == DEFAULT_SIZE
+                else f"unknown size: one of {', '.join(SIZE_PRESETS)}"
+            )
+            raise TemplateInvalidError.field(f"sizes.{preset}", why)
+    sized = [(f"sizes.{p}", p, source.sizes[p]) for p in SIZE_PRESETS if p in source.sizes]
+    return [("svg", None, source.svg), *sized]
+
+
+def _field_line(source: str, name: str) -> str:
+    """``line N, `` of the first element showing field ``name`` (for an error), or ``""``."""
+    found = re.search(rf"""\bfield\s*=\s*["']{re.escape(name)}["']""", source)
+    return f"line {source.count(chr(10), 0, found.start()) + 1}, " if found else ""
+
+
+def _same_fields(documents: Sequence[tuple[str, str, Template]]) -> None:
+    """Every field shown by several documents of one template means the same in each: kind
+    and limit (a render binds one value to all of them); else a 400 naming the document."""
+    seen: dict[str, tuple[str, FieldInfo]] = {}
+    for where, text, doc in documents:
+        for f in doc.fields:
+            first = seen.setdefault(f.name, (where, f))
+            other = first[1]
+            if (f.kind, f.max_length) != (other.kind, other.max_length):
+                limit = f" limit {other.max_length}" if other.kind == "text" else ""
+                raise TemplateInvalidError.field(
+                    where,
+                    f"{_field_line(text, f.name)}field {f.name!r} must be as in {first[0]}: "
+                    f"{other.kind}{limit}",
+                )
+
+
+def compile_source(
+    renderer: Renderer, settings: CustomTemplateSettings, name: str, source: TemplateSource
+) -> Template:
+    """Sanitises and compiles every document of a custom template (no test render): the
+    template — its og document with the others as layouts, each laid out for its preset's
+    canvas — or a typed 400/413 naming the document (``svg``, ``sizes.square`` …)."""
+    documents = [
+        (
+            field,
+            text,
+            preset,
+            compile_upload(
+                renderer, settings, name, text, canvas=PRESETS[preset or DEFAULT_SIZE], field=field
+            ),
+        )
+        for field, preset, text in _documents(source)
+    ]
+    _same_fields([(field, text, doc) for field, text, _, doc in documents])
+    main = documents[0][3]
+    layouts = {preset: doc for _, _, preset, doc in documents if preset is not None}
+    return main.with_layouts(layouts) if layouts else main
 
 
 def check_upload(
-    renderer: Renderer, settings: CustomTemplateSettings, name: str, source: str
+    renderer: Renderer, settings: CustomTemplateSettings, name: str, source: TemplateSource
 ) -> Template:
-    """Compiles and test-renders every branch combination (call in the render pool), all
-    within the budget: the template, or a typed 400/413."""
-    if len(source) > settings.limits.max_bytes:  # characters ≤ bytes: cheap first
-        raise TemplateTooLargeError(f"template is larger than {settings.limits.max_bytes} bytes")
+    """Compiles and test-renders every branch combination of every document (call in the
+    render pool), all within the one budget: the template, or a typed 400/413 naming the
+    document."""
     budget = settings.render_budget
     deadline = time.perf_counter() + budget
-    too_slow = TemplateInvalidError.field(
-        "svg", f"the test render took longer than the {budget:g} s allowed"
+    template = compile_source(renderer, settings, name, source)
+    fields = ["svg", *(f"sizes.{preset}" for preset, _ in template.layouts)]
+    documents = [template, *(doc for _, doc in template.layouts)]
+    for field, document in zip(fields, documents, strict=True):
+        _test_render(renderer, document, field, deadline, budget)
+    if time.perf_counter() > deadline:
+        raise _too_slow(fields[-1], budget)
+    return template
+
+
+def _too_slow(field: str, budget: float) -> ValidationError:
+    return TemplateInvalidError.field(
+        field, f"the test render took longer than the {budget:g} s allowed"
     )
-    template = compile_upload(renderer, settings, name, source)
+
+
+def _test_render(
+    renderer: Renderer, template: Template, field: str, deadline: float, budget: float
+) -> None:
+    """Renders one document with the sample content once per branch combination, until
+    ``deadline``; a failure or overrun is a 400 naming ``field``."""
     drawn: set[str] = set()
     for spec, images in sample_renders(template):
         try:
@@ -221,16 +328,13 @@ def check_upload(
             drawn.add(layers.foreground)
             left = deadline - time.perf_counter()
             if left <= 0:
-                raise too_slow
+                raise _too_slow(field, budget)
             # As renders draw it: the background cached, the branches in the foreground.
             renderer.render_layers(layers.background, layers.foreground, layers.key, timeout=left)
         except RenderTimeoutError as e:
-            raise too_slow from e
+            raise _too_slow(field, budget) from e
         except (RenderError, ValueError) as e:
-            raise TemplateInvalidError.field("svg", f"the test render failed: {e}") from e
-    if time.perf_counter() > deadline:
-        raise too_slow
-    return template
+            raise TemplateInvalidError.field(field, f"the test render failed: {e}") from e
 
 
 class TemplateCatalogue:
@@ -301,7 +405,7 @@ class TemplateCatalogue:
         if found is None:
             raise missing
         meta, source = found
-        # Stored sources passed every check at upload: compile only (no test render).
+        # Stored sources passed every check at upload: compile only (no test renders).
         template = await self._renderer.run(lambda: self._compile(meta.id, source))
         self._remember(template)
         return template
@@ -310,17 +414,17 @@ class TemplateCatalogue:
         self._compiled.put(template.digest, template)
 
     # -- uploads ------------------------------------------------------------------------------
-    def _compile(self, name: str, source: str) -> Template:
-        return compile_upload(self._renderer, self._settings, name, source)
+    def _compile(self, name: str, source: TemplateSource) -> Template:
+        return compile_source(self._renderer, self._settings, name, source)
 
-    def _check(self, name: str, source: str) -> Template:
+    def _check(self, name: str, source: TemplateSource) -> Template:
         return check_upload(self._renderer, self._settings, name, source)
 
-    async def check(self, source: str) -> Template:
+    async def check(self, source: TemplateSource) -> Template:
         """An unsaved template, checked as an upload is (previews)."""
         return await self._renderer.run(lambda: self._check(CUSTOM_PREFIX + "preview", source))
 
-    async def create(self, user: str, source: str, name: str | None) -> TemplateMeta:
+    async def create(self, user: str, source: TemplateSource, name: str | None) -> TemplateMeta:
         template_id = new_id(CUSTOM_PREFIX, ID_LENGTH)
         template = await self._renderer.run(lambda: self._check(template_id, source))
         stamp = now_iso()
@@ -332,6 +436,7 @@ class TemplateCatalogue:
             fields_json(template),
             stamp,
             stamp,
+            sizes_json(template),
         )
         if not await self._store.create_template(meta, source, self._settings.max_per_user):
             raise TemplateLimitError(
@@ -341,7 +446,7 @@ class TemplateCatalogue:
         return meta
 
     async def update(
-        self, user: str, template_id: str, source: str, name: str | None
+        self, user: str, template_id: str, source: TemplateSource, name: str | None
     ) -> TemplateMeta:
         current = await self._store.get_template(user, template_id)
         if current is None:
@@ -356,6 +461,7 @@ class TemplateCatalogue:
             fields_json(template),
             current[0].created_at,
             stamp,
+            sizes_json(template),
         )
         stored = await self._store.update_template(meta, source)
         if stored is None:  # deleted meanwhile
@@ -369,7 +475,7 @@ class TemplateCatalogue:
         if self._forget_images is not None:
             await self._forget_images(template_id)  # SPEC §2: its images leave the cache
 
-    async def get(self, user: str, template_id: str) -> tuple[TemplateMeta, str]:
+    async def get(self, user: str, template_id: str) -> tuple[TemplateMeta, TemplateSource]:
         found = await self._store.get_template(user, template_id)
         if found is None:
             raise TemplateNotFoundError()
@@ -386,17 +492,17 @@ LOCAL_IMAGE_URL = "https://ogmint.invalid/local/"
 def preview_local(
     renderer: Renderer,
     settings: CustomTemplateSettings,
-    source: str,
+    source: TemplateSource,
     raw: Mapping[str, str],
     read: Callable[[str], bytes],
     *,
     max_pixels: int,
 ) -> bytes:
-    """A template author's preview (``ogmint preview``): ``source`` checked exactly as an
-    upload is (sanitiser, compile, test renders), then drawn with the ``raw`` render
-    parameters and the template's own fields — an image field's value is a local file,
-    ``read`` gives its bytes (re-encoded as a fetched image is). The PNG, or the typed 400
-    an upload or a V2 render would get."""
+    """A template author's preview (``ogmint preview``): ``source`` (with its size documents)
+    checked exactly as an upload is (sanitiser, compile, test renders), then drawn with the
+    ``raw`` render parameters (``size`` as for a stored template) and the template's own
+    fields — an image field's value is a local file, ``read`` gives its bytes (re-encoded as
+    a fetched image is). The PNG, or the typed 400 an upload or a V2 render would get."""
     template = check_upload(renderer, settings, CUSTOM_PREFIX + "preview", source)
     sides = image_sides(template)
     files = {name: read(path) for name, path in raw.items() if name in sides and path}
@@ -406,5 +512,6 @@ def preview_local(
         given, strict=True, template_exists=lambda _: True, resolve_font=renderer.resolve_family
     )
     spec = bind_fields(spec, template, strict=True)
+    check_size(template, spec)
     images = {name: local_png(name, data, sides[name], max_pixels) for name, data in files.items()}
     return render_image(renderer, template, spec, images)

@@ -16,6 +16,11 @@ renderer draws it (``<use>`` and ``url(#…)`` fan-out included) with the scale 
 Geometry is estimated from the attributes (shapes, path data, transforms); what cannot be
 estimated (text, percentages of unknown boxes) counts as the whole canvas. The weights were
 measured on the renderer (``bench/RESULTS.md``, "Template cost model").
+
+The bounds hold at the document's own canvas (an aspect layout's is its own, 1080×1920 for
+``tall``); a larger output (``scale``, a bigger ``WIDTHxHEIGHT``) multiplies the work by its
+pixels over the canvas's, and the render deadline grows with them the same way
+(``sizes.timeout_for``), so what passes here fits its deadline at every size alike.
 """
 
 from __future__ import annotations

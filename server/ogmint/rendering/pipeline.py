@@ -12,7 +12,7 @@ from ogmint.metrics import Api, Metrics
 from ogmint.rendering.images import ImageFetcher
 from ogmint.rendering.native import Renderer, RenderError, RenderTimeoutError
 from ogmint.rendering.params import RenderSpec, parse_params
-from ogmint.rendering.sizes import resize
+from ogmint.rendering.sizes import resize, timeout_for
 from ogmint.rendering.template import FittedLines, Template
 from ogmint.tracing import Tracing
 
@@ -50,7 +50,8 @@ def render_image(
         background = resize(background, width, height, cover=cover)
         foreground = resize(foreground, width, height, cover=cover)
         key = f"{key}:{spec.size}@{spec.scale}"
-    return renderer.render_layers(background, foreground, key, output=spec.output())
+    timeout = timeout_for(renderer.timeout, *spec.pixels)
+    return renderer.render_layers(background, foreground, key, timeout, output=spec.output())
 
 
 class RenderPipeline:

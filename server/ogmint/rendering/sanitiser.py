@@ -38,6 +38,8 @@ _BARE_DOCTYPE = re.compile(
     re.DOTALL,
 )
 _ENCODING = re.compile(r"""^\s*<\?xml[^>]*encoding\s*=\s*["']([^"']*)["']""")
+#: A root ``width``/``height``: a number and its unit, if any (only ``px`` is accepted).
+_ROOT_LENGTH = re.compile(r"\s*(?P<number>\d+(?:\.\d*)?)\s*(?P<unit>[a-zA-Z%]*)\s*")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _URL_REF = re.compile(r"url\(\s*['\"]?([^)'\"]*)", re.IGNORECASE)
 _TRANSFORM = re.compile(r"([a-zA-Z]+)\s*\(([^)]*)\)")
@@ -194,8 +196,8 @@ def check_document(
     if root.tag != f"{{{SVG_NS}}}svg":
         raise doc.error(root, "root element must be <svg> in the SVG namespace")
     width, height = canvas
-    if root.get("width") != str(width) or root.get("height") != str(height):
-        raise doc.error(root, f"root <svg> must have width={width} height={height}")
+    for attr, want in (("width", width), ("height", height)):
+        _root_length(doc, attr, want, canvas)
     elements = sum(1 for _ in root.iter())
     if elements > limits.max_elements:
         raise doc.error(root, f"template has {elements} elements, more than {limits.max_elements}")
@@ -209,8 +211,26 @@ def check_document(
         numbers = _numbers(box)
         if len(numbers) != 4 or numbers[2] <= 0 or numbers[3] <= 0:
             raise doc.error(root, "viewBox must be four numbers with a positive width and height")
-        scale = max(WIDTH / numbers[2], HEIGHT / numbers[3])
-    _Expansion(doc, limits).walk(root, scale, 0)
+        scale = max(width / numbers[2], height / numbers[3])
+    _Expansion(doc, limits, canvas).walk(root, scale, 0)
+
+
+def _root_length(doc: Document, attr: str, want: int, canvas: tuple[int, int]) -> None:
+    """The root's ``attr`` must say ``want`` pixels: a plain number, or with ``px`` as
+    Illustrator writes it (``1200px``), which is normalised to the plain number so the rest of
+    the pipeline reads one form; any other unit (``pt``, ``mm``, ``%``…) is refused by name."""
+    root = doc.root
+    raw = root.get(attr)
+    m = _ROOT_LENGTH.fullmatch(raw or "")
+    if m is not None and m["unit"] not in {"", "px"}:
+        raise doc.error(
+            root,
+            f"root <svg> {attr}={raw!r}: only px units (or none) are allowed; "
+            f"export at width={canvas[0]} height={canvas[1]} pixels",
+        )
+    if m is None or float(m["number"]) != want:
+        raise doc.error(root, f"root <svg> must have width={canvas[0]} height={canvas[1]}")
+    root.set(attr, str(want))
 
 
 def _check_depth(doc: Document, limits: TemplateLimits) -> None:
@@ -264,8 +284,11 @@ def check_attribute(
             raise doc.error(el, f"pattern {name} smaller than {smallest:g}")
 
 
-def check_element(doc: Document, el: ET.Element, limits: TemplateLimits) -> None:
-    """Per-element bounds: gradient stops, filter primitives and region."""
+def check_element(
+    doc: Document, el: ET.Element, limits: TemplateLimits, canvas: tuple[int, int] = (WIDTH, HEIGHT)
+) -> None:
+    """Per-element bounds: gradient stops, filter primitives and region (``canvas``: the
+    document's size)."""
     element = local_name(el.tag)[1]
     if element in {"linearGradient", "radialGradient"}:
         stops = sum(1 for c in el if local_name(c.tag)[1] == "stop")
@@ -276,7 +299,7 @@ def check_element(doc: Document, el: ET.Element, limits: TemplateLimits) -> None
         if primitives > limits.max_filter_primitives:
             raise doc.error(el, f"filter has more than {limits.max_filter_primitives} primitives")
         user_space = el.get("filterUnits") == "userSpaceOnUse"
-        for attr, side in (("width", WIDTH), ("height", HEIGHT)):
+        for attr, side in zip(("width", "height"), canvas, strict=True):
             raw = el.get(attr)
             if raw is None:
                 continue
@@ -332,13 +355,14 @@ class _Expansion:
     """Walks the document as the renderer draws it: every ``<use>`` and ``url(#id)`` target
     again at each reference, so fan-out and recursion are seen, bounded by a visit count."""
 
-    def __init__(self, doc: Document, limits: TemplateLimits) -> None:
+    def __init__(self, doc: Document, limits: TemplateLimits, canvas: tuple[int, int]) -> None:
         self.doc = doc
         self.limits = limits
+        self.canvas = canvas
         self.ids = {i: el for el in doc.root.iter() if (i := el.get("id"))}
         self.visits = 0
         self.active: set[int] = set()
-        self.cost = Cost(limits.cost, (WIDTH, HEIGHT), self.ids)
+        self.cost = Cost(limits.cost, canvas, self.ids)
         #: Each element's references, found once: a fan-out must not rescan long attributes.
         self._targets: dict[int, list[ET.Element]] = {}
 
@@ -442,7 +466,8 @@ class _Expansion:
                 return float(canvas)
             return abs(found[0])
 
-        return max(side("width", WIDTH) / numbers[2], side("height", HEIGHT) / numbers[3])
+        width, height = self.canvas
+        return max(side("width", width) / numbers[2], side("height", height) / numbers[3])
 
 
 def _transform_scale(doc: Document, el: ET.Element, value: str) -> float:

@@ -45,7 +45,7 @@ from ogmint.rendering.sanitiser import (
     local_name,
     parse,
 )
-from ogmint.rendering.sizes import ASPECTS, LANDSCAPE, nearest_aspect
+from ogmint.rendering.sizes import ASPECTS, LANDSCAPE, nearest
 
 __all__ = ["Template", "TemplateError", "TemplateLimits", "TemplateTooLarge", "compile_template"]
 
@@ -223,29 +223,35 @@ class Template:
     parts: tuple[Part, ...] = field(repr=False)
     background: tuple[Part, ...] = field(repr=False)
     foreground: tuple[Part, ...] = field(repr=False)
-    #: The aspect class this document is laid out for, and its canvas (``rendering/sizes``).
-    aspect: str = LANDSCAPE
-    #: Documents laid out for the other aspect classes, by class (built-ins: ``name.square.svg``).
+    #: The width and height this document is laid out for (its root's, ``rendering/sizes``).
+    canvas: tuple[int, int] = ASPECTS[LANDSCAPE]
+    #: Documents laid out for other canvases, by name: an aspect class for the built-ins
+    #: (``name.square.svg``), a preset for custom templates (their upload's ``sizes``).
     layouts: tuple[tuple[str, Template], ...] = field(default=(), repr=False)
-
-    @property
-    def canvas(self) -> tuple[int, int]:
-        return ASPECTS[self.aspect]
 
     def document_for(self, width: int, height: int) -> Template:
         """The document drawn for a ``width`` × ``height`` image: this one or the layout of the
-        nearest aspect class (cover-scaled to the exact size by the pipeline)."""
+        nearest aspect ratio (cover-scaled to the exact size by the pipeline)."""
         if not self.layouts:
             return self
-        documents = {self.aspect: self, **dict(self.layouts)}
-        return documents[nearest_aspect(width, height, tuple(documents))]
+        documents = [self, *(t for _, t in self.layouts)]
+        return documents[nearest(width, height, dict(enumerate(t.canvas for t in documents)))]
 
     def with_layouts(self, layouts: Mapping[str, Template]) -> Template:
-        """This template with documents for other aspects; its digest covers them all."""
+        """This template with documents for other canvases; its digest covers them all, its
+        fields are every document's (one that shows a field another does not still takes it;
+        an image field is fetched at the largest side any document draws it)."""
         digest = hashlib.sha256(
             self.digest.encode() + b"".join(f"|{a}:{t.digest}".encode() for a, t in layouts.items())
         ).hexdigest()
-        return replace(self, digest=digest, layouts=tuple(layouts.items()))
+        fields = {f.name: f for f in self.fields}
+        for f in (f for t in layouts.values() for f in t.fields):
+            known = fields.setdefault(f.name, f)
+            if f.side is not None and (known.side or 0) < f.side:
+                fields[f.name] = replace(known, side=f.side)
+        return replace(
+            self, digest=digest, fields=tuple(fields.values()), layouts=tuple(layouts.items())
+        )
 
     @property
     def custom_fields(self) -> tuple[FieldInfo, ...]:
@@ -258,7 +264,8 @@ class Template:
 
     def size(self) -> int:
         """Roughly the bytes this compiled template holds (its static strings dominate)."""
-        return sum(_part_size(p) for p in (*self.parts, *self.background, *self.foreground))
+        own = sum(_part_size(p) for p in (*self.parts, *self.background, *self.foreground))
+        return own + sum(t.size() for _, t in self.layouts)
 
     def render(self, spec: RenderSpec, images: Mapping[str, bytes], fitter: TextFitter) -> str:
         """The whole SVG document for ``spec`` (previews); ``images`` maps field → PNG bytes."""
@@ -499,7 +506,7 @@ def compile_template(
     limits: TemplateLimits = DEFAULT_LIMITS,
     *,
     custom: bool = False,
-    aspect: str = LANDSCAPE,
+    canvas: tuple[int, int] = ASPECTS[LANDSCAPE],
     fonts: FontResolver | None = None,
 ) -> Template:
     """Validates, sanitises and compiles a template document.
@@ -510,9 +517,9 @@ def compile_template(
     """
     doc = parse(source, limits)
     normalise(doc, limits)  # design-tool styles into attributes: the checks see them all
-    check_document(doc, limits, ASPECTS[aspect])
+    check_document(doc, limits, canvas)
     root = doc.root
-    compiler = _Compiler(doc, limits, custom, fonts)
+    compiler = _Compiler(doc, limits, custom, fonts, canvas)
     head = compiler.open_tag(root, root=True)
     children = [(local_name(c.tag)[1], compiler.child(c, 1)) for c in root]
     # The background layer is the longest run of leading children that depend on nothing
@@ -538,7 +545,7 @@ def compile_template(
         parts=tuple(_merge(parts)),
         background=tuple(_merge(background)),
         foreground=tuple(_merge(foreground)),
-        aspect=aspect,
+        canvas=canvas,
     )
 
 
@@ -556,7 +563,9 @@ def load_directory(directory: Path) -> dict[str, Template]:
         try:
             if aspect and aspect not in ASPECTS:
                 raise TemplateError(f"unknown aspect {aspect!r}: one of {', '.join(ASPECTS)}")
-            compiled = compile_template(name, path.read_bytes(), aspect=aspect or LANDSCAPE)
+            compiled = compile_template(
+                name, path.read_bytes(), canvas=ASPECTS[aspect or LANDSCAPE]
+            )
         except TemplateError as e:
             raise TemplateError(f"{path.name}: {e}") from e
         if aspect:
@@ -587,10 +596,16 @@ def _merge(parts: list[Part]) -> Iterator[Part]:
 
 class _Compiler:
     def __init__(
-        self, doc: Document, limits: TemplateLimits, custom: bool, fonts: FontResolver | None
+        self,
+        doc: Document,
+        limits: TemplateLimits,
+        custom: bool,
+        fonts: FontResolver | None,
+        canvas: tuple[int, int],
     ) -> None:
         self.doc = doc
         self.limits = limits
+        self.canvas = canvas
         self.custom = custom
         self.fonts = fonts
         #: Every field an og: element shows; the template's own ones with what they declare.
@@ -702,7 +717,7 @@ class _Compiler:
                     raise
                 raise self.doc.error(el, e.reason) from e
             return self.conditional(el, [part])
-        check_element(self.doc, el, self.limits)
+        check_element(self.doc, el, self.limits, self.canvas)
         parts = self.open_tag(el, root)
         if (el.text and el.text.strip()) or local in {"text", "tspan", "title", "desc"}:
             parts.extend(self.substitute(el, escape(el.text or "")))

@@ -13,6 +13,7 @@ from domain.conftest import ROOT, WEBHOOK_HOST, Domain
 from domain.test_renders import body, key_for
 from ogmint.domain.gallery import Gallery
 from ogmint.domain.library import encode_cursor
+from ogmint.domain.templates import TemplateSource
 from ogmint.errors import (
     BadJSONError,
     RateLimitError,
@@ -163,7 +164,7 @@ async def test_a_batch_answers_each_item_as_a_single_render_would(domain: Domain
 
 async def test_the_items_past_the_quota_are_the_last_ones(domain: Domain) -> None:
     svg = (ROOT / "templates" / "examples" / "launch-card.svg").read_text()
-    custom = (await domain.templates.create("alice", svg, "Launch")).id
+    custom = (await domain.templates.create("alice", TemplateSource(svg), "Launch")).id
     key = await key_for(domain, "alice")  # free: 3 renders a month
     for title in ("one", "two"):
         await domain.renders.create(key, body(title=title))

@@ -10,6 +10,7 @@ import pytest
 from domain.conftest import ANONYMOUS_DAILY, ROOT, WEBHOOK_HOST, Domain
 from ogmint.domain.keys import ApiKeyRecord
 from ogmint.domain.renders import Card
+from ogmint.domain.templates import TemplateSource
 from ogmint.errors import (
     BadJSONError,
     FetchError,
@@ -80,7 +81,7 @@ async def test_refused_requests_take_a_burst_token_too(domain: Domain) -> None:
 
 async def test_another_users_template_is_not_found(domain: Domain) -> None:
     svg = (ROOT / "templates" / "examples" / "launch-card.svg").read_text()
-    meta = await domain.templates.create("alice", svg, "Launch")
+    meta = await domain.templates.create("alice", TemplateSource(svg), "Launch")
     bob = await key_for(domain, "bob")
     with pytest.raises(TemplateNotFoundError):
         await domain.renders.create(bob, body(template=meta.id, title="Mine?"))
@@ -226,7 +227,7 @@ async def test_previews_are_neither_stored_nor_charged(domain: Domain) -> None:
     assert image.startswith(PNG)
     assert await domain.usage.recent("alice", 10) == []
     with pytest.raises(TemplateInvalidError):
-        await domain.renders.preview_upload("alice", "<svg", {}, api="preview")
+        await domain.renders.preview_upload("alice", TemplateSource("<svg"), {}, api="preview")
 
 
 async def test_previews_share_one_allowance_per_user(domain: Domain) -> None:
@@ -234,9 +235,9 @@ async def test_previews_share_one_allowance_per_user(domain: Domain) -> None:
     for _ in range(2):
         await domain.renders.preview("alice", {"template": "minimal", "title": "Preview"})
     with pytest.raises(TemplateInvalidError):
-        await domain.renders.preview_upload("alice", "<svg", {}, api="v2")
+        await domain.renders.preview_upload("alice", TemplateSource("<svg"), {}, api="v2")
     with pytest.raises(RateLimitError) as refused:
-        await domain.renders.preview_upload("alice", "<svg", {}, api="v2")
+        await domain.renders.preview_upload("alice", TemplateSource("<svg"), {}, api="v2")
     assert refused.value.limit == "preview"  # refused before the upload was even looked at
     with pytest.raises(RateLimitError):
         await domain.renders.preview("alice", {"template": "minimal", "title": "Preview"})

@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 
 from ogmint.domain import templates as catalogue
-from ogmint.domain.templates import CustomTemplateSettings, TemplateCatalogue, sample_renders
+from ogmint.domain.templates import (
+    CustomTemplateSettings,
+    TemplateCatalogue,
+    TemplateSource,
+    sample_renders,
+)
 from ogmint.errors import TemplateInvalidError, TemplateLimitError, TemplateNotFoundError
 from ogmint.rendering.cost import CostLimits
 from ogmint.rendering.native import Renderer
@@ -45,12 +50,12 @@ async def service(tmp_path: Path, renderer: Renderer) -> AsyncIterator[TemplateC
 
 async def test_resolve_by_owner_at_the_current_version(service: TemplateCatalogue) -> None:
     assert (await service.resolve(None, "blog")).name == "blog"  # built-ins for anyone
-    meta = await service.create("alice", LAUNCH, "Launch")
+    meta = await service.create("alice", TemplateSource(LAUNCH), "Launch")
     assert (await service.resolve("alice", meta.id)).digest == meta.version
     for user in ("bob", None):
         with pytest.raises(TemplateNotFoundError):
             await service.resolve(user, meta.id)
-    updated = await service.update("alice", meta.id, variant(1), None)
+    updated = await service.update("alice", meta.id, TemplateSource(variant(1)), None)
     assert updated.version != meta.version and updated.name == "Launch"
     assert (await service.resolve("alice", meta.id)).digest == updated.version
     await service.delete("alice", meta.id)
@@ -59,7 +64,7 @@ async def test_resolve_by_owner_at_the_current_version(service: TemplateCatalogu
 
 
 async def test_compiled_cache_is_bounded(service: TemplateCatalogue) -> None:
-    metas = [await service.create("alice", variant(n), None) for n in range(4)]
+    metas = [await service.create("alice", TemplateSource(variant(n)), None) for n in range(4)]
     for meta in metas * 2:
         assert (await service.resolve("alice", meta.id)).digest == meta.version
     assert len(service._compiled) == 2  # the bound (cache_bytes), not one per version
@@ -68,13 +73,15 @@ async def test_compiled_cache_is_bounded(service: TemplateCatalogue) -> None:
 
 async def test_refusals_are_typed(service: TemplateCatalogue) -> None:
     with pytest.raises(TemplateInvalidError) as refused:
-        await service.create("alice", LAUNCH.replace("<rect", "<script/><rect", 1), None)
+        await service.create(
+            "alice", TemplateSource(LAUNCH.replace("<rect", "<script/><rect", 1)), None
+        )
     assert refused.value.details[0].field == "svg"
     assert "line" in refused.value.details[0].message
     for n in range(4):
-        await service.create("alice", variant(n), None)
+        await service.create("alice", TemplateSource(variant(n)), None)
     with pytest.raises(TemplateLimitError):
-        await service.create("alice", LAUNCH, None)
+        await service.create("alice", TemplateSource(LAUNCH), None)
 
 
 async def test_the_test_render_has_a_time_budget(tmp_path: Path, renderer: Renderer) -> None:
@@ -86,7 +93,7 @@ async def test_the_test_render_has_a_time_budget(tmp_path: Path, renderer: Rende
         )
         strict = TemplateCatalogue(state.templates, renderer, {}, settings)
         with pytest.raises(TemplateInvalidError, match="the test render took"):
-            await strict.create("alice", LAUNCH, None)
+            await strict.create("alice", TemplateSource(LAUNCH), None)
         assert await state.templates.list_templates("alice") == []
     finally:
         await state.close()
@@ -138,7 +145,7 @@ async def test_every_branch_is_test_rendered_within_the_budget(
         one_node = node_time(renderer)
         started = time.perf_counter()
         with pytest.raises(TemplateInvalidError, match=r"longer than the 0\.3 s allowed"):
-            await service.create("alice", branch(attribute), None)
+            await service.create("alice", TemplateSource(branch(attribute)), None)
         # Abandoned at the budget, give or take the one filtered node drawing then (and the
         # machine's load): never after all twelve.
         took = time.perf_counter() - started
@@ -174,13 +181,13 @@ async def test_compiling_counts_within_the_budget(
         service = TemplateCatalogue(state.templates, renderer, {}, settings)
         compile_ = catalogue.compile_upload
 
-        def slow_compile(*args: Any) -> Template:
+        def slow_compile(*args: Any, **kwargs: Any) -> Template:
             time.sleep(0.25)  # a compile that alone uses the budget up
-            return compile_(*args)
+            return compile_(*args, **kwargs)
 
         monkeypatch.setattr(catalogue, "compile_upload", slow_compile)
         with pytest.raises(TemplateInvalidError, match=r"longer than the 0\.2 s allowed"):
-            await service.create("alice", LAUNCH, None)
+            await service.create("alice", TemplateSource(LAUNCH), None)
     finally:
         await state.close()
 

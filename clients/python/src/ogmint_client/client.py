@@ -183,9 +183,12 @@ class Templates:
     def delete(self, template_id: str) -> None:
         self._c._run(core.delete_template(template_id))
 
-    def preview(self, svg: str, **params: ParamValue) -> bytes:
-        """The PNG of an unsaved template (nothing stored, no monthly quota)."""
-        return self._c._run(core.preview_template(svg, params))
+    def preview(
+        self, svg: str, sizes: Mapping[str, str] | None = None, **params: ParamValue
+    ) -> bytes:
+        """The PNG of an unsaved template (nothing stored, no monthly quota); ``sizes`` its
+        documents for other presets (``size`` picks the one drawn)."""
+        return self._c._run(core.preview_template(svg, params, sizes))
 
 
 class Brands:
@@ -340,8 +343,10 @@ class AsyncTemplates:
     async def delete(self, template_id: str) -> None:
         await self._c._run(core.delete_template(template_id))
 
-    async def preview(self, svg: str, **params: ParamValue) -> bytes:
-        return await self._c._run(core.preview_template(svg, params))
+    async def preview(
+        self, svg: str, sizes: Mapping[str, str] | None = None, **params: ParamValue
+    ) -> bytes:
+        return await self._c._run(core.preview_template(svg, params, sizes))
 
 
 class AsyncBrands:

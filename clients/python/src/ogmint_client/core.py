@@ -183,8 +183,11 @@ def _png(doc: Any) -> bytes:
     return doc
 
 
-def preview_template(svg: str, params: Mapping[str, Any]) -> Op[bytes]:
-    return Op("POST", "/api/v2/templates/preview", _png, {**params, "svg": svg})
+def preview_template(
+    svg: str, params: Mapping[str, Any], sizes: Mapping[str, str] | None = None
+) -> Op[bytes]:
+    body = {**params, **_template_body(svg, None, sizes)}
+    return Op("POST", "/api/v2/templates/preview", _png, body)
 
 
 # --- brands (SPEC §6.1) ---------------------------------------------------------------------

@@ -29,7 +29,9 @@ class Render:
 
 @dataclass(frozen=True, slots=True)
 class Template:
-    """A custom template (SPEC §5.1); ``svg`` is set only by ``templates.get``."""
+    """A custom template (SPEC §5.1): ``sizes`` lists the presets it renders; ``svg`` and
+    ``size_svgs`` (its document per other preset, as uploaded in ``sizes``) are set only by
+    ``templates.get``."""
 
     id: str
     name: str | None
@@ -38,6 +40,8 @@ class Template:
     created_at: str
     updated_at: str
     svg: str | None = field(default=None, repr=False)
+    sizes: list[str] = field(default_factory=list)
+    size_svgs: dict[str, str] | None = field(default=None, repr=False)
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Template:
@@ -49,6 +53,8 @@ class Template:
             created_at=doc["createdAt"],
             updated_at=doc["updatedAt"],
             svg=doc.get("svg"),
+            sizes=list(doc.get("sizes") or []),
+            size_svgs=doc.get("sizeSvgs"),
         )
 
 

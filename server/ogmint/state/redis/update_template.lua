@@ -3,4 +3,4 @@
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return redis.call('HMGET', KEYS[1], 'id', 'owner', 'name', 'version', 'fields', 'created_at',
-  'updated_at')
+  'updated_at', 'sizes')

@@ -37,7 +37,7 @@ def sqlite_state(path: Path) -> State:
             usage.SCHEMA,
             repeats.SCHEMA,
         ],
-        renders.MIGRATIONS,
+        (*renders.MIGRATIONS, *templates.MIGRATIONS),
     )
     return State(
         backend=db,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
+import orjson
+
 from ogmint.state.sqlite.db import Database
-from ogmint.state.templates import TemplateMeta
+from ogmint.state.templates import TemplateMeta, TemplateSource
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS templates (
@@ -16,19 +18,31 @@ CREATE TABLE IF NOT EXISTS templates (
     fields TEXT NOT NULL,
     source TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    sizes TEXT NOT NULL DEFAULT '[]',
+    size_sources TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS templates_owner ON templates (owner, created_at);
 """
+#: Databases made before templates had a document per size (SPEC §5.1).
+MIGRATIONS = (
+    "ALTER TABLE templates ADD COLUMN sizes TEXT NOT NULL DEFAULT '[]'",
+    "ALTER TABLE templates ADD COLUMN size_sources TEXT NOT NULL DEFAULT '{}'",
+)
 
-_META = "id, owner, name, version, fields, created_at, updated_at"
+_META = "id, owner, name, version, fields, created_at, updated_at, sizes"
+
+
+def _sizes(source: TemplateSource) -> str:
+    """The size documents as one JSON object (preset → document)."""
+    return orjson.dumps(dict(source.sizes)).decode()
 
 
 class SqliteTemplates:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def create_template(self, meta: TemplateMeta, source: str, limit: int) -> bool:
+    async def create_template(self, meta: TemplateMeta, source: TemplateSource, limit: int) -> bool:
         def run(db: sqlite3.Connection) -> bool:
             (count,) = db.execute(
                 "SELECT count(*) FROM templates WHERE owner = ?", (meta.owner,)
@@ -36,7 +50,8 @@ class SqliteTemplates:
             if count >= limit:
                 return False
             db.execute(
-                f"INSERT INTO templates ({_META}, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                f"INSERT INTO templates ({_META}, source, size_sources) "  # noqa: S608
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     meta.id,
                     meta.owner,
@@ -45,23 +60,29 @@ class SqliteTemplates:
                     meta.fields,
                     meta.created_at,
                     meta.updated_at,
-                    source,
+                    meta.sizes,
+                    source.svg,
+                    _sizes(source),
                 ),
             )
             return True
 
         return await self._db.run(run, True)
 
-    async def update_template(self, meta: TemplateMeta, source: str) -> TemplateMeta | None:
+    async def update_template(
+        self, meta: TemplateMeta, source: TemplateSource
+    ) -> TemplateMeta | None:
         def run(db: sqlite3.Connection) -> TemplateMeta | None:
             cur = db.execute(
-                "UPDATE templates SET name = ?, version = ?, fields = ?, source = ?, "
-                "updated_at = ? WHERE owner = ? AND id = ?",
+                "UPDATE templates SET name = ?, version = ?, fields = ?, sizes = ?, source = ?, "
+                "size_sources = ?, updated_at = ? WHERE owner = ? AND id = ?",
                 (
                     meta.name,
                     meta.version,
                     meta.fields,
-                    source,
+                    meta.sizes,
+                    source.svg,
+                    _sizes(source),
                     meta.updated_at,
                     meta.owner,
                     meta.id,
@@ -86,14 +107,19 @@ class SqliteTemplates:
         )
         return cur.rowcount > 0
 
-    async def get_template(self, owner: str, template_id: str) -> tuple[TemplateMeta, str] | None:
+    async def get_template(
+        self, owner: str, template_id: str
+    ) -> tuple[TemplateMeta, TemplateSource] | None:
         row = await self._db.run(
             lambda db: db.execute(
-                f"SELECT {_META}, source FROM templates WHERE owner = ? AND id = ?",  # noqa: S608
+                f"SELECT {_META}, source, size_sources FROM templates "  # noqa: S608
+                "WHERE owner = ? AND id = ?",
                 (owner, template_id),
             ).fetchone()
         )
-        return (TemplateMeta(*row[:7]), str(row[7])) if row else None
+        if not row:
+            return None
+        return TemplateMeta(*row[:8]), TemplateSource(str(row[8]), orjson.loads(row[9]))
 
     async def list_templates(self, owner: str) -> list[TemplateMeta]:
         rows = await self._db.run(

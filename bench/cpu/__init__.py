@@ -1,0 +1,1 @@
+"""Benchmarks of kind `cpu` (see `bench/registry.py`)."""

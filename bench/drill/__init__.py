@@ -1,0 +1,1 @@
+"""Benchmarks of kind `drill` (see `bench/registry.py`)."""

@@ -1,0 +1,1 @@
+"""Benchmarks of kind `edge` (see `bench/registry.py`)."""

@@ -1,0 +1,1 @@
+"""Benchmarks of kind `load` (see `bench/registry.py`)."""

@@ -1,0 +1,1 @@
+"""Benchmarks of kind `memory` (see `bench/registry.py`)."""

@@ -1,0 +1,1 @@
+"""Benchmarks of kind `render` (see `bench/registry.py`)."""

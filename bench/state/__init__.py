@@ -1,0 +1,1 @@
+"""Benchmarks of kind `state` (see `bench/registry.py`)."""

@@ -1,0 +1,1 @@
+"""Benchmarks of kind `webhooks` (see `bench/registry.py`)."""
