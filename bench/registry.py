@@ -57,7 +57,8 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     # -- render: the native renderer in one process ---------------------------------------------
     B("render", "render", "render.render_bench", "reference card vs resvg-py and cairosvg; `blog` template path; 1 vs 2 threads (issue 2)", quick=("--rounds", "3", "--warmup", "1", "--scaling-trials", "1", "--scaling-renders", "4")),
     B("takumi", "render", "render.takumi_compare", "`blog` and reference card against takumi 2.19, one thread each (issues 14, 26)", quick=("--chunks", "1", "--per-chunk", "3")),
-    B("format", "render", "render.format_bench", "render + encode time and bytes per output format and size (issue 23)", quick=("--rounds", "2")),
+    B("format", "render", "render.format_bench", "render + encode time, bytes and PSNR per output format and size, with the encoder settings not chosen (issue 23)", args=("--rounds", "12", "--variants"), quick=("--rounds", "2")),
+    B("jpeg-splice", "render", "render.jpeg_splice", "probe: JPEG over a cached background by splicing restart intervals (issue 23)", quick=("--rounds", "1"), in_all=False),
     B("sizes", "render", "render.sizes_bench", "render time of every built-in at og, story and story@2x against each size's deadline (issue 23)", quick=("--rounds", "1")),
     B("glyphs", "render", "render.glyph_bench", "text drawing with and without the glyph coverage cache (issue 14)", quick=("--rounds", "10", "--titles", "5", "--no-callgrind")),
     B("template-cost", "render", "render.template_cost", "template cost model: verdicts and estimates of every template, next to render times (issue 19)"),
@@ -78,7 +79,9 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     # -- webhooks ---------------------------------------------------------------------------------
     B("webhooks", "webhooks", "webhooks.webhooks_bench", "webhook deliveries/s and the latency a webhook adds, SQLite and Redis (issue 4)", args=("--deliveries", "1000", "--renders", "150"), quick=("--deliveries", "10", "--renders", "10", "--backend", "embedded")),
     # -- memory -----------------------------------------------------------------------------------
-    B("memory", "memory", "memory.memory_bench", "worker RSS and cache bytes after 5,000 and 50,000 mixed V1 requests (issues 14, 26)", quick=("--first", "20", "--last", "40")),
+    B("memory", "memory", "memory.memory_bench", "worker RSS after 5,000 and 50,000 unique renders (issues 14, 26)", quick=("--first", "20", "--last", "40")),
+    B("memory-mixed", "memory", "memory.memory_bench", "worker RSS every 1,000 of 10,000 renders mixing sizes and formats (issue 23)", args=("--mixed",), quick=("--mixed", "--last", "40", "--every", "20")),
+    B("memory-mixed-keep-buffers", "memory", "memory.memory_bench", "memory-mixed with OGMINT_RENDER_KEEP_BUFFERS=1 (issue 23)", args=("--mixed", "--keep-buffers"), quick=("--mixed", "--keep-buffers", "--last", "40", "--every", "20"), in_all=False),
     B("bombs", "memory", "memory.bomb_rss", "image bombs: a worker's peak RSS and `/healthz` meanwhile (issue 8)", quick=("--rounds", "1", "--config", "defaults")),
     # -- state ------------------------------------------------------------------------------------
     B("durable-commit", "state", "state.durable_commit", "SQLite `save_render` at synchronous=FULL vs NORMAL (issue 8)", quick=("--rounds", "2", "--block", "3")),

@@ -67,24 +67,30 @@ fn parse_matte(matte: Option<&str>) -> PyResult<Option<[u8; 3]>> {
     }
 }
 
-/// Straight pixels of a render, for an encoder of another format.
+/// Straight pixels of a render, for an encoder of another format: 4 bytes a pixel,
+/// `mode` `RGBX` (opaque or flattened) or `RGBA`.
 #[pyclass(frozen, get_all, module = "ogmint._native")]
 pub struct RawImage {
     width: u32,
     height: u32,
-    /// `RGB` or `RGBA` (Pillow's mode names).
+    /// `RGBX` or `RGBA` (Pillow's mode names, and its layout: 4 bytes a pixel).
     mode: &'static str,
     data: Py<PyBytes>,
 }
 
 impl RawImage {
-    fn new(py: Python<'_>, pixels: Pixels) -> Self {
-        Self {
+    /// Writes `pixels` straight into a new `bytes` object, the GIL released meanwhile.
+    fn new(py: Python<'_>, pixels: Pixels) -> PyResult<Self> {
+        let data = PyBytes::new_with(py, pixels.len(), |out| {
+            py.detach(|| pixels.write(out));
+            Ok(())
+        })?;
+        Ok(Self {
             width: pixels.width,
             height: pixels.height,
-            mode: if pixels.channels == 3 { "RGB" } else { "RGBA" },
-            data: PyBytes::new(py, &pixels.data).unbind(),
-        }
+            mode: pixels.mode.name(),
+            data: data.unbind(),
+        })
     }
 }
 
@@ -236,7 +242,7 @@ impl Renderer {
         let matte = parse_matte(matte)?;
         let deadline = deadline(timeout)?;
         let pixels = py.detach(|| self.engine.render_pixels(svg.text()?, matte, deadline));
-        Ok(RawImage::new(py, pixels.map_err(to_py)?))
+        RawImage::new(py, pixels.map_err(to_py)?)
     }
 
     /// [`Self::render_layers`]'s pixels, unencoded, as [`Self::render_svg_pixels`].
@@ -263,7 +269,7 @@ impl Renderer {
                 deadline,
             )
         });
-        Ok(RawImage::new(py, pixels.map_err(to_py)?))
+        RawImage::new(py, pixels.map_err(to_py)?)
     }
 
     /// Lays out `text` in a box and returns it as an SVG `<text>` element.

@@ -6,7 +6,7 @@ use crate::encode::{encode_bands, encode_png, encode_png_over, Encoded};
 use crate::error::{guard, RenderError, Stage};
 use crate::fonts::FontLibrary;
 use crate::glyphs::{GlyphCache, TextPlan};
-use crate::pixels::{export, export_parts, Pixels};
+use crate::pixels::{Pixels, Rows};
 use crate::plain_text;
 use resvg::tiny_skia::Pixmap;
 use resvg::usvg::{Options, Tree};
@@ -280,7 +280,7 @@ pub fn render_layers_png(
 }
 
 /// [`render_png`] without the encoding: straight pixels for the lossy formats (flattened on
-/// `matte` when given).
+/// `matte` when given), written out by the caller.
 pub fn render_pixels(
     svg: &str,
     cx: Context,
@@ -289,11 +289,11 @@ pub fn render_pixels(
 ) -> Result<Pixels, RenderError> {
     let pixmap = render_pixmap(svg, cx, deadline)?;
     deadline.check()?;
-    guard(Stage::Encode, || export(&pixmap, matte))
+    guard(Stage::Encode, || Pixels::of(pixmap, matte))
 }
 
 /// [`render_layers_png`] without the encoding, as [`render_pixels`]: every row of the
-/// background is taken, not only the bands the foreground reached.
+/// background is written, not only the bands the foreground reached.
 pub fn render_layers_pixels(
     background: &str,
     foreground: &str,
@@ -305,19 +305,9 @@ pub fn render_layers_pixels(
 ) -> Result<Pixels, RenderError> {
     let drawn = draw_layers(background, foreground, key, cx, cache, deadline)?;
     deadline.check()?;
+    let (width, height) = (drawn.pixmap.width(), drawn.pixmap.height());
     guard(Stage::Encode, || {
-        let band_bytes = drawn.base.encoded.band_rows() * drawn.base.pixmap.width() as usize * 4;
-        // Bands the foreground never reached are read from the cached background in place.
-        let parts: Vec<&[u8]> = drawn
-            .pixmap
-            .data()
-            .chunks(band_bytes)
-            .zip(drawn.base.pixmap.data().chunks(band_bytes))
-            .zip(&drawn.bands)
-            .map(|((over, base), reached)| if *reached { over } else { base })
-            .collect();
-        let (width, height) = (drawn.pixmap.width(), drawn.pixmap.height());
-        export_parts(&parts, width, height, matte)
+        Pixels::new(Box::new(drawn), width, height, matte)
     })
 }
 
@@ -329,6 +319,20 @@ struct Drawn {
     pixmap: Pixmap,
     /// Which bands of the background's encoding the foreground may have drawn in.
     bands: Vec<bool>,
+}
+
+impl Rows for Drawn {
+    /// Bands the foreground never reached are read from the cached background in place.
+    fn parts(&self) -> Vec<&[u8]> {
+        let band_bytes = self.base.encoded.band_rows() * self.base.pixmap.width() as usize * 4;
+        self.pixmap
+            .data()
+            .chunks(band_bytes)
+            .zip(self.base.pixmap.data().chunks(band_bytes))
+            .zip(&self.bands)
+            .map(|((over, base), reached)| if *reached { over } else { base })
+            .collect()
+    }
 }
 
 /// The pixels of [`render_layers_png`] before encoding, and the background they were drawn on.

@@ -53,7 +53,8 @@ class FontFamily:
 
 @final
 class RawImage:
-    """Straight pixels of a render, for an encoder of another format."""
+    """Straight pixels of a render, for an encoder of another format: 4 bytes a pixel,
+    ``mode`` ``RGBX`` (opaque or flattened) or ``RGBA``."""
 
     @property
     def width(self) -> int: ...

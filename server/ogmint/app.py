@@ -40,6 +40,7 @@ from ogmint.domain.webhooks import Webhooks
 from ogmint.lifecycle import defer_stop_signals, in_worker_process, stop_when_serving
 from ogmint.metrics import CacheCounts, Metrics
 from ogmint.net import AddressPolicy, GuardedClient
+from ogmint.rendering.allocator import keep_render_buffers
 from ogmint.rendering.cost import CostLimits
 from ogmint.rendering.images import ImageFetcher
 from ogmint.rendering.native import Renderer, bundled_font_dirs
@@ -148,7 +149,10 @@ def accounts_of(
 
 def make_renderer(settings: Settings, *, threads: int | None = None) -> Renderer:
     """The native renderer with the bundled and configured fonts (``threads``: the
-    setting's unless given)."""
+    setting's unless given); with ``render_keep_buffers`` the process's allocator keeps
+    canvas-sized buffers for reuse."""
+    if settings.render_keep_buffers:
+        keep_render_buffers()
     return Renderer(
         [*bundled_font_dirs(), *settings.font_dirs],
         threads=settings.render_threads if threads is None else threads,

@@ -190,6 +190,12 @@ class Settings:
     render_queue: int = _setting(
         16, "Renders allowed to wait per worker before answering 503.", int
     )
+    render_keep_buffers: bool = _setting(
+        False,
+        "Keep canvas-sized buffers in the C heap between renders (glibc mallopt): WebP/JPEG at "
+        "og@2x or story 5-35 % faster, for a worker RSS that climbs in steps to a higher plateau.",
+        _bool,
+    )
     render_timeout: float = _setting(
         2.0,
         "Seconds one rasterisation of a 1200×630 image may take before the renderer abandons "
