@@ -328,6 +328,7 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
     app.blueprint(images.bp)
     app.blueprint(meta.bp)
     app.blueprint(dashboard_blueprints())
+    app.ctx.pages = Pages()  # the dashboard's HTML templates (not a domain service)
 
     @app.middleware("response")
     def count_request(request: TimedRequest, response: BaseHTTPResponse) -> None:
@@ -410,7 +411,6 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
         app.ctx.services = Services(
             settings=settings,
             metrics=metrics,
-            pages=Pages(),
             proxies=TrustedProxies(settings.trusted_proxies),
             renders=Renders(
                 pipeline,

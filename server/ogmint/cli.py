@@ -214,10 +214,16 @@ async def _users(args: argparse.Namespace, ops: Operations) -> int:
         try:
             if args.action == "disable":
                 revoked = await ops.users.disable(args.user)
-                print(f"disabled {args.user}: sessions ended, {revoked} keys revoked")
+                print(
+                    f"disabled {args.user}: sessions ended, {revoked} keys revoked for good "
+                    "(enabling does not restore them)"
+                )
             else:
                 await ops.users.enable(args.user)
-                print(f"enabled {args.user} (API and signing keys are made anew)")
+                print(
+                    f"enabled {args.user}: the keys revoked when disabled stay revoked; "
+                    f"make new ones (ogmint keys create --user {args.user}, or Settings)"
+                )
         except NotFoundError:
             print(f"no account {args.user}", file=sys.stderr)
             return 1

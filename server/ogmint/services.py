@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ogmint.dashboard.pages import Pages
 from ogmint.domain.accounts import Accounts
 from ogmint.domain.addresses import TrustedProxies
 from ogmint.domain.brands import Brands
@@ -30,7 +29,6 @@ from ogmint.settings import Settings
 class Services:
     settings: Settings
     metrics: Metrics
-    pages: Pages
     proxies: TrustedProxies
     renders: Renders
     library: Library

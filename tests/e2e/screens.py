@@ -31,6 +31,10 @@ CARD = """<svg xmlns="http://www.w3.org/2000/svg" xmlns:og="https://ogmint.dev/n
   <rect x="80" y="120" width="96" height="8" rx="4" fill="{{accent}}"/>
   <og:text field="title" x="80" y="170" width="1040" height="280" max-size="72" min-size="40"
            weight="700" max-lines="3" valign="middle"/>
+  <og:text field="price" limit="20" x="80" y="500" width="500" height="60" max-size="44"
+           weight="700" fill="{{accent}}"/>
+  <og:text field="launchDate" limit="30" x="620" y="500" width="500" height="60" max-size="32"
+           align="end"/>
 </svg>
 """
 
@@ -75,13 +79,20 @@ def with_data(srv: Server, page: Page) -> dict[str, str]:
         body = orjson.dumps({"template": template, "title": title, "palette": palette})
         url = srv.url + "/api/v2/render"
         made[template] = paced(lambda u=url, b=body: request(u, "POST", headers, b)).json()["slug"]
+    # One made and deleted: the list keeps it, without its picture.
+    body = orjson.dumps({"template": "blog", "title": "An old card, deleted", "palette": "sunset"})
+    url = srv.url + "/api/v2/render"
+    gone = paced(lambda: request(url, "POST", headers, body)).json()["slug"]
+    deleting = f"{srv.url}/api/v2/renders/{gone}"
+    assert paced(lambda: request(deleting, "DELETE", {"x-api-key": key})).status == 200
     for query in (
         "template=quote&title=Simplicity+is+prerequisite+for+reliability&author=Edsger+Dijkstra",
         "template=blog&title=A+V1+card+that+failed&avatar=https%3A%2F%2F10.0.0.1%2Fa.png",
     ):
         paced(lambda q=query: request(srv.url + "/api/og?" + q, headers={"x-api-key": key}))
     look = {"name": "Acme", "palette": "paper", "accentColor": "e4572e", "font": "Inter"}
-    made["brand"] = request(srv.url + "/api/v2/brands", "POST", headers, orjson.dumps(look)).json()[
+    brands = srv.url + "/api/v2/brands"
+    made["brand"] = paced(lambda: request(brands, "POST", headers, orjson.dumps(look))).json()[
         "brand"
     ]["id"]
     body = orjson.dumps({"svg": CARD, "name": "Launch card"})
@@ -100,7 +111,12 @@ def pages(made: dict[str, str]) -> list[tuple[str, str]]:
         ("usage", "/dashboard/usage"),
         ("renders", "/dashboard/renders"),
         ("templates", "/dashboard/templates"),
-        ("playground-custom", "/dashboard/templates?template=" + made["custom"]),
+        (
+            "playground-custom",
+            "/dashboard/templates?template="
+            + made["custom"]
+            + "&title=Ogmint+Pro&price=%2449+%2F+month&launchDate=1+March",
+        ),
         ("template-new", "/dashboard/templates/new"),
         ("template-edit", "/dashboard/templates/" + made["custom"]),
         ("brands", "/dashboard/brands"),
@@ -111,7 +127,9 @@ def pages(made: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def settle(page: Page) -> None:
-    """Waits until the page's pictures have loaded (or failed)."""
+    """Loads the page's pictures at once (lazy ones included) and waits until they have
+    loaded (or failed)."""
+    page.evaluate("() => document.querySelectorAll('img').forEach(i => i.loading = 'eager')")
     page.wait_for_load_state("networkidle")
     page.evaluate(
         """() => Promise.all([...document.images].map(i => i.complete ? null :
@@ -139,11 +157,7 @@ def walk(
                 "console",
                 lambda c, m=missing: m.append("console: " + c.text) if c.type == "error" else None,
             )
-            # Every picture loads eagerly, so the screenshot shows them all.
             page.goto(path)
-            page.evaluate(
-                "() => document.querySelectorAll('img').forEach(i => i.loading = 'eager')"
-            )
             settle(page)
             yield name, page, missing
             page.close()
@@ -166,20 +180,61 @@ def prepared(browser: Browser, srv: Server, folder: Path) -> tuple[dict[str, str
 
 
 def first_visit(browser: Browser, srv: Server, out: Path) -> None:
-    """A newcomer's Getting started at each width: before and just after making a key."""
+    """The sign-in page, and a newcomer's Getting started at each width: before and just after
+    making a key."""
     for width in WIDTHS:
         context = browser.new_context(base_url=srv.url, viewport={"width": width, "height": 900})
         try:
             page = context.new_page()
+            page.goto("/dashboard/sign-in")
+            settle(page)
+            page.screenshot(path=str(out / f"{width}-sign-in.png"), full_page=True)
             sign_up(srv, page, f"newcomer{width}")
             settle(page)
             page.screenshot(path=str(out / f"{width}-first-visit.png"), full_page=True)
             page.get_by_role("button", name="Create API key").click()
             settle(page)
             page.screenshot(path=str(out / f"{width}-first-key.png"), full_page=True)
-            print(f"{width}-first-visit.png {width}-first-key.png")
+            print(f"{width}-sign-in.png {width}-first-visit.png {width}-first-key.png")
         finally:
             context.close()
+
+
+def actions(browser: Browser, srv: Server, width: int, state: str, out: Path) -> None:
+    """The pages' actions half-done: a delete being confirmed, a call tried on the API page."""
+    context = browser.new_context(
+        base_url=srv.url,
+        viewport={"width": width, "height": 900},
+        storage_state=state,
+        device_scale_factor=1,
+    )
+    try:
+        page = context.new_page()
+        page.goto("/dashboard/renders")
+        page.locator("details.confirm > summary").first.click()
+        settle(page)
+        page.evaluate("scrollTo(0, 0)")  # the sticky header at the top of the full page
+        page.screenshot(path=str(out / f"{width}-renders-confirm.png"), full_page=True)
+        for name in ("admin", "brands"):
+            page.goto(f"/dashboard/{name}")
+            page.locator("details.confirm > summary").first.click()
+            settle(page)
+            page.evaluate("scrollTo(0, 0)")
+            page.screenshot(path=str(out / f"{width}-{name}-confirm.png"), full_page=True)
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= width, f"{name} with a confirmation open is {wide} px wide"
+        page.goto("/dashboard/api")
+        section = page.locator("#post-api-v2-render")
+        section.get_by_text("Try it", exact=True).click()
+        section.get_by_role("button", name="Send request").click()
+        page.wait_for_url("**/dashboard/api/try#post-api-v2-render")
+        settle(page)
+        # Not sticky for this shot of one section (it would cover the section's top).
+        page.evaluate("document.querySelector('header.top').style.position = 'static'")
+        page.locator("#post-api-v2-render").screenshot(path=str(out / f"{width}-api-tried.png"))
+        print(f"{width}-{{renders,admin,brands}}-confirm.png {width}-api-tried.png")
+    finally:
+        context.close()
 
 
 def main(out: Path) -> None:
@@ -199,6 +254,7 @@ def main(out: Path) -> None:
                     flag = "" if wide <= width else f"  SCROLLS SIDEWAYS ({wide} px)"
                     gone = f"  problems: {missing}" if missing else ""
                     print(f"{width}-{name}.png{flag}{gone}")
+                actions(browser, srv, width, state, out)
             browser.close()
         finally:
             srv.stop()

@@ -133,5 +133,7 @@ def test_users_list_and_disable(srv: Server) -> None:
     assert refused.status == 401 and b"disabled" in refused.body
     assert "\tdisabled\t" in srv.cli_process("users", "list").stdout
     assert srv.cli_process("users", "disable", "nobody-at-all").returncode == 1
-    assert srv.cli_process("users", "enable", "frank").returncode == 0
+    enabled = srv.cli_process("users", "enable", "frank")
+    assert enabled.returncode == 0 and "stay revoked" in enabled.stdout
+    assert_error(render(srv, key, "After enabling"), 401)  # as the message says
     assert c.sign_in("frank@example.com", "a long enough passphrase").status == 303

@@ -4,6 +4,7 @@ sessions, CSRF, cookies, security headers, sign-in limits, and authorization rou
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from itertools import count
 
@@ -281,7 +282,9 @@ def test_template_editor_shows_errors_at_their_line(srv: Server) -> None:
     template_id = saved.headers["location"].split("/")[-1].split("?")[0]
     page = c.get(f"/dashboard/templates/{template_id}").body.decode()
     assert "Mine" in page
+    assert "<summary>Delete template</summary>" in page  # asked twice
     assert c.post(f"/dashboard/templates/{template_id}/delete").status == 303
+    assert f"Template {template_id} deleted." in c.get("/dashboard/templates").body.decode()
     assert c.get(f"/dashboard/templates/{template_id}").status == 404
 
 
@@ -521,17 +524,30 @@ def test_admin_page_content_invite_and_disable(srv: Server) -> None:
     assert Console(srv.url).get(path).status == 200
     bad = admin.post("/dashboard/admin/users", {"user": f"{name}x", "email": "other@example.com"})
     assert bad.status == 400 and 'role="alert"' in bad.body.decode()
-    # Disable: signed out, keys refused; enable lets them sign in again.
+    # Disable (asked twice, saying what it revokes): signed out, keys refused.
+    assert admin.post(f"/dashboard/admin/users/{name}/plan", {"plan": "pro"}).status == 303
+    page = admin.get("/dashboard/admin").body.decode()
+    row = page[page.index(f"<strong>{name}</strong>") :]
+    row = row[: row.index("</tr>")]
+    assert "<summary>Disable</summary>" in row and "revokes their 1 API keys" in row
+    assert "does not restore those keys" in row
     assert admin.post(f"/dashboard/admin/users/{name}/disable").status == 303
-    assert "1 keys revoked" in admin.get("/dashboard/admin").body.decode()
+    assert "1 keys revoked for good" in admin.get("/dashboard/admin").body.decode()
     assert user.get("/dashboard/settings").status == 303
     assert v2(srv, key, title="After disabling").status == 401
     assert user.sign_in(f"{name}@example.com", PASSWORD).status == 401
     assert admin.post(f"/dashboard/admin/users/{admin_name}/disable").status == 400  # not yourself
     assert admin.post("/dashboard/admin/users/nobody-x/disable").status == 404
+    # Enable: they sign in again on their plan; the old keys stay revoked, and the admin is told.
     assert admin.post(f"/dashboard/admin/users/{name}/enable").status == 303
+    told = admin.get("/dashboard/admin").body.decode()
+    assert f"{name} may sign in again, still on the pro plan" in told
+    assert "stay revoked" in told
+    assert v2(srv, key, title="After enabling").status == 401
     assert user.sign_in(f"{name}@example.com", PASSWORD).status == 303
-    user.get("/dashboard/settings")
+    assert user.get("/dashboard").headers["location"] == "/dashboard/start"  # no key: make one
+    settings = user.get("/dashboard/settings").body.decode()
+    assert "No active keys" in settings and "Plan <strong>pro</strong>" in settings
     assert user.post(f"/dashboard/admin/users/{name}/disable").status == 404  # not an admin
 
 
@@ -582,3 +598,123 @@ def test_brands_page_creates_lists_and_deletes(srv: Server) -> None:
     assert 'role="alert"' in other.get(f"/dashboard/templates?brand={brand.group(1)}").body.decode()
     assert c.post(f"/dashboard/brands/{brand.group(1)}/delete").status == 303
     assert brand.group(1) not in c.get("/dashboard/brands").body.decode().split("deleted")[1]
+
+
+def test_renders_page_deletes_a_stored_render(srv: Server) -> None:
+    c, _ = signed_in(srv)
+    key = api_key(c)
+    made = v2(srv, key, title="To be deleted")
+    kept = v2(srv, key, title="To be kept")
+    assert made.status == 201 and kept.status == 201
+    slug, other = made.json()["slug"], kept.json()["slug"]
+    assert request(f"{srv.url}/i/{slug}").status == 200
+    page = c.get("/dashboard/renders?api=v2").body.decode()
+    # Asked twice: a disclosure, then the button that posts (no JavaScript needed).
+    assert "<summary>Delete</summary>" in page
+    assert f'action="/dashboard/renders/{slug}/delete"' in page
+    assert 'name="back" value="api=v2"' in page
+    # Someone else cannot delete it (a 404-like "nothing deleted"), and it stays.
+    stranger, _ = signed_in(srv)
+    stranger.get("/dashboard/renders")
+    assert stranger.post(f"/dashboard/renders/{slug}/delete").status == 303
+    assert "nothing deleted" in stranger.get("/dashboard/renders").body.decode()
+    assert request(f"{srv.url}/i/{slug}").status == 200
+    # The owner deletes it: back to the list as filtered, with a confirmation, once.
+    gone = c.post(f"/dashboard/renders/{slug}/delete", {"back": "api=v2"})
+    assert gone.status == 303 and gone.headers["location"] == "/dashboard/renders?api=v2"
+    after = c.get("/dashboard/renders?api=v2").body.decode()
+    assert f"Render {slug} deleted" in after
+    assert f"Render {slug} deleted" not in c.get("/dashboard/renders?api=v2").body.decode()
+    # The image is really gone, for everyone; the API agrees; the other render is untouched.
+    assert request(f"{srv.url}/i/{slug}").status == 404
+    one = request(f"{srv.url}/api/v2/renders/{slug}", headers={"x-api-key": key})
+    assert one.status == 404 and one.json()["code"] == "render_not_found"
+    assert request(f"{srv.url}/i/{other}").status == 200
+    # The list keeps it as made (it was counted) but without picture, link or Delete.
+    assert f'src="/i/{slug}"' not in after and f'href="/i/{slug}"' not in after
+    assert f'action="/dashboard/renders/{slug}/delete"' not in after
+    assert f'src="/i/{other}"' in after and "To be deleted" in after
+    # A second delete (a reload of the form) deletes nothing and says so.
+    assert c.post(f"/dashboard/renders/{slug}/delete").status == 303
+    assert "nothing deleted" in c.get("/dashboard/renders").body.decode()
+    # The same request renders anew, under a new slug.
+    again = v2(srv, key, title="To be deleted")
+    assert again.status == 201 and again.json()["slug"] != slug
+
+
+def try_call(c: Console, fields: dict[str, str]) -> Reply:
+    """The API page's try-it POST, again while the call answers 429 (the 5/s burst limit)."""
+    for _ in range(20):
+        reply = c.post("/dashboard/api/try", fields)
+        if b">429</span>" not in reply.body:
+            return reply
+        time.sleep(0.25)
+    return reply
+
+
+def test_api_page_tries_calls_with_the_users_own_key(srv: Server) -> None:
+    c, _ = signed_in(srv)
+    page = c.get("/dashboard/api").body.decode()
+    assert "to try this call here" in page and "Send request" not in page  # no key yet
+    key = api_key(c)
+    key_id = re.findall(r"(key_\w+)", c.get("/dashboard/settings").body.decode())[0]
+    page = c.get("/dashboard/api").body.decode()
+    # An example per call; a try-it form with the user's keys by id, never a secret.
+    assert page.count('<pre class="example"') >= 25
+    assert f'<option value="{key_id}">{key_id}</option>' in page
+    assert key not in page and re.search(r"ogm_live_[A-Za-z0-9]", page) is None
+    # Validate with the sample body: the JSON the API answers, shown on the page.
+    body = '{"template": "blog", "title": "Tried from the API page"}'
+    tried = try_call(
+        c,
+        {"call": "POST /api/v2/validate", "key": key_id, "body": body},
+    )
+    assert tried.status == 200
+    html = tried.body.decode()
+    answer = re.search(
+        r'<pre class="answer" aria-label="Answer of POST /api/v2/validate">(.*?)</pre>', html, re.S
+    )
+    assert answer, html[-3000:]
+    got = orjson.loads(answer.group(1).replace("&#34;", '"').replace("&quot;", '"'))
+    direct = request(
+        srv.url + "/api/v2/validate",
+        "POST",
+        {"x-api-key": key, "content-type": "application/json"},
+        body.encode(),
+    ).json()
+    assert got == direct and got["success"] is True
+    # A render made from the page is the user's, listed by the API with the real key.
+    made = try_call(
+        c,
+        {
+            "call": "POST /api/v2/render",
+            "key": key_id,
+            "body": '{"template": "blog", "title": "From the page"}',
+        },
+    ).body.decode()
+    assert ">201</span>" in made
+    slug = re.search(r"/i/([A-Za-z0-9]{8})", made)
+    assert slug
+    mine = request(f"{srv.url}/api/v2/renders/{slug.group(1)}", headers={"x-api-key": key})
+    assert mine.status == 200
+    assert f'<a href="/i/{slug.group(1)}">Open the image</a>' in made
+    # Errors are the API's errors (here: a render of another user is a 404).
+    other = try_call(
+        c,
+        {"call": "GET /api/v2/renders/{slug}", "key": key_id, "slug": "AAAAAAAA"},
+    ).body.decode()
+    assert ">404</span>" in other and "render_not_found" in other
+    bad = try_call(c, {"call": "POST /api/v2/validate", "key": key_id, "body": "{"})
+    assert ">400</span>" in bad.body.decode()
+    # Only one's own active keys; only the calls the page offers.
+    stranger, _ = signed_in(srv)
+    api_key(stranger)
+    stranger.get("/dashboard/api")
+    refused = stranger.post("/dashboard/api/try", {"call": "GET /api/v2/usage", "key": key_id})
+    assert refused.status == 400 and refused.json()["details"][0]["field"] == "key"
+    assert (
+        c.post(
+            "/dashboard/api/try", {"call": "DELETE /api/v2/renders/{slug}", "key": key_id}
+        ).status
+        == 400
+    )

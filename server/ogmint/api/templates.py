@@ -12,9 +12,11 @@ import orjson
 from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.requests import json_object, key_holder
-from ogmint.api.responses import json, preview
+from ogmint.api.responses import Answer, deleted, listed, one, preview, resource_json
+from ogmint.domain.keys import ApiKeyRecord
 from ogmint.domain.templates import MAX_NAME, TemplateMeta, TemplateSource, template_sizes
 from ogmint.errors import FieldError, ValidationError
+from ogmint.services import Services
 
 bp = Blueprint("templates")
 
@@ -50,15 +52,7 @@ def _upload(body: dict[str, Any], *, strict: bool) -> tuple[TemplateSource, str 
 
 
 def _as_json(meta: TemplateMeta) -> dict[str, object]:
-    return {
-        "id": meta.id,
-        "name": meta.name,
-        "version": meta.version,
-        "fields": orjson.loads(meta.fields),
-        "sizes": template_sizes(meta),
-        "createdAt": meta.created_at,
-        "updatedAt": meta.updated_at,
-    }
+    return resource_json(meta, fields=orjson.loads(meta.fields), sizes=template_sizes(meta))
 
 
 @bp.post("/api/v2/templates")
@@ -66,14 +60,18 @@ async def create_template(request: Request) -> HTTPResponse:
     svc, key = await key_holder(request)
     source, name = _upload(json_object(request), strict=True)
     meta = await svc.templates.create(key.user, source, name)
-    return json({"success": True, "template": _as_json(meta)}, status=201)
+    return one("template", _as_json(meta), status=201)
+
+
+async def templates_answer(svc: Services, key: ApiKeyRecord) -> Answer:
+    """``GET /api/v2/templates`` for ``key`` (its burst token already taken)."""
+    return listed("templates", [_as_json(m) for m in await svc.templates.list(key.user)])
 
 
 @bp.get("/api/v2/templates")
 async def list_templates(request: Request) -> HTTPResponse:
     svc, key = await key_holder(request)
-    found = await svc.templates.list(key.user)
-    return json({"success": True, "templates": [_as_json(m) for m in found]})
+    return (await templates_answer(svc, key)).response()
 
 
 @bp.get("/api/v2/templates/<template_id:str>")
@@ -81,7 +79,7 @@ async def get_template(request: Request, template_id: str) -> HTTPResponse:
     svc, key = await key_holder(request)
     meta, source = await svc.templates.get(key.user, template_id)
     stored = {"svg": source.svg, "sizeSvgs": dict(source.sizes)}
-    return json({"success": True, "template": {**_as_json(meta), **stored}})
+    return one("template", {**_as_json(meta), **stored})
 
 
 @bp.put("/api/v2/templates/<template_id:str>")
@@ -89,14 +87,14 @@ async def update_template(request: Request, template_id: str) -> HTTPResponse:
     svc, key = await key_holder(request)
     source, name = _upload(json_object(request), strict=True)
     meta = await svc.templates.update(key.user, template_id, source, name)
-    return json({"success": True, "template": _as_json(meta)})
+    return one("template", _as_json(meta))
 
 
 @bp.delete("/api/v2/templates/<template_id:str>")
 async def delete_template(request: Request, template_id: str) -> HTTPResponse:
     svc, key = await key_holder(request)
     await svc.templates.delete(key.user, template_id)
-    return json({"success": True})
+    return deleted()
 
 
 @bp.post("/api/v2/templates/preview")

@@ -11,7 +11,8 @@ from __future__ import annotations
 from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.requests import key_holder, key_required
-from ogmint.api.responses import json
+from ogmint.api.responses import Answer, json
+from ogmint.domain.keys import ApiKeyRecord
 from ogmint.domain.renders import Created
 from ogmint.errors import OgmintError, PayloadTooLargeError
 from ogmint.services import Services
@@ -48,13 +49,18 @@ def _created(svc: Services, made: Created) -> tuple[dict[str, object], int]:
     return payload, 201 if made.created else 200
 
 
+async def render_answer(svc: Services, key: ApiKeyRecord, body: bytes) -> Answer:
+    """``POST /api/v2/render`` for ``key`` with ``body``."""
+    made = await svc.renders.create(key, body)
+    payload, status = _created(svc, made)
+    return Answer(payload, status, made.status.headers())
+
+
 @bp.post("/api/v2/render")
 async def create_render(request: Request) -> HTTPResponse:
     body = _body(request, MAX_BODY_BYTES)
     svc, key = await key_required(request)
-    made = await svc.renders.create(key, body)
-    payload, status = _created(svc, made)
-    return json(payload, status=status, headers=made.status.headers())
+    return (await render_answer(svc, key, body)).response()
 
 
 @bp.post("/api/v2/render/batch")
@@ -75,31 +81,41 @@ async def create_batch(request: Request) -> HTTPResponse:
     return json({"success": True, "results": results}, headers=headers)
 
 
-@bp.post("/api/v2/validate")
-async def validate(request: Request) -> HTTPResponse:
-    body = _body(request, MAX_BODY_BYTES)
-    svc, key = await key_required(request)
+async def validate_answer(svc: Services, key: ApiKeyRecord, body: bytes) -> Answer:
+    """``POST /api/v2/validate`` for ``key`` with ``body``."""
     layout = await svc.renders.validate(key, body)
     fields = {
         name: {"lines": list(f.lines), "fontSize": f.font_size, "truncated": f.truncated}
         for name, f in layout.fields.items()
     }
-    return json({"success": True, "width": layout.width, "height": layout.height, "fields": fields})
+    return Answer(
+        {"success": True, "width": layout.width, "height": layout.height, "fields": fields}
+    )
+
+
+async def usage_answer(svc: Services, key: ApiKeyRecord) -> Answer:
+    """``GET /api/v2/usage`` for ``key`` (its burst token already taken)."""
+    month = await svc.reports.month(key)
+    body: dict[str, object] = {
+        "success": True,
+        "plan": month.plan,
+        "quota": month.quota.limit,
+        "used": month.used,
+        "remaining": month.quota.remaining,
+        "resetsAt": month.resets_at,
+        "days": [{"date": d.day, "v1": d.v1, "v2": d.v2, "dedup": d.dedup} for d in month.days],
+    }
+    return Answer(body, headers=month.quota.headers())
+
+
+@bp.post("/api/v2/validate")
+async def validate(request: Request) -> HTTPResponse:
+    body = _body(request, MAX_BODY_BYTES)
+    svc, key = await key_required(request)
+    return (await validate_answer(svc, key, body)).response()
 
 
 @bp.get("/api/v2/usage")
 async def usage(request: Request) -> HTTPResponse:
     svc, key = await key_holder(request)
-    month = await svc.reports.month(key)
-    return json(
-        {
-            "success": True,
-            "plan": month.plan,
-            "quota": month.quota.limit,
-            "used": month.used,
-            "remaining": month.quota.remaining,
-            "resetsAt": month.resets_at,
-            "days": [{"date": d.day, "v1": d.v1, "v2": d.v2, "dedup": d.dedup} for d in month.days],
-        },
-        headers=month.quota.headers(),
-    )
+    return (await usage_answer(svc, key)).response()

@@ -14,6 +14,7 @@ from sanic.response import redirect
 from ogmint.dashboard import flash
 from ogmint.dashboard.auth import Visitor, field, local_path, require
 from ogmint.dashboard.flash import Flash
+from ogmint.dashboard.pages import page
 from ogmint.dashboard.playground import snippets
 from ogmint.errors import NotFoundError, TooManyError, ValidationError
 from ogmint.services import Services
@@ -73,17 +74,20 @@ async def start(request: Request) -> HTTPResponse:
     keys = await svc.keys.active(me.user)
     signing = await svc.signing_keys.listed(me.user)
     rendered = [r for r in await svc.usage.recent(me.user, 20) if r.status < 400]
+    kept = await svc.library.kept(me.user, (r.slug for r in rendered if r.slug))
     # The curl carries the key only while it is on the screen (just made); else a placeholder.
     api_key = shown.secret if shown and shown.label == "New API key" else ""
     base = svc.settings.base_url
     signer = (signing[-1].kid, signing[-1].secret) if signing else None
-    return svc.pages.html(
+    return page(
+        request,
         "start.html",
         visitor=me,
         flash=shown,
         has_key=bool(keys),
         # One with a stored picture to show, if any.
-        rendered=next((r for r in rendered if r.slug), rendered[0] if rendered else None),
+        rendered=next((r for r in rendered if r.slug in kept), rendered[0] if rendered else None),
+        kept=kept,
         has_signing=bool(signing),
         api_key=api_key,
         first=snippets(base, FIRST, signer, api_key or "YOUR_API_KEY"),
@@ -212,7 +216,10 @@ async def disable(request: Request, user: str) -> HTTPResponse:
     if user == me.user:
         raise ValidationError.field("user", "you cannot disable yourself")
     revoked = await svc.users.disable(user)
-    message = f"{user} disabled: signed out everywhere, {revoked} keys revoked."
+    message = (
+        f"{user} disabled: signed out everywhere, {revoked} keys revoked for good "
+        "(enabling them again does not bring those keys back)."
+    )
     await flash.put(request, me, Flash(message))
     return redirect("/dashboard/admin", status=303)
 
@@ -222,5 +229,11 @@ async def enable(request: Request, user: str) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await _admin(request)
     await svc.users.enable(user)
-    await flash.put(request, me, Flash(f"{user} may sign in again."))
+    plan = await svc.keys.plan_of(user)
+    message = (
+        f"{user} may sign in again, still on the {plan} plan. The keys revoked when they were "
+        "disabled stay revoked: they create new ones on Settings (or you, with "
+        f"`ogmint keys create --user {user}`), and update the apps that used the old ones."
+    )
+    await flash.put(request, me, Flash(message))
     return redirect("/dashboard/admin", status=303)

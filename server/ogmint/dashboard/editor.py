@@ -15,7 +15,10 @@ from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
 from ogmint.api.responses import preview as image_response
+from ogmint.dashboard import flash
 from ogmint.dashboard.auth import Visitor, field, require
+from ogmint.dashboard.flash import Flash
+from ogmint.dashboard.pages import page
 from ogmint.dashboard.playground import SIZES, accepts_output
 from ogmint.domain.templates import MAX_NAME, SAMPLE, SIZE_PRESETS, TemplateSource
 from ogmint.errors import (
@@ -84,7 +87,8 @@ def _editor(
     svg = source.svg
     bad = {p.line for p in errors or [] if p.line and p.document == "svg"}
     sample = _sample(request) if request.method == "POST" else {}
-    return svc.pages.html(
+    return page(
+        request,
         "template_edit.html",
         status,
         visitor=me,
@@ -184,6 +188,7 @@ async def delete_template(request: Request, template_id: str) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     me = await require(request)
     await svc.templates.delete(me.user, template_id)
+    await flash.put(request, me, Flash(f"Template {template_id} deleted."))
     return redirect("/dashboard/templates", status=303)
 
 

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 import orjson
 from sanic import HTTPResponse, Request
 
+from ogmint.dashboard import pages
 from ogmint.dashboard.auth import Visitor
 from ogmint.services import Services
 
@@ -46,5 +47,4 @@ async def page(
     request: Request, me: Visitor, name: str, status: int = 200, **context: object
 ) -> HTTPResponse:
     """The signed-in page ``name``, saying the session's message if there is one."""
-    svc: Services = request.app.ctx.services
-    return svc.pages.html(name, status, visitor=me, flash=await take(request, me), **context)
+    return pages.page(request, name, status, visitor=me, flash=await take(request, me), **context)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sanic import HTTPResponse
+from sanic import HTTPResponse, Request
 
 from ogmint.dashboard.readable import number, when
 
@@ -40,7 +40,7 @@ class Pages:
         self._env.filters["when"] = when
         self._env.filters["number"] = number
 
-    def html(self, page: str, status: int = 200, **context: Any) -> HTTPResponse:
+    def html(self, page: str, status: int = 200, /, **context: Any) -> HTTPResponse:
         body = self._env.get_template(page).render(**context)
         return HTTPResponse(
             body,
@@ -48,3 +48,9 @@ class Pages:
             content_type="text/html; charset=utf-8",
             headers={"Cache-Control": "no-store"},
         )
+
+
+def page(request: Request, name: str, status: int = 200, /, **context: Any) -> HTTPResponse:
+    """The dashboard page ``name`` through the app's :class:`Pages` (built by ``create_app``)."""
+    pages: Pages = request.app.ctx.pages
+    return pages.html(name, status, **context)

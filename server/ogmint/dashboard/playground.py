@@ -8,6 +8,7 @@ and the meta tags.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -15,6 +16,7 @@ import orjson
 from sanic import Blueprint, HTTPResponse, Request
 
 from ogmint.api.responses import preview as image_response
+from ogmint.dashboard import flash
 from ogmint.dashboard.auth import require
 from ogmint.domain.templates import template_sizes
 from ogmint.errors import BrandNotFoundError, TemplateNotFoundError, ValidationError
@@ -60,12 +62,17 @@ class Field:
     limit: int | None
 
 
+def _words(name: str) -> str:
+    """A field's name as a label: ``readingTime`` → "Reading time"."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r" \1", name).lower().capitalize()
+
+
 def form_fields(fields: tuple[FieldInfo, ...]) -> list[Field]:
     """The template's fields as inputs, in its order (title first)."""
     out = []
     for f in sorted(fields, key=lambda f: f.name != "title"):
         kind = "image" if f.kind == "image" else "long" if (f.max_length or 0) > LONG else "text"
-        label = f.name[:1].upper() + f.name[1:]
+        label = _words(f.name)
         out.append(Field(f.name, f"{label} URL" if kind == "image" else label, kind, f.max_length))
     return out
 
@@ -192,9 +199,10 @@ async def templates(request: Request) -> HTTPResponse:
     params = found.params
     palette: Colors = svc.templates.palettes.get(params.get("palette", ""), DEFAULT)
     width, height = pixels(params)
-    return svc.pages.html(
+    return await flash.page(
+        request,
+        me,
         "templates.html",
-        visitor=me,
         builtins=svc.templates.builtins,
         custom=custom,
         custom_sizes={t.id: template_sizes(t) for t in custom},

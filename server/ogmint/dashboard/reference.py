@@ -1,4 +1,5 @@
-"""API: the OpenAPI document (the one the app serves) as a readable page."""
+"""API: the OpenAPI document (the one the app serves) as a readable page, an example per call,
+and try-it forms that make a call with one of the user's keys (``tryit``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from typing import Any
 import orjson
 from sanic import Blueprint, HTTPResponse, Request
 
+from ogmint.api.v2 import MAX_BODY_BYTES
 from ogmint.dashboard import flash
-from ogmint.dashboard.auth import require
+from ogmint.dashboard.auth import Visitor, field, require
+from ogmint.dashboard.tryit import TRIES, Inputs, Tried, attempt
+from ogmint.errors import ValidationError
 from ogmint.services import Services
 
 bp = Blueprint("dashboard_reference")
@@ -81,7 +85,7 @@ def operations(doc: dict[str, Any]) -> list[dict[str, Any]]:
                 break
             out.append(
                 {
-                    "id": f"{method}-{path}".replace("/", "-").replace("{", "").replace("}", ""),
+                    "id": (method + path).replace("/", "-").replace("{", "").replace("}", ""),
                     "method": method.upper(),
                     "path": path,
                     "summary": op.get("summary", ""),
@@ -105,12 +109,50 @@ def operations(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-@bp.get("/dashboard/api")
-async def api_reference(request: Request) -> HTTPResponse:
+async def _page(
+    request: Request, me: Visitor, tried: Tried | None = None, inputs: Inputs | None = None
+) -> HTTPResponse:
     svc: Services = request.app.ctx.services
-    me = await require(request)
     doc = _document()
     ops = operations(doc)
     for op in ops:
         op["example"] = example(svc.settings.base_url, op["method"], op["path"], op["keyed"])
-    return await flash.page(request, me, "api.html", info=doc.get("info", {}), operations=ops)
+        op["try"] = TRIES.get((op["method"], op["path"]))
+        sample = EXAMPLE_BODIES.get(op["path"])
+        op["sample"] = orjson.dumps(sample, option=orjson.OPT_INDENT_2).decode() if sample else ""
+    return await flash.page(
+        request,
+        me,
+        "api.html",
+        info=doc.get("info", {}),
+        operations=ops,
+        keys=await svc.keys.active(me.user),
+        tried=tried,
+        inputs=inputs or Inputs(),
+    )
+
+
+@bp.get("/dashboard/api")
+async def api_reference(request: Request) -> HTTPResponse:
+    return await _page(request, await require(request))
+
+
+@bp.post("/dashboard/api/try")
+async def try_call(request: Request) -> HTTPResponse:
+    """Makes one call as one of the user's keys and shows its answer beside the call. The answer
+    is this POST's page (no redirect: nothing to keep); a repeated render is a dedup hit."""
+    svc: Services = request.app.ctx.services
+    me = await require(request)
+    method, _, path = field(request, "call", 200).partition(" ")
+    if (method, path) not in TRIES:
+        raise ValidationError.field("call", "not a call the API page can try")
+    key_id = field(request, "key", 100)
+    key = next((k for k in await svc.keys.active(me.user) if k.key_id == key_id), None)
+    if key is None:
+        raise ValidationError.field("key", "choose one of your active API keys")
+    inputs = Inputs(
+        body=field(request, "body", MAX_BODY_BYTES + 1),
+        slug=field(request, "slug", 100).strip(),
+        limit=field(request, "limit", 10).strip(),
+    )
+    return await _page(request, me, await attempt(svc, key, method, path, inputs), inputs)

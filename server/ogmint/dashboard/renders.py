@@ -1,18 +1,20 @@
-"""Usage (this month against the quota, per day) and Renders (recent ones, their webhooks)."""
+"""Usage (this month against the quota, per day) and Renders (recent ones, their webhooks,
+deleting a stored one)."""
 
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from markupsafe import Markup
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
 from ogmint.dashboard import flash
-from ogmint.dashboard.auth import Visitor, require
+from ogmint.dashboard.auth import Visitor, field, require
 from ogmint.dashboard.chart import usage_chart
-from ogmint.errors import RateLimitError
+from ogmint.dashboard.flash import Flash
+from ogmint.errors import RateLimitError, RenderNotFoundError
 from ogmint.services import Services
 
 bp = Blueprint("dashboard_renders")
@@ -67,7 +69,8 @@ async def _renders_page(
         for r in recent
         if (not template or r.template == template) and (not api or r.kind in KINDS[api])
     ]
-    slugs = sorted({r.slug for r in shown if r.slug})
+    # Deleted renders stay in the list (they were made and counted), without their picture.
+    slugs = sorted(await svc.library.kept(me.user, (r.slug for r in shown if r.slug)))
     found = await asyncio.gather(*(svc.deliveries.listed(me.user, s) for s in slugs))
     more = n * 4 if len(recent) == n and n < svc.settings.recent_renders_kept else 0
     chosen = {k: v for k, v in (("template", template), ("api", api)) if v}
@@ -82,7 +85,9 @@ async def _renders_page(
         chosen_template=template,
         apis=APIS,
         chosen_api=api,
+        kept=set(slugs),
         deliveries=dict(zip(slugs, found, strict=True)),
+        query=urlencode(chosen),
         base_url=svc.settings.base_url,
         more=urlencode({**chosen, "n": more}) if more else "",
     )
@@ -99,3 +104,23 @@ async def redeliver(request: Request, slug: str, delivery_id: str) -> HTTPRespon
         page.headers.update(e.headers)
         return page
     return redirect(f"/dashboard/renders#r-{slug}", status=303)
+
+
+@bp.post("/dashboard/renders/<slug:str>/delete")
+async def delete(request: Request, slug: str) -> HTTPResponse:
+    """Deletes a stored render as ``DELETE /api/v2/renders/{slug}`` does (SPEC §3.1), then
+    back to the list as it was filtered."""
+    svc: Services = request.app.ctx.services
+    me = await require(request)
+    try:
+        await svc.library.delete(me.user, slug)
+    except RenderNotFoundError:  # gone already (a second click), or never theirs
+        await flash.put(
+            request, me, Flash(f"No stored render {slug[:20]} of yours: nothing deleted.")
+        )
+    else:
+        message = f"Render {slug} deleted: /i/{slug} now answers 404 and its webhooks stop."
+        await flash.put(request, me, Flash(message))
+    back = parse_qs(field(request, "back", 300))
+    query = urlencode({k: v[0] for k, v in back.items() if k in ("template", "api", "n")})
+    return redirect("/dashboard/renders" + (f"?{query}" if query else ""), status=303)

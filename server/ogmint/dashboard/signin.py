@@ -17,6 +17,7 @@ from ogmint.dashboard.auth import (
     set_cookie,
     visitor,
 )
+from ogmint.dashboard.pages import page
 from ogmint.domain.accounts import SignInFailed
 from ogmint.errors import RateLimitError, ValidationError
 from ogmint.services import Services
@@ -29,10 +30,10 @@ MAX_FIELD = 2048  # sign-in fields past this are refused without touching the KD
 def _sign_in_page(
     request: Request, status: int = 200, error: str = "", email: str = ""
 ) -> HTTPResponse:
-    svc: Services = request.app.ctx.services
     token = form_token(request)
     nxt = local_path(str(request.args.get("next") or field(request, "next")))
-    response = svc.pages.html(
+    response = page(
+        request,
         "sign_in.html",
         status,
         csrf=token,
@@ -64,9 +65,9 @@ async def sign_in(request: Request) -> HTTPResponse:
     except SignInFailed as e:
         return _sign_in_page(request, 401, e.message, email)
     except RateLimitError as e:
-        page = _sign_in_page(request, 429, e.message, email)
-        page.headers.update(e.headers)
-        return page
+        refused = _sign_in_page(request, 429, e.message, email)
+        refused.headers.update(e.headers)
+        return refused
     response = redirect(local_path(field(request, "next")), status=303)
     set_cookie(request, response, SESSION_COOKIE, token, int(svc.accounts.session_ttl))
     return response
@@ -87,7 +88,8 @@ async def link_form(request: Request, token: str) -> HTTPResponse:
     svc: Services = request.app.ctx.services
     user = await svc.accounts.link_user(token)
     csrf = form_token(request)
-    response = svc.pages.html(
+    response = page(
+        request,
         "set_password.html",
         200 if user else 404,
         user=user,
@@ -109,14 +111,12 @@ async def use_link(request: Request, token: str) -> HTTPResponse:
     except ValidationError as e:
         csrf = form_token(request)
         user = await svc.accounts.link_user(token)
-        return svc.pages.html(
-            "set_password.html", 400, user=user, csrf=csrf, error=e.message, visitor=None
+        return page(
+            request, "set_password.html", 400, user=user, csrf=csrf, error=e.message, visitor=None
         )
     if user is None:
         csrf = form_token(request)
-        return svc.pages.html(
-            "set_password.html", 404, user=None, csrf=csrf, error="", visitor=None
-        )
+        return page(request, "set_password.html", 404, user=None, csrf=csrf, error="", visitor=None)
     # The new password is set; signing in is the next step (and proves the user knows it).
     return redirect("/dashboard/sign-in?set=1", status=303)
 

@@ -12,10 +12,12 @@ only names a render of the caller's own.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import orjson
@@ -123,6 +125,13 @@ class Library:
             return Page(found, None)
         last = found[size - 1]
         return Page(found[:size], encode_cursor(user, (last.created_at, last.slug)))
+
+    async def kept(self, user: str, slugs: Iterable[str]) -> set[str]:
+        """Which of ``slugs`` still name a stored render of ``user``'s (the others were
+        deleted, or were never theirs)."""
+        unique = sorted(set(slugs))
+        found = await asyncio.gather(*(self._gallery.record(s) for s in unique))
+        return {s for s, r in zip(unique, found, strict=True) if r is not None and r.owner == user}
 
     async def _owned(self, user: str, slug: str) -> RenderRecord:
         record = await self._gallery.record(slug)
