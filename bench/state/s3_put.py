@@ -1,5 +1,5 @@
 """Client CPU of one S3 upload: botocore's ``put_object`` against ``S3Storage.put`` (signed by
-``ogmint.storage.sigv4`` and sent on its own aiohttp pool), in one process, interleaved rounds.
+botocore's ``S3SigV4Auth`` alone and sent on its own aiohttp pool), in one process, interleaved rounds.
 
 Starts a moto S3 server (which answers ``Connection: close``, so every request of both paths
 opens a TCP connection: real S3 keeps them alive, and both paths then cost less) and, for the
@@ -120,8 +120,8 @@ def section(results: dict[str, dict[str, list[float]]], rounds: int, puts: int) 
         f"`.venv/bin/python -m bench.state.s3_put --rounds {rounds} --puts {puts}`: one process, "
         f"{rounds} interleaved rounds of {puts} uploads of {len(BODY):,} bytes per path; this "
         "process's CPU (utime + stime) per upload, the servers being other processes. "
-        "`S3Storage.put` sends the request botocore would (same URL, headers and SigV4 "
-        "signature, `tests/unit/test_sigv4.py`) without its request pipeline.",
+        "`S3Storage.put` sends the request botocore would (same URL and headers, signed by "
+        "botocore's `S3SigV4Auth`) without the rest of its request pipeline.",
         "",
         "| server | path | ms CPU per upload (lowest round) | median round | vs botocore |",
         "| --- | --- | ---: | ---: | ---: |",
