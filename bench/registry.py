@@ -59,6 +59,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     B("takumi", "render", "render.takumi_compare", "`blog` and reference card against takumi 2.19, one thread each (issues 14, 26)", quick=("--chunks", "1", "--per-chunk", "3")),
     B("format", "render", "render.format_bench", "render + encode time, bytes and PSNR per output format and size, with the encoder settings not chosen (issue 23)", args=("--rounds", "12", "--variants"), quick=("--rounds", "2")),
     B("jpeg-splice", "render", "render.jpeg_splice", "probe: JPEG over a cached background by splicing restart intervals (issue 23)", quick=("--rounds", "1"), in_all=False),
+    B("scale-cost", "render", "render.scale_cost", "og@2x and story against og for the `blog` card (cached, redrawn) and the reference card, in pixels' share (issue 26)", quick=("--rounds", "1", "--chunk", "1")),
     B("sizes", "render", "render.sizes_bench", "render time of every built-in at og, story and story@2x against each size's deadline (issue 23)", quick=("--rounds", "1")),
     B("glyphs", "render", "render.glyph_bench", "text drawing with and without the glyph coverage cache (issue 14)", quick=("--rounds", "10", "--titles", "5", "--no-callgrind")),
     B("template-cost", "render", "render.template_cost", "template cost model: verdicts and estimates of every template, next to render times (issue 19)"),
@@ -85,6 +86,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     B("bombs", "memory", "memory.bomb_rss", "image bombs: a worker's peak RSS and `/healthz` meanwhile (issue 8)", quick=("--rounds", "1", "--config", "defaults")),
     # -- state ------------------------------------------------------------------------------------
     B("durable-commit", "state", "state.durable_commit", "SQLite `save_render` at synchronous=FULL vs NORMAL (issue 8)", quick=("--rounds", "2", "--block", "3")),
+    B("s3-put", "state", "state.s3_put", "client CPU per S3 upload: botocore's put_object vs the store's own signed PUT (issue 26)", quick=("--rounds", "1", "--puts", "5")),
     # -- edge: nginx.conf in front of app servers -------------------------------------------------
     B("edge", "edge", "edge.edge", "nginx.conf cache hits vs static nginx; `/i/` misses by X-Accel vs Python (issues 13, 26)", quick=("--seconds", "1", "--rounds", "1")),
     # -- drill: the whole stack under locust, and failures injected -------------------------------

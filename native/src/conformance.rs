@@ -26,7 +26,9 @@
 //! coverage) along its length. Texts stay inside the canvas: tiny-skia clips a path crossing
 //! its edge before rasterising, which moves the coverage of the pixels near that edge.
 //!
-//! Scaled documents (a `viewBox` other than the canvas) are drawn by resvg whole, so the
+//! Scaled documents (a `viewBox` other than the canvas) get the direct gradient fills and,
+//! at whole scales (`@2x`: glyph origins stay on the grid, `draw::keeps_glyph_grid`), the
+//! glyph cache, with the same rule as at 1:1; at other scales resvg draws their text, and the
 //! ±1 rule holds for them at any size and position.
 use crate::deadline::Deadline;
 use crate::fonts::FontLibrary;
@@ -504,9 +506,9 @@ fn differences(ours: &(u32, u32, Vec<u8>), theirs: &(u32, u32, Vec<u8>, Vec<u8>)
     (count, worst)
 }
 
-/// Pixels the texts of `case` ink (alpha of the text-only document), at 1:1.
-fn text_pixels(case: &Case, fonts: &FontLibrary) -> usize {
-    let (_, _, rgba, _) = reference(&case.document(None, false, true), fonts);
+/// Pixels the texts of `case` ink (alpha of the text-only document), at `scale`.
+fn text_pixels(case: &Case, fonts: &FontLibrary, scale: Option<f32>) -> usize {
+    let (_, _, rgba, _) = reference(&case.document(scale, false, true), fonts);
     rgba.chunks_exact(4).filter(|p| p[3] > 0).count()
 }
 
@@ -536,20 +538,26 @@ fn generated_corpus_matches_resvg() {
         let png = engine.render_png(&svg, Deadline::NONE).expect("render");
         let mut results = vec![("single pass", differences(&decode(&png), &theirs), png)];
         if scale.is_none() {
-            // A fresh engine's background cache: each case's art is new.
-            let layered = render_layers_png(
-                &case.document(None, true, false),
-                &case.document(None, false, true),
-                "art",
-                engine.context(),
-                &BackgroundCache::default(),
-                Deadline::NONE,
-            )
-            .expect("layers");
-            results.push(("layered", differences(&decode(&layered), &theirs), layered));
+            // A fresh engine's background cache: each case's art is new. Its first render is
+            // encoded whole; the second reuses the background's bands.
+            let cache = BackgroundCache::default();
+            for how in ["layered", "layered, reused"] {
+                let layered = render_layers_png(
+                    &case.document(None, true, false),
+                    &case.document(None, false, true),
+                    "art",
+                    engine.context(),
+                    &cache,
+                    Deadline::NONE,
+                )
+                .expect("layers");
+                results.push((how, differences(&decode(&layered), &theirs), layered));
+            }
         }
-        // Beyond ±1 only for the scripts the cache does not draw exactly, at 1:1, bounded.
-        let inked = (case.inexact && scale.is_none()).then(|| text_pixels(&case, fonts));
+        // Beyond ±1 only for the scripts the cache does not draw exactly, where it draws them
+        // (at 1:1 and whole scales, `draw::keeps_glyph_grid`), bounded.
+        let cached = scale.is_none_or(|s| s.fract() == 0.0);
+        let inked = (case.inexact && cached).then(|| text_pixels(&case, fonts, scale));
         for (how, (count, worst), png) in results {
             let allowed = match inked {
                 Some(inked) => {

@@ -13,6 +13,7 @@ use crate::deadline::Deadline;
 use crate::error::RenderError;
 use crate::glyphs::{draw_text, GlyphCache, TextPlan};
 use resvg::tiny_skia::{PixmapMut, Transform};
+use resvg::usvg::tiny_skia_path::NormalizedF32;
 use resvg::usvg::{self, fontdb, Group, Node, Paint, SpreadMethod, Tree};
 
 /// The id prefix of the path standing in for `texts[n]` (`{PLACEHOLDER}{n}`).
@@ -61,10 +62,11 @@ fn placeholder<'a>(node: &Node, texts: &'a [TextPlan]) -> Option<&'a TextPlan> {
     texts.get(n)
 }
 
-/// The placeholders `draw` reaches, by number, each only when drawn with an identity
-/// transform; `None` if the document is drawn whole.
-pub fn placeholders_reached(tree: &Tree) -> Option<Vec<usize>> {
-    fn walk(group: &Group, out: &mut Vec<usize>) {
+/// The placeholders `draw` reaches, by number, each with its transform to the canvas (the
+/// identity, or a document's `viewBox` scaled to `@2x`) when that keeps glyphs on their grid
+/// ([`keeps_glyph_grid`]); `None` if the document is drawn whole.
+pub fn placeholders_reached(tree: &Tree) -> Option<Vec<(usize, Transform)>> {
+    fn walk(group: &Group, out: &mut Vec<(usize, Transform)>) {
         for node in group.children() {
             match node {
                 Node::Path(path) => {
@@ -73,8 +75,8 @@ pub fn placeholders_reached(tree: &Tree) -> Option<Vec<usize>> {
                         .strip_prefix(PLACEHOLDER)
                         .and_then(|n| n.parse().ok())
                     {
-                        if path.abs_transform().is_identity() {
-                            out.push(n);
+                        if keeps_glyph_grid(path.abs_transform()) {
+                            out.push((n, path.abs_transform()));
                         }
                     }
                 }
@@ -91,9 +93,28 @@ pub fn placeholders_reached(tree: &Tree) -> Option<Vec<usize>> {
     Some(out)
 }
 
-/// Whether `draw` draws the children of `group` one by one (else resvg draws it whole).
+/// Whether `draw` draws the children of `group` one by one (else resvg draws it whole): a
+/// group that only places its children (a translation, a positive scale along the axes: a
+/// `viewBox` fitted to the canvas) onto the canvas.
 fn descends(group: &Group) -> bool {
-    !group.should_isolate() && group.transform().is_identity() && all_have_bounds(group)
+    let ts = group.transform();
+    let placed = ts.kx == 0.0 && ts.ky == 0.0 && ts.sx > 0.0 && ts.sy > 0.0;
+    !group.should_isolate() && placed && all_have_bounds(group)
+}
+
+/// Whether text drawn with `ts` to the canvas comes from the glyph cache: the identity, or a
+/// whole uniform scale (`@2x`, `@3x`), which keeps glyph origins on the cache's 1/16 px grid
+/// wherever resvg would put them on it. Other transforms (a translated or rotated text, a
+/// document scaled to cover another aspect) are left to resvg, whose outlines are filled
+/// where they fall, as before scaled documents were drawn from the cache.
+pub fn keeps_glyph_grid(ts: Transform) -> bool {
+    ts.kx == 0.0
+        && ts.ky == 0.0
+        && ts.tx == 0.0
+        && ts.ty == 0.0
+        && ts.sx == ts.sy
+        && ts.sx >= 1.0
+        && ts.sx.fract() == 0.0
 }
 
 /// Which bands of `band_rows` rows drawing `tree` with [`draw`] may change: those that the
@@ -160,8 +181,8 @@ struct Scene<'a> {
 }
 
 impl Scene<'_> {
-    /// Draws the children of a group that resvg would draw straight onto the canvas (identity
-    /// transform, no opacity, clip, mask, filter or blend mode), one by one.
+    /// Draws the children of a group that resvg would draw straight onto the canvas (no
+    /// opacity, clip, mask, filter or blend mode; any transform), one by one.
     fn draw_children(
         &self,
         group: &Group,
@@ -180,9 +201,15 @@ impl Scene<'_> {
                         fill.paint(pixmap);
                         continue;
                     }
+                    if let Some(fill) = RadialRect::of(path, pixmap.width(), pixmap.height()) {
+                        fill.paint(pixmap);
+                        continue;
+                    }
                 }
                 Node::Text(text) => {
-                    if draw_text(text, db, self.glyphs, pixmap) {
+                    if keeps_glyph_grid(text.abs_transform())
+                        && draw_text(text, db, self.glyphs, pixmap)
+                    {
                         continue;
                     }
                 }
@@ -194,10 +221,11 @@ impl Scene<'_> {
                 }
                 Node::Image(_) => {}
             }
-            // `render_node` draws a node relative to its own bounding box; shifting by that box
-            // puts it back where `resvg::render` would (every ancestor has an identity transform).
+            // `render_node` draws a node with the transform given, relative to its own bounding
+            // box; the group's transform to the canvas, shifted by that box, puts it back where
+            // `resvg::render` would.
             if let Some(bbox) = node.abs_layer_bounding_box() {
-                let at = Transform::from_translate(bbox.x(), bbox.y());
+                let at = group.abs_transform().pre_translate(bbox.x(), bbox.y());
                 resvg::render_node(node, at, pixmap);
             }
         }
@@ -248,7 +276,7 @@ impl GradientRect {
         {
             return None;
         }
-        let (x0, y0, x1, y1) = device_rect(path.data(), to_device)?;
+        let (x0, y0, x1, y1) = device_rect(path.data(), to_device, width, height)?;
         let clip = |v: f32, max: u32| v.clamp(0.0, max as f32) as usize;
         let (x0, x1) = (clip(x0, width), clip(x1, width));
         let (y0, y1) = (clip(y0, height), clip(y1, height));
@@ -295,6 +323,152 @@ impl GradientRect {
     }
 }
 
+/// A pad-spread, centred two-stop radial gradient (the glow of most cards: often translucent)
+/// over a pixel-aligned rectangle, drawn source-over as tiny-skia's low-precision pipeline
+/// draws it, step for step: the same `f32` transform to the unit circle, `t` = the distance
+/// from its centre clamped to 0..=1, the colour `t * factor + bias` rounded to 0..=255,
+/// premultiplied and blended with `(v + 255) >> 8` for division by 255 (the same pixels; under
+/// a scaled document's transform within 1 level, as resvg composes that transform in another
+/// order). resvg spends most of such a fill in its per-stage loop.
+#[derive(Debug)]
+struct RadialRect {
+    x0: usize,
+    x1: usize,
+    y0: usize,
+    y1: usize,
+    /// Device → unit-circle space.
+    to_unit: Transform,
+    /// Straight RGBA at `t`: `factor * t + bias`, channels 0..=1.
+    factor: [f32; 4],
+    bias: [f32; 4],
+}
+
+impl RadialRect {
+    /// The direct fill for `path`, or `None` when resvg must draw it.
+    fn of(path: &usvg::Path, width: u32, height: u32) -> Option<Self> {
+        let to_device = path.abs_transform();
+        let scaled =
+            to_device.kx == 0.0 && to_device.ky == 0.0 && to_device.sx > 0.0 && to_device.sy > 0.0;
+        if !path.is_visible() || path.stroke().is_some() || !scaled {
+            return None;
+        }
+        let fill = path.fill()?;
+        let Paint::RadialGradient(gradient) = fill.paint() else {
+            return None;
+        };
+        let [first, last] = gradient.stops() else {
+            return None;
+        };
+        let centred = gradient.fx() == gradient.cx()
+            && gradient.fy() == gradient.cy()
+            && gradient.fr().get() == 0.0;
+        if gradient.spread_method() != SpreadMethod::Pad
+            || !centred
+            || gradient.r().get() < 1.0 / 4096.0
+            || first.offset().get() != 0.0
+            || last.offset().get() != 1.0
+        {
+            return None;
+        }
+        let (x0, y0, x1, y1) = device_rect(path.data(), to_device, width, height)?;
+        let clip = |v: f32, max: u32| v.clamp(0.0, max as f32) as usize;
+        // As tiny-skia's `RadialGradient::new` (a radial gradient from its centre) and
+        // `Gradient::push_stages` build it.
+        let inv = 1.0 / gradient.r().get();
+        let points_to_unit =
+            Transform::from_translate(-gradient.cx(), -gradient.cy()).post_scale(inv, inv);
+        // tiny-skia leaves the shader's transform alone when the path's is the identity.
+        let shader = match to_device.is_identity() {
+            true => gradient.transform(),
+            false => gradient.transform().post_concat(to_device),
+        };
+        let to_unit = shader.invert()?.post_concat(points_to_unit);
+        // resvg's stop colours: opacity folded into alpha as a byte, each channel byte / 255.
+        let rgba = |s: &usvg::Stop| {
+            let c = s.color();
+            let a = (s.opacity() * fill.opacity()).to_u8();
+            [c.red, c.green, c.blue, a].map(|v| NormalizedF32::new_u8(v).get())
+        };
+        let (c0, c1) = (rgba(first), rgba(last));
+        Some(Self {
+            x0: clip(x0, width),
+            x1: clip(x1, width),
+            y0: clip(y0, height),
+            y1: clip(y1, height),
+            to_unit,
+            factor: std::array::from_fn(|i| c1[i] - c0[i]),
+            bias: c0,
+        })
+    }
+
+    fn paint(&self, pixmap: &mut PixmapMut) {
+        if self.x0 >= self.x1 || self.y0 >= self.y1 {
+            return;
+        }
+        let stride = pixmap.width() as usize * 4;
+        let data = pixmap.data_mut();
+        for y in self.y0..self.y1 {
+            let row = &mut data[y * stride + self.x0 * 4..y * stride + self.x1 * 4];
+            self.blend_row(row, self.x0, y);
+        }
+    }
+
+    /// Blends one row, sixteen pixels at a time, each step over plain arrays so it vectorises.
+    // `max(0).min(1)` is tiny-skia's `normalize` (NaN to 0), and plain vector min/max.
+    #[allow(clippy::manual_clamp)]
+    fn blend_row(&self, row: &mut [u8], x0: usize, y: usize) {
+        const LANES: usize = 16;
+        let ts = self.to_unit;
+        let fy = y as f32 + 0.5;
+        // tiny-skia's `transform` stage: `x * sx + (y * kx + tx)`, likewise for y.
+        let (ky, ty) = (fy * ts.kx + ts.tx, fy * ts.sy + ts.ty);
+        // Pixel centres: whole numbers plus a half, exact in f32 whatever the order of sums.
+        let iota: [f32; LANES] = std::array::from_fn(|j| j as f32 + 0.5);
+        let shade = |x: f32, t: &mut [f32]| {
+            for (t, i) in t.iter_mut().zip(iota) {
+                let fx = x + i;
+                let (ux, uy) = (fx * ts.sx + ky, fx * ts.ky + ty);
+                *t = (ux * ux + uy * uy).sqrt().max(0.0).min(1.0);
+            }
+        };
+        let mut t = [0f32; LANES];
+        let mut x = x0;
+        for block in row.chunks_mut(4 * LANES) {
+            let n = block.len() / 4;
+            shade(x as f32, &mut t);
+            // Straight colour rounded as `round_f32_to_u16` does (alpha unclamped), then
+            // premultiplied and blended source-over, all in 16-bit steps that cannot overflow.
+            let mut alpha = [0u32; LANES];
+            for (a, t) in alpha.iter_mut().zip(&t) {
+                *a = truncate(((t * self.factor[3] + self.bias[3]) * 255.0 + 0.5).max(0.0));
+            }
+            for c in 0..4 {
+                let mut value = [0u32; LANES];
+                if c < 3 {
+                    for ((v, t), a) in value.iter_mut().zip(&t).zip(&alpha) {
+                        let straight = (t * self.factor[c] + self.bias[c]).max(0.0).min(1.0);
+                        *v = (truncate(straight * 255.0 + 0.5) * a + 255) >> 8;
+                    }
+                } else {
+                    value = alpha;
+                }
+                for ((px, v), a) in block.chunks_exact_mut(4).zip(value).zip(alpha).take(n) {
+                    let dst = u32::from(px[c]);
+                    px[c] = (v + ((dst * (255 - a) + 255) >> 8)) as u8;
+                }
+            }
+            x += LANES;
+        }
+    }
+}
+
+/// `v as u32` for `0 <= v < 2^23`, as arithmetic that vectorises (Rust's saturating `as` does
+/// not): the whole part, placed in the low mantissa bits by adding 2^23.
+#[inline(always)]
+fn truncate(v: f32) -> u32 {
+    (v.floor() + 8_388_608.0).to_bits() - 0x4B00_0000
+}
+
 /// Fills a row with one ramp piece, eight pixels at a time in plain arrays so it vectorises.
 fn fill_row(row: &mut [u8], start: f32, step: f32, segment: &Segment) {
     const LANES: usize = 8;
@@ -330,8 +504,15 @@ fn shade(t: f32, s: &Segment) -> [u8; 4] {
 }
 
 /// Device bounds of `data` if it is exactly an axis-aligned rectangle whose edges fall on
-/// pixel boundaries (so coverage is all-or-nothing and anti-aliasing cannot differ).
-fn device_rect(data: &usvg::tiny_skia_path::Path, to: Transform) -> Option<(f32, f32, f32, f32)> {
+/// pixel boundaries or outside the `width` × `height` canvas (so coverage is all-or-nothing
+/// and anti-aliasing cannot differ): a background scaled to cover a canvas of another aspect
+/// overhangs it by fractions of a pixel.
+fn device_rect(
+    data: &usvg::tiny_skia_path::Path,
+    to: Transform,
+    width: u32,
+    height: u32,
+) -> Option<(f32, f32, f32, f32)> {
     use usvg::tiny_skia_path::PathSegment;
     let bounds = data.bounds();
     let (l, t, r, b) = (bounds.left(), bounds.top(), bounds.right(), bounds.bottom());
@@ -372,7 +553,12 @@ fn device_rect(data: &usvg::tiny_skia_path::Path, to: Transform) -> Option<(f32,
         to.sx * r + to.tx,
         to.sy * b + to.ty,
     ];
-    let aligned = device.iter().all(|v| (v - v.round()).abs() < 1e-3);
+    let on_pixel = |v: f32| (v - v.round()).abs() < 1e-3;
+    let [l, t, r, b] = device;
+    let aligned = (on_pixel(l) || l <= 0.0)
+        && (on_pixel(t) || t <= 0.0)
+        && (on_pixel(r) || r >= width as f32)
+        && (on_pixel(b) || b >= height as f32);
     aligned.then(|| {
         let [x0, y0, x1, y1] = device.map(f32::round);
         (x0, y0, x1, y1)
@@ -503,6 +689,61 @@ mod tests {
         ];
         for svg in &cases {
             assert!(worst_difference(svg) <= 1, "{svg}");
+        }
+    }
+
+    #[test]
+    fn matches_resvg_on_radial_glows() {
+        let glow = |attrs: &str, stops: &str| {
+            format!(r#"<radialGradient id="r" {attrs}>{stops}</radialGradient>"#)
+        };
+        let fading = r##"<stop offset="0" stop-color="#fb923c" stop-opacity="0.35"/><stop offset="1" stop-color="#fb923c" stop-opacity="0"/>"##;
+        let opaque =
+            r##"<stop offset="0" stop-color="#272f53"/><stop offset="1" stop-color="#f0e040"/>"##;
+        let cases = [
+            // The cards' glow: a corner, bounding-box units on a wide canvas, over a gradient.
+            doc(
+                &format!("{TWO_STOPS}{}", glow(r#"cx="1" cy="0" r="0.9""#, fading)),
+                r#"<rect width="300" height="160" fill="url(#g)"/><rect width="300" height="160" fill="url(#r)"/>"#,
+            ),
+            doc(
+                &glow(r#"cx="0.3" cy="0.6" r="0.4""#, opaque),
+                r##"<rect width="300" height="160" fill="#123"/><rect x="20" y="10" width="200" height="120" fill="url(#r)" fill-opacity="0.6"/>"##,
+            ),
+            // User space, a gradient transform, partly off the canvas, on a transparent one.
+            doc(
+                &glow(
+                    r#"gradientUnits="userSpaceOnUse" cx="120" cy="70" r="90" gradientTransform="rotate(20 150 80) scale(1.2 0.8)""#,
+                    fading,
+                ),
+                r#"<rect x="-10" y="-20" width="280" height="200" fill="url(#r)"/>"#,
+            ),
+        ];
+        for svg in &cases {
+            let tree = Tree::from_str(svg, &usvg::Options::default()).expect("svg");
+            let direct = tree
+                .root()
+                .children()
+                .iter()
+                .any(|n| matches!(n, Node::Path(p) if RadialRect::of(p, 300, 160).is_some()));
+            assert!(direct, "the direct fill was not taken: {svg}");
+            // Step for step what tiny-skia computes: the same pixels.
+            assert_eq!(worst_difference(svg), 0, "{svg}");
+        }
+        // What it leaves to resvg: a focus off the centre, three stops, another spread.
+        for attrs in [r#"fx="0.2""#, r#"spreadMethod="reflect""#] {
+            let tree = Tree::from_str(
+                &doc(
+                    &glow(attrs, fading),
+                    r#"<rect width="300" height="160" fill="url(#r)"/>"#,
+                ),
+                &usvg::Options::default(),
+            )
+            .expect("svg");
+            let Some(Node::Path(path)) = tree.root().children().first() else {
+                panic!("no path");
+            };
+            assert!(RadialRect::of(path, 300, 160).is_none(), "{attrs}");
         }
     }
 

@@ -146,17 +146,23 @@ pub fn draw_text(
 pub struct TextPlan(Vec<SpanPlan>);
 
 impl TextPlan {
-    /// Plans `text` (laid out by `plain_text`, in device space); `None` if it cannot be drawn
-    /// from the cache (glyphs too large, too many new masks), as for [`draw_text`]. `held`
-    /// counts the bytes of new masks the plans of a document hold until it is drawn: all of
-    /// them together get the budget one text drawn by [`draw_text`] has.
+    /// Whether [`Self::of_plain`] can plan `text` at all (its font variations fit the cache).
+    pub fn plannable(text: &PlainText) -> bool {
+        text.variations.len() <= MAX_AXES
+    }
+
+    /// Plans `text` (laid out by `plain_text`, in user space) drawn with `to_device`; `None` if
+    /// it cannot be drawn from the cache (glyphs too large, too many new masks), as for
+    /// [`draw_text`]. `held` counts the bytes of new masks the plans of a document hold until
+    /// it is drawn: all of them together get the budget one text drawn by [`draw_text`] has.
     pub fn of_plain(
         text: &PlainText,
+        to_device: Transform,
         db: &fontdb::Database,
         cache: &GlyphCache,
         held: &mut usize,
     ) -> Option<Self> {
-        if text.variations.len() > MAX_AXES {
+        if !Self::plannable(text) {
             return None;
         }
         let mut fresh = *held;
@@ -172,7 +178,7 @@ impl TextPlan {
                     true,
                     false,
                     glyphs.iter().copied(),
-                    Transform::identity(),
+                    to_device,
                     db,
                     cache,
                     &mut fresh,
@@ -600,7 +606,7 @@ mod tests {
                 r#"<clipPath id="c"><rect width="100" height="200"/></clipPath><g clip-path="url(#c)">{}</g>"#,
                 text(r##"font-family="Inter" font-size="50" fill="#fff""##, "Clipped")
             ),
-            // A transformed group (templates have none) is drawn by resvg as a whole.
+            // A translated group (templates have none) leaves its text to resvg.
             format!(
                 r#"<g transform="translate(3.25 -10)">{}</g>"#,
                 text(r##"font-family="Inter" font-size="50" fill="#fff""##, "Moved")

@@ -128,7 +128,15 @@ const TEXT_ATTRIBUTES: &[&str] = &[
 ];
 const TSPAN_ATTRIBUTES: &[&str] = &["x", "y", "font-family"];
 const GROUP_ATTRIBUTES: &[&str] = &["fill-opacity"];
-const ROOT_ATTRIBUTES: &[&str] = &["width", "height", "viewBox", "version"];
+// The root's size and aspect only place the user space on the canvas: a transform the text is
+// planned with (`render::parse_document`), not part of its layout.
+const ROOT_ATTRIBUTES: &[&str] = &[
+    "width",
+    "height",
+    "viewBox",
+    "preserveAspectRatio",
+    "version",
+];
 
 fn is_svg(node: Node, name: &str) -> bool {
     node.is_element()

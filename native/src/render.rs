@@ -2,12 +2,12 @@
 use crate::cache::{BoundedCache, CacheStats, Eviction};
 use crate::deadline::Deadline;
 use crate::draw::{bands_drawn, draw_within, placeholders_reached, PLACEHOLDER};
-use crate::encode::{encode_bands, encode_png, encode_png_over, Encoded};
+use crate::encode::{encode_bands, encode_png, encode_png_over, Encoded, BAND_ROWS};
 use crate::error::{guard, RenderError, Stage};
 use crate::fonts::FontLibrary;
 use crate::glyphs::{GlyphCache, TextPlan};
 use crate::pixels::{Pixels, Rows};
-use crate::plain_text;
+use crate::plain_text::{self, PlainText};
 use resvg::tiny_skia::Pixmap;
 use resvg::usvg::{Options, Tree};
 use std::fmt::Write as _;
@@ -93,29 +93,41 @@ fn parse_document_within(
         _ => (svg, doc),
     };
     deadline.check()?;
-    let plain = plain_texts(&doc, svg, fonts, glyphs, deadline)?;
+    let mut plain = plain_texts(&doc, svg, fonts, deadline)?;
     deadline.check()?;
-    if !plain.is_empty() {
-        let mut replaced = String::with_capacity(svg.len());
-        let mut at = 0;
-        for (n, (range, _)) in plain.iter().enumerate() {
-            replaced.push_str(&svg[at..range.start]);
-            let _ = write!(
-                replaced,
-                r#"<path id="{PLACEHOLDER}{n}" d="M0 0H1V1Z" fill="none"/>"#
-            );
-            at = range.end;
+    // A second pass leaves to usvg the texts the first could not plan (too many new glyph
+    // masks, say), as their placeholders' transforms are known only once usvg has parsed them.
+    for _ in 0..2 {
+        if plain.is_empty() {
+            break;
         }
-        replaced.push_str(&svg[at..]);
-        let tree = parse(&replaced, limits, &options)?;
-        // Each placeholder must be drawn where the text would have been, untransformed;
-        // otherwise usvg lays out every text after all.
+        let tree = parse(&with_placeholders(svg, &plain), limits, &options)?;
+        // Each placeholder must be drawn where the text would have been, with a transform its
+        // glyphs can be planned with; otherwise usvg lays out every text after all.
         let mut reached = placeholders_reached(&tree).unwrap_or_default();
-        reached.sort_unstable();
-        if reached.iter().copied().eq(0..plain.len()) {
-            let texts = plain.into_iter().map(|(_, plan)| plan).collect();
+        reached.sort_unstable_by_key(|(n, _)| *n);
+        if !reached.iter().map(|(n, _)| *n).eq(0..plain.len()) {
+            break;
+        }
+        let db = fonts.database();
+        let mut held = 0;
+        let plans: Vec<Option<TextPlan>> = plain
+            .iter()
+            .zip(&reached)
+            .map(|((_, text), (_, to_device))| {
+                TextPlan::of_plain(text, *to_device, db, glyphs, &mut held)
+            })
+            .collect();
+        if plans.iter().all(Option::is_some) {
+            let texts = plans.into_iter().flatten().collect();
             return Ok(Document { tree, texts });
         }
+        plain = plain
+            .into_iter()
+            .zip(plans)
+            .filter_map(|(text, plan)| plan.map(|_| text))
+            .collect();
+        deadline.check()?;
     }
     let tree =
         Tree::from_xmltree(&doc, &options).map_err(|e| RenderError::InvalidSvg(e.to_string()))?;
@@ -125,6 +137,22 @@ fn parse_document_within(
     })
 }
 
+/// `svg` with each of `texts` replaced by its placeholder path.
+fn with_placeholders(svg: &str, texts: &[(std::ops::Range<usize>, PlainText)]) -> String {
+    let mut replaced = String::with_capacity(svg.len());
+    let mut at = 0;
+    for (n, (range, _)) in texts.iter().enumerate() {
+        replaced.push_str(&svg[at..range.start]);
+        let _ = write!(
+            replaced,
+            r#"<path id="{PLACEHOLDER}{n}" d="M0 0H1V1Z" fill="none"/>"#
+        );
+        at = range.end;
+    }
+    replaced.push_str(&svg[at..]);
+    replaced
+}
+
 /// The `<text>` elements of `doc` that `plain_text` lays out and the glyph cache can draw,
 /// with their byte ranges in `svg`, in document order. None when the document has CSS or
 /// `<use>` (which could style or copy a text), or already names a placeholder.
@@ -132,31 +160,25 @@ fn plain_texts(
     doc: &roxmltree::Document,
     svg: &str,
     fonts: &FontLibrary,
-    glyphs: &GlyphCache,
     deadline: Deadline,
-) -> Result<Vec<(std::ops::Range<usize>, TextPlan)>, RenderError> {
+) -> Result<Vec<(std::ops::Range<usize>, PlainText)>, RenderError> {
     let risky = |n: &roxmltree::Node| {
         n.is_pi() || (n.is_element() && matches!(n.tag_name().name(), "style" | "use"))
     };
     if svg.contains(PLACEHOLDER) || doc.descendants().any(|n| risky(&n)) {
         return Ok(Vec::new());
     }
-    let db = fonts.database();
-    let mut held = 0;
-    let mut plans = Vec::new();
+    let mut texts = Vec::new();
     for n in doc
         .descendants()
         .filter(|n| n.is_element() && n.tag_name().name() == "text")
     {
         deadline.check()?;
-        let Some(text) = plain_text::lay_out(n, fonts) else {
-            continue;
-        };
-        if let Some(plan) = TextPlan::of_plain(&text, db, glyphs, &mut held) {
-            plans.push((n.range(), plan));
+        if let Some(text) = plain_text::lay_out(n, fonts).filter(TextPlan::plannable) {
+            texts.push((n.range(), text));
         }
     }
-    Ok(plans)
+    Ok(texts)
 }
 
 /// Parses the XML of a document, enforcing `limits`.
@@ -267,15 +289,13 @@ pub fn render_layers_png(
     cache: &BackgroundCache,
     deadline: Deadline,
 ) -> Result<Vec<u8>, RenderError> {
-    let drawn = draw_layers(background, foreground, key, cx, cache, deadline)?;
+    let drawn = draw_layers(background, foreground, key, cx, cache, Use::Png, deadline)?;
     deadline.check()?;
-    guard(Stage::Encode, || {
-        encode_png_over(
-            &drawn.pixmap,
-            &drawn.base.pixmap,
-            &drawn.base.encoded,
-            &drawn.bands,
-        )
+    guard(Stage::Encode, || match &drawn.base.encoded {
+        Some(encoded) => encode_png_over(&drawn.pixmap, &drawn.base.pixmap, encoded, &drawn.bands),
+        // A background's first use: every band was copied and drawn over, and the whole image
+        // is compressed in one pass, as `render_png` does.
+        None => encode_png(&drawn.pixmap),
     })?
 }
 
@@ -303,7 +323,15 @@ pub fn render_layers_pixels(
     matte: Option<[u8; 3]>,
     deadline: Deadline,
 ) -> Result<Pixels, RenderError> {
-    let drawn = draw_layers(background, foreground, key, cx, cache, deadline)?;
+    let drawn = draw_layers(
+        background,
+        foreground,
+        key,
+        cx,
+        cache,
+        Use::Pixels,
+        deadline,
+    )?;
     deadline.check()?;
     let (width, height) = (drawn.pixmap.width(), drawn.pixmap.height());
     guard(Stage::Encode, || {
@@ -324,7 +352,7 @@ struct Drawn {
 impl Rows for Drawn {
     /// Bands the foreground never reached are read from the cached background in place.
     fn parts(&self) -> Vec<&[u8]> {
-        let band_bytes = self.base.encoded.band_rows() * self.base.pixmap.width() as usize * 4;
+        let band_bytes = BAND_ROWS * self.base.pixmap.width() as usize * 4;
         self.pixmap
             .data()
             .chunks(band_bytes)
@@ -335,6 +363,15 @@ impl Rows for Drawn {
     }
 }
 
+/// What a layered render makes of its background.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// A PNG: the background's bands are encoded for reuse once it is used a second time.
+    Png,
+    /// Straight pixels for another encoder: the background is never encoded.
+    Pixels,
+}
+
 /// The pixels of [`render_layers_png`] before encoding, and the background they were drawn on.
 fn draw_layers(
     background: &str,
@@ -342,12 +379,13 @@ fn draw_layers(
     key: &str,
     cx: Context,
     cache: &BackgroundCache,
+    usage: Use,
     deadline: Deadline,
 ) -> Result<Drawn, RenderError> {
-    let base = cache.get_or_render(key, background, || {
+    let base = cache.get_or_render(key, background, usage == Use::Png, || {
         let pixmap = render_pixmap(background, cx, deadline)?;
         deadline.check()?;
-        guard(Stage::Encode, || Background::new(pixmap))?
+        Ok(pixmap)
     })?;
     let Document { tree, texts } = guard(Stage::Parse, || {
         parse_document_within(foreground, cx.limits, cx.fonts, cx.glyphs, deadline)
@@ -364,8 +402,12 @@ fn draw_layers(
     // Only the bands the foreground reaches get the background's pixels: copying all 3 MB of
     // a card's background cost more than drawing its text. The rest stays untouched, zeroed
     // pages never written.
-    let band_rows = base.encoded.band_rows();
-    let bands = bands_drawn(&tree, &texts, height, band_rows);
+    let band_rows = BAND_ROWS;
+    let bands = match (&base.encoded, usage) {
+        // Encoded in one pass: the whole background is needed.
+        (None, Use::Png) => vec![true; height.div_ceil(band_rows as u32) as usize],
+        _ => bands_drawn(&tree, &texts, height, band_rows),
+    };
     let mut pixmap =
         Pixmap::new(width, height).ok_or(RenderError::CanvasTooLarge { width, height })?;
     let band_bytes = band_rows * width as usize * 4;
@@ -388,24 +430,36 @@ fn draw_layers(
     })
 }
 
-/// A rasterised background with its PNG data encoded in reusable bands.
+/// A rasterised background, with its PNG data encoded in reusable bands once it is reused.
 pub struct Background {
     /// The pixels foregrounds are drawn over.
-    pub pixmap: Pixmap,
-    /// `pixmap` encoded, for the bands a foreground leaves untouched.
-    pub encoded: Encoded,
+    pub pixmap: Arc<Pixmap>,
+    /// `pixmap` encoded, for the bands a foreground leaves untouched: made when the background
+    /// is first reused for a PNG. A background drawn on once (a new palette, a one-off colour)
+    /// never pays for the thorough encoding its reuse needs; its render is encoded whole.
+    pub encoded: Option<Encoded>,
 }
 
 impl Background {
-    /// Encodes `pixmap` for reuse.
-    pub fn new(pixmap: Pixmap) -> Result<Self, RenderError> {
-        let encoded = encode_bands(&pixmap)?;
-        Ok(Self { pixmap, encoded })
+    /// `pixmap`, its bands not encoded yet.
+    pub fn new(pixmap: Pixmap) -> Self {
+        Self {
+            pixmap: Arc::new(pixmap),
+            encoded: None,
+        }
+    }
+
+    /// The same pixels, their bands encoded for reuse.
+    pub fn encoded(&self) -> Result<Self, RenderError> {
+        Ok(Self {
+            pixmap: Arc::clone(&self.pixmap),
+            encoded: Some(encode_bands(&self.pixmap)?),
+        })
     }
 
     /// Bytes held: the pixels and their compressed bands.
     fn size(&self) -> usize {
-        self.pixmap.data().len() + self.encoded.size()
+        self.pixmap.data().len() + self.encoded.as_ref().map_or(0, Encoded::size)
     }
 }
 
@@ -451,18 +505,31 @@ impl BackgroundCache {
         self.0.stats()
     }
 
-    /// The pixels cached under `key` for `svg`, or those made by `render` (then cached).
-    /// The lock is not held while rendering; concurrent misses each render once.
+    /// The background cached under `key` for `svg`, or the one `render` draws (then cached).
+    /// With `bands`, a background found in the cache is returned encoded for reuse (encoded
+    /// now, and kept so, if this is its first reuse). The lock is not held while rendering or
+    /// encoding; concurrent misses each render once.
     pub fn get_or_render(
         &self,
         key: &str,
         svg: &str,
-        render: impl FnOnce() -> Result<Background, RenderError>,
+        bands: bool,
+        render: impl FnOnce() -> Result<Pixmap, RenderError>,
     ) -> Result<Arc<Background>, RenderError> {
         if let Some(hit) = self.0.get_if(key, |e| e.svg == svg) {
-            return Ok(Arc::clone(&hit.background));
+            if !bands || hit.background.encoded.is_some() {
+                return Ok(Arc::clone(&hit.background));
+            }
+            let encoded = guard(Stage::Encode, || hit.background.encoded())??;
+            return Ok(self.keep(key, svg, encoded));
         }
-        let background = Arc::new(render()?);
+        let background = Background::new(render()?);
+        Ok(self.keep(key, svg, background))
+    }
+
+    /// Caches `background` under `key` for `svg`, replacing what was there.
+    fn keep(&self, key: &str, svg: &str, background: Background) -> Arc<Background> {
+        let background = Arc::new(background);
         // Bytes held: the pixels, their encoding and the document (up to the SVG size limit).
         let size = background.size() + svg.len();
         let entry = CachedBackground {
@@ -470,7 +537,7 @@ impl BackgroundCache {
             background: Arc::clone(&background),
         };
         self.0.insert(key.to_string(), Arc::new(entry), size);
-        Ok(background)
+        background
     }
 }
 
@@ -486,14 +553,22 @@ mod tests {
         format!("{HEAD}{body}</svg>")
     }
 
-    fn blank(side: u32) -> Result<Background, RenderError> {
-        Background::new(Pixmap::new(side, side).ok_or(RenderError::Encode("pixmap".into()))?)
+    fn blank(side: u32) -> Result<Pixmap, RenderError> {
+        Pixmap::new(side, side).ok_or(RenderError::Encode("pixmap".into()))
+    }
+
+    fn size_of(side: u32, bands: bool) -> usize {
+        let background = Background::new(blank(side).expect("blank"));
+        match bands {
+            true => background.encoded().expect("encoded").size(),
+            false => background.size(),
+        }
     }
 
     /// The whole image of `drawn`: its blank bands filled in from the background.
     fn filled(drawn: &Drawn) -> Pixmap {
         let mut pixmap = drawn.pixmap.clone();
-        let band_bytes = drawn.base.encoded.band_rows() * pixmap.width() as usize * 4;
+        let band_bytes = BAND_ROWS * pixmap.width() as usize * 4;
         let base = drawn.base.pixmap.data().chunks(band_bytes);
         for ((dst, src), used) in pixmap
             .data_mut()
@@ -508,12 +583,29 @@ mod tests {
         pixmap
     }
 
+    fn decode(png: &[u8]) -> Vec<u8> {
+        let mut decoder = png::Decoder::new(std::io::Cursor::new(png))
+            .read_info()
+            .expect("png");
+        let mut decoded = vec![0; decoder.output_buffer_size().expect("size")];
+        decoder.next_frame(&mut decoded).expect("frame");
+        decoded
+    }
+
     #[test]
     fn layers_match_single_pass() {
         let cx = crate::test_fonts::engine().context();
         let cache = BackgroundCache::default();
         let (bg, fg) = (doc(ART), doc(CONTENT));
-        let drawn = draw_layers(&bg, &fg, "art", cx, &cache, Deadline::NONE).expect("layers");
+        // The first render draws over a copy of the whole background, its bands not encoded.
+        let first =
+            draw_layers(&bg, &fg, "art", cx, &cache, Use::Png, Deadline::NONE).expect("first");
+        assert!(first.base.encoded.is_none() && !first.bands.contains(&false));
+        let once = render_layers_png(&bg, &fg, "art2", cx, &cache, Deadline::NONE).expect("once");
+        let drawn =
+            draw_layers(&bg, &fg, "art", cx, &cache, Use::Png, Deadline::NONE).expect("layers");
+        assert!(drawn.base.encoded.is_some());
+        assert_eq!(first.pixmap.data(), filled(&drawn).data());
         // Some bands were left blank (the content does not reach them): fill them in.
         assert!(drawn.bands.contains(&false) && drawn.bands.contains(&true));
         let layered = filled(&drawn);
@@ -537,21 +629,44 @@ mod tests {
         );
         // The PNG (unchanged bands copied from the cached background) holds exactly those pixels.
         let png = render_layers_png(&bg, &fg, "art", cx, &cache, Deadline::NONE).expect("png");
-        let mut decoder = png::Decoder::new(std::io::Cursor::new(png))
-            .read_info()
-            .expect("png");
-        let mut decoded = vec![0; decoder.output_buffer_size().expect("size")];
-        decoder.next_frame(&mut decoded).expect("frame");
+        let decoded = decode(&png);
         let rgb: Vec<u8> = layered
             .data()
             .chunks_exact(4)
             .flat_map(|p| [p[0], p[1], p[2]])
             .collect();
         assert!(decoded == rgb, "decoded PNG differs from the drawn pixels");
+        assert!(decode(&once) == rgb, "the first render's PNG differs");
         // The second call is served from the cache and draws the same pixels.
-        let again = draw_layers(&bg, &fg, "art", cx, &cache, Deadline::NONE).expect("cached");
+        let again =
+            draw_layers(&bg, &fg, "art", cx, &cache, Use::Png, Deadline::NONE).expect("cached");
+        assert!(Arc::ptr_eq(&again.base, &drawn.base));
         assert_eq!(filled(&again).data(), layered.data());
-        assert_eq!(cache.len(), 1);
+        assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn whole_scales_keep_the_glyph_cache() {
+        let cx = crate::test_fonts::engine().context();
+        let at = |size: &str| {
+            format!(
+                r##"<svg xmlns="http://www.w3.org/2000/svg" {size} viewBox="0 0 320 160">{ART}<text font-family="Inter" font-size="40" fill="#fff1e6" xml:space="preserve"><tspan x="24" y="90">Plain</tspan></text></svg>"##
+            )
+        };
+        let plans = |svg: &str| {
+            parse_document(svg, cx.limits, cx.fonts, cx.glyphs)
+                .expect("svg")
+                .texts
+                .len()
+        };
+        // @2x and @3x: the text is drawn from the glyph cache, as at 1:1.
+        assert_eq!(plans(&at(r#"width="320" height="160""#)), 1);
+        assert_eq!(plans(&at(r#"width="640" height="320""#)), 1);
+        assert_eq!(plans(&at(r#"width="960" height="480""#)), 1);
+        // Covering another aspect moves glyph origins off their grid: usvg lays the text out.
+        let covered = r#"width="300" height="400" preserveAspectRatio="xMidYMid slice""#;
+        assert_eq!(plans(&at(covered)), 0);
+        assert_eq!(plans(&at(r#"width="480" height="240""#)), 0);
     }
 
     #[test]
@@ -564,6 +679,7 @@ mod tests {
             "k",
             engine.context(),
             &BackgroundCache::default(),
+            Use::Png,
             Deadline::NONE,
         );
         assert!(matches!(err, Err(RenderError::InvalidSvg(_))));
@@ -579,7 +695,15 @@ mod tests {
         let cache = BackgroundCache::default();
         let small = r#"<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"/>"#;
         let big = doc(ART);
-        let bg_too_big = draw_layers(&big, small, "a", engine.context(), &cache, Deadline::NONE);
+        let bg_too_big = draw_layers(
+            &big,
+            small,
+            "a",
+            engine.context(),
+            &cache,
+            Use::Png,
+            Deadline::NONE,
+        );
         assert!(matches!(
             bg_too_big,
             Err(RenderError::CanvasTooLarge { .. })
@@ -588,7 +712,15 @@ mod tests {
             max_svg_bytes: 100,
             ..Limits::default()
         });
-        let fg_too_long = draw_layers(small, &big, "b", engine.context(), &cache, Deadline::NONE);
+        let fg_too_long = draw_layers(
+            small,
+            &big,
+            "b",
+            engine.context(),
+            &cache,
+            Use::Png,
+            Deadline::NONE,
+        );
         assert!(matches!(
             fg_too_long,
             Err(RenderError::InputTooLarge { .. })
@@ -611,13 +743,15 @@ mod tests {
     fn key_reused_for_other_art_rerenders() {
         let cache = BackgroundCache::default();
         let one = |_: ()| blank(1);
-        let first = cache.get_or_render("k", "<a/>", || one(())).expect("first");
+        let first = cache
+            .get_or_render("k", "<a/>", false, || one(()))
+            .expect("first");
         let same = cache
-            .get_or_render("k", "<a/>", || panic!("must be cached"))
+            .get_or_render("k", "<a/>", false, || panic!("must be cached"))
             .expect("hit");
         assert!(Arc::ptr_eq(&first, &same));
         let other = cache
-            .get_or_render("k", "<b/>", || one(()))
+            .get_or_render("k", "<b/>", false, || one(()))
             .expect("other art");
         assert!(!Arc::ptr_eq(&first, &other));
         assert_eq!(cache.len(), 1);
@@ -628,30 +762,32 @@ mod tests {
         let pixmap = || blank(10);
         let cache = BackgroundCache::new(3, usize::MAX);
         for key in ["a", "b", "c"] {
-            cache.get_or_render(key, "", pixmap).expect("render");
+            cache.get_or_render(key, "", false, pixmap).expect("render");
         }
         cache
-            .get_or_render("a", "", || panic!("a is cached"))
+            .get_or_render("a", "", false, || panic!("a is cached"))
             .expect("hit");
-        cache.get_or_render("d", "", pixmap).expect("render");
+        cache.get_or_render("d", "", false, pixmap).expect("render");
         assert_eq!(cache.len(), 3);
         // "b" was the least recently used, so it is the one that went.
         let mut rendered = false;
         cache
-            .get_or_render("b", "", || {
+            .get_or_render("b", "", false, || {
                 rendered = true;
                 pixmap()
             })
             .expect("render");
         assert!(rendered);
         cache
-            .get_or_render("a", "", || panic!("a survived"))
+            .get_or_render("a", "", false, || panic!("a survived"))
             .expect("hit");
 
-        let one_size = blank(10).expect("blank").size();
+        let one_size = size_of(10, false);
         let by_bytes = BackgroundCache::new(100, 2 * one_size + one_size / 2);
         for key in ["a", "b", "c", "d"] {
-            by_bytes.get_or_render(key, "", pixmap).expect("render");
+            by_bytes
+                .get_or_render(key, "", false, pixmap)
+                .expect("render");
         }
         assert_eq!(by_bytes.len(), 2);
         // The documents kept count too.
@@ -659,7 +795,7 @@ mod tests {
         let with_documents = BackgroundCache::new(100, 2 * one_size + one_size / 2);
         for key in ["a", "b"] {
             with_documents
-                .get_or_render(key, &long, pixmap)
+                .get_or_render(key, &long, false, pixmap)
                 .expect("render");
         }
         assert_eq!(with_documents.len(), 1);
@@ -669,17 +805,33 @@ mod tests {
     #[test]
     fn stats_count_hits_misses_and_bytes() {
         let cache = BackgroundCache::default();
-        let one_size = blank(10).expect("blank").size();
         cache
-            .get_or_render("a", "<a/>", || blank(10))
+            .get_or_render("a", "<a/>", true, || blank(10))
             .expect("miss");
-        cache.get_or_render("a", "<a/>", || blank(10)).expect("hit");
+        // Unencoded until reused for a PNG; then its encoding counts too.
+        assert_eq!(cache.stats().bytes, size_of(10, false) + "<a/>".len());
+        let hit = cache
+            .get_or_render("a", "<a/>", true, || blank(10))
+            .expect("hit");
+        assert!(hit.encoded.is_some());
+        assert_eq!(cache.stats().bytes, size_of(10, true) + "<a/>".len());
         cache
-            .get_or_render("a", "<b/>", || blank(10))
+            .get_or_render("a", "<b/>", true, || blank(10))
             .expect("other art");
         let stats = cache.stats();
         assert_eq!((stats.hits, stats.misses, stats.entries), (1, 2, 1));
-        assert_eq!(stats.bytes, one_size + "<b/>".len());
+        assert_eq!(stats.bytes, size_of(10, false) + "<b/>".len());
         assert_eq!(stats.max_bytes, BACKGROUND_CACHE_BYTES);
+    }
+
+    #[test]
+    fn pixels_never_encode_the_background() {
+        let cache = BackgroundCache::default();
+        for _ in 0..3 {
+            let hit = cache
+                .get_or_render("a", "<a/>", false, || blank(10))
+                .expect("render");
+            assert!(hit.encoded.is_none());
+        }
     }
 }
