@@ -86,6 +86,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     B("bombs", "memory", "memory.bomb_rss", "image bombs: a worker's peak RSS and `/healthz` meanwhile (issue 8)", quick=("--rounds", "1", "--config", "defaults")),
     # -- state ------------------------------------------------------------------------------------
     B("durable-commit", "state", "state.durable_commit", "SQLite `save_render` at synchronous=FULL vs NORMAL (issue 8)", quick=("--rounds", "2", "--block", "3")),
+    B("s3-put", "state", "state.s3_put", "client CPU per S3 upload: botocore's put_object vs the store's own signed PUT (issue 26)", quick=("--rounds", "1", "--puts", "5")),
     # -- edge: nginx.conf in front of app servers -------------------------------------------------
     B("edge", "edge", "edge.edge", "nginx.conf cache hits vs static nginx; `/i/` misses by X-Accel vs Python (issues 13, 26)", quick=("--seconds", "1", "--rounds", "1")),
     # -- drill: the whole stack under locust, and failures injected -------------------------------

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -37,7 +38,7 @@ from ogmint.domain.usage import Reports, Usage
 from ogmint.domain.users import Users
 from ogmint.domain.webhooks import Webhooks
 from ogmint.lifecycle import defer_stop_signals, in_worker_process, stop_when_serving
-from ogmint.metrics import Metrics
+from ogmint.metrics import CacheCounts, Metrics
 from ogmint.net import AddressPolicy, GuardedClient
 from ogmint.rendering.allocator import keep_render_buffers
 from ogmint.rendering.cost import CostLimits
@@ -59,6 +60,10 @@ from ogmint.webhooks.worker import DeliveryWorker
 log = logging.getLogger("ogmint")
 
 ImageFetcherRef = Callable[[], Awaitable[ImageFetcher]]
+
+#: Seconds between two readings of a worker's own caches for the metrics (a scrape sees values
+#: at most this old; the renderer's caches are read after every render).
+CACHE_METRICS_PERIOD = 1.0
 
 
 def make_state(settings: Settings) -> State:
@@ -262,8 +267,10 @@ class Resources:
     pipeline: RenderPipeline
     renderer: Renderer
     tracing: Tracing
+    cache_metrics: asyncio.Task[None]
 
     async def close(self) -> None:
+        self.cache_metrics.cancel()
         await self.webhooks.stop()
         await self.repeats.close()  # the saves under way, before storage and state close
         await self.client.close()
@@ -272,6 +279,14 @@ class Resources:
         self.pipeline.close()
         self.renderer.close()
         self.tracing.close()  # exports the last spans
+
+
+async def publish_caches(metrics: Metrics, caches: Sequence[tuple[str, CacheCounts]]) -> None:
+    """Reads the worker's own caches into the metrics every ``CACHE_METRICS_PERIOD`` seconds
+    (until cancelled): once a second costs nothing per request."""
+    while True:
+        metrics.observe_worker_caches(caches)
+        await asyncio.sleep(CACHE_METRICS_PERIOD)
 
 
 class TimedRequest(Request[Any, Any]):
@@ -426,8 +441,23 @@ def create_app(settings: Settings) -> Sanic[Any, Any]:
             health=Health(state),
             users=Users(accounts, keys, signing_keys, usage),
         )
+        caches: list[tuple[str, CacheCounts]] = [
+            ("fetched_images", fetcher.cache),
+            ("stored_images", gallery.cache),
+            ("repeats", repeats.cache),
+            ("templates", catalogue.cache),
+            ("brands", brand_book.cache),
+        ]
         app.ctx.resources = Resources(
-            webhooks, repeats, client, state, storage, pipeline, renderer, tracing
+            webhooks,
+            repeats,
+            client,
+            state,
+            storage,
+            pipeline,
+            renderer,
+            tracing,
+            asyncio.ensure_future(publish_caches(metrics, caches)),
         )
         webhooks.start()
 

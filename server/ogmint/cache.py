@@ -19,7 +19,16 @@ class BoundedCache(Generic[K, V]):
     in all, the least recently used evicted first; with ``ttl`` > 0 an entry is forgotten after
     that many seconds. Not thread-safe: one event loop uses it."""
 
-    __slots__ = ("_items", "_max_entries", "_max_weight", "_ttl", "_weigh", "_weight")
+    __slots__ = (
+        "_items",
+        "_max_entries",
+        "_max_weight",
+        "_ttl",
+        "_weigh",
+        "_weight",
+        "hits",
+        "misses",
+    )
 
     def __init__(
         self,
@@ -35,19 +44,30 @@ class BoundedCache(Generic[K, V]):
         self._weigh = weigh
         self._max_weight = max_weight
         self._weight = 0
+        #: Look-ups answered and not answered since the cache was made (the metrics read them).
+        self.hits = 0
+        self.misses = 0
 
     def __len__(self) -> int:
         return len(self._items)
+
+    @property
+    def bytes(self) -> int:
+        """The weight held (bytes, for a cache bounded by them; 0 for one bounded by entries)."""
+        return self._weight
 
     def get(self, key: K) -> V | None:
         """The value remembered for ``key`` (now the most recently used), or None."""
         item = self._items.get(key)
         if item is None:
+            self.misses += 1
             return None
         if self._ttl > 0 and item[0] <= time.monotonic():
             self.pop(key)
+            self.misses += 1
             return None
         self._items.move_to_end(key)
+        self.hits += 1
         return item[1]
 
     def put(self, key: K, value: V) -> None:

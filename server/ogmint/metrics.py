@@ -138,30 +138,53 @@ class Metrics:
             registry=own,
         )
         self._deliveries = {state: deliveries.labels(o) for state, o in OUTCOMES.items()}
-        self._cache_hits = Counter(
-            "ogmint_render_cache_hits",
-            "Look-ups the renderer's caches answered, by cache: glyph (rasterised glyph "
-            "coverage) or background (rasterised template art).",
-            ("cache",),
-            registry=own,
+        self._render_caches = _CacheFamily(
+            Counter(
+                "ogmint_render_cache_hits",
+                "Look-ups the renderer's caches answered, by cache: glyph (rasterised glyph "
+                "coverage) or background (rasterised template art).",
+                ("cache",),
+                registry=own,
+            ),
+            Counter(
+                "ogmint_render_cache_misses",
+                "Look-ups the renderer's caches could not answer (the work was done), by cache.",
+                ("cache",),
+                registry=own,
+            ),
+            Gauge(
+                "ogmint_render_cache_bytes",
+                "Bytes the renderer's caches hold (each byte-bounded per worker), by cache, "
+                "summed over the live workers.",
+                ("cache",),
+                registry=own,
+                multiprocess_mode="livesum",
+            ),
         )
-        self._cache_misses = Counter(
-            "ogmint_render_cache_misses",
-            "Look-ups the renderer's caches could not answer (the work was done), by cache.",
-            ("cache",),
-            registry=own,
+        self._worker_caches = _CacheFamily(
+            Counter(
+                "ogmint_cache_hits",
+                "Look-ups the workers' in-memory caches answered, by cache: fetched_images "
+                "(caller images, decoded), stored_images (V2 images for /i/), repeats (recent "
+                "V1 repeats), templates (compiled templates), brands.",
+                ("cache",),
+                registry=own,
+            ),
+            Counter(
+                "ogmint_cache_misses",
+                "Look-ups the workers' in-memory caches could not answer, by cache.",
+                ("cache",),
+                registry=own,
+            ),
+            Gauge(
+                "ogmint_cache_bytes",
+                "Bytes the workers' in-memory caches hold (each byte-bounded per worker), by "
+                "cache, summed over the live workers.",
+                ("cache",),
+                registry=own,
+                multiprocess_mode="livesum",
+            ),
         )
-        self._cache_bytes = Gauge(
-            "ogmint_render_cache_bytes",
-            "Bytes the renderer's caches hold (each byte-bounded per worker), by cache, summed "
-            "over the live workers.",
-            ("cache",),
-            registry=own,
-            multiprocess_mode="livesum",
-        )
-        self._caches: dict[str, tuple[Counter, Counter, Gauge]] = {}
-        #: Each cache's totals at the last observation: the counters advance by the difference.
-        self._cache_seen: dict[str, tuple[int, int, int]] = {}
         self._http: dict[tuple[str | None, str, int], tuple[Counter, Histogram]] = {}
         self._renders: dict[tuple[str, str], Counter] = {}
 
@@ -205,26 +228,11 @@ class Metrics:
 
     def observe_caches(self, caches: Iterable[tuple[str, CacheCounts]]) -> None:
         """The renderer's cache totals (``Renderer.cache_stats``), read after a render."""
-        for name, counts in caches:
-            children = self._caches.get(name)
-            if children is None:
-                children = self._caches[name] = (
-                    self._cache_hits.labels(name),
-                    self._cache_misses.labels(name),
-                    self._cache_bytes.labels(name),
-                )
-            hits, misses, held = self._cache_seen.get(name, (0, 0, -1))
-            # Totals only grow; a smaller one is a new cache, counted from zero.
-            if counts.hits < hits or counts.misses < misses:
-                hits = misses = 0
-            # Each write to a multi-process value costs microseconds: only what changed.
-            if counts.hits != hits:
-                children[0].inc(counts.hits - hits)
-            if counts.misses != misses:
-                children[1].inc(counts.misses - misses)
-            if counts.bytes != held:
-                children[2].set(counts.bytes)
-            self._cache_seen[name] = (counts.hits, counts.misses, counts.bytes)
+        self._render_caches.observe(caches)
+
+    def observe_worker_caches(self, caches: Iterable[tuple[str, CacheCounts]]) -> None:
+        """The totals of the worker's own caches (``BoundedCache``), read now and then."""
+        self._worker_caches.observe(caches)
 
     def dedup_hit(self) -> None:
         """A V2 request answered with the image an identical earlier request rendered."""
@@ -269,3 +277,37 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True  # exists, owned by someone else
     return True
+
+
+class _CacheFamily:
+    """Hits, misses and bytes of a set of named caches, from their running totals."""
+
+    def __init__(self, hits: Counter, misses: Counter, held: Gauge) -> None:
+        self._hits = hits
+        self._misses = misses
+        self._held = held
+        self._children: dict[str, tuple[Counter, Counter, Gauge]] = {}
+        #: Each cache's totals at the last observation: the counters advance by the difference.
+        self._seen: dict[str, tuple[int, int, int]] = {}
+
+    def observe(self, caches: Iterable[tuple[str, CacheCounts]]) -> None:
+        for name, counts in caches:
+            children = self._children.get(name)
+            if children is None:
+                children = self._children[name] = (
+                    self._hits.labels(name),
+                    self._misses.labels(name),
+                    self._held.labels(name),
+                )
+            hits, misses, held = self._seen.get(name, (0, 0, -1))
+            # Totals only grow; a smaller one is a new cache, counted from zero.
+            if counts.hits < hits or counts.misses < misses:
+                hits = misses = 0
+            # Each write to a multi-process value costs microseconds: only what changed.
+            if counts.hits != hits:
+                children[0].inc(counts.hits - hits)
+            if counts.misses != misses:
+                children[1].inc(counts.misses - misses)
+            if counts.bytes != held:
+                children[2].set(counts.bytes)
+            self._seen[name] = (counts.hits, counts.misses, counts.bytes)

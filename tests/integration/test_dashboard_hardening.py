@@ -113,6 +113,21 @@ def test_form_fields_that_are_not_utf8_are_refused_or_ignored(srv: Server) -> No
         c.get("/dashboard/settings")
 
 
+def test_playground_with_sizes_a_render_refuses_is_no_500(srv: Server) -> None:
+    # Review 2026-12: size=²x300 or scale=² (digits to str.isdigit, not to int) was a 500 on
+    # the templates page and playground.json; now the form shows the render's 400 message.
+    c, _ = user(srv)
+    for odd in ({"size": "²x300"}, {"scale": "²"}, {"size": "٣٠٠x٣٠٠"}, {"scale": "99999999"}):
+        query = urllib.parse.urlencode({"template": "blog", "title": "Odd", **odd})
+        page = c.get("/dashboard/templates?" + query)
+        assert page.status == 200, (odd, page.status, page.body[:200])
+        shown = c.get("/dashboard/playground.json?" + query)
+        assert shown.status == 200, (odd, shown.status, shown.body[:200])
+        body = orjson.loads(shown.body)
+        assert (body["width"], body["height"]) == (1200, 630)
+        assert next(iter(odd)) in body["error"]
+
+
 @pytest.mark.parametrize(
     "path",
     [

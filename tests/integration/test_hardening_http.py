@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import http.client
 import os
 import re
 import signal
@@ -311,3 +312,36 @@ def test_client_disconnect_is_logged_quietly(
     assert request(s.url + "/healthz").status == 200
     log = (s.data_dir.parent / f"server-{port}.log").read_text()
     assert "Traceback" not in log and "unhandled error" not in log, log
+
+
+def with_keys(server: Server, method: str, path: str, keys: list[str]) -> Reply:
+    """``method path`` with one ``x-api-key`` header per item of ``keys``, in order."""
+    conn = http.client.HTTPConnection("127.0.0.1", int(server.url.rsplit(":", 1)[1]), timeout=30)
+    try:
+        conn.putrequest(method, path)
+        for value in keys:
+            conn.putheader("x-api-key", value)
+        conn.endheaders()
+        r = conn.getresponse()
+        return Reply(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("path", ["/api/v2/usage", "/api/og?template=blog&title=Two+keys"])
+def test_two_different_api_keys_are_401(srv: Server, key: str, path: str) -> None:
+    # Review 2026-12: the first of several x-api-key headers was used and the rest ignored,
+    # so a proxy in front checking another one saw a different caller than the app.
+    other = srv.create_key("hardening-other", plan="agency")
+    for keys in ([key, other], [other, key], [key, "ogm_live_" + "x" * 40], ["", key]):
+        assert_error(with_keys(srv, "GET", path, keys), 401)
+    # The same key twice is unambiguous.
+    assert with_keys(srv, "GET", path, [key, key]).status == 200
+
+
+def test_v2_body_naming_a_parameter_twice_is_400(srv: Server, key: str) -> None:
+    # Review 2026-12: {"size": "og", "size": "story"} rendered a story (the last one won).
+    reply = render(
+        srv, key, b'{"template": "blog", "title": "Twice", "size": "og", "size": "story"}'
+    )
+    assert_error(reply, 400, "size")

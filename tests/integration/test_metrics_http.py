@@ -196,6 +196,28 @@ def test_renders_dedup_hits_and_limits_add_up(srv: Server) -> None:
     assert 0 < value(after, "ogmint_render_cache_bytes", cache="background") <= 2 * 128 * 2**20
 
 
+def test_the_workers_caches_are_counted_and_their_bytes_shown(srv: Server) -> None:
+    caches = ("fetched_images", "stored_images", "repeats", "templates", "brands")
+    key = srv.create_key("cached", plan="agency")
+    before = scrape(srv)
+    for i in range(3):
+        url = f"{srv.url}/api/og?template=minimal&title=Cached+{i}"
+        assert request(url, headers={"x-api-key": key}).status == 200
+    # Each worker reads its caches into the metrics once a second: wait for both.
+    deadline = time.monotonic() + 30
+    while True:
+        after = scrape(srv)
+        missed = grew(before, after, "ogmint_cache_misses_total", cache="repeats")
+        if missed >= 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert missed >= 3  # each new card was looked up in the recent repeats first
+    # Saved renders are kept for repeats: bytes held, within each worker's bound (32 MiB).
+    assert 0 < value(after, "ogmint_cache_bytes", cache="repeats") <= 2 * 32 * 2**20
+    for name in caches:
+        assert ("ogmint_cache_bytes", frozenset({("cache", name)})) in after
+
+
 def test_saturated_render_pools_are_counted(srv: Server) -> None:
     keys = [srv.create_key(f"saturate-{i}") for i in range(4)]  # 4 requests each: no burst limit
     before = scrape(srv)

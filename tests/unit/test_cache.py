@@ -36,6 +36,19 @@ def test_the_byte_bound() -> None:
     assert (c.get("b"), c.get("c"), c.get("d")) == (b"1", b"123", b"123456")
 
 
+def test_look_ups_and_bytes_are_counted() -> None:
+    c: BoundedCache[str, bytes] = BoundedCache(None, max_weight=10, weigh=len)
+    assert (c.hits, c.misses, c.bytes) == (0, 0, 0)
+    assert c.get("a") is None
+    c.put("a", b"12345")
+    c.put("b", b"1234")
+    assert (c.get("a"), c.get("a"), c.get("c")) == (b"12345", b"12345", None)
+    assert (c.hits, c.misses, c.bytes) == (2, 2, 9)
+    c.put("c", b"123")  # b goes: the byte bound holds
+    c.pop("a")
+    assert (len(c), c.bytes) == (1, 3)
+
+
 def test_entries_expire_after_their_ttl(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [100.0]
     monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])

@@ -3,6 +3,8 @@ fields; meta tags with og:image:alt and the picture's size)."""
 
 from __future__ import annotations
 
+import pytest
+
 from ogmint.dashboard.playground import form_fields, pixels, playground_params, snippets
 from ogmint.rendering.template import FieldInfo
 
@@ -60,3 +62,11 @@ def test_pixels_follow_size_and_scale() -> None:
     assert pixels({"size": "square", "scale": "2"}) == (2160, 2160)
     assert pixels({"size": "800x400"}) == (800, 400)
     assert pixels({"size": "nonsense"}) == (1200, 630)
+
+
+@pytest.mark.parametrize(
+    "params", [{"size": "²x300"}, {"scale": "²"}, {"size": "\u0663\u0660\u0660x\u0663\u0660\u0660"}]
+)
+def test_pixels_of_sizes_a_render_refuses_are_the_default(params: dict[str, str]) -> None:
+    # Review 2026-12: "²" is a digit to str.isdigit but not to int(): the page was a 500.
+    assert pixels(params) == (1200, 630)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from ogmint.cache import BoundedCache
 from ogmint.errors import RateLimitError, SaturatedError, ValidationError
 from ogmint.metrics import CONTENT_TYPE, METHODS, Metrics
 from ogmint.state.deliveries import DELIVERED, FAILED, PENDING
@@ -141,6 +142,22 @@ def test_cache_totals_become_counters_and_a_bytes_gauge() -> None:
     assert value(got, "ogmint_render_cache_bytes", cache="glyph") == 100
 
 
+def test_worker_caches_have_their_own_family() -> None:
+    m = Metrics(None)
+    images: BoundedCache[str, bytes] = BoundedCache(None, max_weight=100, weigh=len)
+    images.put("a", b"x" * 40)
+    images.get("a")
+    images.get("b")
+    m.observe_worker_caches([("stored_images", images)])
+    images.get("a")
+    m.observe_worker_caches([("stored_images", images)])
+    got = samples(m)
+    assert value(got, "ogmint_cache_hits_total", cache="stored_images") == 2
+    assert value(got, "ogmint_cache_misses_total", cache="stored_images") == 1
+    assert value(got, "ogmint_cache_bytes", cache="stored_images") == 40
+    assert value(got, "ogmint_render_cache_hits_total", cache="stored_images") == 0
+
+
 def test_exposition_is_the_text_format_with_every_metric() -> None:
     assert CONTENT_TYPE == "text/plain; version=0.0.4; charset=utf-8"
     text = Metrics(None).exposition().decode()
@@ -159,6 +176,9 @@ def test_exposition_is_the_text_format_with_every_metric() -> None:
         "ogmint_render_cache_hits": "counter",
         "ogmint_render_cache_misses": "counter",
         "ogmint_render_cache_bytes": "gauge",
+        "ogmint_cache_hits": "counter",
+        "ogmint_cache_misses": "counter",
+        "ogmint_cache_bytes": "gauge",
     }.items() <= families.items()
 
 

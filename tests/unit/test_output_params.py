@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ogmint.errors import ValidationError
-from ogmint.rendering.params import RenderSpec, parse_params
+from ogmint.rendering.params import RenderSpec, output_pixels, parse_params
 
 SPEC_PRESETS = {
     "og": (1200, 630),
@@ -148,3 +148,25 @@ def test_defaults_spelled_out_keep_the_canonical_form() -> None:
     # PNG ignores quality (SPEC §1.1).
     assert parse(format="png", quality="10").digest("d") == parse().digest("d")
     assert parse(format="jpeg", quality="85").digest("d") == parse(format="jpeg").digest("d")
+
+
+@pytest.mark.parametrize(
+    ("raw", "pixels"),
+    [
+        ({}, (1200, 630)),
+        ({"size": "STORY", "scale": "2"}, (2160, 3840)),
+        ({"size": " 800x400 ", "scale": 3}, (2400, 1200)),
+        # Review 2026-12: the dashboard read these with str.isdigit and int(), so "²" (a digit
+        # to isdigit, not to int) was a 500 and Arabic-Indic digits a size renders refuse.
+        ({"size": "²x300"}, (1200, 630)),
+        ({"size": "\u0663\u0660\u0660x\u0663\u0660\u0660"}, (1200, 630)),
+        ({"scale": "²"}, (1200, 630)),
+        ({"scale": "\u0662"}, (1200, 630)),
+        ({"size": "99x630", "scale": "99999999"}, (1200, 630)),
+        ({"size": "square", "scale": "4"}, (1080, 1080)),
+    ],
+)
+def test_output_pixels_read_size_and_scale_as_a_render_does(
+    raw: dict[str, object], pixels: tuple[int, int]
+) -> None:
+    assert output_pixels(raw) == pixels

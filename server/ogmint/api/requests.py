@@ -15,9 +15,10 @@ API_KEY_HEADER = "x-api-key"
 
 
 async def caller_key(request: Request) -> ApiKeyRecord | None:
-    """The caller's key record; None when no key was sent; 401 for an unknown or revoked key."""
+    """The caller's key record; None when no key was sent; 401 for an unknown or revoked key,
+    or for several different keys."""
     svc: Services = request.app.ctx.services
-    return await svc.keys.authenticate(request.headers.get(API_KEY_HEADER))
+    return await svc.keys.authenticate_sent(request.headers.getall(API_KEY_HEADER, []))
 
 
 async def key_required(request: Request) -> tuple[Services, ApiKeyRecord]:

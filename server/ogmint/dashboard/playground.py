@@ -21,6 +21,7 @@ from ogmint.dashboard.auth import require
 from ogmint.domain.templates import template_sizes
 from ogmint.errors import BrandNotFoundError, TemplateNotFoundError, ValidationError
 from ogmint.rendering.palettes import DEFAULT, Colors
+from ogmint.rendering.params import output_pixels
 from ogmint.rendering.template import FieldInfo
 from ogmint.services import Services
 from ogmint.signed_urls import canonical_query, decode_query, signature
@@ -96,13 +97,9 @@ def signed_query(params: dict[str, str], kid: str, secret: str) -> str:
 
 
 def pixels(params: dict[str, str]) -> tuple[int, int]:
-    """The picture's width and height for these parameters (SPEC §1.1)."""
-    size = params.get("size", "og")
-    width, _, height = size.partition("x")
-    base = SIZES.get(size) or ((int(width), int(height)) if (width + height).isdigit() else None)
-    scale = int(params["scale"]) if params.get("scale", "").isdigit() else 1
-    w, h = base or SIZES["og"]
-    return w * scale, h * scale
+    """The picture's width and height for these parameters (SPEC §1.1), as a render reads
+    them (``og`` at scale 1 for what it would refuse)."""
+    return output_pixels(params)
 
 
 def snippets(

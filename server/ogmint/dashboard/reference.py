@@ -91,7 +91,13 @@ def operations(doc: dict[str, Any]) -> list[dict[str, Any]]:
                     "summary": op.get("summary", ""),
                     "description": op.get("description", ""),
                     "parameters": params,
-                    "body": schema.get("properties", {}) if isinstance(schema, dict) else {},
+                    # Fields may share another schema's definition (a $ref): shown resolved.
+                    "body": {
+                        name: _resolve(doc, field)
+                        for name, field in (
+                            schema.get("properties", {}) if isinstance(schema, dict) else {}
+                        ).items()
+                    },
                     "required": set(schema.get("required", []))
                     if isinstance(schema, dict)
                     else set(),

@@ -173,6 +173,11 @@ class Brands:
             None, max_weight=CACHE_BYTES, weigh=_weigh
         )
 
+    @property
+    def cache(self) -> BoundedCache[str, Brand]:
+        """The brands kept by version (for the metrics)."""
+        return self._cache
+
     # -- renders ------------------------------------------------------------------------------
     async def resolve(self, user: str | None, brand_id: object) -> Brand:
         """The brand a render names, at its current version (one state read when this worker

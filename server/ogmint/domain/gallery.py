@@ -52,6 +52,11 @@ class Gallery:
             None, max_weight=image_cache_bytes, weigh=_image_bytes
         )
 
+    @property
+    def cache(self) -> BoundedCache[str, tuple[RenderRecord, bytes]]:
+        """The stored images kept for ``/i/`` (for the metrics)."""
+        return self._images
+
     async def store(self, path: str, image: bytes, content_type: str) -> StoredObject:
         """Stores a new render's image at ``path`` (refusing to overwrite)."""
         return await self._storage.put(path, image, content_type)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ogmint.cache import Remembered
@@ -66,6 +67,14 @@ class ApiKeys:
     @property
     def plans(self) -> Plans:
         return self._plans
+
+    async def authenticate_sent(self, sent: Sequence[str]) -> ApiKeyRecord | None:
+        """As :meth:`authenticate`, for every ``x-api-key`` header a request carried: two
+        different keys are a 401, never one picked silently (a proxy in front may have checked
+        the other)."""
+        if len({value.strip() for value in sent}) > 1:
+            raise UnauthorizedError("Send one x-api-key header, not several")
+        return await self.authenticate(sent[0] if sent else None)
 
     async def authenticate(self, key: str | None) -> ApiKeyRecord | None:
         """The record of the key a caller sent; None when none was sent; 401 for an unknown or

@@ -80,6 +80,11 @@ class RepeatCache:
     def enabled(self) -> bool:
         return self._max > 0
 
+    @property
+    def cache(self) -> BoundedCache[str, Repeat]:
+        """The recent repeats this worker keeps in memory (for the metrics)."""
+        return self._recent
+
     async def find(self, etag: str) -> Repeat | None:
         """The cached image for ``etag``, or None (then the caller renders, within its limits).
 

@@ -359,6 +359,11 @@ class TemplateCatalogue:
             None, max_weight=settings.cache_bytes, weigh=Template.size
         )
 
+    @property
+    def cache(self) -> BoundedCache[str, Template]:
+        """The compiled templates kept by version (for the metrics)."""
+        return self._compiled
+
     # -- what exists ----------------------------------------------------------------------------
     @property
     def builtins(self) -> Sequence[Template]:

@@ -138,6 +138,11 @@ class ImageFetcher:
         )
         self._inflight: dict[tuple[str, int], asyncio.Task[bytes]] = {}
 
+    @property
+    def cache(self) -> BoundedCache[tuple[str, int], bytes]:
+        """The fetched images kept (for the metrics)."""
+        return self._cache
+
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 

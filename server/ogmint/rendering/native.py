@@ -10,6 +10,7 @@ has finished, even when the request that wanted it was cancelled meanwhile.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -57,17 +58,22 @@ class Capacity:
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
-        self._inflight = 0
+        self._admitted = 0  # only the event loop's thread changes it
+        # Only the pool's threads change it, under the lock: a finished unit is given back
+        # where it finished, without waking the event loop once more per render (the awaiting
+        # task's wake-up is the one the loop needs).
+        self._finished = 0
+        self._lock = threading.Lock()
 
     def check(self) -> None:
         """Raises :class:`SaturatedError` when nothing more would be admitted right now."""
-        if self._inflight >= self._limit:
+        if self.inflight >= self._limit:
             raise SaturatedError()
 
     @property
     def inflight(self) -> int:
         """Units of work admitted and not finished (running or queued)."""
-        return self._inflight
+        return self._admitted - self._finished
 
     async def run(self, pool: Executor, fn: Callable[[], T]) -> T:
         """Runs ``fn`` in ``pool`` as one unit of admitted work, or refuses with 503.
@@ -77,22 +83,18 @@ class Capacity:
         the thread goes on until the render's own timeout stops it.
         """
         self.check()
-        loop = asyncio.get_running_loop()
-        self._inflight += 1
+        self._admitted += 1
         try:
             future = pool.submit(fn)
         except BaseException:
-            self._inflight -= 1
+            self._release()
             raise
-
-        def release(_: Future[T]) -> None:
-            loop.call_soon_threadsafe(self._release)
-
-        future.add_done_callback(release)
+        future.add_done_callback(self._release)
         return await asyncio.wrap_future(future)
 
-    def _release(self) -> None:
-        self._inflight -= 1
+    def _release(self, _: Future[T] | None = None) -> None:
+        with self._lock:
+            self._finished += 1
 
 
 class Renderer:

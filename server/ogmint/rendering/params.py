@@ -355,6 +355,17 @@ def parse_size(value: object) -> tuple[str, int, int] | None:
     return f"{width}x{height}", width, height
 
 
+def output_pixels(raw: Mapping[str, object]) -> tuple[int, int]:
+    """The image's pixels for ``raw``'s ``size`` and ``scale`` as a render reads them (SPEC
+    §1.1), each that a render would refuse taken as its default (``og``, 1): for forms that
+    show the size before the render has checked it."""
+    parsed = parse_size(raw.get("size", DEFAULT_SIZE))
+    _, width, height = parsed or (DEFAULT_SIZE, *PRESETS[DEFAULT_SIZE])
+    n = _integer(raw.get("scale", 1))
+    scale = n if n is not None and 1 <= n <= MAX_SCALE else 1
+    return width * scale, height * scale
+
+
 class _Output(TypedDict, total=False):
     size: str
     width: int

@@ -31,6 +31,19 @@ async def test_authenticate_refuses_what_is_not_a_live_key(domain: Domain) -> No
             await domain.keys.authenticate(wrong)
 
 
+async def test_every_key_header_sent_is_one_key(domain: Domain) -> None:
+    # Review 2026-12: of several x-api-key headers the first counted, the rest were ignored.
+    assert await domain.keys.authenticate_sent([]) is None
+    alice = (await domain.keys.create("alice")).key
+    bob = (await domain.keys.create("bob")).key
+    for sent in ([alice, alice], [alice, f" {alice}"]):
+        record = await domain.keys.authenticate_sent(sent)
+        assert record is not None and record.user == "alice"
+    for sent in ([alice, bob], [bob, alice], ["", alice], [alice, "x"]):
+        with pytest.raises(UnauthorizedError):
+            await domain.keys.authenticate_sent(sent)
+
+
 async def test_a_revoked_key_is_refused_at_once_where_it_was_revoked(domain: Domain) -> None:
     made = await domain.keys.create("alice")
     await domain.keys.authenticate(made.key)  # remembered by this worker

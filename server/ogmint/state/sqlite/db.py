@@ -28,6 +28,9 @@ class Database:
         self._migrations = migrations
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        #: The connection's ``synchronous`` setting now (FULL once open): a call switches it only
+        #: when its commit needs the other, so runs of counter updates cost no PRAGMA each.
+        self._durable = True
         # One thread: the lock serialises every call on the connection anyway.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
 
@@ -57,6 +60,7 @@ class Database:
                     raise StateUnavailable(f"cannot open {self._path}: {e}") from e
                 await asyncio.sleep(0.05)
         self._conn = conn
+        self._durable = True
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         """Applies each migration not applied yet (a column that exists is one that was)."""
@@ -104,13 +108,10 @@ class Database:
                 if self._conn is None:
                     raise StateUnavailable("state store is not open")
                 db = self._conn
-                if durable:
-                    return transaction(db)
-                db.execute("PRAGMA synchronous=NORMAL")  # only outside a transaction
-                try:
-                    return transaction(db)
-                finally:
-                    db.execute("PRAGMA synchronous=FULL")
+                if write and durable != self._durable:  # only outside a transaction
+                    db.execute("PRAGMA synchronous=" + ("FULL" if durable else "NORMAL"))
+                    self._durable = durable
+                return transaction(db)
 
         try:
             # A thread of its own: a busy shared executor must not delay state calls.
