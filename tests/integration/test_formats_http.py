@@ -115,9 +115,13 @@ def test_v2_stores_and_serves_each_format(srv: Server, fmt: str) -> None:
     assert (got.image().format, got.image().size) == (PIL_FORMATS[fmt], (1080, 1350))
     head = request(f"{srv.url}/i/{body['slug']}", "HEAD")
     assert head.headers["content-type"] == f"image/{fmt}"
-    # The same render through V1 draws the same bytes.
+    # The same render through V1 draws the same image: the same pixels, and the same bytes for
+    # the lossy formats (a PNG's bytes depend on whether its background was already cached: the
+    # first render over a background compresses in one pass, later ones reuse its bands).
     v1 = og(srv, format=fmt, size="portrait", title=f"Stored as {fmt}")
-    assert v1.body == got.body
+    assert v1.image().convert("RGBA").tobytes() == got.image().convert("RGBA").tobytes()
+    if fmt != "png":
+        assert v1.body == got.body
     # A dedup hit answers with the same keys.
     again = v2(srv, key, format=fmt, size="portrait", title=f"Stored as {fmt}")
     assert again.json() == {**body, "cached": True}
