@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import time
 
 from ogmint.state.deliveries import AttemptOutcome, Delivery
 from ogmint.state.renders import RenderRecord
+from ogmint.state.store import State
+from ogmint.state.templates import TemplateSource
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -78,3 +81,16 @@ class Window:
 
     async def wait_out(self, margin: float = 0.1) -> None:
         await asyncio.sleep(max(self.latest_start + self.seconds + margin - time.monotonic(), 0))
+
+
+async def check_template_from_before_sizes(state: State) -> None:
+    """Template ``custom_a`` of ``alice``, stored (source ``<svg/>``) by a version without
+    per-size documents, reads as having none and takes them on its next update."""
+    found = await state.templates.get_template("alice", "custom_a")
+    assert found is not None
+    assert (found[0].sizes, found[1]) == ("[]", TemplateSource("<svg/>"))
+    assert [m.sizes for m in await state.templates.list_templates("alice")] == ["[]"]
+    new = TemplateSource("<svg>2</svg>", {"square": "<svg>sq</svg>"})
+    meta = dataclasses.replace(found[0], version="v2", sizes='["square"]')
+    assert await state.templates.update_template(meta, new) == meta
+    assert await state.templates.get_template("alice", "custom_a") == (meta, new)

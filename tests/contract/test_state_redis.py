@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import socket
 import time
 import uuid
@@ -12,13 +11,12 @@ from collections.abc import Awaitable, Callable, Iterator
 import pytest
 
 from backends import RedisServer, free_port
-from contract.records import record
+from contract.records import check_template_from_before_sizes, record
 from ogmint.state.base import StateUnavailable
 from ogmint.state.limits import LimitStatus
 from ogmint.state.redis import redis_state
 from ogmint.state.redis.client import SCRIPT_DIR, read_scripts
 from ogmint.state.store import State
-from ogmint.state.templates import TemplateSource
 from ogmint.state.usage import Retention, TrackedRender
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -201,13 +199,6 @@ async def test_a_template_stored_before_sizes_reads_them_as_none(redis_server: R
         old |= {"fields": "[]", "created_at": stamp, "updated_at": stamp, "source": "<svg/>"}
         await client.redis.hset(client.u("alice", "template:custom_a"), mapping=old)
         await client.redis.zadd(client.u("alice", "templates"), {"custom_a": 1})
-        found = await state.templates.get_template("alice", "custom_a")
-        assert found is not None
-        assert (found[0].sizes, found[1]) == ("[]", TemplateSource("<svg/>"))
-        assert [m.sizes for m in await state.templates.list_templates("alice")] == ["[]"]
-        new = TemplateSource("<svg>2</svg>", {"square": "<svg>sq</svg>"})
-        meta = dataclasses.replace(found[0], version="v2", sizes='["square"]')
-        assert await state.templates.update_template(meta, new) == meta
-        assert await state.templates.get_template("alice", "custom_a") == (meta, new)
+        await check_template_from_before_sizes(state)
     finally:
         await state.close()

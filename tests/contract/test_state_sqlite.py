@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from contract.records import delivery, record
+from contract.records import check_template_from_before_sizes, delivery, record
 from ogmint.state.sqlite import sqlite_state
 from ogmint.state.sqlite.db import Database
 from ogmint.state.store import State
-from ogmint.state.templates import TemplateSource
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -138,13 +136,6 @@ async def test_a_file_from_before_template_sizes_reads_them_as_none(tmp_path: Pa
     state = sqlite_state(path)
     await state.open()
     try:
-        found = await state.templates.get_template("alice", "custom_a")
-        assert found is not None
-        assert (found[0].sizes, found[1]) == ("[]", TemplateSource("<svg/>"))
-        assert [m.sizes for m in await state.templates.list_templates("alice")] == ["[]"]
-        new = TemplateSource("<svg>2</svg>", {"square": "<svg>sq</svg>"})
-        meta = dataclasses.replace(found[0], version="v2", sizes='["square"]')
-        assert await state.templates.update_template(meta, new) == meta
-        assert await state.templates.get_template("alice", "custom_a") == (meta, new)
+        await check_template_from_before_sizes(state)
     finally:
         await state.close()
